@@ -1,0 +1,82 @@
+//! Configuration: clap `Args` structs, every flag also a `TRIFECTA_*` environment variable.
+//! Parsed once in `main`; tests build these structs directly (see [`ServeConfig::default`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, ValueEnum};
+
+/// Where the SQLite files live. Accepted by every subcommand, so a second process can work
+/// on a running server's files.
+#[derive(Args, Clone, Debug)]
+pub struct StorageArgs {
+    /// Directory holding the four SQLite files (created if missing).
+    #[arg(
+        long,
+        env = "TRIFECTA_STORAGE",
+        default_value = "storage",
+        global = true
+    )]
+    pub storage: PathBuf,
+    /// Environment name; the files are `<env>.sqlite3`, `<env>_queue.sqlite3`, ...
+    #[arg(
+        long,
+        env = "TRIFECTA_ENV",
+        default_value = "production",
+        global = true
+    )]
+    pub env: String,
+}
+
+/// How pollers learn about new rows written by this process.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WakeMode {
+    /// A local write wakes the local poller at once; the poll still catches other processes.
+    #[default]
+    Instant,
+    /// Pure polling, as the seed design (for measuring it).
+    Poll,
+}
+
+/// Settings of `trifecta serve`.
+#[derive(Args, Clone, Debug)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "TRIFECTA_BIND", default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+    /// Longest graceful shutdown before the process exits anyway.
+    #[arg(long, env = "TRIFECTA_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+    /// Longest time one HTTP request may take.
+    #[arg(long, env = "TRIFECTA_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "TRIFECTA_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+    /// `instant`: local writes wake pollers at once; `poll`: pure 100 ms polling.
+    #[arg(long, env = "TRIFECTA_WAKE", value_enum, default_value_t = WakeMode::Instant)]
+    pub wake: WakeMode,
+}
+
+#[derive(Parser)]
+struct ServeDefaults {
+    #[command(flatten)]
+    serve: ServeConfig,
+}
+
+impl Default for ServeConfig {
+    /// The documented defaults, as `trifecta serve` with no flags (environment included).
+    fn default() -> Self {
+        match ServeDefaults::try_parse_from(["trifecta"]) {
+            Ok(d) => d.serve,
+            Err(_) => Self {
+                bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
+                shutdown_grace: Duration::from_secs(10),
+                request_timeout: Duration::from_secs(30),
+                body_limit: 1024 * 1024,
+                wake: WakeMode::Instant,
+            },
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! # trifecta
+//!
+//! One binary that is a complete real-time web application server on embedded SQLite: the
+//! Rails 8 "solid trifecta" (Solid Queue, Solid Cache, Solid Cable) rebuilt in Rust, an axum
+//! HTTP/WebSocket server speaking the ActionCable and Inertia v3 protocols, and a React front
+//! end compiled into the binary.
+//!
+//! # Layout
+//!
+//! Imports only point downwards in this list.
+//!
+//! - [`cli`]: the command line (`serve`, `migrate`, admin subcommands); `main` calls it.
+//! - [`server`]: `run`/`start`; owns the `CancellationToken` and `TaskTracker` of every task.
+//! - [`web`]: the axum router, handlers and HTTP edge; its `AppState` holds every handle.
+//! - [`config`]: clap `Args` structs, every flag also a `TRIFECTA_*` variable.
+//! - [`store`]: one `Db` handle per SQLite file: pool, pragmas, migrations, `Clock`.
+//!
+//! The generic engines (`store`, and later `queue`, `cache`, `cable`, `actioncable`,
+//! `inertia`) never import `app` or `web`.
+
+pub mod cli;
+pub mod config;
+pub mod server;
+pub mod store;
+pub mod web;

@@ -1,0 +1,36 @@
+//! The `trifecta` binary: parse the command line, set up tracing, run.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = trifecta::cli::Cli::parse();
+    // refinery narrates every migration at info; its warnings and errors still show.
+    let directives = format!("refinery_core=warn,{}", cli.log);
+    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line that says what to fix, never a panic or a backtrace.
+            let line = format!("{err:#}").replace('\n', " ");
+            let _ = writeln!(std::io::stderr(), "error: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: trifecta::cli::Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let mut out = std::io::stdout();
+    runtime.block_on(trifecta::cli::run(cli, &mut out))?;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! The server: opens storage, starts every background task under one [`CancellationToken`]
+//! and one [`TaskTracker`], serves the axum router, and shuts all of it down within the grace
+//! period.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{ServeConfig, StorageArgs};
+use crate::store::{self, Clock, PoolOptions, Stores};
+use crate::web::{self, AppState};
+
+/// Errors that stop the server.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Storage could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// Serving failed.
+    #[error("server I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// A startup task failed.
+    #[error("startup task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// Everything `run` needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Storage directory and environment.
+    pub storage: StorageArgs,
+    /// HTTP and engine settings.
+    pub serve: ServeConfig,
+}
+
+impl Config {
+    /// Defaults with storage in `dir` and environment `test`, as integration tests use.
+    pub fn for_dir(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            storage: StorageArgs {
+                storage: dir.into(),
+                env: "test".to_owned(),
+            },
+            serve: ServeConfig::default(),
+        }
+    }
+}
+
+/// A started server: its address, state and the handles to stop it.
+#[derive(Debug)]
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The shared state (store handles and engines).
+    pub state: AppState,
+    token: CancellationToken,
+    tracker: TaskTracker,
+    http: JoinHandle<std::io::Result<()>>,
+    grace: std::time::Duration,
+}
+
+/// Opens storage, starts background tasks and begins serving on `listener`.
+///
+/// # Errors
+/// Storage that cannot be opened or migrated.
+pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Error> {
+    let token = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let storage = config.storage.clone();
+    let stores = tokio::task::spawn_blocking(move || {
+        Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
+    })
+    .await??;
+    let state = AppState {
+        stores,
+        clock: Clock::system(),
+        token: token.clone(),
+        tracker: tracker.clone(),
+    };
+    let addr = listener.local_addr()?;
+    let router = web::router(state.clone(), &config.serve);
+    let shutdown = token.clone().cancelled_owned();
+    // Joined in `Running::wait`, so it is scoped rather than tracked.
+    let http = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    });
+    tracing::info!(%addr, storage = %config.storage.storage.display(), env = %config.storage.env, "listening");
+    Ok(Running {
+        addr,
+        state,
+        token,
+        tracker,
+        http,
+        grace: config.serve.shutdown_grace,
+    })
+}
+
+impl Running {
+    /// Asks everything to stop (idempotent).
+    pub fn shutdown(&self) {
+        self.token.cancel();
+    }
+
+    /// The token every task watches.
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+
+    /// Waits for shutdown to be requested, then for the HTTP server and every tracked task,
+    /// at most the grace period; tasks still running after it are abandoned with a warning.
+    ///
+    /// # Errors
+    /// An I/O error of the HTTP server.
+    pub async fn wait(self) -> Result<(), Error> {
+        self.token.cancelled().await;
+        tracing::info!(grace = ?self.grace, "shutting down");
+        let Running {
+            http,
+            tracker,
+            grace,
+            ..
+        } = self;
+        tracker.close();
+        let abort = http.abort_handle();
+        let drained = tokio::time::timeout(grace, async move {
+            let served = http.await;
+            tracker.wait().await;
+            served
+        })
+        .await;
+        match drained {
+            Ok(Ok(result)) => result?,
+            Ok(Err(join)) if join.is_cancelled() => {}
+            Ok(Err(join)) => return Err(join.into()),
+            Err(_) => {
+                abort.abort();
+                tracing::warn!(
+                    ?grace,
+                    "shutdown grace period exceeded; abandoning remaining tasks"
+                );
+            }
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Serves until `shutdown` resolves (or something cancels the token), then shuts down.
+///
+/// # Errors
+/// Storage errors at startup, or an I/O error of the HTTP server.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let running = start(config, listener).await?;
+    tokio::select! {
+        () = shutdown => running.shutdown(),
+        () = running.token().cancelled() => {}
+    }
+    running.wait().await
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(cause = %err, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(cause = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

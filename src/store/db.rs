@@ -1,0 +1,258 @@
+//! [`Db`]: one SQLite file behind an r2d2 pool, reached from async code only through
+//! [`Db::call`] and [`Db::write`], which run on tokio's blocking pool.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use r2d2::{CustomizeConnection, Pool};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use tokio::sync::Semaphore;
+
+use super::error::{Error, Result};
+
+/// How long SQLite waits on another connection's write lock before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Pool sizing.
+#[derive(Clone, Debug)]
+pub struct PoolOptions {
+    /// Most connections open at once per file.
+    pub max_connections: u32,
+    /// How long [`Db::call`] waits for a free connection.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A handle to one SQLite file. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: &'static str,
+    path: PathBuf,
+    pool: Pool<SqliteConnectionManager>,
+    /// Serializes this process's write transactions, so they queue here (cheaply, in FIFO
+    /// order) instead of spinning in SQLite's busy handler, which sleeps in coarse steps.
+    /// Other processes still contend through SQLite's own lock and `busy_timeout`.
+    writer: Arc<Semaphore>,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("name", &self.inner.name)
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+struct Pragmas;
+
+impl CustomizeConnection<Connection, rusqlite::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut Connection) -> rusqlite::Result<()> {
+        apply_pragmas(conn)
+    }
+}
+
+/// The per-connection settings every file gets. `journal_mode` is stored in the file; the
+/// others are per connection, which is why they run on every new pooled connection.
+fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!("journal_mode is {mode}, expected wal")),
+        ));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA journal_size_limit = 67108864;
+         PRAGMA temp_store = MEMORY;",
+    )
+}
+
+impl Db {
+    /// Opens (creating if missing) the file at `path` and checks it really is a usable
+    /// SQLite database before handing out a pool.
+    ///
+    /// # Errors
+    /// [`Error::Open`] when the file cannot be opened or is not a database.
+    pub fn open(name: &'static str, path: &Path, options: &PoolOptions) -> Result<Self> {
+        let open_err = |e: &dyn fmt::Display| Error::Open {
+            db: name,
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        // A direct first connection turns "not a database" into one clear error at once;
+        // r2d2's own build would retry for its whole connection timeout.
+        let probe = Connection::open(path).map_err(|e| open_err(&e))?;
+        apply_pragmas(&probe).map_err(|e| open_err(&e))?;
+        probe
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(|e| open_err(&e))?;
+        drop(probe);
+
+        let manager = SqliteConnectionManager::file(path);
+        let pool = Pool::builder()
+            .max_size(options.max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(options.acquire_timeout)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .connection_customizer(Box::new(Pragmas))
+            .build_unchecked(manager);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                name,
+                path: path.to_path_buf(),
+                pool,
+                writer: Arc::new(Semaphore::new(1)),
+            }),
+        })
+    }
+
+    /// Store name (`app`, `queue`, `cache`, `cable`).
+    pub fn name(&self) -> &'static str {
+        self.inner.name
+    }
+
+    /// Path of the file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` with a pooled connection on the blocking pool. The connection is taken and
+    /// returned inside the blocking task, never held across an `.await`.
+    ///
+    /// Use it for reads and for statements that manage their own transaction; use
+    /// [`Db::write`] for write transactions.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or a pool or join error converted into `E`.
+    pub async fn call<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.pool.get().map_err(Error::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(Error::from)?
+    }
+
+    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction and commits it when `f` returns
+    /// `Ok`; rolls back otherwise. Writes of this process run one at a time.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or a pool, SQLite or join error converted into `E`.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        let permit = self
+            .inner
+            .writer
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Sqlite(rusqlite::Error::InvalidQuery))?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut conn = inner.pool.get().map_err(Error::from)?;
+            write_tx(&mut conn, f)
+        })
+        .await
+        .map_err(Error::from)?
+    }
+
+    /// Blocking form of [`Db::write`], for code already on a blocking thread (migrations,
+    /// tests). It does not take the in-process writer queue.
+    ///
+    /// # Errors
+    /// As [`Db::write`].
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, E>,
+        E: From<Error>,
+    {
+        let mut conn = self.inner.pool.get().map_err(Error::from)?;
+        write_tx(&mut conn, f)
+    }
+
+    /// Blocking form of [`Db::call`], for code already on a blocking thread.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or a pool error converted into `E`.
+    pub fn call_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, E>,
+        E: From<Error>,
+    {
+        let mut conn = self.inner.pool.get().map_err(Error::from)?;
+        f(&mut conn)
+    }
+
+    /// Health check: opens a *fresh* connection to the path (so a deleted, replaced or
+    /// unreadable file is noticed even while pooled connections still hold the old one) and
+    /// reads the schema.
+    ///
+    /// # Errors
+    /// Why the file at the path is not a working database.
+    pub async fn check(&self) -> Result<()> {
+        let path = self.inner.path.clone();
+        let name = self.inner.name;
+        tokio::task::spawn_blocking(move || {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let fail = |e: rusqlite::Error| Error::Open {
+                db: name,
+                path: path.clone(),
+                reason: e.to_string(),
+            };
+            let conn = Connection::open_with_flags(&path, flags).map_err(fail)?;
+            conn.busy_timeout(Duration::from_secs(1)).map_err(fail)?;
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(fail)?;
+            Ok(())
+        })
+        .await?
+    }
+}
+
+fn write_tx<T, E, F>(conn: &mut Connection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&Transaction<'_>) -> Result<T, E>,
+    E: From<Error>,
+{
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(Error::from)?;
+    let out = f(&tx)?;
+    tx.commit().map_err(Error::from)?;
+    Ok(out)
+}

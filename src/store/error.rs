@@ -1,0 +1,76 @@
+//! Errors of the storage layer.
+
+use std::path::PathBuf;
+
+/// Result alias for storage operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong opening, migrating or querying a database file.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The storage directory could not be created or used.
+    #[error("storage directory {path} is not usable: {cause}")]
+    Storage {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        cause: std::io::Error,
+    },
+    /// The environment name is not a safe file-name part.
+    #[error("invalid environment name {0:?}: use letters, digits, '_' or '-' (at most 64)")]
+    InvalidEnv(String),
+    /// The file exists but SQLite cannot use it as a database.
+    #[error("{db} database {path} cannot be opened: {reason}")]
+    Open {
+        /// Store name.
+        db: &'static str,
+        /// File path.
+        path: PathBuf,
+        /// Why, in words.
+        reason: String,
+    },
+    /// A migration failed to apply.
+    #[error("{db} database: migration {migration} failed: {reason}")]
+    Migration {
+        /// Store name.
+        db: &'static str,
+        /// The migration, as `V{n}__{name}`, or `?` when refinery did not say.
+        migration: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// The file was migrated by a newer trifecta than this one.
+    #[error(
+        "{db} database {path} has schema version {found}, newer than this binary knows ({known}); run a newer trifecta"
+    )]
+    NewerSchema {
+        /// Store name.
+        db: &'static str,
+        /// File path.
+        path: PathBuf,
+        /// Highest applied version in the file.
+        found: i64,
+        /// Highest version embedded in this binary.
+        known: i64,
+    },
+    /// No pooled connection became free in time.
+    #[error("database pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// A query failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The blocking task running the query panicked or was cancelled.
+    #[error("database task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+impl Error {
+    /// True when SQLite reported the database busy or locked (another writer holds it).
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+}

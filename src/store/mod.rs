@@ -1,0 +1,141 @@
+//! Storage: one [`Db`] handle per SQLite file, their migrations and the injected [`Clock`].
+//!
+//! The storage directory holds four files for an environment `<env>` (see [`StoreKind`]):
+//! the app database, and one each for the queue, the cache and the cable. Every file gets the
+//! same per-connection pragmas (WAL, `synchronous=NORMAL`, `busy_timeout`, `foreign_keys`) and
+//! its own embedded refinery migrations from `sql/<store>/`.
+//!
+//! Talks to: rusqlite, r2d2, refinery. Knows nothing of the engines built on top of it.
+
+mod clock;
+mod db;
+mod error;
+mod migrate;
+
+use std::path::{Path, PathBuf};
+
+pub use clock::{Clock, Timestamp};
+pub use db::{Db, PoolOptions};
+pub use error::{Error, Result};
+pub use migrate::{MigrationReport, run_migrations};
+
+/// The four SQLite files of one environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StoreKind {
+    /// App data: users, sessions, accounts, todos.
+    App,
+    /// Solid Queue tables.
+    Queue,
+    /// Solid Cache entries.
+    Cache,
+    /// Solid Cable messages.
+    Cable,
+}
+
+impl StoreKind {
+    /// Every store, in the order they are opened and reported.
+    pub const ALL: [StoreKind; 4] = [Self::App, Self::Queue, Self::Cache, Self::Cable];
+
+    /// Short name used in logs, errors and `/up`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::App => "app",
+            Self::Queue => "queue",
+            Self::Cache => "cache",
+            Self::Cable => "cable",
+        }
+    }
+
+    /// File name for environment `env`, as in the seed design (`production_queue.sqlite3`).
+    pub fn file_name(self, env: &str) -> String {
+        match self {
+            Self::App => format!("{env}.sqlite3"),
+            other => format!("{env}_{}.sqlite3", other.name()),
+        }
+    }
+}
+
+/// The four open, migrated databases of one environment. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Stores {
+    /// App data.
+    pub app: Db,
+    /// Solid Queue.
+    pub queue: Db,
+    /// Solid Cache.
+    pub cache: Db,
+    /// Solid Cable.
+    pub cable: Db,
+}
+
+impl Stores {
+    /// Creates `dir` if needed, opens the four files of `env` and applies pending migrations.
+    ///
+    /// Blocking: call it from `spawn_blocking` or before the runtime is busy.
+    ///
+    /// # Errors
+    /// An unusable directory, a file that is not a SQLite database, a failing migration or a
+    /// database written by a newer trifecta.
+    pub fn open(dir: &Path, env: &str, options: &PoolOptions) -> Result<Self> {
+        validate_env(env)?;
+        std::fs::create_dir_all(dir).map_err(|cause| Error::Storage {
+            path: dir.to_path_buf(),
+            cause,
+        })?;
+        // Every file is opened and checked before any is migrated, so a bad file stops
+        // startup without touching the others.
+        let open = |kind: StoreKind| Db::open(kind.name(), &dir.join(kind.file_name(env)), options);
+        let dbs = [
+            open(StoreKind::App)?,
+            open(StoreKind::Queue)?,
+            open(StoreKind::Cache)?,
+            open(StoreKind::Cable)?,
+        ];
+        for (kind, db) in StoreKind::ALL.iter().zip(&dbs) {
+            let kind = *kind;
+            let report = db.migrate_blocking(kind)?;
+            if !report.applied.is_empty() {
+                tracing::info!(db = kind.name(), applied = ?report.applied, version = report.version, "migrated");
+            }
+        }
+        let [app, queue, cache, cable] = dbs;
+        Ok(Self {
+            app,
+            queue,
+            cache,
+            cable,
+        })
+    }
+
+    /// The handle of one store.
+    pub fn get(&self, kind: StoreKind) -> &Db {
+        match kind {
+            StoreKind::App => &self.app,
+            StoreKind::Queue => &self.queue,
+            StoreKind::Cache => &self.cache,
+            StoreKind::Cable => &self.cable,
+        }
+    }
+
+    /// Paths of the four files, in [`StoreKind::ALL`] order.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        StoreKind::ALL
+            .iter()
+            .map(|k| self.get(*k).path().to_path_buf())
+            .collect()
+    }
+}
+
+/// Environment names become file names, so they are kept to a safe alphabet.
+fn validate_env(env: &str) -> Result<()> {
+    let ok = !env.is_empty()
+        && env.len() <= 64
+        && env
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidEnv(env.to_owned()))
+    }
+}

@@ -1,0 +1,47 @@
+//! `GET /up`: 200 when every database answers a query on a fresh connection, 503 naming the
+//! failing stores otherwise.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use crate::store::{StoreKind, Stores};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/up", get(up))
+}
+
+async fn up(State(stores): State<Stores>) -> (StatusCode, Json<Value>) {
+    let checks = StoreKind::ALL.map(|k| {
+        let db = stores.get(k).clone();
+        async move { (k, db.check().await) }
+    });
+    let mut report = Map::new();
+    let mut failing = Vec::new();
+    for (kind, result) in futures_util::future::join_all(checks).await {
+        match result {
+            Ok(()) => {
+                report.insert(kind.name().to_owned(), json!("ok"));
+            }
+            Err(err) => {
+                tracing::error!(store = kind.name(), cause = %err, "health check failed");
+                report.insert(kind.name().to_owned(), json!("unavailable"));
+                failing.push(kind.name());
+            }
+        }
+    }
+    if failing.is_empty() {
+        (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "stores": report})),
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "failing": failing, "stores": report})),
+        )
+    }
+}

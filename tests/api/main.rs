@@ -1,0 +1,8 @@
+//! Integration tests: one binary, one module per area, shared helpers.
+
+#![allow(clippy::panic)]
+
+mod helpers;
+mod process;
+mod store;
+mod up;

@@ -1,0 +1,187 @@
+//! Storage: pragmas on every pooled connection, migrations, bad files.
+
+use std::sync::{Arc, Barrier};
+
+use trifecta::store::{self, PoolOptions, StoreKind, Stores, run_migrations};
+
+use crate::helpers::{TestResult, run_cli};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pragmas_hold_on_every_pooled_connection_of_every_file() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let options = PoolOptions::default();
+    let n = options.max_connections as usize;
+    let stores = Stores::open(dir.path(), "test", &options)?;
+    for kind in StoreKind::ALL {
+        let db = stores.get(kind).clone();
+        // Every call waits at the barrier while holding its connection, so the pool must
+        // hand out `n` distinct connections, and each one is checked.
+        let barrier = Arc::new(Barrier::new(n));
+        let mut calls = Vec::new();
+        for _ in 0..n {
+            let db = db.clone();
+            let barrier = barrier.clone();
+            calls.push(tokio::spawn(async move {
+                db.call(move |conn| -> Result<_, store::Error> {
+                    barrier.wait();
+                    let get = |p: &str| -> rusqlite::Result<String> {
+                        conn.query_row(&format!("PRAGMA {p}"), [], |r| {
+                            r.get::<_, rusqlite::types::Value>(0).map(|v| match v {
+                                rusqlite::types::Value::Integer(i) => i.to_string(),
+                                rusqlite::types::Value::Text(t) => t,
+                                other => format!("{other:?}"),
+                            })
+                        })
+                    };
+                    Ok((
+                        get("journal_mode")?,
+                        get("synchronous")?,
+                        get("foreign_keys")?,
+                        get("busy_timeout")?,
+                    ))
+                })
+                .await
+            }));
+        }
+        for call in calls {
+            let (journal, sync, fk, busy) = call.await??;
+            assert_eq!(journal, "wal", "{kind:?} journal_mode");
+            assert_eq!(sync, "1", "{kind:?} synchronous");
+            assert_eq!(fk, "1", "{kind:?} foreign_keys");
+            assert_eq!(busy, "5000", "{kind:?} busy_timeout");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn migrations_apply_to_fresh_files_and_are_idempotent() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let first = Stores::open(dir.path(), "test", &PoolOptions::default())?;
+    for kind in StoreKind::ALL {
+        let path = dir.path().join(kind.file_name("test"));
+        assert!(path.exists(), "{} exists", path.display());
+        let report = first.get(kind).migrate_blocking(kind)?;
+        assert!(
+            report.applied.is_empty(),
+            "nothing left to apply: {report:?}"
+        );
+        assert!(report.version >= 1);
+    }
+    let tables: i64 = first
+        .queue
+        .call_blocking(|c| -> Result<i64, store::Error> {
+            Ok(c.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name LIKE 'solid_queue_%'",
+            [],
+            |r| r.get(0),
+        )?)
+        })?;
+    assert!(tables >= 10, "queue tables created: {tables}");
+    drop(first);
+    // A restart opens the same files and applies nothing.
+    let again = Stores::open(dir.path(), "test", &PoolOptions::default())?;
+    for kind in StoreKind::ALL {
+        assert!(again.get(kind).migrate_blocking(kind)?.applied.is_empty());
+    }
+    Ok(())
+}
+
+#[test]
+fn a_broken_migration_is_reported_by_name() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("x.sqlite3");
+    let mut conn = rusqlite::Connection::open(&path)?;
+    let runner = refinery::Runner::new(&[
+        refinery::Migration::unapplied("V1__fine", "CREATE TABLE a (x INTEGER);")?,
+        refinery::Migration::unapplied("V2__broken", "CREATE TABLEE b (x INTEGER);")?,
+    ]);
+    let err = run_migrations("app", &path, &mut conn, runner).expect_err("must fail");
+    let msg = err.to_string();
+    assert!(matches!(err, store::Error::Migration { .. }), "{msg}");
+    assert!(msg.contains("app database"), "{msg}");
+    assert!(msg.contains("V2__broken"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn a_file_from_a_newer_schema_is_refused_with_one_line() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    drop(Stores::open(dir.path(), "test", &PoolOptions::default())?);
+    let queue = dir.path().join(StoreKind::Queue.file_name("test"));
+    let conn = rusqlite::Connection::open(&queue)?;
+    conn.execute(
+        "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (999, 'future', '', '0')",
+        [],
+    )?;
+    drop(conn);
+    let err = Stores::open(dir.path(), "test", &PoolOptions::default()).expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            store::Error::NewerSchema {
+                db: "queue",
+                found: 999,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let (status, _, stderr) = run_cli(dir.path(), &["migrate"]);
+    assert!(!status.success());
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(lines[0].contains("newer"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_refused_with_one_line() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("test_cache.sqlite3"),
+        b"this is not a database, just text that is long enough to have a header",
+    )?;
+    let (status, _, stderr) = run_cli(dir.path(), &["migrate"]);
+    assert!(!status.success());
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(lines[0].contains("cache database"), "{stderr}");
+    assert!(lines[0].contains("not a database"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn bad_storage_paths_exit_non_zero_with_one_line() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"x")?;
+    let under_file = file.join("storage");
+    for path in [under_file.as_path(), file.as_path()] {
+        let (status, stdout, stderr) = run_cli(path, &["serve", "--bind", "127.0.0.1:0"]);
+        assert!(!status.success(), "{}: {stdout}", path.display());
+        let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "one line: {stderr}");
+        assert!(lines[0].starts_with("error: storage directory"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let (status, _, stderr) = run_cli(dir.path(), &["--env", "../evil", "migrate"]);
+    assert!(!status.success());
+    assert!(stderr.contains("invalid environment name"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn migrate_subcommand_reports_versions() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (status, stdout, stderr) = run_cli(dir.path(), &["migrate"]);
+    assert!(status.success(), "{stderr}");
+    for name in ["app", "queue", "cache", "cable"] {
+        assert!(stdout.contains(name), "{stdout}");
+    }
+    for kind in StoreKind::ALL {
+        assert!(dir.path().join(kind.file_name("test")).exists());
+    }
+    Ok(())
+}
