@@ -57,6 +57,9 @@ pub struct ServeConfig {
     /// `instant`: local writes wake pollers at once; `poll`: pure 100 ms polling.
     #[arg(long, env = "TRIFECTA_WAKE", value_enum, default_value_t = WakeMode::Instant)]
     pub wake: WakeMode,
+    /// TLS and cookie secret (the web layer's flags).
+    #[command(flatten)]
+    pub web: crate::web::WebArgs,
 }
 
 #[derive(Parser)]
@@ -76,6 +79,7 @@ impl Default for ServeConfig {
                 request_timeout: Duration::from_secs(30),
                 body_limit: 1024 * 1024,
                 wake: WakeMode::Instant,
+                web: crate::web::WebArgs::default(),
             },
         }
     }

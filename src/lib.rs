@@ -20,6 +20,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod inertia;
 pub mod server;
 pub mod store;
 pub mod web;

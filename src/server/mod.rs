@@ -13,7 +13,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{ServeConfig, StorageArgs};
 use crate::store::{self, Clock, PoolOptions, Stores};
-use crate::web::{self, AppState};
+use crate::web::secret::SecretKeyBase;
+use crate::web::{self, AppState, Site};
+
+mod tls;
 
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,12 @@ pub enum Error {
     /// A startup task failed.
     #[error("startup task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// The secret key base could not be loaded or created.
+    #[error(transparent)]
+    Secret(#[from] web::secret::Error),
+    /// The TLS certificate or key could not be loaded.
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// Everything `run` needs.
@@ -72,29 +81,40 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let storage = config.storage.clone();
-    let stores = tokio::task::spawn_blocking(move || {
-        Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
+    let given_secret = config.serve.web.secret_key_base.clone();
+    let (stores, secret) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        let stores = Stores::open(&storage.storage, &storage.env, &PoolOptions::default())?;
+        let secret = SecretKeyBase::load_or_create(&storage.storage, given_secret.as_ref())?;
+        Ok((stores, secret))
     })
     .await??;
+    let tls_files = config.serve.web.tls_cert.clone().zip(config.serve.web.tls_key.clone());
     let state = AppState {
         stores,
         clock: Clock::system(),
         token: token.clone(),
         tracker: tracker.clone(),
+        site: Site::new(&secret, &config.storage.env, tls_files.is_some()),
     };
+    tracker.spawn_blocking(web::warm_assets);
     let addr = listener.local_addr()?;
     let router = web::router(state.clone(), &config.serve);
     let shutdown = token.clone().cancelled_owned();
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
     // Joined in `Running::wait`, so it is scoped rather than tracked.
-    let http = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-    });
-    tracing::info!(%addr, storage = %config.storage.storage.display(), env = %config.storage.env, "listening");
+    let http = match tls_files {
+        None => tokio::spawn(async move {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }),
+        Some((cert, key)) => {
+            let tls = tls::config(&cert, &key).await?;
+            tls::serve(listener, tls, service, shutdown)?
+        }
+    };
+    let scheme = if config.serve.web.tls_cert.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, storage = %config.storage.storage.display(), env = %config.storage.env, "listening");
     Ok(Running {
         addr,
         state,

@@ -1,8 +1,11 @@
 //! [`ApiError`]: the one error type of HTTP handlers. Client errors carry a useful message;
-//! server errors are logged in the request span and answered with a generic body.
+//! server errors are logged in the request span and answered with a generic body. Browsers and
+//! Inertia visits get the `Error` page instead (see `error_page`).
 
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+
+use super::error_page::ErrorPage;
 
 /// An error a handler returns.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,12 @@ impl ApiError {
     }
 }
 
+impl From<crate::inertia::Error> for ApiError {
+    fn from(err: crate::inertia::Error) -> Self {
+        Self::internal(err)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -43,7 +52,9 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (status, body).into_response()
+        let mut response = (status, body).into_response();
+        response.extensions_mut().insert(ErrorPage);
+        response
     }
 }
 

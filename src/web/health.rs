@@ -15,6 +15,23 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 async fn up(State(stores): State<Stores>) -> (StatusCode, Json<Value>) {
+    let (report, failing) = store_report(&stores).await;
+    if failing.is_empty() {
+        (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "stores": report})),
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "failing": failing, "stores": report})),
+        )
+    }
+}
+
+/// Checks every store on a fresh connection: `{name: "ok" | "unavailable"}` and the failing
+/// names. Shared by `/up` and the status page.
+pub(super) async fn store_report(stores: &Stores) -> (Map<String, Value>, Vec<&'static str>) {
     let checks = StoreKind::ALL.map(|k| {
         let db = stores.get(k).clone();
         async move { (k, db.check().await) }
@@ -33,15 +50,5 @@ async fn up(State(stores): State<Stores>) -> (StatusCode, Json<Value>) {
             }
         }
     }
-    if failing.is_empty() {
-        (
-            StatusCode::OK,
-            Json(json!({"status": "ok", "stores": report})),
-        )
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "failing": failing, "stores": report})),
-        )
-    }
+    (report, failing)
 }

@@ -1,0 +1,48 @@
+//! [`Site`]: the web layer's own handles: Inertia settings built from the embedded front end,
+//! the cookie key, and facts shown on the status page.
+
+use std::time::Instant;
+
+use axum_extra::extract::cookie::Key;
+
+use super::assets::Manifest;
+use super::secret::SecretKeyBase;
+use crate::inertia::InertiaConfig;
+
+/// Web-layer handles in [`AppState`](super::AppState). Cheap to clone.
+#[derive(Clone)]
+pub struct Site {
+    /// Asset version, `<head>` tags and the flash cookie key.
+    pub inertia: InertiaConfig,
+    /// Key for signed and private cookies (derived from the secret key base).
+    pub cookie_key: Key,
+    /// When this server started.
+    pub started: Instant,
+    /// The environment name.
+    pub env: String,
+}
+
+impl std::fmt::Debug for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Site")
+            .field("inertia", &self.inertia)
+            .field("env", &self.env)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Site {
+    /// Reads the embedded manifest and derives the keys from `secret`; `https` when the
+    /// server terminates TLS itself.
+    pub fn new(secret: &SecretKeyBase, env: &str, https: bool) -> Self {
+        let manifest = Manifest::load();
+        let cookie_key = secret.cookie_key();
+        Self {
+            inertia: InertiaConfig::new(manifest.version, manifest.head, cookie_key.clone())
+                .with_https(https),
+            cookie_key,
+            started: Instant::now(),
+            env: env.to_owned(),
+        }
+    }
+}
