@@ -1,22 +1,48 @@
 # trifecta: `make run` and `make test` are the whole set-up on a fresh Debian machine.
 
 CARGO ?= cargo
+NPM ?= npm
 BIND ?= 127.0.0.1:3000
 STORAGE ?= storage
 
-.PHONY: run build test fmt fmt-check lint doc ci bench clean
+# The front end is rebuilt only when its sources change; cargo embeds assets/dist.
+ASSETS_SRC := $(shell find assets/src -type f 2>/dev/null) assets/vite.config.js assets/package.json
+NODE_MODULES := assets/node_modules/.package-lock.json
+MANIFEST := assets/dist/.vite/manifest.json
+
+.PHONY: run build frontend chromium test test-rust test-browser fmt fmt-check lint doc ci bench clean
 
 ## Build everything needed, then serve on $(BIND) with storage in $(STORAGE).
 run: build
 	./target/release/trifecta --storage $(STORAGE) serve --bind $(BIND)
 
-## The release binary.
-build:
+## The front end, then the release binary (which embeds it).
+build: frontend
 	$(CARGO) build --release --locked
 
-## Every test.
-test:
+## The Vite build of assets/ into assets/dist/.
+frontend: $(MANIFEST)
+
+$(NODE_MODULES): assets/package.json assets/package-lock.json
+	$(NPM) ci --prefix assets --no-audit --no-fund
+	@touch $@
+
+$(MANIFEST): $(NODE_MODULES) $(ASSETS_SRC)
+	$(NPM) run build --prefix assets
+
+## Debian's Chromium for the browser tests (installed when missing).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+## Every test: Rust unit and integration tests, then the headless-browser test against the
+## release binary.
+test: test-rust test-browser
+
+test-rust: frontend
 	$(CARGO) test --locked --all-targets
+
+test-browser: build chromium
+	node --test tests/browser/
 
 fmt:
 	$(CARGO) fmt --all
@@ -24,10 +50,10 @@ fmt:
 fmt-check:
 	$(CARGO) fmt --all --check
 
-lint:
+lint: frontend
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
-doc:
+doc: frontend
 	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --locked --no-deps
 
 ## What CI runs, plus formatting, lints and docs.
@@ -39,3 +65,4 @@ bench: build
 
 clean:
 	$(CARGO) clean
+	rm -rf assets/dist assets/node_modules

@@ -242,3 +242,26 @@ impl Drop for ChildServer {
         }
     }
 }
+
+/// Serves `router` (e.g. test routes wrapped in `trifecta::web::edge`) on `127.0.0.1:0`
+/// until the returned handle is dropped or aborted.
+pub async fn serve_router(router: axum::Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (addr, task)
+}
+
+/// A client that keeps cookies and does not follow redirects, as a browser tab with the
+/// Inertia client sees them.
+pub fn cookie_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}

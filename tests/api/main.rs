@@ -3,6 +3,8 @@
 #![allow(clippy::panic)]
 
 mod helpers;
+mod inertia;
+mod web;
 mod process;
 mod store;
 mod up;

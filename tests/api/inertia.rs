@@ -1,0 +1,516 @@
+//! The Inertia v3 acceptance checklist (`protocols.md` §3.10), point by point, against test
+//! routes wrapped in the real edge (`trifecta::web::edge`).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Extension, Json, Router};
+use reqwest::header::{CONTENT_TYPE, LOCATION, VARY};
+use reqwest::{Client, Method, RequestBuilder, StatusCode};
+use serde_json::{Map, Value, json};
+use trifecta::config::ServeConfig;
+use trifecta::inertia::{Errors, Inertia, Props, SharedProps};
+use trifecta::web::{ApiError, AppState};
+
+use crate::helpers::{TestApp, TestResult, cookie_client, serve_router};
+
+const EVIL: &str = "</script><script>alert(1)</script>&\u{2028}";
+
+struct Fixture {
+    app: TestApp,
+    addr: SocketAddr,
+    version: String,
+    runs: Arc<AtomicUsize>,
+    lazy_runs: Arc<AtomicUsize>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl Fixture {
+    async fn new() -> Fixture {
+        let app = TestApp::spawn().await;
+        let runs = Arc::new(AtomicUsize::new(0));
+        let lazy_runs = Arc::new(AtomicUsize::new(0));
+        let router = trifecta::web::edge(
+            routes(runs.clone(), lazy_runs.clone()),
+            app.state.clone(),
+            &ServeConfig::default(),
+        );
+        let (addr, server) = serve_router(router).await;
+        Fixture {
+            version: app.state.site.inertia.version().to_owned(),
+            app,
+            addr,
+            runs,
+            lazy_runs,
+            _server: server,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// An Inertia visit with the current asset version.
+    fn visit(&self, client: &Client, method: Method, path: &str) -> RequestBuilder {
+        client
+            .request(method, self.url(path))
+            .header("X-Inertia", "true")
+            .header("X-Requested-With", "XMLHttpRequest")
+            .header("Accept", "text/html, application/xhtml+xml")
+            .header("X-Inertia-Version", &self.version)
+    }
+
+    fn partial(&self, component: &str, data: &str, except: &str) -> RequestBuilder {
+        let mut req = self
+            .visit(&self.app.client, Method::GET, "/t/page")
+            .header("X-Inertia-Partial-Component", component);
+        if !data.is_empty() {
+            req = req.header("X-Inertia-Partial-Data", data);
+        }
+        if !except.is_empty() {
+            req = req.header("X-Inertia-Partial-Except", except);
+        }
+        req
+    }
+}
+
+fn routes(runs: Arc<AtomicUsize>, lazy_runs: Arc<AtomicUsize>) -> Router<AppState> {
+    let shared = SharedProps(Map::from_iter([("appName".to_owned(), json!("trifecta"))]));
+    Router::new()
+        .route(
+            "/t/page",
+            get(move |inertia: Inertia| page(inertia, lazy_runs.clone())),
+        )
+        .route(
+            "/t/count",
+            any(move |inertia: Inertia| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                async move { inertia.render("T/Count", Props::new()).await.map_err(ApiError::from) }
+            }),
+        )
+        .route("/t/redirect", any(|| async { found("/t/page") }))
+        .route(
+            "/t/redirect307",
+            any(|| async { (StatusCode::TEMPORARY_REDIRECT, [(LOCATION, "/t/page")]).into_response() }),
+        )
+        .route("/t/external", post(|| async { found("https://example.com/elsewhere") }))
+        .route(
+            "/t/away",
+            get(|inertia: Inertia| async move { inertia.location("https://example.com/away") }),
+        )
+        .route("/t/form", post(form).put(form))
+        .route(
+            "/t/boom",
+            get(|| async { Err::<(), _>(ApiError::internal("secret detail: disk /var/x failed")) }),
+        )
+        .route("/t/panic", get(panics))
+        .layer(Extension(shared))
+}
+
+#[allow(clippy::unused_async)]
+async fn panics() -> &'static str {
+    #[allow(clippy::panic)]
+    {
+        panic!("secret panic detail")
+    }
+}
+
+fn found(to: &'static str) -> Response {
+    (StatusCode::FOUND, [(LOCATION, to)]).into_response()
+}
+
+async fn page(inertia: Inertia, lazy_runs: Arc<AtomicUsize>) -> Result<Response, ApiError> {
+    let props = Props::new()
+        .prop("title", "Hello")
+        .prop("evil", EVIL)
+        .prop(
+            "auth",
+            json!({"user": {"name": "Ada", "email": "ada@example.com"}, "team": {"id": 7}}),
+        )
+        .always("always", "here")
+        .merge("items", [1, 2])
+        .optional("lazy", move || async move {
+            lazy_runs.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, Infallible>("lazy value")
+        })
+        .deferred("comments", "default", || async {
+            Ok::<_, Infallible>(["c1", "c2"])
+        })
+        .deferred("related", "sidebar", || async {
+            Ok::<_, Infallible>(json!(["r1"]))
+        });
+    Ok(inertia.render("T/Page", props).await?)
+}
+
+async fn form(inertia: Inertia, Json(body): Json<Value>) -> Response {
+    let name = body["name"].as_str().unwrap_or_default().to_owned();
+    if name.is_empty() {
+        inertia
+            .errors(Errors::new().add("name", "The name field is required."))
+            .back()
+    } else {
+        inertia.flash("notice", format!("Saved {name}")).redirect("/t/page")
+    }
+}
+
+fn header(res: &reqwest::Response, name: &str) -> String {
+    res.headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The JSON inside `<script data-page="app" type="application/json">...</script>`, which
+/// must be followed by the mount point.
+fn page_from_html(html: &str) -> Value {
+    let open = "<script data-page=\"app\" type=\"application/json\">";
+    let start = html.find(open).expect("script element") + open.len();
+    let end = start + html[start..].find("</script>").expect("end of script");
+    assert!(
+        html[end..].starts_with("</script>\n<div id=\"app\"></div>"),
+        "mount point follows the script"
+    );
+    serde_json::from_str(&html[start..end]).expect("page JSON")
+}
+
+// 1
+#[tokio::test]
+async fn first_visit_is_html_with_the_page_in_a_script_element() -> TestResult {
+    let f = Fixture::new().await;
+    let res = f.app.client.get(f.url("/t/page?x=1&y=2")).send().await?;
+    assert_eq!(res.status(), 200);
+    assert!(header(&res, "content-type").starts_with("text/html"));
+    assert!(header(&res, "vary").contains("X-Inertia"));
+    assert!(res.headers().get("x-inertia").is_none());
+    let html = res.text().await?;
+    let page = page_from_html(&html);
+    assert_eq!(page["component"], "T/Page");
+    assert_eq!(page["props"]["errors"], json!({}));
+    assert_eq!(page["url"], "/t/page?x=1&y=2");
+    assert_eq!(page["version"], f.version.as_str());
+    assert_eq!(
+        page["props"]["evil"], EVIL,
+        "a prop containing </script> cannot end the element"
+    );
+    f.app.stop().await
+}
+
+// 2
+#[tokio::test]
+async fn inertia_visit_gets_the_same_page_object_as_json() -> TestResult {
+    let f = Fixture::new().await;
+    let html = f.app.client.get(f.url("/t/page")).send().await?.text().await?;
+    let from_html = page_from_html(&html);
+    let res = f.visit(&f.app.client, Method::GET, "/t/page").send().await?;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(&res, "content-type"), "application/json");
+    assert_eq!(header(&res, "x-inertia"), "true");
+    assert!(header(&res, VARY.as_str()).contains("X-Inertia"));
+    let page: Value = res.json().await?;
+    assert_eq!(page, from_html);
+    assert_eq!(page["props"]["appName"], "trifecta", "shared prop");
+    assert_eq!(page["sharedProps"], json!(["appName"]));
+    assert_eq!(page["mergeProps"], json!(["items"]));
+    assert!(page.get("flash").is_none());
+    f.app.stop().await
+}
+
+// 3
+#[tokio::test]
+async fn stale_version_is_409_to_the_full_url_without_running_the_handler() -> TestResult {
+    let f = Fixture::new().await;
+    let path = "/t/count?a=1&b=two";
+    for version in [Some("stale"), None] {
+        let mut req = f
+            .app
+            .client
+            .get(f.url(path))
+            .header("X-Inertia", "true");
+        if let Some(v) = version {
+            req = req.header("X-Inertia-Version", v);
+        }
+        let res = req.send().await?;
+        assert_eq!(res.status(), StatusCode::CONFLICT, "version {version:?}");
+        assert_eq!(header(&res, "x-inertia-location"), f.url(path));
+        assert!(res.bytes().await?.is_empty());
+    }
+    assert_eq!(f.runs.load(Ordering::SeqCst), 0, "handler not run");
+    let res = f.visit(&f.app.client, Method::GET, path).send().await?;
+    assert_eq!(res.status(), 200);
+    assert_eq!(f.runs.load(Ordering::SeqCst), 1);
+    let res = f
+        .app
+        .client
+        .post(f.url(path))
+        .header("X-Inertia", "true")
+        .header("X-Inertia-Version", "stale")
+        .send()
+        .await?;
+    assert_eq!(res.status(), 200, "POST is never 409");
+    assert_eq!(f.runs.load(Ordering::SeqCst), 2);
+    f.app.stop().await
+}
+
+// 4
+#[tokio::test]
+async fn redirects_after_put_patch_delete_become_303() -> TestResult {
+    let f = Fixture::new().await;
+    for method in [Method::PUT, Method::PATCH, Method::DELETE] {
+        let res = f.visit(&f.app.client, method.clone(), "/t/redirect").send().await?;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{method}");
+        assert_eq!(header(&res, "location"), "/t/page");
+    }
+    let res = f.visit(&f.app.client, Method::POST, "/t/redirect").send().await?;
+    assert_eq!(res.status(), StatusCode::FOUND, "POST keeps 302");
+    let res = f.visit(&f.app.client, Method::PUT, "/t/redirect307").send().await?;
+    assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT, "307 unchanged");
+    let res = f.app.client.put(f.url("/t/redirect")).send().await?;
+    assert_eq!(res.status(), StatusCode::FOUND, "non-Inertia requests untouched");
+    f.app.stop().await
+}
+
+// 5
+#[tokio::test]
+async fn external_redirect_becomes_409_with_the_location() -> TestResult {
+    let f = Fixture::new().await;
+    let res = f.visit(&f.app.client, Method::POST, "/t/external").send().await?;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        header(&res, "x-inertia-location"),
+        "https://example.com/elsewhere"
+    );
+    assert!(res.headers().get(LOCATION).is_none());
+    let res = f.app.client.post(f.url("/t/external")).send().await?;
+    assert_eq!(res.status(), StatusCode::FOUND, "plain 302 without X-Inertia");
+
+    let res = f.visit(&f.app.client, Method::GET, "/t/away").send().await?;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(header(&res, "x-inertia-location"), "https://example.com/away");
+    let res = f.app.client.get(f.url("/t/away")).send().await?;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    f.app.stop().await
+}
+
+fn keys(page: &Value) -> Vec<String> {
+    let mut k: Vec<String> = page["props"]
+        .as_object()
+        .expect("props")
+        .keys()
+        .cloned()
+        .collect();
+    k.sort();
+    k
+}
+
+// 6
+#[tokio::test]
+async fn partial_reloads_send_only_what_was_asked() -> TestResult {
+    let f = Fixture::new().await;
+    let full: Value = f.visit(&f.app.client, Method::GET, "/t/page").send().await?.json().await?;
+    assert_eq!(
+        keys(&full),
+        ["always", "appName", "auth", "errors", "evil", "items", "title"],
+        "no optional or deferred props in a full visit"
+    );
+    assert_eq!(f.lazy_runs.load(Ordering::SeqCst), 0, "optional prop not evaluated");
+
+    let page: Value = f.partial("T/Page", "title", "").send().await?.json().await?;
+    assert_eq!(keys(&page), ["always", "errors", "title"]);
+
+    let page: Value = f.partial("Other", "title", "").send().await?.json().await?;
+    assert_eq!(keys(&page), keys(&full), "another component: full props");
+
+    let page: Value = f
+        .partial("T/Page", "", "evil,auth.user.email")
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        keys(&page),
+        ["always", "appName", "auth", "errors", "items", "title"]
+    );
+    assert_eq!(
+        page["props"]["auth"],
+        json!({"user": {"name": "Ada"}, "team": {"id": 7}})
+    );
+
+    let page: Value = f
+        .partial("T/Page", "auth.user.name,lazy", "")
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(page["props"]["auth"], json!({"user": {"name": "Ada"}}));
+    assert_eq!(page["props"]["lazy"], "lazy value");
+    assert_eq!(f.lazy_runs.load(Ordering::SeqCst), 1);
+
+    let page: Value = f
+        .partial("T/Page", "items", "")
+        .header("X-Inertia-Reset", "items")
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(page["props"]["items"], json!([1, 2]));
+    assert!(page.get("mergeProps").is_none(), "reset props are not merged");
+    f.app.stop().await
+}
+
+// 7
+#[tokio::test]
+async fn deferred_props_are_listed_then_loaded_per_group() -> TestResult {
+    let f = Fixture::new().await;
+    let full: Value = f.visit(&f.app.client, Method::GET, "/t/page").send().await?.json().await?;
+    assert!(full["props"].get("comments").is_none());
+    assert_eq!(
+        full["deferredProps"],
+        json!({"default": ["comments"], "sidebar": ["related"]})
+    );
+    let page: Value = f
+        .partial("T/Page", "comments", "")
+        .header("Cache-Control", "no-cache")
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(keys(&page), ["always", "comments", "errors"]);
+    assert_eq!(page["props"]["comments"], json!(["c1", "c2"]));
+    assert!(page.get("deferredProps").is_none());
+    f.app.stop().await
+}
+
+// 8
+#[tokio::test]
+async fn validation_errors_come_back_once_after_the_redirect() -> TestResult {
+    let f = Fixture::new().await;
+    let client = cookie_client();
+    let back = f.url("/t/page");
+    let res = f
+        .visit(&client, Method::POST, "/t/form")
+        .header("Referer", &back)
+        .json(&json!({"name": ""}))
+        .send()
+        .await?;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(header(&res, "location"), back);
+    assert!(
+        !header(&res, "set-cookie").contains("required"),
+        "the cookie is encrypted"
+    );
+    let page: Value = f.visit(&client, Method::GET, "/t/page").send().await?.json().await?;
+    assert_eq!(
+        page["props"]["errors"],
+        json!({"name": "The name field is required."})
+    );
+    let page: Value = f.visit(&client, Method::GET, "/t/page").send().await?.json().await?;
+    assert_eq!(page["props"]["errors"], json!({}), "shown once");
+
+    let res = f
+        .visit(&client, Method::PUT, "/t/form")
+        .header("Referer", &back)
+        .header("X-Inertia-Error-Bag", "createUser")
+        .json(&json!({"name": ""}))
+        .send()
+        .await?;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "PUT redirects with 303");
+    let page: Value = f.visit(&client, Method::GET, "/t/page").send().await?.json().await?;
+    assert_eq!(
+        page["props"]["errors"],
+        json!({"createUser": {"name": "The name field is required."}})
+    );
+
+    let res = f
+        .visit(&client, Method::POST, "/t/form")
+        .header("X-Inertia-Error-Bag", "createUser")
+        .json(&json!({"name": "Ada"}))
+        .send()
+        .await?;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let page: Value = f.visit(&client, Method::GET, "/t/page").send().await?.json().await?;
+    assert_eq!(page["props"]["errors"], json!({}), "success with a bag: {{}}");
+    f.app.stop().await
+}
+
+// 9
+#[tokio::test]
+async fn flash_is_shown_once_and_survives_a_version_reload() -> TestResult {
+    let f = Fixture::new().await;
+    let client = cookie_client();
+    let res = f
+        .visit(&client, Method::POST, "/t/form")
+        .json(&json!({"name": "Ada"}))
+        .send()
+        .await?;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(header(&res, "location"), "/t/page");
+    let res = client
+        .get(f.url("/t/page"))
+        .header("X-Inertia", "true")
+        .header("X-Inertia-Version", "old")
+        .send()
+        .await?;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let page: Value = f.visit(&client, Method::GET, "/t/page").send().await?.json().await?;
+    assert_eq!(page["flash"], json!({"notice": "Saved Ada"}));
+    assert!(page["props"].get("flash").is_none(), "flash is top-level");
+    let page: Value = f.visit(&client, Method::GET, "/t/page").send().await?.json().await?;
+    assert!(page.get("flash").is_none(), "not on the next request: {page}");
+
+    // A tampered cookie is ignored, not an error.
+    let res = f
+        .visit(&f.app.client, Method::GET, "/t/page")
+        .header("Cookie", "inertia_flash=not-a-valid-ciphertext")
+        .send()
+        .await?;
+    assert_eq!(res.status(), 200);
+    f.app.stop().await
+}
+
+// 10
+#[tokio::test]
+async fn errors_are_inertia_pages_or_plain_html_never_internal_text() -> TestResult {
+    let f = Fixture::new().await;
+    let res = f.visit(&f.app.client, Method::GET, "/t/panic").send().await?;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(res.headers().get("x-inertia").is_none(), "client shows its dialog");
+    assert!(header(&res, CONTENT_TYPE.as_str()).starts_with("text/html"));
+    let body = res.text().await?;
+    assert!(body.contains("Something went wrong") && !body.contains("secret"));
+
+    let res = f.visit(&f.app.client, Method::GET, "/t/boom").send().await?;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(header(&res, "x-inertia"), "true", "an Inertia error page");
+    let body = res.text().await?;
+    assert!(!body.contains("secret"), "{body}");
+    let page: Value = serde_json::from_str(&body)?;
+    assert_eq!(page["component"], "Error");
+    assert_eq!(page["props"]["status"], 500);
+
+    let res = f.visit(&f.app.client, Method::GET, "/t/missing").send().await?;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(header(&res, "x-inertia"), "true");
+    let page: Value = res.json().await?;
+    assert_eq!(page["component"], "Error");
+    assert_eq!(page["props"]["status"], 404);
+
+    let res = f
+        .app
+        .client
+        .get(f.url("/t/boom"))
+        .header("Accept", "text/html")
+        .send()
+        .await?;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(res.headers().get("x-inertia").is_none());
+    let html = res.text().await?;
+    assert!(!html.contains("secret"));
+    assert_eq!(page_from_html(&html)["component"], "Error");
+    f.app.stop().await
+}
