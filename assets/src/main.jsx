@@ -9,7 +9,8 @@ import './app.css'
 createInertiaApp({
   resolve: resolvePage,
   title: (title) => (title ? `${title} · trifecta` : 'trifecta'),
-  layout: Layout,
+  // Called with (component, page); returns the layout component for every page.
+  layout: () => Layout,
   // The bar's CSS lives in app.css: the injected <style> would break style-src 'self'.
   progress: { delay: 250, includeCSS: false, showSpinner: false },
   setup({ el, App, props }) {
