@@ -12,7 +12,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::session::{self, Carry};
-use super::{Errors, InertiaConfig, InertiaRequest, Page, Props, Result, X_INERTIA, X_INERTIA_LOCATION, shell};
+use super::{
+    Errors, InertiaConfig, InertiaRequest, Page, Props, Result, X_INERTIA, X_INERTIA_LOCATION,
+    shell,
+};
 
 /// Props every page gets, put into the request extensions by an application middleware.
 #[derive(Debug, Clone, Default)]
@@ -124,7 +127,11 @@ impl Inertia {
 
     /// Redirects to the page the request came from (its `Referer`), else to `/`.
     pub fn back(self) -> Response {
-        let to = self.request.referer.clone().unwrap_or_else(|| "/".to_owned());
+        let to = self
+            .request
+            .referer
+            .clone()
+            .unwrap_or_else(|| "/".to_owned());
         self.redirect(&to)
     }
 
@@ -154,7 +161,8 @@ impl Inertia {
     /// # Errors
     /// A lazy prop that failed, or props that cannot be serialised.
     pub async fn render(self, component: &str, props: Props) -> Result<Response> {
-        self.render_with_status(StatusCode::OK, component, props).await
+        self.render_with_status(StatusCode::OK, component, props)
+            .await
     }
 
     /// Renders `component` with `props` and `status` (error pages use 404, 500...).
@@ -187,7 +195,10 @@ impl Inertia {
         } else {
             let html = shell::render(&self.config, &page)?;
             let headers = [
-                (CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+                (
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ),
                 vary,
                 no_cache,
             ];

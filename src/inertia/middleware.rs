@@ -33,10 +33,7 @@ pub async fn middleware(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         if version != config.version() {
-            let path = request
-                .uri()
-                .path_and_query()
-                .map_or("/", |pq| pq.as_str());
+            let path = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
             return conflict(&format!("{origin}{path}"));
         }
     }

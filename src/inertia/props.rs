@@ -143,10 +143,22 @@ impl Props {
     }
 
     /// Evaluates what `request` selects for `component`.
-    pub(super) async fn resolve(self, request: &InertiaRequest, component: &str) -> Result<Resolved> {
+    pub(super) async fn resolve(
+        self,
+        request: &InertiaRequest,
+        component: &str,
+    ) -> Result<Resolved> {
         let partial = request.is_partial_for(component);
-        let only = if partial { &request.partial_data[..] } else { &[] };
-        let except = if partial { &request.partial_except[..] } else { &[] };
+        let only = if partial {
+            &request.partial_data[..]
+        } else {
+            &[]
+        };
+        let except = if partial {
+            &request.partial_except[..]
+        } else {
+            &[]
+        };
         let mut out = Resolved::default();
         for (key, prop) in self.entries {
             let named = top_level_wanted(&key, only);
@@ -161,9 +173,7 @@ impl Props {
                     Some(v)
                 }
                 Prop::Optional(f) if partial && selected && named => Some(f().await),
-                Prop::Deferred { lazy, .. } if partial && selected && named => {
-                    Some(lazy().await)
-                }
+                Prop::Deferred { lazy, .. } if partial && selected && named => Some(lazy().await),
                 Prop::Deferred { group, .. } if !partial => {
                     out.deferred.entry(group).or_default().push(key.clone());
                     None

@@ -75,7 +75,11 @@ fn cookie(config: &InertiaConfig, value: String) -> Cookie<'static> {
 }
 
 /// Stores `carry` for the next request.
-pub(super) fn write(config: &InertiaConfig, jar: PrivateCookieJar, carry: &Carry) -> PrivateCookieJar {
+pub(super) fn write(
+    config: &InertiaConfig,
+    jar: PrivateCookieJar,
+    carry: &Carry,
+) -> PrivateCookieJar {
     match serde_json::to_string(carry) {
         Ok(json) => jar.add(cookie(config, json)),
         Err(err) => {

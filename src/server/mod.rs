@@ -88,7 +88,12 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         Ok((stores, secret))
     })
     .await??;
-    let tls_files = config.serve.web.tls_cert.clone().zip(config.serve.web.tls_key.clone());
+    let tls_files = config
+        .serve
+        .web
+        .tls_cert
+        .clone()
+        .zip(config.serve.web.tls_key.clone());
     let state = AppState {
         stores,
         clock: Clock::system(),
@@ -113,7 +118,11 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
             tls::serve(listener, tls, service, shutdown)?
         }
     };
-    let scheme = if config.serve.web.tls_cert.is_some() { "https" } else { "http" };
+    let scheme = if config.serve.web.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     tracing::info!(%addr, scheme, storage = %config.storage.storage.display(), env = %config.storage.env, "listening");
     Ok(Running {
         addr,

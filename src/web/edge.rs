@@ -33,7 +33,10 @@ pub fn apply(routes: Router<AppState>, state: AppState, config: &ServeConfig) ->
     let https = config.web.tls_cert.is_some();
     let router = routes
         .fallback(error::not_found)
-        .layer(from_fn_with_state(inertia_config.clone(), inertia::middleware))
+        .layer(from_fn_with_state(
+            inertia_config.clone(),
+            inertia::middleware,
+        ))
         .layer(from_fn_with_state(inertia_config, error_page::error_pages))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(config.body_limit))

@@ -26,7 +26,10 @@ pub(super) fn static_500() -> Response {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         [
-            (CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
             (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         STATIC_500,

@@ -89,15 +89,25 @@ fn routes(runs: Arc<AtomicUsize>, lazy_runs: Arc<AtomicUsize>) -> Router<AppStat
             "/t/count",
             any(move |inertia: Inertia| {
                 runs.fetch_add(1, Ordering::SeqCst);
-                async move { inertia.render("T/Count", Props::new()).await.map_err(ApiError::from) }
+                async move {
+                    inertia
+                        .render("T/Count", Props::new())
+                        .await
+                        .map_err(ApiError::from)
+                }
             }),
         )
         .route("/t/redirect", any(|| async { found("/t/page") }))
         .route(
             "/t/redirect307",
-            any(|| async { (StatusCode::TEMPORARY_REDIRECT, [(LOCATION, "/t/page")]).into_response() }),
+            any(|| async {
+                (StatusCode::TEMPORARY_REDIRECT, [(LOCATION, "/t/page")]).into_response()
+            }),
         )
-        .route("/t/external", post(|| async { found("https://example.com/elsewhere") }))
+        .route(
+            "/t/external",
+            post(|| async { found("https://example.com/elsewhere") }),
+        )
         .route(
             "/t/away",
             get(|inertia: Inertia| async move { inertia.location("https://example.com/away") }),
@@ -153,7 +163,9 @@ async fn form(inertia: Inertia, Json(body): Json<Value>) -> Response {
             .errors(Errors::new().add("name", "The name field is required."))
             .back()
     } else {
-        inertia.flash("notice", format!("Saved {name}")).redirect("/t/page")
+        inertia
+            .flash("notice", format!("Saved {name}"))
+            .redirect("/t/page")
     }
 }
 
@@ -205,9 +217,19 @@ async fn first_visit_is_html_with_the_page_in_a_script_element() -> TestResult {
 #[tokio::test]
 async fn inertia_visit_gets_the_same_page_object_as_json() -> TestResult {
     let f = Fixture::new().await;
-    let html = f.app.client.get(f.url("/t/page")).send().await?.text().await?;
+    let html = f
+        .app
+        .client
+        .get(f.url("/t/page"))
+        .send()
+        .await?
+        .text()
+        .await?;
     let from_html = page_from_html(&html);
-    let res = f.visit(&f.app.client, Method::GET, "/t/page").send().await?;
+    let res = f
+        .visit(&f.app.client, Method::GET, "/t/page")
+        .send()
+        .await?;
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "content-type"), "application/json");
     assert_eq!(header(&res, "x-inertia"), "true");
@@ -227,11 +249,7 @@ async fn stale_version_is_409_to_the_full_url_without_running_the_handler() -> T
     let f = Fixture::new().await;
     let path = "/t/count?a=1&b=two";
     for version in [Some("stale"), None] {
-        let mut req = f
-            .app
-            .client
-            .get(f.url(path))
-            .header("X-Inertia", "true");
+        let mut req = f.app.client.get(f.url(path)).header("X-Inertia", "true");
         if let Some(v) = version {
             req = req.header("X-Inertia-Version", v);
         }
@@ -262,16 +280,33 @@ async fn stale_version_is_409_to_the_full_url_without_running_the_handler() -> T
 async fn redirects_after_put_patch_delete_become_303() -> TestResult {
     let f = Fixture::new().await;
     for method in [Method::PUT, Method::PATCH, Method::DELETE] {
-        let res = f.visit(&f.app.client, method.clone(), "/t/redirect").send().await?;
+        let res = f
+            .visit(&f.app.client, method.clone(), "/t/redirect")
+            .send()
+            .await?;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{method}");
         assert_eq!(header(&res, "location"), "/t/page");
     }
-    let res = f.visit(&f.app.client, Method::POST, "/t/redirect").send().await?;
+    let res = f
+        .visit(&f.app.client, Method::POST, "/t/redirect")
+        .send()
+        .await?;
     assert_eq!(res.status(), StatusCode::FOUND, "POST keeps 302");
-    let res = f.visit(&f.app.client, Method::PUT, "/t/redirect307").send().await?;
-    assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT, "307 unchanged");
+    let res = f
+        .visit(&f.app.client, Method::PUT, "/t/redirect307")
+        .send()
+        .await?;
+    assert_eq!(
+        res.status(),
+        StatusCode::TEMPORARY_REDIRECT,
+        "307 unchanged"
+    );
     let res = f.app.client.put(f.url("/t/redirect")).send().await?;
-    assert_eq!(res.status(), StatusCode::FOUND, "non-Inertia requests untouched");
+    assert_eq!(
+        res.status(),
+        StatusCode::FOUND,
+        "non-Inertia requests untouched"
+    );
     f.app.stop().await
 }
 
@@ -279,7 +314,10 @@ async fn redirects_after_put_patch_delete_become_303() -> TestResult {
 #[tokio::test]
 async fn external_redirect_becomes_409_with_the_location() -> TestResult {
     let f = Fixture::new().await;
-    let res = f.visit(&f.app.client, Method::POST, "/t/external").send().await?;
+    let res = f
+        .visit(&f.app.client, Method::POST, "/t/external")
+        .send()
+        .await?;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert_eq!(
         header(&res, "x-inertia-location"),
@@ -287,11 +325,21 @@ async fn external_redirect_becomes_409_with_the_location() -> TestResult {
     );
     assert!(res.headers().get(LOCATION).is_none());
     let res = f.app.client.post(f.url("/t/external")).send().await?;
-    assert_eq!(res.status(), StatusCode::FOUND, "plain 302 without X-Inertia");
+    assert_eq!(
+        res.status(),
+        StatusCode::FOUND,
+        "plain 302 without X-Inertia"
+    );
 
-    let res = f.visit(&f.app.client, Method::GET, "/t/away").send().await?;
+    let res = f
+        .visit(&f.app.client, Method::GET, "/t/away")
+        .send()
+        .await?;
     assert_eq!(res.status(), StatusCode::CONFLICT);
-    assert_eq!(header(&res, "x-inertia-location"), "https://example.com/away");
+    assert_eq!(
+        header(&res, "x-inertia-location"),
+        "https://example.com/away"
+    );
     let res = f.app.client.get(f.url("/t/away")).send().await?;
     assert_eq!(res.status(), StatusCode::FOUND);
     f.app.stop().await
@@ -312,15 +360,31 @@ fn keys(page: &Value) -> Vec<String> {
 #[tokio::test]
 async fn partial_reloads_send_only_what_was_asked() -> TestResult {
     let f = Fixture::new().await;
-    let full: Value = f.visit(&f.app.client, Method::GET, "/t/page").send().await?.json().await?;
+    let full: Value = f
+        .visit(&f.app.client, Method::GET, "/t/page")
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(
         keys(&full),
-        ["always", "appName", "auth", "errors", "evil", "items", "title"],
+        [
+            "always", "appName", "auth", "errors", "evil", "items", "title"
+        ],
         "no optional or deferred props in a full visit"
     );
-    assert_eq!(f.lazy_runs.load(Ordering::SeqCst), 0, "optional prop not evaluated");
+    assert_eq!(
+        f.lazy_runs.load(Ordering::SeqCst),
+        0,
+        "optional prop not evaluated"
+    );
 
-    let page: Value = f.partial("T/Page", "title", "").send().await?.json().await?;
+    let page: Value = f
+        .partial("T/Page", "title", "")
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(keys(&page), ["always", "errors", "title"]);
 
     let page: Value = f.partial("Other", "title", "").send().await?.json().await?;
@@ -359,7 +423,10 @@ async fn partial_reloads_send_only_what_was_asked() -> TestResult {
         .json()
         .await?;
     assert_eq!(page["props"]["items"], json!([1, 2]));
-    assert!(page.get("mergeProps").is_none(), "reset props are not merged");
+    assert!(
+        page.get("mergeProps").is_none(),
+        "reset props are not merged"
+    );
     f.app.stop().await
 }
 
@@ -367,7 +434,12 @@ async fn partial_reloads_send_only_what_was_asked() -> TestResult {
 #[tokio::test]
 async fn deferred_props_are_listed_then_loaded_per_group() -> TestResult {
     let f = Fixture::new().await;
-    let full: Value = f.visit(&f.app.client, Method::GET, "/t/page").send().await?.json().await?;
+    let full: Value = f
+        .visit(&f.app.client, Method::GET, "/t/page")
+        .send()
+        .await?
+        .json()
+        .await?;
     assert!(full["props"].get("comments").is_none());
     assert_eq!(
         full["deferredProps"],
@@ -404,12 +476,22 @@ async fn validation_errors_come_back_once_after_the_redirect() -> TestResult {
         !header(&res, "set-cookie").contains("required"),
         "the cookie is encrypted"
     );
-    let page: Value = f.visit(&client, Method::GET, "/t/page").send().await?.json().await?;
+    let page: Value = f
+        .visit(&client, Method::GET, "/t/page")
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(
         page["props"]["errors"],
         json!({"name": "The name field is required."})
     );
-    let page: Value = f.visit(&client, Method::GET, "/t/page").send().await?.json().await?;
+    let page: Value = f
+        .visit(&client, Method::GET, "/t/page")
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(page["props"]["errors"], json!({}), "shown once");
 
     let res = f
@@ -419,8 +501,17 @@ async fn validation_errors_come_back_once_after_the_redirect() -> TestResult {
         .json(&json!({"name": ""}))
         .send()
         .await?;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "PUT redirects with 303");
-    let page: Value = f.visit(&client, Method::GET, "/t/page").send().await?.json().await?;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "PUT redirects with 303"
+    );
+    let page: Value = f
+        .visit(&client, Method::GET, "/t/page")
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(
         page["props"]["errors"],
         json!({"createUser": {"name": "The name field is required."}})
@@ -433,8 +524,17 @@ async fn validation_errors_come_back_once_after_the_redirect() -> TestResult {
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::FOUND);
-    let page: Value = f.visit(&client, Method::GET, "/t/page").send().await?.json().await?;
-    assert_eq!(page["props"]["errors"], json!({}), "success with a bag: {{}}");
+    let page: Value = f
+        .visit(&client, Method::GET, "/t/page")
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        page["props"]["errors"],
+        json!({}),
+        "success with a bag: {{}}"
+    );
     f.app.stop().await
 }
 
@@ -457,11 +557,24 @@ async fn flash_is_shown_once_and_survives_a_version_reload() -> TestResult {
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::CONFLICT);
-    let page: Value = f.visit(&client, Method::GET, "/t/page").send().await?.json().await?;
+    let page: Value = f
+        .visit(&client, Method::GET, "/t/page")
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(page["flash"], json!({"notice": "Saved Ada"}));
     assert!(page["props"].get("flash").is_none(), "flash is top-level");
-    let page: Value = f.visit(&client, Method::GET, "/t/page").send().await?.json().await?;
-    assert!(page.get("flash").is_none(), "not on the next request: {page}");
+    let page: Value = f
+        .visit(&client, Method::GET, "/t/page")
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(
+        page.get("flash").is_none(),
+        "not on the next request: {page}"
+    );
 
     // A tampered cookie is ignored, not an error.
     let res = f
@@ -477,14 +590,23 @@ async fn flash_is_shown_once_and_survives_a_version_reload() -> TestResult {
 #[tokio::test]
 async fn errors_are_inertia_pages_or_plain_html_never_internal_text() -> TestResult {
     let f = Fixture::new().await;
-    let res = f.visit(&f.app.client, Method::GET, "/t/panic").send().await?;
+    let res = f
+        .visit(&f.app.client, Method::GET, "/t/panic")
+        .send()
+        .await?;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(res.headers().get("x-inertia").is_none(), "client shows its dialog");
+    assert!(
+        res.headers().get("x-inertia").is_none(),
+        "client shows its dialog"
+    );
     assert!(header(&res, CONTENT_TYPE.as_str()).starts_with("text/html"));
     let body = res.text().await?;
     assert!(body.contains("Something went wrong") && !body.contains("secret"));
 
-    let res = f.visit(&f.app.client, Method::GET, "/t/boom").send().await?;
+    let res = f
+        .visit(&f.app.client, Method::GET, "/t/boom")
+        .send()
+        .await?;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(header(&res, "x-inertia"), "true", "an Inertia error page");
     let body = res.text().await?;
@@ -493,7 +615,10 @@ async fn errors_are_inertia_pages_or_plain_html_never_internal_text() -> TestRes
     assert_eq!(page["component"], "Error");
     assert_eq!(page["props"]["status"], 500);
 
-    let res = f.visit(&f.app.client, Method::GET, "/t/missing").send().await?;
+    let res = f
+        .visit(&f.app.client, Method::GET, "/t/missing")
+        .send()
+        .await?;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(header(&res, "x-inertia"), "true");
     let page: Value = res.json().await?;

@@ -4,7 +4,7 @@
 
 mod helpers;
 mod inertia;
-mod web;
 mod process;
 mod store;
 mod up;
+mod web;

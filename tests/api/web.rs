@@ -48,7 +48,11 @@ async fn home_and_status_pages_render_with_live_facts() -> TestResult {
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "cache-control"), "no-cache");
     let html = res.text().await?;
-    assert!(html.contains("<script data-page=\"app\" type=\"application/json\">{\"component\":\"Home\""));
+    assert!(
+        html.contains(
+            "<script data-page=\"app\" type=\"application/json\">{\"component\":\"Home\""
+        )
+    );
     let assets = asset_paths(&html);
     assert!(assets.iter().any(|p| p.ends_with(".css")), "{assets:?}");
     for path in &assets {
@@ -112,7 +116,11 @@ async fn fingerprinted_assets_are_immutable_with_etag_and_304() -> TestResult {
         .await?;
     assert_eq!(res.status(), 200);
 
-    let res = app.client.get(app.url("/assets/nope-123.js")).send().await?;
+    let res = app
+        .client
+        .get(app.url("/assets/nope-123.js"))
+        .send()
+        .await?;
     assert_eq!(res.status(), 404);
     app.stop().await
 }
@@ -136,9 +144,18 @@ async fn responses_are_compressed_per_accept_encoding() -> TestResult {
     assert!(plain.headers().get("content-encoding").is_none());
     let plain = plain.bytes().await?;
     for (encoding, client) in [
-        ("gzip", Client::builder().gzip(true).no_brotli().no_zstd().build()?),
-        ("br", Client::builder().brotli(true).no_gzip().no_zstd().build()?),
-        ("zstd", Client::builder().zstd(true).no_gzip().no_brotli().build()?),
+        (
+            "gzip",
+            Client::builder().gzip(true).no_brotli().no_zstd().build()?,
+        ),
+        (
+            "br",
+            Client::builder().brotli(true).no_gzip().no_zstd().build()?,
+        ),
+        (
+            "zstd",
+            Client::builder().zstd(true).no_gzip().no_brotli().build()?,
+        ),
     ] {
         for path in [js.as_str(), "/", "/status"] {
             let res = raw
@@ -149,12 +166,18 @@ async fn responses_are_compressed_per_accept_encoding() -> TestResult {
             assert_eq!(res.status(), 200);
             assert_eq!(header(&res, "content-encoding"), encoding, "{path}");
             assert!(
-                header(&res, "vary").to_ascii_lowercase().contains("accept-encoding"),
+                header(&res, "vary")
+                    .to_ascii_lowercase()
+                    .contains("accept-encoding"),
                 "{path}"
             );
             let compressed = res.bytes().await?;
             if path == js {
-                assert!(compressed.len() < plain.len() / 2, "{encoding}: {}", compressed.len());
+                assert!(
+                    compressed.len() < plain.len() / 2,
+                    "{encoding}: {}",
+                    compressed.len()
+                );
                 // The decoding client gets the original bytes back.
                 let decoded = client.get(app.url(path)).send().await?.bytes().await?;
                 assert_eq!(decoded, plain, "{encoding}");
@@ -230,7 +253,10 @@ async fn tls_negotiates_http2_by_alpn_and_still_speaks_http1() -> TestResult {
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::CONFLICT);
-    assert_eq!(header(&res, "x-inertia-location"), format!("{url}status?x=1"));
+    assert_eq!(
+        header(&res, "x-inertia-location"),
+        format!("{url}status?x=1")
+    );
     app.stop().await
 }
 
@@ -238,7 +264,13 @@ async fn tls_negotiates_http2_by_alpn_and_still_speaks_http1() -> TestResult {
 async fn security_headers_are_on_every_response() -> TestResult {
     let app = TestApp::spawn().await;
     let html = app.client.get(app.url("/")).send().await?.text().await?;
-    for path in ["/", "/status", script_src(&html).as_str(), "/up", "/missing"] {
+    for path in [
+        "/",
+        "/status",
+        script_src(&html).as_str(),
+        "/up",
+        "/missing",
+    ] {
         let res = app.client.get(app.url(path)).send().await?;
         assert_eq!(header(&res, "content-security-policy"), CSP, "{path}");
         assert!(CSP.contains("frame-ancestors 'none'") && CSP.contains("script-src 'self'"));
@@ -289,9 +321,16 @@ async fn secret_key_base_is_generated_once_private_and_reused() -> TestResult {
     let first = std::fs::read_to_string(&path)?;
     assert_eq!(first.trim().len(), 128, "64 random bytes as hex");
     assert!(first.trim().chars().all(|c| c.is_ascii_hexdigit()));
-    assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&path)?.permissions().mode() & 0o777,
+        0o600
+    );
     let loaded = SecretKeyBase::load_or_create(app.storage(), None)?;
-    assert_eq!(std::fs::read_to_string(&path)?, first, "reused, not rewritten");
+    assert_eq!(
+        std::fs::read_to_string(&path)?,
+        first,
+        "reused, not rewritten"
+    );
     let again = SecretKeyBase::load_or_create(app.storage(), None)?;
     assert_eq!(loaded, again);
     app.stop().await?;
@@ -306,11 +345,7 @@ async fn secret_key_base_is_generated_once_private_and_reused() -> TestResult {
 async fn secret_key_base_from_the_environment_wins_and_short_ones_are_refused() -> TestResult {
     let dir = tempfile::tempdir()?;
     let secret = "an-operator-chosen-secret-that-is-long-enough-0123456789";
-    let server = ChildServer::spawn_env(
-        dir.path(),
-        &[],
-        &[("TRIFECTA_SECRET_KEY_BASE", secret)],
-    );
+    let server = ChildServer::spawn_env(dir.path(), &[], &[("TRIFECTA_SECRET_KEY_BASE", secret)]);
     let res = reqwest::get(server.url("/up")).await?;
     assert_eq!(res.status(), 200);
     assert!(
@@ -327,7 +362,13 @@ async fn secret_key_base_from_the_environment_wins_and_short_ones_are_refused() 
 
     let (status, _, stderr) = run_cli(
         dir.path(),
-        &["serve", "--bind", "127.0.0.1:0", "--secret-key-base", "short"],
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--secret-key-base",
+            "short",
+        ],
     );
     assert!(!status.success());
     assert!(stderr.contains("shorter than 32"), "{stderr}");

@@ -87,7 +87,11 @@ pub(super) struct Variants {
 impl Variants {
     /// Which of brotli, zstd, gzip exist.
     pub fn available(&self) -> [bool; 3] {
-        [!self.br.is_empty(), !self.zstd.is_empty(), !self.gzip.is_empty()]
+        [
+            !self.br.is_empty(),
+            !self.zstd.is_empty(),
+            !self.gzip.is_empty(),
+        ]
     }
 
     /// The bytes of `enc` (empty for identity).
@@ -115,7 +119,9 @@ pub(in crate::web) fn warm() {
         let started = std::time::Instant::now();
         let mut map = HashMap::new();
         for key in Dist::iter().filter(|k| k.starts_with("assets/")) {
-            let Some(file) = Dist::get(&key) else { continue };
+            let Some(file) = Dist::get(&key) else {
+                continue;
+            };
             if !compressible(file.metadata.mimetype()) {
                 continue;
             }

@@ -45,15 +45,22 @@ impl Manifest {
             }
         };
         let Some(entry) = chunks.get(ENTRY) else {
-            tracing::error!(entry = ENTRY, "front-end manifest has no entry; run `make build`");
+            tracing::error!(
+                entry = ENTRY,
+                "front-end manifest has no entry; run `make build`"
+            );
             return Self::broken();
         };
-        let mut head = String::from("<title>trifecta</title>\n<link rel=\"icon\" href=\"data:,\">\n");
+        let mut head =
+            String::from("<title>trifecta</title>\n<link rel=\"icon\" href=\"data:,\">\n");
         for css in &entry.css {
             head.push_str(&format!("<link rel=\"stylesheet\" href=\"/{css}\">\n"));
         }
         for import in entry.imports.iter().filter_map(|i| chunks.get(i)) {
-            head.push_str(&format!("<link rel=\"modulepreload\" href=\"/{}\">\n", import.file));
+            head.push_str(&format!(
+                "<link rel=\"modulepreload\" href=\"/{}\">\n",
+                import.file
+            ));
         }
         head.push_str(&format!(
             "<script type=\"module\" src=\"/{}\"></script>",
