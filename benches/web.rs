@@ -1,0 +1,98 @@
+//! `make bench`: throughput and latency of the web layer, in process on 127.0.0.1 with
+//! 16 concurrent HTTP/1.1 clients: the HTML shell, an Inertia JSON visit, a brotli asset.
+
+#![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
+
+use std::time::{Duration, Instant};
+
+use trifecta::server::{self, Config};
+
+const CONCURRENCY: usize = 16;
+const REQUESTS: usize = 4000;
+
+async fn run(label: &str, client: &reqwest::Client, url: String, headers: &[(&str, &str)]) {
+    let per_task = REQUESTS / CONCURRENCY;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let client = client.clone();
+        let url = url.clone();
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::with_capacity(per_task);
+            for _ in 0..per_task {
+                let t = Instant::now();
+                let mut req = client.get(&url);
+                for (k, v) in &headers {
+                    req = req.header(k, v);
+                }
+                let res = req.send().await.unwrap();
+                assert!(res.status().is_success());
+                res.bytes().await.unwrap();
+                times.push(t.elapsed());
+            }
+            times
+        }));
+    }
+    let mut all: Vec<Duration> = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    println!(
+        "{label:<28} {:>8.0} req/s   p50 {:>7.2?}   p99 {:>7.2?}",
+        all.len() as f64 / elapsed.as_secs_f64(),
+        pct(0.50),
+        pct(0.99)
+    );
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = server::start(Config::for_dir(dir.path()), listener)
+            .await
+            .unwrap();
+        let base = format!("http://{}", running.addr);
+        let client = reqwest::Client::builder()
+            .no_gzip()
+            .no_brotli()
+            .no_zstd()
+            .pool_max_idle_per_host(CONCURRENCY)
+            .build()
+            .unwrap();
+        let html = client.get(&base).send().await.unwrap().text().await.unwrap();
+        let js = html
+            .split('"')
+            .find(|s| s.starts_with("/assets/") && s.ends_with(".js"))
+            .unwrap()
+            .to_owned();
+        let version = running.state.site.inertia.version().to_owned();
+        // Let the startup precompression finish so assets are measured precompressed.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        run("GET / (HTML shell)", &client, format!("{base}/"), &[]).await;
+        run(
+            "GET /status (Inertia JSON)",
+            &client,
+            format!("{base}/status"),
+            &[("X-Inertia", "true"), ("X-Inertia-Version", &version)],
+        )
+        .await;
+        run(
+            "GET main.js (br, 93 KB)",
+            &client,
+            format!("{base}{js}"),
+            &[("Accept-Encoding", "br")],
+        )
+        .await;
+        running.shutdown();
+        running.wait().await.unwrap();
+    });
+}
