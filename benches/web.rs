@@ -68,7 +68,14 @@ fn main() {
             .pool_max_idle_per_host(CONCURRENCY)
             .build()
             .unwrap();
-        let html = client.get(&base).send().await.unwrap().text().await.unwrap();
+        let html = client
+            .get(&base)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let js = html
             .split('"')
             .find(|s| s.starts_with("/assets/") && s.ends_with(".js"))

@@ -115,7 +115,13 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         }),
         Some((cert, key)) => {
             let tls = tls::config(&cert, &key).await?;
-            tls::serve(listener, tls, service, shutdown)?
+            tls::serve(
+                listener,
+                tls,
+                service,
+                shutdown,
+                config.serve.shutdown_grace,
+            )?
         }
     };
     let scheme = if config.serve.web.tls_cert.is_some() {

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
@@ -43,7 +44,7 @@ pub(super) async fn config(cert: &Path, key: &Path) -> Result<RustlsConfig, Erro
 }
 
 /// Serves `service` over TLS on `listener` until `shutdown` resolves, then stops accepting
-/// and waits for open connections (the caller bounds that wait by the grace period).
+/// and waits for open connections at most `grace` before closing them.
 ///
 /// # Errors
 /// A listener that cannot be handed over.
@@ -52,12 +53,13 @@ pub(super) fn serve(
     tls: RustlsConfig,
     service: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
 ) -> Result<JoinHandle<std::io::Result<()>>, Error> {
     let handle = axum_server::Handle::new();
     let watcher = handle.clone();
     tokio::spawn(async move {
         shutdown.await;
-        watcher.graceful_shutdown(None);
+        watcher.graceful_shutdown(Some(grace));
     });
     let server = axum_server::from_tcp_rustls(listener.into_std()?, tls)?.handle(handle);
     Ok(tokio::spawn(async move { server.serve(service).await }))
