@@ -8,10 +8,15 @@ use std::time::{Duration, Instant};
 use trifecta::server::{self, Config};
 
 const CONCURRENCY: usize = 16;
-const REQUESTS: usize = 4000;
 
-async fn run(label: &str, client: &reqwest::Client, url: String, headers: &[(&str, &str)]) {
-    let per_task = REQUESTS / CONCURRENCY;
+async fn run(
+    label: &str,
+    requests: usize,
+    client: &reqwest::Client,
+    url: String,
+    headers: &[(&str, &str)],
+) {
+    let per_task = requests / CONCURRENCY;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..CONCURRENCY {
@@ -53,6 +58,9 @@ async fn run(label: &str, client: &reqwest::Client, url: String, headers: &[(&st
 }
 
 fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this as a quick smoke test.
+    let full = std::env::args().any(|a| a == "--bench");
+    let requests = if full { 4000 } else { 64 };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
@@ -83,10 +91,20 @@ fn main() {
             .to_owned();
         let version = running.state.site.inertia.version().to_owned();
         // Let the startup precompression finish so assets are measured precompressed.
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        run("GET / (HTML shell)", &client, format!("{base}/"), &[]).await;
+        if full {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+        run(
+            "GET / (HTML shell)",
+            requests,
+            &client,
+            format!("{base}/"),
+            &[],
+        )
+        .await;
         run(
             "GET /status (Inertia JSON)",
+            requests,
             &client,
             format!("{base}/status"),
             &[("X-Inertia", "true"), ("X-Inertia-Version", &version)],
@@ -94,6 +112,7 @@ fn main() {
         .await;
         run(
             "GET main.js (br, 93 KB)",
+            requests,
             &client,
             format!("{base}{js}"),
             &[("Accept-Encoding", "br")],
