@@ -389,3 +389,38 @@ async fn graceful_shutdown_still_works_with_the_edge() -> TestResult {
     .await;
     Ok(())
 }
+
+#[tokio::test]
+async fn websocket_handshakes_pass_the_edge_uncompressed() -> TestResult {
+    use axum::extract::ws::WebSocketUpgrade;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = TestApp::spawn().await;
+    let routes = axum::Router::new().route(
+        "/ws",
+        axum::routing::get(|ws: WebSocketUpgrade| async move { ws.on_upgrade(|_| async {}) }),
+    );
+    let router = trifecta::web::edge(
+        routes,
+        app.state.clone(),
+        &trifecta::config::ServeConfig::default(),
+    );
+    let (addr, _server) = crate::helpers::serve_router(router).await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Accept-Encoding: gzip, deflate, br, zstd\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).await?;
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(!head.contains("content-encoding"), "{head}");
+    app.stop().await
+}
