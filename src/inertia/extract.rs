@@ -7,7 +7,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, VARY};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::PrivateCookieJar;
+use axum_extra::extract::cookie::{CookieJar, PrivateCookieJar};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -28,6 +28,8 @@ pub struct Inertia {
     request: InertiaRequest,
     jar: PrivateCookieJar,
     carried: Option<Carry>,
+    /// A flash cookie was sent, readable or not; rendering clears it either way.
+    had_cookie: bool,
     shared: Map<String, Value>,
     outgoing: Carry,
 }
@@ -50,6 +52,9 @@ impl Inertia {
     pub fn new(config: InertiaConfig, parts: &Parts) -> Self {
         let jar = PrivateCookieJar::from_headers(&parts.headers, config.key().clone());
         let carried = session::read(&config, &jar);
+        let had_cookie = CookieJar::from_headers(&parts.headers)
+            .get(config.cookie_name())
+            .is_some();
         let shared = parts
             .extensions
             .get::<SharedProps>()
@@ -60,6 +65,7 @@ impl Inertia {
             config,
             jar,
             carried,
+            had_cookie,
             shared,
             outgoing: Carry::default(),
         }
@@ -181,6 +187,11 @@ impl Inertia {
         } else {
             self.jar.clone()
         };
+        let unreadable = if self.had_cookie && self.carried.is_none() {
+            session::expire_unreadable(&self.config)
+        } else {
+            CookieJar::new()
+        };
         let vary = (VARY, HeaderValue::from_static("X-Inertia"));
         let no_cache = (CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         if self.request.is_inertia {
@@ -191,7 +202,7 @@ impl Inertia {
                 no_cache,
             ];
             let marker = [(X_INERTIA, HeaderValue::from_static("true"))];
-            Ok((status, jar, headers, marker, body).into_response())
+            Ok((status, jar, unreadable, headers, marker, body).into_response())
         } else {
             let html = shell::render(&self.config, &page)?;
             let headers = [
@@ -202,7 +213,7 @@ impl Inertia {
                 vary,
                 no_cache,
             ];
-            Ok((status, jar, headers, html).into_response())
+            Ok((status, jar, unreadable, headers, html).into_response())
         }
     }
 

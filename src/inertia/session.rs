@@ -1,7 +1,7 @@
 //! Flash data and validation errors carried across one redirect in an encrypted cookie,
 //! so the server keeps no session state for them (`protocols.md` §3.7, §3.8).
 
-use axum_extra::extract::cookie::{Cookie, PrivateCookieJar, SameSite};
+use axum_extra::extract::cookie::{Cookie, CookieJar, PrivateCookieJar, SameSite};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -87,6 +87,13 @@ pub(super) fn write(
             jar
         }
     }
+}
+
+/// A plain jar that expires an unreadable flash cookie (the private jar ignores those).
+pub(super) fn expire_unreadable(config: &InertiaConfig) -> CookieJar {
+    let mut removal = cookie(config, String::new());
+    removal.make_removal();
+    CookieJar::new().add(removal)
 }
 
 /// Clears the carried data (it has been shown once).

@@ -85,6 +85,7 @@ async fn home_and_status_pages_render_with_live_facts() -> TestResult {
 #[tokio::test]
 async fn fingerprinted_assets_are_immutable_with_etag_and_304() -> TestResult {
     let app = TestApp::spawn().await;
+    tokio::task::spawn_blocking(trifecta::web::warm_assets).await?;
     let html = app.client.get(app.url("/")).send().await?.text().await?;
     let js = script_src(&html);
     let res = app.client.get(app.url(&js)).send().await?;
@@ -137,6 +138,8 @@ fn raw_client() -> Client {
 #[tokio::test]
 async fn responses_are_compressed_per_accept_encoding() -> TestResult {
     let app = TestApp::spawn().await;
+    // The precompressed variants (made once per process at startup).
+    tokio::task::spawn_blocking(trifecta::web::warm_assets).await?;
     let raw = raw_client();
     let html = raw.get(app.url("/")).send().await?.text().await?;
     let js = script_src(&html);
@@ -165,6 +168,17 @@ async fn responses_are_compressed_per_accept_encoding() -> TestResult {
                 .await?;
             assert_eq!(res.status(), 200);
             assert_eq!(header(&res, "content-encoding"), encoding, "{path}");
+            if path == js {
+                let suffix = match encoding {
+                    "gzip" => "-gz\"",
+                    "br" => "-br\"",
+                    _ => "-zst\"",
+                };
+                assert!(
+                    header(&res, "etag").ends_with(suffix),
+                    "one ETag per encoding"
+                );
+            }
             assert!(
                 header(&res, "vary")
                     .to_ascii_lowercase()

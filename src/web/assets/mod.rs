@@ -40,7 +40,12 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     let hash = hex::encode(&file.metadata.sha256_hash()[..12]);
     let variants = compress::variants(&key);
     let encoding = Encoding::negotiate(&headers, variants.map(|v| v.available()));
-    let etag = format!("\"{hash}{}\"", encoding.etag_suffix());
+    // Until the startup precompression is done, the compression layer encodes on the fly
+    // and one tag covers every encoding: a weak one.
+    let etag = match variants {
+        Some(_) => format!("\"{hash}{}\"", encoding.etag_suffix()),
+        None => format!("W/\"{hash}\""),
+    };
     let mut out = HeaderMap::new();
     out.insert(CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     out.insert(VARY, HeaderValue::from_static("Accept-Encoding"));

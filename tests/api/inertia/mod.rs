@@ -404,6 +404,11 @@ async fn flash_is_shown_once_and_survives_a_version_reload() -> TestResult {
         .send()
         .await?;
     assert_eq!(res.status(), 200);
+    assert!(
+        header(&res, "set-cookie").starts_with("inertia_flash=;"),
+        "and cleared: {}",
+        header(&res, "set-cookie")
+    );
     f.app.stop().await
 }
 
