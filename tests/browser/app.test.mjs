@@ -79,7 +79,7 @@ async function watchedPage(options = {}) {
   const page = await context.newPage()
   const problems = []
   page.on('console', (msg) => {
-    if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console ${msg.type()}: ${msg.text()}`)
+    if (msg.type() === 'error') problems.push(`console ${msg.type()}: ${msg.text()}`)
   })
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
   page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`))
