@@ -1,11 +1,13 @@
 //! The command line: `trifecta serve`, `trifecta migrate`, and the admin subcommands that
 //! work on a running server's storage from a second process.
 
+mod users;
+
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{ServeConfig, StorageArgs};
+use crate::config::{AppArgs, ServeConfig, StorageArgs};
 use crate::server;
 use crate::store::{self, PoolOptions, StoreKind, Stores};
 
@@ -15,6 +17,12 @@ pub enum Error {
     /// Storage could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] store::Error),
+    /// The named thing does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A domain operation refused or failed.
+    #[error(transparent)]
+    App(#[from] crate::app::Error),
     /// The server failed.
     #[error(transparent)]
     Server(#[from] server::Error),
@@ -41,6 +49,9 @@ pub struct Cli {
     /// Storage location, shared by every subcommand.
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// Domain settings (password hashing, sessions).
+    #[command(flatten)]
+    pub app: AppArgs,
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `trifecta=debug`.
     #[arg(long, env = "TRIFECTA_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -56,6 +67,9 @@ pub enum Command {
     Serve(ServeConfig),
     /// Apply pending migrations to the four databases and report their versions.
     Migrate,
+    /// Manage users: create, list, reset-password, delete.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
 }
 
 /// Runs the parsed command line. Output for humans goes to `out`.
@@ -93,5 +107,26 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Users(cmd) => {
+            let app = open_app(&cli.storage, &cli.app).await?;
+            users::run(&app, cmd, out).await
+        }
     }
+}
+
+/// Opens storage and the domain handle for an admin subcommand.
+async fn open_app(storage: &StorageArgs, args: &AppArgs) -> Result<crate::app::App, Error> {
+    let storage = storage.clone();
+    let dir = storage.storage.clone();
+    let stores = tokio::task::spawn_blocking(move || {
+        Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
+    })
+    .await??;
+    let secret = crate::web::secret::load(&dir, args.secret_key_base.as_deref())?;
+    Ok(crate::app::App::new(
+        stores.app,
+        crate::store::Clock::system(),
+        &secret,
+        args.settings(),
+    ))
 }

@@ -3,6 +3,7 @@
 
 mod error;
 mod health;
+pub mod secret;
 
 use axum::Router;
 use axum::extract::FromRef;
