@@ -9,6 +9,7 @@ mod error;
 mod ids;
 mod password;
 mod sessions;
+mod todos;
 mod users;
 
 use std::time::Duration;
@@ -17,6 +18,7 @@ pub use accounts::{Account, AccountUser, Role};
 pub use error::{Error, Result};
 pub use ids::Ids;
 pub use sessions::Session;
+pub use todos::{MAX_TITLE, Todo, TodoChange, TodoProps, validate_title};
 pub use users::{NewUser, User};
 
 use crate::store::{Clock, Db};

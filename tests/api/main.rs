@@ -5,5 +5,6 @@
 mod helpers;
 mod process;
 mod store;
+mod todos;
 mod up;
 mod users;
