@@ -88,6 +88,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
             let config = server::Config {
                 storage: cli.storage,
                 serve,
+                app: cli.app,
             };
             server::run(config, listener, server::shutdown_signal()).await?;
             Ok(())

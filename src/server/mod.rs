@@ -11,7 +11,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{ServeConfig, StorageArgs};
+use crate::app::App;
+use crate::config::{AppArgs, ServeConfig, StorageArgs};
 use crate::store::{self, Clock, PoolOptions, Stores};
 use crate::web::{self, AppState};
 
@@ -36,6 +37,8 @@ pub struct Config {
     pub storage: StorageArgs,
     /// HTTP and engine settings.
     pub serve: ServeConfig,
+    /// Domain settings and the secret key base.
+    pub app: AppArgs,
 }
 
 impl Config {
@@ -47,6 +50,12 @@ impl Config {
                 env: "test".to_owned(),
             },
             serve: ServeConfig::default(),
+            app: AppArgs {
+                // The minimum bcrypt cost keeps tests fast; production uses 12.
+                bcrypt_cost: 4,
+                session_max_age: std::time::Duration::from_secs(30 * 24 * 3600),
+                secret_key_base: None,
+            },
         }
     }
 }
@@ -76,8 +85,25 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
     })
     .await??;
+    let dir = config.storage.storage.clone();
+    let explicit = config.app.secret_key_base.clone();
+    let secret =
+        tokio::task::spawn_blocking(move || web::secret::load(&dir, explicit.as_deref())).await??;
+    let app = App::new(
+        stores.app.clone(),
+        Clock::system(),
+        &secret,
+        config.app.settings(),
+    );
+    let cookies = web::Cookies {
+        key: axum_extra::extract::cookie::Key::derive_from(&secret),
+        secure: false,
+        max_age: config.app.session_max_age,
+    };
     let state = AppState {
         stores,
+        app,
+        cookies,
         clock: Clock::system(),
         token: token.clone(),
         tracker: tracker.clone(),

@@ -2,6 +2,7 @@
 
 #![allow(clippy::panic)]
 
+mod auth;
 mod helpers;
 mod process;
 mod store;
