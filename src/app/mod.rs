@@ -5,6 +5,7 @@
 //! here; nothing here knows about HTTP.
 
 mod accounts;
+pub mod broadcast;
 mod error;
 mod ids;
 mod password;
