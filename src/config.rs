@@ -84,3 +84,33 @@ impl Default for ServeConfig {
         }
     }
 }
+
+/// Domain settings, accepted by every subcommand (the CLI creates users too).
+#[derive(Args, Clone, Debug)]
+pub struct AppArgs {
+    /// bcrypt cost of new password digests (4..=31; Rails uses 12).
+    #[arg(long, env = "TRIFECTA_BCRYPT_COST", default_value_t = 12, value_parser = clap::value_parser!(u32).range(4..=31), global = true)]
+    pub bcrypt_cost: u32,
+    /// A session older than this ends (e.g. `30days`).
+    #[arg(long, env = "TRIFECTA_SESSION_MAX_AGE", default_value = "30days", value_parser = humantime::parse_duration, global = true)]
+    pub session_max_age: Duration,
+    /// Secret key base (signing cookies, shuffling the id alphabet); generated into the
+    /// storage directory on first start when not given.
+    #[arg(
+        long,
+        env = "TRIFECTA_SECRET_KEY_BASE",
+        hide_env_values = true,
+        global = true
+    )]
+    pub secret_key_base: Option<crate::web::SecretString>,
+}
+
+impl AppArgs {
+    /// The domain settings these flags describe.
+    pub fn settings(&self) -> crate::app::Settings {
+        crate::app::Settings {
+            bcrypt_cost: self.bcrypt_cost,
+            session_max_age: self.session_max_age,
+        }
+    }
+}

@@ -13,12 +13,14 @@
 //! - [`server`]: `run`/`start`; owns the `CancellationToken` and `TaskTracker` of every task.
 //! - [`web`]: the axum router, handlers and HTTP edge; its `AppState` holds every handle.
 //! - [`config`]: clap `Args` structs, every flag also a `TRIFECTA_*` variable.
+//! - [`app`]: the domain: users, sessions, accounts, `accessible_by` scopes, sqids ids.
 //! - [`inertia`]: the generic Inertia v3 server protocol (page object, props, middleware).
 //! - [`store`]: one `Db` handle per SQLite file: pool, pragmas, migrations, `Clock`.
 //!
 //! The generic engines (`store`, and later `queue`, `cache`, `cable`, `actioncable`,
 //! `inertia`) never import `app` or `web`.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod inertia;

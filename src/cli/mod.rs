@@ -1,11 +1,13 @@
 //! The command line: `trifecta serve`, `trifecta migrate`, and the admin subcommands that
 //! work on a running server's storage from a second process.
 
+mod users;
+
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{ServeConfig, StorageArgs};
+use crate::config::{AppArgs, ServeConfig, StorageArgs};
 use crate::server;
 use crate::store::{self, PoolOptions, StoreKind, Stores};
 
@@ -15,6 +17,15 @@ pub enum Error {
     /// Storage could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] store::Error),
+    /// The secret key base could not be loaded or created.
+    #[error(transparent)]
+    Secret(#[from] crate::web::secret::Error),
+    /// The named thing does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A domain operation refused or failed.
+    #[error(transparent)]
+    App(#[from] crate::app::Error),
     /// The server failed.
     #[error(transparent)]
     Server(#[from] server::Error),
@@ -41,6 +52,9 @@ pub struct Cli {
     /// Storage location, shared by every subcommand.
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// Domain settings (password hashing, sessions).
+    #[command(flatten)]
+    pub app: AppArgs,
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `trifecta=debug`.
     #[arg(long, env = "TRIFECTA_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -56,6 +70,9 @@ pub enum Command {
     Serve(ServeConfig),
     /// Apply pending migrations to the four databases and report their versions.
     Migrate,
+    /// Manage users: create, list, reset-password, delete.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
 }
 
 /// Runs the parsed command line. Output for humans goes to `out`.
@@ -74,6 +91,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
             let config = server::Config {
                 storage: cli.storage,
                 serve,
+                app: cli.app,
             };
             server::run(config, listener, server::shutdown_signal()).await?;
             Ok(())
@@ -93,5 +111,30 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Users(cmd) => {
+            let app = open_app(&cli.storage, &cli.app).await?;
+            users::run(&app, cmd, out).await
+        }
     }
+}
+
+/// Opens storage and the domain handle for an admin subcommand.
+async fn open_app(storage: &StorageArgs, args: &AppArgs) -> Result<crate::app::App, Error> {
+    let storage = storage.clone();
+    let dir = storage.storage.clone();
+    let stores = tokio::task::spawn_blocking(move || {
+        Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
+    })
+    .await??;
+    let given = args.secret_key_base.clone();
+    let secret = tokio::task::spawn_blocking(move || {
+        crate::web::secret::SecretKeyBase::load_or_create(&dir, given.as_ref())
+    })
+    .await??;
+    Ok(crate::app::App::new(
+        stores.app,
+        crate::store::Clock::system(),
+        secret.expose_bytes(),
+        args.settings(),
+    ))
 }

@@ -11,7 +11,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{ServeConfig, StorageArgs};
+use crate::app::App;
+use crate::config::{AppArgs, ServeConfig, StorageArgs};
 use crate::store::{self, Clock, PoolOptions, Stores};
 use crate::web::secret::SecretKeyBase;
 use crate::web::{self, AppState, Site};
@@ -45,6 +46,8 @@ pub struct Config {
     pub storage: StorageArgs,
     /// HTTP and engine settings.
     pub serve: ServeConfig,
+    /// Domain settings and the secret key base.
+    pub app: AppArgs,
 }
 
 impl Config {
@@ -56,6 +59,12 @@ impl Config {
                 env: "test".to_owned(),
             },
             serve: ServeConfig::default(),
+            app: AppArgs {
+                // The minimum bcrypt cost keeps tests fast; production uses 12.
+                bcrypt_cost: 4,
+                session_max_age: std::time::Duration::from_secs(30 * 24 * 3600),
+                secret_key_base: None,
+            },
         }
     }
 }
@@ -81,7 +90,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let storage = config.storage.clone();
-    let given_secret = config.serve.web.secret_key_base.clone();
+    let given_secret = config.app.secret_key_base.clone();
     let (stores, secret) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
         let stores = Stores::open(&storage.storage, &storage.env, &PoolOptions::default())?;
         let secret = SecretKeyBase::load_or_create(&storage.storage, given_secret.as_ref())?;
@@ -94,12 +103,26 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         .tls_cert
         .clone()
         .zip(config.serve.web.tls_key.clone());
+    let app = App::new(
+        stores.app.clone(),
+        Clock::system(),
+        secret.expose_bytes(),
+        config.app.settings(),
+    );
+    let site = Site::new(&secret, &config.storage.env, tls_files.is_some());
+    let cookies = web::Cookies {
+        key: site.cookie_key.clone(),
+        secure: tls_files.is_some(),
+        max_age: config.app.session_max_age,
+    };
     let state = AppState {
         stores,
+        app,
+        cookies,
         clock: Clock::system(),
         token: token.clone(),
         tracker: tracker.clone(),
-        site: Site::new(&secret, &config.storage.env, tls_files.is_some()),
+        site,
     };
     tracker.spawn_blocking(web::warm_assets);
     let addr = listener.local_addr()?;

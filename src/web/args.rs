@@ -1,4 +1,4 @@
-//! [`WebArgs`]: the HTTP edge settings of `trifecta serve` (TLS, cookie secret).
+//! [`WebArgs`]: the HTTP edge settings of `trifecta serve` (TLS), and [`SecretString`].
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -30,7 +30,7 @@ impl FromStr for SecretString {
     }
 }
 
-/// TLS and cookie-secret settings of `trifecta serve`.
+/// TLS settings of `trifecta serve`.
 #[derive(Args, Clone, Debug, Default)]
 pub struct WebArgs {
     /// PEM certificate chain; with `--tls-key`, serve HTTPS (HTTP/2 and HTTP/1.1 via ALPN).
@@ -39,8 +39,4 @@ pub struct WebArgs {
     /// PEM private key of `--tls-cert`.
     #[arg(long, env = "TRIFECTA_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Secret (at least 32 characters) that signs and encrypts cookies; default: generated
-    /// once into `<storage>/secret_key_base` and reused.
-    #[arg(long, env = "TRIFECTA_SECRET_KEY_BASE", hide_env_values = true)]
-    pub secret_key_base: Option<SecretString>,
 }

@@ -4,6 +4,8 @@
 
 mod args;
 mod assets;
+pub mod auth;
+pub mod csrf;
 mod edge;
 mod error;
 mod error_page;
@@ -23,15 +25,40 @@ pub use edge::{CSP, apply as edge};
 pub use error::ApiError;
 pub use site::Site;
 
+use crate::app::App;
 use crate::config::ServeConfig;
 use crate::inertia::InertiaConfig;
 use crate::store::{Clock, Stores};
+
+/// How cookies are signed and flagged.
+#[derive(Clone)]
+pub struct Cookies {
+    /// Signs the session cookie (derived from the secret key base).
+    pub key: axum_extra::extract::cookie::Key,
+    /// Set `Secure` (served over TLS).
+    pub secure: bool,
+    /// Lifetime of the session cookie.
+    pub max_age: std::time::Duration,
+}
+
+impl std::fmt::Debug for Cookies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cookies")
+            .field("secure", &self.secure)
+            .field("max_age", &self.max_age)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Handles shared by every request. Cheap to clone; handlers extract only what they need.
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// The four databases.
     pub stores: Stores,
+    /// The domain: users, sessions, accounts, todos.
+    pub app: App,
+    /// Cookie signing and flags.
+    pub cookies: Cookies,
     /// Where "now" comes from.
     pub clock: Clock,
     /// Cancelled when the server shuts down.
@@ -40,6 +67,18 @@ pub struct AppState {
     pub tracker: TaskTracker,
     /// Web-layer handles: Inertia settings, cookie key, status facts.
     pub site: Site,
+}
+
+impl FromRef<AppState> for App {
+    fn from_ref(s: &AppState) -> Self {
+        s.app.clone()
+    }
+}
+
+impl FromRef<AppState> for Cookies {
+    fn from_ref(s: &AppState) -> Self {
+        s.cookies.clone()
+    }
 }
 
 impl FromRef<AppState> for Stores {
@@ -70,6 +109,10 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
     let routes = Router::new()
         .merge(health::router())
         .merge(pages::router())
-        .merge(assets::router());
+        .merge(assets::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.cookies.clone(),
+            csrf::protect,
+        ));
     edge::apply(routes, state, config)
 }

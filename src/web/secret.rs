@@ -77,6 +77,11 @@ impl SecretKeyBase {
         Ok(Self(text.to_owned()))
     }
 
+    /// The secret itself, for deriving other per-purpose values (the id alphabet).
+    pub fn expose_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
     /// The key for signed and private cookies, derived for that one purpose.
     pub fn cookie_key(&self) -> Key {
         let mut hasher = Sha512::new();

@@ -265,3 +265,36 @@ pub fn cookie_client() -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+/// As [`run_cli_env`], feeding `stdin` to the process.
+pub fn run_cli_stdin(
+    dir: &Path,
+    args: &[&str],
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> (ExitStatus, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(bin())
+        .arg("--storage")
+        .arg(dir)
+        .args(args)
+        .env("TRIFECTA_ENV", "test")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn trifecta");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

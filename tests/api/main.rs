@@ -2,9 +2,12 @@
 
 #![allow(clippy::panic)]
 
+mod auth;
 mod helpers;
 mod inertia;
 mod process;
 mod store;
+mod todos;
 mod up;
+mod users;
 mod web;

@@ -1,0 +1,109 @@
+// React bindings: one shared cable per tab, created lazily on first use, plus hooks and the
+// small UI pieces every real-time page shows (role badge, connection status, event log).
+import { createConsumer } from '@rails/actioncable'
+import { router } from '@inertiajs/react'
+import { useEffect, useState, useSyncExternalStore } from 'react'
+import { createSharedCable } from './sharedCable.js'
+import { createSyncSubscriber } from './syncMarkers.js'
+
+let shared = null
+
+export function realtime() {
+  if (!shared) shared = createSharedCable({ createConsumer })
+  return shared
+}
+
+// subscribeToModel(model, id, props) -> unsubscribe; reloads only `props` (debounced).
+export function subscribeToModel(model, id, props) {
+  const cable = realtime()
+  const subscribe = createSyncSubscriber({
+    cable,
+    log: cable.log,
+    reload: ({ only }) => router.reload({ only }),
+  })
+  return subscribe(model, id, props)
+}
+
+// Subscribes while the component is mounted.
+export function useChannel(identifier, onReceived) {
+  const key = JSON.stringify(identifier)
+  useEffect(() => {
+    const unsubscribe = realtime().subscribe(JSON.parse(key), { received: onReceived })
+    return unsubscribe
+    // onReceived is read through the latest closure on purpose; resubscribing on every
+    // render would churn subscriptions.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key])
+}
+
+// Subscribes to sync markers of one record while mounted.
+export function useSyncMarkers(model, id, props) {
+  const propsKey = props.join(',')
+  useEffect(() => {
+    if (id == null) return undefined
+    return subscribeToModel(model, id, propsKey.split(',').filter(Boolean))
+  }, [model, id, propsKey])
+}
+
+export function useRole() {
+  const [role, setRole] = useState(() => (typeof window === 'undefined' ? null : realtime().role()))
+  useEffect(() => realtime().onRole(setRole), [])
+  return role
+}
+
+export function useConnectionStatus() {
+  const [status, setStatus] = useState(() => (typeof window === 'undefined' ? 'connecting' : realtime().status()))
+  useEffect(() => realtime().onStatus(setStatus), [])
+  return status
+}
+
+export function useEventLog() {
+  const log = realtime().log
+  return useSyncExternalStore(log.subscribe, log.entries, log.entries)
+}
+
+export function RoleBadge() {
+  const role = useRole()
+  if (!role) return null
+  return (
+    <span className={`badge badge-${role}`} data-testid="role-badge" data-role={role}>
+      {role === 'leader' ? 'Leader tab' : 'Follower tab'}
+    </span>
+  )
+}
+
+const STATUS_LABEL = { connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline', connecting: 'Connecting…' }
+
+export function ConnectionStatus() {
+  const status = useConnectionStatus()
+  return (
+    <span className={`status status-${status}`} data-testid="connection-status" data-status={status}>
+      <span className="status-dot" aria-hidden="true" />
+      {STATUS_LABEL[status] ?? status}
+    </span>
+  )
+}
+
+export function EventLogPanel() {
+  const entries = useEventLog()
+  const [hidden, setHidden] = useState(false)
+  return (
+    <section className="event-log" aria-label="Event log">
+      <header>
+        <h2>Event log</h2>
+        <button type="button" onClick={() => realtime().log.clear()}>Clear</button>
+        <button type="button" onClick={() => setHidden((h) => !h)}>{hidden ? 'Show' : 'Hide'}</button>
+      </header>
+      {!hidden && (
+        <ol data-testid="event-log">
+          {entries.length === 0 && <li className="muted">No events yet.</li>}
+          {entries.map((e) => (
+            <li key={e.id} className={`log-${e.category}`}>
+              <time>{e.at.toLocaleTimeString()}</time> <strong>{e.category}</strong> {e.message}
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  )
+}

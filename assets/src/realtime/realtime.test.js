@@ -1,0 +1,215 @@
+// Unit tests (vitest) for the cross-tab cable and the sync-marker debounce.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createSyncSubscriber, DEBOUNCE_MS } from './syncMarkers.js'
+import { createSharedCable } from './sharedCable.js'
+import { createEventLog, LOG_LIMIT } from './eventLog.js'
+
+// In-memory BroadcastChannel: delivers to every other instance with the same name.
+class FakeChannel {
+  static all = new Set()
+  constructor(name) {
+    this.name = name
+    this.listeners = new Set()
+    FakeChannel.all.add(this)
+  }
+  postMessage(data) {
+    for (const other of FakeChannel.all) {
+      if (other !== this && other.name === this.name) {
+        const copy = structuredClone(data)
+        other.listeners.forEach((fn) => queueMicrotask(() => fn({ data: copy })))
+      }
+    }
+  }
+  addEventListener(_type, fn) {
+    this.listeners.add(fn)
+  }
+  removeEventListener(_type, fn) {
+    this.listeners.delete(fn)
+  }
+  close() {
+    FakeChannel.all.delete(this)
+  }
+}
+
+// In-memory Web Locks: FIFO queue per name; a holder's release grants the next waiter.
+function fakeLocks() {
+  const queues = new Map()
+  const grant = (name) => {
+    const q = queues.get(name)
+    if (!q || q.active || q.waiting.length === 0) return
+    const next = q.waiting.shift()
+    q.active = next
+    Promise.resolve(next.callback()).finally(() => {
+      q.active = null
+      grant(name)
+    })
+  }
+  return {
+    request(name, options, callback) {
+      if (!queues.has(name)) queues.set(name, { active: null, waiting: [] })
+      const entry = { callback }
+      queues.get(name).waiting.push(entry)
+      options?.signal?.addEventListener('abort', () => {
+        const q = queues.get(name)
+        q.waiting = q.waiting.filter((e) => e !== entry)
+      })
+      grant(name)
+      return new Promise(() => {})
+    },
+  }
+}
+
+// A fake ActionCable consumer that records subscriptions and lets tests push messages.
+function fakeCable() {
+  const consumers = []
+  const createConsumer = () => {
+    const c = {
+      subs: [],
+      disconnected: false,
+      connection: { isOpen: () => true },
+      connect() {},
+      disconnect() {
+        c.disconnected = true
+      },
+      subscriptions: {
+        create(identifier, callbacks) {
+          const sub = {
+            identifier,
+            callbacks,
+            unsubscribed: false,
+            unsubscribe() {
+              sub.unsubscribed = true
+            },
+          }
+          c.subs.push(sub)
+          queueMicrotask(() => callbacks.connected?.())
+          return sub
+        },
+      },
+    }
+    consumers.push(c)
+    return c
+  }
+  return { consumers, createConsumer }
+}
+
+const flush = () => new Promise((r) => setTimeout(r, 0))
+
+describe('sync markers', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('folds many markers inside 300 ms into one reload of the named props', () => {
+    let handler
+    const cable = { subscribe: (_id, h) => ((handler = h), () => {}) }
+    const reload = vi.fn()
+    const subscribe = createSyncSubscriber({ cable, reload })
+    subscribe('Account', 'abc', ['account', 'accounts'])
+    for (let i = 0; i < 10; i++) {
+      handler.received({ action: 'refresh', prop: i % 2 ? 'account' : 'accounts' })
+      vi.advanceTimersByTime(50)
+    }
+    expect(reload).not.toHaveBeenCalled()
+    vi.advanceTimersByTime(DEBOUNCE_MS)
+    expect(reload).toHaveBeenCalledTimes(1)
+    expect(reload.mock.calls[0][0].only.sort()).toEqual(['account', 'accounts'])
+  })
+
+  it('keeps a separate debounce per subscription and stops after unsubscribe', () => {
+    const handlers = []
+    const cable = { subscribe: (_id, h) => (handlers.push(h), () => {}) }
+    const reload = vi.fn()
+    const subscribe = createSyncSubscriber({ cable, reload })
+    subscribe('Account', 'a', ['account'])
+    const stop = subscribe('Account', 'b', ['account'])
+    handlers[0].received({ action: 'refresh', prop: 'account' })
+    handlers[1].received({ action: 'refresh', prop: 'account' })
+    stop()
+    vi.advanceTimersByTime(DEBOUNCE_MS + 1)
+    expect(reload).toHaveBeenCalledTimes(1)
+  })
+
+  it('ignores markers for props the page does not show', () => {
+    let handler
+    const cable = { subscribe: (_id, h) => ((handler = h), () => {}) }
+    const reload = vi.fn()
+    createSyncSubscriber({ cable, reload })('Account', 'a', ['account'])
+    handler.received({ action: 'refresh', prop: 'accounts' })
+    handler.received('garbage')
+    vi.advanceTimersByTime(DEBOUNCE_MS + 1)
+    expect(reload).not.toHaveBeenCalled()
+  })
+})
+
+describe('shared cable', () => {
+  afterEach(() => FakeChannel.all.clear())
+
+  it('opens one socket for all tabs and relays messages to followers', async () => {
+    const locks = fakeLocks()
+    const { consumers, createConsumer } = fakeCable()
+    const opts = { createConsumer, locks, BroadcastChannelImpl: FakeChannel }
+    const a = createSharedCable(opts)
+    const b = createSharedCable(opts)
+    const c = createSharedCable(opts)
+    await flush()
+    expect([a.role(), b.role(), c.role()]).toEqual(['leader', 'follower', 'follower'])
+    const got = { a: [], b: [], c: [] }
+    a.subscribe({ channel: 'TodosChannel' }, { received: (d) => got.a.push(d) })
+    b.subscribe({ channel: 'TodosChannel' }, { received: (d) => got.b.push(d) })
+    c.subscribe({ channel: 'TodosChannel' }, { received: (d) => got.c.push(d) })
+    await flush()
+    expect(consumers).toHaveLength(1)
+    expect(consumers[0].subs).toHaveLength(1)
+    consumers[0].subs[0].callbacks.received({ todos: [1] })
+    await flush()
+    expect(got).toEqual({ a: [{ todos: [1] }], b: [{ todos: [1] }], c: [{ todos: [1] }] })
+  })
+
+  it('a new leader takes over and resubscribes what followers need', async () => {
+    const locks = fakeLocks()
+    const { consumers, createConsumer } = fakeCable()
+    const opts = { createConsumer, locks, BroadcastChannelImpl: FakeChannel }
+    const a = createSharedCable(opts)
+    const b = createSharedCable(opts)
+    const c = createSharedCable(opts)
+    await flush()
+    const got = []
+    c.subscribe({ channel: 'TodosChannel' }, { received: (d) => got.push(d) })
+    await flush()
+    a.close()
+    await flush()
+    await flush()
+    expect(b.role()).toBe('leader')
+    expect(consumers).toHaveLength(2)
+    const newSocket = consumers[1]
+    expect(newSocket.subs.map((s) => s.identifier)).toEqual([{ channel: 'TodosChannel' }])
+    newSocket.subs[0].callbacks.received({ todos: [2] })
+    await flush()
+    expect(got).toEqual([{ todos: [2] }])
+  })
+
+  it('falls back to the discover/ping election without Web Locks', async () => {
+    vi.useFakeTimers()
+    const { consumers, createConsumer } = fakeCable()
+    const opts = { createConsumer, locks: null, BroadcastChannelImpl: FakeChannel }
+    const a = createSharedCable(opts)
+    const b = createSharedCable(opts)
+    await vi.advanceTimersByTimeAsync(600)
+    const roles = [a.role(), b.role()].sort()
+    expect(roles).toEqual(['follower', 'leader'])
+    expect(a.electionMode).toBe('fallback')
+    expect(consumers).toHaveLength(1)
+    vi.useRealTimers()
+  })
+})
+
+describe('event log', () => {
+  it('keeps the last 50 entries, newest first, and clears', () => {
+    const log = createEventLog()
+    for (let i = 0; i < 60; i++) log.add('cable', `event ${i}`)
+    expect(log.entries()).toHaveLength(LOG_LIMIT)
+    expect(log.entries()[0].message).toBe('event 59')
+    log.clear()
+    expect(log.entries()).toHaveLength(0)
+  })
+})

@@ -1,0 +1,74 @@
+//! The domain of the two seed designs: users and their sessions, accounts and memberships,
+//! the `accessible_by` authorization scopes, and the obfuscated ids that leave the server.
+//!
+//! Talks to: `store` (the app database). The HTTP layer (`web`) and the admin CLI call in
+//! here; nothing here knows about HTTP.
+
+mod accounts;
+pub mod broadcast;
+mod error;
+mod ids;
+mod password;
+mod sessions;
+mod todos;
+mod users;
+
+use std::time::Duration;
+
+pub use accounts::{Account, AccountUser, Role};
+pub use error::{Error, Result};
+pub use ids::Ids;
+pub use sessions::Session;
+pub use todos::{MAX_TITLE, Todo, TodoChange, TodoProps, validate_title};
+pub use users::{NewUser, User};
+
+use crate::store::{Clock, Db};
+
+/// Settings of the domain layer.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// bcrypt cost for new password digests (Rails uses 12; tests use the minimum, 4).
+    pub bcrypt_cost: u32,
+    /// A session older than this is expired and ends.
+    pub session_max_age: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bcrypt_cost: 12,
+            session_max_age: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Handle to the domain. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    db: Db,
+    clock: Clock,
+    ids: Ids,
+    settings: Settings,
+}
+
+impl App {
+    /// A domain handle over the app database; `secret` seeds the per-install id alphabet.
+    pub fn new(db: Db, clock: Clock, secret: &[u8], settings: Settings) -> Self {
+        Self {
+            db,
+            clock,
+            ids: Ids::new(secret),
+            settings,
+        }
+    }
+
+    /// The obfuscated-id codec.
+    pub fn ids(&self) -> &Ids {
+        &self.ids
+    }
+
+    /// The app database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
