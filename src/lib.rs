@@ -18,6 +18,7 @@
 //! The generic engines (`store`, and later `queue`, `cache`, `cable`, `actioncable`,
 //! `inertia`) never import `app` or `web`.
 
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod server;
