@@ -41,7 +41,10 @@ impl CacheArgs {
             expiry_batch_size: self.expiry_batch_size.max(1),
             read_timeout: self.read_timeout,
             namespace: (!self.namespace.is_empty()).then(|| self.namespace.clone()),
-            stats_interval: self.stats_interval.max(Duration::from_millis(10)),
+            // `cache stats` counts a server as running while it flushed within the last minute.
+            stats_interval: self
+                .stats_interval
+                .clamp(Duration::from_millis(10), Duration::from_secs(10)),
         }
     }
 }

@@ -1,13 +1,18 @@
 //! The command line: `trifecta serve`, `trifecta migrate`, and the admin subcommands that
 //! work on a running server's storage from a second process.
 
+mod cache;
+
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
+pub use cache::{CacheAction, CacheCommand};
+
 use crate::config::{ServeConfig, StorageArgs};
 use crate::server;
 use crate::store::{self, PoolOptions, StoreKind, Stores};
+
 
 /// Errors a subcommand reports before exiting non-zero.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +34,12 @@ pub enum Error {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// The cache file could not be read or written.
+    #[error("cache: {0}")]
+    Cache(#[from] crate::cache::Error),
+    /// `cache get` found nothing under the key.
+    #[error("no cache entry for {0:?}")]
+    NoCacheEntry(String),
     /// A blocking task failed.
     #[error("task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -56,6 +67,8 @@ pub enum Command {
     Serve(ServeConfig),
     /// Apply pending migrations to the four databases and report their versions.
     Migrate,
+    /// Inspect or clear the cache: `stats`, `get`, `delete`, `clear`.
+    Cache(CacheCommand),
 }
 
 /// Runs the parsed command line. Output for humans goes to `out`.
@@ -93,5 +106,6 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Cache(command) => cache::run(cli.storage, command, out).await,
     }
 }

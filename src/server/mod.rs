@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::cache::Cache;
 use crate::config::{ServeConfig, StorageArgs};
 use crate::store::{self, Clock, PoolOptions, Stores};
 use crate::web::{self, AppState};
@@ -76,11 +77,15 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
     })
     .await??;
+    let clock = Clock::system();
+    let cache = Cache::new(stores.cache.clone(), clock.clone(), config.serve.cache.options());
+    tracker.spawn(cache.clone().run(token.clone()));
     let state = AppState {
         stores,
-        clock: Clock::system(),
+        clock,
         token: token.clone(),
         tracker: tracker.clone(),
+        cache,
     };
     let addr = listener.local_addr()?;
     let router = web::router(state.clone(), &config.serve);

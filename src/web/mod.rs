@@ -14,6 +14,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
+use crate::cache::Cache;
 use crate::config::ServeConfig;
 use crate::store::{Clock, Stores};
 
@@ -28,11 +29,19 @@ pub struct AppState {
     pub token: CancellationToken,
     /// Tracks every background and WebSocket task.
     pub tracker: TaskTracker,
+    /// Solid Cache.
+    pub cache: Cache,
 }
 
 impl FromRef<AppState> for Stores {
     fn from_ref(s: &AppState) -> Self {
         s.stores.clone()
+    }
+}
+
+impl FromRef<AppState> for Cache {
+    fn from_ref(s: &AppState) -> Self {
+        s.cache.clone()
     }
 }
 

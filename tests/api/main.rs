@@ -6,3 +6,4 @@ mod helpers;
 mod process;
 mod store;
 mod up;
+mod cache;
