@@ -7,3 +7,5 @@ mod process;
 mod store;
 mod up;
 mod cache;
+mod cache_eviction;
+mod cache_process;
