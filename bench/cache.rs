@@ -112,17 +112,25 @@ async fn run() {
         "trifecta cache bench: {} B values, WAL + synchronous=NORMAL, 2 runtime workers, {} CPUs, loadavg {}",
         VALUE_BYTES,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
 
     // The floor every operation pays: one Db::call hop that does nothing.
     let d = db.clone();
-    measure("Db::call hop (empty closure)", scaled(50_000), 1, move |_| {
-        let d = d.clone();
-        async move {
-            d.call(|_| Ok::<_, store::Error>(())).await.unwrap();
-        }
-    })
+    measure(
+        "Db::call hop (empty closure)",
+        scaled(50_000),
+        1,
+        move |_| {
+            let d = d.clone();
+            async move {
+                d.call(|_| Ok::<_, store::Error>(())).await.unwrap();
+            }
+        },
+    )
     .await
     .print();
 
@@ -134,7 +142,10 @@ async fn run() {
     measure("set cold (new keys)", cold_keys, 1, move |i| {
         let (c, v) = (c.clone(), v.clone());
         async move {
-            assert!(c.write(&format!("cold:{i}"), v.as_str(), WriteOptions::new()).await);
+            assert!(
+                c.write(&format!("cold:{i}"), v.as_str(), WriteOptions::new())
+                    .await
+            );
         }
     })
     .await
@@ -145,7 +156,14 @@ async fn run() {
     measure("set hot (overwrite 1k keys)", scaled(50_000), 1, move |i| {
         let (c, v) = (c.clone(), v.clone());
         async move {
-            assert!(c.write(&format!("hot:{}", i % hot_keys), v.as_str(), WriteOptions::new()).await);
+            assert!(
+                c.write(
+                    &format!("hot:{}", i % hot_keys),
+                    v.as_str(),
+                    WriteOptions::new()
+                )
+                .await
+            );
         }
     })
     .await
@@ -156,7 +174,11 @@ async fn run() {
     measure("get hot (1k keys)", scaled(100_000), 1, move |i| {
         let c = c.clone();
         async move {
-            assert!(c.read::<String>(&format!("hot:{}", i % hot_keys)).await.is_some());
+            assert!(
+                c.read::<String>(&format!("hot:{}", i % hot_keys))
+                    .await
+                    .is_some()
+            );
         }
     })
     .await
@@ -164,13 +186,18 @@ async fn run() {
 
     // get, cold: random keys over the whole file (larger than SQLite's page cache).
     let c = cache.clone();
-    measure("get cold (random of all keys)", scaled(100_000), 1, move |_| {
-        let c = c.clone();
-        let k = fastrand::usize(..cold_keys);
-        async move {
-            assert!(c.read::<String>(&format!("cold:{k}")).await.is_some());
-        }
-    })
+    measure(
+        "get cold (random of all keys)",
+        scaled(100_000),
+        1,
+        move |_| {
+            let c = c.clone();
+            let k = fastrand::usize(..cold_keys);
+            async move {
+                assert!(c.read::<String>(&format!("cold:{k}")).await.is_some());
+            }
+        },
+    )
     .await
     .print();
 
@@ -186,27 +213,42 @@ async fn run() {
 
     // The engine's own cost, with the hop spread over 100 keys per call (figures per key).
     let c = cache.clone();
-    let mut r = measure("get hot via read_multi(100), per key", scaled(2_000), 1, move |i| {
-        let c = c.clone();
-        async move {
-            let keys: Vec<String> = (0..100).map(|j| format!("hot:{}", (i * 100 + j) % hot_keys)).collect();
-            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-            assert_eq!(c.read_multi::<String>(&refs).await.len(), 100);
-        }
-    })
+    let mut r = measure(
+        "get hot via read_multi(100), per key",
+        scaled(2_000),
+        1,
+        move |i| {
+            let c = c.clone();
+            async move {
+                let keys: Vec<String> = (0..100)
+                    .map(|j| format!("hot:{}", (i * 100 + j) % hot_keys))
+                    .collect();
+                let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+                assert_eq!(c.read_multi::<String>(&refs).await.len(), 100);
+            }
+        },
+    )
     .await;
     r.items = 100;
     r.print();
 
     let (c, v) = (cache.clone(), value.clone());
-    let mut r = measure("set hot via write_multi(100), per key", scaled(1_000), 1, move |i| {
-        let (c, v) = (c.clone(), v.clone());
-        async move {
-            let keys: Vec<String> = (0..100).map(|j| format!("hot:{}", (i * 100 + j) % hot_keys)).collect();
-            let rows: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), v.as_str())).collect();
-            assert!(c.write_multi(&rows, WriteOptions::new()).await);
-        }
-    })
+    let mut r = measure(
+        "set hot via write_multi(100), per key",
+        scaled(1_000),
+        1,
+        move |i| {
+            let (c, v) = (c.clone(), v.clone());
+            async move {
+                let keys: Vec<String> = (0..100)
+                    .map(|j| format!("hot:{}", (i * 100 + j) % hot_keys))
+                    .collect();
+                let rows: Vec<(&str, &str)> =
+                    keys.iter().map(|k| (k.as_str(), v.as_str())).collect();
+                assert!(c.write_multi(&rows, WriteOptions::new()).await);
+            }
+        },
+    )
     .await;
     r.items = 100;
     r.print();
@@ -216,7 +258,11 @@ async fn run() {
     measure("get hot, 8 clients", scaled(200_000), 8, move |i| {
         let c = c.clone();
         async move {
-            assert!(c.read::<String>(&format!("hot:{}", i % hot_keys)).await.is_some());
+            assert!(
+                c.read::<String>(&format!("hot:{}", i % hot_keys))
+                    .await
+                    .is_some()
+            );
         }
     })
     .await
@@ -226,7 +272,14 @@ async fn run() {
     measure("set hot, 8 clients", scaled(50_000), 8, move |i| {
         let (c, v) = (c.clone(), v.clone());
         async move {
-            assert!(c.write(&format!("hot:{}", i % hot_keys), v.as_str(), WriteOptions::new()).await);
+            assert!(
+                c.write(
+                    &format!("hot:{}", i % hot_keys),
+                    v.as_str(),
+                    WriteOptions::new()
+                )
+                .await
+            );
         }
     })
     .await
@@ -234,23 +287,28 @@ async fn run() {
 
     // The diskcache shape: 10 gets per set, 1 % deletes, one client.
     let (c, v) = (cache.clone(), value.clone());
-    measure("mixed 90/9/1 get/set/delete", scaled(100_000), 1, move |i| {
-        let (c, v) = (c.clone(), v.clone());
-        let k = format!("hot:{}", fastrand::usize(..hot_keys));
-        async move {
-            match i % 100 {
-                0 => {
-                    c.delete(&k).await;
-                }
-                1..=9 => {
-                    c.write(&k, v.as_str(), WriteOptions::new()).await;
-                }
-                _ => {
-                    c.read::<String>(&k).await;
+    measure(
+        "mixed 90/9/1 get/set/delete",
+        scaled(100_000),
+        1,
+        move |i| {
+            let (c, v) = (c.clone(), v.clone());
+            let k = format!("hot:{}", fastrand::usize(..hot_keys));
+            async move {
+                match i % 100 {
+                    0 => {
+                        c.delete(&k).await;
+                    }
+                    1..=9 => {
+                        c.write(&k, v.as_str(), WriteOptions::new()).await;
+                    }
+                    _ => {
+                        c.read::<String>(&k).await;
+                    }
                 }
             }
-        }
-    })
+        },
+    )
     .await
     .print();
 

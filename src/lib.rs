@@ -13,6 +13,7 @@
 //! - [`server`]: `run`/`start`; owns the `CancellationToken` and `TaskTracker` of every task.
 //! - [`web`]: the axum router, handlers and HTTP edge; its `AppState` holds every handle.
 //! - [`config`]: clap `Args` structs, every flag also a `TRIFECTA_*` variable.
+//! - [`cache`]: Solid Cache: an expiring, size-bounded key-value cache in its own file.
 //! - [`store`]: one `Db` handle per SQLite file: pool, pragmas, migrations, `Clock`.
 //!
 //! The generic engines (`store`, and later `queue`, `cache`, `cable`, `actioncable`,

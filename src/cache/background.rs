@@ -7,8 +7,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Cache;
 use super::error::Result;
-use super::store::{expire, stats as sql};
 use super::store::stats::ServerStats;
+use super::store::{expire, stats as sql};
 
 /// Rounds one pass runs at most before yielding to the next request (a pass that stops
 /// early is started again by the next write while the cache is still over its limits).
@@ -66,7 +66,11 @@ impl Cache {
             }
         }
         if outcome.deleted > 0 {
-            tracing::debug!(deleted = outcome.deleted, rounds = outcome.rounds, "cache expiry");
+            tracing::debug!(
+                deleted = outcome.deleted,
+                rounds = outcome.rounds,
+                "cache expiry"
+            );
         }
         Ok(outcome)
     }

@@ -12,7 +12,11 @@ pub struct CacheArgs {
     #[arg(long = "cache-max-age", env = "TRIFECTA_CACHE_MAX_AGE", default_value = "14days", value_parser = humantime::parse_duration)]
     pub max_age: Duration,
     /// Most entries kept; the oldest go first (`0`: no limit).
-    #[arg(long = "cache-max-entries", env = "TRIFECTA_CACHE_MAX_ENTRIES", default_value_t = 0)]
+    #[arg(
+        long = "cache-max-entries",
+        env = "TRIFECTA_CACHE_MAX_ENTRIES",
+        default_value_t = 0
+    )]
     pub max_entries: u64,
     /// Largest total size in bytes (key + value + 140 per entry); the oldest go first (`0`: no limit).
     #[arg(long = "cache-max-size", env = "TRIFECTA_CACHE_MAX_SIZE", default_value_t = 256 * 1024 * 1024)]
@@ -24,7 +28,11 @@ pub struct CacheArgs {
     #[arg(long = "cache-read-timeout", env = "TRIFECTA_CACHE_READ_TIMEOUT", default_value = "20ms", value_parser = humantime::parse_duration)]
     pub read_timeout: Duration,
     /// Prefix of every key (`NAMESPACE:key`); empty for none.
-    #[arg(long = "cache-namespace", env = "TRIFECTA_CACHE_NAMESPACE", default_value = "")]
+    #[arg(
+        long = "cache-namespace",
+        env = "TRIFECTA_CACHE_NAMESPACE",
+        default_value = ""
+    )]
     pub namespace: String,
     /// How often a server writes its hit/miss counters for `trifecta cache stats`.
     #[arg(long = "cache-stats-interval", env = "TRIFECTA_CACHE_STATS_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]

@@ -32,13 +32,13 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
+pub use background::ExpiryOutcome;
 pub use config::{CacheArgs, CacheOptions};
 pub use error::{Error, Result};
 pub use key::MAX_KEY_BYTES;
 pub use stats::CacheStats;
 pub use store::read::EntryInfo;
 pub use store::stats::ServerStats;
-pub use background::ExpiryOutcome;
 pub use write::WriteOptions;
 
 use crate::store::{Clock, Db, Timestamp};
@@ -82,11 +82,7 @@ impl Cache {
     pub fn new(db: Db, clock: Clock, options: CacheOptions) -> Self {
         let namespace = options.namespace.as_deref().map(Arc::from);
         let started_at = clock.now();
-        let instance = format!(
-            "{}-{:016x}",
-            std::process::id(),
-            fastrand::u64(..)
-        );
+        let instance = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
         Self {
             inner: Arc::new(Inner {
                 db,

@@ -4,10 +4,10 @@ use std::collections::HashMap;
 
 use serde::de::DeserializeOwned;
 
+use super::Cache;
 use super::error::Result;
 use super::key::Key;
 use super::store::read::{self as sql, EntryInfo};
-use super::Cache;
 
 impl Cache {
     /// The value under `key`, or `None` when it is absent, expired, of another type, or the
@@ -27,7 +27,9 @@ impl Cache {
         let found = self
             .inner
             .db
-            .call(move |conn| sql::with_read_timeout(conn, timeout, |c| sql::values(c, &normalized, now)))
+            .call(move |conn| {
+                sql::with_read_timeout(conn, timeout, |c| sql::values(c, &normalized, now))
+            })
             .await;
         let mut out = HashMap::new();
         match found {

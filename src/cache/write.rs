@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::Cache;
 use super::error::{Error, Result};
 use super::key::Key;
 use super::store::write as sql;
-use super::Cache;
 use crate::store::Timestamp;
 
 /// How [`Cache::write`] writes.
@@ -43,14 +43,23 @@ impl WriteOptions {
 impl Cache {
     /// Writes `value` under `key`. Returns whether it was written: `false` when
     /// `unless_exist` found a live entry, or when the write failed (logged).
-    pub async fn write<T: Serialize + ?Sized>(&self, key: &str, value: &T, options: WriteOptions) -> bool {
+    pub async fn write<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        options: WriteOptions,
+    ) -> bool {
         let key = self.key(key);
         self.write_key(&key, value, options).await
     }
 
     /// Writes several entries in one transaction; all or none. Returns whether they were
     /// written. `unless_exist` applies per key (an existing key is skipped).
-    pub async fn write_multi<T: Serialize>(&self, entries: &[(&str, T)], options: WriteOptions) -> bool {
+    pub async fn write_multi<T: Serialize>(
+        &self,
+        entries: &[(&str, T)],
+        options: WriteOptions,
+    ) -> bool {
         let mut rows = Vec::with_capacity(entries.len());
         for (name, value) in entries {
             match serde_json::to_vec(value) {
@@ -92,7 +101,11 @@ impl Cache {
     /// The file is busy, locked or unwritable.
     pub async fn try_delete(&self, key: &str) -> Result<bool> {
         let keys = vec![self.key(key)];
-        let n = self.inner.db.write(move |tx| sql::delete(tx, &keys)).await?;
+        let n = self
+            .inner
+            .db
+            .write(move |tx| sql::delete(tx, &keys))
+            .await?;
         Ok(n > 0)
     }
 
@@ -109,7 +122,12 @@ impl Cache {
     /// Adds `amount` to the integer under `key` atomically and returns the new value. A live
     /// integer keeps its expiry; a missing, expired or non-integer entry starts from 0 and
     /// gets `expires_in`. `None` when the write failed (logged).
-    pub async fn increment(&self, key: &str, amount: i64, expires_in: Option<Duration>) -> Option<i64> {
+    pub async fn increment(
+        &self,
+        key: &str,
+        amount: i64,
+        expires_in: Option<Duration>,
+    ) -> Option<i64> {
         let key = self.key(key);
         let now = self.now();
         let expires_at = expires_in.map(|d| now + d);
@@ -122,8 +140,14 @@ impl Cache {
     }
 
     /// [`Cache::increment`] by `-amount`.
-    pub async fn decrement(&self, key: &str, amount: i64, expires_in: Option<Duration>) -> Option<i64> {
-        self.increment(key, amount.saturating_neg(), expires_in).await
+    pub async fn decrement(
+        &self,
+        key: &str,
+        amount: i64,
+        expires_in: Option<Duration>,
+    ) -> Option<i64> {
+        self.increment(key, amount.saturating_neg(), expires_in)
+            .await
     }
 
     /// Deletes every entry of the cache file (all namespaces, as the gem's `clear`); returns
@@ -136,7 +160,12 @@ impl Cache {
     }
 
     /// Encodes and writes one normalized key.
-    pub(super) async fn write_key<T: Serialize + ?Sized>(&self, key: &Key, value: &T, options: WriteOptions) -> bool {
+    pub(super) async fn write_key<T: Serialize + ?Sized>(
+        &self,
+        key: &Key,
+        value: &T,
+        options: WriteOptions,
+    ) -> bool {
         let bytes = match serde_json::to_vec(value) {
             Ok(b) => b,
             Err(err) => {

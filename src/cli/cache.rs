@@ -51,7 +51,11 @@ pub enum CacheAction {
 /// # Errors
 /// Storage that cannot be opened, a locked or unreadable cache file, a missing key for
 /// `get`, or output that cannot be written.
-pub async fn run(storage: StorageArgs, command: CacheCommand, out: &mut (dyn Write + Send)) -> Result<(), Error> {
+pub async fn run(
+    storage: StorageArgs,
+    command: CacheCommand,
+    out: &mut (dyn Write + Send),
+) -> Result<(), Error> {
     let stores = tokio::task::spawn_blocking(move || {
         Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
     })
@@ -114,20 +118,36 @@ fn limits(cache: &Cache, stats: &CacheStats) -> Limits {
     }
 }
 
-fn write_table(cache: &Cache, stats: &CacheStats, out: &mut (dyn Write + Send)) -> std::io::Result<()> {
+fn write_table(
+    cache: &Cache,
+    stats: &CacheStats,
+    out: &mut (dyn Write + Send),
+) -> std::io::Result<()> {
     let l = limits(cache, stats);
     let none = || "none".to_owned();
     writeln!(out, "entries      {}", stats.entries)?;
     writeln!(out, "bytes        {}", stats.bytes)?;
-    writeln!(out, "max size     {}", l.max_size.map_or_else(none, |v| v.to_string()))?;
-    writeln!(out, "max entries  {}", l.max_entries.map_or_else(none, |v| v.to_string()))?;
+    writeln!(
+        out,
+        "max size     {}",
+        l.max_size.map_or_else(none, |v| v.to_string())
+    )?;
+    writeln!(
+        out,
+        "max entries  {}",
+        l.max_entries.map_or_else(none, |v| v.to_string())
+    )?;
     writeln!(
         out,
         "max age      {}",
-        l.max_age.map_or_else(none, |d| humantime::format_duration(d).to_string())
+        l.max_age
+            .map_or_else(none, |d| humantime::format_duration(d).to_string())
     )?;
     if stats.servers.is_empty() {
-        writeln!(out, "servers      0 (hit/miss counts need a running server)")?;
+        writeln!(
+            out,
+            "servers      0 (hit/miss counts need a running server)"
+        )?;
     } else {
         let (hits, misses) = server_counts(stats);
         writeln!(out, "servers      {}", stats.servers.len())?;

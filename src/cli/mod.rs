@@ -13,7 +13,6 @@ use crate::config::{ServeConfig, StorageArgs};
 use crate::server;
 use crate::store::{self, PoolOptions, StoreKind, Stores};
 
-
 /// Errors a subcommand reports before exiting non-zero.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

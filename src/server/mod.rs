@@ -78,7 +78,11 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     })
     .await??;
     let clock = Clock::system();
-    let cache = Cache::new(stores.cache.clone(), clock.clone(), config.serve.cache.options());
+    let cache = Cache::new(
+        stores.cache.clone(),
+        clock.clone(),
+        config.serve.cache.options(),
+    );
     tracker.spawn(cache.clone().run(token.clone()));
     let state = AppState {
         stores,

@@ -91,7 +91,11 @@ async fn entries_expire_after_their_ttl() -> TestResult {
     t.clock.advance(Duration::from_secs(59));
     assert_eq!(c.read::<i32>("short").await, Some(1));
     t.clock.advance(Duration::from_secs(1));
-    assert_eq!(c.read::<i32>("short").await, None, "expired at exactly its expiry");
+    assert_eq!(
+        c.read::<i32>("short").await,
+        None,
+        "expired at exactly its expiry"
+    );
     assert!(!c.exists("short").await);
     assert_eq!(c.read_multi::<i32>(&["short", "forever"]).await.len(), 1);
     assert!(c.inspect("short").await?.is_none());
@@ -116,7 +120,10 @@ async fn unless_exist_writes_only_absent_or_expired_keys() -> TestResult {
     assert!(c.write("lease", "a", expiring).await);
     assert!(!c.write("lease", "b", expiring).await);
     t.clock.advance(Duration::from_secs(6));
-    assert!(c.write("lease", "c", expiring).await, "an expired entry does not count");
+    assert!(
+        c.write("lease", "c", expiring).await,
+        "an expired entry does not count"
+    );
     assert_eq!(c.read::<String>("lease").await.as_deref(), Some("c"));
     Ok(())
 }
@@ -125,7 +132,11 @@ async fn unless_exist_writes_only_absent_or_expired_keys() -> TestResult {
 async fn increments_are_atomic_under_concurrent_tasks_and_keep_the_ttl() -> TestResult {
     let t = open_cache(|_| {});
     let c = t.cache.clone();
-    assert_eq!(c.increment("hits", 1, Some(Duration::from_secs(3600))).await, Some(1));
+    assert_eq!(
+        c.increment("hits", 1, Some(Duration::from_secs(3600)))
+            .await,
+        Some(1)
+    );
     let first = c.inspect("hits").await?.expect("entry");
     let expires_at = first.expires_at.expect("ttl set on creation");
 
@@ -135,7 +146,11 @@ async fn increments_are_atomic_under_concurrent_tasks_and_keep_the_ttl() -> Test
             let c = c.clone();
             tokio::spawn(async move {
                 for _ in 0..10 {
-                    assert!(c.increment("hits", 1, Some(Duration::from_secs(5))).await.is_some());
+                    assert!(
+                        c.increment("hits", 1, Some(Duration::from_secs(5)))
+                            .await
+                            .is_some()
+                    );
                 }
             })
         })
@@ -145,7 +160,11 @@ async fn increments_are_atomic_under_concurrent_tasks_and_keep_the_ttl() -> Test
     }
     assert_eq!(c.read::<i64>("hits").await, Some(201));
     let after = c.inspect("hits").await?.expect("entry");
-    assert_eq!(after.expires_at, Some(expires_at), "the original TTL is kept");
+    assert_eq!(
+        after.expires_at,
+        Some(expires_at),
+        "the original TTL is kept"
+    );
     assert_eq!(after.created_at, first.created_at);
 
     assert_eq!(c.decrement("hits", 1, None).await, Some(200));
@@ -157,9 +176,15 @@ async fn increments_are_atomic_under_concurrent_tasks_and_keep_the_ttl() -> Test
     assert!(c.write("numeric", "41", WriteOptions::new()).await);
     assert_eq!(c.increment("numeric", 1, None).await, Some(42));
     t.clock.advance(Duration::from_secs(3600));
-    assert_eq!(c.increment("hits", 1, Some(Duration::from_secs(9))).await, Some(1));
+    assert_eq!(
+        c.increment("hits", 1, Some(Duration::from_secs(9))).await,
+        Some(1)
+    );
     let fresh = c.inspect("hits").await?.expect("entry");
-    assert_eq!(fresh.expires_at, Some(t.clock.now() + Duration::from_secs(9)));
+    assert_eq!(
+        fresh.expires_at,
+        Some(t.clock.now() + Duration::from_secs(9))
+    );
     Ok(())
 }
 
@@ -175,7 +200,10 @@ async fn multi_operations_read_write_and_delete_many_keys() -> TestResult {
 
     // unless_exist applies per key.
     let more: Vec<(&str, i32)> = vec![("a", 10), ("d", 4)];
-    assert!(c.write_multi(&more, WriteOptions::new().unless_exist()).await);
+    assert!(
+        c.write_multi(&more, WriteOptions::new().unless_exist())
+            .await
+    );
     assert_eq!(c.read::<i32>("a").await, Some(1));
     assert_eq!(c.read::<i32>("d").await, Some(4));
 
@@ -201,7 +229,8 @@ async fn long_keys_are_hashed_to_the_limit_and_stay_distinct() -> TestResult {
         .stores
         .cache
         .call(|conn| -> Result<_, trifecta::store::Error> {
-            let mut stmt = conn.prepare("SELECT length(key) FROM solid_cache_entries ORDER BY id")?;
+            let mut stmt =
+                conn.prepare("SELECT length(key) FROM solid_cache_entries ORDER BY id")?;
             let rows = stmt.query_map([], |r| r.get(0))?;
             Ok(rows.collect::<Result<Vec<i64>, _>>()?)
         })
@@ -226,7 +255,11 @@ async fn namespaces_isolate_keys() -> TestResult {
     assert_eq!(app.read::<i32>("k").await, Some(1));
     assert_eq!(other.read::<i32>("k").await, Some(2));
     assert_eq!(bare.read::<i32>("k").await, Some(3));
-    assert_eq!(bare.read::<i32>("app:k").await, Some(1), "stored as namespace:key");
+    assert_eq!(
+        bare.read::<i32>("app:k").await,
+        Some(1),
+        "stored as namespace:key"
+    );
 
     assert!(other.delete("k").await);
     assert_eq!(other.read::<i32>("k").await, None);
@@ -283,7 +316,9 @@ async fn fetch_computes_once_for_many_concurrent_misses() -> TestResult {
 async fn a_failed_try_fetch_is_not_cached() -> TestResult {
     let t = open_cache(|_| {});
     let c = &t.cache;
-    let failed: Result<i32, &str> = c.try_fetch("k", None, || async { Err("backend down") }).await;
+    let failed: Result<i32, &str> = c
+        .try_fetch("k", None, || async { Err("backend down") })
+        .await;
     assert_eq!(failed, Err("backend down"));
     assert_eq!(c.read::<i32>("k").await, None);
     let ok: Result<i32, &str> = c.try_fetch("k", None, || async { Ok(7) }).await;
@@ -319,14 +354,22 @@ async fn a_file_locked_by_another_process_keeps_reads_fast_and_drops_writes() ->
     // WAL readers are not blocked: they see the last committed value at once.
     let started = Instant::now();
     assert_eq!(c.read::<i32>("k").await, Some(1));
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
 
     // A write gives up after the busy timeout (5 s) and is dropped, not raised.
     assert!(!c.write("k", &3, WriteOptions::new()).await);
 
     release_tx.send(())?;
     holder.join().map_err(|_| "holder panicked")??;
-    assert_eq!(c.read::<i32>("k").await, Some(1), "the dropped write changed nothing");
+    assert_eq!(
+        c.read::<i32>("k").await,
+        Some(1),
+        "the dropped write changed nothing"
+    );
     assert!(c.write("k", &4, WriteOptions::new()).await);
     assert_eq!(c.read::<i32>("k").await, Some(4));
     Ok(())
@@ -338,14 +381,19 @@ async fn an_unusable_table_makes_reads_miss_and_drops_writes() -> TestResult {
     let c = &t.cache;
     assert!(c.write("k", &1, WriteOptions::new()).await);
     let rename = |from: &'static str, to: &'static str| {
-        t.stores.cache.write(move |tx| -> Result<(), trifecta::store::Error> {
-            tx.execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}"))?;
-            Ok(())
-        })
+        t.stores
+            .cache
+            .write(move |tx| -> Result<(), trifecta::store::Error> {
+                tx.execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}"))?;
+                Ok(())
+            })
     };
     rename("solid_cache_entries", "moved_away").await?;
     assert_eq!(c.read::<i32>("k").await, None);
-    assert!(!c.write("k", &2, WriteOptions::new()).await, "write dropped");
+    assert!(
+        !c.write("k", &2, WriteOptions::new()).await,
+        "write dropped"
+    );
     assert_eq!(c.increment("n", 1, None).await, None);
     assert_eq!(c.delete_multi(&["k"]).await, 0);
     assert!(c.clear().await.is_err(), "admin calls report the failure");
@@ -353,6 +401,10 @@ async fn an_unusable_table_makes_reads_miss_and_drops_writes() -> TestResult {
     let computed = c.fetch("other", None, || async { 5 }).await;
     assert_eq!(computed, 5, "fetch still answers from compute");
     rename("moved_away", "solid_cache_entries").await?;
-    assert_eq!(c.read::<i32>("k").await, Some(1), "the dropped write changed nothing");
+    assert_eq!(
+        c.read::<i32>("k").await,
+        Some(1),
+        "the dropped write changed nothing"
+    );
     Ok(())
 }

@@ -11,7 +11,10 @@ use crate::helpers::{TestApp, TestResult, wait_for};
 async fn present(c: &Cache, keys: &[String]) -> Vec<String> {
     let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
     let found = c.read_multi::<u32>(&refs).await;
-    keys.iter().filter(|k| found.contains_key(*k)).cloned().collect()
+    keys.iter()
+        .filter(|k| found.contains_key(*k))
+        .cloned()
+        .collect()
 }
 
 fn names(range: std::ops::Range<u32>) -> Vec<String> {
@@ -36,7 +39,11 @@ async fn max_entries_evicts_the_oldest_first_and_overwrites_keep_their_place() -
     assert_eq!(c.expire_once().await?.deleted, 0);
     assert!(c.write("k100", &1u32, WriteOptions::new()).await);
     assert_eq!(c.expire_once().await?.deleted, 1);
-    assert_eq!(present(c, &names(5..7)).await, names(6..7), "k005 was next in line");
+    assert_eq!(
+        present(c, &names(5..7)).await,
+        names(6..7),
+        "k005 was next in line"
+    );
     Ok(())
 }
 
@@ -66,7 +73,11 @@ async fn max_size_evicts_the_oldest_until_the_total_fits() -> TestResult {
     c.expire_once().await?;
     let stats = c.stats().await?;
     assert!(stats.bytes <= 246 * 6, "{stats:?}");
-    assert_eq!(c.read::<String>("k004").await, None, "the oldest row went first");
+    assert_eq!(
+        c.read::<String>("k004").await,
+        None,
+        "the oldest row went first"
+    );
     Ok(())
 }
 
@@ -122,20 +133,30 @@ async fn sustained_writes_through_a_server_stay_within_bounds() -> TestResult {
     let value = "v".repeat(200);
     let mut peak = 0;
     for i in 0..1000 {
-        assert!(c.write(&format!("key-{i}"), &value, WriteOptions::new()).await);
+        assert!(
+            c.write(&format!("key-{i}"), &value, WriteOptions::new())
+                .await
+        );
         if i % 100 == 99 {
             peak = peak.max(c.stats().await?.entries);
         }
     }
     // The background task catches up with the last writes.
-    let stats = wait_for("the cache to shrink back within max_entries", Duration::from_secs(20), || {
-        let c = c.clone();
-        async move { c.stats().await.ok().filter(|s| s.entries <= 50) }
-    })
+    let stats = wait_for(
+        "the cache to shrink back within max_entries",
+        Duration::from_secs(20),
+        || {
+            let c = c.clone();
+            async move { c.stats().await.ok().filter(|s| s.entries <= 50) }
+        },
+    )
     .await;
     assert!(stats.bytes <= 50 * 1024, "{stats:?}");
     assert!(peak < 1000, "expiry ran during the writes (peak {peak})");
-    assert_eq!(c.read::<String>("key-999").await.as_deref(), Some(value.as_str()));
+    assert_eq!(
+        c.read::<String>("key-999").await.as_deref(),
+        Some(value.as_str())
+    );
     assert_eq!(c.read::<String>("key-0").await, None);
     app.stop().await
 }

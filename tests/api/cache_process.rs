@@ -24,7 +24,14 @@ async fn a_second_process_sees_writes_and_its_deletes_are_seen() -> TestResult {
     let app = TestApp::spawn().await;
     let c = app.state.cache.clone();
     let dir = app.storage().to_path_buf();
-    assert!(c.write("greeting", &serde_json::json!({"hello": "world"}), WriteOptions::new()).await);
+    assert!(
+        c.write(
+            "greeting",
+            &serde_json::json!({"hello": "world"}),
+            WriteOptions::new()
+        )
+        .await
+    );
 
     let (ok, out, _) = cli(&dir, &["cache", "get", "greeting"]).await;
     assert!(ok);
@@ -33,32 +40,50 @@ async fn a_second_process_sees_writes_and_its_deletes_are_seen() -> TestResult {
     let (ok, out, _) = cli(&dir, &["cache", "delete", "greeting"]).await;
     assert!(ok);
     assert_eq!(out.trim(), "deleted greeting");
-    assert_eq!(c.read::<serde_json::Value>("greeting").await, None, "the server sees the delete");
+    assert_eq!(
+        c.read::<serde_json::Value>("greeting").await,
+        None,
+        "the server sees the delete"
+    );
 
     let (ok, out, err) = cli(&dir, &["cache", "get", "greeting"]).await;
     assert!(!ok);
     assert!(out.is_empty());
-    assert!(err.contains(r#"error: no cache entry for "greeting""#), "{err}");
+    assert!(
+        err.contains(r#"error: no cache entry for "greeting""#),
+        "{err}"
+    );
     let (ok, out, _) = cli(&dir, &["cache", "delete", "greeting"]).await;
     assert!(ok);
     assert_eq!(out.trim(), "no entry for greeting");
 
     // Expired entries are invisible to the second process too.
-    assert!(c.write("gone", &1, WriteOptions::new().expires_in(Duration::ZERO)).await);
+    assert!(
+        c.write("gone", &1, WriteOptions::new().expires_in(Duration::ZERO))
+            .await
+    );
     let (ok, _, _) = cli(&dir, &["cache", "get", "gone"]).await;
     assert!(!ok);
 
     // A namespace given to the CLI reaches the server's namespaced keys.
     let ns = c.with_namespace("tenant-1");
     assert!(ns.write("k", &7, WriteOptions::new()).await);
-    let (ok, out, _) = cli(&dir, &["cache", "--cache-namespace", "tenant-1", "get", "k"]).await;
+    let (ok, out, _) = cli(
+        &dir,
+        &["cache", "--cache-namespace", "tenant-1", "get", "k"],
+    )
+    .await;
     assert!(ok);
     assert_eq!(out.trim(), "7");
 
     assert!(c.write("a", &1, WriteOptions::new()).await);
     let (ok, out, _) = cli(&dir, &["cache", "clear"]).await;
     assert!(ok);
-    assert_eq!(out.trim(), "cleared 3 entries", "the expired row counts until evicted");
+    assert_eq!(
+        out.trim(),
+        "cleared 3 entries",
+        "the expired row counts until evicted"
+    );
     assert_eq!(ns.read::<i32>("k").await, None);
     app.stop().await
 }
@@ -78,14 +103,18 @@ async fn stats_show_totals_limits_and_the_running_servers_counters() -> TestResu
     assert_eq!(c.read::<i32>("b").await, Some(1));
     assert_eq!(c.read::<i32>("nope").await, None);
 
-    let json: serde_json::Value = wait_for("the server's counters in cache stats", Duration::from_secs(20), || {
-        let dir = dir.clone();
-        async move {
-            let (ok, out, _) = cli(&dir, &["cache", "stats", "--json"]).await;
-            let v: serde_json::Value = serde_json::from_str(&out).ok()?;
-            (ok && v["hits"] == 2).then_some(v)
-        }
-    })
+    let json: serde_json::Value = wait_for(
+        "the server's counters in cache stats",
+        Duration::from_secs(20),
+        || {
+            let dir = dir.clone();
+            async move {
+                let (ok, out, _) = cli(&dir, &["cache", "stats", "--json"]).await;
+                let v: serde_json::Value = serde_json::from_str(&out).ok()?;
+                (ok && v["hits"] == 2).then_some(v)
+            }
+        },
+    )
     .await;
     assert_eq!(json["misses"], 1);
     assert_eq!(json["entries"], 2);
@@ -119,17 +148,25 @@ async fn stats_show_totals_limits_and_the_running_servers_counters() -> TestResu
     let v: serde_json::Value = wait_for("the server's row to go", Duration::from_secs(20), || {
         let dir = dir.clone();
         async move {
-            let (ok, out, _) = cli(&dir, &["cache", "--cache-max-size", "0", "stats", "--json"]).await;
+            let (ok, out, _) =
+                cli(&dir, &["cache", "--cache-max-size", "0", "stats", "--json"]).await;
             let v: serde_json::Value = serde_json::from_str(&out).ok()?;
             (ok && v["servers"] == serde_json::json!([])).then_some(v)
         }
     })
     .await;
     assert_eq!(v["hits"], serde_json::Value::Null);
-    assert_eq!(v["max_size"], serde_json::Value::Null, "this command's own limits");
+    assert_eq!(
+        v["max_size"],
+        serde_json::Value::Null,
+        "this command's own limits"
+    );
     assert_eq!(v["entries"], 2);
     let (ok, out, _) = cli(&dir, &["cache", "stats"]).await;
     assert!(ok);
-    assert!(out.contains("servers      0 (hit/miss counts need a running server)"), "{out}");
+    assert!(
+        out.contains("servers      0 (hit/miss counts need a running server)"),
+        "{out}"
+    );
     app.stop().await
 }

@@ -2,10 +2,10 @@
 
 #![allow(clippy::panic)]
 
+mod cache;
+mod cache_eviction;
+mod cache_process;
 mod helpers;
 mod process;
 mod store;
 mod up;
-mod cache;
-mod cache_eviction;
-mod cache_process;

@@ -53,7 +53,10 @@ const DELETE_ID: &str = "DELETE FROM solid_cache_entries WHERE id = ?1";
 pub(crate) fn round(tx: &Transaction<'_>, now: Timestamp, limits: Limits) -> Result<usize> {
     let t = totals(tx)?;
     let over = |limit: Option<u64>, have: i64| {
-        limit.map_or(0, |m| have.saturating_sub(i64::try_from(m).unwrap_or(i64::MAX)).max(0))
+        limit.map_or(0, |m| {
+            have.saturating_sub(i64::try_from(m).unwrap_or(i64::MAX))
+                .max(0)
+        })
     };
     let mut excess_entries = over(limits.max_entries, t.entries);
     let mut excess_bytes = over(limits.max_size, t.bytes);

@@ -39,7 +39,11 @@ const SELECT_VALUE: &str = "SELECT value FROM solid_cache_entries
      WHERE key_hash = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)";
 
 /// The live values of `keys`, in order (`None` for a miss).
-pub(crate) fn values(conn: &Connection, keys: &[Key], now: Timestamp) -> Result<Vec<Option<Vec<u8>>>> {
+pub(crate) fn values(
+    conn: &Connection,
+    keys: &[Key],
+    now: Timestamp,
+) -> Result<Vec<Option<Vec<u8>>>> {
     let mut stmt = conn.prepare_cached(SELECT_VALUE)?;
     let mut out = Vec::with_capacity(keys.len());
     for k in keys {
@@ -60,7 +64,8 @@ pub(crate) fn exists(conn: &Connection, key: &Key, now: Timestamp) -> Result<boo
     Ok(stmt.exists(params![key.hash, key.bytes, now])?)
 }
 
-const SELECT_ENTRY: &str = "SELECT value, created_at, expires_at, byte_size FROM solid_cache_entries
+const SELECT_ENTRY: &str =
+    "SELECT value, created_at, expires_at, byte_size FROM solid_cache_entries
      WHERE key_hash = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)";
 
 /// The live entry of `key` with its metadata.

@@ -40,18 +40,20 @@ const PRUNE_STATS: &str = "DELETE FROM solid_cache_stats WHERE updated_at < ?1";
 /// Writes `s`, and drops rows of processes silent since `prune_before`.
 pub(crate) fn flush(tx: &Transaction<'_>, s: &ServerStats, prune_before: Timestamp) -> Result<()> {
     let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    tx.prepare_cached(UPSERT_STATS)?.execute(rusqlite::named_params! {
-        ":instance": s.instance,
-        ":pid": s.pid,
-        ":hits": clamp(s.hits),
-        ":misses": clamp(s.misses),
-        ":max_size": clamp(s.max_size),
-        ":max_entries": clamp(s.max_entries),
-        ":max_age": clamp(s.max_age_micros),
-        ":started_at": s.started_at,
-        ":updated_at": s.updated_at,
-    })?;
-    tx.prepare_cached(PRUNE_STATS)?.execute(params![prune_before])?;
+    tx.prepare_cached(UPSERT_STATS)?
+        .execute(rusqlite::named_params! {
+            ":instance": s.instance,
+            ":pid": s.pid,
+            ":hits": clamp(s.hits),
+            ":misses": clamp(s.misses),
+            ":max_size": clamp(s.max_size),
+            ":max_entries": clamp(s.max_entries),
+            ":max_age": clamp(s.max_age_micros),
+            ":started_at": s.started_at,
+            ":updated_at": s.updated_at,
+        })?;
+    tx.prepare_cached(PRUNE_STATS)?
+        .execute(params![prune_before])?;
     Ok(())
 }
 
@@ -59,11 +61,13 @@ const DELETE_STATS: &str = "DELETE FROM solid_cache_stats WHERE instance = ?1";
 
 /// Removes the row of `instance` (on graceful shutdown).
 pub(crate) fn remove(tx: &Transaction<'_>, instance: &str) -> Result<()> {
-    tx.prepare_cached(DELETE_STATS)?.execute(params![instance])?;
+    tx.prepare_cached(DELETE_STATS)?
+        .execute(params![instance])?;
     Ok(())
 }
 
-const SELECT_LIVE: &str = "SELECT instance, pid, hits, misses, max_size, max_entries, max_age, started_at, updated_at
+const SELECT_LIVE: &str =
+    "SELECT instance, pid, hits, misses, max_size, max_entries, max_age, started_at, updated_at
      FROM solid_cache_stats WHERE updated_at >= ?1 ORDER BY started_at";
 
 /// Rows flushed at or after `since`.

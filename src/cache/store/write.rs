@@ -8,7 +8,8 @@ use crate::cache::error::Result;
 use crate::cache::key::Key;
 use crate::store::Timestamp;
 
-const UPSERT: &str = "INSERT INTO solid_cache_entries (key, value, created_at, expires_at, key_hash, byte_size)
+const UPSERT: &str =
+    "INSERT INTO solid_cache_entries (key, value, created_at, expires_at, key_hash, byte_size)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
      ON CONFLICT (key_hash) DO UPDATE SET
        key = excluded.key, value = excluded.value,
@@ -34,10 +35,15 @@ pub(crate) fn upsert(
     Ok(())
 }
 
-const SELECT_CURRENT: &str = "SELECT key, value, expires_at FROM solid_cache_entries WHERE key_hash = ?1";
+const SELECT_CURRENT: &str =
+    "SELECT key, value, expires_at FROM solid_cache_entries WHERE key_hash = ?1";
 
 /// The live value of `key` as seen inside the write transaction.
-fn current(tx: &Transaction<'_>, key: &Key, now: Timestamp) -> Result<Option<(Vec<u8>, Option<Timestamp>)>> {
+fn current(
+    tx: &Transaction<'_>,
+    key: &Key,
+    now: Timestamp,
+) -> Result<Option<(Vec<u8>, Option<Timestamp>)>> {
     let mut stmt = tx.prepare_cached(SELECT_CURRENT)?;
     let row = stmt
         .query_row(params![key.hash], |r| {
