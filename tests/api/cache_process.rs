@@ -79,11 +79,12 @@ async fn a_second_process_sees_writes_and_its_deletes_are_seen() -> TestResult {
     assert!(c.write("a", &1, WriteOptions::new()).await);
     let (ok, out, _) = cli(&dir, &["cache", "clear"]).await;
     assert!(ok);
-    assert_eq!(
-        out.trim(),
-        "cleared 3 entries",
-        "the expired row counts until evicted"
+    // 3 rows, or 2 if a background expiry pass already removed the expired one.
+    assert!(
+        ["cleared 3 entries", "cleared 2 entries"].contains(&out.trim()),
+        "{out}"
     );
+    assert_eq!(c.stats().await?.entries, 0);
     assert_eq!(ns.read::<i32>("k").await, None);
     app.stop().await
 }
