@@ -43,6 +43,7 @@ impl Cache {
     ///
     /// # Errors
     /// The file is busy, locked or unwritable.
+    #[tracing::instrument(name = "cache_expiry", skip_all)]
     pub async fn expire_once(&self) -> Result<ExpiryOutcome> {
         let options = &self.inner.options;
         let mut outcome = ExpiryOutcome::default();

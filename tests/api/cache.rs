@@ -376,7 +376,7 @@ async fn a_file_locked_by_another_process_keeps_reads_fast_and_drops_writes() ->
 }
 
 #[tokio::test]
-async fn an_unusable_table_makes_reads_miss_and_drops_writes() -> TestResult {
+async fn an_unreadable_cache_is_a_miss_and_writes_are_dropped() -> TestResult {
     let t = open_cache(|_| {});
     let c = &t.cache;
     assert!(c.write("k", &1, WriteOptions::new()).await);
