@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, ValueEnum};
 
+use crate::cache::CacheArgs;
+
 /// Where the SQLite files live. Accepted by every subcommand, so a second process can work
 /// on a running server's files.
 #[derive(Args, Clone, Debug)]
@@ -60,6 +62,9 @@ pub struct ServeConfig {
     /// TLS and cookie secret (the web layer's flags).
     #[command(flatten)]
     pub web: crate::web::WebArgs,
+    /// Solid Cache settings.
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 #[derive(Parser)]
@@ -80,6 +85,7 @@ impl Default for ServeConfig {
                 body_limit: 1024 * 1024,
                 wake: WakeMode::Instant,
                 web: crate::web::WebArgs::default(),
+                cache: CacheArgs::default(),
             },
         }
     }

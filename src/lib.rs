@@ -15,12 +15,14 @@
 //! - [`config`]: clap `Args` structs, every flag also a `TRIFECTA_*` variable.
 //! - [`app`]: the domain: users, sessions, accounts, `accessible_by` scopes, sqids ids.
 //! - [`inertia`]: the generic Inertia v3 server protocol (page object, props, middleware).
+//! - [`cache`]: Solid Cache: an expiring, size-bounded key-value cache in its own file.
 //! - [`store`]: one `Db` handle per SQLite file: pool, pragmas, migrations, `Clock`.
 //!
 //! The generic engines (`store`, and later `queue`, `cache`, `cable`, `actioncable`,
 //! `inertia`) never import `app` or `web`.
 
 pub mod app;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod inertia;

@@ -2,10 +2,13 @@
 //! work on a running server's storage from a second process.
 
 mod users;
+mod cache;
 
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
+
+pub use cache::{CacheAction, CacheCommand};
 
 use crate::config::{AppArgs, ServeConfig, StorageArgs};
 use crate::server;
@@ -40,6 +43,12 @@ pub enum Error {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// The cache file could not be read or written.
+    #[error("cache: {0}")]
+    Cache(#[from] crate::cache::Error),
+    /// `cache get` found nothing under the key.
+    #[error("no cache entry for {0:?}")]
+    NoCacheEntry(String),
     /// A blocking task failed.
     #[error("task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -73,6 +82,8 @@ pub enum Command {
     /// Manage users: create, list, reset-password, delete.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Inspect or clear the cache: `stats`, `get`, `delete`, `clear`.
+    Cache(CacheCommand),
 }
 
 /// Runs the parsed command line. Output for humans goes to `out`.
@@ -115,6 +126,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
             let app = open_app(&cli.storage, &cli.app).await?;
             users::run(&app, cmd, out).await
         }
+        Command::Cache(command) => cache::run(cli.storage, command, out).await,
     }
 }
 

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::App;
+use crate::cache::Cache;
 use crate::config::{AppArgs, ServeConfig, StorageArgs};
 use crate::store::{self, Clock, PoolOptions, Stores};
 use crate::web::secret::SecretKeyBase;
@@ -97,6 +98,13 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         Ok((stores, secret))
     })
     .await??;
+    let clock = Clock::system();
+    let cache = Cache::new(
+        stores.cache.clone(),
+        clock.clone(),
+        config.serve.cache.options(),
+    );
+    tracker.spawn(cache.clone().run(token.clone()));
     let tls_files = config
         .serve
         .web
@@ -105,7 +113,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         .zip(config.serve.web.tls_key.clone());
     let app = App::new(
         stores.app.clone(),
-        Clock::system(),
+        clock.clone(),
         secret.expose_bytes(),
         config.app.settings(),
     );
@@ -119,10 +127,11 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         stores,
         app,
         cookies,
-        clock: Clock::system(),
+        clock,
         token: token.clone(),
         tracker: tracker.clone(),
         site,
+        cache,
     };
     tracker.spawn_blocking(web::warm_assets);
     let addr = listener.local_addr()?;

@@ -15,7 +15,7 @@ mod migrate;
 use std::path::{Path, PathBuf};
 
 pub use clock::{Clock, Timestamp};
-pub use db::{Db, PoolOptions};
+pub use db::{BUSY_TIMEOUT, Db, PoolOptions};
 pub use error::{Error, Result};
 pub use migrate::{MigrationReport, run_migrations};
 

@@ -26,6 +26,7 @@ pub use error::ApiError;
 pub use site::Site;
 
 use crate::app::App;
+use crate::cache::Cache;
 use crate::config::ServeConfig;
 use crate::inertia::InertiaConfig;
 use crate::store::{Clock, Stores};
@@ -67,6 +68,8 @@ pub struct AppState {
     pub tracker: TaskTracker,
     /// Web-layer handles: Inertia settings, cookie key, status facts.
     pub site: Site,
+    /// Solid Cache.
+    pub cache: Cache,
 }
 
 impl FromRef<AppState> for App {
@@ -102,6 +105,12 @@ impl FromRef<AppState> for Key {
 /// Compresses the embedded assets once per process (blocking; run on a blocking thread).
 pub fn warm_assets() {
     assets::warm();
+}
+
+impl FromRef<AppState> for Cache {
+    fn from_ref(s: &AppState) -> Self {
+        s.cache.clone()
+    }
 }
 
 /// Builds the router with its middleware.

@@ -3,6 +3,9 @@
 #![allow(clippy::panic)]
 
 mod auth;
+mod cache;
+mod cache_eviction;
+mod cache_process;
 mod helpers;
 mod inertia;
 mod process;
