@@ -1,8 +1,8 @@
 //! The command line: `trifecta serve`, `trifecta migrate`, and the admin subcommands that
 //! work on a running server's storage from a second process.
 
-mod users;
 mod cache;
+mod users;
 
 use std::io::Write;
 

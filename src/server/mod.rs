@@ -117,7 +117,12 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         secret.expose_bytes(),
         config.app.settings(),
     );
-    let site = Site::new(&secret, &config.storage.env, tls_files.is_some());
+    let site = Site::new(
+        &secret,
+        &config.storage.env,
+        tls_files.is_some(),
+        !config.serve.web.no_signup,
+    );
     let cookies = web::Cookies {
         key: site.cookie_key.clone(),
         secure: tls_files.is_some(),

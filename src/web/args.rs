@@ -39,4 +39,8 @@ pub struct WebArgs {
     /// PEM private key of `--tls-cert`.
     #[arg(long, env = "TRIFECTA_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Close public sign-up (`/signup`, `POST /registration`); create users with
+    /// `trifecta users create` instead.
+    #[arg(long, env = "TRIFECTA_NO_SIGNUP")]
+    pub no_signup: bool,
 }

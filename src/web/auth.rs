@@ -1,14 +1,16 @@
 //! Who is asking: the session cookie (signed, HttpOnly, SameSite=Lax, Secure over TLS) and
 //! the extractors handlers use. A missing, tampered or stale cookie is an anonymous visitor.
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::request::Parts;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::SignedCookieJar;
 use axum_extra::extract::cookie::{Cookie, Key, SameSite};
 
 use super::{ApiError, AppState, Cookies};
 use crate::app::{App, Session, User};
+use crate::inertia::SharedProps;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "_trifecta_session";
@@ -95,6 +97,50 @@ where
             Ok(MaybeUser(None)) => Err(AuthRejection::Login),
             Err(e) => Err(AuthRejection::Error(e)),
         }
+    }
+}
+
+/// Middleware on every page: resolves the session once, keeps it in the request
+/// extensions, and shares `auth: {user}` (or `auth: {user: null}`) with every Inertia page.
+pub async fn load_user(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let found = match resolve(&state.app, &state.cookies.key, request.headers()).await {
+        Ok(found) => found,
+        Err(e) => return e.into_response(),
+    };
+    let user = found.as_ref().map(|c| {
+        serde_json::json!({
+            "name": c.user.name,
+            "email_address": c.user.email_address,
+            "site_admin": c.user.site_admin,
+        })
+    });
+    let mut shared = request
+        .extensions()
+        .get::<SharedProps>()
+        .cloned()
+        .unwrap_or_default();
+    shared
+        .0
+        .insert("auth".to_owned(), serde_json::json!({ "user": user }));
+    request.extensions_mut().insert(shared);
+    request.extensions_mut().insert(MaybeUser(found));
+    next.run(request).await
+}
+
+/// Route layer for pages that need a signed-in user: anonymous visitors go to `/login`.
+pub async fn require_user(request: Request, next: Next) -> Response {
+    let signed_in = request
+        .extensions()
+        .get::<MaybeUser>()
+        .is_some_and(|m| m.0.is_some());
+    if signed_in {
+        next.run(request).await
+    } else {
+        Redirect::to("/login").into_response()
     }
 }
 

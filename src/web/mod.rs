@@ -10,8 +10,10 @@ mod edge;
 mod error;
 mod error_page;
 mod health;
+mod input;
 mod pages;
 pub mod secret;
+mod sessions;
 mod site;
 
 use axum::Router;
@@ -115,9 +117,13 @@ impl FromRef<AppState> for Cache {
 
 /// Builds the router with its middleware.
 pub fn router(state: AppState, config: &ServeConfig) -> Router {
+    let pages = pages::router().route_layer(axum::middleware::from_fn(auth::require_user));
+    let app_routes = Router::new().merge(pages).merge(sessions::router()).layer(
+        axum::middleware::from_fn_with_state(state.clone(), auth::load_user),
+    );
     let routes = Router::new()
         .merge(health::router())
-        .merge(pages::router())
+        .merge(app_routes)
         .merge(assets::router())
         .layer(axum::middleware::from_fn_with_state(
             state.cookies.clone(),

@@ -20,6 +20,8 @@ pub struct Site {
     pub started: Instant,
     /// The environment name.
     pub env: String,
+    /// Public sign-up is open (`--no-signup` closes it).
+    pub signup: bool,
 }
 
 impl std::fmt::Debug for Site {
@@ -34,7 +36,7 @@ impl std::fmt::Debug for Site {
 impl Site {
     /// Reads the embedded manifest and derives the keys from `secret`; `https` when the
     /// server terminates TLS itself.
-    pub fn new(secret: &SecretKeyBase, env: &str, https: bool) -> Self {
+    pub fn new(secret: &SecretKeyBase, env: &str, https: bool, signup: bool) -> Self {
         let manifest = Manifest::load();
         let cookie_key = secret.cookie_key();
         Self {
@@ -43,6 +45,7 @@ impl Site {
             cookie_key,
             started: Instant::now(),
             env: env.to_owned(),
+            signup,
         }
     }
 }

@@ -76,3 +76,213 @@ async fn responses_issue_an_xsrf_cookie_that_unsafe_requests_must_echo() -> Test
     assert!(xsrf_from(&res).is_none(), "an existing token is kept");
     app.stop().await
 }
+
+mod flows {
+    use reqwest::Method;
+    use serde_json::json;
+
+    use crate::helpers::{Browser, TestApp, TestResult, location};
+
+    const PASSWORD: &str = "correct horse battery";
+
+    #[tokio::test]
+    async fn anonymous_visitors_are_sent_to_login_and_the_login_page_renders() -> TestResult {
+        let app = TestApp::spawn().await;
+        let browser = Browser::of(&app);
+        for path in ["/", "/status"] {
+            let res = browser.get(path).await;
+            assert!(res.status().is_redirection(), "{path}: {}", res.status());
+            assert_eq!(location(&res), "/login");
+        }
+        let page = browser.page("/login").await;
+        assert_eq!(page["component"], "Auth/Login");
+        assert_eq!(page["props"]["signup_enabled"], true);
+        assert_eq!(page["props"]["auth"]["user"], serde_json::Value::Null);
+        app.stop().await
+    }
+
+    #[tokio::test]
+    async fn signup_makes_the_first_user_admin_and_signs_in() -> TestResult {
+        let app = TestApp::spawn().await;
+        let first = Browser::of(&app);
+        let res = first.sign_up("First@Example.com", PASSWORD).await;
+        assert_eq!(res.status(), 302);
+        assert_eq!(location(&res), "/");
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("_trifecta_session="))
+            .expect("session cookie")
+            .to_owned();
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        let page = first.page("/").await;
+        assert_eq!(page["component"], "Home");
+        assert_eq!(
+            page["props"]["auth"]["user"]["email_address"],
+            "first@example.com"
+        );
+        assert_eq!(page["props"]["auth"]["user"]["site_admin"], true);
+        assert_eq!(page["flash"]["notice"], "Welcome, first!");
+
+        let second = Browser::of(&app);
+        second.sign_up("second@example.com", PASSWORD).await;
+        let page = second.page("/").await;
+        assert_eq!(page["props"]["auth"]["user"]["site_admin"], false);
+
+        // A taken email and a short password come back as errors, nothing saved.
+        let third = Browser::of(&app);
+        let res = third.sign_up("SECOND@example.com", PASSWORD).await;
+        assert_eq!(location(&res), "/signup");
+        let page = third.page("/signup").await;
+        assert_eq!(
+            page["props"]["errors"]["email_address"],
+            "Email address has already been taken"
+        );
+        let res = third.sign_up("third@example.com", "short").await;
+        assert_eq!(location(&res), "/signup");
+        let page = third.page("/signup").await;
+        assert!(
+            page["props"]["errors"]["password"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("too short")
+        );
+        assert_eq!(app.state.app.users().await?.len(), 2);
+        app.stop().await
+    }
+
+    #[tokio::test]
+    async fn login_logout_wrong_password_and_form_bodies() -> TestResult {
+        let app = TestApp::spawn().await;
+        let setup = Browser::of(&app);
+        setup.sign_up("ann@example.com", PASSWORD).await;
+
+        let browser = Browser::of(&app);
+        let res = browser.sign_in("ann@example.com", "wrong password!").await;
+        assert_eq!(location(&res), "/login");
+        let page = browser.page("/login").await;
+        assert_eq!(
+            page["props"]["errors"]["email_address"],
+            "Try another email address or password."
+        );
+        assert!(
+            browser.get("/").await.status().is_redirection(),
+            "still anonymous"
+        );
+
+        // Form-encoded works as well as JSON.
+        let res = browser
+            .send_form(
+                Method::POST,
+                "/session",
+                &[("email_address", "ANN@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(location(&res), "/");
+        assert_eq!(
+            browser.page("/").await["props"]["auth"]["user"]["email_address"],
+            "ann@example.com"
+        );
+        assert!(
+            browser.get("/login").await.status().is_redirection(),
+            "signed-in users skip /login"
+        );
+
+        let res = browser
+            .send_json(Method::DELETE, "/session", json!({}))
+            .await;
+        assert_eq!(res.status(), 303, "DELETE redirects with 303");
+        assert_eq!(location(&res), "/login");
+        assert!(
+            browser.get("/").await.status().is_redirection(),
+            "signed out"
+        );
+        app.stop().await
+    }
+
+    #[tokio::test]
+    async fn sign_in_attempts_are_rate_limited_per_ip() -> TestResult {
+        let app = TestApp::spawn().await;
+        let browser = Browser::of(&app);
+        browser.sign_up("ann@example.com", PASSWORD).await;
+        let other = Browser::of(&app);
+        for _ in 0..10 {
+            let res = other.sign_in("ann@example.com", "wrong password!").await;
+            assert_eq!(location(&res), "/login");
+        }
+        let res = other.sign_in("ann@example.com", PASSWORD).await;
+        assert_eq!(res.status(), 303);
+        assert!(res.headers().contains_key("retry-after"));
+        let page = other.page("/login").await;
+        assert!(
+            page["flash"]["alert"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Too many sign-in attempts"),
+            "{page}"
+        );
+        assert!(
+            other.get("/").await.status().is_redirection(),
+            "the right password was refused too"
+        );
+        app.stop().await
+    }
+
+    #[tokio::test]
+    async fn tampered_and_deleted_sessions_are_anonymous() -> TestResult {
+        let app = TestApp::spawn().await;
+        let browser = Browser::of(&app);
+        browser.sign_up("ann@example.com", PASSWORD).await;
+        let cookie = browser.cookie("_trifecta_session").expect("session cookie");
+        assert_eq!(browser.get("/").await.status(), 200);
+
+        // Flip one character of the signed value: the signature no longer matches.
+        let mut tampered = cookie.clone().into_bytes();
+        let last = tampered.len() - 1;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered)?;
+        let res = app
+            .client
+            .get(app.url("/"))
+            .header("cookie", format!("_trifecta_session={tampered}"))
+            .send()
+            .await?;
+        assert!(
+            res.status().is_redirection(),
+            "tampered cookie is anonymous"
+        );
+        let res = app
+            .client
+            .get(app.url("/"))
+            .header("cookie", format!("_trifecta_session={cookie}"))
+            .send()
+            .await?;
+        assert_eq!(res.status(), 200, "the genuine cookie works");
+
+        // Deleting the user ends the session server-side.
+        app.state.app.delete_user("ann@example.com").await?;
+        assert!(
+            browser.get("/").await.status().is_redirection(),
+            "deleted session is anonymous"
+        );
+        app.stop().await
+    }
+
+    #[tokio::test]
+    async fn no_signup_closes_public_registration() -> TestResult {
+        let app = TestApp::spawn_with(|c| c.serve.web.no_signup = true).await;
+        let browser = Browser::of(&app);
+        assert_eq!(browser.get("/signup").await.status(), 404);
+        let res = browser.sign_up("ann@example.com", PASSWORD).await;
+        assert_eq!(res.status(), 404);
+        assert_eq!(
+            browser.page("/login").await["props"]["signup_enabled"],
+            false
+        );
+        assert!(app.state.app.users().await?.is_empty());
+        app.stop().await
+    }
+}

@@ -298,3 +298,152 @@ pub fn run_cli_stdin(
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A browser-like HTTP client: keeps cookies, does not follow redirects, and echoes the
+/// `XSRF-TOKEN` cookie in `X-XSRF-TOKEN` on unsafe requests, as the Inertia client does.
+pub struct Browser {
+    /// The client.
+    pub client: reqwest::Client,
+    /// Its cookie store.
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+    /// Server base URL, `http://addr`.
+    pub base: String,
+    /// The server's Inertia asset version, sent on Inertia visits.
+    pub version: String,
+}
+
+impl Browser {
+    /// A fresh browser for the in-process app.
+    pub fn of(app: &TestApp) -> Browser {
+        Browser::new(app.addr, app.state.site.inertia.version())
+    }
+
+    /// A fresh browser for the server at `addr` whose asset version is `version`.
+    pub fn new(addr: SocketAddr, version: &str) -> Browser {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(jar.clone())
+            .build()
+            .expect("client");
+        Browser {
+            client,
+            jar,
+            base: format!("http://{addr}"),
+            version: version.to_owned(),
+        }
+    }
+
+    /// The value of cookie `name`, if the browser holds it.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url = self.base.parse().expect("url");
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    }
+
+    /// GET `path` as a first (non-Inertia) visit.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    /// GET `path` as an Inertia visit (JSON page object).
+    pub async fn visit(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("x-inertia", "true")
+            .header("x-inertia-version", &self.version)
+            .header("x-requested-with", "XMLHttpRequest")
+            .send()
+            .await
+            .expect("visit")
+    }
+
+    /// Sends `method path` with a JSON body, as the Inertia client would (XSRF header
+    /// included once the browser holds the cookie; fetches `/login` first to get it).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        if self.cookie("XSRF-TOKEN").is_none() {
+            self.get("/login").await;
+        }
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("x-inertia", "true")
+            .header("x-inertia-version", &self.version)
+            .header("x-requested-with", "XMLHttpRequest")
+            .json(&body);
+        if let Some(token) = self.cookie("XSRF-TOKEN") {
+            req = req.header("x-xsrf-token", token);
+        }
+        req.send().await.expect("send")
+    }
+
+    /// Sends `method path` form-encoded, with the XSRF header.
+    pub async fn send_form(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        if self.cookie("XSRF-TOKEN").is_none() {
+            self.get("/login").await;
+        }
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .form(form);
+        if let Some(token) = self.cookie("XSRF-TOKEN") {
+            req = req.header("x-xsrf-token", token);
+        }
+        req.send().await.expect("send")
+    }
+
+    /// Signs up through `POST /registration`; returns the response.
+    pub async fn sign_up(&self, email: &str, password: &str) -> reqwest::Response {
+        self.send_json(
+            reqwest::Method::POST,
+            "/registration",
+            serde_json::json!({"name": "", "email_address": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Signs in through `POST /session`; returns the response.
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.send_json(
+            reqwest::Method::POST,
+            "/session",
+            serde_json::json!({"email_address": email, "password": password}),
+        )
+        .await
+    }
+
+    /// The Inertia page object of `path` (panics on a non-200 or non-Inertia answer).
+    pub async fn page(&self, path: &str) -> serde_json::Value {
+        let res = self.visit(path).await;
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.expect("page JSON")
+    }
+}
+
+/// The `Location` header of a response.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -8,7 +8,7 @@ use serde_json::Value;
 use trifecta::web::CSP;
 use trifecta::web::secret::{FILE_NAME, SecretKeyBase};
 
-use crate::helpers::{ChildServer, TestApp, TestResult, run_cli};
+use crate::helpers::{Browser, ChildServer, TestApp, TestResult, run_cli};
 
 fn header(res: &reqwest::Response, name: &str) -> String {
     res.headers()
@@ -34,8 +34,8 @@ fn script_src(html: &str) -> String {
         .expect("a script")
 }
 
-fn inertia_get(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
-    app.client
+fn inertia_get(app: &TestApp, client: &Client, path: &str) -> reqwest::RequestBuilder {
+    client
         .get(app.url(path))
         .header("X-Inertia", "true")
         .header("X-Inertia-Version", app.state.site.inertia.version())
@@ -44,7 +44,12 @@ fn inertia_get(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
 #[tokio::test]
 async fn home_and_status_pages_render_with_live_facts() -> TestResult {
     let app = TestApp::spawn().await;
-    let res = app.client.get(app.url("/")).send().await?;
+    let browser = Browser::of(&app);
+    browser
+        .sign_up("ann@example.com", "correct horse battery")
+        .await;
+    let client = browser.client.clone();
+    let res = client.get(app.url("/")).send().await?;
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "cache-control"), "no-cache");
     let html = res.text().await?;
@@ -60,7 +65,7 @@ async fn home_and_status_pages_render_with_live_facts() -> TestResult {
         assert_eq!(res.status(), 200, "{path}");
     }
 
-    let res = inertia_get(&app, "/status").send().await?;
+    let res = inertia_get(&app, &client, "/status").send().await?;
     assert_eq!(res.status(), 200);
     let page: Value = res.json().await?;
     assert_eq!(page["component"], "Status");
@@ -72,7 +77,7 @@ async fn home_and_status_pages_render_with_live_facts() -> TestResult {
         assert_eq!(status["stores"][store], "ok", "{status}");
     }
     // The page's Refresh button: a partial reload of `status`.
-    let res = inertia_get(&app, "/status")
+    let res = inertia_get(&app, &client, "/status")
         .header("X-Inertia-Partial-Component", "Status")
         .header("X-Inertia-Partial-Data", "status")
         .send()
@@ -86,7 +91,13 @@ async fn home_and_status_pages_render_with_live_facts() -> TestResult {
 async fn fingerprinted_assets_are_immutable_with_etag_and_304() -> TestResult {
     let app = TestApp::spawn().await;
     tokio::task::spawn_blocking(trifecta::web::warm_assets).await?;
-    let html = app.client.get(app.url("/")).send().await?.text().await?;
+    let html = app
+        .client
+        .get(app.url("/login"))
+        .send()
+        .await?
+        .text()
+        .await?;
     let js = script_src(&html);
     let res = app.client.get(app.url(&js)).send().await?;
     assert_eq!(res.status(), 200);
@@ -217,11 +228,11 @@ async fn responses_are_compressed_per_accept_encoding() -> TestResult {
 async fn h2c_prior_knowledge_serves_pages_and_assets() -> TestResult {
     let app = TestApp::spawn().await;
     let client = Client::builder().http2_prior_knowledge().build()?;
-    let res = client.get(app.url("/status")).send().await?;
+    let res = client.get(app.url("/login")).send().await?;
     assert_eq!(res.version(), Version::HTTP_2);
     assert_eq!(res.status(), 200);
     let html = res.text().await?;
-    assert!(html.contains("\"component\":\"Status\""));
+    assert!(html.contains("\"component\":\"Auth/Login\""));
     let res = client.get(app.url(&script_src(&html))).send().await?;
     assert_eq!(res.version(), Version::HTTP_2);
     assert_eq!(res.status(), 200);
@@ -246,30 +257,30 @@ async fn tls_negotiates_http2_by_alpn_and_still_speaks_http1() -> TestResult {
         .add_root_certificate(root.clone())
         .resolve("localhost", app.addr)
         .build()?;
-    let res = h2.get(&url).send().await?;
+    let res = h2.get(format!("{url}login")).send().await?;
     assert_eq!(res.status(), 200);
     assert_eq!(res.version(), Version::HTTP_2, "h2 by ALPN");
     assert!(header(&res, "strict-transport-security").contains("max-age="));
-    assert!(res.text().await?.contains("\"component\":\"Home\""));
+    assert!(res.text().await?.contains("\"component\":\"Auth/Login\""));
 
     let h1 = Client::builder()
         .add_root_certificate(root)
         .resolve("localhost", app.addr)
         .http1_only()
         .build()?;
-    let res = h1.get(format!("{url}status")).send().await?;
+    let res = h1.get(format!("{url}signup")).send().await?;
     assert_eq!(res.status(), 200);
     assert_eq!(res.version(), Version::HTTP_11);
     // Full URLs in version-mismatch answers say https.
     let res = h1
-        .get(format!("{url}status?x=1"))
+        .get(format!("{url}login?x=1"))
         .header("X-Inertia", "true")
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert_eq!(
         header(&res, "x-inertia-location"),
-        format!("{url}status?x=1")
+        format!("{url}login?x=1")
     );
     app.stop().await
 }
@@ -277,10 +288,17 @@ async fn tls_negotiates_http2_by_alpn_and_still_speaks_http1() -> TestResult {
 #[tokio::test]
 async fn security_headers_are_on_every_response() -> TestResult {
     let app = TestApp::spawn().await;
-    let html = app.client.get(app.url("/")).send().await?.text().await?;
+    let html = app
+        .client
+        .get(app.url("/login"))
+        .send()
+        .await?
+        .text()
+        .await?;
     for path in [
         "/",
-        "/status",
+        "/login",
+        "/signup",
         script_src(&html).as_str(),
         "/up",
         "/missing",
@@ -313,7 +331,9 @@ async fn not_found_is_a_page_for_browsers_and_inertia_and_text_for_apis() -> Tes
     let html = res.text().await?;
     assert!(html.contains("\"component\":\"Error\"") && html.contains("This page does not exist."));
 
-    let res = inertia_get(&app, "/no/such/page").send().await?;
+    let res = inertia_get(&app, &app.client, "/no/such/page")
+        .send()
+        .await?;
     assert_eq!(res.status(), 404);
     assert_eq!(header(&res, "x-inertia"), "true");
     let page: Value = res.json().await?;

@@ -94,6 +94,30 @@ async function watchedPage(options = {}) {
   return { context, page, problems }
 }
 
+/** Signs up through the real form; the browser lands on Home, signed in. */
+async function signUp(page, email) {
+  await page.goto(base + '/signup')
+  await page.getByLabel('Name').fill('Tester')
+  await page.getByLabel('Email address').fill(email)
+  await page.getByLabel(/^Password/).fill('correct horse battery')
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  await page.waitForURL(base + '/')
+  await page.getByTestId('current-user').waitFor()
+}
+
+test('anonymous visitors land on the sign-in page; a wrong password shows an error', async () => {
+  const { context, page, problems } = await watchedPage()
+  await page.goto(base + '/')
+  await page.waitForURL(base + '/login')
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+  await page.getByLabel('Email address').fill('nobody@example.com')
+  await page.getByLabel('Password').fill('wrong password!')
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByText('Try another email address or password.').waitFor()
+  assert.deepEqual(problems, [])
+  await context.close()
+})
+
 test('navigates between Home and Status without a full reload, with no console errors', async () => {
   const { context, page, problems } = await watchedPage()
   const inertiaRequests = []
@@ -101,6 +125,7 @@ test('navigates between Home and Status without a full reload, with no console e
     if (req.headers()['x-inertia'] === 'true') inertiaRequests.push(`${req.resourceType()} ${new URL(req.url()).pathname}`)
   })
 
+  await signUp(page, 'first@example.com')
   const first = await page.goto(base + '/')
   assert.equal(first.status(), 200)
   assert.match(first.headers()['content-security-policy'], /script-src 'self'/)
@@ -138,6 +163,7 @@ test('navigates between Home and Status without a full reload, with no console e
 
 test('an unknown page shows the styled 404 page; it fits a phone-sized screen', async () => {
   const { context, page, problems } = await watchedPage({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true })
+  await signUp(page, 'phone@example.com')
   const res = await page.goto(base + '/status')
   assert.equal(res.status(), 200)
   await page.getByRole('heading', { name: 'Server status' }).waitFor()

@@ -1,0 +1,41 @@
+//! [`Input`]: a request body read as JSON or as an HTML form, whichever the request says
+//! (`Content-Type`), so the Inertia client (JSON) and plain forms or scripts (form-encoded)
+//! both work. A malformed body is a 400 with a message, never a parser dump.
+
+use axum::Json;
+use axum::extract::{Form, FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+
+/// A deserialized request body.
+#[derive(Debug, Clone)]
+pub struct Input<T>(pub T);
+
+impl<T, S> FromRequest<S> for Input<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json"));
+        if json {
+            let Json(value) = Json::<T>::from_request(req, state).await.map_err(|e| {
+                ApiError::BadRequest(format!("the JSON body is not valid: {}", e.body_text()))
+            })?;
+            Ok(Input(value))
+        } else {
+            let Form(value) = Form::<T>::from_request(req, state).await.map_err(|e| {
+                ApiError::BadRequest(format!("the form body is not valid: {}", e.body_text()))
+            })?;
+            Ok(Input(value))
+        }
+    }
+}
