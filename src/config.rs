@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, ValueEnum};
 
+use crate::actioncable::ActionCableArgs;
+use crate::cable::CableArgs;
+
 /// Where the SQLite files live. Accepted by every subcommand, so a second process can work
 /// on a running server's files.
 #[derive(Args, Clone, Debug)]
@@ -57,6 +60,12 @@ pub struct ServeConfig {
     /// `instant`: local writes wake pollers at once; `poll`: pure 100 ms polling.
     #[arg(long, env = "TRIFECTA_WAKE", value_enum, default_value_t = WakeMode::Instant)]
     pub wake: WakeMode,
+    /// Solid Cable (pub/sub) settings.
+    #[command(flatten)]
+    pub cable: CableArgs,
+    /// ActionCable server (`/cable`) settings.
+    #[command(flatten)]
+    pub actioncable: ActionCableArgs,
 }
 
 #[derive(Parser)]
@@ -76,6 +85,8 @@ impl Default for ServeConfig {
                 request_timeout: Duration::from_secs(30),
                 body_limit: 1024 * 1024,
                 wake: WakeMode::Instant,
+                cable: CableArgs::default(),
+                actioncable: ActionCableArgs::default(),
             },
         }
     }

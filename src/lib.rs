@@ -13,11 +13,15 @@
 //! - [`server`]: `run`/`start`; owns the `CancellationToken` and `TaskTracker` of every task.
 //! - [`web`]: the axum router, handlers and HTTP edge; its `AppState` holds every handle.
 //! - [`config`]: clap `Args` structs, every flag also a `TRIFECTA_*` variable.
+//! - [`actioncable`]: the ActionCable WebSocket protocol at `/cable`, channels, connect hook.
+//! - [`cable`]: Solid Cable, pub/sub through SQLite: broadcast, listener, hub, trimming.
 //! - [`store`]: one `Db` handle per SQLite file: pool, pragmas, migrations, `Clock`.
 //!
 //! The generic engines (`store`, and later `queue`, `cache`, `cable`, `actioncable`,
 //! `inertia`) never import `app` or `web`.
 
+pub mod actioncable;
+pub mod cable;
 pub mod cli;
 pub mod config;
 pub mod server;

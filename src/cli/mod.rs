@@ -1,6 +1,8 @@
 //! The command line: `trifecta serve`, `trifecta migrate`, and the admin subcommands that
 //! work on a running server's storage from a second process.
 
+pub mod cable;
+
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +31,9 @@ pub enum Error {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// A cable operation failed.
+    #[error(transparent)]
+    Cable(#[from] crate::cable::Error),
     /// A blocking task failed.
     #[error("task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -56,6 +61,9 @@ pub enum Command {
     Serve(ServeConfig),
     /// Apply pending migrations to the four databases and report their versions.
     Migrate,
+    /// Solid Cable: broadcast from this process, or show the cable database's stats.
+    #[command(subcommand)]
+    Cable(cable::CableCommand),
 }
 
 /// Runs the parsed command line. Output for humans goes to `out`.
@@ -78,6 +86,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
             server::run(config, listener, server::shutdown_signal()).await?;
             Ok(())
         }
+        Command::Cable(command) => cable::run(cli.storage, command, out).await,
         Command::Migrate => {
             let storage = cli.storage;
             let reports = tokio::task::spawn_blocking(move || -> Result<_, store::Error> {

@@ -11,6 +11,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::actioncable::ActionCable;
+use crate::cable::Cable;
 use crate::config::{ServeConfig, StorageArgs};
 use crate::store::{self, Clock, PoolOptions, Stores};
 use crate::web::{self, AppState};
@@ -76,11 +78,27 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
     })
     .await??;
+    let clock = Clock::system();
+    let cable = Cable::new(
+        stores.cable.clone(),
+        clock.clone(),
+        config.serve.cable.clone(),
+        config.serve.wake,
+    );
+    cable.spawn_listener(&tracker, token.clone());
+    let actioncable = ActionCable::new(
+        cable.clone(),
+        config.serve.actioncable.clone(),
+        tracker.clone(),
+        token.clone(),
+    );
     let state = AppState {
         stores,
-        clock: Clock::system(),
+        clock,
         token: token.clone(),
         tracker: tracker.clone(),
+        cable,
+        actioncable,
     };
     let addr = listener.local_addr()?;
     let router = web::router(state.clone(), &config.serve);

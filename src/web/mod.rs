@@ -14,6 +14,8 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
+use crate::actioncable::{self, ActionCable};
+use crate::cable::Cable;
 use crate::config::ServeConfig;
 use crate::store::{Clock, Stores};
 
@@ -28,6 +30,22 @@ pub struct AppState {
     pub token: CancellationToken,
     /// Tracks every background and WebSocket task.
     pub tracker: TaskTracker,
+    /// Solid Cable: pub/sub through the cable database.
+    pub cable: Cable,
+    /// The ActionCable server at `/cable` (its channel registry and connect hook).
+    pub actioncable: ActionCable,
+}
+
+impl FromRef<AppState> for Cable {
+    fn from_ref(s: &AppState) -> Self {
+        s.cable.clone()
+    }
+}
+
+impl FromRef<AppState> for ActionCable {
+    fn from_ref(s: &AppState) -> Self {
+        s.actioncable.clone()
+    }
 }
 
 impl FromRef<AppState> for Stores {
@@ -40,6 +58,7 @@ impl FromRef<AppState> for Stores {
 pub fn router(state: AppState, config: &ServeConfig) -> Router {
     Router::new()
         .merge(health::router())
+        .merge(actioncable::handler::router())
         .fallback(error::not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(config.body_limit))
