@@ -23,7 +23,7 @@ where
     S: Clone + Send + Sync + 'static,
     ActionCable: FromRef<S>,
 {
-    Router::new().route("/cable", get(upgrade::<S>))
+    Router::new().route("/cable", get(upgrade))
 }
 
 fn not_found() -> Response {
@@ -35,10 +35,7 @@ fn not_found() -> Response {
         .into_response()
 }
 
-async fn upgrade<S>(State(server): State<ActionCable>, request: Request) -> Response
-where
-    S: Send + Sync,
-{
+async fn upgrade(State(server): State<ActionCable>, request: Request) -> Response {
     let (mut parts, _body) = request.into_parts();
     let Ok(ws) = WebSocketUpgrade::from_request_parts(&mut parts, &()).await else {
         tracing::debug!(uri = %parts.uri, "not a WebSocket upgrade");

@@ -6,3 +6,8 @@ mod helpers;
 mod process;
 mod store;
 mod up;
+mod anyt_channels;
+mod anyt_core;
+mod anyt_features;
+mod anyt_streams;
+mod cable_client;
