@@ -11,3 +11,4 @@ mod anyt_core;
 mod anyt_features;
 mod anyt_streams;
 mod cable_client;
+mod cable;
