@@ -12,3 +12,4 @@ mod anyt_features;
 mod anyt_streams;
 mod cable_client;
 mod cable;
+mod cable_limits;
