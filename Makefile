@@ -14,9 +14,13 @@ run: build
 build:
 	$(CARGO) build --release --locked
 
-## Every test.
-test:
+## Every test (installs the Node packages of tests/js first when its lock changed).
+test: tests/js/node_modules/.package-lock.json
 	$(CARGO) test --locked --all-targets
+
+## The unmodified @rails/actioncable client and ws, for the Node test of /cable.
+tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund
 
 fmt:
 	$(CARGO) fmt --all

@@ -13,3 +13,4 @@ mod anyt_streams;
 mod cable_client;
 mod cable;
 mod cable_limits;
+mod cable_js;
