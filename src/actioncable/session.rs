@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -77,7 +78,7 @@ pub(super) async fn run(server: ActionCable, mut socket: WebSocket, request: Con
             "disconnected a cable client too slow to read its frames"
         );
     }
-    session.close_subscriptions().await;
+    Box::pin(session.close_subscriptions()).await;
     server.deregister_conn(conn_id);
     tracing::debug!(conn = conn_id, "cable disconnected");
 }
@@ -107,10 +108,15 @@ impl Session {
         beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let token = self.server.inner.token.clone();
         let kick = self.kick.clone();
+        // Created once: re-creating them every turn would re-register with the server-wide
+        // token, a lock every socket contends on when a broadcast wakes them all.
+        let shutdown = token.cancelled();
+        let kicked = kick.cancelled();
+        tokio::pin!(shutdown, kicked);
         loop {
             tokio::select! {
                 biased;
-                () = token.cancelled() => {
+                () = &mut shutdown => {
                     self.close(DisconnectReason::ServerRestart, true).await;
                     return;
                 }
@@ -118,7 +124,7 @@ impl Session {
                     self.close(reason, reconnect).await;
                     return;
                 }
-                () = kick.cancelled() => {
+                () = &mut kicked => {
                     self.too_slow().await;
                     return;
                 }
@@ -135,7 +141,9 @@ impl Session {
                     }
                 }
                 incoming = self.socket.recv() => {
-                    if self.on_incoming(incoming).await.is_err() {
+                    // Boxed: command handling is the largest state and rare, so an idle
+                    // connection's task stays small.
+                    if Box::pin(self.on_incoming(incoming)).await.is_err() {
                         return;
                     }
                 }
@@ -204,6 +212,14 @@ impl Session {
             }
             socket.flush().await
         };
+        let mut io = std::pin::pin!(io);
+        // Most writes fit in the socket buffer at once: no timer for those.
+        if let Poll::Ready(r) = futures_util::poll!(io.as_mut()) {
+            return r.map_err(|err| {
+                tracing::debug!(cause = %err, "cable write failed");
+                Gone
+            });
+        }
         tokio::select! {
             r = tokio::time::timeout(limit, io) => match r {
                 Ok(Ok(())) => Ok(()),

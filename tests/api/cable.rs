@@ -23,14 +23,14 @@ impl Sink for Collect {
     fn deliver(&self, m: &Message, _scratch: &mut Scratch) {
         self.0
             .lock()
-            .unwrap()
+            .expect("lock")
             .push((m.channel.to_string(), m.payload.to_string()));
     }
 }
 
 impl Collect {
     fn payloads(&self) -> Vec<String> {
-        self.0.lock().unwrap().iter().map(|(_, p)| p.clone()).collect()
+        self.0.lock().expect("lock").iter().map(|(_, p)| p.clone()).collect()
     }
 }
 

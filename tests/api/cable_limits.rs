@@ -84,7 +84,7 @@ async fn a_slow_consumer_is_disconnected_and_others_keep_receiving() -> TestResu
         assert!(sent < 5000, "the slow client was never disconnected");
         app.state.cable.broadcast("a", &payload).await?;
         sent += 1;
-        if sent % 50 == 0 {
+        if sent.is_multiple_of(50) {
             tokio::task::yield_now().await;
         }
     }
