@@ -66,7 +66,9 @@ async fn a_slow_consumer_is_disconnected_and_others_keep_receiving() -> TestResu
     slow.subscribe(&ident).await;
     let mut fast = Client::connect(app.addr, Opts::anyt()).await;
     fast.subscribe(&ident).await;
-    // The fast client reads everything until the end marker.
+    // The fast client reads everything until the end marker, acknowledging each frame so
+    // the broadcasts go at its pace (it is only "fast" relative to the one never reading).
+    let (read_tx, mut read_rx) = tokio::sync::mpsc::unbounded_channel();
     let reader = tokio::spawn(async move {
         let mut n = 0u32;
         loop {
@@ -75,6 +77,7 @@ async fn a_slow_consumer_is_disconnected_and_others_keep_receiving() -> TestResu
                 return (fast, n);
             }
             n += 1;
+            let _ = read_tx.send(n);
         }
     });
     let _slow_socket = slow.into_inner(); // never read again
@@ -84,9 +87,8 @@ async fn a_slow_consumer_is_disconnected_and_others_keep_receiving() -> TestResu
         assert!(sent < 5000, "the slow client was never disconnected");
         app.state.cable.broadcast("a", &payload).await?;
         sent += 1;
-        if sent.is_multiple_of(50) {
-            tokio::task::yield_now().await;
-        }
+        let read = tokio::time::timeout(Duration::from_secs(10), read_rx.recv()).await?;
+        assert_eq!(read, Some(sent), "the fast client fell behind");
     }
     app.state.cable.broadcast("a", &json!("end")).await?;
     let (mut fast, n) = tokio::time::timeout(Duration::from_secs(30), reader).await??;
