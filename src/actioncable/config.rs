@@ -9,7 +9,11 @@ use clap::Args;
 pub struct ActionCableArgs {
     /// Extra origins allowed to open `/cable` (comma separated, `*` for any). The page's own
     /// origin (same as the Host header) is always allowed, and so are clients sending no Origin.
-    #[arg(long = "cable-allowed-origins", env = "TRIFECTA_CABLE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "cable-allowed-origins",
+        env = "TRIFECTA_CABLE_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
     pub allowed_origins: Vec<String>,
     /// Interval of `{"type":"ping"}` frames (clients call a connection stale after 6 s).
     #[arg(long = "cable-ping-interval", env = "TRIFECTA_CABLE_PING_INTERVAL", default_value = "3s", value_parser = humantime::parse_duration)]
@@ -18,7 +22,11 @@ pub struct ActionCableArgs {
     #[arg(long = "cable-max-frame", env = "TRIFECTA_CABLE_MAX_FRAME", default_value_t = 64 * 1024)]
     pub max_frame: usize,
     /// Most subscriptions one connection may hold; further subscribes are rejected.
-    #[arg(long = "cable-max-subscriptions", env = "TRIFECTA_CABLE_MAX_SUBSCRIPTIONS", default_value_t = 100)]
+    #[arg(
+        long = "cable-max-subscriptions",
+        env = "TRIFECTA_CABLE_MAX_SUBSCRIPTIONS",
+        default_value_t = 100
+    )]
     pub max_subscriptions: usize,
     /// Broadcast frames queued per connection; a client that lets it fill is disconnected.
     #[arg(long = "cable-send-queue", env = "TRIFECTA_CABLE_SEND_QUEUE", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]

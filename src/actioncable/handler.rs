@@ -79,7 +79,10 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    if allowed.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(origin)) {
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
+    {
         return true;
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
@@ -114,6 +117,9 @@ mod tests {
             &headers(Some("https://app.example"), "a:1"),
             &["https://app.example".to_owned()]
         ));
-        assert!(origin_allowed(&headers(Some("http://x"), "a:1"), &["*".to_owned()]));
+        assert!(origin_allowed(
+            &headers(Some("http://x"), "a:1"),
+            &["*".to_owned()]
+        ));
     }
 }

@@ -78,7 +78,10 @@ impl Session {
             return self.write(vec![frame::reject(&id_json)]).await;
         };
         let Some(mut channel) = self.server.registry().make(&name) else {
-            tracing::info!(channel = name, "subscription to an unknown channel; rejecting");
+            tracing::info!(
+                channel = name,
+                "subscription to an unknown channel; rejecting"
+            );
             return self.write(vec![frame::reject(&id_json)]).await;
         };
         let (effects, rejected) = {

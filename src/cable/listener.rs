@@ -42,7 +42,9 @@ impl Listener {
             self.last_id = Some(self.last_id.map_or(r, |l| l.min(r)));
         }
         let known = self.last_id;
-        inner.polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        inner
+            .polls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (after, rows) = inner
             .db
             .call(move |conn| {
@@ -62,7 +64,10 @@ impl Listener {
             .filter(|m| {
                 let ok = serde_json::from_str::<serde::de::IgnoredAny>(&m.payload).is_ok();
                 if !ok {
-                    tracing::warn!(id = m.id, "skipping a cable message whose payload is not JSON");
+                    tracing::warn!(
+                        id = m.id,
+                        "skipping a cable message whose payload is not JSON"
+                    );
                 }
                 ok
             })
@@ -91,7 +96,8 @@ impl Listener {
                         .inner
                         .listener_errors
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    backoff = (backoff * 2).clamp(interval.max(Duration::from_millis(50)), MAX_BACKOFF);
+                    backoff =
+                        (backoff * 2).clamp(interval.max(Duration::from_millis(50)), MAX_BACKOFF);
                     tracing::warn!(cause = %err, ?backoff, "cable listener poll failed; retrying");
                     tokio::select! {
                         () = token.cancelled() => break,

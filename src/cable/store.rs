@@ -25,7 +25,8 @@ pub(super) fn insert(
     payload: &str,
     now: Timestamp,
 ) -> Result<i64> {
-    const SQL: &str = "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
+    const SQL: &str =
+        "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
                        VALUES (?1, ?2, ?3, ?4)";
     tx.prepare_cached(SQL)?.execute(params![
         channel.as_bytes(),
@@ -46,7 +47,12 @@ pub(super) fn max_id(conn: &Connection) -> Result<i64> {
 /// Messages with `id > after` on any of `hashes` (a JSON array of channel hashes), in id
 /// order, at most `limit`. Rows whose channel or payload is not UTF-8 are skipped (only
 /// another writer could have stored them).
-pub(super) fn fetch(conn: &Connection, after: i64, hashes: &str, limit: u32) -> Result<Vec<Message>> {
+pub(super) fn fetch(
+    conn: &Connection,
+    after: i64,
+    hashes: &str,
+    limit: u32,
+) -> Result<Vec<Message>> {
     const SQL: &str = "SELECT id, channel, payload, created_at FROM solid_cable_messages
                        WHERE id > ?1 AND channel_hash IN (SELECT value FROM json_each(?2))
                        ORDER BY id LIMIT ?3";
@@ -101,7 +107,8 @@ pub struct TableStats {
 
 /// Counts and bounds of the messages table.
 pub(super) fn table_stats(conn: &Connection) -> Result<TableStats> {
-    const SQL: &str = "SELECT count(*), count(DISTINCT channel_hash), min(created_at), max(created_at),
+    const SQL: &str =
+        "SELECT count(*), count(DISTINCT channel_hash), min(created_at), max(created_at),
                               coalesce(sum(length(payload)), 0)
                        FROM solid_cable_messages";
     // AUTOINCREMENT keeps the highest id handed out even after trimming.

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -104,6 +105,12 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     let router = web::router(state.clone(), &config.serve);
     let shutdown = token.clone().cancelled_owned();
     // Joined in `Running::wait`, so it is scoped rather than tracked.
+    // Real-time frames are small and latency-bound: no Nagle delay behind unacked data.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(cause = %err, "cannot set TCP_NODELAY");
+        }
+    });
     let http = tokio::spawn(async move {
         axum::serve(
             listener,

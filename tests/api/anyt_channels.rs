@@ -59,7 +59,10 @@ impl Channel for Streams {
             "echo" => ctx.transmit(&json!({"response": data["text"]})),
             "speak" => {
                 let msg = json!({"text": data["msg"]});
-                ctx.cable().broadcast(self.0[0], &msg).await.expect("broadcast");
+                ctx.cable()
+                    .broadcast(self.0[0], &msg)
+                    .await
+                    .expect("broadcast");
             }
             _ => return false,
         }
@@ -117,7 +120,10 @@ impl Channel for Leaver {
             Some(v) => v.to_string(),
         };
         let msg = json!({"data": format!("user left{id}")});
-        ctx.cable().broadcast(self.0, &msg).await.expect("broadcast");
+        ctx.cable()
+            .broadcast(self.0, &msg)
+            .await
+            .expect("broadcast");
     }
 }
 
@@ -131,7 +137,11 @@ pub struct ChannelState {
 #[async_trait]
 impl Channel for ChannelState {
     async fn subscribed(&mut self, ctx: &mut Context<'_>) {
-        self.name = ctx.param("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+        self.name = ctx
+            .param("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         self.count = 1;
         ctx.stream_from("state_counts");
     }
@@ -146,7 +156,10 @@ impl Channel for ChannelState {
     }
 
     async fn unsubscribed(&mut self, ctx: &mut Context<'_>) {
-        if ctx.param("notify_disconnect").is_some_and(|v| v != &Value::Null && v != &json!(false)) {
+        if ctx
+            .param("notify_disconnect")
+            .is_some_and(|v| v != &Value::Null && v != &json!(false))
+        {
             let msg = json!({"data": format!("user left: {}", self.name)});
             ctx.cable()
                 .broadcast("state_counts", &msg)
@@ -174,7 +187,9 @@ pub fn register(r: &Registry) {
     r.register(name("StreamsWithManyClientsChannel"), || Streams(&["a"]));
     r.register(name("StopStreamsChannel"), || Streams(&["a", "b"]));
     r.register(name("SubscriptionAknowledgementChannel"), || Streams(&[]));
-    r.register(name("SubscriptionAknowledgementRejectorChannel"), || Rejector);
+    r.register(name("SubscriptionAknowledgementRejectorChannel"), || {
+        Rejector
+    });
     r.register(name("SubscriptionWithParamsChannel"), || Streams(&[]));
     r.register(name("SubscriptionPerformMethodsChannel"), || Streams(&[]));
     r.register(name("SubscriptionTransmissionsChannel"), || Transmissions);

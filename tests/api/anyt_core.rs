@@ -97,7 +97,11 @@ async fn request_receives_disconnect_message_when_rejected() -> TestResult {
 #[tokio::test]
 async fn request_channel_has_access_to_request() -> TestResult {
     let app = anyt_app().await;
-    let mut client = Client::connect(app.addr, Opts::default().ignore(&["ping"]).qs("token=secret")).await;
+    let mut client = Client::connect(
+        app.addr,
+        Opts::default().ignore(&["ping"]).qs("token=secret"),
+    )
+    .await;
     assert_eq!(client.receive().await, json!({"type": "welcome"}));
     client.subscribe(&id("RequestChannel")).await;
     client.assert_silent().await;
@@ -167,9 +171,11 @@ async fn request_client_disconnect_invokes_unsubscribe_callbacks_for_multiple_su
         ]
     );
     client.assert_silent().await;
-    wait_for("client2's connection to end", Duration::from_secs(5), || async {
-        (app.state.actioncable.stats().connections == 1).then_some(())
-    })
+    wait_for(
+        "client2's connection to end",
+        Duration::from_secs(5),
+        || async { (app.state.actioncable.stats().connections == 1).then_some(()) },
+    )
     .await;
     app.stop().await
 }

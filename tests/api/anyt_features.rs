@@ -58,12 +58,10 @@ async fn remote_disconnect_closes_single_connection_by_id() -> TestResult {
     let opts = Opts::default().ignore(&["ping"]).qs("test=uid&uid=26");
     let mut client = Client::connect(app.addr, opts).await;
     assert_eq!(client.receive().await, json!({"type": "welcome"}));
-    let mut bystander = Client::connect(
-        app.addr,
-        Opts::anyt().qs("test=uid&uid=27"),
-    )
-    .await;
-    bystander.subscribe(&id("SubscriptionAknowledgementChannel")).await;
+    let mut bystander = Client::connect(app.addr, Opts::anyt().qs("test=uid&uid=27")).await;
+    bystander
+        .subscribe(&id("SubscriptionAknowledgementChannel"))
+        .await;
 
     assert_eq!(app.state.actioncable.disconnect("26", true), 1);
     let (frames, _) = client.wait_closed().await;
@@ -97,7 +95,9 @@ async fn server_restart_client_receives_disconnect_message() -> TestResult {
 async fn subscriptions_client_receives_subscription_confirmation() -> TestResult {
     let app = anyt_app().await;
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
-    client.subscribe(&id("SubscriptionAknowledgementChannel")).await;
+    client
+        .subscribe(&id("SubscriptionAknowledgementChannel"))
+        .await;
     client.assert_silent().await;
     app.stop().await
 }
@@ -116,8 +116,7 @@ async fn subscriptions_client_receives_subscription_rejection() -> TestResult {
 }
 
 #[tokio::test]
-async fn subscriptions_client_subscribes_to_the_same_channel_with_different_params()
--> TestResult {
+async fn subscriptions_client_subscribes_to_the_same_channel_with_different_params() -> TestResult {
     let app = anyt_app().await;
     let c = name("SubscriptionWithParamsChannel");
     let mut client = Client::connect(app.addr, Opts::anyt()).await;

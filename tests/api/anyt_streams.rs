@@ -10,7 +10,11 @@ use crate::cable_client::{Client, Opts, data, id};
 use crate::helpers::{TestApp, TestResult, wait_for};
 
 async fn broadcast(app: &TestApp, stream: &str, msg: Value) {
-    app.state.cable.broadcast(stream, &msg).await.expect("broadcast");
+    app.state
+        .cable
+        .broadcast(stream, &msg)
+        .await
+        .expect("broadcast");
 }
 
 async fn wait_streams(app: &TestApp, n: usize) {
@@ -77,8 +81,8 @@ async fn single_stream_client_receives_messages_from_the_stream() -> TestResult 
 }
 
 #[tokio::test]
-async fn single_stream_client_does_not_receive_messages_after_removing_subscription()
--> TestResult {
+async fn single_stream_client_does_not_receive_messages_after_removing_subscription() -> TestResult
+{
     let app = anyt_app().await;
     let ident = id("SingleStreamChannel");
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
@@ -162,8 +166,8 @@ async fn multiple_clients_receive_messages_from_stream() -> TestResult {
 }
 
 #[tokio::test]
-async fn multiple_clients_client_receives_messages_when_another_removes_subscription()
--> TestResult {
+async fn multiple_clients_client_receives_messages_when_another_removes_subscription() -> TestResult
+{
     let app = anyt_app().await;
     let ident = id("StreamsWithManyClientsChannel");
     let mut client = Client::connect(app.addr, Opts::anyt()).await;

@@ -30,7 +30,12 @@ impl Sink for Collect {
 
 impl Collect {
     fn payloads(&self) -> Vec<String> {
-        self.0.lock().expect("lock").iter().map(|(_, p)| p.clone()).collect()
+        self.0
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(_, p)| p.clone())
+            .collect()
     }
 }
 
@@ -51,12 +56,18 @@ async fn a_broadcast_from_another_process_reaches_a_socket() -> TestResult {
     client.subscribe(&ident).await;
     let dir = app.storage().to_path_buf();
     let (status, stdout, stderr) = tokio::task::spawn_blocking(move || {
-        run_cli(&dir, &["cable", "broadcast", "a", r#"{"data":"from afar"}"#])
+        run_cli(
+            &dir,
+            &["cable", "broadcast", "a", r#"{"data":"from afar"}"#],
+        )
     })
     .await?;
     assert!(status.success(), "{stderr}");
     assert!(stdout.starts_with("broadcast message "), "{stdout}");
-    assert_eq!(client.receive().await, data(&ident, json!({"data": "from afar"})));
+    assert_eq!(
+        client.receive().await,
+        data(&ident, json!({"data": "from afar"}))
+    );
     client.assert_silent().await;
     app.stop().await
 }
@@ -178,7 +189,12 @@ async fn the_listener_survives_an_unavailable_database_and_resumes() -> TestResu
         polling_interval: Duration::from_millis(20),
         ..CableArgs::default()
     };
-    let cable = Cable::new(stores.cable.clone(), Clock::system(), args, WakeMode::Instant);
+    let cable = Cable::new(
+        stores.cable.clone(),
+        Clock::system(),
+        args,
+        WakeMode::Instant,
+    );
     let sink = Arc::new(Collect::default());
     cable.subscribe("a", sink.clone()).await?;
     let (tracker, token) = (TaskTracker::new(), CancellationToken::new());
@@ -210,15 +226,21 @@ async fn the_listener_survives_an_unavailable_database_and_resumes() -> TestResu
         conn.execute(
             "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
              VALUES (?1, ?2, 0, ?3)",
-            rusqlite::params![b"a".as_slice(), br#""while down""#.as_slice(), trifecta::cable::channel_hash("a")],
+            rusqlite::params![
+                b"a".as_slice(),
+                br#""while down""#.as_slice(),
+                trifecta::cable::channel_hash("a")
+            ],
         )
     })
     .await??;
     release_tx.send(())?;
     held.await??;
-    wait_for("delivery after recovery", Duration::from_secs(10), || async {
-        (sink.payloads() == vec![r#""while down""#.to_owned()]).then_some(())
-    })
+    wait_for(
+        "delivery after recovery",
+        Duration::from_secs(10),
+        || async { (sink.payloads() == vec![r#""while down""#.to_owned()]).then_some(()) },
+    )
     .await;
     cable.broadcast("a", &json!("after")).await?;
     wait_for("live delivery", Duration::from_secs(5), || async {
@@ -238,7 +260,13 @@ async fn poll_mode_still_delivers_within_the_polling_interval() -> TestResult {
     let ident = id("SingleStreamChannel");
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
     client.subscribe(&ident).await;
-    app.state.cable.broadcast("a", &json!({"data": "polled"})).await?;
-    assert_eq!(client.receive().await, data(&ident, json!({"data": "polled"})));
+    app.state
+        .cable
+        .broadcast("a", &json!({"data": "polled"}))
+        .await?;
+    assert_eq!(
+        client.receive().await,
+        data(&ident, json!({"data": "polled"}))
+    );
     app.stop().await
 }

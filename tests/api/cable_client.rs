@@ -190,8 +190,10 @@ impl Client {
 
     /// Sends a `message` command with `data` JSON-encoded, as `perform` does.
     pub async fn perform(&mut self, identifier: &str, data: Value) {
-        self.send(json!({"command": "message", "identifier": identifier, "data": data.to_string()}))
-            .await;
+        self.send(
+            json!({"command": "message", "identifier": identifier, "data": data.to_string()}),
+        )
+        .await;
     }
 
     /// Closes the socket from the client side.

@@ -42,7 +42,9 @@ async fn a_subscription_flood_is_rejected_past_the_limit() -> TestResult {
     let c = "Anyt::TestChannels::SubscriptionWithParamsChannel";
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
     for i in 0..3 {
-        client.subscribe(&format!(r#"{{"channel":"{c}","id":{i}}}"#)).await;
+        client
+            .subscribe(&format!(r#"{{"channel":"{c}","id":{i}}}"#))
+            .await;
     }
     for i in 3..20 {
         let ident = format!(r#"{{"channel":"{c}","id":{i}}}"#);
@@ -52,8 +54,12 @@ async fn a_subscription_flood_is_rejected_past_the_limit() -> TestResult {
         assert_eq!(client.receive().await, reject(&ident));
     }
     // Freeing a slot allows a new subscription; the socket stayed open all along.
-    client.unsubscribe(&format!(r#"{{"channel":"{c}","id":0}}"#)).await;
-    client.subscribe(&format!(r#"{{"channel":"{c}","id":99}}"#)).await;
+    client
+        .unsubscribe(&format!(r#"{{"channel":"{c}","id":0}}"#))
+        .await;
+    client
+        .subscribe(&format!(r#"{{"channel":"{c}","id":99}}"#))
+        .await;
     client.assert_silent().await;
     app.stop().await
 }
@@ -102,15 +108,18 @@ async fn a_slow_consumer_is_disconnected_and_others_keep_receiving() -> TestResu
 }
 
 #[tokio::test]
-async fn malformed_binary_and_unknown_frames_are_ignored_and_the_socket_stays_open()
--> TestResult {
+async fn malformed_binary_and_unknown_frames_are_ignored_and_the_socket_stays_open() -> TestResult {
     let app = anyt_app().await;
     let ident = id("SubscriptionPerformMethodsChannel");
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
     client.send_text("not json").await;
     client.send_text("[1,2]").await;
-    client.send_message(Message::Binary(vec![1u8, 2, 3].into())).await;
-    client.send(json!({"command": "dance", "identifier": ident})).await;
+    client
+        .send_message(Message::Binary(vec![1u8, 2, 3].into()))
+        .await;
+    client
+        .send(json!({"command": "dance", "identifier": ident}))
+        .await;
     client.send(json!({"command": "subscribe"})).await;
     client
         .send(json!({"command": "message", "identifier": ident, "data": {"action": "tick"}}))
@@ -123,7 +132,9 @@ async fn malformed_binary_and_unknown_frames_are_ignored_and_the_socket_stays_op
     client
         .send(json!({"command": "subscribe", "identifier": ident}))
         .await;
-    client.perform(&ident, json!({"action": "no_such_action"})).await;
+    client
+        .perform(&ident, json!({"action": "no_such_action"}))
+        .await;
     client.perform(&ident, json!({"action": "tick"})).await;
     assert_eq!(client.receive().await, data(&ident, json!("tock")));
     client.assert_silent().await;
@@ -135,7 +146,11 @@ async fn malformed_binary_and_unknown_frames_are_ignored_and_the_socket_stays_op
 async fn unknown_channels_and_bad_identifiers_are_rejected() -> TestResult {
     let app = anyt_app().await;
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
-    for ident in [id("NoSuchChannel"), "not json".to_owned(), r#"{"id":1}"#.to_owned()] {
+    for ident in [
+        id("NoSuchChannel"),
+        "not json".to_owned(),
+        r#"{"id":1}"#.to_owned(),
+    ] {
         client
             .send(json!({"command": "subscribe", "identifier": ident}))
             .await;
@@ -149,7 +164,8 @@ async fn unknown_channels_and_bad_identifiers_are_rejected() -> TestResult {
 async fn identifiers_are_echoed_byte_for_byte() -> TestResult {
     let app = anyt_app().await;
     // Key order, spacing, number format and escapes a re-serialization would change.
-    let ident = r#"{ "z":1.50, "channel":"Anyt::TestChannels::SingleStreamChannel","a":"\u00e9\/" }"#;
+    let ident =
+        r#"{ "z":1.50, "channel":"Anyt::TestChannels::SingleStreamChannel","a":"\u00e9\/" }"#;
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
     client
         .send(json!({"command": "subscribe", "identifier": ident}))
@@ -170,23 +186,29 @@ async fn plain_http_foreign_origins_and_missing_protocol_get_404() -> TestResult
     .await;
     let res = app.client.get(app.url("/cable")).send().await?;
     assert_eq!(res.status(), 404);
-    assert_eq!(
-        res.headers()["content-type"],
-        "text/plain; charset=utf-8"
-    );
+    assert_eq!(res.headers()["content-type"], "text/plain; charset=utf-8");
     assert_eq!(res.text().await?, "Page not found");
 
     let foreign = Opts::anyt().header("origin", "http://evil.example");
-    let err = Client::try_connect(app.addr, foreign).await.err().expect("refused");
+    let err = Client::try_connect(app.addr, foreign)
+        .await
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("404"), "{err}");
     let no_protocol = Opts {
         protocol: Some("something-else"),
         ..Opts::anyt()
     };
-    let err = Client::try_connect(app.addr, no_protocol).await.err().expect("refused");
+    let err = Client::try_connect(app.addr, no_protocol)
+        .await
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("404"), "{err}");
 
-    for origin in [format!("http://{}", app.addr), "https://app.example".to_owned()] {
+    for origin in [
+        format!("http://{}", app.addr),
+        "https://app.example".to_owned(),
+    ] {
         let mut ok = Client::connect(app.addr, Opts::default().header("origin", &origin)).await;
         assert_eq!(ok.receive().await, json!({"type": "welcome"}));
     }
