@@ -293,9 +293,14 @@ async fn driver() -> Result<(), BoxError> {
                 let mut got = 0;
                 let mut last = t0;
                 while got < n {
-                    let (s_seq, at) = tokio::time::timeout(Duration::from_secs(20), seen_rx.recv())
-                        .await?
-                        .ok_or("readers gone")?;
+                    // Drain without a timer while frames are queued; a timer per receipt
+                    // would cost the shared cores 10,000 registrations per broadcast.
+                    let (s_seq, at) = match seen_rx.try_recv() {
+                        Ok(x) => x,
+                        Err(_) => tokio::time::timeout(Duration::from_secs(20), seen_rx.recv())
+                            .await?
+                            .ok_or("readers gone")?,
+                    };
                     if s_seq != seq {
                         continue;
                     }

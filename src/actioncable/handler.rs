@@ -15,7 +15,7 @@ use super::{ActionCable, PROTOCOL, session};
 
 /// Read buffer per socket: commands are small, and a large buffer would be most of an idle
 /// connection's memory.
-const READ_BUFFER: usize = 2 * 1024;
+const READ_BUFFER: usize = 1024;
 
 /// The `/cable` route, for any router state that can hand out the [`ActionCable`] handle.
 pub fn router<S>() -> Router<S>
