@@ -129,3 +129,15 @@ pub(super) fn table_stats(conn: &Connection) -> Result<TableStats> {
         .unwrap_or(0);
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::channel_hash;
+
+    #[test]
+    fn channel_hash_is_the_gems_signed_big_endian_sha256_prefix() {
+        // Ruby: Digest::SHA256.digest(channel).unpack1("q>")
+        assert_eq!(channel_hash("chat"), 3_593_995_087_618_423_194);
+        assert_eq!(channel_hash("todos"), -3_965_474_278_363_221_185);
+    }
+}
