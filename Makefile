@@ -38,8 +38,13 @@ chromium:
 ## release binary.
 test: test-rust test-browser
 
-test-rust: frontend
+test-rust: frontend tests/js/node_modules/.package-lock.json
 	$(CARGO) test --locked --all-targets
+
+## The unmodified @rails/actioncable client and ws, for the Node test of /cable.
+tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json
+	$(NPM) ci --prefix tests/js --no-audit --no-fund
+	@touch $@
 
 test-browser: build chromium
 	node --test tests/browser/

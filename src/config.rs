@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, ValueEnum};
 
+use crate::actioncable::ActionCableArgs;
+use crate::cable::CableArgs;
 use crate::cache::CacheArgs;
 
 /// Where the SQLite files live. Accepted by every subcommand, so a second process can work
@@ -65,6 +67,12 @@ pub struct ServeConfig {
     /// Solid Cache settings.
     #[command(flatten)]
     pub cache: CacheArgs,
+    /// Solid Cable (pub/sub) settings.
+    #[command(flatten)]
+    pub cable: CableArgs,
+    /// ActionCable server (`/cable`) settings.
+    #[command(flatten)]
+    pub actioncable: ActionCableArgs,
 }
 
 #[derive(Parser)]
@@ -86,6 +94,8 @@ impl Default for ServeConfig {
                 wake: WakeMode::Instant,
                 web: crate::web::WebArgs::default(),
                 cache: CacheArgs::default(),
+                cable: CableArgs::default(),
+                actioncable: ActionCableArgs::default(),
             },
         }
     }

@@ -16,12 +16,16 @@
 //! - [`app`]: the domain: users, sessions, accounts, `accessible_by` scopes, sqids ids.
 //! - [`inertia`]: the generic Inertia v3 server protocol (page object, props, middleware).
 //! - [`cache`]: Solid Cache: an expiring, size-bounded key-value cache in its own file.
+//! - [`actioncable`]: the ActionCable WebSocket protocol at `/cable`, channels, connect hook.
+//! - [`cable`]: Solid Cable, pub/sub through SQLite: broadcast, listener, hub, trimming.
 //! - [`store`]: one `Db` handle per SQLite file: pool, pragmas, migrations, `Clock`.
 //!
 //! The generic engines (`store`, and later `queue`, `cache`, `cable`, `actioncable`,
 //! `inertia`) never import `app` or `web`.
 
+pub mod actioncable;
 pub mod app;
+pub mod cable;
 pub mod cache;
 pub mod cli;
 pub mod config;

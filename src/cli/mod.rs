@@ -1,6 +1,7 @@
 //! The command line: `trifecta serve`, `trifecta migrate`, and the admin subcommands that
 //! work on a running server's storage from a second process.
 
+pub mod cable;
 mod cache;
 mod users;
 
@@ -49,6 +50,9 @@ pub enum Error {
     /// `cache get` found nothing under the key.
     #[error("no cache entry for {0:?}")]
     NoCacheEntry(String),
+    /// A cable operation failed.
+    #[error(transparent)]
+    Cable(#[from] crate::cable::Error),
     /// A blocking task failed.
     #[error("task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -84,6 +88,9 @@ pub enum Command {
     Users(users::UsersCommand),
     /// Inspect or clear the cache: `stats`, `get`, `delete`, `clear`.
     Cache(CacheCommand),
+    /// Solid Cable: broadcast from this process, or show the cable database's stats.
+    #[command(subcommand)]
+    Cable(cable::CableCommand),
 }
 
 /// Runs the parsed command line. Output for humans goes to `out`.
@@ -107,6 +114,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
             server::run(config, listener, server::shutdown_signal()).await?;
             Ok(())
         }
+        Command::Cable(command) => cable::run(cli.storage, command, out).await,
         Command::Migrate => {
             let storage = cli.storage;
             let reports = tokio::task::spawn_blocking(move || -> Result<_, store::Error> {

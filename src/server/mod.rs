@@ -6,12 +6,15 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::actioncable::ActionCable;
 use crate::app::App;
+use crate::cable::Cable;
 use crate::cache::Cache;
 use crate::config::{AppArgs, ServeConfig, StorageArgs};
 use crate::store::{self, Clock, PoolOptions, Stores};
@@ -99,6 +102,19 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     })
     .await??;
     let clock = Clock::system();
+    let cable = Cable::new(
+        stores.cable.clone(),
+        clock.clone(),
+        config.serve.cable.clone(),
+        config.serve.wake,
+    );
+    cable.spawn_listener(&tracker, token.clone());
+    let actioncable = ActionCable::new(
+        cable.clone(),
+        config.serve.actioncable.clone(),
+        tracker.clone(),
+        token.clone(),
+    );
     let cache = Cache::new(
         stores.cache.clone(),
         clock.clone(),
@@ -137,6 +153,8 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         tracker: tracker.clone(),
         site,
         cache,
+        cable,
+        actioncable,
     };
     tracker.spawn_blocking(web::warm_assets);
     let addr = listener.local_addr()?;
@@ -146,6 +164,12 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     // Joined in `Running::wait`, so it is scoped rather than tracked.
     let http = match tls_files {
         None => tokio::spawn(async move {
+            // Real-time frames are small and latency-bound: no Nagle delay behind unacked data.
+            let listener = listener.tap_io(|tcp| {
+                if let Err(err) = tcp.set_nodelay(true) {
+                    tracing::debug!(cause = %err, "cannot set TCP_NODELAY");
+                }
+            });
             axum::serve(listener, service)
                 .with_graceful_shutdown(shutdown)
                 .await

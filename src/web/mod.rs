@@ -27,7 +27,9 @@ pub use edge::{CSP, apply as edge};
 pub use error::ApiError;
 pub use site::Site;
 
+use crate::actioncable::{self, ActionCable};
 use crate::app::App;
+use crate::cable::Cable;
 use crate::cache::Cache;
 use crate::config::ServeConfig;
 use crate::inertia::InertiaConfig;
@@ -72,6 +74,10 @@ pub struct AppState {
     pub site: Site,
     /// Solid Cache.
     pub cache: Cache,
+    /// Solid Cable: pub/sub through the cable database.
+    pub cable: Cable,
+    /// The ActionCable server at `/cable` (its channel registry and connect hook).
+    pub actioncable: ActionCable,
 }
 
 impl FromRef<AppState> for App {
@@ -83,6 +89,18 @@ impl FromRef<AppState> for App {
 impl FromRef<AppState> for Cookies {
     fn from_ref(s: &AppState) -> Self {
         s.cookies.clone()
+    }
+}
+
+impl FromRef<AppState> for Cable {
+    fn from_ref(s: &AppState) -> Self {
+        s.cable.clone()
+    }
+}
+
+impl FromRef<AppState> for ActionCable {
+    fn from_ref(s: &AppState) -> Self {
+        s.actioncable.clone()
     }
 }
 
@@ -124,6 +142,7 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
     let routes = Router::new()
         .merge(health::router())
         .merge(app_routes)
+        .merge(actioncable::handler::router())
         .merge(assets::router())
         .layer(axum::middleware::from_fn_with_state(
             state.cookies.clone(),

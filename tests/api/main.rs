@@ -2,7 +2,15 @@
 
 #![allow(clippy::panic)]
 
+mod anyt_channels;
+mod anyt_core;
+mod anyt_features;
+mod anyt_streams;
 mod auth;
+mod cable;
+mod cable_client;
+mod cable_js;
+mod cable_limits;
 mod cache;
 mod cache_eviction;
 mod cache_process;

@@ -1,0 +1,342 @@
+//! Broadcast → received latency through `/cable` to 1, 100, 1,000 and 10,000 subscribed
+//! sockets on loopback, with instant wake and with pure 100 ms polling; and the server's
+//! resident memory per idle subscribed socket.
+//!
+//! The server runs in a child process (this same binary with `CABLE_BENCH_ROLE=server`) so
+//! its RSS is its own; the driver process holds the client sockets, spread over several
+//! 127.0.0.x source addresses. A broadcast is ordered over the child's stdin (it calls
+//! `Cable::broadcast`, as the app does) and timed from that write until each socket has
+//! the frame. Both processes share the machine's cores.
+//!
+//! `make bench` (or `cargo bench --bench cable`). `CABLE_BENCH_MAX=1000` stops at 1,000
+//! sockets. Without `--bench` (as `cargo test --all-targets` runs it) it is a one-socket smoke run.
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use trifecta::actioncable::{Channel, Context};
+use trifecta::config::WakeMode;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const IDENTIFIER: &str = r#"{"channel":"BenchChannel"}"#;
+const SOURCES: u8 = 4;
+
+struct BenchChannel;
+
+#[async_trait::async_trait]
+impl Channel for BenchChannel {
+    async fn subscribed(&mut self, ctx: &mut Context<'_>) {
+        ctx.stream_from("bench");
+    }
+}
+
+fn main() -> Result<(), BoxError> {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let runtime = tokio::runtime::Runtime::new()?;
+    if std::env::var("CABLE_BENCH_ROLE").as_deref() == Ok("server") {
+        runtime.block_on(server())
+    } else {
+        runtime.block_on(driver())
+    }
+}
+
+/// The child: a real server; commands on stdin (`b SEQ`, `rss`, `quit`).
+async fn server() -> Result<(), BoxError> {
+    let dir = tempfile::tempdir()?;
+    let mut config = trifecta::server::Config::for_dir(dir.path());
+    config.serve.wake = match std::env::var("CABLE_BENCH_WAKE").as_deref() {
+        Ok("poll") => WakeMode::Poll,
+        _ => WakeMode::Instant,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let running = trifecta::server::start(config, listener).await?;
+    running
+        .state
+        .actioncable
+        .registry()
+        .register("BenchChannel", || BenchChannel);
+    let cable = running.state.cable.clone();
+    let mut out = std::io::stdout();
+    writeln!(out, "listening {}", running.addr)?;
+    out.flush()?;
+    let pad = "x".repeat(160);
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("b"), Some(seq)) => {
+                let seq: u64 = seq.parse()?;
+                cable
+                    .broadcast("bench", &json!({"seq": seq, "pad": pad}))
+                    .await?;
+            }
+            (Some("rss"), _) => {
+                writeln!(out, "rss {}", rss_kib()?)?;
+                out.flush()?;
+            }
+            _ => break,
+        }
+    }
+    running.shutdown();
+    running.wait().await?;
+    Ok(())
+}
+
+fn rss_kib() -> Result<u64, BoxError> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .ok_or("no VmRSS")?;
+    Ok(line.split_whitespace().nth(1).ok_or("bad VmRSS")?.parse()?)
+}
+
+struct Server {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+    addr: SocketAddr,
+}
+
+impl Server {
+    async fn spawn(wake: &str) -> Result<Server, BoxError> {
+        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+            .env("CABLE_BENCH_ROLE", "server")
+            .env("CABLE_BENCH_WAKE", wake)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdin = child.stdin.take().ok_or("stdin")?;
+        let mut stdout = BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
+        let line = stdout.next_line().await?.ok_or("server exited")?;
+        let addr = line.trim_start_matches("listening ").parse()?;
+        Ok(Server {
+            child,
+            stdin,
+            stdout,
+            addr,
+        })
+    }
+
+    async fn broadcast(&mut self, seq: u64) -> Result<(), BoxError> {
+        self.stdin
+            .write_all(format!("b {seq}\n").as_bytes())
+            .await?;
+        self.stdin.flush().await?;
+        Ok(())
+    }
+
+    async fn rss_kib(&mut self) -> Result<u64, BoxError> {
+        self.stdin.write_all(b"rss\n").await?;
+        self.stdin.flush().await?;
+        let line = self.stdout.next_line().await?.ok_or("server exited")?;
+        Ok(line.trim_start_matches("rss ").parse()?)
+    }
+
+    async fn stop(mut self) -> Result<(), BoxError> {
+        self.stdin.write_all(b"quit\n").await?;
+        self.child.wait().await?;
+        Ok(())
+    }
+}
+
+/// Opens one subscribed socket from `source`; its reader reports `(seq, when)` for each
+/// broadcast frame.
+async fn connect(
+    addr: SocketAddr,
+    source: Ipv4Addr,
+    seen: mpsc::UnboundedSender<(u64, Instant)>,
+) -> Result<(), BoxError> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source, 0)))?;
+    let stream = socket.connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let mut request = format!("ws://{addr}/cable").into_client_request()?;
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("actioncable-v1-json"),
+    );
+    let (mut ws, _) = tokio_tungstenite::client_async(request, stream).await?;
+    let subscribe = json!({"command": "subscribe", "identifier": IDENTIFIER});
+    ws.send(Message::Text(subscribe.to_string().into())).await?;
+    loop {
+        let Some(msg) = ws.next().await else {
+            return Err("closed before the confirmation".into());
+        };
+        if let Message::Text(t) = msg?
+            && t.contains("confirm_subscription")
+        {
+            break;
+        }
+    }
+    tokio::spawn(async move {
+        while let Some(Ok(msg)) = ws.next().await {
+            // A substring scan, not a JSON parse: the client's CPU is the server's too.
+            if let Message::Text(t) = msg
+                && let Some(seq) = seq_of(&t)
+            {
+                let _ = seen.send((seq, Instant::now()));
+            }
+        }
+    });
+    Ok(())
+}
+
+fn seq_of(frame: &str) -> Option<u64> {
+    let at = frame.find(r#""seq":"#)? + 6;
+    let digits: &str = &frame[at..];
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+/// A tiny LCG, for jitter between samples (so polling is sampled at every phase).
+struct Jitter(u64);
+
+impl Jitter {
+    fn next(&mut self, max: Duration) -> Duration {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        max.mul_f64((self.0 >> 11) as f64 / (1u64 << 53) as f64)
+    }
+}
+
+async fn driver() -> Result<(), BoxError> {
+    // `cargo test --all-targets` runs this without `--bench`: a one-socket smoke run.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let max: usize = std::env::var("CABLE_BENCH_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if smoke { 1 } else { 10_000 });
+    let steps: Vec<usize> = [1, 100, 1_000, 10_000]
+        .into_iter()
+        .filter(|n| *n <= max)
+        .collect();
+    let mut out = std::io::stdout();
+    writeln!(
+        out,
+        "| wake | sockets | samples | p50 ms | p95 ms | p99 ms | all-received p50 ms | all-received p95 ms |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|")?;
+    let mut memory = Vec::new();
+    for wake in ["instant", "poll"] {
+        let mut server = Server::spawn(wake).await?;
+        let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
+        let base_rss = server.rss_kib().await?;
+        let mut open = 0usize;
+        let mut seq = 0u64;
+        let mut jitter = Jitter(42);
+        for &n in &steps {
+            while open < n {
+                let batch = (n - open).min(250);
+                let mut joins = Vec::with_capacity(batch);
+                for i in 0..batch {
+                    let source =
+                        Ipv4Addr::new(127, 0, 0, 1 + ((open + i) % SOURCES as usize) as u8);
+                    joins.push(tokio::spawn(connect(server.addr, source, seen_tx.clone())));
+                }
+                for j in joins {
+                    j.await??;
+                }
+                open += batch;
+            }
+            if wake == "instant" {
+                let rss = server.rss_kib().await?;
+                memory.push((n, rss.saturating_sub(base_rss) * 1024 / n as u64, rss));
+            }
+            let samples = match (wake, n) {
+                _ if smoke => 5,
+                (_, 10_000) => 20,
+                ("poll", _) => 50,
+                (_, 1_000) => 100,
+                _ => 300,
+            };
+            let mut each = Vec::new();
+            let mut all = Vec::new();
+            for s in 0..samples + 3 {
+                tokio::time::sleep(jitter.next(Duration::from_millis(if wake == "poll" {
+                    100
+                } else {
+                    10
+                })))
+                .await;
+                seq += 1;
+                let t0 = Instant::now();
+                server.broadcast(seq).await?;
+                let mut got = 0;
+                let mut last = t0;
+                while got < n {
+                    // Drain without a timer while frames are queued; a timer per receipt
+                    // would cost the shared cores 10,000 registrations per broadcast.
+                    let (s_seq, at) = match seen_rx.try_recv() {
+                        Ok(x) => x,
+                        Err(_) => tokio::time::timeout(Duration::from_secs(20), seen_rx.recv())
+                            .await?
+                            .ok_or("readers gone")?,
+                    };
+                    if s_seq != seq {
+                        continue;
+                    }
+                    got += 1;
+                    last = last.max(at);
+                    if s >= 3 {
+                        each.push(at.saturating_duration_since(t0));
+                    }
+                }
+                if s >= 3 {
+                    all.push(last.saturating_duration_since(t0));
+                }
+            }
+            each.sort();
+            all.sort();
+            writeln!(
+                out,
+                "| {wake} | {n} | {samples} | {} | {} | {} | {} | {} |",
+                ms(percentile(&each, 0.50)),
+                ms(percentile(&each, 0.95)),
+                ms(percentile(&each, 0.99)),
+                ms(percentile(&all, 0.50)),
+                ms(percentile(&all, 0.95)),
+            )?;
+            out.flush()?;
+        }
+        server.stop().await?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| idle subscribed sockets | server RSS KiB | bytes per socket |"
+    )?;
+    writeln!(out, "|---|---|---|")?;
+    for (n, per, rss) in memory {
+        writeln!(out, "| {n} | {rss} | {per} |")?;
+    }
+    Ok(())
+}

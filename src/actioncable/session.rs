@@ -1,0 +1,247 @@
+//! One socket's task. It owns the socket (no split, no lock): a `select!` over shutdown,
+//! outside orders, the slow-consumer kick, the queue of broadcast frames, incoming frames
+//! and the ping beat.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::Poll;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::SinkExt;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use super::connect::{ConnectRequest, ConnectionInfo, Rejected};
+use super::frame::{self, DisconnectReason};
+use super::subscriptions::Sub;
+use super::{ActionCable, Control};
+
+/// Most queued frames written before one flush.
+const BATCH: usize = 64;
+/// Time given to a goodbye frame to a client that may not be reading.
+const GOODBYE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The socket went away or could not be written in time.
+#[derive(Debug)]
+pub(super) struct Gone;
+
+pub(super) struct Session {
+    pub(super) server: ActionCable,
+    pub(super) socket: WebSocket,
+    pub(super) info: ConnectionInfo,
+    pub(super) subs: HashMap<Arc<str>, Sub>,
+    pub(super) out: mpsc::Sender<Utf8Bytes>,
+    pub(super) kick: CancellationToken,
+}
+
+/// Runs one connection from upgrade to close.
+pub(super) async fn run(server: ActionCable, mut socket: WebSocket, request: ConnectRequest) {
+    let identity = match server.connect_hook().connect(&request).await {
+        Ok(identity) => identity,
+        Err(Rejected) => {
+            server
+                .inner
+                .counters
+                .rejected_connections
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::info!(uri = %request.uri, "cable connection rejected");
+            let bye = frame::disconnect(DisconnectReason::Unauthorized, false);
+            let _ = tokio::time::timeout(GOODBYE_TIMEOUT, goodbye(&mut socket, bye)).await;
+            return;
+        }
+    };
+    let (control_tx, control_rx) = mpsc::channel(4);
+    let conn_id = server.register_conn(identity.id.clone(), control_tx);
+    let (out, out_rx) = mpsc::channel(server.inner.config.send_queue as usize);
+    let mut session = Session {
+        server: server.clone(),
+        socket,
+        info: ConnectionInfo { identity, request },
+        subs: HashMap::new(),
+        out,
+        kick: CancellationToken::new(),
+    };
+    tracing::debug!(conn = conn_id, identity = ?session.info.identity.id, "cable connected");
+    session.serve(out_rx, control_rx).await;
+    if session.kick.is_cancelled() {
+        server
+            .inner
+            .counters
+            .slow_disconnects
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            conn = conn_id,
+            identity = ?session.info.identity.id,
+            "disconnected a cable client too slow to read its frames"
+        );
+    }
+    Box::pin(session.close_subscriptions()).await;
+    server.deregister_conn(conn_id);
+    tracing::debug!(conn = conn_id, "cable disconnected");
+}
+
+async fn goodbye(socket: &mut WebSocket, frame: Utf8Bytes) -> Result<(), axum::Error> {
+    socket.feed(Message::Text(frame)).await?;
+    socket
+        .feed(Message::Close(Some(CloseFrame {
+            code: 1000,
+            reason: Utf8Bytes::from_static(""),
+        })))
+        .await?;
+    socket.flush().await
+}
+
+impl Session {
+    async fn serve(
+        &mut self,
+        mut out_rx: mpsc::Receiver<Utf8Bytes>,
+        mut control_rx: mpsc::Receiver<Control>,
+    ) {
+        if self.write(vec![frame::WELCOME]).await.is_err() {
+            return;
+        }
+        let every = self.server.inner.config.ping_interval;
+        let mut beat = tokio::time::interval_at(Instant::now() + every, every);
+        beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let token = self.server.inner.token.clone();
+        let kick = self.kick.clone();
+        // Created once: re-creating them every turn would re-register with the server-wide
+        // token, a lock every socket contends on when a broadcast wakes them all.
+        let shutdown = token.cancelled();
+        let kicked = kick.cancelled();
+        tokio::pin!(shutdown, kicked);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => {
+                    self.close(DisconnectReason::ServerRestart, true).await;
+                    return;
+                }
+                Some(Control::Disconnect { reason, reconnect }) = control_rx.recv() => {
+                    self.close(reason, reconnect).await;
+                    return;
+                }
+                () = &mut kicked => {
+                    self.too_slow().await;
+                    return;
+                }
+                Some(first) = out_rx.recv() => {
+                    let mut batch = vec![first];
+                    while batch.len() < BATCH {
+                        match out_rx.try_recv() {
+                            Ok(f) => batch.push(f),
+                            Err(_) => break,
+                        }
+                    }
+                    if self.write(batch).await.is_err() {
+                        return;
+                    }
+                }
+                incoming = self.socket.recv() => {
+                    // Boxed: command handling is the largest state and rare, so an idle
+                    // connection's task stays small.
+                    if Box::pin(self.on_incoming(incoming)).await.is_err() {
+                        return;
+                    }
+                }
+                _ = beat.tick() => {
+                    let now = self.server.inner.cable.clock().now().secs();
+                    if self.write(vec![frame::ping(now)]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_incoming(
+        &mut self,
+        incoming: Option<Result<Message, axum::Error>>,
+    ) -> Result<(), Gone> {
+        match incoming {
+            None | Some(Ok(Message::Close(_))) => Err(Gone),
+            Some(Ok(Message::Text(text))) => self.on_text(&text).await,
+            Some(Ok(Message::Binary(_))) => {
+                self.ignored("binary frame");
+                Ok(())
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+            Some(Err(err)) => {
+                let err = err.into_inner();
+                if let Some(tungstenite::Error::Capacity(cause)) =
+                    err.downcast_ref::<tungstenite::Error>()
+                {
+                    self.server
+                        .inner
+                        .counters
+                        .oversize_frames
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(%cause, "closing a cable connection that sent an oversize frame");
+                    let close = Message::Close(Some(CloseFrame {
+                        code: 1009,
+                        reason: Utf8Bytes::from_static("frame too large"),
+                    }));
+                    let _ = tokio::time::timeout(GOODBYE_TIMEOUT, self.socket.send(close)).await;
+                } else {
+                    tracing::debug!(cause = %err, "cable read failed");
+                }
+                Err(Gone)
+            }
+        }
+    }
+
+    pub(super) fn ignored(&self, what: &str) {
+        self.server
+            .inner
+            .counters
+            .ignored_frames
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(what, "ignoring a cable frame");
+    }
+
+    /// Writes `frames` and flushes once, within the write timeout and unless kicked.
+    pub(super) async fn write(&mut self, frames: Vec<Utf8Bytes>) -> Result<(), Gone> {
+        let limit = self.server.inner.config.write_timeout;
+        let socket = &mut self.socket;
+        let io = async move {
+            for f in frames {
+                socket.feed(Message::Text(f)).await?;
+            }
+            socket.flush().await
+        };
+        let mut io = std::pin::pin!(io);
+        // Most writes fit in the socket buffer at once: no timer for those.
+        if let Poll::Ready(r) = futures_util::poll!(io.as_mut()) {
+            return r.map_err(|err| {
+                tracing::debug!(cause = %err, "cable write failed");
+                Gone
+            });
+        }
+        tokio::select! {
+            r = tokio::time::timeout(limit, io) => match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(err)) => {
+                    tracing::debug!(cause = %err, "cable write failed");
+                    Err(Gone)
+                }
+                Err(_) => {
+                    self.kick.cancel();
+                    Err(Gone)
+                }
+            },
+            () = self.kick.cancelled() => Err(Gone),
+        }
+    }
+
+    async fn close(&mut self, reason: DisconnectReason, reconnect: bool) {
+        let bye = frame::disconnect(reason, reconnect);
+        let _ = tokio::time::timeout(GOODBYE_TIMEOUT, goodbye(&mut self.socket, bye)).await;
+    }
+
+    async fn too_slow(&mut self) {
+        self.close(DisconnectReason::TooSlow, true).await;
+    }
+}

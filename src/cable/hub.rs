@@ -1,0 +1,199 @@
+//! The in-process hub: which local [`Sink`]s listen to which channel, and delivery of polled
+//! messages to them. Each sink remembers the last id it got, so a new subscriber gets no
+//! backlog and a re-read row is never delivered twice.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::Message;
+use super::store::channel_hash;
+
+/// A local receiver of one channel's messages. `deliver` runs on the listener task and must
+/// not block: hand the message to a bounded queue and return.
+pub trait Sink: Send + Sync + 'static {
+    /// Takes one message. `scratch` is shared by every sink of this one message, so sinks
+    /// that render the same bytes (e.g. one frame per ActionCable identifier) build them once.
+    fn deliver(&self, message: &Message, scratch: &mut Scratch);
+}
+
+/// Per-message memo shared by the sinks of one delivery, keyed by any string.
+#[derive(Default)]
+pub struct Scratch {
+    memo: HashMap<Arc<str>, Box<dyn Any + Send>>,
+}
+
+impl Scratch {
+    /// The value stored under `key`, built by `build` the first time.
+    pub fn get_or_insert_with<T: Clone + Send + 'static>(
+        &mut self,
+        key: &Arc<str>,
+        build: impl FnOnce() -> T,
+    ) -> T {
+        if let Some(v) = self.memo.get(key).and_then(|b| b.downcast_ref::<T>()) {
+            return v.clone();
+        }
+        let v = build();
+        self.memo.insert(key.clone(), Box::new(v.clone()));
+        v
+    }
+}
+
+/// A registration made by [`super::Cable::subscribe`]; pass it to
+/// [`super::Cable::unsubscribe`] to stop.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Subscription {
+    channel: Arc<str>,
+    id: u64,
+}
+
+impl Subscription {
+    /// The channel subscribed to.
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+}
+
+struct Entry {
+    sink: Arc<dyn Sink>,
+    /// Highest message id this sink has been given (or had already existed when it joined).
+    floor: i64,
+}
+
+struct Channel {
+    hash: i64,
+    sinks: HashMap<u64, Entry>,
+}
+
+#[derive(Default)]
+struct State {
+    channels: HashMap<Arc<str>, Channel>,
+    /// JSON array of the hashes of subscribed channels, rebuilt when the set changes.
+    hashes: Option<Arc<str>>,
+    /// Lowest floor of a channel added since the last poll: the listener may have passed
+    /// rows of that channel while it was not yet in its query, so it re-reads from there.
+    rewind: Option<i64>,
+}
+
+/// What the listener should query next.
+pub(super) struct Plan {
+    /// JSON array of channel hashes; `None` when nobody listens.
+    pub hashes: Option<Arc<str>>,
+    /// Re-read from this id (exclusive) if it is below the listener's position.
+    pub rewind: Option<i64>,
+}
+
+/// Channel → sinks. Shared by the [`super::Cable`] handle and its listener.
+#[derive(Default)]
+pub(super) struct Hub {
+    state: Mutex<State>,
+    next_id: AtomicU64,
+    delivered: AtomicU64,
+}
+
+impl Hub {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters more than losing every subscriber, so keep serving.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn add(&self, channel: &str, floor: i64, sink: Arc<dyn Sink>) -> Subscription {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.lock();
+        let key: Arc<str> = match state.channels.get_key_value(channel) {
+            Some((k, _)) => k.clone(),
+            None => {
+                state.hashes = None;
+                let k: Arc<str> = Arc::from(channel);
+                state.channels.insert(
+                    k.clone(),
+                    Channel {
+                        hash: channel_hash(channel),
+                        sinks: HashMap::new(),
+                    },
+                );
+                k
+            }
+        };
+        if let Some(ch) = state.channels.get_mut(channel) {
+            ch.sinks.insert(id, Entry { sink, floor });
+        }
+        state.rewind = Some(state.rewind.map_or(floor, |r| r.min(floor)));
+        Subscription { channel: key, id }
+    }
+
+    pub(super) fn remove(&self, sub: &Subscription) {
+        let mut state = self.lock();
+        let empty = match state.channels.get_mut(&*sub.channel) {
+            Some(ch) => {
+                ch.sinks.remove(&sub.id);
+                ch.sinks.is_empty()
+            }
+            None => false,
+        };
+        if empty {
+            state.channels.remove(&*sub.channel);
+            state.hashes = None;
+        }
+    }
+
+    pub(super) fn plan(&self) -> Plan {
+        let mut state = self.lock();
+        let rewind = state.rewind.take();
+        if state.channels.is_empty() {
+            return Plan {
+                hashes: None,
+                rewind: None,
+            };
+        }
+        let hashes = match &state.hashes {
+            Some(h) => h.clone(),
+            None => {
+                let list: Vec<i64> = state.channels.values().map(|c| c.hash).collect();
+                let h: Arc<str> = Arc::from(serde_json::Value::from(list).to_string());
+                state.hashes = Some(h.clone());
+                h
+            }
+        };
+        Plan {
+            hashes: Some(hashes),
+            rewind,
+        }
+    }
+
+    /// Hands each message to the sinks of its channel that have not had it; returns how many
+    /// deliveries were made.
+    pub(super) fn dispatch(&self, messages: &[Message]) -> usize {
+        let mut n = 0;
+        let mut state = self.lock();
+        for m in messages {
+            let Some(ch) = state.channels.get_mut(&*m.channel) else {
+                continue;
+            };
+            let mut scratch = Scratch::default();
+            for e in ch.sinks.values_mut() {
+                if m.id > e.floor {
+                    e.floor = m.id;
+                    e.sink.deliver(m, &mut scratch);
+                    n += 1;
+                }
+            }
+        }
+        drop(state);
+        self.delivered.fetch_add(n as u64, Ordering::Relaxed);
+        n
+    }
+
+    /// (channels, sinks) currently registered.
+    pub(super) fn counts(&self) -> (usize, usize) {
+        let state = self.lock();
+        let sinks = state.channels.values().map(|c| c.sinks.len()).sum();
+        (state.channels.len(), sinks)
+    }
+
+    pub(super) fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,131 @@
+//! The polling listener: one per process, woken by the timer or at once by a local
+//! broadcast; and the trim loop.
+
+use std::time::Duration;
+
+use super::{Cable, Result, store};
+
+/// Most rows read by one poll; a full batch polls again at once.
+const BATCH: u32 = 1000;
+/// Longest pause after repeated database errors.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Reads new messages for locally subscribed channels and hands them to the hub.
+pub struct Listener {
+    cable: Cable,
+    /// Highest id read; `None` while nobody listens (the first subscriber sets it).
+    last_id: Option<i64>,
+}
+
+impl Listener {
+    pub(super) fn new(cable: Cable) -> Self {
+        Self {
+            cable,
+            last_id: None,
+        }
+    }
+
+    /// One poll: reads rows newer than the last seen on subscribed channels and delivers
+    /// them. Returns how many rows were read.
+    ///
+    /// # Errors
+    /// A database failure; the position is kept, so the next call retries the same rows.
+    #[tracing::instrument(skip_all, level = "trace")]
+    pub async fn run_once(&mut self) -> Result<usize> {
+        let inner = &self.cable.inner;
+        let plan = inner.hub.plan();
+        let Some(hashes) = plan.hashes else {
+            self.last_id = None;
+            return Ok(0);
+        };
+        if let Some(r) = plan.rewind {
+            self.last_id = Some(self.last_id.map_or(r, |l| l.min(r)));
+        }
+        let known = self.last_id;
+        inner
+            .polls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (after, rows) = inner
+            .db
+            .call(move |conn| {
+                let max = store::max_id(conn)?;
+                let after = known.unwrap_or(max);
+                if max <= after {
+                    return Ok((after, Vec::new()));
+                }
+                Ok::<_, super::Error>((after, store::fetch(conn, after, &hashes, BATCH)?))
+            })
+            .await?;
+        self.last_id = Some(rows.last().map_or(after, |m| m.id));
+        let n = rows.len();
+        // Only JSON goes out on the wire; another writer could have stored anything.
+        let rows: Vec<_> = rows
+            .into_iter()
+            .filter(|m| {
+                let ok = serde_json::from_str::<serde::de::IgnoredAny>(&m.payload).is_ok();
+                if !ok {
+                    tracing::warn!(
+                        id = m.id,
+                        "skipping a cable message whose payload is not JSON"
+                    );
+                }
+                ok
+            })
+            .collect();
+        inner.hub.dispatch(&rows);
+        Ok(n)
+    }
+
+    /// Polls until `token` is cancelled: every polling interval, or at once when woken.
+    pub(super) async fn run(mut self, token: tokio_util::sync::CancellationToken) {
+        let interval = self.cable.inner.config.polling_interval;
+        let mut backoff = Duration::ZERO;
+        loop {
+            match self.run_once().await {
+                Ok(n) => {
+                    if backoff > Duration::ZERO {
+                        tracing::info!("cable listener recovered");
+                    }
+                    backoff = Duration::ZERO;
+                    if n == BATCH as usize {
+                        continue;
+                    }
+                }
+                Err(err) => {
+                    self.cable
+                        .inner
+                        .listener_errors
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    backoff =
+                        (backoff * 2).clamp(interval.max(Duration::from_millis(50)), MAX_BACKOFF);
+                    tracing::warn!(cause = %err, ?backoff, "cable listener poll failed; retrying");
+                    tokio::select! {
+                        () = token.cancelled() => break,
+                        () = tokio::time::sleep(backoff) => continue,
+                    }
+                }
+            }
+            tokio::select! {
+                biased;
+                () = token.cancelled() => break,
+                () = self.cable.inner.wake.notified() => {}
+                () = tokio::time::sleep(interval) => {}
+            }
+        }
+        tracing::debug!("cable listener stopped");
+    }
+}
+
+/// Trims old messages every trim interval until `token` is cancelled.
+pub(super) async fn trim_loop(cable: Cable, token: tokio_util::sync::CancellationToken) {
+    let every = cable.inner.config.trim_interval;
+    loop {
+        tokio::select! {
+            () = token.cancelled() => break,
+            () = tokio::time::sleep(every) => {}
+        }
+        if let Err(err) = cable.trim().await {
+            tracing::warn!(cause = %err, "cable trim failed; will retry");
+        }
+    }
+}

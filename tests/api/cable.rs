@@ -1,0 +1,272 @@
+//! Solid Cable engine: cross-process delivery, no backlog, trimming, listener recovery, CLI.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use trifecta::cable::{Cable, CableArgs, Message, Scratch, Sink};
+use trifecta::config::WakeMode;
+use trifecta::store::{Clock, PoolOptions, Stores, Timestamp};
+
+use crate::anyt_channels::anyt_app;
+use crate::cable_client::{Client, Opts, data, id};
+use crate::helpers::{TestResult, run_cli, wait_for};
+
+/// A sink that records what it gets.
+#[derive(Default)]
+struct Collect(Mutex<Vec<(String, String)>>);
+
+impl Sink for Collect {
+    fn deliver(&self, m: &Message, _scratch: &mut Scratch) {
+        self.0
+            .lock()
+            .expect("lock")
+            .push((m.channel.to_string(), m.payload.to_string()));
+    }
+}
+
+impl Collect {
+    fn payloads(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(_, p)| p.clone())
+            .collect()
+    }
+}
+
+fn open(dir: &Path, options: &PoolOptions) -> Stores {
+    Stores::open(dir, "test", options).expect("stores")
+}
+
+fn cable(dir: &Path, clock: Clock, args: CableArgs) -> Cable {
+    let stores = open(dir, &PoolOptions::default());
+    Cable::new(stores.cable, clock, args, WakeMode::Instant)
+}
+
+#[tokio::test]
+async fn a_broadcast_from_another_process_reaches_a_socket() -> TestResult {
+    let app = anyt_app().await;
+    let ident = id("SingleStreamChannel");
+    let mut client = Client::connect(app.addr, Opts::anyt()).await;
+    client.subscribe(&ident).await;
+    let dir = app.storage().to_path_buf();
+    let (status, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        run_cli(
+            &dir,
+            &["cable", "broadcast", "a", r#"{"data":"from afar"}"#],
+        )
+    })
+    .await?;
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.starts_with("broadcast message "), "{stdout}");
+    assert_eq!(
+        client.receive().await,
+        data(&ident, json!({"data": "from afar"}))
+    );
+    client.assert_silent().await;
+    app.stop().await
+}
+
+#[tokio::test]
+async fn cli_rejects_invalid_json_and_reports_stats() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (status, _, stderr) = run_cli(dir.path(), &["cable", "broadcast", "a", "{not json"]);
+    assert!(!status.success());
+    assert!(stderr.contains("not valid JSON"), "{stderr}");
+    assert!(!stderr.contains("sqlite"), "{stderr}");
+    for payload in [r#"{"n":1}"#, r#""text""#] {
+        let (status, _, stderr) = run_cli(dir.path(), &["cable", "broadcast", "chat", payload]);
+        assert!(status.success(), "{stderr}");
+    }
+    let (status, _, stderr) = run_cli(dir.path(), &["cable", "broadcast", "", "1"]);
+    assert!(!status.success());
+    assert!(stderr.contains("channel name"), "{stderr}");
+
+    let (status, stdout, stderr) = run_cli(dir.path(), &["cable", "stats", "--json"]);
+    assert!(status.success(), "{stderr}");
+    let stats: Value = serde_json::from_str(stdout.trim())?;
+    assert_eq!(stats["messages"], 2);
+    assert_eq!(stats["channels"], 1);
+    assert_eq!(stats["max_id"], 2);
+    let (status, stdout, _) = run_cli(dir.path(), &["cable", "stats"]);
+    assert!(status.success());
+    assert!(stdout.contains("messages       2"), "{stdout}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn new_subscribers_get_no_backlog_and_each_message_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let cable = cable(dir.path(), Clock::system(), CableArgs::default());
+    let mut listener = cable.listener();
+    cable.broadcast("x", &json!("old")).await?;
+    let sink = Arc::new(Collect::default());
+    let sub = cable.subscribe("x", sink.clone()).await?;
+    listener.run_once().await?;
+    assert!(sink.payloads().is_empty(), "backlog delivered");
+
+    cable.broadcast("x", &json!("new")).await?;
+    cable.broadcast("y", &json!("elsewhere")).await?;
+    listener.run_once().await?;
+    listener.run_once().await?;
+    assert_eq!(sink.payloads(), vec![r#""new""#]);
+
+    // A second subscriber joining later gets only what follows, and the first no repeats.
+    let late = Arc::new(Collect::default());
+    cable.subscribe("x", late.clone()).await?;
+    cable.broadcast("x", &json!("third")).await?;
+    listener.run_once().await?;
+    assert_eq!(sink.payloads(), vec![r#""new""#, r#""third""#]);
+    assert_eq!(late.payloads(), vec![r#""third""#]);
+
+    cable.unsubscribe(&sub);
+    assert_eq!(cable.local_stats().subscriptions, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn trimming_deletes_messages_older_than_the_retention() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let clock = Clock::manual(Timestamp(1_700_000_000_000_000));
+    let args = CableArgs {
+        trim_batch_size: 2,
+        ..CableArgs::default()
+    };
+    let cable = cable(dir.path(), clock.clone(), args);
+    for i in 0..5 {
+        cable.broadcast("old", &json!(i)).await?;
+    }
+    clock.advance(Duration::from_secs(23 * 3600));
+    cable.broadcast("young", &json!("keep")).await?;
+    assert_eq!(cable.trim().await?, 0);
+    clock.advance(Duration::from_secs(2 * 3600));
+    // Five rows past the retention, deleted in batches of two.
+    assert_eq!(cable.trim().await?, 5);
+    let stats = cable.table_stats().await?;
+    assert_eq!(stats.messages, 1);
+    assert_eq!(stats.max_id, 6);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_trimmer_runs_by_itself() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let clock = Clock::manual(Timestamp(1_700_000_000_000_000));
+    let args = CableArgs {
+        trim_interval: Duration::from_millis(20),
+        message_retention: Duration::from_secs(60),
+        ..CableArgs::default()
+    };
+    let cable = cable(dir.path(), clock.clone(), args);
+    let (tracker, token) = (TaskTracker::new(), CancellationToken::new());
+    cable.spawn_listener(&tracker, token.clone());
+    cable.broadcast("a", &json!(1)).await?;
+    clock.advance(Duration::from_secs(61));
+    wait_for("automatic trim", Duration::from_secs(5), || async {
+        (cable.table_stats().await.ok()?.messages == 0).then_some(())
+    })
+    .await;
+    token.cancel();
+    tracker.close();
+    tracker.wait().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_listener_survives_an_unavailable_database_and_resumes() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let options = PoolOptions {
+        max_connections: 1,
+        acquire_timeout: Duration::from_millis(100),
+    };
+    let stores = open(dir.path(), &options);
+    let args = CableArgs {
+        polling_interval: Duration::from_millis(20),
+        ..CableArgs::default()
+    };
+    let cable = Cable::new(
+        stores.cable.clone(),
+        Clock::system(),
+        args,
+        WakeMode::Instant,
+    );
+    let sink = Arc::new(Collect::default());
+    cable.subscribe("a", sink.clone()).await?;
+    let (tracker, token) = (TaskTracker::new(), CancellationToken::new());
+    cable.spawn_listener(&tracker, token.clone());
+
+    // Take the only connection and hold it until the listener has failed twice.
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let (held_tx, held_rx) = tokio::sync::oneshot::channel::<()>();
+    let holder = stores.cable.clone();
+    let held = tokio::spawn(async move {
+        holder
+            .call(move |_conn| {
+                let _ = held_tx.send(());
+                let _ = release_rx.recv();
+                Ok::<_, trifecta::store::Error>(())
+            })
+            .await
+    });
+    held_rx.await?;
+    wait_for("listener errors", Duration::from_secs(10), || async {
+        (cable.local_stats().listener_errors >= 2).then_some(())
+    })
+    .await;
+    // Meanwhile another process writes to the file.
+    let path = stores.cable.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.execute(
+            "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
+             VALUES (?1, ?2, 0, ?3)",
+            rusqlite::params![
+                b"a".as_slice(),
+                br#""while down""#.as_slice(),
+                trifecta::cable::channel_hash("a")
+            ],
+        )
+    })
+    .await??;
+    release_tx.send(())?;
+    held.await??;
+    wait_for(
+        "delivery after recovery",
+        Duration::from_secs(10),
+        || async { (sink.payloads() == vec![r#""while down""#.to_owned()]).then_some(()) },
+    )
+    .await;
+    cable.broadcast("a", &json!("after")).await?;
+    wait_for("live delivery", Duration::from_secs(5), || async {
+        (sink.payloads().len() == 2).then_some(())
+    })
+    .await;
+    token.cancel();
+    tracker.close();
+    tracker.wait().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn poll_mode_still_delivers_within_the_polling_interval() -> TestResult {
+    let app = crate::helpers::TestApp::spawn_with(|c| c.serve.wake = WakeMode::Poll).await;
+    crate::anyt_channels::register(app.state.actioncable.registry());
+    let ident = id("SingleStreamChannel");
+    let mut client = Client::connect(app.addr, Opts::anyt()).await;
+    client.subscribe(&ident).await;
+    app.state
+        .cable
+        .broadcast("a", &json!({"data": "polled"}))
+        .await?;
+    assert_eq!(
+        client.receive().await,
+        data(&ident, json!({"data": "polled"}))
+    );
+    app.stop().await
+}
