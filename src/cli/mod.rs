@@ -80,7 +80,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run migrations, then serve HTTP and WebSockets until SIGINT or SIGTERM.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Apply pending migrations to the four databases and report their versions.
     Migrate,
     /// Manage users: create, list, reset-password, delete.
@@ -108,7 +108,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
                 })?;
             let config = server::Config {
                 storage: cli.storage,
-                serve,
+                serve: *serve,
                 app: cli.app,
             };
             server::run(config, listener, server::shutdown_signal()).await?;
