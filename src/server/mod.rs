@@ -144,6 +144,10 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         secure: tls_files.is_some(),
         max_age: config.app.session_max_age,
     };
+    actioncable.set_connect(std::sync::Arc::new(web::cable_auth::SessionConnect::new(
+        app.clone(),
+        cookies.key.clone(),
+    )));
     let state = AppState {
         stores,
         app,

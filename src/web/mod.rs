@@ -5,6 +5,7 @@
 mod args;
 mod assets;
 pub mod auth;
+pub mod cable_auth;
 pub mod csrf;
 mod edge;
 mod error;

@@ -152,6 +152,9 @@ async fn destroy_session(
             .end_session(&current.session.token)
             .await
             .map_err(ApiError::internal)?;
+        // Sockets of this session stop at once rather than at their next reconnect.
+        let identity = super::cable_auth::SessionConnect::identity_of(current.session.id);
+        state.actioncable.disconnect(&identity, false);
     }
     let jar = jar.remove(auth::removal_cookie());
     Ok((jar, inertia.redirect("/login")).into_response())

@@ -286,3 +286,64 @@ mod flows {
         app.stop().await
     }
 }
+
+mod sockets {
+    use reqwest::Method;
+    use serde_json::json;
+
+    use crate::cable_client::{Client, Opts};
+    use crate::helpers::{Browser, TestApp, TestResult};
+
+    fn with_cookie(browser: &Browser) -> Opts {
+        let session = browser.cookie("_trifecta_session").expect("signed in");
+        Opts::default()
+            .ignore(&["ping"])
+            .header("cookie", &format!("_trifecta_session={session}"))
+    }
+
+    #[tokio::test]
+    async fn sockets_without_a_session_are_rejected_without_welcome() -> TestResult {
+        let app = TestApp::spawn().await;
+        for opts in [
+            Opts::default().ignore(&["ping"]),
+            Opts::default()
+                .ignore(&["ping"])
+                .header("cookie", "_trifecta_session=forged-value"),
+        ] {
+            let mut client = Client::connect(app.addr, opts).await;
+            let (frames, _) = client.wait_closed().await;
+            assert_eq!(
+                frames,
+                vec![json!({"type": "disconnect", "reason": "unauthorized", "reconnect": false})],
+                "first and only frame"
+            );
+        }
+        app.stop().await
+    }
+
+    #[tokio::test]
+    async fn a_signed_in_socket_is_welcomed_and_logout_kicks_it() -> TestResult {
+        let app = TestApp::spawn().await;
+        let browser = Browser::of(&app);
+        browser
+            .sign_up("ann@example.com", "correct horse battery")
+            .await;
+        let old_cookie = with_cookie(&browser);
+        let mut client = Client::connect(app.addr, old_cookie.clone()).await;
+        assert_eq!(client.receive().await, json!({"type": "welcome"}));
+
+        browser
+            .send_json(Method::DELETE, "/session", json!({}))
+            .await;
+        let (frames, _) = client.wait_closed().await;
+        assert_eq!(
+            frames,
+            vec![json!({"type": "disconnect", "reason": "remote", "reconnect": false})]
+        );
+        // The old cookie no longer opens a socket: its session row is gone.
+        let mut again = Client::connect(app.addr, old_cookie).await;
+        let (frames, _) = again.wait_closed().await;
+        assert_eq!(frames[0]["reason"], "unauthorized");
+        app.stop().await
+    }
+}

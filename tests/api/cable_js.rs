@@ -60,6 +60,11 @@ async fn start(dir: &Path, addr: SocketAddr) -> Running {
         .actioncable
         .registry()
         .register("ChatChannel", || ChatChannel);
+    // This test is about the protocol engine; the app's session hook has its own tests.
+    running
+        .state
+        .actioncable
+        .set_connect(std::sync::Arc::new(trifecta::actioncable::AcceptAll));
     running
 }
 

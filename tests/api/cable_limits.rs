@@ -13,6 +13,9 @@ use crate::helpers::{TestApp, TestResult, wait_for};
 async fn app_with(tune: impl FnOnce(&mut trifecta::server::Config)) -> TestApp {
     let app = TestApp::spawn_with(tune).await;
     register(app.state.actioncable.registry());
+    app.state
+        .actioncable
+        .set_connect(std::sync::Arc::new(crate::anyt_channels::AnytConnect));
     app
 }
 

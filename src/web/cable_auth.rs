@@ -1,0 +1,54 @@
+//! The ActionCable `connect` hook of the app: a socket is identified by the session cookie
+//! of its upgrade request, exactly as a page request is. Without a live session it is
+//! rejected (`unauthorized`, no welcome). Channels find the signed-in [`User`] in the
+//! connection's identity data.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum_extra::extract::cookie::Key;
+
+use super::auth;
+use crate::actioncable::{Connect, ConnectRequest, Identity, Rejected};
+use crate::app::{App, User};
+
+/// Identifies sockets by session cookie.
+#[derive(Clone)]
+pub struct SessionConnect {
+    app: App,
+    key: Key,
+}
+
+impl SessionConnect {
+    /// A hook that resolves cookies signed with `key` to sessions of `app`.
+    pub fn new(app: App, key: Key) -> Self {
+        Self { app, key }
+    }
+
+    /// The identity key of a session's sockets (what `ActionCable::disconnect` takes).
+    pub fn identity_of(session_id: i64) -> String {
+        format!("session:{session_id}")
+    }
+}
+
+#[async_trait]
+impl Connect for SessionConnect {
+    async fn connect(&self, request: &ConnectRequest) -> Result<Identity, Rejected> {
+        match auth::resolve(&self.app, &self.key, &request.headers).await {
+            Ok(Some(current)) => Ok(Identity {
+                id: Some(Self::identity_of(current.session.id)),
+                data: Some(Arc::new(current.user) as Arc<dyn std::any::Any + Send + Sync>),
+            }),
+            Ok(None) => Err(Rejected),
+            Err(err) => {
+                tracing::error!(cause = %err, "cannot resolve the session of a socket");
+                Err(Rejected)
+            }
+        }
+    }
+}
+
+/// The signed-in user of a connection identified by [`SessionConnect`].
+pub fn user_of(identity: &Identity) -> Option<&User> {
+    identity.data::<User>()
+}
