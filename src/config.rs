@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, ValueEnum};
 
+use crate::queue::QueueArgs;
+
 /// Where the SQLite files live. Accepted by every subcommand, so a second process can work
 /// on a running server's files.
 #[derive(Args, Clone, Debug)]
@@ -57,6 +59,9 @@ pub struct ServeConfig {
     /// `instant`: local writes wake pollers at once; `poll`: pure 100 ms polling.
     #[arg(long, env = "TRIFECTA_WAKE", value_enum, default_value_t = WakeMode::Instant)]
     pub wake: WakeMode,
+    /// Job queue settings.
+    #[command(flatten)]
+    pub queue: QueueArgs,
 }
 
 #[derive(Parser)]
@@ -76,6 +81,7 @@ impl Default for ServeConfig {
                 request_timeout: Duration::from_secs(30),
                 body_limit: 1024 * 1024,
                 wake: WakeMode::Instant,
+                queue: QueueArgs::default(),
             },
         }
     }

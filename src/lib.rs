@@ -13,6 +13,7 @@
 //! - [`server`]: `run`/`start`; owns the `CancellationToken` and `TaskTracker` of every task.
 //! - [`web`]: the axum router, handlers and HTTP edge; its `AppState` holds every handle.
 //! - [`config`]: clap `Args` structs, every flag also a `TRIFECTA_*` variable.
+//! - [`queue`]: Solid Queue: durable jobs, workers, dispatcher, recurring tasks, recovery.
 //! - [`store`]: one `Db` handle per SQLite file: pool, pragmas, migrations, `Clock`.
 //!
 //! The generic engines (`store`, and later `queue`, `cache`, `cable`, `actioncable`,
@@ -20,6 +21,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod queue;
 pub mod server;
 pub mod store;
 pub mod web;

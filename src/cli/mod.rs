@@ -1,6 +1,8 @@
 //! The command line: `trifecta serve`, `trifecta migrate`, and the admin subcommands that
 //! work on a running server's storage from a second process.
 
+pub mod jobs;
+
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +31,9 @@ pub enum Error {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// A queue operation failed.
+    #[error(transparent)]
+    Queue(#[from] crate::queue::Error),
     /// A blocking task failed.
     #[error("task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -56,6 +61,8 @@ pub enum Command {
     Serve(ServeConfig),
     /// Apply pending migrations to the four databases and report their versions.
     Migrate,
+    /// Inspect and administer the job queue (works while a server runs).
+    Jobs(jobs::JobsArgs),
 }
 
 /// Runs the parsed command line. Output for humans goes to `out`.
@@ -78,6 +85,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
             server::run(config, listener, server::shutdown_signal()).await?;
             Ok(())
         }
+        Command::Jobs(args) => jobs::run(cli.storage, args, out).await,
         Command::Migrate => {
             let storage = cli.storage;
             let reports = tokio::task::spawn_blocking(move || -> Result<_, store::Error> {

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{ServeConfig, StorageArgs};
+use crate::queue::{self, Queue};
 use crate::store::{self, Clock, PoolOptions, Stores};
 use crate::web::{self, AppState};
 
@@ -24,6 +25,9 @@ pub enum Error {
     /// Serving failed.
     #[error("server I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// The job queue could not start.
+    #[error(transparent)]
+    Queue(#[from] queue::Error),
     /// A startup task failed.
     #[error("startup task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -76,11 +80,22 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
     })
     .await??;
+    let clock = Clock::system();
+    let queue = Queue::new(
+        stores.queue.clone(),
+        clock.clone(),
+        config.serve.queue.clone(),
+        config.serve.wake,
+    );
+    queue::builtin::register(&queue);
+    // Job handlers must be registered before the queue starts.
+    queue.start(&token, &tracker).await?;
     let state = AppState {
         stores,
-        clock: Clock::system(),
+        clock,
         token: token.clone(),
         tracker: tracker.clone(),
+        queue,
     };
     let addr = listener.local_addr()?;
     let router = web::router(state.clone(), &config.serve);

@@ -15,6 +15,7 @@ use tower_http::trace::TraceLayer;
 pub use error::ApiError;
 
 use crate::config::ServeConfig;
+use crate::queue::Queue;
 use crate::store::{Clock, Stores};
 
 /// Handles shared by every request. Cheap to clone; handlers extract only what they need.
@@ -28,6 +29,14 @@ pub struct AppState {
     pub token: CancellationToken,
     /// Tracks every background and WebSocket task.
     pub tracker: TaskTracker,
+    /// The job queue.
+    pub queue: Queue,
+}
+
+impl FromRef<AppState> for Queue {
+    fn from_ref(s: &AppState) -> Self {
+        s.queue.clone()
+    }
 }
 
 impl FromRef<AppState> for Stores {

@@ -1,0 +1,112 @@
+//! Finish: record the outcome of several performed jobs in one transaction (group commit),
+//! each only if its claim is still held (a claim released by pruning is left alone).
+
+use rusqlite::{Connection, params};
+
+use super::{Dispatched, dispatch, load_info, semaphore};
+use crate::queue::error::Result;
+use crate::queue::job::JobError;
+use crate::store::Timestamp;
+
+/// How one execution ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Performed successfully.
+    Finished,
+    /// Failed with a class in `discard_on`: finished without a failure record.
+    Discarded,
+    /// Failed; run again at this time.
+    Retry(Timestamp),
+    /// Failed for good.
+    Failed(JobError),
+}
+
+/// One finished execution.
+#[derive(Clone, Debug)]
+pub(crate) struct Completion {
+    pub job_id: i64,
+    pub process_id: Option<i64>,
+    pub outcome: Outcome,
+}
+
+/// What a finish batch changed beyond the jobs themselves.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FinishReport {
+    /// Jobs that became ready (retries due now, released blocked jobs).
+    pub made_ready: usize,
+}
+
+const UNCLAIM: &str =
+    "DELETE FROM solid_queue_claimed_executions WHERE job_id = ?1 AND process_id IS ?2";
+const MARK_FINISHED: &str =
+    "UPDATE solid_queue_jobs SET finished_at = ?2, updated_at = ?2 WHERE id = ?1";
+const DELETE_JOB: &str = "DELETE FROM solid_queue_jobs WHERE id = ?1";
+const RESCHEDULE: &str =
+    "UPDATE solid_queue_jobs SET scheduled_at = ?2, updated_at = ?3 WHERE id = ?1";
+const INSERT_SCHEDULED: &str = "INSERT INTO solid_queue_scheduled_executions
+   (job_id, queue_name, priority, scheduled_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// Records every completion whose claim is still held.
+pub(crate) fn finish_batch(
+    conn: &Connection,
+    items: &[Completion],
+    preserve_finished: bool,
+    now: Timestamp,
+) -> Result<FinishReport> {
+    let mut report = FinishReport::default();
+    for item in items {
+        let held = conn
+            .prepare_cached(UNCLAIM)?
+            .execute(params![item.job_id, item.process_id])?;
+        if held == 0 {
+            continue;
+        }
+        let Some(info) = load_info(conn, item.job_id)? else {
+            continue;
+        };
+        // The slot is given back first, so a retry below competes for it fairly.
+        if let Some(limit) = &info.limit
+            && semaphore::signal(conn, limit, now)?.is_some()
+        {
+            report.made_ready += 1;
+        }
+        match &item.outcome {
+            Outcome::Finished | Outcome::Discarded => {
+                let sql = if preserve_finished { MARK_FINISHED } else { DELETE_JOB };
+                if preserve_finished {
+                    conn.prepare_cached(sql)?.execute(params![item.job_id, now])?;
+                } else {
+                    conn.prepare_cached(sql)?.execute([item.job_id])?;
+                }
+            }
+            Outcome::Retry(at) => {
+                conn.prepare_cached(RESCHEDULE)?
+                    .execute(params![item.job_id, at, now])?;
+                if *at > now {
+                    conn.prepare_cached(INSERT_SCHEDULED)?.execute(params![
+                        item.job_id,
+                        info.queue_name,
+                        info.priority,
+                        at,
+                        now
+                    ])?;
+                } else if dispatch(conn, &info, now)? == Dispatched::Ready {
+                    report.made_ready += 1;
+                }
+            }
+            Outcome::Failed(error) => insert_failed(conn, item.job_id, error, now)?,
+        }
+    }
+    Ok(report)
+}
+
+const INSERT_FAILED: &str = "INSERT INTO solid_queue_failed_executions (job_id, error, created_at)
+ VALUES (?1, ?2, ?3)";
+
+/// Records a failed execution with its error as JSON.
+pub(crate) fn insert_failed(conn: &Connection, job_id: i64, error: &JobError, now: Timestamp) -> Result<()> {
+    let json = serde_json::to_string(error)?;
+    conn.prepare_cached(INSERT_FAILED)?
+        .execute(params![job_id, json, now])?;
+    Ok(())
+}
