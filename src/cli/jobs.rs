@@ -194,7 +194,7 @@ fn print_jobs(out: &mut (dyn Write + Send), jobs: &[JobInfo], json: bool) -> Res
         writeln!(out, "{}", to_json(&jobs)?)?;
         return Ok(());
     }
-    writeln!(out, "{:>8}  {:<10} {:<16} {:<20} {:>5}  {}", "id", "state", "queue", "job", "runs", "detail")?;
+    writeln!(out, "{:>8}  {:<10} {:<16} {:<20} {:>5}  detail", "id", "state", "queue", "job", "runs")?;
     for j in jobs {
         let detail = match &j.error {
             Some(e) => e.to_string(),

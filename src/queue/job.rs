@@ -287,7 +287,7 @@ impl JobOptions {
 
     /// What happens after attempt `attempt` failed with `error`.
     pub(crate) fn after_failure(&self, error: &JobError, attempt: u32) -> AfterFailure {
-        if self.discard_on.iter().any(|c| *c == error.exception_class) {
+        if self.discard_on.contains(&error.exception_class) {
             return AfterFailure::Discard;
         }
         match &self.retry {

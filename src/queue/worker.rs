@@ -117,8 +117,11 @@ impl Worker {
             return Ok(0);
         }
         let mut version = None;
-        if guarded && !lock(&s.poll).more {
-            if let Some(watch) = s.watch.clone() {
+        if guarded
+            && !lock(&s.poll).more
+            && let Some(watch) = s.watch.clone()
+        {
+            {
                 let v = tokio::task::spawn_blocking(move || watch.read())
                     .await
                     .map_err(crate::store::Error::from)??;

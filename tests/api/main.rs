@@ -4,5 +4,8 @@
 
 mod helpers;
 mod process;
+mod queue_lifecycle;
+mod queue_order;
+mod queue_support;
 mod store;
 mod up;
