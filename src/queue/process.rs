@@ -25,7 +25,10 @@ impl Queue {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn register_process(&self, kind: &str, metadata: serde_json::Value) -> Result<Process> {
+    pub async fn register_process(&self, kind: &str, mut metadata: serde_json::Value) -> Result<Process> {
+        if let (Some(map), Some(start)) = (metadata.as_object_mut(), pid_start(std::process::id().into())) {
+            map.insert("pid_start".to_owned(), start.into());
+        }
         let name = format!("{}-{}", kind.to_lowercase(), random_hex());
         let metadata = metadata.to_string();
         let now = self.inner.clock.now();
@@ -67,12 +70,11 @@ impl Queue {
         let threshold = self.inner.settings.alive_threshold;
         let on_dead = self.inner.settings.on_dead_process;
         let host = hostname();
-        let my_pid = i64::from(std::process::id());
         let report = self
             .inner
             .db
             .write(move |tx| {
-                let is_dead = |row: &ProcessRow| dead_reason(row, now - threshold, &host, my_pid);
+                let is_dead = |row: &ProcessRow| dead_reason(row, now - threshold, &host);
                 process::prune(tx, me, &is_dead, on_dead, now)
             })
             .await?;
@@ -125,36 +127,40 @@ impl Process {
 }
 
 /// Why `row` counts as dead, if it does.
-fn dead_reason(row: &ProcessRow, stale_before: Timestamp, host: &str, my_pid: i64) -> Option<String> {
+fn dead_reason(row: &ProcessRow, stale_before: Timestamp, host: &str) -> Option<String> {
     if row.last_heartbeat_at < stale_before {
         return Some(format!("last heartbeat at {}", row.last_heartbeat_at.to_rfc3339()));
     }
-    if row.hostname.as_deref() == Some(host) {
-        // Same pid as this process but another row: a previous life of this process
-        // (containers reuse pid 1).
-        if row.pid == my_pid {
-            return Some(format!("pid {} is now this process", row.pid));
-        }
-        if !pid_alive(row.pid) {
-            return Some(format!("pid {} no longer exists", row.pid));
-        }
+    if row.hostname.as_deref() != Some(host) || !Path::new("/proc/self").exists() {
+        return None;
     }
-    None
+    let recorded = row
+        .metadata
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+        .and_then(|m| m.get("pid_start").and_then(serde_json::Value::as_u64));
+    match pid_start(row.pid) {
+        None => Some(format!("pid {} no longer exists", row.pid)),
+        // The pid was reused by another process (containers restart as pid 1).
+        Some(now) if recorded.is_some_and(|r| r != now) => {
+            Some(format!("pid {} now belongs to another process", row.pid))
+        }
+        Some(_) => None,
+    }
 }
 
-/// Whether `pid` is a live (non-zombie) process on this host. Without `/proc` every pid
-/// counts as alive, leaving detection to the heartbeat threshold.
-fn pid_alive(pid: i64) -> bool {
-    if !Path::new("/proc/self").exists() {
-        return true;
+/// Start time (clock ticks since boot) of live, non-zombie process `pid`, from
+/// `/proc/<pid>/stat`; `None` when there is no such process.
+fn pid_start(pid: i64) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = fields.next()?;
+    if matches!(state, "Z" | "X") {
+        return None;
     }
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat.rsplit(')').next().and_then(|s| s.split_whitespace().next());
-            !matches!(state, Some("Z" | "X"))
-        }
-        Err(_) => false,
-    }
+    // `starttime` is field 22 overall, the 20th after the state.
+    fields.nth(18)?.parse().ok()
 }
 
 /// This host's name.

@@ -4,8 +4,11 @@
 
 mod helpers;
 mod process;
+mod queue_concurrency;
+mod queue_failures;
 mod queue_lifecycle;
 mod queue_order;
+mod queue_recurring;
 mod queue_support;
 mod store;
 mod up;

@@ -24,6 +24,8 @@ pub struct ProcessRow {
     pub hostname: Option<String>,
     /// Last heartbeat.
     pub last_heartbeat_at: Timestamp,
+    /// JSON metadata (queues, threads, `pid_start`).
+    pub metadata: Option<String>,
 }
 
 const INSERT: &str = "INSERT INTO solid_queue_processes
@@ -62,7 +64,7 @@ pub(crate) fn deregister(conn: &Connection, id: i64, now: Timestamp) -> Result<u
     Ok(released)
 }
 
-const LIST: &str = "SELECT id, kind, name, pid, hostname, last_heartbeat_at
+const LIST: &str = "SELECT id, kind, name, pid, hostname, last_heartbeat_at, metadata
    FROM solid_queue_processes ORDER BY id";
 
 /// Every registered process.
@@ -77,6 +79,7 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<ProcessRow>> {
                 pid: r.get(3)?,
                 hostname: r.get(4)?,
                 last_heartbeat_at: r.get(5)?,
+                metadata: r.get(6)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
