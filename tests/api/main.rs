@@ -8,6 +8,7 @@ mod queue_concurrency;
 mod queue_failures;
 mod queue_lifecycle;
 mod queue_order;
+mod queue_process;
 mod queue_recurring;
 mod queue_support;
 mod store;

@@ -117,6 +117,7 @@ impl Job for Limited {
 }
 
 /// Records the tags of performed [`Tagged`] jobs in order.
+#[allow(dead_code)]
 pub fn record_tagged(queue: &Queue) -> Arc<Mutex<Vec<String>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
@@ -136,4 +137,22 @@ pub fn tags(claimed: &[trifecta::queue::ClaimedJob]) -> Vec<String> {
         .iter()
         .map(|c| serde_json::from_str::<Tagged>(&c.arguments).expect("tagged args").tag)
         .collect()
+}
+
+/// A queue handle on `dir` (environment `test`) with the system clock, as a third process
+/// next to child servers.
+pub async fn queue_on(dir: &std::path::Path) -> Queue {
+    let dir = dir.to_path_buf();
+    let stores = tokio::task::spawn_blocking(move || Stores::open(&dir, "test", &PoolOptions::default()))
+        .await
+        .expect("join")
+        .expect("open stores");
+    let queue = Queue::new(stores.queue, Clock::system(), QueueArgs::default(), WakeMode::Poll);
+    trifecta::queue::builtin::register(&queue);
+    queue
+}
+
+/// Total jobs in `state`.
+pub async fn count(queue: &Queue, state: JobState) -> i64 {
+    queue.stats().await.expect("stats").totals[state.as_str()]
 }
