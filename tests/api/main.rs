@@ -4,6 +4,7 @@
 
 mod helpers;
 mod process;
+mod queue_cli;
 mod queue_concurrency;
 mod queue_failures;
 mod queue_lifecycle;
