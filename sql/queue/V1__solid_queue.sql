@@ -21,11 +21,10 @@ CREATE TABLE solid_queue_jobs (
   created_at      INTEGER NOT NULL,
   updated_at      INTEGER NOT NULL
 );
-CREATE INDEX index_solid_queue_jobs_on_active_job_id ON solid_queue_jobs (active_job_id);
-CREATE INDEX index_solid_queue_jobs_on_class_name ON solid_queue_jobs (class_name);
+-- Only the index cleanup needs: every index on this table is paid on each enqueue and
+-- finish, and the gem's class_name / active_job_id / filtering indexes serve queries this
+-- engine does not run.
 CREATE INDEX index_solid_queue_jobs_on_finished_at ON solid_queue_jobs (finished_at);
-CREATE INDEX index_solid_queue_jobs_for_filtering ON solid_queue_jobs (queue_name, finished_at);
-CREATE INDEX index_solid_queue_jobs_for_alerting ON solid_queue_jobs (scheduled_at, finished_at);
 
 CREATE TABLE solid_queue_ready_executions (
   id         INTEGER PRIMARY KEY AUTOINCREMENT,

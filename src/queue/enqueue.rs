@@ -126,9 +126,7 @@ impl Queue {
         }
         let now = self.inner.clock.now();
         let placed = self
-            .inner
-            .db
-            .write(move |tx| {
+            .group_write(move |tx| {
                 jobs.iter()
                     .map(|j| insert(tx, j, now))
                     .collect::<Result<Vec<_>>>()

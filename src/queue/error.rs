@@ -39,6 +39,10 @@ pub enum Error {
         /// The full concurrency key.
         key: String,
     },
+    /// The group transaction carrying this operation failed to commit (the cause is
+    /// logged); nothing of it was written.
+    #[error("queue write failed; nothing was written")]
+    WriteFailed,
     /// A queue name is empty or malformed.
     #[error("invalid queue name {0:?}: use letters, digits, '_', '-', '.' or ':' (at most 128)")]
     InvalidQueueName(String),

@@ -189,9 +189,7 @@ impl Queue {
     ) -> Result<Vec<ClaimedJob>> {
         let selector = selector.clone();
         let now = self.inner.clock.now();
-        self.inner
-            .db
-            .write(move |tx| claim(tx, &selector, process_id, limit, now))
+        self.group_write(move |tx| claim(tx, &selector, process_id, limit, now))
             .await
     }
 

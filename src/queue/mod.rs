@@ -36,6 +36,7 @@ mod scheduler;
 mod selector;
 mod store;
 mod worker;
+mod writer;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -79,6 +80,8 @@ struct Inner {
     instant_wake: bool,
     /// Wakes this process's worker after a local enqueue commits (instant wake only).
     wake: Notify,
+    /// Group commit of enqueues, claims and finishes.
+    writer: writer::Writer,
 }
 
 impl Queue {
@@ -92,6 +95,7 @@ impl Queue {
                 settings,
                 instant_wake: wake == WakeMode::Instant,
                 wake: Notify::new(),
+                writer: writer::Writer::default(),
             }),
         }
     }
@@ -125,6 +129,15 @@ impl Queue {
     /// The queue database.
     pub fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// Runs `f` in the next group-commit transaction (hot paths: enqueue, claim, finish).
+    async fn group_write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.writer.write(&self.inner.db, f).await
     }
 
     /// Wakes the local worker (instant wake only): called after a commit that made jobs

@@ -2,7 +2,10 @@
 //! task, and records outcomes with group commit (whichever finishing task finds no write in
 //! flight writes everything pending in one transaction).
 
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -236,19 +239,22 @@ async fn perform(s: &Shared, job: &ClaimedJob) -> Option<Outcome> {
         Ok(fut) => fut,
         Err(e) => return Some(Outcome::Failed(e)),
     };
-    // Its own task, so a panic becomes a failure instead of taking the worker down.
-    let mut handle = tokio::spawn(fut);
+    // A panic becomes a failure instead of taking the worker down.
     let result = tokio::select! {
-        r = &mut handle => r,
-        () = s.abort.cancelled() => {
-            handle.abort();
-            return None;
-        }
+        r = AssertUnwindSafe(fut).catch_unwind() => r,
+        () = s.abort.cancelled() => return None,
     };
     let error = match result {
         Ok(Ok(())) => return Some(Outcome::Finished),
         Ok(Err(e)) => e,
-        Err(join) => JobError::new("Panic", format!("job panicked: {join}")),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            JobError::new("Panic", format!("job panicked: {what}"))
+        }
     };
     Some(match entry.options.after_failure(&error, job.attempt) {
         AfterFailure::Discard => Outcome::Discarded,
@@ -285,8 +291,7 @@ async fn complete(s: &Shared, c: Completion) {
         let n = batch.len();
         match s
             .queue
-            .db()
-            .write(move |tx| finish_batch(tx, &batch, preserve, now))
+            .group_write(move |tx| finish_batch(tx, &batch, preserve, now))
             .await
         {
             Ok(report) if report.made_ready > 0 => s.queue.notify_ready(),

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, params};
 
-use super::{Dispatched, dispatch, load_info, semaphore};
+use super::{Dispatched, dispatch, load_info, query_info, semaphore};
 use crate::queue::error::Result;
 use crate::queue::job::JobError;
 use crate::store::Timestamp;
@@ -38,9 +38,12 @@ pub(crate) struct FinishReport {
 
 const UNCLAIM: &str =
     "DELETE FROM solid_queue_claimed_executions WHERE job_id = ?1 AND process_id IS ?2";
-const MARK_FINISHED: &str =
-    "UPDATE solid_queue_jobs SET finished_at = ?2, updated_at = ?2 WHERE id = ?1";
-const DELETE_JOB: &str = "DELETE FROM solid_queue_jobs WHERE id = ?1";
+const MARK_FINISHED: &str = "UPDATE solid_queue_jobs SET finished_at = ?2, updated_at = ?2 WHERE id = ?1
+  RETURNING id, queue_name, priority, concurrency_key, concurrency_limit,
+            concurrency_duration, concurrency_discard";
+const DELETE_JOB: &str = "DELETE FROM solid_queue_jobs WHERE id = ?1
+  RETURNING id, queue_name, priority, concurrency_key, concurrency_limit,
+            concurrency_duration, concurrency_discard";
 const RESCHEDULE: &str =
     "UPDATE solid_queue_jobs SET scheduled_at = ?2, updated_at = ?3 WHERE id = ?1";
 const INSERT_SCHEDULED: &str = "INSERT INTO solid_queue_scheduled_executions
@@ -61,6 +64,20 @@ pub(crate) fn finish_batch(
         if held == 0 {
             continue;
         }
+        if matches!(item.outcome, Outcome::Finished | Outcome::Discarded) {
+            // One statement finishes the job and returns what releasing its slot needs.
+            let info = if preserve_finished {
+                query_info(conn, MARK_FINISHED, params![item.job_id, now])?
+            } else {
+                query_info(conn, DELETE_JOB, params![item.job_id])?
+            };
+            if let Some(limit) = info.and_then(|i| i.limit)
+                && semaphore::signal(conn, &limit, now)?.is_some()
+            {
+                report.made_ready += 1;
+            }
+            continue;
+        }
         let Some(info) = load_info(conn, item.job_id)? else {
             continue;
         };
@@ -71,14 +88,7 @@ pub(crate) fn finish_batch(
             report.made_ready += 1;
         }
         match &item.outcome {
-            Outcome::Finished | Outcome::Discarded => {
-                let sql = if preserve_finished { MARK_FINISHED } else { DELETE_JOB };
-                if preserve_finished {
-                    conn.prepare_cached(sql)?.execute(params![item.job_id, now])?;
-                } else {
-                    conn.prepare_cached(sql)?.execute([item.job_id])?;
-                }
-            }
+            Outcome::Finished | Outcome::Discarded => {}
             Outcome::Retry(at) => {
                 conn.prepare_cached(RESCHEDULE)?
                     .execute(params![item.job_id, at, now])?;

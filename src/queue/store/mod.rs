@@ -49,9 +49,18 @@ const LOAD_INFO: &str = "SELECT id, queue_name, priority, concurrency_key, concu
 
 /// Reads what [`dispatch`] needs for job `id`.
 pub(crate) fn load_info(conn: &Connection, id: i64) -> Result<Option<DispatchInfo>> {
-    let mut stmt = conn.prepare_cached(LOAD_INFO)?;
+    query_info(conn, LOAD_INFO, params![id])
+}
+
+/// Runs `sql`, which returns the [`DispatchInfo`] columns in `LOAD_INFO` order.
+pub(crate) fn query_info(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Option<DispatchInfo>> {
+    let mut stmt = conn.prepare_cached(sql)?;
     Ok(stmt
-        .query_row([id], |r| {
+        .query_row(args, |r| {
             let key: Option<String> = r.get(3)?;
             let limit = match key {
                 Some(key) => Some(Limit {
