@@ -156,16 +156,25 @@ impl Worker {
     pub async fn run(self, token: CancellationToken) {
         let s = self.shared.clone();
         let interval = s.queue.settings().polling_interval;
-        tracing::info!(queues = %s.selector.describe(), threads = s.slots.available_permits(), ?interval, "worker started");
+        let threads = s.slots.available_permits();
+        // With a backlog, refill once half the slots are free, so claims come in batches
+        // instead of one transaction per finished job.
+        let refill = threads.div_ceil(2).max(1);
+        tracing::info!(queues = %s.selector.describe(), threads, ?interval, "worker started");
         loop {
-            let more = lock(&s.poll).more;
-            let guarded = if more && s.slots.available_permits() > 0 {
+            let backlog = lock(&s.poll).more;
+            let guarded = if backlog && s.slots.available_permits() >= refill {
                 false
             } else {
                 tokio::select! {
                     () = token.cancelled() => break,
                     () = s.queue.inner.wake.notified() => false,
-                    () = s.freed.notified() => true,
+                    () = s.freed.notified() => {
+                        if lock(&s.poll).more && s.slots.available_permits() < refill {
+                            continue;
+                        }
+                        true
+                    }
                     () = tokio::time::sleep(interval) => true,
                 }
             };
