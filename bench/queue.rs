@@ -46,7 +46,9 @@ struct Bench {
 async fn setup(wake: WakeMode, threads: usize, start: bool) -> Res<Bench> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().to_path_buf();
-    let stores = tokio::task::spawn_blocking(move || Stores::open(&path, "bench", &PoolOptions::default())).await??;
+    let stores =
+        tokio::task::spawn_blocking(move || Stores::open(&path, "bench", &PoolOptions::default()))
+            .await??;
     let settings = QueueArgs {
         threads,
         ..QueueArgs::default()
@@ -70,7 +72,15 @@ async fn setup(wake: WakeMode, threads: usize, start: bool) -> Res<Bench> {
     if start {
         queue.start(&token, &tracker).await?;
     }
-    Ok(Bench { _dir: dir, queue, token, tracker, done, all_done, latencies: Some(rx) })
+    Ok(Bench {
+        _dir: dir,
+        queue,
+        token,
+        tracker,
+        done,
+        all_done,
+        latencies: Some(rx),
+    })
 }
 
 impl Bench {
@@ -121,9 +131,17 @@ impl Row {
             (String::new(), String::new(), String::new())
         } else {
             let s = &self.samples;
-            (ms(pct(s, 0.5)), ms(pct(s, 0.99)), ms(*s.last().unwrap_or(&Duration::ZERO)))
+            (
+                ms(pct(s, 0.5)),
+                ms(pct(s, 0.99)),
+                ms(*s.last().unwrap_or(&Duration::ZERO)),
+            )
         };
-        writeln!(out, "| {} | {} | {} | {} | {} |", self.what, rate, p50, p99, max)?;
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            self.what, rate, p50, p99, max
+        )?;
         out.flush()
     }
 }
@@ -152,7 +170,11 @@ async fn enqueue_single(n: usize, submitters: usize) -> Res<Row> {
     }
     let rate = (per * submitters) as f64 / start.elapsed().as_secs_f64();
     b.stop().await;
-    Ok(Row { what: format!("enqueue, 1 job per call, {submitters} submitter(s) (per-call latency)"), rate: Some(rate), samples })
+    Ok(Row {
+        what: format!("enqueue, 1 job per call, {submitters} submitter(s) (per-call latency)"),
+        rate: Some(rate),
+        samples,
+    })
 }
 
 /// Enqueue only, batches of 100.
@@ -168,7 +190,11 @@ async fn enqueue_batched(n: usize) -> Res<Row> {
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
     b.stop().await;
-    Ok(Row { what: "enqueue, batches of 100 (per-batch latency)".into(), rate: Some(rate), samples })
+    Ok(Row {
+        what: "enqueue, batches of 100 (per-batch latency)".into(),
+        rate: Some(rate),
+        samples,
+    })
 }
 
 /// Pre-filled queue, then workers drain it.
@@ -183,7 +209,11 @@ async fn process_only(n: usize, threads: usize) -> Res<Row> {
     b.wait_done(n).await;
     let rate = n as f64 / start.elapsed().as_secs_f64();
     b.stop().await;
-    Ok(Row { what: format!("process pre-filled no-op jobs, {threads} threads"), rate: Some(rate), samples: vec![] })
+    Ok(Row {
+        what: format!("process pre-filled no-op jobs, {threads} threads"),
+        rate: Some(rate),
+        samples: vec![],
+    })
 }
 
 /// Enqueue and process at once, end to end: time from the first enqueue to the last
@@ -214,8 +244,16 @@ async fn end_to_end(n: usize, submitters: usize, batch: usize, threads: usize) -
     b.wait_done(total).await;
     let rate = total as f64 / start.elapsed().as_secs_f64();
     b.stop().await;
-    let how = if batch == 1 { "1 job per call".to_owned() } else { format!("batches of {batch}") };
-    Ok(Row { what: format!("end to end, {how}, {submitters} submitter(s), {threads} threads"), rate: Some(rate), samples: vec![] })
+    let how = if batch == 1 {
+        "1 job per call".to_owned()
+    } else {
+        format!("batches of {batch}")
+    };
+    Ok(Row {
+        what: format!("end to end, {how}, {submitters} submitter(s), {threads} threads"),
+        rate: Some(rate),
+        samples: vec![],
+    })
 }
 
 /// Open-loop: one probe every `gap`, measuring enqueue (before the call) to start.
@@ -232,7 +270,12 @@ async fn latency(wake: WakeMode, gap: Duration, samples: usize) -> Res<Row> {
     for _ in 0..samples {
         tokio::time::sleep_until(next).await;
         next += gap;
-        b.queue.enqueue(&Probe { sent_us: clock.now().micros(), pad: pad.clone() }).await?;
+        b.queue
+            .enqueue(&Probe {
+                sent_us: clock.now().micros(),
+                pad: pad.clone(),
+            })
+            .await?;
         got.push(rx.recv().await.ok_or("probe lost")?);
     }
     b.stop().await;
@@ -240,7 +283,11 @@ async fn latency(wake: WakeMode, gap: Duration, samples: usize) -> Res<Row> {
         WakeMode::Instant => "instant",
         WakeMode::Poll => "poll",
     };
-    Ok(Row { what: format!("enqueue→start, {mode} wake, idle gap {gap:?} ({samples} samples)"), rate: None, samples: got })
+    Ok(Row {
+        what: format!("enqueue→start, {mode} wake, idle gap {gap:?} ({samples} samples)"),
+        rate: None,
+        samples: got,
+    })
 }
 
 fn main() -> Res {
@@ -251,20 +298,31 @@ fn main() -> Res {
         .enable_all()
         .build()?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "\n| queue benchmark (release, 2 runtime threads) | jobs/s | p50 | p99 | max |")?;
+    writeln!(
+        out,
+        "\n| queue benchmark (release, 2 runtime threads) | jobs/s | p50 | p99 | max |"
+    )?;
     writeln!(out, "|---|---|---|---|---|")?;
     rt.block_on(async {
         enqueue_single(20_000 / scale, 1).await?.print(&mut out)?;
         enqueue_single(20_000 / scale, 10).await?.print(&mut out)?;
         enqueue_batched(100_000 / scale).await?.print(&mut out)?;
         process_only(100_000 / scale, 16).await?.print(&mut out)?;
-        end_to_end(50_000 / scale, 10, 1, 16).await?.print(&mut out)?;
-        end_to_end(20_000 / scale, 1, 1, 16).await?.print(&mut out)?;
-        end_to_end(100_000 / scale, 1, 100, 16).await?.print(&mut out)?;
+        end_to_end(50_000 / scale, 10, 1, 16)
+            .await?
+            .print(&mut out)?;
+        end_to_end(20_000 / scale, 1, 1, 16)
+            .await?
+            .print(&mut out)?;
+        end_to_end(100_000 / scale, 1, 100, 16)
+            .await?
+            .print(&mut out)?;
         for wake in [WakeMode::Instant, WakeMode::Poll] {
             for (gap, n) in [(50, 200), (500, 60), (2000, 20)] {
                 let n = if quick { n / 10 } else { n };
-                latency(wake, Duration::from_millis(gap), n).await?.print(&mut out)?;
+                latency(wake, Duration::from_millis(gap), n)
+                    .await?
+                    .print(&mut out)?;
             }
         }
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())

@@ -103,12 +103,21 @@ pub enum JobsCommand {
 ///
 /// # Errors
 /// Storage, queue or output errors.
-pub async fn run(storage: StorageArgs, args: JobsArgs, out: &mut (dyn Write + Send)) -> Result<(), Error> {
+pub async fn run(
+    storage: StorageArgs,
+    args: JobsArgs,
+    out: &mut (dyn Write + Send),
+) -> Result<(), Error> {
     let stores = tokio::task::spawn_blocking(move || {
         Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
     })
     .await??;
-    let queue = Queue::new(stores.queue, Clock::system(), QueueArgs::default(), WakeMode::Poll);
+    let queue = Queue::new(
+        stores.queue,
+        Clock::system(),
+        QueueArgs::default(),
+        WakeMode::Poll,
+    );
     queue::builtin::register(&queue);
     match args.command {
         JobsCommand::Stats { json } => {
@@ -128,7 +137,11 @@ pub async fn run(storage: StorageArgs, args: JobsArgs, out: &mut (dyn Write + Se
             }
             writeln!(out)?;
             for (name, counts) in &stats.queues {
-                let paused = if stats.paused.contains(name) { " (paused)" } else { "" };
+                let paused = if stats.paused.contains(name) {
+                    " (paused)"
+                } else {
+                    ""
+                };
                 write!(out, "{:<24}", format!("{name}{paused}"))?;
                 for s in JobState::ALL {
                     write!(out, " {:>9}", counts.get(s.as_str()).copied().unwrap_or(0))?;
@@ -140,7 +153,12 @@ pub async fn run(storage: StorageArgs, args: JobsArgs, out: &mut (dyn Write + Se
             }
             writeln!(out, "processes: {}", stats.processes)?;
         }
-        JobsCommand::List { state, queue: q, limit, json } => {
+        JobsCommand::List {
+            state,
+            queue: q,
+            limit,
+            json,
+        } => {
             let jobs = queue.jobs(state, q.as_deref(), limit).await?;
             print_jobs(out, &jobs, json)?;
         }
@@ -170,15 +188,35 @@ pub async fn run(storage: StorageArgs, args: JobsArgs, out: &mut (dyn Write + Se
         }
         JobsCommand::Pause { queue: q } => {
             let changed = queue.pause(&q).await?;
-            writeln!(out, "{q} {}", if changed { "paused" } else { "was already paused" })?;
+            writeln!(
+                out,
+                "{q} {}",
+                if changed {
+                    "paused"
+                } else {
+                    "was already paused"
+                }
+            )?;
         }
         JobsCommand::Resume { queue: q } => {
             let changed = queue.resume(&q).await?;
-            writeln!(out, "{q} {}", if changed { "resumed" } else { "was not paused" })?;
+            writeln!(
+                out,
+                "{q} {}",
+                if changed { "resumed" } else { "was not paused" }
+            )?;
         }
-        JobsCommand::Enqueue { name, args, queue: q, priority, delay } => {
+        JobsCommand::Enqueue {
+            name,
+            args,
+            queue: q,
+            priority,
+            delay,
+        } => {
             let at = delay.map(|d| queue.clock().now() + d);
-            let id = queue.enqueue_named(&name, &args, q.as_deref(), priority, at).await?;
+            let id = queue
+                .enqueue_named(&name, &args, q.as_deref(), priority, at)
+                .await?;
             writeln!(out, "enqueued job {id}")?;
         }
     }
@@ -194,7 +232,11 @@ fn print_jobs(out: &mut (dyn Write + Send), jobs: &[JobInfo], json: bool) -> Res
         writeln!(out, "{}", to_json(&jobs)?)?;
         return Ok(());
     }
-    writeln!(out, "{:>8}  {:<10} {:<16} {:<20} {:>5}  detail", "id", "state", "queue", "job", "runs")?;
+    writeln!(
+        out,
+        "{:>8}  {:<10} {:<16} {:<20} {:>5}  detail",
+        "id", "state", "queue", "job", "runs"
+    )?;
     for j in jobs {
         let detail = match &j.error {
             Some(e) => e.to_string(),
@@ -203,7 +245,12 @@ fn print_jobs(out: &mut (dyn Write + Send), jobs: &[JobInfo], json: bool) -> Res
         writeln!(
             out,
             "{:>8}  {:<10} {:<16} {:<20} {:>5}  {}",
-            j.id.0, j.state.as_str(), j.queue_name, j.class_name, j.executions, detail
+            j.id.0,
+            j.state.as_str(),
+            j.queue_name,
+            j.class_name,
+            j.executions,
+            detail
         )?;
     }
     Ok(())

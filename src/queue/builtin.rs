@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use super::job::{Job, JobError, JobOptions};
 use super::Queue;
+use super::job::{Job, JobError, JobOptions};
 
 /// Does nothing.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]

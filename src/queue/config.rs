@@ -28,7 +28,11 @@ pub struct QueueArgs {
     )]
     pub queues: Vec<String>,
     /// Jobs run at once by this process's worker (0 runs no worker).
-    #[arg(long = "queue-threads", env = "TRIFECTA_QUEUE_THREADS", default_value_t = 3)]
+    #[arg(
+        long = "queue-threads",
+        env = "TRIFECTA_QUEUE_THREADS",
+        default_value_t = 3
+    )]
     pub threads: usize,
     /// How often the worker polls for jobs written by other processes.
     #[arg(long = "queue-polling-interval", env = "TRIFECTA_QUEUE_POLLING_INTERVAL", default_value = "100ms", value_parser = humantime::parse_duration)]

@@ -5,9 +5,9 @@
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+use super::Queue;
 use super::error::Result;
 use super::store::schedule::DispatchReport;
-use super::Queue;
 
 /// The dispatcher of one process. Cheap to clone.
 #[derive(Clone, Debug)]

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
+use super::Queue;
 use super::error::{Error, Result};
 use super::job::{DEFAULT_QUEUE, Job, JobId, NewJob};
 use super::store::Dispatched;
 use super::store::enqueue::{Placed, insert};
-use super::Queue;
 use crate::store::Timestamp;
 
 impl Queue {

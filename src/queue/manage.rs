@@ -1,6 +1,8 @@
 //! Inspection and administration of the queue: stats, listings, retry, discard, pause,
 //! cleanup, and the single steps the actors repeat (claim, dispatch, maintenance).
 
+use super::Queue;
+use super::enqueue::validate_queue_name;
 use super::error::Result;
 use super::job::{JobId, JobState};
 use super::selector::QueueSelector;
@@ -8,8 +10,6 @@ use super::store::admin::{self, JobInfo, Stats};
 use super::store::claim::{ClaimedJob, claim};
 use super::store::schedule::{DispatchReport, dispatch_due};
 use super::store::semaphore;
-use super::enqueue::validate_queue_name;
-use super::Queue;
 
 /// Rows deleted per cleanup transaction.
 const CLEAR_BATCH: usize = 500;

@@ -47,8 +47,8 @@ pub use config::{OnDeadProcess, QueueArgs};
 pub use dispatcher::Dispatcher;
 pub use error::{Error, Result};
 pub use job::{
-    Concurrency, DEFAULT_QUEUE, Job, JobContext, JobError, JobId, JobOptions, JobState,
-    OnConflict, Retry,
+    Concurrency, DEFAULT_QUEUE, Job, JobContext, JobError, JobId, JobOptions, JobState, OnConflict,
+    Retry,
 };
 pub use process::Process;
 pub use recurring::{RecurringTask, Schedule, load_schedule};

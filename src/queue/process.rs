@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
+use super::Queue;
 use super::error::Result;
 use super::store::process::{self, ProcessRow, PruneReport};
-use super::Queue;
 use crate::store::Timestamp;
 
 /// A registered process. Its id is stored on every job it claims.
@@ -25,8 +25,15 @@ impl Queue {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn register_process(&self, kind: &str, mut metadata: serde_json::Value) -> Result<Process> {
-        if let (Some(map), Some(start)) = (metadata.as_object_mut(), pid_start(std::process::id().into())) {
+    pub async fn register_process(
+        &self,
+        kind: &str,
+        mut metadata: serde_json::Value,
+    ) -> Result<Process> {
+        if let (Some(map), Some(start)) = (
+            metadata.as_object_mut(),
+            pid_start(std::process::id().into()),
+        ) {
             map.insert("pid_start".to_owned(), start.into());
         }
         let name = format!("{}-{}", kind.to_lowercase(), random_hex());
@@ -37,7 +44,15 @@ impl Queue {
             .inner
             .db
             .write(move |tx| {
-                process::register(tx, &k, &n, i64::from(std::process::id()), &hostname(), &m, now)
+                process::register(
+                    tx,
+                    &k,
+                    &n,
+                    i64::from(std::process::id()),
+                    &hostname(),
+                    &m,
+                    now,
+                )
             })
             .await?;
         tracing::info!(process_id = id, name = %name, "queue process registered");
@@ -79,7 +94,11 @@ impl Queue {
             })
             .await?;
         if report.processes > 0 || report.jobs > 0 {
-            tracing::warn!(processes = report.processes, jobs = report.jobs, "pruned dead queue processes");
+            tracing::warn!(
+                processes = report.processes,
+                jobs = report.jobs,
+                "pruned dead queue processes"
+            );
             self.notify_ready();
         }
         Ok(report)
@@ -94,14 +113,31 @@ impl Process {
     /// Database errors.
     pub async fn heartbeat(&self) -> Result<()> {
         let now = self.queue.inner.clock.now();
-        let (id, kind, name, metadata) = (self.id, self.kind.clone(), self.name.clone(), self.metadata.clone());
+        let (id, kind, name, metadata) = (
+            self.id,
+            self.kind.clone(),
+            self.name.clone(),
+            self.metadata.clone(),
+        );
         self.queue
             .inner
             .db
             .write(move |tx| {
                 if !process::heartbeat(tx, id, now)? {
-                    tracing::warn!(process_id = id, "queue process row was pruned; registering again");
-                    process::reinsert(tx, id, &kind, &name, i64::from(std::process::id()), &hostname(), &metadata, now)?;
+                    tracing::warn!(
+                        process_id = id,
+                        "queue process row was pruned; registering again"
+                    );
+                    process::reinsert(
+                        tx,
+                        id,
+                        &kind,
+                        &name,
+                        i64::from(std::process::id()),
+                        &hostname(),
+                        &metadata,
+                        now,
+                    )?;
                 }
                 Ok(())
             })
@@ -129,7 +165,10 @@ impl Process {
 /// Why `row` counts as dead, if it does.
 fn dead_reason(row: &ProcessRow, stale_before: Timestamp, host: &str) -> Option<String> {
     if row.last_heartbeat_at < stale_before {
-        return Some(format!("last heartbeat at {}", row.last_heartbeat_at.to_rfc3339()));
+        return Some(format!(
+            "last heartbeat at {}",
+            row.last_heartbeat_at.to_rfc3339()
+        ));
     }
     if row.hostname.as_deref() != Some(host) || !Path::new("/proc/self").exists() {
         return None;

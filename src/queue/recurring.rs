@@ -138,7 +138,9 @@ pub fn load_schedule(path: &Path) -> Result<Vec<RecurringTask>> {
             let schedule = Schedule::parse(&t.schedule)
                 .map_err(|e| fail(format!("task {key}: invalid schedule {e}")))?;
             let args = match t.args {
-                Some(v) => serde_json::to_string(&v).map_err(|e| fail(format!("task {key}: {e}")))?,
+                Some(v) => {
+                    serde_json::to_string(&v).map_err(|e| fail(format!("task {key}: {e}")))?
+                }
                 None => "{}".to_owned(),
             };
             if let Some(q) = &t.queue {

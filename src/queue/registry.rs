@@ -15,7 +15,6 @@ pub(crate) type PerformFuture = Pin<Box<dyn Future<Output = Result<(), JobError>
 type Perform = Arc<dyn Fn(&str, JobContext) -> Result<PerformFuture, JobError> + Send + Sync>;
 
 /// One registered job type.
-#[derive(Clone)]
 pub(crate) struct Entry {
     pub perform: Perform,
     pub options: JobOptions,
@@ -27,7 +26,7 @@ pub(crate) struct Entry {
 /// Job names to handlers. Cheap to clone; clones share the same table.
 #[derive(Clone, Default)]
 pub struct Registry {
-    entries: Arc<RwLock<HashMap<String, Entry>>>,
+    entries: Arc<RwLock<HashMap<String, Arc<Entry>>>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -71,7 +70,7 @@ impl Registry {
             describe: describe::<J>,
         };
         if let Ok(mut map) = self.entries.write() {
-            map.insert(J::NAME.to_owned(), entry);
+            map.insert(J::NAME.to_owned(), Arc::new(entry));
         }
     }
 
@@ -91,7 +90,7 @@ impl Registry {
         names
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<Entry> {
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<Entry>> {
         self.entries.read().ok().and_then(|m| m.get(name).cloned())
     }
 }

@@ -6,6 +6,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::Queue;
 use super::dispatcher::Dispatcher;
 use super::error::{Error, Result};
 use super::process::Process;
@@ -13,7 +14,6 @@ use super::recurring::load_schedule;
 use super::scheduler::Scheduler;
 use super::selector::QueueSelector;
 use super::worker::Worker;
-use super::Queue;
 
 /// The actors [`Queue::start`] launched.
 #[derive(Clone, Debug)]
@@ -45,7 +45,10 @@ impl Queue {
                     self.named_job(&t.job, &t.args, t.queue.as_deref(), t.priority, None)
                         .map_err(|e| Error::Recurring {
                             path: path.clone(),
-                            reason: format!("task {}: arguments do not fit job {}: {e}", t.key, t.job),
+                            reason: format!(
+                                "task {}: arguments do not fit job {}: {e}",
+                                t.key, t.job
+                            ),
                         })?;
                 }
                 tasks
@@ -81,9 +84,15 @@ impl Queue {
 /// Runs every actor to completion, then deregisters. The actors are joined here, so they
 /// are scoped to this tracked task.
 async fn supervise(queue: Queue, rt: Runtime, token: CancellationToken) {
-    let worker = rt.worker.clone().map(|w| tokio::spawn(w.run(token.clone())));
+    let worker = rt
+        .worker
+        .clone()
+        .map(|w| tokio::spawn(w.run(token.clone())));
     let dispatcher = tokio::spawn(rt.dispatcher.clone().run(token.clone()));
-    let scheduler = rt.scheduler.clone().map(|s| tokio::spawn(s.run(token.clone())));
+    let scheduler = rt
+        .scheduler
+        .clone()
+        .map(|s| tokio::spawn(s.run(token.clone())));
     heartbeat(&queue, &rt.process, &token).await;
     if let Some(w) = worker
         && let Err(err) = w.await

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::Queue;
 use super::error::Result;
 use super::job::JobId;
 use super::recurring::RecurringTask;
 use super::store::recurring::{TaskRow, enqueue_run, sync_tasks};
-use super::Queue;
 use crate::store::Timestamp;
 
 /// Longest sleep between checks, so clock jumps are noticed.
@@ -75,7 +75,13 @@ impl Scheduler {
             let Some(run_at) = due else {
                 continue;
             };
-            let job = self.queue.named_job(&task.job, &task.args, task.queue.as_deref(), task.priority, None)?;
+            let job = self.queue.named_job(
+                &task.job,
+                &task.args,
+                task.queue.as_deref(),
+                task.priority,
+                None,
+            )?;
             let key = task.key.clone();
             let id = self
                 .queue

@@ -11,6 +11,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::Queue;
 use super::error::Result;
 use super::job::{AfterFailure, JobContext, JobError, JobId};
 use super::registry::UNKNOWN_JOB;
@@ -18,7 +19,6 @@ use super::selector::QueueSelector;
 use super::store::claim::ClaimedJob;
 use super::store::finish::{Completion, Outcome, finish_batch};
 use super::store::watch::DataVersion;
-use super::Queue;
 
 /// A pool of `threads` job slots fed from a queue list. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -198,7 +198,11 @@ impl Worker {
         let timeout = s.queue.settings().shutdown_timeout;
         s.tasks.close();
         if tokio::time::timeout(timeout, s.tasks.wait()).await.is_err() {
-            tracing::warn!(running = s.tasks.len(), ?timeout, "shutdown timeout: abandoning running jobs; their claims are released");
+            tracing::warn!(
+                running = s.tasks.len(),
+                ?timeout,
+                "shutdown timeout: abandoning running jobs; their claims are released"
+            );
             s.abort.cancel();
             s.tasks.wait().await;
         }
@@ -221,11 +225,13 @@ async fn execute(s: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePermit) 
     if let Outcome::Failed(e) = &outcome {
         tracing::warn!(job_id = job.id, job = %job.class_name, attempt = job.attempt, error = %e, "job failed");
     }
-    complete(&s, Completion {
-        job_id: job.id,
-        process_id: s.process_id,
-        outcome,
-    })
+    complete(
+        &s,
+        Completion {
+            job_id: job.id,
+            outcome,
+        },
+    )
     .await;
 }
 
@@ -234,7 +240,10 @@ async fn perform(s: &Shared, job: &ClaimedJob) -> Option<Outcome> {
     let Some(entry) = s.queue.registry().get(&job.class_name) else {
         return Some(Outcome::Failed(JobError::new(
             UNKNOWN_JOB,
-            format!("no job named {:?} is registered in this process", job.class_name),
+            format!(
+                "no job named {:?} is registered in this process",
+                job.class_name
+            ),
         )));
     };
     let ctx = JobContext {
@@ -296,11 +305,12 @@ async fn complete(s: &Shared, c: Completion) {
             std::mem::take(&mut q.pending)
         };
         let preserve = s.queue.settings().preserve_finished_jobs;
+        let process_id = s.process_id;
         let now = s.queue.clock().now();
         let n = batch.len();
         match s
             .queue
-            .group_write(move |tx| finish_batch(tx, &batch, preserve, now))
+            .group_write(move |tx| finish_batch(tx, process_id, &batch, preserve, now))
             .await
         {
             Ok(report) if report.made_ready > 0 => s.queue.notify_ready(),

@@ -105,7 +105,9 @@ async fn round(state: Arc<Mutex<State>>, db: Db) {
         match result {
             Ok(deliveries) => deliveries.into_iter().for_each(|d| d()),
             // Dropping the deliveries tells each caller the write failed.
-            Err(err) => tracing::error!(cause = %err, operations = n, "queue write transaction failed"),
+            Err(err) => {
+                tracing::error!(cause = %err, operations = n, "queue write transaction failed")
+            }
         }
     }
 }

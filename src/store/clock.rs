@@ -30,7 +30,6 @@ impl Timestamp {
         self.0.div_euclid(1_000_000)
     }
 
-
     /// Time elapsed from `earlier` to `self`, zero if `earlier` is later.
     pub fn since(self, earlier: Timestamp) -> Duration {
         Duration::from_micros(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))

@@ -21,7 +21,18 @@ async fn jobs_commands_work_while_a_server_runs() -> TestResult {
     let _server = ChildServer::spawn(d, &["--queue-polling-interval", "20ms"]);
 
     assert!(cli(d, &["jobs", "pause", "mail"]).contains("mail paused"));
-    let out = cli(d, &["jobs", "enqueue", "fail", "--args", r#"{"message":"smtp down"}"#, "--queue", "mail"]);
+    let out = cli(
+        d,
+        &[
+            "jobs",
+            "enqueue",
+            "fail",
+            "--args",
+            r#"{"message":"smtp down"}"#,
+            "--queue",
+            "mail",
+        ],
+    );
     let id: String = out.trim().rsplit(' ').next().expect("id").to_owned();
     cli(d, &["jobs", "enqueue", "noop", "--queue", "mail"]);
     cli(d, &["jobs", "enqueue", "noop", "--in", "1h"]);
@@ -36,24 +47,31 @@ async fn jobs_commands_work_while_a_server_runs() -> TestResult {
     assert_eq!(listed.lines().count(), 3, "header and two jobs: {listed}");
 
     assert!(cli(d, &["jobs", "resume", "mail"]).contains("mail resumed"));
-    wait_for("the failing job failed", Duration::from_secs(20), || async {
-        (stats(d)["totals"]["failed"] == 1 && stats(d)["totals"]["finished"] == 1).then_some(())
-    })
+    wait_for(
+        "the failing job failed",
+        Duration::from_secs(20),
+        || async {
+            (stats(d)["totals"]["failed"] == 1 && stats(d)["totals"]["finished"] == 1).then_some(())
+        },
+    )
     .await;
     let failed = cli(d, &["jobs", "failed"]);
     assert!(failed.contains("BuiltinFailure: smtp down"), "{failed}");
-    let failed_json: serde_json::Value = serde_json::from_str(&cli(d, &["jobs", "failed", "--json"]))?;
+    let failed_json: serde_json::Value =
+        serde_json::from_str(&cli(d, &["jobs", "failed", "--json"]))?;
     assert_eq!(failed_json[0]["error"]["message"], "smtp down");
 
     assert!(cli(d, &["jobs", "retry", &id]).contains("retried 1"));
     wait_for("it failed again", Duration::from_secs(20), || async {
-        let f: serde_json::Value = serde_json::from_str(&cli(d, &["jobs", "failed", "--json"])).ok()?;
+        let f: serde_json::Value =
+            serde_json::from_str(&cli(d, &["jobs", "failed", "--json"])).ok()?;
         (f[0]["executions"] == 2).then_some(())
     })
     .await;
     assert!(cli(d, &["jobs", "retry", "--all"]).contains("retried 1"));
     wait_for("failed a third time", Duration::from_secs(20), || async {
-        let f: serde_json::Value = serde_json::from_str(&cli(d, &["jobs", "failed", "--json"])).ok()?;
+        let f: serde_json::Value =
+            serde_json::from_str(&cli(d, &["jobs", "failed", "--json"])).ok()?;
         (f[0]["executions"] == 3).then_some(())
     })
     .await;
@@ -71,9 +89,15 @@ async fn jobs_commands_work_while_a_server_runs() -> TestResult {
 #[test]
 fn stats_prints_a_table_per_state_and_queue() {
     let dir = tempfile::tempdir().expect("dir");
-    cli(dir.path(), &["jobs", "enqueue", "noop", "--queue", "reports"]);
+    cli(
+        dir.path(),
+        &["jobs", "enqueue", "noop", "--queue", "reports"],
+    );
     let out = cli(dir.path(), &["jobs", "stats"]);
     assert!(out.contains("ready") && out.contains("finished"), "{out}");
-    let row = out.lines().find(|l| l.starts_with("reports")).expect("queue row");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("reports"))
+        .expect("queue row");
     assert_eq!(row.split_whitespace().nth(1), Some("1"), "{row}");
 }

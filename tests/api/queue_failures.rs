@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use trifecta::queue::builtin::{Fail, Noop};
-use trifecta::queue::{BAD_ARGUMENTS, Error, Job, JobError, JobId, JobOptions, JobState, Retry, UNKNOWN_JOB};
+use trifecta::queue::{
+    BAD_ARGUMENTS, Error, Job, JobError, JobId, JobOptions, JobState, Retry, UNKNOWN_JOB,
+};
 
 use crate::helpers::TestResult;
 use crate::queue_support::fixture;
@@ -33,21 +35,37 @@ async fn retry_on_backs_off_exponentially_then_records_the_failure() -> TestResu
             async move { Err(JobError::new(job.class, format!("attempt {}", ctx.attempt))) }
         },
     );
-    let id = f.queue.enqueue(&Flaky { class: "Timeout".into() }).await?;
+    let id = f
+        .queue
+        .enqueue(&Flaky {
+            class: "Timeout".into(),
+        })
+        .await?;
     let worker = f.worker(1).await;
     f.work_off(&worker).await;
     let info = f.info(id).await.expect("job");
     assert_eq!(info.state, JobState::Scheduled);
-    assert_eq!(info.scheduled_at, Some(f.clock.now() + Duration::from_secs(10)));
+    assert_eq!(
+        info.scheduled_at,
+        Some(f.clock.now() + Duration::from_secs(10))
+    );
 
     f.advance(Duration::from_secs(9));
-    assert_eq!(f.queue.dispatch_due(500).await?.dispatched, 0, "not due before the backoff");
+    assert_eq!(
+        f.queue.dispatch_due(500).await?.dispatched,
+        0,
+        "not due before the backoff"
+    );
     f.advance(Duration::from_secs(1));
     assert_eq!(f.queue.dispatch_due(500).await?.dispatched, 1);
     f.work_off(&worker).await;
     let info = f.info(id).await.expect("job");
     assert_eq!(info.state, JobState::Scheduled);
-    assert_eq!(info.scheduled_at, Some(f.clock.now() + Duration::from_secs(20)), "doubled");
+    assert_eq!(
+        info.scheduled_at,
+        Some(f.clock.now() + Duration::from_secs(20)),
+        "doubled"
+    );
 
     f.advance(Duration::from_secs(20));
     f.queue.dispatch_due(500).await?;
@@ -61,7 +79,12 @@ async fn retry_on_backs_off_exponentially_then_records_the_failure() -> TestResu
     assert_eq!(error.message, "attempt 3");
 
     // A class not listed in retry_on fails at once.
-    let other = f.queue.enqueue(&Flaky { class: "Other".into() }).await?;
+    let other = f
+        .queue
+        .enqueue(&Flaky {
+            class: "Other".into(),
+        })
+        .await?;
     f.work_off(&worker).await;
     assert_eq!(f.state(other).await, Some(JobState::Failed));
     Ok(())
@@ -70,11 +93,22 @@ async fn retry_on_backs_off_exponentially_then_records_the_failure() -> TestResu
 #[tokio::test]
 async fn discard_on_finishes_the_job_without_a_failure() -> TestResult {
     let f = fixture().await;
-    f.queue.register(JobOptions::default().discard_on(&["Gone"]), |job: Flaky, _| async move {
-        Err(JobError::new(job.class, "nothing to do"))
-    });
-    let gone = f.queue.enqueue(&Flaky { class: "Gone".into() }).await?;
-    let broken = f.queue.enqueue(&Flaky { class: "Broken".into() }).await?;
+    f.queue.register(
+        JobOptions::default().discard_on(&["Gone"]),
+        |job: Flaky, _| async move { Err(JobError::new(job.class, "nothing to do")) },
+    );
+    let gone = f
+        .queue
+        .enqueue(&Flaky {
+            class: "Gone".into(),
+        })
+        .await?;
+    let broken = f
+        .queue
+        .enqueue(&Flaky {
+            class: "Broken".into(),
+        })
+        .await?;
     let worker = f.worker(2).await;
     f.work_off(&worker).await;
     assert_eq!(f.state(gone).await, Some(JobState::Finished));
@@ -86,7 +120,10 @@ async fn discard_on_finishes_the_job_without_a_failure() -> TestResult {
 #[tokio::test]
 async fn unknown_jobs_and_bad_arguments_fail_clearly_and_the_worker_goes_on() -> TestResult {
     let f = fixture().await;
-    let unknown = f.queue.enqueue_named("no_such_job", r#"{"a":1}"#, None, None, None).await?;
+    let unknown = f
+        .queue
+        .enqueue_named("no_such_job", r#"{"a":1}"#, None, None, None)
+        .await?;
     // `sleep` needs `ms`; enqueue it through a different type with the same name.
     #[derive(Serialize, Deserialize)]
     struct BadSleep {
@@ -95,7 +132,12 @@ async fn unknown_jobs_and_bad_arguments_fail_clearly_and_the_worker_goes_on() ->
     impl Job for BadSleep {
         const NAME: &'static str = "sleep";
     }
-    let bad = f.queue.enqueue(&BadSleep { seconds: "x".into() }).await?;
+    let bad = f
+        .queue
+        .enqueue(&BadSleep {
+            seconds: "x".into(),
+        })
+        .await?;
     let fine = f.queue.enqueue(&Noop::default()).await?;
     let worker = f.worker(1).await;
     f.work_off(&worker).await;
@@ -105,7 +147,11 @@ async fn unknown_jobs_and_bad_arguments_fail_clearly_and_the_worker_goes_on() ->
     assert!(u.message.contains("no_such_job"), "{}", u.message);
     let b = f.info(bad).await.expect("job").error.expect("error");
     assert_eq!(b.exception_class, BAD_ARGUMENTS);
-    assert!(b.message.contains("sleep") && b.message.contains("ms"), "{}", b.message);
+    assert!(
+        b.message.contains("sleep") && b.message.contains("ms"),
+        "{}",
+        b.message
+    );
     assert_eq!(f.state(fine).await, Some(JobState::Finished));
     Ok(())
 }
@@ -114,9 +160,10 @@ async fn unknown_jobs_and_bad_arguments_fail_clearly_and_the_worker_goes_on() ->
 async fn a_panicking_job_is_recorded_as_failed() -> TestResult {
     let f = fixture().await;
     #[allow(clippy::panic)]
-    f.queue.register(JobOptions::default(), |_: Flaky, _| async move {
-        panic!("handler exploded");
-    });
+    f.queue
+        .register(JobOptions::default(), |_: Flaky, _| async move {
+            panic!("handler exploded");
+        });
     let id = f.queue.enqueue(&Flaky { class: "x".into() }).await?;
     let worker = f.worker(1).await;
     f.work_off(&worker).await;
@@ -131,7 +178,13 @@ async fn failed_jobs_can_be_retried_or_discarded_one_or_all() -> TestResult {
     let ids: Vec<JobId> = {
         let mut v = Vec::new();
         for i in 0..4 {
-            v.push(f.queue.enqueue(&Fail { message: format!("m{i}") }).await?);
+            v.push(
+                f.queue
+                    .enqueue(&Fail {
+                        message: format!("m{i}"),
+                    })
+                    .await?,
+            );
         }
         v
     };
@@ -163,7 +216,9 @@ async fn failed_jobs_can_be_retried_or_discarded_one_or_all() -> TestResult {
 async fn claimed_jobs_cannot_be_discarded() -> TestResult {
     let f = fixture().await;
     let id = f.queue.enqueue(&Noop::default()).await?;
-    f.queue.claim(&trifecta::queue::QueueSelector::all(), None, 1).await?;
+    f.queue
+        .claim(&trifecta::queue::QueueSelector::all(), None, 1)
+        .await?;
     let err = f.queue.discard(id).await.unwrap_err();
     assert!(err.to_string().contains("claimed"), "{err}");
     Ok(())

@@ -15,22 +15,43 @@ async fn a_job_walks_through_every_state() -> TestResult {
     let ready = f.queue.enqueue(&Noop::default()).await?;
     assert_eq!(f.state(ready).await, Some(JobState::Ready));
 
-    let later = f.queue.enqueue_in(&Noop::default(), Duration::from_secs(60)).await?;
+    let later = f
+        .queue
+        .enqueue_in(&Noop::default(), Duration::from_secs(60))
+        .await?;
     assert_eq!(f.state(later).await, Some(JobState::Scheduled));
 
-    let first = Limited { key: "k".into(), n: 1, discard: false };
+    let first = Limited {
+        key: "k".into(),
+        n: 1,
+        discard: false,
+    };
     let holder = f.queue.enqueue(&first).await?;
-    let blocked = f.queue.enqueue(&Limited { n: 2, ..first.clone() }).await?;
+    let blocked = f
+        .queue
+        .enqueue(&Limited {
+            n: 2,
+            ..first.clone()
+        })
+        .await?;
     assert_eq!(f.state(holder).await, Some(JobState::Ready));
     assert_eq!(f.state(blocked).await, Some(JobState::Blocked));
 
-    let claimed = f.queue.claim(&QueueSelector::new(&["default"]), None, 1).await?;
+    let claimed = f
+        .queue
+        .claim(&QueueSelector::new(&["default"]), None, 1)
+        .await?;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].id, ready.0);
     assert_eq!(claimed[0].attempt, 1);
     assert_eq!(f.state(ready).await, Some(JobState::Claimed));
 
-    let failing = f.queue.enqueue(&Fail { message: "boom".into() }).await?;
+    let failing = f
+        .queue
+        .enqueue(&Fail {
+            message: "boom".into(),
+        })
+        .await?;
     // Nothing handles `limited` here: its jobs fail as unknown, which still frees the slot.
     let worker = f.worker(3).await;
     f.work_off(&worker).await;
@@ -40,7 +61,11 @@ async fn a_job_walks_through_every_state() -> TestResult {
     assert_eq!(error.exception_class, "BuiltinFailure");
     assert_eq!(error.message, "boom");
     assert_eq!(f.state(holder).await, Some(JobState::Failed));
-    assert_eq!(f.state(blocked).await, Some(JobState::Failed), "released after the holder failed, then ran");
+    assert_eq!(
+        f.state(blocked).await,
+        Some(JobState::Failed),
+        "released after the holder failed, then ran"
+    );
 
     f.advance(Duration::from_secs(61));
     let report = f.queue.dispatch_due(500).await?;
@@ -62,7 +87,11 @@ async fn a_job_walks_through_every_state() -> TestResult {
 #[tokio::test]
 async fn enqueue_all_writes_every_job_in_one_go() -> TestResult {
     let f = fixture().await;
-    let jobs: Vec<Noop> = (0..250).map(|i| Noop { tag: Some(i.to_string()) }).collect();
+    let jobs: Vec<Noop> = (0..250)
+        .map(|i| Noop {
+            tag: Some(i.to_string()),
+        })
+        .collect();
     let ids = f.queue.enqueue_all(&jobs).await?;
     assert_eq!(ids.len(), 250);
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
@@ -78,7 +107,10 @@ async fn enqueue_all_writes_every_job_in_one_go() -> TestResult {
 #[tokio::test]
 async fn enqueue_at_in_the_past_is_ready_at_once() -> TestResult {
     let f = fixture().await;
-    let id = f.queue.enqueue_at(&Noop::default(), f.clock.now() - Duration::from_secs(5)).await?;
+    let id = f
+        .queue
+        .enqueue_at(&Noop::default(), f.clock.now() - Duration::from_secs(5))
+        .await?;
     assert_eq!(f.state(id).await, Some(JobState::Ready));
     Ok(())
 }
@@ -86,9 +118,17 @@ async fn enqueue_at_in_the_past_is_ready_at_once() -> TestResult {
 #[tokio::test]
 async fn invalid_queue_names_are_rejected_and_nothing_is_written() -> TestResult {
     let f = fixture().await;
-    let err = f.queue.enqueue_named("noop", "{}", Some("bad queue!"), None, None).await.unwrap_err();
+    let err = f
+        .queue
+        .enqueue_named("noop", "{}", Some("bad queue!"), None, None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidQueueName(_)), "{err}");
-    let err = f.queue.enqueue_named("noop", "not json", None, None, None).await.unwrap_err();
+    let err = f
+        .queue
+        .enqueue_named("noop", "not json", None, None, None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Serialize(_)), "{err}");
     assert_eq!(f.queue.jobs(None, None, 10).await?.len(), 0);
     Ok(())

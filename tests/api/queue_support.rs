@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 use trifecta::config::WakeMode;
-use trifecta::queue::{Concurrency, Job, JobId, JobInfo, JobState, Queue, QueueArgs, Worker, QueueSelector};
+use trifecta::queue::{
+    Concurrency, Job, JobId, JobInfo, JobState, Queue, QueueArgs, QueueSelector, Worker,
+};
 use trifecta::store::{Clock, PoolOptions, Stores, Timestamp};
 
 /// A queue on fresh storage, driven by hand.
@@ -27,10 +29,11 @@ pub async fn fixture() -> Fixture {
 pub async fn fixture_with(tune: impl FnOnce(&mut QueueArgs)) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().to_path_buf();
-    let stores = tokio::task::spawn_blocking(move || Stores::open(&path, "test", &PoolOptions::default()))
-        .await
-        .expect("join")
-        .expect("open stores");
+    let stores =
+        tokio::task::spawn_blocking(move || Stores::open(&path, "test", &PoolOptions::default()))
+            .await
+            .expect("join")
+            .expect("open stores");
     let mut settings = QueueArgs::default();
     tune(&mut settings);
     let clock = Clock::manual(START);
@@ -82,7 +85,11 @@ pub struct Tagged {
 
 impl Tagged {
     pub fn new(tag: &str, queue: &str, priority: i32) -> Self {
-        Self { tag: tag.to_owned(), queue: queue.to_owned(), priority }
+        Self {
+            tag: tag.to_owned(),
+            queue: queue.to_owned(),
+            priority,
+        }
     }
 }
 
@@ -135,7 +142,11 @@ pub fn record_tagged(queue: &Queue) -> Arc<Mutex<Vec<String>>> {
 pub fn tags(claimed: &[trifecta::queue::ClaimedJob]) -> Vec<String> {
     claimed
         .iter()
-        .map(|c| serde_json::from_str::<Tagged>(&c.arguments).expect("tagged args").tag)
+        .map(|c| {
+            serde_json::from_str::<Tagged>(&c.arguments)
+                .expect("tagged args")
+                .tag
+        })
         .collect()
 }
 
@@ -143,11 +154,17 @@ pub fn tags(claimed: &[trifecta::queue::ClaimedJob]) -> Vec<String> {
 /// next to child servers.
 pub async fn queue_on(dir: &std::path::Path) -> Queue {
     let dir = dir.to_path_buf();
-    let stores = tokio::task::spawn_blocking(move || Stores::open(&dir, "test", &PoolOptions::default()))
-        .await
-        .expect("join")
-        .expect("open stores");
-    let queue = Queue::new(stores.queue, Clock::system(), QueueArgs::default(), WakeMode::Poll);
+    let stores =
+        tokio::task::spawn_blocking(move || Stores::open(&dir, "test", &PoolOptions::default()))
+            .await
+            .expect("join")
+            .expect("open stores");
+    let queue = Queue::new(
+        stores.queue,
+        Clock::system(),
+        QueueArgs::default(),
+        WakeMode::Poll,
+    );
     trifecta::queue::builtin::register(&queue);
     queue
 }

@@ -48,12 +48,21 @@ pub(crate) fn stats(conn: &Connection) -> Result<Stats> {
     }
     let mut stmt = conn.prepare_cached(STATS)?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
     })?;
     for row in rows {
         let (state, queue, n) = row?;
         *stats.totals.entry(state.clone()).or_default() += n;
-        *stats.queues.entry(queue).or_default().entry(state).or_default() += n;
+        *stats
+            .queues
+            .entry(queue)
+            .or_default()
+            .entry(state)
+            .or_default() += n;
     }
     stats.paused = conn
         .prepare_cached(PAUSED)?
@@ -121,22 +130,25 @@ pub(crate) fn list(
 ) -> Result<Vec<JobInfo>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(SELECT_JOBS)?;
-    let rows = stmt.query_map(params![id, state.map(JobState::as_str), queue, limit], |r| {
-        let error: Option<String> = r.get(10)?;
-        Ok(JobInfo {
-            id: JobId(r.get(0)?),
-            class_name: r.get(1)?,
-            queue_name: r.get(2)?,
-            priority: r.get(3)?,
-            arguments: r.get(4)?,
-            executions: r.get(5)?,
-            created_at: r.get(6)?,
-            scheduled_at: r.get(7)?,
-            finished_at: r.get(8)?,
-            state: parse_state(&r.get::<_, String>(9)?),
-            error: error.and_then(|e| serde_json::from_str(&e).ok()),
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![id, state.map(JobState::as_str), queue, limit],
+        |r| {
+            let error: Option<String> = r.get(10)?;
+            Ok(JobInfo {
+                id: JobId(r.get(0)?),
+                class_name: r.get(1)?,
+                queue_name: r.get(2)?,
+                priority: r.get(3)?,
+                arguments: r.get(4)?,
+                executions: r.get(5)?,
+                created_at: r.get(6)?,
+                scheduled_at: r.get(7)?,
+                finished_at: r.get(8)?,
+                state: parse_state(&r.get::<_, String>(9)?),
+                error: error.and_then(|e| serde_json::from_str(&e).ok()),
+            })
+        },
+    )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -198,7 +210,12 @@ pub(crate) fn discard(conn: &Connection, id: Option<i64>, now: Timestamp) -> Res
         Some(id) => {
             let state = state_of(conn, id)?;
             if matches!(state, JobState::Claimed | JobState::Finished) {
-                return Err(wrong(id, state, "discard", "ready, scheduled, blocked or failed jobs"));
+                return Err(wrong(
+                    id,
+                    state,
+                    "discard",
+                    "ready, scheduled, blocked or failed jobs",
+                ));
             }
             if state == JobState::Ready
                 && let Some(limit) = load_info(conn, id)?.and_then(|i| i.limit)
@@ -237,7 +254,9 @@ const CLEAR: &str = "DELETE FROM solid_queue_jobs WHERE id IN
 /// Deletes up to `batch` jobs finished before `before`; returns how many.
 pub(crate) fn clear_finished(conn: &Connection, before: Timestamp, batch: usize) -> Result<usize> {
     let batch = i64::try_from(batch).unwrap_or(i64::MAX);
-    Ok(conn.prepare_cached(CLEAR)?.execute(params![before, batch])?)
+    Ok(conn
+        .prepare_cached(CLEAR)?
+        .execute(params![before, batch])?)
 }
 
 const IS_PAUSED: &str = "SELECT 1 FROM solid_queue_pauses WHERE queue_name = ?1";

@@ -64,12 +64,14 @@ pub(crate) fn claim(
             }
         }
     }
-    rows.iter()
-        .map(|&(ready_id, job_id)| take(conn, ready_id, job_id, process_id, now))
-        .collect()
+    take(conn, &rows, process_id, now)
 }
 
-fn queue_names(conn: &Connection, selector: &QueueSelector, paused: &[String]) -> Result<Vec<String>> {
+fn queue_names(
+    conn: &Connection,
+    selector: &QueueSelector,
+    paused: &[String],
+) -> Result<Vec<String>> {
     let mut names: Vec<String> = Vec::new();
     let patterns: Vec<Pattern> = if selector.is_all() {
         vec![Pattern::All]
@@ -97,38 +99,68 @@ fn queue_names(conn: &Connection, selector: &QueueSelector, paused: &[String]) -
     Ok(names)
 }
 
-fn select(conn: &Connection, sql: &str, queue: Option<&str>, limit: usize) -> Result<Vec<(i64, i64)>> {
+fn select(
+    conn: &Connection,
+    sql: &str,
+    queue: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(i64, i64)>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(sql)?;
     let map = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?));
     let rows = match queue {
-        Some(q) => stmt.query_map(params![q, limit], map)?.collect::<rusqlite::Result<_>>()?,
-        None => stmt.query_map([limit], map)?.collect::<rusqlite::Result<_>>()?,
+        Some(q) => stmt
+            .query_map(params![q, limit], map)?
+            .collect::<rusqlite::Result<_>>()?,
+        None => stmt
+            .query_map([limit], map)?
+            .collect::<rusqlite::Result<_>>()?,
     };
     Ok(rows)
 }
 
-const DELETE_READY: &str = "DELETE FROM solid_queue_ready_executions WHERE id = ?1";
-const INSERT_CLAIMED: &str = "INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
- VALUES (?1, ?2, ?3)";
+// The whole batch moves in three statements, its ids passed as one JSON array.
+const DELETE_READY: &str =
+    "DELETE FROM solid_queue_ready_executions WHERE id IN (SELECT value FROM json_each(?1))";
+const INSERT_CLAIMED: &str =
+    "INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
+ SELECT value, ?2, ?3 FROM json_each(?1)";
 const BUMP: &str = "UPDATE solid_queue_jobs SET executions = executions + 1, updated_at = ?2
-  WHERE id = ?1
-  RETURNING class_name, arguments, queue_name, executions, created_at,
+  WHERE id IN (SELECT value FROM json_each(?1))
+  RETURNING id, class_name, arguments, queue_name, executions, created_at,
             coalesce(scheduled_at, created_at)";
 
-fn take(conn: &Connection, ready_id: i64, job_id: i64, process_id: Option<i64>, now: Timestamp) -> Result<ClaimedJob> {
-    conn.prepare_cached(DELETE_READY)?.execute([ready_id])?;
+/// Moves the selected ready rows to claimed and returns the jobs in selection order.
+fn take(
+    conn: &Connection,
+    rows: &[(i64, i64)],
+    process_id: Option<i64>,
+    now: Timestamp,
+) -> Result<Vec<ClaimedJob>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ready_ids = serde_json::to_string(&rows.iter().map(|r| r.0).collect::<Vec<_>>())?;
+    let job_ids = serde_json::to_string(&rows.iter().map(|r| r.1).collect::<Vec<_>>())?;
+    conn.prepare_cached(DELETE_READY)?.execute([&ready_ids])?;
     conn.prepare_cached(INSERT_CLAIMED)?
-        .execute(params![job_id, process_id, now])?;
-    Ok(conn.prepare_cached(BUMP)?.query_row(params![job_id, now], |r| {
-        Ok(ClaimedJob {
-            id: job_id,
-            class_name: r.get(0)?,
-            arguments: r.get(1)?,
-            queue_name: r.get(2)?,
-            attempt: r.get(3)?,
-            created_at: r.get(4)?,
-            scheduled_at: r.get(5)?,
-        })
-    })?)
+        .execute(params![job_ids, process_id, now])?;
+    let mut claimed: Vec<ClaimedJob> = conn
+        .prepare_cached(BUMP)?
+        .query_map(params![job_ids, now], |r| {
+            Ok(ClaimedJob {
+                id: r.get(0)?,
+                class_name: r.get(1)?,
+                arguments: r.get(2)?,
+                queue_name: r.get(3)?,
+                attempt: r.get(4)?,
+                created_at: r.get(5)?,
+                scheduled_at: r.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    // RETURNING order is unspecified; callers get queue, priority, age order.
+    let position = |id: i64| rows.iter().position(|r| r.1 == id).unwrap_or(usize::MAX);
+    claimed.sort_by_key(|c| position(c.id));
+    Ok(claimed)
 }

@@ -52,36 +52,49 @@ pub(crate) fn load_info(conn: &Connection, id: i64) -> Result<Option<DispatchInf
     query_info(conn, LOAD_INFO, params![id])
 }
 
-/// Runs `sql`, which returns the [`DispatchInfo`] columns in `LOAD_INFO` order.
-pub(crate) fn query_info(
+/// Runs `sql`, which returns the [`DispatchInfo`] columns in `LOAD_INFO` order, for one row.
+fn query_info(
     conn: &Connection,
     sql: &str,
     args: impl rusqlite::Params,
 ) -> Result<Option<DispatchInfo>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    Ok(stmt
-        .query_row(args, |r| {
-            let key: Option<String> = r.get(3)?;
-            let limit = match key {
-                Some(key) => Some(Limit {
-                    key,
-                    to: r.get::<_, Option<i64>>(4)?.unwrap_or(1),
-                    duration_us: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-                    discard: r.get(6)?,
-                }),
-                None => None,
-            };
-            Ok(DispatchInfo {
-                id: r.get(0)?,
-                queue_name: r.get(1)?,
-                priority: r.get(2)?,
-                limit,
-            })
-        })
-        .optional()?)
+    Ok(stmt.query_row(args, info_row).optional()?)
 }
 
-const INSERT_READY: &str = "INSERT INTO solid_queue_ready_executions (job_id, queue_name, priority, created_at)
+/// As [`query_info`], for every returned row.
+pub(crate) fn query_infos(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<DispatchInfo>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    Ok(stmt
+        .query_map(args, info_row)?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+fn info_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DispatchInfo> {
+    let key: Option<String> = r.get(3)?;
+    let limit = match key {
+        Some(key) => Some(Limit {
+            key,
+            to: r.get::<_, Option<i64>>(4)?.unwrap_or(1),
+            duration_us: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+            discard: r.get(6)?,
+        }),
+        None => None,
+    };
+    Ok(DispatchInfo {
+        id: r.get(0)?,
+        queue_name: r.get(1)?,
+        priority: r.get(2)?,
+        limit,
+    })
+}
+
+const INSERT_READY: &str =
+    "INSERT INTO solid_queue_ready_executions (job_id, queue_name, priority, created_at)
  VALUES (?1, ?2, ?3, ?4)";
 
 /// Makes the job ready (no concurrency check).
@@ -105,7 +118,11 @@ const DELETE_JOB: &str = "DELETE FROM solid_queue_jobs WHERE id = ?1";
 
 /// Solid Queue's `dispatch`: ready, or (under a concurrency limit that is full) blocked or
 /// discarded (the job row is deleted).
-pub(crate) fn dispatch(conn: &Connection, info: &DispatchInfo, now: Timestamp) -> Result<Dispatched> {
+pub(crate) fn dispatch(
+    conn: &Connection,
+    info: &DispatchInfo,
+    now: Timestamp,
+) -> Result<Dispatched> {
     let Some(limit) = &info.limit else {
         insert_ready(conn, info.id, &info.queue_name, info.priority, now)?;
         return Ok(Dispatched::Ready);

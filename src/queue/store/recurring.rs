@@ -54,7 +54,8 @@ pub(crate) fn sync_tasks(conn: &Connection, tasks: &[TaskRow], now: Timestamp) -
 
 const RECORDED: &str =
     "SELECT 1 FROM solid_queue_recurring_executions WHERE task_key = ?1 AND run_at = ?2";
-const RECORD: &str = "INSERT INTO solid_queue_recurring_executions (job_id, task_key, run_at, created_at)
+const RECORD: &str =
+    "INSERT INTO solid_queue_recurring_executions (job_id, task_key, run_at, created_at)
  VALUES (?1, ?2, ?3, ?4)";
 
 /// Enqueues the run of `key` at `run_at` unless some scheduler already did. Inside the

@@ -20,7 +20,11 @@ const DUE: &str = "SELECT job_id FROM solid_queue_scheduled_executions
 const DELETE: &str = "DELETE FROM solid_queue_scheduled_executions WHERE job_id = ?1";
 
 /// Dispatches up to `batch` due jobs.
-pub(crate) fn dispatch_due(conn: &Connection, now: Timestamp, batch: usize) -> Result<DispatchReport> {
+pub(crate) fn dispatch_due(
+    conn: &Connection,
+    now: Timestamp,
+    batch: usize,
+) -> Result<DispatchReport> {
     let batch = i64::try_from(batch.max(1)).unwrap_or(i64::MAX);
     let due: Vec<i64> = conn
         .prepare_cached(DUE)?
