@@ -2,7 +2,9 @@
 //! per call, batches of 100), processing throughput, end-to-end throughput, and
 //! enqueue→start latency at several idle gaps in both wake modes. Prints a Markdown table.
 //!
-//! `QUEUE_BENCH_QUICK=1` shrinks every run (for a smoke test).
+//! `QUEUE_BENCH_QUICK=1` shrinks every run (for a smoke test); `QUEUE_BENCH_THREADS=N`
+//! sets the worker threads (job slots) of the throughput runs (default 256); `QUEUE_BENCH_ONLY=throughput`
+//! skips the latency runs.
 
 #![allow(missing_docs)]
 
@@ -265,17 +267,20 @@ async fn latency(wake: WakeMode, gap: Duration, samples: usize) -> Res<Row> {
     // Warm up the pool and the worker.
     b.queue.enqueue(&Noop::default()).await?;
     b.wait_done(1).await;
-    let mut got = Vec::with_capacity(samples);
+    // Open loop: probes go out on a fixed schedule whatever the previous one did, so a
+    // slow start cannot make the next probe luckier (no coordinated omission).
     let mut next = tokio::time::Instant::now() + gap;
     for _ in 0..samples {
         tokio::time::sleep_until(next).await;
         next += gap;
-        b.queue
-            .enqueue(&Probe {
-                sent_us: clock.now().micros(),
-                pad: pad.clone(),
-            })
-            .await?;
+        let probe = Probe {
+            sent_us: clock.now().micros(),
+            pad: pad.clone(),
+        };
+        b.queue.enqueue(&probe).await?;
+    }
+    let mut got = Vec::with_capacity(samples);
+    for _ in 0..samples {
         got.push(rx.recv().await.ok_or("probe lost")?);
     }
     b.stop().await;
@@ -293,6 +298,11 @@ async fn latency(wake: WakeMode, gap: Duration, samples: usize) -> Res<Row> {
 fn main() -> Res {
     let quick = std::env::var_os("QUEUE_BENCH_QUICK").is_some();
     let scale = if quick { 10 } else { 1 };
+    let threads: usize = std::env::var("QUEUE_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(256);
+    let only = std::env::var("QUEUE_BENCH_ONLY").unwrap_or_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -304,19 +314,26 @@ fn main() -> Res {
     )?;
     writeln!(out, "|---|---|---|---|---|")?;
     rt.block_on(async {
-        enqueue_single(20_000 / scale, 1).await?.print(&mut out)?;
-        enqueue_single(20_000 / scale, 10).await?.print(&mut out)?;
-        enqueue_batched(100_000 / scale).await?.print(&mut out)?;
-        process_only(100_000 / scale, 16).await?.print(&mut out)?;
-        end_to_end(50_000 / scale, 10, 1, 16)
-            .await?
-            .print(&mut out)?;
-        end_to_end(20_000 / scale, 1, 1, 16)
-            .await?
-            .print(&mut out)?;
-        end_to_end(100_000 / scale, 1, 100, 16)
-            .await?
-            .print(&mut out)?;
+        if only.is_empty() || only == "throughput" {
+            enqueue_single(20_000 / scale, 1).await?.print(&mut out)?;
+            enqueue_single(20_000 / scale, 10).await?.print(&mut out)?;
+            enqueue_batched(100_000 / scale).await?.print(&mut out)?;
+            process_only(100_000 / scale, threads)
+                .await?
+                .print(&mut out)?;
+            end_to_end(50_000 / scale, 10, 1, threads)
+                .await?
+                .print(&mut out)?;
+            end_to_end(20_000 / scale, 1, 1, threads)
+                .await?
+                .print(&mut out)?;
+            end_to_end(100_000 / scale, 1, 100, threads)
+                .await?
+                .print(&mut out)?;
+        }
+        if only == "throughput" {
+            return Ok(());
+        }
         for wake in [WakeMode::Instant, WakeMode::Poll] {
             for (gap, n) in [(50, 200), (500, 60), (2000, 20)] {
                 let n = if quick { n / 10 } else { n };
