@@ -10,6 +10,7 @@ use clap::{Args, Parser, ValueEnum};
 use crate::actioncable::ActionCableArgs;
 use crate::cable::CableArgs;
 use crate::cache::CacheArgs;
+use crate::queue::QueueArgs;
 
 /// Where the SQLite files live. Accepted by every subcommand, so a second process can work
 /// on a running server's files.
@@ -73,6 +74,9 @@ pub struct ServeConfig {
     /// ActionCable server (`/cable`) settings.
     #[command(flatten)]
     pub actioncable: ActionCableArgs,
+    /// Job queue settings.
+    #[command(flatten)]
+    pub queue: QueueArgs,
 }
 
 #[derive(Parser)]
@@ -96,6 +100,7 @@ impl Default for ServeConfig {
                 cache: CacheArgs::default(),
                 cable: CableArgs::default(),
                 actioncable: ActionCableArgs::default(),
+                queue: QueueArgs::default(),
             },
         }
     }

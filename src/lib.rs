@@ -18,6 +18,7 @@
 //! - [`cache`]: Solid Cache: an expiring, size-bounded key-value cache in its own file.
 //! - [`actioncable`]: the ActionCable WebSocket protocol at `/cable`, channels, connect hook.
 //! - [`cable`]: Solid Cable, pub/sub through SQLite: broadcast, listener, hub, trimming.
+//! - [`queue`]: Solid Queue: durable jobs, workers, dispatcher, recurring tasks, recovery.
 //! - [`store`]: one `Db` handle per SQLite file: pool, pragmas, migrations, `Clock`.
 //!
 //! The generic engines (`store`, and later `queue`, `cache`, `cable`, `actioncable`,
@@ -30,6 +31,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod inertia;
+pub mod queue;
 pub mod server;
 pub mod store;
 pub mod web;

@@ -3,8 +3,9 @@
 import { Link, router, usePage } from '@inertiajs/react'
 
 const NAV = [
-  { href: '/', label: 'Home', component: 'Home' },
+  { href: '/todos', label: 'Todos', component: 'Todos/Index' },
   { href: '/status', label: 'Status', component: 'Status' },
+  { href: '/about', label: 'About', component: 'Home' },
 ]
 
 export default function Layout({ children }) {

@@ -1,5 +1,9 @@
--- Solid Queue. A job's state is whichever execution row exists for it. Times are Unix
--- microseconds from the injected clock; every execution cascades with its job.
+-- Solid Queue. A job's state is whichever execution row exists for it (finished when
+-- finished_at is set). Times are Unix microseconds from the injected clock; every execution
+-- cascades with its job. `executions` counts claims (bumped in the claim transaction), so
+-- exactly-once delivery can be checked. Concurrency limits travel with the job
+-- (concurrency_limit, concurrency_duration in microseconds, concurrency_discard), so any process can release the
+-- next blocked job without knowing the job type.
 CREATE TABLE solid_queue_jobs (
   id              INTEGER PRIMARY KEY AUTOINCREMENT,
   queue_name      TEXT    NOT NULL,
@@ -11,13 +15,16 @@ CREATE TABLE solid_queue_jobs (
   scheduled_at    INTEGER,
   finished_at     INTEGER,
   concurrency_key TEXT,
+  concurrency_limit    INTEGER,
+  concurrency_duration INTEGER,
+  concurrency_discard  INTEGER NOT NULL DEFAULT 0,
   created_at      INTEGER NOT NULL,
   updated_at      INTEGER NOT NULL
 );
-CREATE INDEX index_solid_queue_jobs_on_active_job_id ON solid_queue_jobs (active_job_id);
-CREATE INDEX index_solid_queue_jobs_on_class_name ON solid_queue_jobs (class_name);
+-- Only the index cleanup needs: every index on this table is paid on each enqueue and
+-- finish, and the gem's class_name / active_job_id / filtering indexes serve queries this
+-- engine does not run.
 CREATE INDEX index_solid_queue_jobs_on_finished_at ON solid_queue_jobs (finished_at);
-CREATE INDEX index_solid_queue_jobs_for_filtering ON solid_queue_jobs (queue_name, finished_at);
 
 CREATE TABLE solid_queue_ready_executions (
   id         INTEGER PRIMARY KEY AUTOINCREMENT,

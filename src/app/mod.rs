@@ -5,6 +5,7 @@
 //! here; nothing here knows about HTTP.
 
 mod accounts;
+mod board;
 pub mod broadcast;
 mod error;
 mod ids;
@@ -16,6 +17,7 @@ mod users;
 use std::time::Duration;
 
 pub use accounts::{Account, AccountUser, Role};
+pub use board::{Board, BroadcastTodos, LIST_KEY, LIST_TTL, STREAM, TodosChannel};
 pub use error::{Error, Result};
 pub use ids::Ids;
 pub use sessions::Session;

@@ -8,16 +8,16 @@ use clap::Args;
 #[derive(Args, Clone, Debug)]
 pub struct CableArgs {
     /// How often the listener polls the cable database for messages of other processes.
-    #[arg(long = "cable-polling-interval", env = "TRIFECTA_CABLE_POLLING_INTERVAL", default_value = "100ms", value_parser = humantime::parse_duration)]
+    #[arg(id = "cable_polling_interval", long = "cable-polling-interval", env = "TRIFECTA_CABLE_POLLING_INTERVAL", default_value = "100ms", value_parser = humantime::parse_duration)]
     pub polling_interval: Duration,
     /// How long messages are kept before trimming deletes them.
-    #[arg(long = "cable-message-retention", env = "TRIFECTA_CABLE_MESSAGE_RETENTION", default_value = "1day", value_parser = humantime::parse_duration)]
+    #[arg(id = "cable_message_retention", long = "cable-message-retention", env = "TRIFECTA_CABLE_MESSAGE_RETENTION", default_value = "1day", value_parser = humantime::parse_duration)]
     pub message_retention: Duration,
     /// How often the listener trims messages older than the retention.
-    #[arg(long = "cable-trim-interval", env = "TRIFECTA_CABLE_TRIM_INTERVAL", default_value = "1min", value_parser = humantime::parse_duration)]
+    #[arg(id = "cable_trim_interval", long = "cable-trim-interval", env = "TRIFECTA_CABLE_TRIM_INTERVAL", default_value = "1min", value_parser = humantime::parse_duration)]
     pub trim_interval: Duration,
     /// Most rows deleted by one trim transaction (trimming repeats until done).
-    #[arg(long = "cable-trim-batch-size", env = "TRIFECTA_CABLE_TRIM_BATCH_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(id = "cable_trim_batch_size", long = "cable-trim-batch-size", env = "TRIFECTA_CABLE_TRIM_BATCH_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub trim_batch_size: u32,
 }
 

@@ -9,33 +9,35 @@ use clap::Args;
 #[derive(Args, Clone, Debug)]
 pub struct CacheArgs {
     /// Entries older than this are evicted by the expiry pass (`0s`: no age limit).
-    #[arg(long = "cache-max-age", env = "TRIFECTA_CACHE_MAX_AGE", default_value = "14days", value_parser = humantime::parse_duration)]
+    #[arg(id = "cache_max_age", long = "cache-max-age", env = "TRIFECTA_CACHE_MAX_AGE", default_value = "14days", value_parser = humantime::parse_duration)]
     pub max_age: Duration,
     /// Most entries kept; the oldest go first (`0`: no limit).
     #[arg(
+        id = "cache_max_entries",
         long = "cache-max-entries",
         env = "TRIFECTA_CACHE_MAX_ENTRIES",
         default_value_t = 0
     )]
     pub max_entries: u64,
     /// Largest total size in bytes (key + value + 140 per entry); the oldest go first (`0`: no limit).
-    #[arg(long = "cache-max-size", env = "TRIFECTA_CACHE_MAX_SIZE", default_value_t = 256 * 1024 * 1024)]
+    #[arg(id = "cache_max_size", long = "cache-max-size", env = "TRIFECTA_CACHE_MAX_SIZE", default_value_t = 256 * 1024 * 1024)]
     pub max_size: u64,
     /// Rows one expiry round removes at most; about 2 of every this many writes start a pass.
-    #[arg(long = "cache-expiry-batch-size", env = "TRIFECTA_CACHE_EXPIRY_BATCH_SIZE", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(id = "cache_expiry_batch_size", long = "cache-expiry-batch-size", env = "TRIFECTA_CACHE_EXPIRY_BATCH_SIZE", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub expiry_batch_size: u32,
     /// How long a read waits for a locked cache file before it counts as a miss.
-    #[arg(long = "cache-read-timeout", env = "TRIFECTA_CACHE_READ_TIMEOUT", default_value = "20ms", value_parser = humantime::parse_duration)]
+    #[arg(id = "cache_read_timeout", long = "cache-read-timeout", env = "TRIFECTA_CACHE_READ_TIMEOUT", default_value = "20ms", value_parser = humantime::parse_duration)]
     pub read_timeout: Duration,
     /// Prefix of every key (`NAMESPACE:key`); empty for none.
     #[arg(
+        id = "cache_namespace",
         long = "cache-namespace",
         env = "TRIFECTA_CACHE_NAMESPACE",
         default_value = ""
     )]
     pub namespace: String,
     /// How often a server writes its hit/miss counters for `trifecta cache stats`.
-    #[arg(long = "cache-stats-interval", env = "TRIFECTA_CACHE_STATS_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(id = "cache_stats_interval", long = "cache-stats-interval", env = "TRIFECTA_CACHE_STATS_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     pub stats_interval: Duration,
 }
 

@@ -3,6 +3,7 @@
 
 pub mod cable;
 mod cache;
+pub mod jobs;
 mod users;
 
 use std::io::Write;
@@ -53,6 +54,9 @@ pub enum Error {
     /// A cable operation failed.
     #[error(transparent)]
     Cable(#[from] crate::cable::Error),
+    /// A queue operation failed.
+    #[error(transparent)]
+    Queue(#[from] crate::queue::Error),
     /// A blocking task failed.
     #[error("task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -91,6 +95,8 @@ pub enum Command {
     /// Solid Cable: broadcast from this process, or show the cable database's stats.
     #[command(subcommand)]
     Cable(cable::CableCommand),
+    /// Inspect and administer the job queue (works while a server runs).
+    Jobs(jobs::JobsArgs),
 }
 
 /// Runs the parsed command line. Output for humans goes to `out`.
@@ -115,6 +121,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
             Ok(())
         }
         Command::Cable(command) => cable::run(cli.storage, command, out).await,
+        Command::Jobs(args) => jobs::run(cli.storage, args, out).await,
         Command::Migrate => {
             let storage = cli.storage;
             let reports = tokio::task::spawn_blocking(move || -> Result<_, store::Error> {

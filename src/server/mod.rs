@@ -13,10 +13,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::actioncable::ActionCable;
-use crate::app::App;
+use crate::app::{App, Board};
 use crate::cable::Cable;
 use crate::cache::Cache;
 use crate::config::{AppArgs, ServeConfig, StorageArgs};
+use crate::queue::{self, Queue};
 use crate::store::{self, Clock, PoolOptions, Stores};
 use crate::web::secret::SecretKeyBase;
 use crate::web::{self, AppState, Site};
@@ -32,6 +33,9 @@ pub enum Error {
     /// Serving failed.
     #[error("server I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// The job queue could not start.
+    #[error(transparent)]
+    Queue(#[from] queue::Error),
     /// A startup task failed.
     #[error("startup task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -102,6 +106,13 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     })
     .await??;
     let clock = Clock::system();
+    let queue = Queue::new(
+        stores.queue.clone(),
+        clock.clone(),
+        config.serve.queue.clone(),
+        config.serve.wake,
+    );
+    queue::builtin::register(&queue);
     let cable = Cable::new(
         stores.cable.clone(),
         clock.clone(),
@@ -148,6 +159,10 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         app.clone(),
         cookies.key.clone(),
     )));
+    let board = Board::new(app.clone(), cache.clone(), queue.clone(), cable.clone());
+    board.register(actioncable.registry());
+    // Job handlers must be registered before the queue starts.
+    queue.start(&token, &tracker).await?;
     let state = AppState {
         stores,
         app,
@@ -159,6 +174,8 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         cache,
         cable,
         actioncable,
+        queue,
+        board,
     };
     tracker.spawn_blocking(web::warm_assets);
     let addr = listener.local_addr()?;

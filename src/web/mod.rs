@@ -16,6 +16,7 @@ mod pages;
 pub mod secret;
 mod sessions;
 mod site;
+mod todos;
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -29,11 +30,12 @@ pub use error::ApiError;
 pub use site::Site;
 
 use crate::actioncable::{self, ActionCable};
-use crate::app::App;
+use crate::app::{App, Board};
 use crate::cable::Cable;
 use crate::cache::Cache;
 use crate::config::ServeConfig;
 use crate::inertia::InertiaConfig;
+use crate::queue::Queue;
 use crate::store::{Clock, Stores};
 
 /// How cookies are signed and flagged.
@@ -79,6 +81,10 @@ pub struct AppState {
     pub cable: Cable,
     /// The ActionCable server at `/cable` (its channel registry and connect hook).
     pub actioncable: ActionCable,
+    /// The job queue.
+    pub queue: Queue,
+    /// The todo board and its real-time pipeline.
+    pub board: Board,
 }
 
 impl FromRef<AppState> for App {
@@ -102,6 +108,12 @@ impl FromRef<AppState> for Cable {
 impl FromRef<AppState> for ActionCable {
     fn from_ref(s: &AppState) -> Self {
         s.actioncable.clone()
+    }
+}
+
+impl FromRef<AppState> for Queue {
+    fn from_ref(s: &AppState) -> Self {
+        s.queue.clone()
     }
 }
 
@@ -136,7 +148,9 @@ impl FromRef<AppState> for Cache {
 
 /// Builds the router with its middleware.
 pub fn router(state: AppState, config: &ServeConfig) -> Router {
-    let pages = pages::router().route_layer(axum::middleware::from_fn(auth::require_user));
+    let pages = pages::router()
+        .merge(todos::router())
+        .route_layer(axum::middleware::from_fn(auth::require_user));
     let app_routes = Router::new().merge(pages).merge(sessions::router()).layer(
         axum::middleware::from_fn_with_state(state.clone(), auth::load_user),
     );

@@ -14,7 +14,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(home))
+        .route("/about", get(home))
         .route("/status", get(status))
 }
 

@@ -89,7 +89,7 @@ mod flows {
     async fn anonymous_visitors_are_sent_to_login_and_the_login_page_renders() -> TestResult {
         let app = TestApp::spawn().await;
         let browser = Browser::of(&app);
-        for path in ["/", "/status"] {
+        for path in ["/", "/todos", "/status", "/about"] {
             let res = browser.get(path).await;
             assert!(res.status().is_redirection(), "{path}: {}", res.status());
             assert_eq!(location(&res), "/login");
@@ -118,8 +118,8 @@ mod flows {
             .to_owned();
         assert!(cookie.contains("HttpOnly"), "{cookie}");
         assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-        let page = first.page("/").await;
-        assert_eq!(page["component"], "Home");
+        let page = first.page("/todos").await;
+        assert_eq!(page["component"], "Todos/Index");
         assert_eq!(
             page["props"]["auth"]["user"]["email_address"],
             "first@example.com"
@@ -129,7 +129,7 @@ mod flows {
 
         let second = Browser::of(&app);
         second.sign_up("second@example.com", PASSWORD).await;
-        let page = second.page("/").await;
+        let page = second.page("/todos").await;
         assert_eq!(page["props"]["auth"]["user"]["site_admin"], false);
 
         // A taken email and a short password come back as errors, nothing saved.
@@ -169,7 +169,7 @@ mod flows {
             "Try another email address or password."
         );
         assert!(
-            browser.get("/").await.status().is_redirection(),
+            browser.get("/todos").await.status().is_redirection(),
             "still anonymous"
         );
 
@@ -183,7 +183,7 @@ mod flows {
             .await;
         assert_eq!(location(&res), "/");
         assert_eq!(
-            browser.page("/").await["props"]["auth"]["user"]["email_address"],
+            browser.page("/todos").await["props"]["auth"]["user"]["email_address"],
             "ann@example.com"
         );
         assert!(
@@ -197,7 +197,7 @@ mod flows {
         assert_eq!(res.status(), 303, "DELETE redirects with 303");
         assert_eq!(location(&res), "/login");
         assert!(
-            browser.get("/").await.status().is_redirection(),
+            browser.get("/todos").await.status().is_redirection(),
             "signed out"
         );
         app.stop().await
@@ -225,7 +225,7 @@ mod flows {
             "{page}"
         );
         assert!(
-            other.get("/").await.status().is_redirection(),
+            other.get("/todos").await.status().is_redirection(),
             "the right password was refused too"
         );
         app.stop().await
@@ -237,7 +237,7 @@ mod flows {
         let browser = Browser::of(&app);
         browser.sign_up("ann@example.com", PASSWORD).await;
         let cookie = browser.cookie("_trifecta_session").expect("session cookie");
-        assert_eq!(browser.get("/").await.status(), 200);
+        assert_eq!(browser.get("/todos").await.status(), 200);
 
         // Flip one character of the signed value: the signature no longer matches.
         let mut tampered = cookie.clone().into_bytes();
@@ -246,7 +246,7 @@ mod flows {
         let tampered = String::from_utf8(tampered)?;
         let res = app
             .client
-            .get(app.url("/"))
+            .get(app.url("/todos"))
             .header("cookie", format!("_trifecta_session={tampered}"))
             .send()
             .await?;
@@ -256,7 +256,7 @@ mod flows {
         );
         let res = app
             .client
-            .get(app.url("/"))
+            .get(app.url("/todos"))
             .header("cookie", format!("_trifecta_session={cookie}"))
             .send()
             .await?;
@@ -265,7 +265,7 @@ mod flows {
         // Deleting the user ends the session server-side.
         app.state.app.delete_user("ann@example.com").await?;
         assert!(
-            browser.get("/").await.status().is_redirection(),
+            browser.get("/todos").await.status().is_redirection(),
             "deleted session is anonymous"
         );
         app.stop().await

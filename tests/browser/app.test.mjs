@@ -101,7 +101,7 @@ async function signUp(page, email) {
   await page.getByLabel('Email address').fill(email)
   await page.getByLabel(/^Password/).fill('correct horse battery')
   await page.getByRole('button', { name: 'Sign up' }).click()
-  await page.waitForURL(base + '/')
+  await page.waitForURL(base + '/todos')
   await page.getByTestId('current-user').waitFor()
 }
 
@@ -126,7 +126,7 @@ test('navigates between Home and Status without a full reload, with no console e
   })
 
   await signUp(page, 'first@example.com')
-  const first = await page.goto(base + '/')
+  const first = await page.goto(base + '/about')
   assert.equal(first.status(), 200)
   assert.match(first.headers()['content-security-policy'], /script-src 'self'/)
   await page.getByRole('heading', { level: 1 }).filter({ hasText: 'One binary' }).waitFor()
@@ -150,7 +150,7 @@ test('navigates between Home and Status without a full reload, with no console e
   await page.waitForFunction(() => performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/status')).length >= 2)
 
   await page.goBack()
-  await page.waitForURL(base + '/')
+  await page.waitForURL(base + '/about')
   await page.getByRole('heading', { level: 1 }).filter({ hasText: 'One binary' }).waitFor()
   await page.getByRole('link', { name: 'Server status' }).click()
   await page.getByRole('heading', { name: 'Server status' }).waitFor()
@@ -169,7 +169,7 @@ test('an unknown page shows the styled 404 page; it fits a phone-sized screen', 
   await page.getByRole('heading', { name: 'Server status' }).waitFor()
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`)
-  const navVisible = await page.getByRole('navigation').getByRole('link', { name: 'Home' }).isVisible()
+  const navVisible = await page.getByRole('navigation').getByRole('link', { name: 'Todos' }).isVisible()
   assert.ok(navVisible)
 
   const missing = await page.goto(base + '/no/such/page')

@@ -1,0 +1,348 @@
+//! Queue benchmarks (`cargo bench --bench queue`, release build): enqueue throughput (one
+//! per call, batches of 100), processing throughput, end-to-end throughput, and
+//! enqueue→start latency at several idle gaps in both wake modes. Prints a Markdown table.
+//!
+//! `QUEUE_BENCH_QUICK=1` shrinks every run (for a smoke test); `QUEUE_BENCH_THREADS=N`
+//! sets the worker threads (job slots) of the throughput runs (default 256); `QUEUE_BENCH_ONLY=throughput`
+//! skips the latency runs.
+
+#![allow(missing_docs)]
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use trifecta::config::WakeMode;
+use trifecta::queue::builtin::Noop;
+use trifecta::queue::{Job, JobOptions, Queue, QueueArgs};
+use trifecta::store::{Clock, PoolOptions, Stores};
+
+type Res<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// A no-op with a 100-byte payload and the send time, for latency.
+#[derive(Clone, Serialize, Deserialize)]
+struct Probe {
+    sent_us: i64,
+    pad: String,
+}
+
+impl Job for Probe {
+    const NAME: &'static str = "probe";
+}
+
+struct Bench {
+    _dir: tempfile::TempDir,
+    queue: Queue,
+    token: CancellationToken,
+    tracker: TaskTracker,
+    done: Arc<AtomicUsize>,
+    all_done: Arc<Notify>,
+    latencies: Option<mpsc::UnboundedReceiver<Duration>>,
+}
+
+async fn setup(wake: WakeMode, threads: usize, start: bool) -> Res<Bench> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().to_path_buf();
+    let stores =
+        tokio::task::spawn_blocking(move || Stores::open(&path, "bench", &PoolOptions::default()))
+            .await??;
+    let settings = QueueArgs {
+        threads,
+        ..QueueArgs::default()
+    };
+    let queue = Queue::new(stores.queue, Clock::system(), settings, wake);
+    let done = Arc::new(AtomicUsize::new(0));
+    let all_done = Arc::new(Notify::new());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let counter = done.clone();
+    queue.register(JobOptions::default(), move |_: Noop, _| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        async { Ok(()) }
+    });
+    let clock = Clock::system();
+    queue.register(JobOptions::default(), move |p: Probe, _| {
+        let _ = tx.send(clock.now().since(trifecta::store::Timestamp(p.sent_us)));
+        async { Ok(()) }
+    });
+    let token = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    if start {
+        queue.start(&token, &tracker).await?;
+    }
+    Ok(Bench {
+        _dir: dir,
+        queue,
+        token,
+        tracker,
+        done,
+        all_done,
+        latencies: Some(rx),
+    })
+}
+
+impl Bench {
+    async fn start(&self) -> Res {
+        self.queue.start(&self.token, &self.tracker).await?;
+        Ok(())
+    }
+
+    async fn wait_done(&self, n: usize) {
+        while self.done.load(Ordering::Relaxed) < n {
+            tokio::select! {
+                () = self.all_done.notified() => {}
+                () = tokio::time::sleep(Duration::from_millis(1)) => {}
+            }
+        }
+    }
+
+    async fn stop(self) {
+        self.token.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+struct Row {
+    what: String,
+    rate: Option<f64>,
+    samples: Vec<Duration>,
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+impl Row {
+    fn print(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        self.samples.sort();
+        let rate = self.rate.map_or("".to_owned(), |r| format!("{r:.0}"));
+        let (p50, p99, max) = if self.samples.is_empty() {
+            (String::new(), String::new(), String::new())
+        } else {
+            let s = &self.samples;
+            (
+                ms(pct(s, 0.5)),
+                ms(pct(s, 0.99)),
+                ms(*s.last().unwrap_or(&Duration::ZERO)),
+            )
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            self.what, rate, p50, p99, max
+        )?;
+        out.flush()
+    }
+}
+
+/// Enqueue only, one job per call from `submitters` tasks.
+async fn enqueue_single(n: usize, submitters: usize) -> Res<Row> {
+    let b = setup(WakeMode::Instant, 0, false).await?;
+    let start = Instant::now();
+    let per = n / submitters;
+    let mut tasks = Vec::new();
+    for _ in 0..submitters {
+        let q = b.queue.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per);
+            for _ in 0..per {
+                let t = Instant::now();
+                q.enqueue(&Noop::default()).await?;
+                lat.push(t.elapsed());
+            }
+            Ok::<_, trifecta::queue::Error>(lat)
+        }));
+    }
+    let mut samples = Vec::new();
+    for t in tasks {
+        samples.extend(t.await??);
+    }
+    let rate = (per * submitters) as f64 / start.elapsed().as_secs_f64();
+    b.stop().await;
+    Ok(Row {
+        what: format!("enqueue, 1 job per call, {submitters} submitter(s) (per-call latency)"),
+        rate: Some(rate),
+        samples,
+    })
+}
+
+/// Enqueue only, batches of 100.
+async fn enqueue_batched(n: usize) -> Res<Row> {
+    let b = setup(WakeMode::Instant, 0, false).await?;
+    let batch: Vec<Noop> = (0..100).map(|_| Noop::default()).collect();
+    let start = Instant::now();
+    let mut samples = Vec::new();
+    for _ in 0..n / 100 {
+        let t = Instant::now();
+        b.queue.enqueue_all(&batch).await?;
+        samples.push(t.elapsed());
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    b.stop().await;
+    Ok(Row {
+        what: "enqueue, batches of 100 (per-batch latency)".into(),
+        rate: Some(rate),
+        samples,
+    })
+}
+
+/// Pre-filled queue, then workers drain it.
+async fn process_only(n: usize, threads: usize) -> Res<Row> {
+    let b = setup(WakeMode::Instant, threads, false).await?;
+    let batch: Vec<Noop> = (0..500).map(|_| Noop::default()).collect();
+    for _ in 0..n / 500 {
+        b.queue.enqueue_all(&batch).await?;
+    }
+    let start = Instant::now();
+    b.start().await?;
+    b.wait_done(n).await;
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    b.stop().await;
+    Ok(Row {
+        what: format!("process pre-filled no-op jobs, {threads} threads"),
+        rate: Some(rate),
+        samples: vec![],
+    })
+}
+
+/// Enqueue and process at once, end to end: time from the first enqueue to the last
+/// job performed.
+async fn end_to_end(n: usize, submitters: usize, batch: usize, threads: usize) -> Res<Row> {
+    let b = setup(WakeMode::Instant, threads, true).await?;
+    let start = Instant::now();
+    let per = n / submitters;
+    let mut tasks = Vec::new();
+    for _ in 0..submitters {
+        let q = b.queue.clone();
+        tasks.push(tokio::spawn(async move {
+            let jobs: Vec<Noop> = (0..batch).map(|_| Noop::default()).collect();
+            for _ in 0..per / batch {
+                if batch == 1 {
+                    q.enqueue(&jobs[0]).await?;
+                } else {
+                    q.enqueue_all(&jobs).await?;
+                }
+            }
+            Ok::<_, trifecta::queue::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let total = (per / batch) * batch * submitters;
+    b.wait_done(total).await;
+    let rate = total as f64 / start.elapsed().as_secs_f64();
+    b.stop().await;
+    let how = if batch == 1 {
+        "1 job per call".to_owned()
+    } else {
+        format!("batches of {batch}")
+    };
+    Ok(Row {
+        what: format!("end to end, {how}, {submitters} submitter(s), {threads} threads"),
+        rate: Some(rate),
+        samples: vec![],
+    })
+}
+
+/// Open-loop: one probe every `gap`, measuring enqueue (before the call) to start.
+async fn latency(wake: WakeMode, gap: Duration, samples: usize) -> Res<Row> {
+    let mut b = setup(wake, 3, true).await?;
+    let mut rx = b.latencies.take().ok_or("no latency channel")?;
+    let clock = Clock::system();
+    let pad = "x".repeat(100);
+    // Warm up the pool and the worker.
+    b.queue.enqueue(&Noop::default()).await?;
+    b.wait_done(1).await;
+    // Open loop: probes go out on a fixed schedule whatever the previous one did, so a
+    // slow start cannot make the next probe luckier (no coordinated omission).
+    let mut next = tokio::time::Instant::now() + gap;
+    for _ in 0..samples {
+        tokio::time::sleep_until(next).await;
+        next += gap;
+        let probe = Probe {
+            sent_us: clock.now().micros(),
+            pad: pad.clone(),
+        };
+        b.queue.enqueue(&probe).await?;
+    }
+    let mut got = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        got.push(rx.recv().await.ok_or("probe lost")?);
+    }
+    b.stop().await;
+    let mode = match wake {
+        WakeMode::Instant => "instant",
+        WakeMode::Poll => "poll",
+    };
+    Ok(Row {
+        what: format!("enqueue→start, {mode} wake, idle gap {gap:?} ({samples} samples)"),
+        rate: None,
+        samples: got,
+    })
+}
+
+fn main() -> Res {
+    let quick = std::env::var_os("QUEUE_BENCH_QUICK").is_some();
+    let scale = if quick { 10 } else { 1 };
+    let threads: usize = std::env::var("QUEUE_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(256);
+    let only = std::env::var("QUEUE_BENCH_ONLY").unwrap_or_default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "\n| queue benchmark (release, 2 runtime threads) | jobs/s | p50 | p99 | max |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    rt.block_on(async {
+        if only.is_empty() || only == "throughput" {
+            enqueue_single(20_000 / scale, 1).await?.print(&mut out)?;
+            enqueue_single(20_000 / scale, 10).await?.print(&mut out)?;
+            enqueue_batched(100_000 / scale).await?.print(&mut out)?;
+            process_only(100_000 / scale, threads)
+                .await?
+                .print(&mut out)?;
+            end_to_end(50_000 / scale, 10, 1, threads)
+                .await?
+                .print(&mut out)?;
+            end_to_end(20_000 / scale, 1, 1, threads)
+                .await?
+                .print(&mut out)?;
+            end_to_end(100_000 / scale, 1, 100, threads)
+                .await?
+                .print(&mut out)?;
+        }
+        if only == "throughput" {
+            return Ok(());
+        }
+        for wake in [WakeMode::Instant, WakeMode::Poll] {
+            for (gap, n) in [(50, 200), (500, 60), (2000, 20)] {
+                let n = if quick { n / 10 } else { n };
+                latency(wake, Duration::from_millis(gap), n)
+                    .await?
+                    .print(&mut out)?;
+            }
+        }
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! The shared todo board's real-time pipeline (seed "Real-Time Updates"): every committed
+//! change deletes the cached broadcast list and enqueues [`BroadcastTodos`]; the job reads
+//! the list through Solid Cache (`todos:broadcast_list`, 1 hour) and broadcasts
+//! `{"todos": [...]}` on cable channel `todos`, which [`TodosChannel`] streams from.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::App;
+use super::error::Result;
+use super::todos::{Todo, TodoChange, TodoProps};
+use crate::actioncable::{Channel, Context, Registry};
+use crate::cable::Cable;
+use crate::cache::Cache;
+use crate::queue::{Job, JobError, JobOptions, Queue};
+
+/// Cache key of the broadcast list.
+pub const LIST_KEY: &str = "todos:broadcast_list";
+/// How long the cached list lives.
+pub const LIST_TTL: Duration = Duration::from_secs(3600);
+/// Cable channel the list is broadcast on.
+pub const STREAM: &str = "todos";
+/// Error class of a failed broadcast; such jobs are discarded (a newer one follows).
+pub const BROADCAST_FAILED: &str = "BroadcastTodosFailed";
+
+/// The job that broadcasts the current list. It has no arguments: it always sends the
+/// freshest list, so a late job never sends stale data.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct BroadcastTodos {}
+
+impl Job for BroadcastTodos {
+    const NAME: &'static str = "BroadcastTodos";
+}
+
+/// Handle to the board: the domain plus the engines its pipeline uses. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Board {
+    app: App,
+    cache: Cache,
+    queue: Queue,
+    cable: Cable,
+}
+
+impl Board {
+    /// A board over `app` using `cache`, `queue` and `cable`.
+    pub fn new(app: App, cache: Cache, queue: Queue, cable: Cable) -> Self {
+        Self {
+            app,
+            cache,
+            queue,
+            cable,
+        }
+    }
+
+    /// Registers [`BroadcastTodos`] with the queue and [`TodosChannel`] with ActionCable.
+    pub fn register(&self, channels: &Registry) {
+        let board = self.clone();
+        self.queue.register(
+            JobOptions::default().discard_on(&[BROADCAST_FAILED]),
+            move |_: BroadcastTodos, _| {
+                let board = board.clone();
+                async move { board.broadcast().await }
+            },
+        );
+        let board = self.clone();
+        channels.register("TodosChannel", move || TodosChannel {
+            board: board.clone(),
+        });
+    }
+
+    /// The list as broadcast, read through the cache (a miss reads the database once, even
+    /// when many readers miss together).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn broadcast_list(&self) -> Result<Vec<TodoProps>> {
+        let app = self.app.clone();
+        self.cache
+            .try_fetch(LIST_KEY, Some(LIST_TTL), || async move {
+                app.todo_props().await
+            })
+            .await
+    }
+
+    /// Broadcasts the current list on [`STREAM`].
+    ///
+    /// # Errors
+    /// A [`BROADCAST_FAILED`] job error when the list cannot be read or the row not written.
+    pub async fn broadcast(&self) -> Result<(), JobError> {
+        let todos = self
+            .broadcast_list()
+            .await
+            .map_err(|e| JobError::new(BROADCAST_FAILED, e.to_string()))?;
+        self.cable
+            .broadcast(STREAM, &json!({ "todos": todos }))
+            .await
+            .map_err(|e| JobError::new(BROADCAST_FAILED, e.to_string()))?;
+        Ok(())
+    }
+
+    /// Adds a todo, then announces the change.
+    ///
+    /// # Errors
+    /// As [`App::create_todo`].
+    pub async fn create(&self, title: &str) -> Result<Todo> {
+        let todo = self.app.create_todo(title).await?;
+        self.changed().await;
+        Ok(todo)
+    }
+
+    /// Changes a todo, then announces the change.
+    ///
+    /// # Errors
+    /// As [`App::update_todo`].
+    pub async fn update(&self, id: i64, change: TodoChange) -> Result<Todo> {
+        let todo = self.app.update_todo(id, change).await?;
+        self.changed().await;
+        Ok(todo)
+    }
+
+    /// Deletes a todo, then announces the change.
+    ///
+    /// # Errors
+    /// As [`App::delete_todo`].
+    pub async fn delete(&self, id: i64) -> Result<Todo> {
+        let todo = self.app.delete_todo(id).await?;
+        self.changed().await;
+        Ok(todo)
+    }
+
+    /// After a commit: drop the cached list, then enqueue the broadcast. The change itself is
+    /// already saved, so failures here are logged rather than returned.
+    async fn changed(&self) {
+        self.cache.delete(LIST_KEY).await;
+        if let Err(err) = self.queue.enqueue(&BroadcastTodos {}).await {
+            tracing::error!(cause = %err, "cannot enqueue BroadcastTodos");
+        }
+    }
+}
+
+/// `{"channel":"TodosChannel"}`: streams the board and transmits the current list at once.
+pub struct TodosChannel {
+    board: Board,
+}
+
+#[async_trait]
+impl Channel for TodosChannel {
+    async fn subscribed(&mut self, ctx: &mut Context<'_>) {
+        ctx.stream_from(STREAM);
+        match self.board.broadcast_list().await {
+            Ok(todos) => ctx.transmit(&json!({ "todos": todos })),
+            Err(err) => {
+                tracing::error!(cause = %err, "cannot read the todo list for a new subscriber")
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Enqueueing: typed jobs, bulk, delayed, and by name (recurring tasks, the CLI).
+
+use std::time::Duration;
+
+use super::Queue;
+use super::error::{Error, Result};
+use super::job::{DEFAULT_QUEUE, Job, JobId, NewJob};
+use super::store::Dispatched;
+use super::store::enqueue::{Placed, insert};
+use crate::store::Timestamp;
+
+impl Queue {
+    /// Enqueues `job` to run now; returns its id.
+    ///
+    /// # Errors
+    /// [`Error::ConcurrencyDiscarded`] when its concurrency limit is full and it discards on
+    /// conflict; serialization, queue-name or database errors.
+    pub async fn enqueue<J: Job>(&self, job: &J) -> Result<JobId> {
+        self.enqueue_one(NewJob::from_job(job, None)?).await
+    }
+
+    /// Enqueues `job` to run at `at` (now if `at` is not in the future).
+    ///
+    /// # Errors
+    /// As [`Queue::enqueue`].
+    pub async fn enqueue_at<J: Job>(&self, job: &J, at: Timestamp) -> Result<JobId> {
+        self.enqueue_one(NewJob::from_job(job, Some(at))?).await
+    }
+
+    /// Enqueues `job` to run after `delay`.
+    ///
+    /// # Errors
+    /// As [`Queue::enqueue`].
+    pub async fn enqueue_in<J: Job>(&self, job: &J, delay: Duration) -> Result<JobId> {
+        let at = self.inner.clock.now() + delay;
+        self.enqueue_at(job, at).await
+    }
+
+    /// Enqueues every job in one transaction; returns the ids of those enqueued (jobs
+    /// discarded by a full concurrency limit are left out).
+    ///
+    /// # Errors
+    /// Serialization, queue-name or database errors; then nothing is enqueued.
+    pub async fn enqueue_all<J: Job>(&self, jobs: &[J]) -> Result<Vec<JobId>> {
+        let new = jobs
+            .iter()
+            .map(|j| NewJob::from_job(j, None))
+            .collect::<serde_json::Result<Vec<_>>>()?;
+        let placed = self.write_jobs(new).await?;
+        Ok(placed
+            .into_iter()
+            .filter(|(_, p)| *p != Placed::Dispatched(Dispatched::Discarded))
+            .map(|(id, _)| JobId(id))
+            .collect())
+    }
+
+    /// Enqueues job `name` with JSON `args`. When `name` is registered, its queue, priority
+    /// and concurrency come from the job type unless `queue`/`priority` override them; an
+    /// unregistered name is enqueued as given (a worker without its handler fails it).
+    ///
+    /// # Errors
+    /// Invalid JSON, arguments that do not fit the registered type, or as
+    /// [`Queue::enqueue`].
+    pub async fn enqueue_named(
+        &self,
+        name: &str,
+        args: &str,
+        queue: Option<&str>,
+        priority: Option<i32>,
+        at: Option<Timestamp>,
+    ) -> Result<JobId> {
+        self.enqueue_one(self.named_job(name, args, queue, priority, at)?)
+            .await
+    }
+
+    /// Builds the stored form of a job given by name.
+    pub(crate) fn named_job(
+        &self,
+        name: &str,
+        args: &str,
+        queue: Option<&str>,
+        priority: Option<i32>,
+        at: Option<Timestamp>,
+    ) -> Result<NewJob> {
+        let mut job = match self.inner.registry.get(name) {
+            Some(entry) => (entry.describe)(args, at)?,
+            None => {
+                let value: serde_json::Value = serde_json::from_str(args)?;
+                NewJob {
+                    class_name: name.to_owned(),
+                    arguments: value.to_string(),
+                    queue_name: DEFAULT_QUEUE.to_owned(),
+                    priority: 0,
+                    scheduled_at: at,
+                    concurrency: None,
+                }
+            }
+        };
+        if let Some(q) = queue {
+            q.clone_into(&mut job.queue_name);
+        }
+        if let Some(p) = priority {
+            job.priority = p;
+        }
+        Ok(job)
+    }
+
+    async fn enqueue_one(&self, job: NewJob) -> Result<JobId> {
+        let key = job.concurrency.as_ref().map(|c| c.key.clone());
+        let (id, placed) = self
+            .write_jobs(vec![job])
+            .await?
+            .pop()
+            .ok_or(Error::NotFound(JobId(0)))?;
+        if placed == Placed::Dispatched(Dispatched::Discarded) {
+            return Err(Error::ConcurrencyDiscarded {
+                key: key.unwrap_or_default(),
+            });
+        }
+        Ok(JobId(id))
+    }
+
+    async fn write_jobs(&self, jobs: Vec<NewJob>) -> Result<Vec<(i64, Placed)>> {
+        for j in &jobs {
+            validate_queue_name(&j.queue_name)?;
+        }
+        let now = self.inner.clock.now();
+        let placed = self
+            .group_write(move |tx| {
+                jobs.iter()
+                    .map(|j| insert(tx, j, now))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .await?;
+        if placed
+            .iter()
+            .any(|(_, p)| *p == Placed::Dispatched(Dispatched::Ready))
+        {
+            self.notify_ready();
+        }
+        Ok(placed)
+    }
+}
+
+/// Queue names are identifiers: letters, digits, `_ - . :`, at most 128 characters.
+pub(crate) fn validate_queue_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidQueueName(name.to_owned()))
+    }
+}

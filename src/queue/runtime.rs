@@ -1,0 +1,130 @@
+//! Starting the queue's actors in a server: register the process, recover what dead
+//! processes left behind, then run worker, dispatcher, scheduler and heartbeat until the
+//! token is cancelled, and deregister (releasing unfinished claims) on the way out.
+
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::Queue;
+use super::dispatcher::Dispatcher;
+use super::error::{Error, Result};
+use super::process::Process;
+use super::recurring::load_schedule;
+use super::scheduler::Scheduler;
+use super::selector::QueueSelector;
+use super::worker::Worker;
+
+/// The actors [`Queue::start`] launched.
+#[derive(Clone, Debug)]
+pub struct Runtime {
+    /// This process in the registry.
+    pub process: Process,
+    /// The worker (absent with `--queue-threads 0`).
+    pub worker: Option<Worker>,
+    /// The dispatcher.
+    pub dispatcher: Dispatcher,
+    /// The scheduler (absent without a recurring schedule).
+    pub scheduler: Option<Scheduler>,
+}
+
+impl Queue {
+    /// Loads the recurring schedule, registers this process, prunes dead ones, and spawns
+    /// the actors on `tracker`; they stop when `token` is cancelled. Register every job
+    /// handler before calling this.
+    ///
+    /// # Errors
+    /// An invalid recurring schedule (one line naming the file and the task), or database
+    /// errors.
+    pub async fn start(&self, token: &CancellationToken, tracker: &TaskTracker) -> Result<Runtime> {
+        let settings = self.settings().clone();
+        let tasks = match &settings.recurring_schedule {
+            Some(path) => {
+                let tasks = load_schedule(path)?;
+                for t in &tasks {
+                    self.named_job(&t.job, &t.args, t.queue.as_deref(), t.priority, None)
+                        .map_err(|e| Error::Recurring {
+                            path: path.clone(),
+                            reason: format!(
+                                "task {}: arguments do not fit job {}: {e}",
+                                t.key, t.job
+                            ),
+                        })?;
+                }
+                tasks
+            }
+            None => Vec::new(),
+        };
+        let selector = QueueSelector::new(&settings.queues);
+        let metadata = serde_json::json!({
+            "queues": selector.describe(),
+            "thread_pool_size": settings.threads,
+            "polling_interval": settings.polling_interval.as_secs_f64(),
+        });
+        let process = self.register_process("Worker", metadata).await?;
+        self.prune(Some(process.id)).await?;
+        let worker = if settings.threads > 0 {
+            Some(Worker::new(self, selector, settings.threads, Some(process.id)).await?)
+        } else {
+            None
+        };
+        let dispatcher = Dispatcher::new(self);
+        let scheduler = (!tasks.is_empty()).then(|| Scheduler::new(self, tasks));
+        let runtime = Runtime {
+            process,
+            worker,
+            dispatcher,
+            scheduler,
+        };
+        tracker.spawn(supervise(self.clone(), runtime.clone(), token.clone()));
+        Ok(runtime)
+    }
+}
+
+/// Runs every actor to completion, then deregisters. The actors are joined here, so they
+/// are scoped to this tracked task.
+async fn supervise(queue: Queue, rt: Runtime, token: CancellationToken) {
+    let worker = rt
+        .worker
+        .clone()
+        .map(|w| tokio::spawn(w.run(token.clone())));
+    let dispatcher = tokio::spawn(rt.dispatcher.clone().run(token.clone()));
+    let scheduler = rt
+        .scheduler
+        .clone()
+        .map(|s| tokio::spawn(s.run(token.clone())));
+    heartbeat(&queue, &rt.process, &token).await;
+    if let Some(w) = worker
+        && let Err(err) = w.await
+    {
+        tracing::error!(cause = %err, "worker task failed");
+    }
+    for t in [Some(dispatcher), scheduler].into_iter().flatten() {
+        if let Err(err) = t.await {
+            tracing::error!(cause = %err, "queue task failed");
+        }
+    }
+    if let Err(err) = rt.process.deregister().await {
+        tracing::warn!(cause = %err, "cannot deregister queue process; it will be pruned");
+    }
+}
+
+/// Heartbeats and prunes every heartbeat interval until cancelled.
+async fn heartbeat(queue: &Queue, process: &Process, token: &CancellationToken) {
+    let mut tick = tokio::time::interval(queue.settings().heartbeat_interval);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            () = token.cancelled() => break,
+            _ = tick.tick() => {
+                if let Err(err) = process.heartbeat().await {
+                    tracing::warn!(cause = %err, "queue heartbeat failed");
+                }
+                if let Err(err) = queue.prune(Some(process.id)).await {
+                    tracing::warn!(cause = %err, "pruning dead queue processes failed");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Enqueue: insert the job row, then ready, scheduled, blocked or discarded.
+
+use rusqlite::{Connection, named_params, params};
+
+use super::{DispatchInfo, Dispatched, Limit, dispatch};
+use crate::queue::error::Result;
+use crate::queue::job::{NewJob, OnConflict};
+use crate::store::Timestamp;
+
+/// Where an enqueued job went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placed {
+    Dispatched(Dispatched),
+    Scheduled,
+}
+
+const INSERT_JOB: &str = "INSERT INTO solid_queue_jobs
+   (queue_name, class_name, arguments, priority, scheduled_at, concurrency_key,
+    concurrency_limit, concurrency_duration, concurrency_discard, created_at, updated_at)
+ VALUES (:queue, :class, :args, :priority, :scheduled_at, :key, :limit, :duration, :discard,
+         :now, :now)";
+
+const INSERT_SCHEDULED: &str = "INSERT INTO solid_queue_scheduled_executions
+   (job_id, queue_name, priority, scheduled_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// Writes one job and places it. Runs inside the caller's transaction.
+pub(crate) fn insert(conn: &Connection, job: &NewJob, now: Timestamp) -> Result<(i64, Placed)> {
+    let scheduled_at = job.scheduled_at.unwrap_or(now);
+    let limit = job.concurrency.as_ref().map(|c| Limit {
+        key: c.key.clone(),
+        to: i64::from(c.to.max(1)),
+        duration_us: i64::try_from(c.duration.as_micros()).unwrap_or(i64::MAX),
+        discard: c.on_conflict == OnConflict::Discard,
+    });
+    conn.prepare_cached(INSERT_JOB)?.execute(named_params! {
+        ":queue": job.queue_name,
+        ":class": job.class_name,
+        ":args": job.arguments,
+        ":priority": job.priority,
+        ":scheduled_at": scheduled_at,
+        ":key": limit.as_ref().map(|l| &l.key),
+        ":limit": limit.as_ref().map(|l| l.to),
+        ":duration": limit.as_ref().map(|l| l.duration_us),
+        ":discard": limit.as_ref().is_some_and(|l| l.discard),
+        ":now": now,
+    })?;
+    let id = conn.last_insert_rowid();
+    if scheduled_at > now {
+        conn.prepare_cached(INSERT_SCHEDULED)?.execute(params![
+            id,
+            job.queue_name,
+            job.priority,
+            scheduled_at,
+            now
+        ])?;
+        return Ok((id, Placed::Scheduled));
+    }
+    let info = DispatchInfo {
+        id,
+        queue_name: job.queue_name.clone(),
+        priority: job.priority,
+        limit,
+    };
+    Ok((id, Placed::Dispatched(dispatch(conn, &info, now)?)))
+}

@@ -1,0 +1,323 @@
+//! The worker: claims up to its idle thread count per poll, performs each job on its own
+//! task, and records outcomes with group commit (whichever finishing task finds no write in
+//! flight writes everything pending in one transaction).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt;
+
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::Queue;
+use super::error::Result;
+use super::job::{AfterFailure, JobContext, JobError, JobId};
+use super::registry::UNKNOWN_JOB;
+use super::selector::QueueSelector;
+use super::store::claim::ClaimedJob;
+use super::store::finish::{Completion, Outcome, finish_batch};
+use super::store::watch::DataVersion;
+
+/// A pool of `threads` job slots fed from a queue list. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Worker {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    queue: Queue,
+    selector: QueueSelector,
+    process_id: Option<i64>,
+    slots: Arc<Semaphore>,
+    tasks: TaskTracker,
+    abort: CancellationToken,
+    freed: Notify,
+    watch: Option<Arc<DataVersion>>,
+    poll: Mutex<PollState>,
+    finish: Mutex<FinishQueue>,
+}
+
+#[derive(Debug, Default)]
+struct PollState {
+    /// `data_version` read before the last guarded claim.
+    version: Option<i64>,
+    /// The last claim filled every idle slot, so more jobs may be waiting.
+    more: bool,
+}
+
+#[derive(Debug, Default)]
+struct FinishQueue {
+    pending: Vec<Completion>,
+    writing: bool,
+}
+
+impl Worker {
+    /// A worker over `selector` with `threads` slots, claiming for `process_id`.
+    ///
+    /// # Errors
+    /// The `data_version` watch connection cannot be opened.
+    pub async fn new(
+        queue: &Queue,
+        selector: QueueSelector,
+        threads: usize,
+        process_id: Option<i64>,
+    ) -> Result<Self> {
+        let path = queue.db().path().to_path_buf();
+        let watch = tokio::task::spawn_blocking(move || DataVersion::open(&path))
+            .await
+            .map_err(crate::store::Error::from)??;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                queue: queue.clone(),
+                selector,
+                process_id,
+                slots: Arc::new(Semaphore::new(threads)),
+                tasks: TaskTracker::new(),
+                abort: CancellationToken::new(),
+                freed: Notify::new(),
+                watch: Some(Arc::new(watch)),
+                poll: Mutex::new(PollState::default()),
+                finish: Mutex::new(FinishQueue::default()),
+            }),
+        })
+    }
+
+    /// Slots free right now.
+    pub fn idle(&self) -> usize {
+        self.shared.slots.available_permits()
+    }
+
+    /// Jobs being performed or finished right now.
+    pub fn running(&self) -> usize {
+        self.shared.tasks.len()
+    }
+
+    /// One poll without the `data_version` guard: claims up to the idle count and starts
+    /// them. Returns how many were claimed.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn run_once(&self) -> Result<usize> {
+        self.poll(false).await
+    }
+
+    /// Waits until every started job is performed and finished.
+    pub async fn drain(&self) {
+        self.shared.tasks.close();
+        self.shared.tasks.wait().await;
+        self.shared.tasks.reopen();
+    }
+
+    #[tracing::instrument(level = "trace", skip(self), fields(queues = %self.shared.selector.describe()))]
+    async fn poll(&self, guarded: bool) -> Result<usize> {
+        let s = &self.shared;
+        let idle = s.slots.available_permits();
+        if idle == 0 {
+            lock(&s.poll).more = true;
+            return Ok(0);
+        }
+        let mut version = None;
+        if guarded
+            && !lock(&s.poll).more
+            && let Some(watch) = s.watch.clone()
+        {
+            {
+                let v = tokio::task::spawn_blocking(move || watch.read())
+                    .await
+                    .map_err(crate::store::Error::from)??;
+                if lock(&s.poll).version == Some(v) {
+                    return Ok(0);
+                }
+                version = Some(v);
+            }
+        }
+        let jobs = s.queue.claim(&s.selector, s.process_id, idle).await?;
+        {
+            let mut st = lock(&s.poll);
+            st.version = version;
+            st.more = jobs.len() == idle;
+        }
+        let n = jobs.len();
+        for job in jobs {
+            let Ok(permit) = s.slots.clone().try_acquire_owned() else {
+                break;
+            };
+            s.tasks.spawn(execute(self.shared.clone(), job, permit));
+        }
+        Ok(n)
+    }
+
+    /// Polls until `token` is cancelled, then stops claiming, waits up to the shutdown
+    /// timeout for running jobs, and abandons the rest (their claims are released when
+    /// the process deregisters).
+    pub async fn run(self, token: CancellationToken) {
+        let s = self.shared.clone();
+        let interval = s.queue.settings().polling_interval;
+        let threads = s.slots.available_permits();
+        // With a backlog, refill once half the slots are free, so claims come in batches
+        // instead of one transaction per finished job.
+        let refill = threads.div_ceil(2).max(1);
+        tracing::info!(queues = %s.selector.describe(), threads, ?interval, "worker started");
+        loop {
+            let backlog = lock(&s.poll).more;
+            let guarded = if backlog && s.slots.available_permits() >= refill {
+                false
+            } else {
+                tokio::select! {
+                    () = token.cancelled() => break,
+                    () = s.queue.inner.wake.notified() => false,
+                    () = s.freed.notified() => {
+                        if lock(&s.poll).more && s.slots.available_permits() < refill {
+                            continue;
+                        }
+                        true
+                    }
+                    () = tokio::time::sleep(interval) => true,
+                }
+            };
+            if token.is_cancelled() {
+                break;
+            }
+            if let Err(err) = self.poll(guarded).await {
+                tracing::warn!(cause = %err, "worker poll failed");
+                lock(&s.poll).more = false;
+                tokio::select! {
+                    () = token.cancelled() => break,
+                    () = tokio::time::sleep(interval) => {}
+                }
+            }
+        }
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&self) {
+        let s = &self.shared;
+        let timeout = s.queue.settings().shutdown_timeout;
+        s.tasks.close();
+        if tokio::time::timeout(timeout, s.tasks.wait()).await.is_err() {
+            tracing::warn!(
+                running = s.tasks.len(),
+                ?timeout,
+                "shutdown timeout: abandoning running jobs; their claims are released"
+            );
+            s.abort.cancel();
+            s.tasks.wait().await;
+        }
+        tracing::info!("worker stopped");
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Performs one claimed job, then queues its outcome for the next finish transaction.
+async fn execute(s: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePermit) {
+    let outcome = perform(&s, &job).await;
+    drop(permit);
+    s.freed.notify_one();
+    let Some(outcome) = outcome else {
+        return;
+    };
+    if let Outcome::Failed(e) = &outcome {
+        tracing::warn!(job_id = job.id, job = %job.class_name, attempt = job.attempt, error = %e, "job failed");
+    }
+    complete(
+        &s,
+        Completion {
+            job_id: job.id,
+            outcome,
+        },
+    )
+    .await;
+}
+
+/// Runs the handler; `None` when aborted by shutdown.
+async fn perform(s: &Shared, job: &ClaimedJob) -> Option<Outcome> {
+    let Some(entry) = s.queue.registry().get(&job.class_name) else {
+        return Some(Outcome::Failed(JobError::new(
+            UNKNOWN_JOB,
+            format!(
+                "no job named {:?} is registered in this process",
+                job.class_name
+            ),
+        )));
+    };
+    let ctx = JobContext {
+        id: JobId(job.id),
+        queue: job.queue_name.clone(),
+        attempt: job.attempt,
+        enqueued_at: job.created_at,
+        due_at: job.scheduled_at,
+    };
+    let fut = match (entry.perform)(&job.arguments, ctx) {
+        Ok(fut) => fut,
+        Err(e) => return Some(Outcome::Failed(e)),
+    };
+    // A panic becomes a failure instead of taking the worker down.
+    let result = tokio::select! {
+        r = AssertUnwindSafe(fut).catch_unwind() => r,
+        () = s.abort.cancelled() => return None,
+    };
+    let error = match result {
+        Ok(Ok(())) => return Some(Outcome::Finished),
+        Ok(Err(e)) => e,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            JobError::new("Panic", format!("job panicked: {what}"))
+        }
+    };
+    Some(match entry.options.after_failure(&error, job.attempt) {
+        AfterFailure::Discard => Outcome::Discarded,
+        AfterFailure::Retry(wait) => {
+            tracing::info!(job_id = job.id, attempt = job.attempt, ?wait, error = %error, "job will be retried");
+            Outcome::Retry(s.queue.clock().now() + wait)
+        }
+        AfterFailure::Fail => Outcome::Failed(error),
+    })
+}
+
+/// Group commit: the first completer with no write in flight writes every pending outcome
+/// in one transaction, repeating until nothing is pending.
+async fn complete(s: &Shared, c: Completion) {
+    {
+        let mut q = lock(&s.finish);
+        q.pending.push(c);
+        if q.writing {
+            return;
+        }
+        q.writing = true;
+    }
+    loop {
+        let batch = {
+            let mut q = lock(&s.finish);
+            if q.pending.is_empty() {
+                q.writing = false;
+                return;
+            }
+            std::mem::take(&mut q.pending)
+        };
+        let preserve = s.queue.settings().preserve_finished_jobs;
+        let process_id = s.process_id;
+        let now = s.queue.clock().now();
+        let n = batch.len();
+        match s
+            .queue
+            .group_write(move |tx| finish_batch(tx, process_id, &batch, preserve, now))
+            .await
+        {
+            Ok(report) if report.made_ready > 0 => s.queue.notify_ready(),
+            Ok(_) => {}
+            Err(err) => {
+                tracing::error!(cause = %err, jobs = n, "cannot record finished jobs; their claims stay until released");
+            }
+        }
+    }
+}

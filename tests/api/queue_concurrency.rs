@@ -1,0 +1,117 @@
+//! Concurrency controls: block releases the next job when a slot frees; discard drops the
+//! job; maintenance releases jobs whose wait expired.
+
+use std::time::Duration;
+
+use trifecta::queue::{Error, JobOptions, JobState, QueueSelector};
+
+use crate::helpers::TestResult;
+use crate::queue_support::{Limited, fixture};
+
+fn job(key: &str, n: u32, discard: bool) -> Limited {
+    Limited {
+        key: key.into(),
+        n,
+        discard,
+    }
+}
+
+#[tokio::test]
+async fn blocked_jobs_run_one_at_a_time_in_order() -> TestResult {
+    let f = fixture().await;
+    let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = order.clone();
+    f.queue
+        .register(JobOptions::default(), move |j: Limited, _| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().expect("lock").push(j.n);
+                Ok(())
+            }
+        });
+    let a = f.queue.enqueue(&job("acct", 1, false)).await?;
+    let b = f.queue.enqueue(&job("acct", 2, false)).await?;
+    let c = f.queue.enqueue(&job("acct", 3, false)).await?;
+    let other = f.queue.enqueue(&job("other", 9, false)).await?;
+    assert_eq!(f.state(a).await, Some(JobState::Ready));
+    assert_eq!(f.state(b).await, Some(JobState::Blocked));
+    assert_eq!(f.state(c).await, Some(JobState::Blocked));
+    assert_eq!(
+        f.state(other).await,
+        Some(JobState::Ready),
+        "keys are independent"
+    );
+
+    // With many threads still only one `acct` job is ever claimable at a time.
+    let claimed = f.queue.claim(&QueueSelector::all(), None, 10).await?;
+    assert_eq!(claimed.len(), 2);
+    let worker = f.worker(10).await;
+    // Finish by hand through the worker path: release the claims, then work everything off.
+    drop(claimed);
+    f.queue.prune(None).await?; // claims without a process are orphans: back to ready
+    f.work_off(&worker).await;
+    for id in [a, b, c, other] {
+        assert_eq!(f.state(id).await, Some(JobState::Finished));
+    }
+    assert_eq!(*order.lock().expect("lock"), vec![1, 9, 2, 3]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn discard_on_conflict_drops_the_job() -> TestResult {
+    let f = fixture().await;
+    let first = f.queue.enqueue(&job("k", 1, true)).await?;
+    let err = f.queue.enqueue(&job("k", 2, true)).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::ConcurrencyDiscarded { key } if key == "limited/k"),
+        "{err}"
+    );
+    assert_eq!(f.queue.jobs(None, None, 10).await?.len(), 1);
+    let ids = f
+        .queue
+        .enqueue_all(&[job("k", 3, true), job("j", 4, true)])
+        .await?;
+    assert_eq!(ids.len(), 1, "the conflicting one is left out");
+    assert_eq!(f.state(first).await, Some(JobState::Ready));
+    Ok(())
+}
+
+#[tokio::test]
+async fn maintenance_releases_blocked_jobs_whose_slot_expired() -> TestResult {
+    let f = fixture().await;
+    let a = f.queue.enqueue(&job("k", 1, false)).await?;
+    let b = f.queue.enqueue(&job("k", 2, false)).await?;
+    // `a` is claimed and never finishes (its worker hung).
+    f.queue.claim(&QueueSelector::all(), None, 1).await?;
+    assert_eq!(
+        f.queue.maintain_concurrency().await?,
+        0,
+        "nothing expired yet"
+    );
+    assert_eq!(f.state(b).await, Some(JobState::Blocked));
+    f.advance(Duration::from_secs(61));
+    assert_eq!(f.queue.maintain_concurrency().await?, 1);
+    assert_eq!(f.state(b).await, Some(JobState::Ready));
+    assert_eq!(f.state(a).await, Some(JobState::Claimed));
+    Ok(())
+}
+
+#[tokio::test]
+async fn scheduled_limited_jobs_take_their_slot_when_due() -> TestResult {
+    let f = fixture().await;
+    let a = f
+        .queue
+        .enqueue_in(&job("k", 1, false), Duration::from_secs(5))
+        .await?;
+    let b = f.queue.enqueue(&job("k", 2, false)).await?;
+    assert_eq!(f.state(a).await, Some(JobState::Scheduled));
+    assert_eq!(f.state(b).await, Some(JobState::Ready));
+    f.advance(Duration::from_secs(5));
+    f.queue.dispatch_due(500).await?;
+    assert_eq!(
+        f.state(a).await,
+        Some(JobState::Blocked),
+        "b holds the only slot"
+    );
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! Shared pieces of the queue tests: a queue on a temp dir with a manual clock, and small
+//! job types.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tempfile::TempDir;
+use trifecta::config::WakeMode;
+use trifecta::queue::{
+    Concurrency, Job, JobId, JobInfo, JobState, Queue, QueueArgs, QueueSelector, Worker,
+};
+use trifecta::store::{Clock, PoolOptions, Stores, Timestamp};
+
+/// A queue on fresh storage, driven by hand.
+pub struct Fixture {
+    pub dir: TempDir,
+    pub queue: Queue,
+    pub clock: Clock,
+}
+
+/// 2023-11-14T22:13:20Z, a fixed start for the manual clock.
+pub const START: Timestamp = Timestamp(1_700_000_000_000_000);
+
+pub async fn fixture() -> Fixture {
+    fixture_with(|_| {}).await
+}
+
+pub async fn fixture_with(tune: impl FnOnce(&mut QueueArgs)) -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().to_path_buf();
+    let stores =
+        tokio::task::spawn_blocking(move || Stores::open(&path, "test", &PoolOptions::default()))
+            .await
+            .expect("join")
+            .expect("open stores");
+    let mut settings = QueueArgs::default();
+    tune(&mut settings);
+    let clock = Clock::manual(START);
+    let queue = Queue::new(stores.queue, clock.clone(), settings, WakeMode::Instant);
+    trifecta::queue::builtin::register(&queue);
+    Fixture { dir, queue, clock }
+}
+
+impl Fixture {
+    pub async fn state(&self, id: JobId) -> Option<JobState> {
+        self.info(id).await.map(|j| j.state)
+    }
+
+    pub async fn info(&self, id: JobId) -> Option<JobInfo> {
+        self.queue.job(id).await.expect("job lookup")
+    }
+
+    pub async fn worker(&self, threads: usize) -> Worker {
+        Worker::new(&self.queue, QueueSelector::all(), threads, None)
+            .await
+            .expect("worker")
+    }
+
+    /// Claims and performs until a poll finds nothing.
+    pub async fn work_off(&self, worker: &Worker) -> usize {
+        let mut total = 0;
+        loop {
+            let n = worker.run_once().await.expect("poll");
+            worker.drain().await;
+            if n == 0 {
+                return total;
+            }
+            total += n;
+        }
+    }
+
+    pub fn advance(&self, d: Duration) {
+        self.clock.advance(d);
+    }
+}
+
+/// A job with a queue, priority and tag chosen per value.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tagged {
+    pub tag: String,
+    pub queue: String,
+    pub priority: i32,
+}
+
+impl Tagged {
+    pub fn new(tag: &str, queue: &str, priority: i32) -> Self {
+        Self {
+            tag: tag.to_owned(),
+            queue: queue.to_owned(),
+            priority,
+        }
+    }
+}
+
+impl Job for Tagged {
+    const NAME: &'static str = "tagged";
+    fn queue(&self) -> &str {
+        &self.queue
+    }
+    fn priority(&self) -> i32 {
+        self.priority
+    }
+}
+
+/// A job limited by concurrency key `key`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Limited {
+    pub key: String,
+    pub n: u32,
+    pub discard: bool,
+}
+
+impl Job for Limited {
+    const NAME: &'static str = "limited";
+    fn concurrency(&self) -> Option<Concurrency> {
+        let c = Concurrency::new(self.key.clone()).duration(Duration::from_secs(60));
+        Some(if self.discard {
+            c.on_conflict(trifecta::queue::OnConflict::Discard)
+        } else {
+            c
+        })
+    }
+}
+
+/// Records the tags of performed [`Tagged`] jobs in order.
+#[allow(dead_code)]
+pub fn record_tagged(queue: &Queue) -> Arc<Mutex<Vec<String>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    queue.register(Default::default(), move |job: Tagged, _| {
+        let sink = sink.clone();
+        async move {
+            sink.lock().expect("lock").push(job.tag);
+            Ok(())
+        }
+    });
+    seen
+}
+
+/// Tags of claimed jobs.
+pub fn tags(claimed: &[trifecta::queue::ClaimedJob]) -> Vec<String> {
+    claimed
+        .iter()
+        .map(|c| {
+            serde_json::from_str::<Tagged>(&c.arguments)
+                .expect("tagged args")
+                .tag
+        })
+        .collect()
+}
+
+/// A queue handle on `dir` (environment `test`) with the system clock, as a third process
+/// next to child servers.
+pub async fn queue_on(dir: &std::path::Path) -> Queue {
+    let dir = dir.to_path_buf();
+    let stores =
+        tokio::task::spawn_blocking(move || Stores::open(&dir, "test", &PoolOptions::default()))
+            .await
+            .expect("join")
+            .expect("open stores");
+    let queue = Queue::new(
+        stores.queue,
+        Clock::system(),
+        QueueArgs::default(),
+        WakeMode::Poll,
+    );
+    trifecta::queue::builtin::register(&queue);
+    queue
+}
+
+/// Total jobs in `state`.
+pub async fn count(queue: &Queue, state: JobState) -> i64 {
+    queue.stats().await.expect("stats").totals[state.as_str()]
+}
