@@ -31,12 +31,12 @@ impl Channel for ChatChannel {
     }
 }
 
-fn js_dir() -> PathBuf {
+pub fn js_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js")
 }
 
 /// `make test` runs `npm ci` first; a bare `cargo test` installs here once.
-fn ensure_node_modules() {
+pub fn ensure_node_modules() {
     let dir = js_dir();
     if dir.join("node_modules/@rails/actioncable").exists() && dir.join("node_modules/ws").exists()
     {

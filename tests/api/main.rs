@@ -27,6 +27,7 @@ mod queue_recurring;
 mod queue_support;
 mod store;
 mod todos;
+mod todos_http;
 mod up;
 mod users;
 mod web;
