@@ -296,13 +296,26 @@ async fn latency(wake: WakeMode, gap: Duration, samples: usize) -> Res<Row> {
 }
 
 fn main() -> Res {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without
+    // it, and then a small throughput smoke run is enough to prove it works.
+    let smoke = !std::env::args().any(|a| a == "--bench");
     let quick = std::env::var_os("QUEUE_BENCH_QUICK").is_some();
-    let scale = if quick { 10 } else { 1 };
+    let scale = if smoke {
+        100
+    } else if quick {
+        10
+    } else {
+        1
+    };
     let threads: usize = std::env::var("QUEUE_BENCH_THREADS")
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or(256);
-    let only = std::env::var("QUEUE_BENCH_ONLY").unwrap_or_default();
+    let only = if smoke {
+        "throughput".to_owned()
+    } else {
+        std::env::var("QUEUE_BENCH_ONLY").unwrap_or_default()
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
