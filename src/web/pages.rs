@@ -32,6 +32,7 @@ async fn status(State(state): State<AppState>, inertia: Inertia) -> Result<Respo
             "env": state.site.env,
             "uptime_seconds": state.site.started.elapsed().as_secs(),
             "stores": stores,
+            "websockets": state.actioncable.stats().connections,
         }),
     );
     Ok(inertia.render("Status", props).await?)

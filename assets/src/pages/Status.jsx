@@ -42,6 +42,10 @@ export default function Status({ status }) {
           <dt>Environment</dt>
           <dd>{status.env}</dd>
         </div>
+        <div>
+          <dt>Open WebSockets</dt>
+          <dd data-testid="websockets">{status.websockets}</dd>
+        </div>
       </dl>
       <h2>Stores</h2>
       <ul className="stores">

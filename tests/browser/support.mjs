@@ -1,0 +1,131 @@
+// Shared by the browser tests: the release binary on port 0 with temp storage, Debian's
+// Chromium driven by playwright-core (never a downloaded browser), pages that record
+// console errors and CSP violations, and sign-up through the real form.
+import { before, after } from 'node:test'
+import { spawn, execSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+// playwright-core is a devDependency of the front end.
+const require = createRequire(join(root, 'assets', 'package.json'))
+const { chromium } = require('playwright-core')
+
+const BIN = process.env.TRIFECTA_BIN ?? join(root, 'target', 'release', 'trifecta')
+const CHROMIUM = process.env.CHROMIUM ?? execSync('command -v chromium', { shell: '/bin/sh' }).toString().trim()
+
+/** Starts `trifecta serve` on 127.0.0.1:0; resolves with the child and its base URL. */
+function startServer(storage) {
+  const server = spawn(BIN, ['--storage', storage, '--log', 'info', 'serve', '--bind', '127.0.0.1:0'], {
+    env: { ...process.env, TRIFECTA_ENV: 'test', TRIFECTA_BCRYPT_COST: '4' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  return new Promise((resolve, reject) => {
+    let log = ''
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000)
+    server.stderr.setEncoding('utf8')
+    server.stderr.on('data', (chunk) => {
+      log += chunk
+      const m = log.match(/listening addr=(\S+)/)
+      if (m) {
+        clearTimeout(timer)
+        resolve({ server, base: `http://${m[1]}` })
+      }
+    })
+    server.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited with ${code}:\n${log}`))
+    })
+  })
+}
+
+/**
+ * Registers before/after hooks that start one server and one browser for the test file;
+ * returns `{ base, browser, watchedPage, signUp }` (`base` and `browser` are set once the
+ * before hook ran).
+ */
+export function harness() {
+  const h = { base: null, browser: null, server: null, storage: null }
+  before(async () => {
+    h.storage = mkdtempSync(join(tmpdir(), 'trifecta-browser-'))
+    const started = await startServer(h.storage)
+    h.server = started.server
+    h.base = started.base
+    h.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    })
+  })
+  after(async () => {
+    await h.browser?.close()
+    if (h.server && h.server.exitCode === null) {
+      const exited = new Promise((resolve) => h.server.once('exit', resolve))
+      h.server.kill('SIGTERM')
+      await exited
+    }
+    if (h.storage) rmSync(h.storage, { recursive: true, force: true })
+  })
+
+  /** Records console errors, page errors, CSP violations and failed requests of `page`. */
+  h.watch = async (page, problems) => {
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(`console ${msg.type()}: ${msg.text()}`)
+    })
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+    page.on('requestfailed', (req) => {
+      // A socket or request cut short by closing its tab is not a failure of the app.
+      if (!page.isClosed()) problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`)
+    })
+    page.on('response', (res) => {
+      if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`)
+    })
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)
+      })
+    })
+    return page
+  }
+
+  /** A new context with one watched page. */
+  h.watchedPage = async (options = {}) => {
+    const context = await h.browser.newContext(options)
+    const problems = []
+    const page = await h.watch(await context.newPage(), problems)
+    return { context, page, problems }
+  }
+
+  /** Signs up through the real form; the browser lands on the todo board, signed in. */
+  h.signUp = async (page, email) => {
+    await page.goto(h.base + '/signup')
+    await page.getByLabel('Name').fill('Tester')
+    await page.getByLabel('Email address').fill(email)
+    await page.getByLabel(/^Password/).fill('correct horse battery')
+    await page.getByRole('button', { name: 'Sign up' }).click()
+    await page.waitForURL(h.base + '/todos')
+    await page.getByTestId('current-user').waitFor()
+  }
+  return h
+}
+
+/** Polls `fn` until it returns a truthy value or `ms` pass. */
+export async function eventually(label, fn, ms = 10_000) {
+  const start = Date.now()
+  let last
+  for (;;) {
+    last = await fn()
+    if (last) return last
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${label} (last: ${JSON.stringify(last)})`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
