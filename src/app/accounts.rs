@@ -193,17 +193,7 @@ impl App {
     /// # Errors
     /// Only database failures.
     pub async fn accounts_accessible_by(&self, user: &User) -> Result<Vec<Account>> {
-        let (admin, uid) = (user.site_admin, user.id);
-        self.db
-            .call(move |conn| -> Result<Vec<Account>> {
-                let sql =
-                    format!("{ACCOUNT_SELECT} WHERE {ACCESSIBLE_ACCOUNTS} ORDER BY a.id DESC");
-                let mut stmt = conn.prepare_cached(&sql)?;
-                let rows =
-                    stmt.query_map(named_params! {":admin": admin, ":uid": uid}, account_row)?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
-            })
-            .await
+        self.scoped_accounts(user.site_admin, user.id).await
     }
 
     /// Accounts `user` belongs to (even a site admin sees only their own here), newest first.
@@ -211,14 +201,17 @@ impl App {
     /// # Errors
     /// Only database failures.
     pub async fn accounts_of(&self, user: &User) -> Result<Vec<Account>> {
-        let uid = user.id;
+        self.scoped_accounts(false, user.id).await
+    }
+
+    async fn scoped_accounts(&self, admin: bool, uid: i64) -> Result<Vec<Account>> {
         self.db
             .call(move |conn| -> Result<Vec<Account>> {
                 let sql =
                     format!("{ACCOUNT_SELECT} WHERE {ACCESSIBLE_ACCOUNTS} ORDER BY a.id DESC");
                 let mut stmt = conn.prepare_cached(&sql)?;
                 let rows =
-                    stmt.query_map(named_params! {":admin": false, ":uid": uid}, account_row)?;
+                    stmt.query_map(named_params! {":admin": admin, ":uid": uid}, account_row)?;
                 Ok(rows.collect::<rusqlite::Result<_>>()?)
             })
             .await

@@ -131,13 +131,23 @@ async fn create_session(
             .errors(Errors::new().add("email_address", BAD_LOGIN))
             .redirect("/login"));
     };
+    let jar = start_session(&state, &user, client, jar).await?;
+    Ok((jar, inertia.redirect("/")).into_response())
+}
+
+/// Starts a session for `user` and adds its cookie to `jar`.
+async fn start_session(
+    state: &AppState,
+    user: &crate::app::User,
+    client: Client,
+    jar: SignedCookieJar,
+) -> Result<SignedCookieJar, ApiError> {
     let session = state
         .app
-        .start_session(&user, client.ip, client.user_agent)
+        .start_session(user, client.ip, client.user_agent)
         .await
         .map_err(ApiError::internal)?;
-    let jar = jar.add(auth::session_cookie(&state.cookies, session.token));
-    Ok((jar, inertia.redirect("/")).into_response())
+    Ok(jar.add(auth::session_cookie(&state.cookies, session.token)))
 }
 
 async fn destroy_session(
@@ -210,12 +220,7 @@ async fn create_registration(
         Err(e) => return Err(ApiError::internal(e)),
     };
     tracing::info!(user = %user.email_address, site_admin = user.site_admin, "signed up");
-    let session = state
-        .app
-        .start_session(&user, client.ip, client.user_agent)
-        .await
-        .map_err(ApiError::internal)?;
-    let jar = jar.add(auth::session_cookie(&state.cookies, session.token));
+    let jar = start_session(&state, &user, client, jar).await?;
     let welcome = format!(
         "Welcome, {}!",
         if user.name.is_empty() {
