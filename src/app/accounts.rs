@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, Row, Transaction, named_params};
 use serde::Serialize;
 
 use super::App;
+use super::broadcast::{ACCOUNT, ACCOUNT_USER, Change};
 use super::error::{Error, Result};
 use super::users::{User, normalize_email};
 use crate::store::Timestamp;
@@ -325,6 +326,7 @@ impl App {
             .db
             .write(move |tx| insert_account(tx, &name, "team", owner, now))
             .await?;
+        self.published(&ACCOUNT, Change::Created, id, None).await;
         self.account_for(user, id).await
     }
 
@@ -350,6 +352,8 @@ impl App {
                 Ok(())
             })
             .await?;
+        self.published(&ACCOUNT, Change::Updated, account_id, None)
+            .await;
         self.account_for(user, account_id).await
     }
 
@@ -366,6 +370,9 @@ impl App {
                 Ok(())
             })
             .await?;
+        // Its memberships went with it; their parent is gone, so only the account announces.
+        self.published(&ACCOUNT, Change::Destroyed, account_id, None)
+            .await;
         Ok(account)
     }
 
@@ -420,6 +427,7 @@ impl App {
                 Ok(id)
             })
             .await?;
+        self.member_changed(Change::Created, id, account_id).await;
         self.account_user_for(user, id).await
     }
 
@@ -448,6 +456,13 @@ impl App {
                 Ok(())
             })
             .await?;
+        self.published(
+            &ACCOUNT_USER,
+            Change::Updated,
+            account_user_id,
+            Some(("Account", membership.account_id)),
+        )
+        .await;
         self.account_user_for(user, account_user_id).await
     }
 
@@ -473,6 +488,22 @@ impl App {
                 Ok(())
             })
             .await?;
+        self.member_changed(Change::Destroyed, account_user_id, account_id)
+            .await;
         Ok(membership)
+    }
+
+    /// A membership was added or removed: it announces itself to its account, and the
+    /// account, whose `members_count` changed with it, announces its own update.
+    async fn member_changed(&self, change: Change, account_user_id: i64, account_id: i64) {
+        self.published(
+            &ACCOUNT_USER,
+            change,
+            account_user_id,
+            Some(("Account", account_id)),
+        )
+        .await;
+        self.published(&ACCOUNT, Change::Updated, account_id, None)
+            .await;
     }
 }

@@ -6,9 +6,11 @@
 
 mod accounts;
 pub mod broadcast;
+pub mod channels;
 mod error;
 mod ids;
 mod password;
+mod publish;
 mod sessions;
 mod todos;
 mod users;
@@ -22,6 +24,7 @@ pub use sessions::Session;
 pub use todos::{MAX_TITLE, Todo, TodoChange, TodoProps, validate_title};
 pub use users::{NewUser, User};
 
+use crate::cable::Cable;
 use crate::store::{Clock, Db};
 
 /// Settings of the domain layer.
@@ -49,6 +52,8 @@ pub struct App {
     clock: Clock,
     ids: Ids,
     settings: Settings,
+    /// Where sync markers go; `None` (CLI, unit tests) announces nothing.
+    cable: Option<Cable>,
 }
 
 impl App {
@@ -59,7 +64,16 @@ impl App {
             clock,
             ids: Ids::new(secret),
             settings,
+            cable: None,
         }
+    }
+
+    /// The same domain, announcing every committed change of Broadcastable models on
+    /// `cable` as sync markers.
+    #[must_use]
+    pub fn with_cable(mut self, cable: Cable) -> Self {
+        self.cable = Some(cable);
+        self
     }
 
     /// The obfuscated-id codec.
