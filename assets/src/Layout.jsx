@@ -4,8 +4,11 @@ import { Link, router, usePage } from '@inertiajs/react'
 
 const NAV = [
   { href: '/', label: 'Home', component: 'Home' },
+  { href: '/accounts', label: 'Accounts', component: 'Accounts/Index' },
   { href: '/status', label: 'Status', component: 'Status' },
 ]
+
+const ADMIN_NAV = [{ href: '/admin/accounts', label: 'Admin', component: 'Admin/Accounts' }]
 
 export default function Layout({ children }) {
   const page = usePage()
@@ -22,7 +25,7 @@ export default function Layout({ children }) {
         {user ? (
           <>
             <nav className="nav" aria-label="Main">
-              {NAV.map((item) => (
+              {[...NAV, ...(user.site_admin ? ADMIN_NAV : [])].map((item) => (
                 <Link
                   key={item.href}
                   href={item.href}
