@@ -18,6 +18,7 @@ mod helpers;
 mod inertia;
 mod process;
 mod store;
+mod sync;
 mod todos;
 mod up;
 mod users;

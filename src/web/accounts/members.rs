@@ -6,9 +6,11 @@ use axum::response::Response;
 
 use super::forms::MemberForm;
 use super::{ApiError, decode, refused};
+use crate::actioncable::ActionCable;
 use crate::app::{self, App, Role};
 use crate::inertia::{Errors, Inertia};
 use crate::web::auth::CurrentUser;
+use crate::web::cable_auth::SessionConnect;
 use crate::web::input::Input;
 
 fn invalid(inertia: Inertia, back: &str, field: &str, message: String) -> Response {
@@ -72,9 +74,13 @@ pub(super) async fn update(
     }
 }
 
-/// `DELETE /account_users/:id`.
+/// `DELETE /account_users/:id`. The removed user's sockets are disconnected with
+/// `reconnect: true`: their clients reconnect and resubscribe, and `SyncChannel` authorizes
+/// every subscription afresh, so the account's markers stop reaching them (as Rails'
+/// `remote_connections.where(current_user:).disconnect`).
 pub(super) async fn destroy(
     State(app): State<App>,
+    State(actioncable): State<ActionCable>,
     CurrentUser { user, .. }: CurrentUser,
     Path(id): Path<String>,
     inertia: Inertia,
@@ -85,7 +91,18 @@ pub(super) async fn destroy(
         .await
         .map_err(refused)?;
     let back = format!("/accounts/{}", app.ids().encode(membership.account_id));
-    match app.remove_member(&user, membership_id).await {
+    let removed = app.remove_member(&user, membership_id).await;
+    if let Ok(gone) = &removed {
+        match app.session_ids_of(gone.user_id).await {
+            Ok(sessions) => {
+                for session in sessions {
+                    actioncable.disconnect(&SessionConnect::identity_of(session), true);
+                }
+            }
+            Err(err) => tracing::warn!(cause = %err, "cannot list the removed member's sessions"),
+        }
+    }
+    match removed {
         Ok(removed) if removed.user_id == user.id && !user.site_admin => Ok(inertia
             .flash("notice", "You left the account.")
             .redirect("/accounts")),
