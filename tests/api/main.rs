@@ -2,6 +2,7 @@
 
 #![allow(clippy::panic)]
 
+mod accounts;
 mod anyt_channels;
 mod anyt_core;
 mod anyt_features;
