@@ -19,19 +19,23 @@ export function realtime() {
 // record was deleted or the user lost access), instead of showing the error page.
 export function subscribeToModel(model, id, props, { as, gone } = {}) {
   const cable = realtime()
+  const reload = ({ only }) =>
+    router.reload({
+      only: as ?? only,
+      onHttpException: (response) => {
+        if (!gone || (response.status !== 404 && response.status !== 403)) return undefined
+        cable.log.add('broadcast', `${model}:${id} is gone; leaving for ${gone}`)
+        router.visit(gone, { replace: true })
+        return false
+      },
+    })
   const subscribe = createSyncSubscriber({
     cable,
     log: cable.log,
-    reload: ({ only }) =>
-      router.reload({
-        only: as ?? only,
-        onHttpException: (response) => {
-          if (!gone || (response.status !== 404 && response.status !== 403)) return undefined
-          cable.log.add('broadcast', `${model}:${id} is gone; leaving for ${gone}`)
-          router.visit(gone, { replace: true })
-          return false
-        },
-      }),
+    reload,
+    // Refused (deleted, or access lost, e.g. my sockets reconnected after I was removed):
+    // reload once; the server answers with fresh props or a 404 that `gone` handles.
+    onRejected: () => reload({ only: props }),
   })
   return subscribe(model, id, as ? [] : props)
 }
