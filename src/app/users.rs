@@ -5,8 +5,8 @@
 use rusqlite::{OptionalExtension, Row, Transaction, named_params};
 use serde::Serialize;
 
-use super::error::{Error, Result};
 use super::broadcast::{self, Change};
+use super::error::{Error, Result};
 use super::{App, accounts, password};
 use crate::store::Timestamp;
 
@@ -253,7 +253,8 @@ fn insert_user(
     )?;
     let id = tx.last_insert_rowid();
     let display = if name.is_empty() { email } else { name };
-    let account = accounts::insert_account(tx, &format!("{display}'s account"), "personal", id, now)?;
+    let account =
+        accounts::insert_account(tx, &format!("{display}'s account"), "personal", id, now)?;
     let user = User {
         id,
         email_address: email.to_owned(),

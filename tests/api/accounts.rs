@@ -128,7 +128,9 @@ async fn members_may_look_but_not_change_and_bad_input_comes_back_as_errors() ->
         .await;
     assert_eq!(res.status(), 403);
     assert_eq!(
-        bob.send_json(Method::DELETE, &path, json!({})).await.status(),
+        bob.send_json(Method::DELETE, &path, json!({}))
+            .await
+            .status(),
         403
     );
 
@@ -171,7 +173,10 @@ async fn admin_accounts_is_for_site_admins_with_a_selected_account() -> TestResu
         .iter()
         .map(|a| a["owner"]["email_address"].clone())
         .collect();
-    assert_eq!(owners, vec![json!("ann@example.com"), json!("admin@example.com")]);
+    assert_eq!(
+        owners,
+        vec![json!("ann@example.com"), json!("admin@example.com")]
+    );
     assert_eq!(page["props"]["selected_account"], json!(null));
 
     let page = admin
@@ -180,7 +185,10 @@ async fn admin_accounts_is_for_site_admins_with_a_selected_account() -> TestResu
     assert_eq!(page["props"]["selected_account"]["id"], anns.as_str());
     assert_eq!(page["props"]["selected_account"]["can_manage"], true);
     assert_eq!(
-        admin.visit("/admin/accounts?account_id=garbage").await.status(),
+        admin
+            .visit("/admin/accounts?account_id=garbage")
+            .await
+            .status(),
         404
     );
     app.stop().await

@@ -453,7 +453,11 @@ pub fn location(res: &reqwest::Response) -> String {
 pub async fn signed_up(app: &TestApp, email: &str) -> Browser {
     let browser = Browser::of(app);
     let res = browser.sign_up(email, "correct horse battery").await;
-    assert!(res.status().is_redirection(), "sign up {email}: {}", res.status());
+    assert!(
+        res.status().is_redirection(),
+        "sign up {email}: {}",
+        res.status()
+    );
     browser
 }
 

@@ -150,7 +150,10 @@ mod broadcasting {
             )
             .await;
         assert_eq!(res.status(), 303);
-        assert_eq!(ann.receive().await, data(&own, marker("refresh", "account")));
+        assert_eq!(
+            ann.receive().await,
+            data(&own, marker("refresh", "account"))
+        );
         assert_eq!(
             admin.receive().await,
             data(&all, marker("refresh", "accounts"))
@@ -178,7 +181,10 @@ mod broadcasting {
             .await;
         // The membership refreshes its parent; the account (members_count) refreshes itself.
         for _ in 0..2 {
-            assert_eq!(ann.receive().await, data(&own, marker("refresh", "account")));
+            assert_eq!(
+                ann.receive().await,
+                data(&own, marker("refresh", "account"))
+            );
         }
         ann.assert_silent().await;
 
@@ -194,14 +200,20 @@ mod broadcasting {
                 json!({"member": {"role": "admin"}}),
             )
             .await;
-        assert_eq!(ann.receive().await, data(&own, marker("refresh", "account")));
+        assert_eq!(
+            ann.receive().await,
+            data(&own, marker("refresh", "account"))
+        );
         ann.assert_silent().await;
 
         w.ann
             .send_json(Method::DELETE, &format!("/account_users/{bobs}"), json!({}))
             .await;
         for _ in 0..2 {
-            assert_eq!(ann.receive().await, data(&own, marker("refresh", "account")));
+            assert_eq!(
+                ann.receive().await,
+                data(&own, marker("refresh", "account"))
+            );
         }
         w.app.stop().await
     }
@@ -211,7 +223,11 @@ mod broadcasting {
         let w = world().await;
         let created = w
             .ann
-            .send_json(Method::POST, "/accounts", json!({"account": {"name": "Team"}}))
+            .send_json(
+                Method::POST,
+                "/accounts",
+                json!({"account": {"name": "Team"}}),
+            )
             .await;
         let location = crate::helpers::location(&created);
         let account = location
@@ -231,7 +247,10 @@ mod broadcasting {
             .await;
         assert_eq!(res.status(), 303);
         assert_eq!(ann.receive().await, data(&own, marker("remove", "account")));
-        assert_eq!(admin.receive().await, data(&all, marker("remove", "accounts")));
+        assert_eq!(
+            admin.receive().await,
+            data(&all, marker("remove", "accounts"))
+        );
         w.app.stop().await
     }
 
@@ -242,11 +261,21 @@ mod broadcasting {
         let mut admin = socket_of(&w.app, &w.admin).await;
         admin.subscribe(&all).await;
         w.ann
-            .send_json(Method::POST, "/accounts", json!({"account": {"name": "Team"}}))
+            .send_json(
+                Method::POST,
+                "/accounts",
+                json!({"account": {"name": "Team"}}),
+            )
             .await;
-        assert_eq!(admin.receive().await, data(&all, marker("refresh", "accounts")));
+        assert_eq!(
+            admin.receive().await,
+            data(&all, marker("refresh", "accounts"))
+        );
         signed_up(&w.app, "cy@example.com").await;
-        assert_eq!(admin.receive().await, data(&all, marker("refresh", "accounts")));
+        assert_eq!(
+            admin.receive().await,
+            data(&all, marker("refresh", "accounts"))
+        );
         w.app.stop().await
     }
 

@@ -67,9 +67,7 @@ pub(super) async fn update(
     };
     match changed {
         Ok(_) => Ok(inertia.flash("notice", "Role changed.").redirect(&back)),
-        Err(app::Error::Invalid { field, message }) => {
-            Ok(invalid(inertia, &back, field, message))
-        }
+        Err(app::Error::Invalid { field, message }) => Ok(invalid(inertia, &back, field, message)),
         Err(e) => Err(refused(e)),
     }
 }
@@ -107,9 +105,7 @@ pub(super) async fn destroy(
             .flash("notice", "You left the account.")
             .redirect("/accounts")),
         Ok(_) => Ok(inertia.flash("notice", "Member removed.").redirect(&back)),
-        Err(app::Error::Invalid { field, message }) => {
-            Ok(invalid(inertia, &back, field, message))
-        }
+        Err(app::Error::Invalid { field, message }) => Ok(invalid(inertia, &back, field, message)),
         Err(e) => Err(refused(e)),
     }
 }
