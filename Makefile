@@ -10,7 +10,7 @@ ASSETS_SRC := $(shell find assets/src -type f 2>/dev/null) assets/vite.config.js
 NODE_MODULES := assets/node_modules/.package-lock.json
 MANIFEST := assets/dist/.vite/manifest.json
 
-.PHONY: run build frontend chromium test test-rust test-browser fmt fmt-check lint doc ci bench clean
+.PHONY: run build frontend chromium test test-js test-rust test-browser fmt fmt-check lint doc ci bench clean
 
 ## Build everything needed, then serve on $(BIND) with storage in $(STORAGE).
 run: build
@@ -34,9 +34,13 @@ $(MANIFEST): $(NODE_MODULES) $(ASSETS_SRC)
 chromium:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
-## Every test: Rust unit and integration tests, then the headless-browser test against the
-## release binary.
-test: test-rust test-browser
+## Every test: the front end's unit tests (vitest), Rust unit and integration tests, then the
+## headless-browser test against the release binary.
+test: test-js test-rust test-browser
+
+## The front end's unit tests (vitest): the cross-tab cable and the sync-marker debounce.
+test-js: $(NODE_MODULES)
+	$(NPM) test --prefix assets
 
 test-rust: frontend tests/js/node_modules/.package-lock.json
 	$(CARGO) test --locked --all-targets

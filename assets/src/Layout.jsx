@@ -4,9 +4,12 @@ import { Link, router, usePage } from '@inertiajs/react'
 
 const NAV = [
   { href: '/todos', label: 'Todos', component: 'Todos/Index' },
+  { href: '/accounts', label: 'Accounts', component: 'Accounts/Index' },
   { href: '/status', label: 'Status', component: 'Status' },
   { href: '/about', label: 'About', component: 'Home' },
 ]
+
+const ADMIN_NAV = [{ href: '/admin/accounts', label: 'Admin', component: 'Admin/Accounts' }]
 
 export default function Layout({ children }) {
   const page = usePage()
@@ -23,7 +26,7 @@ export default function Layout({ children }) {
         {user ? (
           <>
             <nav className="nav" aria-label="Main">
-              {NAV.map((item) => (
+              {[...NAV, ...(user.site_admin ? ADMIN_NAV : [])].map((item) => (
                 <Link
                   key={item.href}
                   href={item.href}

@@ -7,9 +7,11 @@
 mod accounts;
 mod board;
 pub mod broadcast;
+pub mod channels;
 mod error;
 mod ids;
 mod password;
+mod publish;
 mod sessions;
 mod todos;
 mod users;
@@ -24,6 +26,7 @@ pub use sessions::Session;
 pub use todos::{MAX_TITLE, Todo, TodoChange, TodoProps, validate_title};
 pub use users::{NewUser, User};
 
+use crate::cable::Cable;
 use crate::store::{Clock, Db};
 
 /// Settings of the domain layer.
@@ -51,6 +54,8 @@ pub struct App {
     clock: Clock,
     ids: Ids,
     settings: Settings,
+    /// Where sync markers go; `None` (CLI, unit tests) announces nothing.
+    cable: Option<Cable>,
 }
 
 impl App {
@@ -61,7 +66,16 @@ impl App {
             clock,
             ids: Ids::new(secret),
             settings,
+            cable: None,
         }
+    }
+
+    /// The same domain, announcing every committed change of Broadcastable models on
+    /// `cable` as sync markers.
+    #[must_use]
+    pub fn with_cable(mut self, cable: Cable) -> Self {
+        self.cable = Some(cable);
+        self
     }
 
     /// The obfuscated-id codec.

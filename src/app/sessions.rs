@@ -127,4 +127,18 @@ impl App {
             })
             .await
     }
+
+    /// Ids of the live sessions of user `user_id` (to reach their sockets).
+    ///
+    /// # Errors
+    /// Only database failures.
+    pub async fn session_ids_of(&self, user_id: i64) -> Result<Vec<i64>> {
+        self.db
+            .call(move |conn| -> Result<Vec<i64>> {
+                let mut stmt = conn.prepare_cached("SELECT id FROM sessions WHERE user_id = ?1")?;
+                let rows = stmt.query_map([user_id], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await
+    }
 }

@@ -5,6 +5,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, named_params};
 use serde::Serialize;
 
+use super::broadcast::{self, Change};
 use super::error::{Error, Result};
 use super::{App, accounts, password};
 use crate::store::Timestamp;
@@ -100,9 +101,13 @@ impl App {
         let digest = password::digest(new.password, self.settings.bcrypt_cost).await?;
         let now = self.clock.now();
         let force_admin = new.site_admin;
-        self.db
+        let (user, account) = self
+            .db
             .write(move |tx| insert_user(tx, &email, &digest, &name, force_admin, now))
-            .await
+            .await?;
+        self.published(&broadcast::ACCOUNT, Change::Created, account, None)
+            .await;
+        Ok(user)
     }
 
     /// The user with `email` and `password`, or `None` when either is wrong. Takes the same
@@ -228,7 +233,7 @@ fn insert_user(
     name: &str,
     force_admin: bool,
     now: Timestamp,
-) -> Result<User> {
+) -> Result<(User, i64)> {
     let taken: Option<i64> = tx
         .query_row(
             "SELECT id FROM users WHERE email_address = ?1",
@@ -248,12 +253,14 @@ fn insert_user(
     )?;
     let id = tx.last_insert_rowid();
     let display = if name.is_empty() { email } else { name };
-    accounts::insert_account(tx, &format!("{display}'s account"), "personal", id, now)?;
-    Ok(User {
+    let account =
+        accounts::insert_account(tx, &format!("{display}'s account"), "personal", id, now)?;
+    let user = User {
         id,
         email_address: email.to_owned(),
         name: name.to_owned(),
         site_admin,
         created_at: now,
-    })
+    };
+    Ok((user, account))
 }

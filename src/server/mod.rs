@@ -143,7 +143,9 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         clock.clone(),
         secret.expose_bytes(),
         config.app.settings(),
-    );
+    )
+    .with_cable(cable.clone());
+    crate::app::channels::register(actioncable.registry(), &app);
     let site = Site::new(
         &secret,
         &config.storage.env,

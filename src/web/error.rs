@@ -13,6 +13,9 @@ pub enum ApiError {
     /// No such page or record (also used for records the user may not see).
     #[error("not found")]
     NotFound,
+    /// The user may see the record but not change it.
+    #[error("you are not allowed to do that")]
+    Forbidden,
     /// The request itself is wrong; the message says how.
     #[error("{0}")]
     BadRequest(String),
@@ -30,6 +33,7 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

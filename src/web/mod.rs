@@ -2,6 +2,7 @@
 //! end and the edge middleware (compression, security headers, error pages, timeouts, body
 //! limits).
 
+mod accounts;
 mod args;
 mod assets;
 pub mod auth;
@@ -150,6 +151,7 @@ impl FromRef<AppState> for Cache {
 pub fn router(state: AppState, config: &ServeConfig) -> Router {
     let pages = pages::router()
         .merge(todos::router())
+        .merge(accounts::router())
         .route_layer(axum::middleware::from_fn(auth::require_user));
     let app_routes = Router::new().merge(pages).merge(sessions::router()).layer(
         axum::middleware::from_fn_with_state(state.clone(), auth::load_user),

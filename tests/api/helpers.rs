@@ -447,3 +447,55 @@ pub fn location(res: &reqwest::Response) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// A browser signed up as `email` (password `correct horse battery`). The first user of an
+/// app is its site admin.
+pub async fn signed_up(app: &TestApp, email: &str) -> Browser {
+    let browser = Browser::of(app);
+    let res = browser.sign_up(email, "correct horse battery").await;
+    assert!(
+        res.status().is_redirection(),
+        "sign up {email}: {}",
+        res.status()
+    );
+    browser
+}
+
+/// A welcomed ActionCable socket of `browser`'s session (pings ignored).
+pub async fn socket_of(app: &TestApp, browser: &Browser) -> crate::cable_client::Client {
+    let session = browser.cookie("_trifecta_session").expect("signed in");
+    let opts = crate::cable_client::Opts::default()
+        .ignore(&["ping"])
+        .header("cookie", &format!("_trifecta_session={session}"));
+    let mut client = crate::cable_client::Client::connect(app.addr, opts).await;
+    assert_eq!(
+        client.receive().await,
+        serde_json::json!({"type": "welcome"})
+    );
+    client
+}
+
+/// The identifier of a `SyncChannel` subscription.
+pub fn sync_id(model: &str, id: &str) -> String {
+    serde_json::json!({"channel": "SyncChannel", "model": model, "id": id}).to_string()
+}
+
+/// An Inertia partial reload of `path` asking `component` for just `only`.
+pub async fn partial_reload(
+    browser: &Browser,
+    path: &str,
+    component: &str,
+    only: &str,
+) -> reqwest::Response {
+    browser
+        .client
+        .get(format!("{}{path}", browser.base))
+        .header("x-inertia", "true")
+        .header("x-inertia-version", &browser.version)
+        .header("x-requested-with", "XMLHttpRequest")
+        .header("x-inertia-partial-component", component)
+        .header("x-inertia-partial-data", only)
+        .send()
+        .await
+        .expect("partial reload")
+}

@@ -2,6 +2,7 @@
 
 #![allow(clippy::panic)]
 
+mod accounts;
 mod anyt_channels;
 mod anyt_core;
 mod anyt_features;
@@ -26,6 +27,7 @@ mod queue_process;
 mod queue_recurring;
 mod queue_support;
 mod store;
+mod sync;
 mod todos;
 mod todos_http;
 mod up;

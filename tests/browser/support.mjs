@@ -106,9 +106,9 @@ export function harness() {
   }
 
   /** Signs up through the real form; the browser lands on the todo board, signed in. */
-  h.signUp = async (page, email) => {
+  h.signUp = async (page, email, name = 'Tester') => {
     await page.goto(h.base + '/signup')
-    await page.getByLabel('Name').fill('Tester')
+    await page.getByLabel('Name').fill(name)
     await page.getByLabel('Email address').fill(email)
     await page.getByLabel(/^Password/).fill('correct horse battery')
     await page.getByRole('button', { name: 'Sign up' }).click()

@@ -13,15 +13,31 @@ export function realtime() {
   return shared
 }
 
-// subscribeToModel(model, id, props) -> unsubscribe; reloads only `props` (debounced).
-export function subscribeToModel(model, id, props) {
+// subscribeToModel(model, id, props, options) -> unsubscribe; reloads only `props`
+// (debounced). Options: `as` reloads these props for any marker instead (a list page
+// watching single records); `gone` is where to go when the reload answers 404/403 (the
+// record was deleted or the user lost access), instead of showing the error page.
+export function subscribeToModel(model, id, props, { as, gone } = {}) {
   const cable = realtime()
+  const reload = ({ only }) =>
+    router.reload({
+      only: as ?? only,
+      onHttpException: (response) => {
+        if (!gone || (response.status !== 404 && response.status !== 403)) return undefined
+        cable.log.add('broadcast', `${model}:${id} is gone; leaving for ${gone}`)
+        router.visit(gone, { replace: true })
+        return false
+      },
+    })
   const subscribe = createSyncSubscriber({
     cable,
     log: cable.log,
-    reload: ({ only }) => router.reload({ only }),
+    reload,
+    // Refused (deleted, or access lost, e.g. my sockets reconnected after I was removed):
+    // reload once; the server answers with fresh props or a 404 that `gone` handles.
+    onRejected: () => reload({ only: props }),
   })
-  return subscribe(model, id, props)
+  return subscribe(model, id, as ? [] : props)
 }
 
 // Subscribes while the component is mounted.
@@ -36,13 +52,15 @@ export function useChannel(identifier, onReceived) {
   }, [key])
 }
 
-// Subscribes to sync markers of one record while mounted.
-export function useSyncMarkers(model, id, props) {
+// Subscribes to sync markers of one record while mounted (options as subscribeToModel).
+export function useSyncMarkers(model, id, props, { as, gone } = {}) {
   const propsKey = props.join(',')
+  const asKey = as ? as.join(',') : ''
   useEffect(() => {
     if (id == null) return undefined
-    return subscribeToModel(model, id, propsKey.split(',').filter(Boolean))
-  }, [model, id, propsKey])
+    const options = { as: asKey ? asKey.split(',') : undefined, gone }
+    return subscribeToModel(model, id, propsKey.split(',').filter(Boolean), options)
+  }, [model, id, propsKey, asKey, gone])
 }
 
 export function useRole() {

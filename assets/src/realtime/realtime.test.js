@@ -139,6 +139,15 @@ describe('sync markers', () => {
     vi.advanceTimersByTime(DEBOUNCE_MS + 1)
     expect(reload).not.toHaveBeenCalled()
   })
+
+  it('reports a refused subscription so the page can find out why', () => {
+    let handler
+    const cable = { subscribe: (_id, h) => ((handler = h), () => {}) }
+    const onRejected = vi.fn()
+    createSyncSubscriber({ cable, reload: vi.fn(), onRejected })('Account', 'a', ['account'])
+    handler.rejected()
+    expect(onRejected).toHaveBeenCalledWith({ model: 'Account', id: 'a', props: ['account'] })
+  })
 })
 
 describe('shared cable', () => {

@@ -4,7 +4,10 @@
 // debounce and state; nothing is shared between subscriptions.
 export const DEBOUNCE_MS = 300
 
-export function createSyncSubscriber({ cable, reload, debounceMs = DEBOUNCE_MS, log }) {
+// A rejected subscription (at first, or when the cable resubscribes after a reconnect) means
+// the record is gone or no longer mine: `onRejected({model, id, props})` lets the page find
+// out through the same authorized reload.
+export function createSyncSubscriber({ cable, reload, debounceMs = DEBOUNCE_MS, log, onRejected }) {
   return function subscribeToModel(model, id, props = []) {
     const pending = new Set()
     let timer = null
@@ -25,6 +28,10 @@ export function createSyncSubscriber({ cable, reload, debounceMs = DEBOUNCE_MS, 
           for (const p of prop ? [prop] : props) if (props.length === 0 || props.includes(p)) pending.add(p)
           if (timer) clearTimeout(timer)
           timer = setTimeout(flush, debounceMs)
+        },
+        rejected() {
+          log?.add('cable', `${model}:${id} subscription refused`)
+          onRejected?.({ model, id, props })
         },
       },
     )

@@ -1,0 +1,89 @@
+//! The app's ActionCable channels, registered at startup by [`register`].
+//!
+//! `SyncChannel` delivers sync markers: identifier
+//! `{"channel":"SyncChannel","model":"Account","id":"<sqid>"|"all"}`. The model name is looked
+//! up in a fixed table (no reflection on arbitrary strings); `all` is for site admins only;
+//! any other id must decode and name a record in the model's `accessible_by` scope of the
+//! socket's user. Then the subscription streams from `Model:<id>`. Everything else is
+//! rejected, indistinguishably.
+
+use async_trait::async_trait;
+
+use super::broadcast::{self, ACCOUNT};
+use super::{App, User};
+use crate::actioncable::{Channel, Context, Registry};
+
+/// Name of the sync-marker channel.
+pub const SYNC_CHANNEL: &str = "SyncChannel";
+
+/// Registers the app's channels on `registry`.
+pub fn register(registry: &Registry, app: &App) {
+    let app = app.clone();
+    registry.register(SYNC_CHANNEL, move || SyncChannel { app: app.clone() });
+}
+
+/// The models a `SyncChannel` may name. Memberships stream through their account
+/// (`broadcasts_to parent:`), so only accounts have streams of their own.
+#[derive(Clone, Copy, Debug)]
+enum Model {
+    Account,
+}
+
+impl Model {
+    fn lookup(name: &str) -> Option<Model> {
+        match name {
+            "Account" => Some(Model::Account),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Model::Account => ACCOUNT.model,
+        }
+    }
+
+    /// Whether record `id` of this model is in `user`'s `accessible_by` scope.
+    async fn accessible(self, app: &App, user: &User, id: i64) -> bool {
+        match self {
+            Model::Account => app.account_for(user, id).await.is_ok(),
+        }
+    }
+}
+
+/// One `SyncChannel` subscription.
+struct SyncChannel {
+    app: App,
+}
+
+impl SyncChannel {
+    /// The stream this subscription may read, or `None` to reject.
+    async fn authorize(&self, ctx: &Context<'_>) -> Option<String> {
+        let user = ctx.connection().identity.data::<User>()?;
+        let model = Model::lookup(ctx.param("model")?.as_str()?)?;
+        let id = ctx.param("id")?.as_str()?;
+        if id == "all" {
+            return user
+                .site_admin
+                .then(|| broadcast::stream(model.name(), "all"));
+        }
+        let db_id = self.app.ids().decode(id)?;
+        model
+            .accessible(&self.app, user, db_id)
+            .await
+            .then(|| broadcast::stream(model.name(), id))
+    }
+}
+
+#[async_trait]
+impl Channel for SyncChannel {
+    async fn subscribed(&mut self, ctx: &mut Context<'_>) {
+        match self.authorize(ctx).await {
+            Some(stream) => ctx.stream_from(stream),
+            None => {
+                tracing::debug!(identifier = ctx.identifier(), "sync subscription rejected");
+                ctx.reject();
+            }
+        }
+    }
+}
