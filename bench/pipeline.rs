@@ -4,6 +4,8 @@
 //! frame received (the stage times come from the queue and cable databases after the run).
 //! Also the idle cost of a server (RSS and CPU from `/proc`).
 
+#![allow(dead_code)]
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -105,7 +107,7 @@ fn now_us() -> i64 {
 
 /// Signs one user up; returns the HTTP client (with its cookies), the XSRF token and the
 /// session cookie value.
-async fn sign_up(addr: SocketAddr) -> Result<(reqwest::Client, String, String), BoxError> {
+pub async fn sign_up(addr: SocketAddr) -> Result<(reqwest::Client, String, String), BoxError> {
     use reqwest::cookie::CookieStore;
     let jar = Arc::new(reqwest::cookie::Jar::default());
     let client = reqwest::Client::builder()
