@@ -68,9 +68,12 @@ doc: frontend
 ## What CI runs, plus formatting, lints and docs.
 ci: fmt-check lint test doc
 
-## Benchmarks against the release binary.
+## Benchmarks against the release binary: one Markdown report on stdout, the figures in
+## target/bench/latest.json, a latency CDF in target/bench/latency-cdf.svg. QUICK=1: ~1 minute.
+QUICK ?=
 bench: build
-	$(CARGO) bench --locked
+	$(CARGO) bench --locked --no-run
+	BENCH_QUICK=$(QUICK) $(CARGO) bench --locked --bench report
 
 clean:
 	$(CARGO) clean

@@ -11,6 +11,9 @@
 //! `make bench` (or `cargo bench --bench cable`). `CABLE_BENCH_MAX=1000` stops at 1,000
 //! sockets. Without `--bench` (as `cargo test --all-targets` runs it) it is a one-socket smoke run.
 
+mod pipeline;
+mod support;
+
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Stdio;
@@ -162,6 +165,7 @@ impl Server {
 async fn connect(
     addr: SocketAddr,
     source: Ipv4Addr,
+    session: String,
     seen: mpsc::UnboundedSender<(u64, Instant)>,
 ) -> Result<(), BoxError> {
     let socket = tokio::net::TcpSocket::new_v4()?;
@@ -173,6 +177,13 @@ async fn connect(
         "sec-websocket-protocol",
         HeaderValue::from_static("actioncable-v1-json"),
     );
+    request.headers_mut().insert(
+        "cookie",
+        HeaderValue::from_str(&format!("_trifecta_session={session}"))?,
+    );
+    request
+        .headers_mut()
+        .insert("origin", HeaderValue::from_str(&format!("http://{addr}"))?);
     let (mut ws, _) = tokio_tungstenite::client_async(request, stream).await?;
     let subscribe = json!({"command": "subscribe", "identifier": IDENTIFIER});
     ws.send(Message::Text(subscribe.to_string().into())).await?;
@@ -254,6 +265,8 @@ async fn driver() -> Result<(), BoxError> {
     for wake in ["instant", "poll"] {
         let mut server = Server::spawn(wake).await?;
         let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
+        // `/cable` admits signed-in users only: sign one up and share its session cookie.
+        let session = pipeline::sign_up(server.addr).await?.2;
         let base_rss = server.rss_kib().await?;
         let mut open = 0usize;
         let mut seq = 0u64;
@@ -265,7 +278,12 @@ async fn driver() -> Result<(), BoxError> {
                 for i in 0..batch {
                     let source =
                         Ipv4Addr::new(127, 0, 0, 1 + ((open + i) % SOURCES as usize) as u8);
-                    joins.push(tokio::spawn(connect(server.addr, source, seen_tx.clone())));
+                    joins.push(tokio::spawn(connect(
+                        server.addr,
+                        source,
+                        session.clone(),
+                        seen_tx.clone(),
+                    )));
                 }
                 for j in joins {
                     j.await??;

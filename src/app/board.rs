@@ -87,7 +87,7 @@ impl Board {
     /// Broadcasts the current list on [`STREAM`].
     ///
     /// # Errors
-    /// A [`BROADCAST_FAILED`] job error when the list cannot be read or the row not written.
+    /// A `BROADCAST_FAILED` job error when the list cannot be read or the row not written.
     pub async fn broadcast(&self) -> Result<(), JobError> {
         let todos = self
             .broadcast_list()

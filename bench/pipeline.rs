@@ -1,0 +1,451 @@
+//! The end-to-end pipeline against a `trifecta serve` child process: N signed-in
+//! ActionCable clients subscribed to `TodosChannel`, M todo creations over HTTP at a fixed
+//! open-loop rate, and per change the stages request → job enqueued → broadcast inserted →
+//! frame received (the stage times come from the queue and cable databases after the run).
+//! Also the idle cost of a server (RSS and CPU from `/proc`).
+
+#![allow(dead_code)]
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt;
+use tokio::process::Child;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use crate::support::Samples;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const IDENTIFIER: &str = r#"{"channel":"TodosChannel"}"#;
+/// Source addresses the client sockets are spread over (port exhaustion).
+const SOURCES: u8 = 8;
+
+/// A `trifecta serve` child on a temp storage dir.
+pub struct Server {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its storage dir (kept until drop).
+    pub dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts `bin serve --wake <wake>` and waits for its `listening addr=` line.
+    pub async fn start(bin: &Path, wake: &str) -> Result<Server, BoxError> {
+        let dir = tempfile::tempdir()?;
+        let mut child = tokio::process::Command::new(bin)
+            .arg("--storage")
+            .arg(dir.path())
+            .args([
+                "--log",
+                "info",
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--wake",
+                wake,
+            ])
+            .env("TRIFECTA_ENV", "bench")
+            .env("TRIFECTA_BCRYPT_COST", "4")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let addr = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await? {
+                if line.contains("listening")
+                    && let Some(addr) = line
+                        .split("addr=")
+                        .nth(1)
+                        .and_then(|r| r.split_whitespace().next())
+                        .and_then(|a| a.parse::<SocketAddr>().ok())
+                {
+                    return Ok::<_, BoxError>(addr);
+                }
+            }
+            Err("server exited before listening".into())
+        })
+        .await??;
+        // Keep draining its log so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Server { child, addr, dir })
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
+    /// A storage file of the `bench` environment, e.g. `queue` → `bench_queue.sqlite3`.
+    pub fn db(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("bench_{name}.sqlite3"))
+    }
+
+    /// Stops it (SIGKILL is enough: the storage is thrown away).
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// Signs one user up; returns the HTTP client (with its cookies), the XSRF token and the
+/// session cookie value.
+pub async fn sign_up(addr: SocketAddr) -> Result<(reqwest::Client, String, String), BoxError> {
+    use reqwest::cookie::CookieStore;
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(jar.clone())
+        .build()?;
+    let base = format!("http://{addr}");
+    client.get(format!("{base}/login")).send().await?;
+    let cookie = |name: &str| -> Option<String> {
+        let header = jar.cookies(&base.parse().ok()?)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    };
+    let xsrf = cookie("XSRF-TOKEN").ok_or("no XSRF-TOKEN cookie from /login")?;
+    let res = client
+        .post(format!("{base}/registration"))
+        .header("x-xsrf-token", &xsrf)
+        .json(&json!({"name": "", "email_address": "bench@example.com", "password": "bench-password-1"}))
+        .send()
+        .await?;
+    let session = cookie("_trifecta_session")
+        .ok_or_else(|| format!("sign-up gave no session ({})", res.status()))?;
+    let xsrf = cookie("XSRF-TOKEN").unwrap_or(xsrf);
+    Ok((client, xsrf, session))
+}
+
+/// Opens one subscribed socket; frames go to `seen` as `(client, highest seq, unix µs)`.
+async fn subscribe(
+    addr: SocketAddr,
+    index: usize,
+    session: &str,
+    seen: mpsc::UnboundedSender<(usize, u64, i64)>,
+) -> Result<(), BoxError> {
+    let source = Ipv4Addr::new(127, 0, 0, 1 + (index % SOURCES as usize) as u8);
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source, 0)))?;
+    let stream = socket.connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let mut request = format!("ws://{addr}/cable").into_client_request()?;
+    let headers = request.headers_mut();
+    headers.insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("actioncable-v1-json"),
+    );
+    headers.insert(
+        "cookie",
+        HeaderValue::from_str(&format!("_trifecta_session={session}"))?,
+    );
+    headers.insert("origin", HeaderValue::from_str(&format!("http://{addr}"))?);
+    let (mut ws, _) = tokio_tungstenite::client_async(request, stream).await?;
+    let subscribe = json!({"command": "subscribe", "identifier": IDENTIFIER});
+    ws.send(Message::Text(subscribe.to_string().into())).await?;
+    loop {
+        let Some(msg) = ws.next().await else {
+            return Err("closed before the confirmation".into());
+        };
+        if let Message::Text(t) = msg?
+            && t.contains("confirm_subscription")
+        {
+            break;
+        }
+    }
+    tokio::spawn(async move {
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Text(t) = msg
+                && let Some(seq) = max_seq(&t)
+            {
+                let _ = seen.send((index, seq, now_us()));
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The highest `bench-<seq>` title in a frame (a substring scan: the client's CPU is the
+/// server's too).
+fn max_seq(frame: &str) -> Option<u64> {
+    frame
+        .match_indices("\"title\":\"bench-")
+        .filter_map(|(at, m)| {
+            let rest = &frame[at + m.len()..];
+            let end = rest.find(|c: char| !c.is_ascii_digit())?;
+            rest[..end].parse().ok()
+        })
+        .max()
+}
+
+/// One pipeline run's parameters.
+pub struct Run {
+    /// `poll` or `instant`.
+    pub wake: &'static str,
+    /// Subscribed clients.
+    pub clients: usize,
+    /// Todo creations.
+    pub changes: usize,
+    /// Gap between creations (open loop).
+    pub gap: Duration,
+}
+
+/// What one run measured.
+pub struct Outcome {
+    /// Stage name → samples.
+    pub stages: Vec<(&'static str, Samples)>,
+    /// Frames expected but never received.
+    pub missing: usize,
+}
+
+impl Outcome {
+    /// The end-to-end samples.
+    pub fn end_to_end(&self) -> Samples {
+        self.stages
+            .iter()
+            .find(|(n, _)| *n == "end_to_end")
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default()
+    }
+
+    /// `{stage: {count, p50, ...}, missing}`.
+    pub fn json(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        for (name, s) in &self.stages {
+            m.insert((*name).to_owned(), s.summary_ms());
+        }
+        m.insert("missing_frames".to_owned(), json!(self.missing));
+        Value::Object(m)
+    }
+}
+
+/// Runs one pipeline measurement; `tick` is called after each change is sent.
+pub async fn pipeline(
+    bin: &Path,
+    run: &Run,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Outcome, BoxError> {
+    let server = Server::start(bin, run.wake).await?;
+    let addr = server.addr;
+    let (client, xsrf, session) = sign_up(addr).await?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let connects: Vec<_> = (0..run.clients)
+        .map(|i| {
+            let (tx, session) = (tx.clone(), session.clone());
+            async move { subscribe(addr, i, &session, tx).await }
+        })
+        .collect();
+    let results: Vec<_> = futures_util::stream::iter(connects)
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    drop(tx);
+    for r in results {
+        r?;
+    }
+    let mut got = Received::new(run.clients, run.changes);
+
+    let start = Instant::now();
+    let mut sends = Vec::with_capacity(run.changes);
+    for k in 0..run.changes {
+        tokio::time::sleep_until((start + run.gap * k as u32).into()).await;
+        while let Ok(ev) = rx.try_recv() {
+            got.record(ev);
+        }
+        let (client, xsrf) = (client.clone(), xsrf.clone());
+        // seq is 1-based in the title so that frame k carries `bench-(k+1)`.
+        let title = format!("bench-{}", k + 1);
+        let url = format!("http://{addr}/todos");
+        sends.push(tokio::spawn(async move {
+            let sent = now_us();
+            let res = client
+                .post(url)
+                .header("x-xsrf-token", xsrf)
+                .json(&json!({"todo": {"title": title}}))
+                .send()
+                .await;
+            let done = now_us();
+            match res {
+                Ok(r) if r.status().is_success() || r.status().is_redirection() => Ok((sent, done)),
+                Ok(r) => Err(format!("POST /todos: {}", r.status())),
+                Err(e) => Err(format!("POST /todos: {e}")),
+            }
+        }));
+        tick();
+    }
+    let mut sent = Vec::with_capacity(run.changes);
+    for s in sends {
+        sent.push(s.await??);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !got.complete() {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => got.record(ev),
+            _ => break,
+        }
+    }
+
+    let queue_db = server.db("queue");
+    let cable_db = server.db("cable");
+    let (jobs, broadcasts) =
+        tokio::task::spawn_blocking(move || read_stage_times(&queue_db, &cable_db)).await??;
+    server.stop().await;
+
+    let us = |d: i64| Duration::from_micros(d.max(0) as u64);
+    let mut http = Samples::default();
+    let mut to_enqueued = Samples::default();
+    let mut to_finished = Samples::default();
+    let mut to_broadcast = Samples::default();
+    let mut to_received = Samples::default();
+    let mut end_to_end = Samples::default();
+    let mut missing = 0;
+    for (k, (req, resp)) in sent.iter().enumerate() {
+        http.push(us(resp - req));
+        let job = jobs.get(k).copied();
+        let bcast = broadcasts.get(k).copied();
+        if let Some((enq, fin)) = job {
+            to_enqueued.push(us(enq - req));
+            if let Some(fin) = fin {
+                to_finished.push(us(fin - enq));
+            }
+            if let Some(b) = bcast {
+                to_broadcast.push(us(b - enq));
+            }
+        }
+        for c in &got.at {
+            match c[k] {
+                Some(t) => {
+                    end_to_end.push(us(t - req));
+                    if let Some(b) = bcast {
+                        to_received.push(us(t - b));
+                    }
+                }
+                None => missing += 1,
+            }
+        }
+    }
+    Ok(Outcome {
+        stages: vec![
+            ("http_response", http),
+            ("request_to_enqueued", to_enqueued),
+            ("enqueued_to_broadcast", to_broadcast),
+            ("enqueued_to_finished", to_finished),
+            ("broadcast_to_received", to_received),
+            ("end_to_end", end_to_end),
+        ],
+        missing,
+    })
+}
+
+/// `at[client][k]` = unix µs of the first frame that contained change `k`.
+struct Received {
+    at: Vec<Vec<Option<i64>>>,
+    highest: Vec<usize>,
+}
+
+impl Received {
+    fn new(clients: usize, changes: usize) -> Self {
+        Self {
+            at: vec![vec![None; changes]; clients],
+            highest: vec![0; clients],
+        }
+    }
+
+    /// A frame to `client` whose highest title is `bench-<seq>` arrived at `t`.
+    fn record(&mut self, (client, seq, t): (usize, u64, i64)) {
+        let top = (seq as usize).min(self.at[client].len());
+        for k in self.highest[client]..top {
+            self.at[client][k] = Some(t);
+        }
+        self.highest[client] = self.highest[client].max(top);
+    }
+
+    fn complete(&self) -> bool {
+        self.at
+            .iter()
+            .zip(&self.highest)
+            .all(|(a, h)| *h >= a.len())
+    }
+}
+
+type StageTimes = (Vec<(i64, Option<i64>)>, Vec<i64>);
+
+/// `(created_at, finished_at)` of every `BroadcastTodos` job and `created_at` of every
+/// broadcast on `todos`, both in insertion order.
+fn read_stage_times(queue: &Path, cable: &Path) -> Result<StageTimes, BoxError> {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+    let q = rusqlite::Connection::open_with_flags(queue, flags)?;
+    let mut stmt = q.prepare(
+        "SELECT created_at, finished_at FROM solid_queue_jobs \
+         WHERE class_name LIKE '%BroadcastTodos%' ORDER BY id",
+    )?;
+    let jobs = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let c = rusqlite::Connection::open_with_flags(cable, flags)?;
+    let mut stmt = c.prepare("SELECT created_at FROM solid_cable_messages ORDER BY id")?;
+    let broadcasts = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((jobs, broadcasts))
+}
+
+/// RSS (MB) and CPU (% of one core) of an idle server over `window`.
+pub async fn idle(bin: &Path, window: Duration) -> Result<Value, BoxError> {
+    let server = Server::start(bin, "instant").await?;
+    let pid = server.pid();
+    // Let start-up work settle before sampling.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = cpu_ticks(pid)?;
+    let started = Instant::now();
+    tokio::time::sleep(window).await;
+    let ticks = cpu_ticks(pid)? - before;
+    let wall = started.elapsed().as_secs_f64();
+    let rss_kb = rss_kb(pid)?;
+    server.stop().await;
+    // USER_HZ is 100 on every Linux this runs on.
+    let cpu_pct = ticks as f64 / 100.0 / wall * 100.0;
+    Ok(json!({
+        "window_s": window.as_secs(),
+        "rss_mb": (rss_kb as f64 / 1024.0 * 10.0).round() / 10.0,
+        "cpu_percent": (cpu_pct * 100.0).round() / 100.0,
+    }))
+}
+
+fn cpu_ticks(pid: u32) -> Result<u64, BoxError> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the `(comm)`: state is field 3; utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').ok_or("bad stat")?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Ok(f.get(11).ok_or("bad stat")?.parse::<u64>()?
+        + f.get(12).ok_or("bad stat")?.parse::<u64>()?)
+}
+
+fn rss_kb(pid: u32) -> Result<u64, BoxError> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .ok_or("no VmRSS")?;
+    Ok(line.split_whitespace().nth(1).ok_or("bad VmRSS")?.parse()?)
+}

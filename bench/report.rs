@@ -1,0 +1,368 @@
+//! `make bench`: the whole report. Runs the end-to-end pipeline (N = 1, 100, 1,000 subscribed
+//! clients, `--wake poll` and `--wake instant`) and the idle cost against the release binary
+//! as a child process, runs the engine benches (`queue`, `cache`, `cable`) as subprocesses,
+//! then prints one Markdown report and writes `target/bench/latest.json` and
+//! `target/bench/latency-cdf.svg`.
+//!
+//! `BENCH_QUICK=1` (`make bench QUICK=1`) runs a ~1-minute subset. Without `--bench` (as
+//! `cargo test --all-targets` runs it) it is a few-second smoke run of the pipeline alone.
+
+#![allow(clippy::print_stdout, missing_docs)]
+
+mod pipeline;
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+
+use pipeline::{BoxError, Run};
+
+/// A goal: label, measured value, limit, unit.
+struct Goal {
+    what: String,
+    value: f64,
+    limit: f64,
+    unit: &'static str,
+}
+
+impl Goal {
+    fn met(&self) -> bool {
+        self.value <= self.limit
+    }
+
+    fn json(&self) -> Value {
+        json!({"goal": self.what, "value": self.value, "limit": self.limit, "unit": self.unit, "met": self.met()})
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Smoke,
+    Quick,
+    Full,
+}
+
+fn runs(mode: Mode) -> Vec<Run> {
+    let mut out = Vec::new();
+    for wake in ["poll", "instant"] {
+        let shapes: &[(usize, usize, u64)] = match mode {
+            Mode::Smoke => &[(1, 3, 50)],
+            Mode::Quick => &[(1, 40, 50), (100, 60, 50)],
+            Mode::Full => &[(1, 200, 50), (100, 200, 50), (1000, 60, 100)],
+        };
+        for &(clients, changes, gap_ms) in shapes {
+            out.push(Run {
+                wake,
+                clients,
+                changes,
+                gap: Duration::from_millis(gap_ms),
+            });
+        }
+    }
+    out
+}
+
+/// The newest built executable of bench target `name` in target/release/deps.
+fn bench_exe(name: &str) -> Option<PathBuf> {
+    let deps = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/deps");
+    let prefix = format!("{name}-");
+    std::fs::read_dir(deps)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with(&prefix) && !n.contains('.')
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max()
+        .map(|(_, p)| p)
+}
+
+/// Runs engine bench `name` (`--bench`), returning its Markdown output.
+fn engine(name: &str, quick: bool) -> String {
+    let Some(exe) = bench_exe(name) else {
+        return format!("_`{name}` bench not built (run `cargo bench --no-run` first)._\n");
+    };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--bench")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::null());
+    if quick {
+        cmd.env("QUEUE_BENCH_QUICK", "1")
+            .env("CACHE_BENCH_SCALE", "0.1")
+            .env("CABLE_BENCH_MAX", "1000");
+    }
+    match cmd.output() {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Ok(o) => format!(
+            "_`{name}` bench failed ({})_\n\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout)
+        ),
+        Err(e) => format!("_`{name}` bench could not start: {e}_\n"),
+    }
+}
+
+fn ms(v: &Value, key: &str) -> f64 {
+    v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+fn main() -> Result<(), BoxError> {
+    let mode = if !std::env::args().any(|a| a == "--bench") {
+        Mode::Smoke
+    } else if std::env::var_os("BENCH_QUICK").is_some_and(|v| !v.is_empty() && v != "0") {
+        Mode::Quick
+    } else {
+        Mode::Full
+    };
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_trifecta"));
+    // 1,000 sockets on each side of loopback; the server child inherits the limit.
+    let _ = rlimit::increase_nofile_limit(65_536);
+
+    let runs = runs(mode);
+    let idle_window = match mode {
+        Mode::Smoke => Duration::from_secs(1),
+        Mode::Quick => Duration::from_secs(10),
+        Mode::Full => Duration::from_secs(30),
+    };
+    let engines: &[&str] = if mode == Mode::Smoke {
+        &[]
+    } else {
+        &["queue", "cache", "cable"]
+    };
+    let total = runs.iter().map(|r| r.changes as u64).sum::<u64>()
+        + idle_window.as_secs()
+        + 100 * engines.len() as u64
+        + 1;
+    let bar = if mode == Mode::Smoke {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {percent:>3}% {msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+
+    bar.set_message("machine facts (fsync cost)");
+    let machine = support::machine();
+    bar.inc(1);
+
+    let rt = tokio::runtime::Runtime::new()?;
+    let mut results = Vec::new();
+    for run in &runs {
+        bar.set_message(format!(
+            "pipeline --wake {} with {} clients",
+            run.wake, run.clients
+        ));
+        let tick = || bar.inc(1);
+        let outcome = rt.block_on(pipeline::pipeline(&bin, run, &tick))?;
+        results.push(outcome);
+    }
+    bar.set_message(format!("idle server for {} s", idle_window.as_secs()));
+    let idle = rt.block_on(pipeline::idle(&bin, idle_window))?;
+    bar.inc(idle_window.as_secs());
+    drop(rt);
+
+    let mut engine_md = serde_json::Map::new();
+    for name in engines {
+        bar.set_message(format!("engine bench: {name}"));
+        engine_md.insert((*name).to_owned(), json!(engine(name, mode != Mode::Full)));
+        bar.inc(100);
+    }
+    bar.finish_and_clear();
+
+    // Goals (issue 10).
+    let e2e = |wake: &str, clients: usize| {
+        runs.iter()
+            .zip(&results)
+            .find(|(r, _)| r.wake == wake && r.clients == clients)
+            .map(|(_, o)| o.end_to_end().summary_ms())
+    };
+    let mut goals = Vec::new();
+    if let Some(s) = e2e("instant", 100) {
+        goals.push(Goal {
+            what: "end to end, 100 subscribers, instant: p50".into(),
+            value: ms(&s, "p50"),
+            limit: 2.0,
+            unit: "ms",
+        });
+        goals.push(Goal {
+            what: "end to end, 100 subscribers, instant: p99".into(),
+            value: ms(&s, "p99"),
+            limit: 10.0,
+            unit: "ms",
+        });
+    }
+    if let Some(s) = e2e("poll", 100) {
+        goals.push(Goal {
+            what: "end to end, 100 subscribers, poll: p50".into(),
+            value: ms(&s, "p50"),
+            limit: 110.0,
+            unit: "ms",
+        });
+        goals.push(Goal {
+            what: "end to end, 100 subscribers, poll: max".into(),
+            value: ms(&s, "max"),
+            limit: 220.0,
+            unit: "ms",
+        });
+    }
+    goals.push(Goal {
+        what: "idle server RSS".into(),
+        value: ms(&idle, "rss_mb"),
+        limit: 25.0,
+        unit: "MB",
+    });
+    goals.push(Goal {
+        what: "idle server CPU".into(),
+        value: ms(&idle, "cpu_percent"),
+        limit: 0.5,
+        unit: "%",
+    });
+
+    // JSON.
+    let mut pipeline_json = serde_json::Map::new();
+    for (run, outcome) in runs.iter().zip(&results) {
+        let entry = pipeline_json
+            .entry(run.wake.to_owned())
+            .or_insert_with(|| json!({}));
+        entry[run.clients.to_string()] = json!({
+            "clients": run.clients,
+            "changes": run.changes,
+            "gap_ms": run.gap.as_millis() as u64,
+            "stages": outcome.json(),
+        });
+    }
+    let report = json!({
+        "mode": match mode { Mode::Smoke => "smoke", Mode::Quick => "quick", Mode::Full => "full" },
+        "machine": machine,
+        "pipeline": pipeline_json,
+        "idle": idle,
+        "goals": goals.iter().map(Goal::json).collect::<Vec<_>>(),
+        "engines_markdown": engine_md,
+    });
+    let out = support::out_dir();
+    let (json_path, svg_path) = if mode == Mode::Smoke {
+        (out.join("smoke.json"), out.join("smoke-cdf.svg"))
+    } else {
+        (out.join("latest.json"), out.join("latency-cdf.svg"))
+    };
+    std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)?;
+
+    // The CDF: end to end, every wake mode × client count.
+    let labels: Vec<String> = runs
+        .iter()
+        .map(|r| format!("{} · {} clients", r.wake, r.clients))
+        .collect();
+    let series: Vec<(&str, Vec<f64>)> = labels
+        .iter()
+        .zip(&results)
+        .map(|(l, o)| (l.as_str(), thin(o.end_to_end().sorted_ms(), 400)))
+        .collect();
+    std::fs::write(
+        &svg_path,
+        support::svg_cdf(
+            "trifecta: todo created → frame received (end to end)",
+            &series,
+        ),
+    )?;
+
+    print_markdown(&report, &runs, &results, &goals, &json_path, &svg_path);
+    Ok(())
+}
+
+/// At most `n` evenly spaced quantiles of sorted `v` (keeps the SVG small), always the max.
+fn thin(v: Vec<f64>, n: usize) -> Vec<f64> {
+    if v.len() <= n {
+        return v;
+    }
+    (1..=n).map(|i| v[i * v.len() / n - 1]).collect()
+}
+
+fn print_markdown(
+    report: &Value,
+    runs: &[Run],
+    results: &[pipeline::Outcome],
+    goals: &[Goal],
+    json_path: &Path,
+    svg_path: &Path,
+) {
+    let m = &report["machine"];
+    println!(
+        "# trifecta benchmark report ({} mode)\n",
+        report["mode"].as_str().unwrap_or("")
+    );
+    println!(
+        "Machine: {}, {} cores, Linux {}, SQLite {}; fsync of 4 KiB p50 {} µs, p99 {} µs.\n",
+        m["cpu_model"].as_str().unwrap_or("?"),
+        m["cores"],
+        m["kernel"].as_str().unwrap_or("?"),
+        m["sqlite_version"].as_str().unwrap_or("?"),
+        m["fsync"]["p50"],
+        m["fsync"]["p99"],
+    );
+    println!("## Goals\n");
+    println!("| goal | measured | limit | |\n| --- | ---: | ---: | --- |");
+    for g in goals {
+        println!(
+            "| {} | {:.2} {} | ≤ {} {} | {} |",
+            g.what,
+            g.value,
+            g.unit,
+            g.limit,
+            g.unit,
+            if g.met() { "met" } else { "**NOT met**" }
+        );
+    }
+    println!("\n## End-to-end pipeline (ms)\n");
+    println!(
+        "Open-loop todo creations over HTTP; every subscribed client must receive each change. \
+         Stages from the queue and cable databases (job start time is not stored, so \
+         `enqueued → broadcast` includes the claim).\n"
+    );
+    println!("| wake | clients | changes | stage | count | p50 | p95 | p99 | max |");
+    println!("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+    for (run, outcome) in runs.iter().zip(results) {
+        for (name, s) in &outcome.stages {
+            let v = s.summary_ms();
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                run.wake,
+                run.clients,
+                run.changes,
+                name.replace('_', " "),
+                v["count"],
+                v["p50"],
+                v["p95"],
+                v["p99"],
+                v["max"]
+            );
+        }
+        if outcome.missing > 0 {
+            println!(
+                "| {} | {} | {} | **frames never received** | {} | | | | |",
+                run.wake, run.clients, run.changes, outcome.missing
+            );
+        }
+    }
+    let idle = &report["idle"];
+    println!(
+        "\n## Idle server\n\nOver {} s with all pollers running: RSS {} MB, CPU {} % of one core.\n",
+        idle["window_s"], idle["rss_mb"], idle["cpu_percent"]
+    );
+    if let Some(engines) = report["engines_markdown"].as_object() {
+        for (name, md) in engines {
+            println!("## Engine bench: {name}\n\n{}\n", md.as_str().unwrap_or(""));
+        }
+    }
+    println!(
+        "JSON: `{}`; latency CDF: `{}`.",
+        json_path.display(),
+        svg_path.display()
+    );
+}
