@@ -292,29 +292,37 @@ pub async fn run(
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send {
+    // The handlers are installed now, before the server starts answering, so a signal that
+    // arrives during startup is a graceful shutdown rather than the default kill.
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        match signals {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            (int, term) => {
+                if let Err(err) = int.and(term) {
+                    tracing::error!(cause = %err, "cannot listen for SIGINT/SIGTERM");
+                }
+                std::future::pending::<()>().await;
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(err) = tokio::signal::ctrl_c().await {
             tracing::error!(cause = %err, "cannot listen for ctrl-c");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(cause = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }
