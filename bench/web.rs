@@ -90,9 +90,9 @@ fn main() {
             .unwrap()
             .to_owned();
         let version = running.state.site.inertia.version().to_owned();
-        // Let the startup precompression finish so assets are measured precompressed.
+        // Finish the startup precompression (idempotent) so assets are measured precompressed.
         if full {
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            let _ = tokio::task::spawn_blocking(trifecta::web::warm_assets).await;
         }
         run(
             "GET / (HTML shell)",

@@ -3,7 +3,7 @@
 // once removed, leaves the account's page and receives none of its markers any more.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { harness } from './support.mjs'
+import { harness, eventually } from './support.mjs'
 
 const h = harness()
 
@@ -22,15 +22,6 @@ function recordMarkers(page, id) {
     })
   })
   return frames
-}
-
-/** Polls `check` until it holds, for at most 10 s. */
-async function until(label, check) {
-  const deadline = Date.now() + 10_000
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
 }
 
 async function rename(page, name) {
@@ -72,8 +63,8 @@ test('a rename reaches the admin and the member live; a removed member stops rec
     })
   }
   // Subscriptions are confirmed before the change, so its markers cannot be missed.
-  await until('the admin\'s subscriptions', () => adminFrames.confirmed >= 1)
-  await until('the member\'s subscription', () => memberFrames.confirmed >= 1)
+  await eventually('the admin\'s subscriptions', () => adminFrames.confirmed >= 1)
+  await eventually('the member\'s subscription', () => memberFrames.confirmed >= 1)
 
   await rename(owner.page, 'Green team')
   await admin.page.getByTestId('account-row').filter({ hasText: 'Green team' }).waitFor()
