@@ -347,3 +347,64 @@ mod sockets {
         app.stop().await
     }
 }
+
+mod tls {
+    use crate::helpers::{TestApp, TestResult};
+
+    #[tokio::test]
+    async fn cookies_are_secure_when_served_over_tls() -> TestResult {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+        let dir = tempfile::tempdir()?;
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert, certified.cert.pem())?;
+        std::fs::write(&key, certified.signing_key.serialize_pem())?;
+        let app = TestApp::spawn_with(|c| {
+            c.serve.web.tls_cert = Some(cert.clone());
+            c.serve.web.tls_key = Some(key.clone());
+        })
+        .await;
+        let client = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(
+                certified.cert.pem().as_bytes(),
+            )?)
+            .resolve("localhost", app.addr)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let base = format!("https://localhost:{}", app.addr.port());
+        let res = client.get(format!("{base}/login")).send().await?;
+        let xsrf = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("XSRF-TOKEN="))
+            .expect("xsrf cookie")
+            .to_owned();
+        assert!(xsrf.contains("Secure"), "{xsrf}");
+        let token = xsrf["XSRF-TOKEN=".len()..]
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let res = client
+            .post(format!("{base}/registration"))
+            .header("cookie", format!("XSRF-TOKEN={token}"))
+            .header("x-xsrf-token", &token)
+            .json(&serde_json::json!({"name": "", "email_address": "tls@example.com", "password": "correct horse battery"}))
+            .send()
+            .await?;
+        let session = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("_trifecta_session="))
+            .expect("session cookie")
+            .to_owned();
+        assert!(
+            session.contains("Secure") && session.contains("HttpOnly"),
+            "{session}"
+        );
+        app.stop().await
+    }
+}
