@@ -62,6 +62,9 @@ pub enum Error {
     /// The blocking task running the query panicked or was cancelled.
     #[error("database task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// The closure running the query panicked (with this message).
+    #[error("database call panicked: {0}")]
+    Panic(String),
 }
 
 impl Error {

@@ -14,7 +14,7 @@ async fn first_account(browser: &Browser) -> String {
         .to_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_show_my_accounts_with_their_members() -> TestResult {
     let app = TestApp::spawn().await;
     signed_up(&app, "admin@example.com").await;
@@ -64,7 +64,7 @@ async fn pages_show_my_accounts_with_their_members() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_users_account_is_404_by_any_id_for_every_method() -> TestResult {
     let app = TestApp::spawn().await;
     signed_up(&app, "admin@example.com").await;
@@ -107,7 +107,7 @@ async fn another_users_account_is_404_by_any_id_for_every_method() -> TestResult
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_may_look_but_not_change_and_bad_input_comes_back_as_errors() -> TestResult {
     let app = TestApp::spawn().await;
     signed_up(&app, "admin@example.com").await;
@@ -157,7 +157,7 @@ async fn members_may_look_but_not_change_and_bad_input_comes_back_as_errors() ->
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_accounts_is_for_site_admins_with_a_selected_account() -> TestResult {
     let app = TestApp::spawn().await;
     let admin = signed_up(&app, "admin@example.com").await;
@@ -194,7 +194,7 @@ async fn admin_accounts_is_for_site_admins_with_a_selected_account() -> TestResu
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partial_reloads_return_only_the_requested_props_and_keep_the_scopes() -> TestResult {
     let app = TestApp::spawn().await;
     let admin = signed_up(&app, "admin@example.com").await;

@@ -8,7 +8,7 @@ use crate::anyt_channels::{anyt_app, name};
 use crate::cable_client::{Client, Opts, data, id};
 use crate::helpers::{TestResult, wait_for};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn welcome_client_receives_welcome_message() -> TestResult {
     let app = anyt_app().await;
     let mut client = Client::connect(app.addr, Opts::default().ignore(&["ping"])).await;
@@ -17,7 +17,7 @@ async fn welcome_client_receives_welcome_message() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_client_receives_pings_with_timestamps() -> TestResult {
     let app = anyt_app().await;
     let mut client = Client::connect(app.addr, Opts::default().ignore(&["welcome"])).await;
@@ -32,7 +32,7 @@ async fn ping_client_receives_pings_with_timestamps() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_url_is_set_during_connection() -> TestResult {
     let app = anyt_app().await;
     let mut client = Client::connect(app.addr, Opts::default().qs("test=request_url")).await;
@@ -40,7 +40,7 @@ async fn request_url_is_set_during_connection() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_reject_when_required_cookies_are_not_set() -> TestResult {
     let app = anyt_app().await;
     let mut client = Client::connect(app.addr, Opts::anyt().qs("test=cookies")).await;
@@ -48,7 +48,7 @@ async fn request_reject_when_required_cookies_are_not_set() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_accepts_when_required_cookies_are_set() -> TestResult {
     let app = anyt_app().await;
     let opts = Opts::default()
@@ -59,7 +59,7 @@ async fn request_accepts_when_required_cookies_are_set() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_reject_when_required_header_is_missing() -> TestResult {
     let app = anyt_app().await;
     let mut client = Client::connect(app.addr, Opts::anyt().qs("test=headers")).await;
@@ -67,7 +67,7 @@ async fn request_reject_when_required_header_is_missing() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_accepts_when_required_header_is_set() -> TestResult {
     let app = anyt_app().await;
     let opts = Opts::default()
@@ -78,7 +78,7 @@ async fn request_accepts_when_required_header_is_set() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_receives_disconnect_message_when_rejected() -> TestResult {
     let app = anyt_app().await;
     let opts = Opts::default().qs("test=reasons&reason=unauthorized");
@@ -94,7 +94,7 @@ async fn request_receives_disconnect_message_when_rejected() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_channel_has_access_to_request() -> TestResult {
     let app = anyt_app().await;
     let mut client = Client::connect(
@@ -120,7 +120,7 @@ async fn request_channel_has_access_to_request() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_client_disconnect_invokes_unsubscribe_callbacks_for_different_channels()
 -> TestResult {
     let app = anyt_app().await;
@@ -146,7 +146,7 @@ async fn request_client_disconnect_invokes_unsubscribe_callbacks_for_different_c
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_client_disconnect_invokes_unsubscribe_callbacks_for_multiple_subscriptions()
 -> TestResult {
     let app = anyt_app().await;

@@ -15,7 +15,7 @@ fn state_id(user: &str, notify: bool) -> String {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channel_state_is_kept_between_commands() -> TestResult {
     let app = anyt_app().await;
     let ident = state_id("chipolino", false);
@@ -35,7 +35,7 @@ async fn channel_state_is_kept_between_commands() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channel_state_is_available_in_unsubscribe_callbacks() -> TestResult {
     let app = anyt_app().await;
     let ident = state_id("chipolino", false);
@@ -52,7 +52,7 @@ async fn channel_state_is_available_in_unsubscribe_callbacks() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_disconnect_closes_single_connection_by_id() -> TestResult {
     let app = anyt_app().await;
     let opts = Opts::default().ignore(&["ping"]).qs("test=uid&uid=26");
@@ -73,7 +73,7 @@ async fn remote_disconnect_closes_single_connection_by_id() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_restart_client_receives_disconnect_message() -> TestResult {
     let app = anyt_app().await;
     let opts = Opts::default()
@@ -91,7 +91,7 @@ async fn server_restart_client_receives_disconnect_message() -> TestResult {
     stopping.await?
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_client_receives_subscription_confirmation() -> TestResult {
     let app = anyt_app().await;
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
@@ -102,7 +102,7 @@ async fn subscriptions_client_receives_subscription_confirmation() -> TestResult
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_client_receives_subscription_rejection() -> TestResult {
     let app = anyt_app().await;
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
@@ -115,7 +115,7 @@ async fn subscriptions_client_receives_subscription_rejection() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_client_subscribes_to_the_same_channel_with_different_params() -> TestResult {
     let app = anyt_app().await;
     let c = name("SubscriptionWithParamsChannel");
@@ -128,7 +128,7 @@ async fn subscriptions_client_subscribes_to_the_same_channel_with_different_para
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_client_perform_actions_without_arguments() -> TestResult {
     let app = anyt_app().await;
     let ident = id("SubscriptionPerformMethodsChannel");
@@ -140,7 +140,7 @@ async fn subscriptions_client_perform_actions_without_arguments() -> TestResult 
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_client_perform_actions_with_arguments() -> TestResult {
     let app = anyt_app().await;
     let ident = id("SubscriptionPerformMethodsChannel");
@@ -157,7 +157,7 @@ async fn subscriptions_client_perform_actions_with_arguments() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_client_receives_transmissions_from_subscribed_callback() -> TestResult {
     let app = anyt_app().await;
     let ident = id("SubscriptionTransmissionsChannel");

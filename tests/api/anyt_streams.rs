@@ -31,7 +31,7 @@ async fn broadcast_client(app: &TestApp) -> (Client, String) {
     (client, ident)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcast_object() -> TestResult {
     let app = anyt_app().await;
     let (mut client, ident) = broadcast_client(&app).await;
@@ -42,7 +42,7 @@ async fn broadcast_object() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcast_custom_string() -> TestResult {
     let app = anyt_app().await;
     let (mut client, ident) = broadcast_client(&app).await;
@@ -53,7 +53,7 @@ async fn broadcast_custom_string() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcast_json_string() -> TestResult {
     let app = anyt_app().await;
     let (mut client, ident) = broadcast_client(&app).await;
@@ -66,7 +66,7 @@ async fn broadcast_json_string() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_stream_client_receives_messages_from_the_stream() -> TestResult {
     let app = anyt_app().await;
     let ident = id("SingleStreamChannel");
@@ -80,7 +80,7 @@ async fn single_stream_client_receives_messages_from_the_stream() -> TestResult 
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_stream_client_does_not_receive_messages_after_removing_subscription() -> TestResult
 {
     let app = anyt_app().await;
@@ -96,7 +96,7 @@ async fn single_stream_client_does_not_receive_messages_after_removing_subscript
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_stream_receives_multiple_messages_with_different_params() -> TestResult {
     let app = anyt_app().await;
     let ident = id("SingleStreamChannel");
@@ -118,7 +118,7 @@ async fn single_stream_receives_multiple_messages_with_different_params() -> Tes
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multiple_streams_client_receives_messages_from_both_streams() -> TestResult {
     let app = anyt_app().await;
     let ident = id("MultipleStreamsChannel");
@@ -132,7 +132,7 @@ async fn multiple_streams_client_receives_messages_from_both_streams() -> TestRe
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multiple_streams_client_does_not_receive_messages_after_removing_subscription()
 -> TestResult {
     let app = anyt_app().await;
@@ -149,7 +149,7 @@ async fn multiple_streams_client_does_not_receive_messages_after_removing_subscr
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multiple_clients_receive_messages_from_stream() -> TestResult {
     let app = anyt_app().await;
     let ident = id("StreamsWithManyClientsChannel");
@@ -165,7 +165,7 @@ async fn multiple_clients_receive_messages_from_stream() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multiple_clients_client_receives_messages_when_another_removes_subscription() -> TestResult
 {
     let app = anyt_app().await;
@@ -186,7 +186,7 @@ async fn multiple_clients_client_receives_messages_when_another_removes_subscrip
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_streams_client_unsubscribes_from_the_stream() -> TestResult {
     let app = anyt_app().await;
     let ident = id("StopStreamsChannel");

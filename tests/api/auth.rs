@@ -11,7 +11,7 @@ fn xsrf_from(res: &reqwest::Response) -> Option<String> {
         .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_issue_an_xsrf_cookie_that_unsafe_requests_must_echo() -> TestResult {
     let app = TestApp::spawn().await;
     let res = app.client.get(app.url("/up")).send().await?;
@@ -85,7 +85,7 @@ mod flows {
 
     const PASSWORD: &str = "correct horse battery";
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn anonymous_visitors_are_sent_to_login_and_the_login_page_renders() -> TestResult {
         let app = TestApp::spawn().await;
         let browser = Browser::of(&app);
@@ -101,7 +101,7 @@ mod flows {
         app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn signup_makes_the_first_user_admin_and_signs_in() -> TestResult {
         let app = TestApp::spawn().await;
         let first = Browser::of(&app);
@@ -154,7 +154,7 @@ mod flows {
         app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn login_logout_wrong_password_and_form_bodies() -> TestResult {
         let app = TestApp::spawn().await;
         let setup = Browser::of(&app);
@@ -203,7 +203,7 @@ mod flows {
         app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sign_in_attempts_are_rate_limited_per_ip() -> TestResult {
         let app = TestApp::spawn().await;
         let browser = Browser::of(&app);
@@ -231,7 +231,7 @@ mod flows {
         app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn tampered_and_deleted_sessions_are_anonymous() -> TestResult {
         let app = TestApp::spawn().await;
         let browser = Browser::of(&app);
@@ -271,7 +271,7 @@ mod flows {
         app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn no_signup_closes_public_registration() -> TestResult {
         let app = TestApp::spawn_with(|c| c.serve.web.no_signup = true).await;
         let browser = Browser::of(&app);
@@ -301,7 +301,7 @@ mod sockets {
             .header("cookie", &format!("_trifecta_session={session}"))
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sockets_without_a_session_are_rejected_without_welcome() -> TestResult {
         let app = TestApp::spawn().await;
         for opts in [
@@ -321,7 +321,7 @@ mod sockets {
         app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_signed_in_socket_is_welcomed_and_logout_kicks_it() -> TestResult {
         let app = TestApp::spawn().await;
         let browser = Browser::of(&app);
@@ -351,7 +351,7 @@ mod sockets {
 mod tls {
     use crate::helpers::{TestApp, TestResult};
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cookies_are_secure_when_served_over_tls() -> TestResult {
         let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
         let dir = tempfile::tempdir()?;

@@ -48,7 +48,7 @@ fn cable(dir: &Path, clock: Clock, args: CableArgs) -> Cable {
     Cable::new(stores.cable, clock, args, WakeMode::Instant)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_from_another_process_reaches_a_socket() -> TestResult {
     let app = anyt_app().await;
     let ident = id("SingleStreamChannel");
@@ -72,7 +72,7 @@ async fn a_broadcast_from_another_process_reaches_a_socket() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_rejects_invalid_json_and_reports_stats() -> TestResult {
     let dir = tempfile::tempdir()?;
     let (status, _, stderr) = run_cli(dir.path(), &["cable", "broadcast", "a", "{not json"]);
@@ -99,7 +99,7 @@ async fn cli_rejects_invalid_json_and_reports_stats() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_subscribers_get_no_backlog_and_each_message_once() -> TestResult {
     let dir = tempfile::tempdir()?;
     let cable = cable(dir.path(), Clock::system(), CableArgs::default());
@@ -129,7 +129,7 @@ async fn new_subscribers_get_no_backlog_and_each_message_once() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trimming_deletes_messages_older_than_the_retention() -> TestResult {
     let dir = tempfile::tempdir()?;
     let clock = Clock::manual(Timestamp(1_700_000_000_000_000));
@@ -153,7 +153,7 @@ async fn trimming_deletes_messages_older_than_the_retention() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_trimmer_runs_by_itself() -> TestResult {
     let dir = tempfile::tempdir()?;
     let clock = Clock::manual(Timestamp(1_700_000_000_000_000));
@@ -177,7 +177,7 @@ async fn the_trimmer_runs_by_itself() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_listener_survives_an_unavailable_database_and_resumes() -> TestResult {
     let dir = tempfile::tempdir()?;
     let options = PoolOptions {
@@ -253,7 +253,7 @@ async fn the_listener_survives_an_unavailable_database_and_resumes() -> TestResu
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poll_mode_still_delivers_within_the_polling_interval() -> TestResult {
     let app = crate::helpers::TestApp::spawn_with(|c| c.serve.wake = WakeMode::Poll).await;
     crate::anyt_channels::register(app.state.actioncable.registry());

@@ -89,7 +89,7 @@ async fn expect_events(lines: &mut Lines<BufReader<ChildStdout>>, want: &[Value]
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rails_client_subscribes_receives_and_resubscribes_after_a_restart() -> TestResult {
     ensure_node_modules();
     let dir = tempfile::tempdir()?;

@@ -19,7 +19,7 @@ async fn app_with(tune: impl FnOnce(&mut trifecta::server::Config)) -> TestApp {
     app
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversize_frame_closes_the_socket_with_1009() -> TestResult {
     let app = anyt_app().await;
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
@@ -39,7 +39,7 @@ async fn an_oversize_frame_closes_the_socket_with_1009() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscription_flood_is_rejected_past_the_limit() -> TestResult {
     let app = app_with(|c| c.serve.actioncable.max_subscriptions = 3).await;
     let c = "Anyt::TestChannels::SubscriptionWithParamsChannel";
@@ -67,7 +67,7 @@ async fn a_subscription_flood_is_rejected_past_the_limit() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_consumer_is_disconnected_and_others_keep_receiving() -> TestResult {
     let app = app_with(|c| c.serve.actioncable.send_queue = 8).await;
     let ident = id("SingleStreamChannel");
@@ -110,7 +110,7 @@ async fn a_slow_consumer_is_disconnected_and_others_keep_receiving() -> TestResu
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_binary_and_unknown_frames_are_ignored_and_the_socket_stays_open() -> TestResult {
     let app = anyt_app().await;
     let ident = id("SubscriptionPerformMethodsChannel");
@@ -145,7 +145,7 @@ async fn malformed_binary_and_unknown_frames_are_ignored_and_the_socket_stays_op
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_channels_and_bad_identifiers_are_rejected() -> TestResult {
     let app = anyt_app().await;
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
@@ -163,7 +163,7 @@ async fn unknown_channels_and_bad_identifiers_are_rejected() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identifiers_are_echoed_byte_for_byte() -> TestResult {
     let app = anyt_app().await;
     // Key order, spacing, number format and escapes a re-serialization would change.
@@ -181,7 +181,7 @@ async fn identifiers_are_echoed_byte_for_byte() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_foreign_origins_and_missing_protocol_get_404() -> TestResult {
     let app = app_with(|c| {
         c.serve.actioncable.allowed_origins = vec!["https://app.example".to_owned()];
@@ -218,7 +218,7 @@ async fn plain_http_foreign_origins_and_missing_protocol_get_404() -> TestResult
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_sends_server_restart_to_every_socket_and_waits_for_their_tasks() -> TestResult {
     let app = anyt_app().await;
     let ident = id("SingleStreamChannel");
@@ -244,7 +244,7 @@ async fn shutdown_sends_server_restart_to_every_socket_and_waits_for_their_tasks
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscribe_sent_right_after_the_upgrade_is_served() -> TestResult {
     let app = anyt_app().await;
     let ident = id("SingleStreamChannel");

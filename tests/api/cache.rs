@@ -45,7 +45,7 @@ struct Profile {
     age: u32,
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_values_round_trip_and_overwrite() -> TestResult {
     let t = open_cache(|_| {});
     let c = &t.cache;
@@ -80,7 +80,7 @@ async fn typed_values_round_trip_and_overwrite() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_expire_after_their_ttl() -> TestResult {
     let t = open_cache(|_| {});
     let c = &t.cache;
@@ -107,7 +107,7 @@ async fn entries_expire_after_their_ttl() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unless_exist_writes_only_absent_or_expired_keys() -> TestResult {
     let t = open_cache(|_| {});
     let c = &t.cache;
@@ -188,7 +188,7 @@ async fn increments_are_atomic_under_concurrent_tasks_and_keep_the_ttl() -> Test
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multi_operations_read_write_and_delete_many_keys() -> TestResult {
     let t = open_cache(|_| {});
     let c = &t.cache;
@@ -214,7 +214,7 @@ async fn multi_operations_read_write_and_delete_many_keys() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_keys_are_hashed_to_the_limit_and_stay_distinct() -> TestResult {
     let t = open_cache(|_| {});
     let c = &t.cache;
@@ -241,7 +241,7 @@ async fn long_keys_are_hashed_to_the_limit_and_stay_distinct() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn namespaces_isolate_keys() -> TestResult {
     let t = open_cache(|o| o.namespace = Some("app".into()));
     let app = &t.cache;
@@ -312,7 +312,7 @@ async fn fetch_computes_once_for_many_concurrent_misses() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_try_fetch_is_not_cached() -> TestResult {
     let t = open_cache(|_| {});
     let c = &t.cache;
@@ -375,7 +375,7 @@ async fn a_file_locked_by_another_process_keeps_reads_fast_and_drops_writes() ->
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_cache_is_a_miss_and_writes_are_dropped() -> TestResult {
     let t = open_cache(|_| {});
     let c = &t.cache;

@@ -21,7 +21,7 @@ fn names(range: std::ops::Range<u32>) -> Vec<String> {
     range.map(|i| format!("k{i:03}")).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_entries_evicts_the_oldest_first_and_overwrites_keep_their_place() -> TestResult {
     let t = open_cache(|o| o.max_entries = Some(10));
     let c = &t.cache;
@@ -47,7 +47,7 @@ async fn max_entries_evicts_the_oldest_first_and_overwrites_keep_their_place() -
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_size_evicts_the_oldest_until_the_total_fits() -> TestResult {
     // Each entry: key "k000" (4) + value "\"xxxx...\"" (102) + 140 = 246 bytes.
     let value = "x".repeat(100);
@@ -81,7 +81,7 @@ async fn max_size_evicts_the_oldest_until_the_total_fits() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_age_and_expiry_remove_old_rows_only() -> TestResult {
     let t = open_cache(|o| o.max_age = Some(Duration::from_secs(7 * 24 * 3600)));
     let c = &t.cache;
@@ -103,7 +103,7 @@ async fn max_age_and_expiry_remove_old_rows_only() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pass_keeps_going_in_batches_until_the_cache_fits() -> TestResult {
     let t = open_cache(|o| {
         o.max_entries = Some(5);

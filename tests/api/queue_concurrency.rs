@@ -16,7 +16,7 @@ fn job(key: &str, n: u32, discard: bool) -> Limited {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocked_jobs_run_one_at_a_time_in_order() -> TestResult {
     let f = fixture().await;
     let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -57,7 +57,7 @@ async fn blocked_jobs_run_one_at_a_time_in_order() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discard_on_conflict_drops_the_job() -> TestResult {
     let f = fixture().await;
     let first = f.queue.enqueue(&job("k", 1, true)).await?;
@@ -76,7 +76,7 @@ async fn discard_on_conflict_drops_the_job() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maintenance_releases_blocked_jobs_whose_slot_expired() -> TestResult {
     let f = fixture().await;
     let a = f.queue.enqueue(&job("k", 1, false)).await?;
@@ -96,7 +96,7 @@ async fn maintenance_releases_blocked_jobs_whose_slot_expired() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_limited_jobs_take_their_slot_when_due() -> TestResult {
     let f = fixture().await;
     let a = f

@@ -23,7 +23,7 @@ impl Job for Flaky {
     const NAME: &'static str = "flaky";
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_on_backs_off_exponentially_then_records_the_failure() -> TestResult {
     let f = fixture().await;
     let runs = Arc::new(AtomicU32::new(0));
@@ -90,7 +90,7 @@ async fn retry_on_backs_off_exponentially_then_records_the_failure() -> TestResu
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discard_on_finishes_the_job_without_a_failure() -> TestResult {
     let f = fixture().await;
     f.queue.register(
@@ -117,7 +117,7 @@ async fn discard_on_finishes_the_job_without_a_failure() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_jobs_and_bad_arguments_fail_clearly_and_the_worker_goes_on() -> TestResult {
     let f = fixture().await;
     let unknown = f
@@ -156,7 +156,7 @@ async fn unknown_jobs_and_bad_arguments_fail_clearly_and_the_worker_goes_on() ->
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_job_is_recorded_as_failed() -> TestResult {
     let f = fixture().await;
     #[allow(clippy::panic)]
@@ -172,7 +172,7 @@ async fn a_panicking_job_is_recorded_as_failed() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_jobs_can_be_retried_or_discarded_one_or_all() -> TestResult {
     let f = fixture().await;
     let ids: Vec<JobId> = {
@@ -212,7 +212,7 @@ async fn failed_jobs_can_be_retried_or_discarded_one_or_all() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claimed_jobs_cannot_be_discarded() -> TestResult {
     let f = fixture().await;
     let id = f.queue.enqueue(&Noop::default()).await?;

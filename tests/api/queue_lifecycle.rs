@@ -9,7 +9,7 @@ use trifecta::queue::{Error, JobState, QueueSelector};
 use crate::helpers::TestResult;
 use crate::queue_support::{Limited, fixture, fixture_with};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_walks_through_every_state() -> TestResult {
     let f = fixture().await;
     let ready = f.queue.enqueue(&Noop::default()).await?;
@@ -84,7 +84,7 @@ async fn a_job_walks_through_every_state() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enqueue_all_writes_every_job_in_one_go() -> TestResult {
     let f = fixture().await;
     let jobs: Vec<Noop> = (0..250)
@@ -104,7 +104,7 @@ async fn enqueue_all_writes_every_job_in_one_go() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enqueue_at_in_the_past_is_ready_at_once() -> TestResult {
     let f = fixture().await;
     let id = f
@@ -115,7 +115,7 @@ async fn enqueue_at_in_the_past_is_ready_at_once() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_queue_names_are_rejected_and_nothing_is_written() -> TestResult {
     let f = fixture().await;
     let err = f
@@ -134,7 +134,7 @@ async fn invalid_queue_names_are_rejected_and_nothing_is_written() -> TestResult
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finished_jobs_are_deleted_when_not_preserved() -> TestResult {
     let f = fixture_with(|s| s.preserve_finished_jobs = false).await;
     let id = f.queue.enqueue(&Noop::default()).await?;
@@ -144,7 +144,7 @@ async fn finished_jobs_are_deleted_when_not_preserved() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cleanup_clears_only_jobs_finished_before_the_retention() -> TestResult {
     let f = fixture_with(|s| s.clear_finished_jobs_after = Duration::from_secs(3600)).await;
     let old = f.queue.enqueue(&Noop::default()).await?;

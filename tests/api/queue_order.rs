@@ -12,7 +12,7 @@ async fn enqueue(f: &crate::queue_support::Fixture, jobs: &[(&str, &str, i32)]) 
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queues_are_polled_in_strict_order_then_by_priority() -> TestResult {
     let f = fixture().await;
     enqueue(
@@ -33,7 +33,7 @@ async fn queues_are_polled_in_strict_order_then_by_priority() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn star_takes_every_queue_by_priority_then_age() -> TestResult {
     let f = fixture().await;
     enqueue(
@@ -51,7 +51,7 @@ async fn star_takes_every_queue_by_priority_then_age() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prefix_wildcards_match_only_their_queues() -> TestResult {
     let f = fixture().await;
     enqueue(
@@ -74,7 +74,7 @@ async fn prefix_wildcards_match_only_their_queues() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paused_queues_are_skipped_until_resumed() -> TestResult {
     let f = fixture().await;
     enqueue(&f, &[("p1", "paused", 0), ("o1", "open", 0)]).await?;
@@ -95,7 +95,7 @@ async fn paused_queues_are_skipped_until_resumed() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_takes_at_most_the_limit_and_each_job_once() -> TestResult {
     let f = fixture().await;
     for i in 0..10 {

@@ -90,7 +90,7 @@ async fn jobs_of_a_killed_server_complete_after_restart() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_finishes_short_jobs_and_releases_the_rest() -> TestResult {
     let app =
         TestApp::spawn_with(|c| c.serve.queue.shutdown_timeout = Duration::from_millis(500)).await;
@@ -121,7 +121,7 @@ async fn graceful_shutdown_finishes_short_jobs_and_releases_the_rest() -> TestRe
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_enqueue_runs_in_the_server() -> TestResult {
     let app = TestApp::spawn().await;
     let queue = app.state.queue.clone();
@@ -134,7 +134,7 @@ async fn a_local_enqueue_runs_in_the_server() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_with_a_stale_heartbeat_is_pruned_and_its_jobs_released() -> TestResult {
     let f = fixture().await;
     let dead = f
@@ -167,7 +167,7 @@ async fn a_process_with_a_stale_heartbeat_is_pruned_and_its_jobs_released() -> T
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_process_jobs_can_be_failed_instead() -> TestResult {
     let f = fixture_with(|s| s.on_dead_process = OnDeadProcess::Fail).await;
     let dead = f

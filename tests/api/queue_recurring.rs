@@ -51,7 +51,7 @@ fn schedules_parse_cron_and_every() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_schedulers_enqueue_each_run_exactly_once() -> TestResult {
     let f = fixture().await;
     let file = f.dir.path().join("recurring.toml");

@@ -185,3 +185,82 @@ fn migrate_subcommand_reports_versions() -> TestResult {
     }
     Ok(())
 }
+
+/// A `Db::call` whose closure blocks must not take the runtime's only worker with it:
+/// another task, spawned while the closure is blocked, still runs (and unblocks it). Run
+/// inline on the worker without handing its tasks off first, the closure would wait forever.
+#[test]
+fn a_blocked_db_call_leaves_the_runtime_free_for_other_tasks() -> TestResult {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let dir = tempfile::tempdir()?;
+        let stores = Stores::open(dir.path(), "test", &PoolOptions::default())?;
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let db = stores.app.clone();
+        let call = tokio::spawn(async move {
+            db.call(move |conn| -> Result<i64, store::Error> {
+                let _ = started_tx.send(());
+                release_rx
+                    .recv_timeout(std::time::Duration::from_secs(20))
+                    .map_err(|_| store::Error::Panic("nobody released the call".into()))?;
+                Ok(conn.query_row("SELECT 41 + 1", [], |r| r.get(0))?)
+            })
+            .await
+        });
+        started_rx.await?;
+        // Spawned now, while the call blocks: it needs a worker to run on.
+        tokio::spawn(async move { release_tx.send(()) }).await??;
+        assert_eq!(call.await??, 42);
+        Ok(())
+    })
+}
+
+/// A panic inside a database closure is an error for the caller, on either runtime flavour;
+/// the pool and the handle keep working afterwards.
+#[test]
+fn a_panicking_db_call_is_an_error_and_the_handle_keeps_working() -> TestResult {
+    for multi in [true, false] {
+        let runtime = if multi {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+        };
+        runtime.block_on(async {
+            let dir = tempfile::tempdir()?;
+            let stores = Stores::open(dir.path(), "test", &PoolOptions::default())?;
+            let db = stores.cache.clone();
+            // Through a spawned task, so on the multi-threaded runtime it runs on a worker.
+            let failed = tokio::spawn(async move {
+                db.call(|_| -> Result<(), store::Error> { panic!("boom in a closure") })
+                    .await
+            })
+            .await?;
+            let err = failed.expect_err("a panic is an error");
+            assert!(
+                matches!(err, store::Error::Panic(_) | store::Error::Join(_)),
+                "{err}"
+            );
+            if multi {
+                assert!(err.to_string().contains("boom in a closure"), "{err}");
+            }
+            let one: i64 = stores
+                .cache
+                .call(|c| -> Result<i64, store::Error> {
+                    Ok(c.query_row("SELECT 1", [], |r| r.get(0))?)
+                })
+                .await?;
+            assert_eq!(one, 1);
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        })?;
+    }
+    Ok(())
+}

@@ -51,7 +51,7 @@ async fn world() -> World {
 mod channel {
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_accessible_account_is_confirmed_and_streamed() -> TestResult {
         let w = world().await;
         let account = my_account(&w.ann).await;
@@ -67,7 +67,7 @@ mod channel {
         w.app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn another_users_account_is_rejected_by_any_id() -> TestResult {
         let w = world().await;
         let anns = my_account(&w.ann).await;
@@ -95,7 +95,7 @@ mod channel {
         w.app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn all_is_for_site_admins_only() -> TestResult {
         let w = world().await;
         let mut admin = socket_of(&w.app, &w.admin).await;
@@ -105,7 +105,7 @@ mod channel {
         w.app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn unknown_models_and_malformed_identifiers_are_rejected() -> TestResult {
         let w = world().await;
         let account = my_account(&w.ann).await;
@@ -130,7 +130,7 @@ mod channel {
 mod broadcasting {
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_update_refreshes_the_record_and_the_collection() -> TestResult {
         let w = world().await;
         let account = my_account(&w.ann).await;
@@ -164,7 +164,7 @@ mod broadcasting {
         w.app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn member_changes_refresh_the_parent_account() -> TestResult {
         let w = world().await;
         let account = my_account(&w.ann).await;
@@ -218,7 +218,7 @@ mod broadcasting {
         w.app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_destroy_broadcasts_removal() -> TestResult {
         let w = world().await;
         let created = w
@@ -254,7 +254,7 @@ mod broadcasting {
         w.app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn creating_an_account_or_a_user_refreshes_the_collection() -> TestResult {
         let w = world().await;
         let all = sync_id("Account", "all");
@@ -279,7 +279,7 @@ mod broadcasting {
         w.app.stop().await
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_removed_member_is_resubscribed_and_rejected() -> TestResult {
         let w = world().await;
         let account = my_account(&w.ann).await;

@@ -20,7 +20,7 @@ fn domain() -> (App, Clock, tempfile::TempDir) {
     (app, clock, dir)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn titles_are_trimmed_required_and_bounded() -> TestResult {
     let (app, _, _dir) = domain();
     assert_eq!(app.create_todo("  buy milk  ").await?.title, "buy milk");
@@ -38,7 +38,7 @@ async fn titles_are_trimmed_required_and_bounded() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_list_is_newest_first_and_updates_apply() -> TestResult {
     let (app, clock, _dir) = domain();
     let a = app.create_todo("first").await?;

@@ -33,7 +33,7 @@ fn titles(page: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_create_update_delete_and_validate() -> TestResult {
     let app = TestApp::spawn().await;
     let b = signed_in(&app).await;
@@ -130,7 +130,7 @@ async fn routes_create_update_delete_and_validate() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_drops_the_cached_list_and_enqueues_one_broadcast() -> TestResult {
     // No worker, so the enqueued job stays visible and nothing refills the cache.
     let app = TestApp::spawn_with(|c| c.serve.queue.threads = 0).await;
@@ -179,7 +179,7 @@ async fn a_change_drops_the_cached_list_and_enqueues_one_broadcast() -> TestResu
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn todos_channel_transmits_on_subscribe_and_streams_every_change() -> TestResult {
     let app = TestApp::spawn().await;
     let b = signed_in(&app).await;
@@ -237,7 +237,7 @@ async fn todos_channel_transmits_on_subscribe_and_streams_every_change() -> Test
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rails_client_receives_the_list_after_another_clients_change() -> TestResult {
     crate::cable_js::ensure_node_modules();
     let app = TestApp::spawn().await;

@@ -7,7 +7,7 @@ use trifecta::store::StoreKind;
 
 use crate::helpers::{TestApp, TestResult, wait_for};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_is_200_when_every_store_answers() -> TestResult {
     let app = TestApp::spawn().await;
     let res = app.client.get(app.url("/up")).send().await?;
@@ -20,7 +20,7 @@ async fn up_is_200_when_every_store_answers() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_is_503_naming_the_store_whose_file_is_unreadable() -> TestResult {
     let app = TestApp::spawn().await;
     let cache = app.storage().join(StoreKind::Cache.file_name("test"));
@@ -53,7 +53,7 @@ async fn up_is_503_naming_the_store_whose_file_is_unreadable() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_paths_are_404_with_a_message() -> TestResult {
     let app = TestApp::spawn().await;
     let res = app.client.get(app.url("/no/such/page")).send().await?;
@@ -61,7 +61,7 @@ async fn unknown_paths_are_404_with_a_message() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_are_rejected() -> TestResult {
     let app = TestApp::spawn_with(|c| c.serve.body_limit = 1024).await;
     let res = app
@@ -74,7 +74,7 @@ async fn oversized_bodies_are_rejected() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_stops_serving() -> TestResult {
     let app = TestApp::spawn().await;
     let url = app.url("/up");

@@ -43,7 +43,7 @@ fn new_user(email: &str) -> NewUser {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_user_is_site_admin_and_everyone_gets_a_personal_account() -> TestResult {
     let d = domain();
     let first = d.app.create_user(new_user("  Alice@Example.COM ")).await?;
@@ -63,7 +63,7 @@ async fn the_first_user_is_site_admin_and_everyone_gets_a_personal_account() -> 
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_users_are_refused_with_field_errors() -> TestResult {
     let d = domain();
     d.app.create_user(new_user("alice@example.com")).await?;
@@ -96,7 +96,7 @@ async fn invalid_users_are_refused_with_field_errors() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authentication_checks_the_password() -> TestResult {
     let d = domain();
     d.app.create_user(new_user("alice@example.com")).await?;
@@ -121,7 +121,7 @@ async fn authentication_checks_the_password() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_resume_end_and_expire() -> TestResult {
     let d = domain();
     let user = d.app.create_user(new_user("alice@example.com")).await?;
@@ -163,7 +163,7 @@ async fn sessions_resume_end_and_expire() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scopes_hide_other_accounts_by_every_kind_of_id() -> TestResult {
     let d = domain();
     let admin = d.app.create_user(new_user("admin@example.com")).await?;
@@ -232,7 +232,7 @@ async fn scopes_hide_other_accounts_by_every_kind_of_id() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_owners_admins_and_site_admins_manage_an_account() -> TestResult {
     let d = domain();
     let site_admin = d.app.create_user(new_user("root@example.com")).await?;

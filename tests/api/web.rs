@@ -41,7 +41,7 @@ fn inertia_get(app: &TestApp, client: &Client, path: &str) -> reqwest::RequestBu
         .header("X-Inertia-Version", app.state.site.inertia.version())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_and_status_pages_render_with_live_facts() -> TestResult {
     let app = TestApp::spawn().await;
     let browser = Browser::of(&app);
@@ -87,7 +87,7 @@ async fn home_and_status_pages_render_with_live_facts() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fingerprinted_assets_are_immutable_with_etag_and_304() -> TestResult {
     let app = TestApp::spawn().await;
     tokio::task::spawn_blocking(trifecta::web::warm_assets).await?;
@@ -146,7 +146,7 @@ fn raw_client() -> Client {
         .expect("client")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_are_compressed_per_accept_encoding() -> TestResult {
     let app = TestApp::spawn().await;
     // The precompressed variants (made once per process at startup).
@@ -224,7 +224,7 @@ async fn responses_are_compressed_per_accept_encoding() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2c_prior_knowledge_serves_pages_and_assets() -> TestResult {
     let app = TestApp::spawn().await;
     let client = Client::builder().http2_prior_knowledge().build()?;
@@ -239,7 +239,7 @@ async fn h2c_prior_knowledge_serves_pages_and_assets() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_negotiates_http2_by_alpn_and_still_speaks_http1() -> TestResult {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
     let dir = tempfile::tempdir()?;
@@ -285,7 +285,7 @@ async fn tls_negotiates_http2_by_alpn_and_still_speaks_http1() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn security_headers_are_on_every_response() -> TestResult {
     let app = TestApp::spawn().await;
     let html = app
@@ -316,7 +316,7 @@ async fn security_headers_are_on_every_response() -> TestResult {
     app.stop().await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_found_is_a_page_for_browsers_and_inertia_and_text_for_apis() -> TestResult {
     let app = TestApp::spawn().await;
     let res = app
@@ -346,7 +346,7 @@ async fn not_found_is_a_page_for_browsers_and_inertia_and_text_for_apis() -> Tes
 }
 
 #[cfg(unix)]
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_key_base_is_generated_once_private_and_reused() -> TestResult {
     use std::os::unix::fs::PermissionsExt;
 
@@ -375,7 +375,7 @@ async fn secret_key_base_is_generated_once_private_and_reused() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_key_base_from_the_environment_wins_and_short_ones_are_refused() -> TestResult {
     let dir = tempfile::tempdir()?;
     let secret = "an-operator-chosen-secret-that-is-long-enough-0123456789";
@@ -410,7 +410,7 @@ async fn secret_key_base_from_the_environment_wins_and_short_ones_are_refused() 
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_still_works_with_the_edge() -> TestResult {
     let app = TestApp::spawn().await;
     let client = app.client.clone();
@@ -424,7 +424,7 @@ async fn graceful_shutdown_still_works_with_the_edge() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_handshakes_pass_the_edge_uncompressed() -> TestResult {
     use axum::extract::ws::WebSocketUpgrade;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

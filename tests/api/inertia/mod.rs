@@ -13,7 +13,7 @@ use crate::helpers::{TestResult, cookie_client};
 use fixture::{EVIL, Fixture, header, page_from_html};
 
 // 1
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_visit_is_html_with_the_page_in_a_script_element() -> TestResult {
     let f = Fixture::new().await;
     let res = f.app.client.get(f.url("/t/page?x=1&y=2")).send().await?;
@@ -35,7 +35,7 @@ async fn first_visit_is_html_with_the_page_in_a_script_element() -> TestResult {
 }
 
 // 2
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inertia_visit_gets_the_same_page_object_as_json() -> TestResult {
     let f = Fixture::new().await;
     let html = f
@@ -65,7 +65,7 @@ async fn inertia_visit_gets_the_same_page_object_as_json() -> TestResult {
 }
 
 // 3
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_version_is_409_to_the_full_url_without_running_the_handler() -> TestResult {
     let f = Fixture::new().await;
     let path = "/t/count?a=1&b=two";
@@ -97,7 +97,7 @@ async fn stale_version_is_409_to_the_full_url_without_running_the_handler() -> T
 }
 
 // 4
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_after_put_patch_delete_become_303() -> TestResult {
     let f = Fixture::new().await;
     for method in [Method::PUT, Method::PATCH, Method::DELETE] {
@@ -132,7 +132,7 @@ async fn redirects_after_put_patch_delete_become_303() -> TestResult {
 }
 
 // 5
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_redirect_becomes_409_with_the_location() -> TestResult {
     let f = Fixture::new().await;
     let res = f
@@ -178,7 +178,7 @@ fn keys(page: &Value) -> Vec<String> {
 }
 
 // 6
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partial_reloads_send_only_what_was_asked() -> TestResult {
     let f = Fixture::new().await;
     let full: Value = f
@@ -252,7 +252,7 @@ async fn partial_reloads_send_only_what_was_asked() -> TestResult {
 }
 
 // 7
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deferred_props_are_listed_then_loaded_per_group() -> TestResult {
     let f = Fixture::new().await;
     let full: Value = f
@@ -280,7 +280,7 @@ async fn deferred_props_are_listed_then_loaded_per_group() -> TestResult {
 }
 
 // 8
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validation_errors_come_back_once_after_the_redirect() -> TestResult {
     let f = Fixture::new().await;
     let client = cookie_client();
@@ -360,7 +360,7 @@ async fn validation_errors_come_back_once_after_the_redirect() -> TestResult {
 }
 
 // 9
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flash_is_shown_once_and_survives_a_version_reload() -> TestResult {
     let f = Fixture::new().await;
     let client = cookie_client();
@@ -413,7 +413,7 @@ async fn flash_is_shown_once_and_survives_a_version_reload() -> TestResult {
 }
 
 // 10
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_are_inertia_pages_or_plain_html_never_internal_text() -> TestResult {
     let f = Fixture::new().await;
     let res = f
