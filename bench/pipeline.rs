@@ -403,9 +403,12 @@ fn read_stage_times(queue: &Path, cable: &Path) -> Result<StageTimes, BoxError> 
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<Vec<_>, _>>()?;
     let c = rusqlite::Connection::open_with_flags(cable, flags)?;
-    let mut stmt = c.prepare("SELECT created_at FROM solid_cable_messages ORDER BY id")?;
+    // Only the board's stream: signing up also broadcasts sync markers on other channels.
+    let mut stmt = c.prepare(
+        "SELECT created_at FROM solid_cable_messages WHERE channel_hash = ?1 ORDER BY id",
+    )?;
     let broadcasts = stmt
-        .query_map([], |r| r.get(0))?
+        .query_map([trifecta::cable::channel_hash("todos")], |r| r.get(0))?
         .collect::<Result<Vec<_>, _>>()?;
     Ok((jobs, broadcasts))
 }

@@ -268,17 +268,23 @@ async fn latency(wake: WakeMode, gap: Duration, samples: usize) -> Res<Row> {
     b.queue.enqueue(&Noop::default()).await?;
     b.wait_done(1).await;
     // Open loop: probes go out on a fixed schedule whatever the previous one did, so a
-    // slow start cannot make the next probe luckier (no coordinated omission).
-    let mut next = tokio::time::Instant::now() + gap;
-    for _ in 0..samples {
-        tokio::time::sleep_until(next).await;
-        next += gap;
-        let probe = Probe {
-            sent_us: clock.now().micros(),
-            pad: pad.clone(),
-        };
-        b.queue.enqueue(&probe).await?;
-    }
+    // slow start cannot make the next probe luckier (no coordinated omission). They are
+    // sent from a runtime task, as a request handler of the server enqueues.
+    let queue = b.queue.clone();
+    tokio::spawn(async move {
+        let mut next = tokio::time::Instant::now() + gap;
+        for _ in 0..samples {
+            tokio::time::sleep_until(next).await;
+            next += gap;
+            let probe = Probe {
+                sent_us: clock.now().micros(),
+                pad: pad.clone(),
+            };
+            queue.enqueue(&probe).await?;
+        }
+        Ok::<_, trifecta::queue::Error>(())
+    })
+    .await??;
     let mut got = Vec::with_capacity(samples);
     for _ in 0..samples {
         got.push(rx.recv().await.ok_or("probe lost")?);

@@ -47,7 +47,12 @@ enum Mode {
 
 fn runs(mode: Mode) -> Vec<Run> {
     let mut out = Vec::new();
+    // `BENCH_WAKE=instant` (or `poll`) measures one wake mode only.
+    let only_wake = std::env::var("BENCH_WAKE").unwrap_or_default();
     for wake in ["poll", "instant"] {
+        if !only_wake.is_empty() && only_wake != wake {
+            continue;
+        }
         let shapes: &[(usize, usize, u64)] = match mode {
             Mode::Smoke => &[(1, 3, 50)],
             Mode::Quick => &[(1, 40, 50), (100, 60, 50)],
@@ -128,7 +133,9 @@ fn main() -> Result<(), BoxError> {
         Mode::Quick => Duration::from_secs(10),
         Mode::Full => Duration::from_secs(30),
     };
-    let engines: &[&str] = if mode == Mode::Smoke {
+    // `BENCH_ONLY=pipeline` skips the engine benches (for working on the pipeline).
+    let pipeline_only = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "pipeline");
+    let engines: &[&str] = if mode == Mode::Smoke || pipeline_only {
         &[]
     } else {
         &["queue", "cache", "cable"]

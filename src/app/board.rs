@@ -1,7 +1,15 @@
 //! The shared todo board's real-time pipeline (seed "Real-Time Updates"): every committed
-//! change deletes the cached broadcast list and enqueues [`BroadcastTodos`]; the job reads
-//! the list through Solid Cache (`todos:broadcast_list`, 1 hour) and broadcasts
-//! `{"todos": [...]}` on cable channel `todos`, which [`TodosChannel`] streams from.
+//! change deletes the cached broadcast list (`todos:broadcast_list` in Solid Cache, 1 hour)
+//! and enqueues [`BroadcastTodos`]; the job reads the list, broadcasts `{"todos": [...]}` on
+//! cable channel `todos`, which [`TodosChannel`] streams from, and then refills the cache,
+//! which new subscribers read.
+//!
+//! Two differences from the seed's `Rails.cache.fetch` inside the job, both for changes
+//! that overlap: the job reads the database, not the cache, because a job still running for
+//! an older change may have refilled the cache with its older list after this change
+//! deleted it; and jobs run one at a time (a concurrency limit, across processes too), so
+//! broadcasts go out in the order of the changes and the last one carries the last state.
+//! Broadcasting before the cache write also keeps that write off the subscribers' path.
 
 use std::time::Duration;
 
@@ -13,8 +21,8 @@ use super::error::Result;
 use super::todos::{Todo, TodoChange, TodoProps};
 use crate::actioncable::{Channel, Context, Registry};
 use crate::cable::Cable;
-use crate::cache::Cache;
-use crate::queue::{Job, JobError, JobOptions, Queue};
+use crate::cache::{Cache, WriteOptions};
+use crate::queue::{Concurrency, Job, JobError, JobOptions, Queue};
 
 /// Cache key of the broadcast list.
 pub const LIST_KEY: &str = "todos:broadcast_list";
@@ -32,6 +40,11 @@ pub struct BroadcastTodos {}
 
 impl Job for BroadcastTodos {
     const NAME: &'static str = "BroadcastTodos";
+
+    fn concurrency(&self) -> Option<Concurrency> {
+        // One at a time: a slow job must not broadcast its list after a newer one's.
+        Some(Concurrency::new("board"))
+    }
 }
 
 /// Handle to the board: the domain plus the engines its pipeline uses. Cheap to clone.
@@ -84,19 +97,20 @@ impl Board {
             .await
     }
 
-    /// Broadcasts the current list on [`STREAM`].
+    /// Broadcasts the current list (read from the database) on [`STREAM`], then stores it
+    /// as the cached list.
     ///
     /// # Errors
     /// A `BROADCAST_FAILED` job error when the list cannot be read or the row not written.
     pub async fn broadcast(&self) -> Result<(), JobError> {
-        let todos = self
-            .broadcast_list()
-            .await
-            .map_err(|e| JobError::new(BROADCAST_FAILED, e.to_string()))?;
+        let failed = |e: &dyn std::fmt::Display| JobError::new(BROADCAST_FAILED, e.to_string());
+        let todos = self.app.todo_props().await.map_err(|e| failed(&e))?;
         self.cable
             .broadcast(STREAM, &json!({ "todos": todos }))
             .await
-            .map_err(|e| JobError::new(BROADCAST_FAILED, e.to_string()))?;
+            .map_err(|e| failed(&e))?;
+        let ttl = WriteOptions::new().expires_in(LIST_TTL);
+        self.cache.write(LIST_KEY, &todos, ttl).await;
         Ok(())
     }
 

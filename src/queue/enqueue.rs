@@ -6,7 +6,9 @@ use super::Queue;
 use super::error::{Error, Result};
 use super::job::{DEFAULT_QUEUE, Job, JobId, NewJob};
 use super::store::Dispatched;
+use super::store::claim::claim_nested;
 use super::store::enqueue::{Placed, insert};
+use super::worker::Slots;
 use crate::store::Timestamp;
 
 impl Queue {
@@ -120,22 +122,48 @@ impl Queue {
         Ok(JobId(id))
     }
 
+    /// Inserts `jobs` in one group transaction. With a local worker idle (instant wake),
+    /// the same transaction claims for it, and the claimed jobs start right after the
+    /// commit; otherwise (or for what it could not take) the worker is woken.
     async fn write_jobs(&self, jobs: Vec<NewJob>) -> Result<Vec<(i64, Placed)>> {
         for j in &jobs {
             validate_queue_name(&j.queue_name)?;
         }
         let now = self.inner.clock.now();
-        let placed = self
+        let due = jobs
+            .iter()
+            .filter(|j| j.scheduled_at.is_none_or(|at| at <= now))
+            .count();
+        let slots = (due > 0)
+            .then(|| self.inner.local_worker.reserve(due))
+            .flatten();
+        let claim_for = slots
+            .as_ref()
+            .map(|s| (s.selector().clone(), s.process_id(), s.len()));
+        let (placed, claimed) = self
             .group_write(move |tx| {
-                jobs.iter()
+                let placed = jobs
+                    .iter()
                     .map(|j| insert(tx, j, now))
-                    .collect::<Result<Vec<_>>>()
+                    .collect::<Result<Vec<_>>>()?;
+                let claimed = claim_for.and_then(|(selector, process_id, n)| {
+                    claim_nested(tx, &selector, process_id, n, now)
+                        .inspect_err(|e| tracing::warn!(cause = %e, "claim at enqueue failed; the worker will poll"))
+                        .ok()
+                });
+                Ok((placed, claimed))
             })
             .await?;
-        if placed
+        let ready = placed
             .iter()
-            .any(|(_, p)| *p == Placed::Dispatched(Dispatched::Ready))
-        {
+            .any(|(_, p)| *p == Placed::Dispatched(Dispatched::Ready));
+        let reserved = slots.as_ref().map_or(0, Slots::len);
+        // A claim that took fewer jobs than it had slots left nothing ready for this worker.
+        let leftover = claimed.as_ref().is_none_or(|c| c.len() >= reserved);
+        if let (Some(slots), Some(claimed)) = (slots, claimed) {
+            slots.start(claimed);
+        }
+        if ready && leftover {
             self.notify_ready();
         }
         Ok(placed)

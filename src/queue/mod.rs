@@ -82,6 +82,8 @@ struct Inner {
     wake: Notify,
     /// Group commit of enqueues, claims and finishes.
     writer: writer::Writer,
+    /// The running worker of this process, for enqueues that claim in their transaction.
+    local_worker: worker::LocalWorker,
 }
 
 impl Queue {
@@ -96,6 +98,7 @@ impl Queue {
                 instant_wake: wake == WakeMode::Instant,
                 wake: Notify::new(),
                 writer: writer::Writer::default(),
+                local_worker: worker::LocalWorker::default(),
             }),
         }
     }

@@ -1,9 +1,15 @@
 //! The worker: claims up to its idle thread count per poll, performs each job on its own
 //! task, and records outcomes with group commit (whichever finishing task finds no write in
 //! flight writes everything pending in one transaction).
+//!
+//! With instant wake, a local enqueue claims for this worker in its own transaction
+//! ([`Slots`]): the claim is the worker's (same selector, strict order, pauses, limit of
+//! idle slots), only made a commit earlier, so a job enqueued on an idle server starts
+//! without a second transaction or a wake-up of the worker's task.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use futures_util::FutureExt;
 
@@ -38,6 +44,83 @@ struct Shared {
     watch: Option<Arc<DataVersion>>,
     poll: Mutex<PollState>,
     finish: Mutex<FinishQueue>,
+    /// Set once the worker stops claiming (shutdown): no more slots are handed out.
+    stopping: AtomicBool,
+}
+
+/// Idle slots of a worker, reserved for one claim. Claim at most [`Slots::len`] jobs for
+/// [`Slots::process_id`] with [`Slots::selector`], then hand them to [`Slots::start`];
+/// slots not used are freed when this is dropped.
+#[derive(Debug)]
+pub(crate) struct Slots {
+    shared: Arc<Shared>,
+    permits: Vec<OwnedSemaphorePermit>,
+}
+
+/// A weak link from the queue handle to its running worker, so a local enqueue can
+/// reserve slots for its own claim without keeping the worker alive.
+#[derive(Debug, Default)]
+pub(crate) struct LocalWorker(Mutex<Weak<Shared>>);
+
+impl LocalWorker {
+    /// Up to `n` idle slots of the running worker; `None` when there is none or it is full.
+    pub(crate) fn reserve(&self, n: usize) -> Option<Slots> {
+        let shared = lock(&self.0).upgrade()?;
+        reserve(&shared, n)
+    }
+
+    fn set(&self, worker: &Arc<Shared>) {
+        *lock(&self.0) = Arc::downgrade(worker);
+    }
+
+    fn clear(&self) {
+        *lock(&self.0) = Weak::new();
+    }
+}
+
+fn reserve(shared: &Arc<Shared>, n: usize) -> Option<Slots> {
+    if shared.stopping.load(Ordering::Acquire) {
+        return None;
+    }
+    let permits: Vec<_> = std::iter::from_fn(|| shared.slots.clone().try_acquire_owned().ok())
+        .take(n)
+        .collect();
+    (!permits.is_empty()).then(|| Slots {
+        shared: shared.clone(),
+        permits,
+    })
+}
+
+impl Slots {
+    /// How many jobs the claim may take.
+    pub(crate) fn len(&self) -> usize {
+        self.permits.len()
+    }
+
+    /// The worker's queue list.
+    pub(crate) fn selector(&self) -> &QueueSelector {
+        &self.shared.selector
+    }
+
+    /// The process the claim is made for.
+    pub(crate) fn process_id(&self) -> Option<i64> {
+        self.shared.process_id
+    }
+
+    /// Performs each claimed job on one reserved slot; frees the slots left over.
+    pub(crate) fn start(mut self, jobs: Vec<ClaimedJob>) {
+        for job in jobs {
+            let Some(permit) = self.permits.pop() else {
+                // More jobs than slots cannot come from a claim limited to `len`; if it
+                // did, the extra claims stay until released, never run twice.
+                tracing::error!(job_id = job.id, "claimed a job without a free slot");
+                continue;
+            };
+            self.shared
+                .tasks
+                .spawn(execute(self.shared.clone(), job, permit));
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +164,7 @@ impl Worker {
                 watch: Some(Arc::new(watch)),
                 poll: Mutex::new(PollState::default()),
                 finish: Mutex::new(FinishQueue::default()),
+                stopping: AtomicBool::new(false),
             }),
         })
     }
@@ -114,8 +198,7 @@ impl Worker {
     #[tracing::instrument(level = "trace", skip(self), fields(queues = %self.shared.selector.describe()))]
     async fn poll(&self, guarded: bool) -> Result<usize> {
         let s = &self.shared;
-        let idle = s.slots.available_permits();
-        if idle == 0 {
+        if s.slots.available_permits() == 0 {
             lock(&s.poll).more = true;
             return Ok(0);
         }
@@ -134,6 +217,13 @@ impl Worker {
                 version = Some(v);
             }
         }
+        // The slots are taken before the claim, so a local enqueue claiming at the same
+        // time cannot leave this claim with jobs and no slot to run them.
+        let Some(slots) = reserve(&self.shared, usize::MAX) else {
+            lock(&s.poll).more = true;
+            return Ok(0);
+        };
+        let idle = slots.len();
         let jobs = s.queue.claim(&s.selector, s.process_id, idle).await?;
         {
             let mut st = lock(&s.poll);
@@ -141,12 +231,7 @@ impl Worker {
             st.more = jobs.len() == idle;
         }
         let n = jobs.len();
-        for job in jobs {
-            let Ok(permit) = s.slots.clone().try_acquire_owned() else {
-                break;
-            };
-            s.tasks.spawn(execute(self.shared.clone(), job, permit));
-        }
+        slots.start(jobs);
         Ok(n)
     }
 
@@ -161,6 +246,9 @@ impl Worker {
         // instead of one transaction per finished job.
         let refill = threads.div_ceil(2).max(1);
         tracing::info!(queues = %s.selector.describe(), threads, ?interval, "worker started");
+        if s.queue.inner.instant_wake {
+            s.queue.inner.local_worker.set(&s);
+        }
         loop {
             let backlog = lock(&s.poll).more;
             let guarded = if backlog && s.slots.available_permits() >= refill {
@@ -195,6 +283,8 @@ impl Worker {
 
     async fn shutdown(&self) {
         let s = &self.shared;
+        s.stopping.store(true, Ordering::Release);
+        s.queue.inner.local_worker.clear();
         let timeout = s.queue.settings().shutdown_timeout;
         s.tasks.close();
         if tokio::time::timeout(timeout, s.tasks.wait()).await.is_err() {

@@ -21,6 +21,7 @@ mod process;
 mod queue_cli;
 mod queue_concurrency;
 mod queue_failures;
+mod queue_handoff;
 mod queue_lifecycle;
 mod queue_order;
 mod queue_process;

@@ -53,7 +53,16 @@ async fn blocked_jobs_run_one_at_a_time_in_order() -> TestResult {
     for id in [a, b, c, other] {
         assert_eq!(f.state(id).await, Some(JobState::Finished));
     }
-    assert_eq!(*order.lock().expect("lock"), vec![1, 9, 2, 3]);
+    // `acct` jobs ran one after another, in order; `other` (9) ran alongside the first
+    // of them, in either order (both were claimed together onto separate slots).
+    let ran = order.lock().expect("lock").clone();
+    assert_eq!(
+        ran.iter().filter(|n| **n != 9).copied().collect::<Vec<_>>(),
+        vec![1, 2, 3],
+        "{ran:?}"
+    );
+    let nine = ran.iter().position(|n| *n == 9);
+    assert!(matches!(nine, Some(0 | 1)), "{ran:?}");
     Ok(())
 }
 

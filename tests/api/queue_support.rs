@@ -27,6 +27,11 @@ pub async fn fixture() -> Fixture {
 }
 
 pub async fn fixture_with(tune: impl FnOnce(&mut QueueArgs)) -> Fixture {
+    fixture_in(WakeMode::Instant, tune).await
+}
+
+/// As [`fixture_with`], in wake mode `wake`.
+pub async fn fixture_in(wake: WakeMode, tune: impl FnOnce(&mut QueueArgs)) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().to_path_buf();
     let stores =
@@ -37,7 +42,7 @@ pub async fn fixture_with(tune: impl FnOnce(&mut QueueArgs)) -> Fixture {
     let mut settings = QueueArgs::default();
     tune(&mut settings);
     let clock = Clock::manual(START);
-    let queue = Queue::new(stores.queue, clock.clone(), settings, WakeMode::Instant);
+    let queue = Queue::new(stores.queue, clock.clone(), settings, wake);
     trifecta::queue::builtin::register(&queue);
     Fixture { dir, queue, clock }
 }

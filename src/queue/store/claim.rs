@@ -67,6 +67,28 @@ pub(crate) fn claim(
     take(conn, &rows, process_id, now)
 }
 
+/// [`claim`] inside a savepoint of the caller's transaction: a failing claim is undone
+/// alone, and the caller's other writes (an enqueue) still commit.
+pub(crate) fn claim_nested(
+    conn: &Connection,
+    selector: &QueueSelector,
+    process_id: Option<i64>,
+    limit: usize,
+    now: Timestamp,
+) -> Result<Vec<ClaimedJob>> {
+    conn.execute_batch("SAVEPOINT claim")?;
+    match claim(conn, selector, process_id, limit, now) {
+        Ok(jobs) => {
+            conn.execute_batch("RELEASE claim")?;
+            Ok(jobs)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO claim; RELEASE claim")?;
+            Err(e)
+        }
+    }
+}
+
 fn queue_names(
     conn: &Connection,
     selector: &QueueSelector,
