@@ -46,7 +46,8 @@ pub enum DisconnectReason {
     Unauthorized,
     /// The server is shutting down or restarting.
     ServerRestart,
-    /// Kicked by [`super::ActionCable::disconnect`].
+    /// Kicked by [`super::ActionCable::disconnect`] or by an order on
+    /// [`super::INTERNAL_CHANNEL`] from any process.
     Remote,
     /// The client did not read its frames fast enough (AnyCable's reason).
     TooSlow,

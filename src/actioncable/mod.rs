@@ -7,6 +7,8 @@
 //!   queue of broadcast frames, disconnect frames, and `unsubscribed` on close.
 //! - `subscriptions`: `subscribe` / `unsubscribe` / `message`, keyed by the raw identifier.
 //! - [`Channel`] / [`Registry`]: the channel API; [`Connect`]: the connection hook.
+//! - `remote`: disconnect orders across processes on the internal cable channel
+//!   [`INTERNAL_CHANNEL`] ([`ActionCable::disconnect_everywhere`], [`remote_disconnect`]).
 //!
 //! Deviations from Rails, on purpose (protocols.md §1.6): a subscribe to an unknown channel
 //! (or with an unparseable identifier, or past the subscription limit) gets
@@ -22,6 +24,7 @@ mod config;
 mod connect;
 mod frame;
 pub mod handler;
+mod remote;
 mod session;
 mod subscriptions;
 
@@ -37,8 +40,9 @@ pub use channel::{Channel, ChannelFactory, Context, Registry};
 pub use config::ActionCableArgs;
 pub use connect::{AcceptAll, Connect, ConnectRequest, ConnectionInfo, Identity, Rejected};
 pub use frame::DisconnectReason;
+pub use remote::{INTERNAL_CHANNEL, RESERVED_PREFIX, disconnect as remote_disconnect};
 
-use crate::cable::Cable;
+use crate::cable::{self, Cable};
 
 /// The sub-protocol the server selects.
 pub const PROTOCOL: &str = "actioncable-v1-json";
@@ -59,6 +63,8 @@ struct Inner {
     connections: Mutex<HashMap<u64, Conn>>,
     next_conn: AtomicU64,
     counters: Counters,
+    /// The subscription to [`INTERNAL_CHANNEL`], once [`ActionCable::start`] made it.
+    internal: Mutex<Option<cable::Subscription>>,
 }
 
 #[derive(Default)]
@@ -128,6 +134,7 @@ impl ActionCable {
                 connections: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
                 counters: Counters::default(),
+                internal: Mutex::new(None),
             }),
         }
     }
@@ -171,13 +178,81 @@ impl ActionCable {
             .unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Subscribes this server to [`INTERNAL_CHANNEL`], so disconnect orders published by any
+    /// process sharing the cable file reach its connections; the subscription ends when the
+    /// server's token is cancelled. Call once before serving; later calls do nothing.
+    ///
+    /// # Errors
+    /// The cable database could not be read.
+    pub async fn start(&self) -> cable::Result<()> {
+        if self.internal().is_some() {
+            return Ok(());
+        }
+        let sub = self
+            .inner
+            .cable
+            .subscribe(INTERNAL_CHANNEL, remote::sink(&self.inner))
+            .await?;
+        let mut slot = self.internal();
+        if slot.is_some() {
+            // Another call won the race; keep one hub entry per process.
+            self.inner.cable.unsubscribe(&sub);
+            return Ok(());
+        }
+        *slot = Some(sub.clone());
+        drop(slot);
+        let (cable, token) = (self.inner.cable.clone(), self.inner.token.clone());
+        self.inner.tracker.spawn(async move {
+            token.cancelled().await;
+            cable.unsubscribe(&sub);
+        });
+        Ok(())
+    }
+
+    fn internal(&self) -> MutexGuard<'_, Option<cable::Subscription>> {
+        self.inner
+            .internal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Sends `{"type":"disconnect","reason":"remote","reconnect":…}` to every connection of
-    /// this process identified as `identity`, then closes them. Returns how many.
+    /// this process identified as `identity`, then closes them. Returns how many. To reach
+    /// every process sharing the cable file, use [`ActionCable::disconnect_everywhere`].
     pub fn disconnect(&self, identity: &str, reconnect: bool) -> usize {
+        self.disconnect_local(&[identity], reconnect)
+    }
+
+    /// Disconnects the connections identified as any of `identities` on every ActionCable
+    /// server sharing the cable file: this process's at once (the returned count), the
+    /// others' within one cable polling interval, through an order on [`INTERNAL_CHANNEL`].
+    /// The order also comes back to this process, so a connection that finished being
+    /// identified between the local pass and the order's arrival is closed too.
+    ///
+    /// # Errors
+    /// The order could not be written (the local connections are closed regardless).
+    pub async fn disconnect_everywhere<S: AsRef<str>>(
+        &self,
+        identities: &[S],
+        reconnect: bool,
+    ) -> cable::Result<usize> {
+        let n = self.disconnect_local(identities, reconnect);
+        remote::disconnect(&self.inner.cable, identities, reconnect).await?;
+        Ok(n)
+    }
+
+    /// Orders this process's connections with one of `identities` to close; one pass over
+    /// the connections whatever the number of identities. Returns how many took the order.
+    fn disconnect_local<S: AsRef<str>>(&self, identities: &[S], reconnect: bool) -> usize {
+        let wanted: std::collections::HashSet<&str> =
+            identities.iter().map(AsRef::as_ref).collect();
+        if wanted.is_empty() {
+            return 0;
+        }
         let conns = self.connections();
         let mut n = 0;
         for c in conns.values() {
-            if c.identity.as_deref() == Some(identity) {
+            if c.identity.as_deref().is_some_and(|i| wanted.contains(i)) {
                 let order = Control::Disconnect {
                     reason: DisconnectReason::Remote,
                     reconnect,

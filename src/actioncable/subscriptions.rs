@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::channel::{Channel, Context, Effect};
 use super::frame::{self, Command};
+use super::remote;
 use super::session::{Gone, Session};
 use crate::cable::{self, Message, Scratch, Sink};
 
@@ -165,6 +166,12 @@ impl Session {
                 Effect::Transmit(f) => self.write(vec![f]).await?,
                 Effect::StreamFrom(name) if streams => {
                     if sub.streams.contains_key(&name) {
+                        continue;
+                    }
+                    if remote::is_reserved(&name) {
+                        // The server's own orders are never readable by a client.
+                        tracing::warn!(stream = name, "refusing to stream a reserved channel");
+                        streamed = false;
                         continue;
                     }
                     let sink = Arc::new(StreamSink {

@@ -24,7 +24,7 @@ pub use error::{Error, Result};
 pub use ids::Ids;
 pub use sessions::Session;
 pub use todos::{MAX_TITLE, Todo, TodoChange, TodoProps, validate_title};
-pub use users::{NewUser, User};
+pub use users::{EndedUser, NewUser, User};
 
 use crate::cable::Cable;
 use crate::store::{Clock, Db};

@@ -27,6 +27,16 @@ pub struct User {
     pub created_at: Timestamp,
 }
 
+/// A user whose sessions were all ended (password reset, deletion), with the ids those
+/// sessions had, so their sockets can be disconnected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndedUser {
+    /// The user as they were.
+    pub user: User,
+    /// Ids of the sessions that ended.
+    pub session_ids: Vec<i64>,
+}
+
 /// What it takes to create a user.
 #[derive(Clone, Debug, Default)]
 pub struct NewUser {
@@ -189,41 +199,53 @@ impl App {
     ///
     /// # Errors
     /// [`Error::NotFound`] or a password that fails validation.
-    pub async fn reset_password(&self, email: &str, new_password: String) -> Result<User> {
+    pub async fn reset_password(&self, email: &str, new_password: String) -> Result<EndedUser> {
         password::validate(&new_password)?;
         let user = self.user_by_email(email).await?;
         let digest = password::digest(new_password, self.settings.bcrypt_cost).await?;
         let now = self.clock.now();
         let id = user.id;
-        self.db
-            .write(move |tx| -> Result<()> {
+        let session_ids = self
+            .db
+            .write(move |tx| -> Result<Vec<i64>> {
                 tx.execute(
                     "UPDATE users SET password_digest = ?1, updated_at = ?2 WHERE id = ?3",
                     rusqlite::params![digest, now, id],
                 )?;
+                let ended = session_ids_in(tx, id)?;
                 tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
-                Ok(())
+                Ok(ended)
             })
             .await?;
-        Ok(user)
+        Ok(EndedUser { user, session_ids })
     }
 
     /// Deletes a user; their sessions, memberships and owned accounts go with them.
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub async fn delete_user(&self, email: &str) -> Result<User> {
+    pub async fn delete_user(&self, email: &str) -> Result<EndedUser> {
         let user = self.user_by_email(email).await?;
         let id = user.id;
-        self.db
-            .write(move |tx| -> Result<()> {
+        let session_ids = self
+            .db
+            .write(move |tx| -> Result<Vec<i64>> {
+                // Read in the same transaction: a session started meanwhile is listed too.
+                let ended = session_ids_in(tx, id)?;
                 accounts::before_user_delete(tx, id)?;
                 tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
-                Ok(())
+                Ok(ended)
             })
             .await?;
-        Ok(user)
+        Ok(EndedUser { user, session_ids })
     }
+}
+
+/// Ids of the sessions of user `user_id`, inside a write transaction about to end them.
+fn session_ids_in(tx: &Transaction<'_>, user_id: i64) -> Result<Vec<i64>> {
+    let mut stmt = tx.prepare_cached("SELECT id FROM sessions WHERE user_id = ?1")?;
+    let rows = stmt.query_map([user_id], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn insert_user(

@@ -60,6 +60,15 @@ pub enum Error {
     /// A blocking task failed.
     #[error("task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// The change was made, but the order to disconnect the affected sockets could not be
+    /// published (they stay open until they reconnect, and then are refused).
+    #[error("{done}, but their open sockets could not be disconnected: {cause}")]
+    NotDisconnected {
+        /// What was done.
+        done: String,
+        /// Why the order failed.
+        cause: crate::cable::Error,
+    },
 }
 
 /// `trifecta`: a single-binary real-time web server on embedded SQLite.
@@ -138,15 +147,19 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
             Ok(())
         }
         Command::Users(cmd) => {
-            let app = open_app(&cli.storage, &cli.app).await?;
-            users::run(&app, cmd, out).await
+            let (app, cable) = open_app(&cli.storage, &cli.app).await?;
+            users::run(&app, &cable, cmd, out).await
         }
         Command::Cache(command) => cache::run(cli.storage, command, out).await,
     }
 }
 
-/// Opens storage and the domain handle for an admin subcommand.
-async fn open_app(storage: &StorageArgs, args: &AppArgs) -> Result<crate::app::App, Error> {
+/// Opens storage, the domain handle and the cable (to reach running servers' sockets) for
+/// an admin subcommand.
+async fn open_app(
+    storage: &StorageArgs,
+    args: &AppArgs,
+) -> Result<(crate::app::App, crate::cable::Cable), Error> {
     let storage = storage.clone();
     let dir = storage.storage.clone();
     let stores = tokio::task::spawn_blocking(move || {
@@ -158,10 +171,14 @@ async fn open_app(storage: &StorageArgs, args: &AppArgs) -> Result<crate::app::A
         crate::web::secret::SecretKeyBase::load_or_create(&dir, given.as_ref())
     })
     .await??;
-    Ok(crate::app::App::new(
-        stores.app,
-        crate::store::Clock::system(),
-        secret.expose_bytes(),
-        args.settings(),
-    ))
+    let clock = crate::store::Clock::system();
+    // A short-lived process has no listener to wake.
+    let cable = crate::cable::Cable::new(
+        stores.cable,
+        clock.clone(),
+        crate::cable::CableArgs::default(),
+        crate::config::WakeMode::Poll,
+    );
+    let app = crate::app::App::new(stores.app, clock, secret.expose_bytes(), args.settings());
+    Ok((app, cable))
 }

@@ -1,11 +1,16 @@
-//! `trifecta users ...`: manage users from a shell, also while the server runs.
+//! `trifecta users ...`: manage users from a shell, also while the server runs. Ending a
+//! user's sessions (reset-password, delete) also orders every running server sharing the
+//! storage to disconnect those sessions' sockets, through the cable.
 
 use std::io::{IsTerminal, Read, Write};
 
 use clap::Subcommand;
 
 use super::Error;
-use crate::app::{self, App, NewUser};
+use crate::actioncable;
+use crate::app::{self, App, EndedUser, NewUser};
+use crate::cable::Cable;
+use crate::web::cable_auth::SessionConnect;
 
 /// User management.
 #[derive(Subcommand, Debug)]
@@ -40,7 +45,12 @@ pub enum UsersCommand {
 ///
 /// # Errors
 /// Unknown users, invalid input, storage failures.
-pub async fn run(app: &App, cmd: UsersCommand, out: &mut (dyn Write + Send)) -> Result<(), Error> {
+pub async fn run(
+    app: &App,
+    cable: &Cable,
+    cmd: UsersCommand,
+    out: &mut (dyn Write + Send),
+) -> Result<(), Error> {
     match cmd {
         UsersCommand::Create { email, name, admin } => {
             let (password, generated) = password_from_stdin()?;
@@ -72,28 +82,42 @@ pub async fn run(app: &App, cmd: UsersCommand, out: &mut (dyn Write + Send)) -> 
         }
         UsersCommand::ResetPassword { email } => {
             let (password, generated) = password_from_stdin()?;
-            let user = app
+            let ended = app
                 .reset_password(&email, password.clone())
                 .await
                 .map_err(|e| no_such_user(e, &email))?;
             writeln!(
                 out,
                 "password reset for {}; their sessions have ended",
-                user.email_address
+                ended.user.email_address
             )?;
             if generated {
                 writeln!(out, "password: {password}")?;
             }
+            disconnect(cable, &ended, "password reset").await?;
         }
         UsersCommand::Delete { email } => {
-            let user = app
+            let ended = app
                 .delete_user(&email)
                 .await
                 .map_err(|e| no_such_user(e, &email))?;
-            writeln!(out, "deleted {}", user.email_address)?;
+            writeln!(out, "deleted {}", ended.user.email_address)?;
+            disconnect(cable, &ended, "user deleted").await?;
         }
     }
     Ok(())
+}
+
+/// Orders running servers to disconnect the sockets of `ended`'s sessions for good (their
+/// sessions are gone, so a reconnect would be refused anyway).
+async fn disconnect(cable: &Cable, ended: &EndedUser, done: &str) -> Result<(), Error> {
+    let identities = SessionConnect::identities_of(&ended.session_ids);
+    actioncable::remote_disconnect(cable, &identities, false)
+        .await
+        .map_err(|cause| Error::NotDisconnected {
+            done: format!("{done} for {}", ended.user.email_address),
+            cause,
+        })
 }
 
 /// The password piped on standard input (first line), or a generated one.

@@ -45,6 +45,9 @@ pub enum Error {
     /// The TLS certificate or key could not be loaded.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The cable database could not be read at startup.
+    #[error(transparent)]
+    Cable(#[from] crate::cable::Error),
 }
 
 /// Everything `run` needs.
@@ -126,6 +129,8 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         tracker.clone(),
         token.clone(),
     );
+    // Remote disconnect orders from any process sharing the cable file.
+    actioncable.start().await?;
     let cache = Cache::new(
         stores.cache.clone(),
         clock.clone(),

@@ -1,7 +1,8 @@
 //! The ActionCable `connect` hook of the app: a socket is identified by the session cookie
 //! of its upgrade request, exactly as a page request is. Without a live session it is
 //! rejected (`unauthorized`, no welcome). Channels find the signed-in [`User`] in the
-//! connection's identity data.
+//! connection's identity data. [`disconnect_sessions`] kicks a session's sockets on every
+//! server sharing the storage directory.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use async_trait::async_trait;
 use axum_extra::extract::cookie::Key;
 
 use super::auth;
-use crate::actioncable::{Connect, ConnectRequest, Identity, Rejected};
+use crate::actioncable::{ActionCable, Connect, ConnectRequest, Identity, Rejected};
 use crate::app::{App, User};
 
 /// Identifies sockets by session cookie.
@@ -28,6 +29,29 @@ impl SessionConnect {
     /// The identity key of a session's sockets (what `ActionCable::disconnect` takes).
     pub fn identity_of(session_id: i64) -> String {
         format!("session:{session_id}")
+    }
+
+    /// The identity keys of several sessions.
+    pub fn identities_of(session_ids: &[i64]) -> Vec<String> {
+        session_ids.iter().copied().map(Self::identity_of).collect()
+    }
+}
+
+/// Disconnects the sockets of `session_ids` on every server sharing the storage directory:
+/// this process's at once, the others' within one cable polling interval. With `reconnect`,
+/// clients come back and are identified (and their subscriptions authorized) afresh. A failure
+/// to publish the order is logged; this process's sockets are closed regardless.
+pub async fn disconnect_sessions(actioncable: &ActionCable, session_ids: &[i64], reconnect: bool) {
+    let identities = SessionConnect::identities_of(session_ids);
+    if let Err(err) = actioncable
+        .disconnect_everywhere(&identities, reconnect)
+        .await
+    {
+        tracing::error!(
+            cause = %err,
+            sessions = session_ids.len(),
+            "cannot order other servers to disconnect sessions"
+        );
     }
 }
 

@@ -162,9 +162,10 @@ async fn destroy_session(
             .end_session(&current.session.token)
             .await
             .map_err(ApiError::internal)?;
-        // Sockets of this session stop at once rather than at their next reconnect.
-        let identity = super::cable_auth::SessionConnect::identity_of(current.session.id);
-        state.actioncable.disconnect(&identity, false);
+        // Sockets of this session stop now, on every server, rather than at their next
+        // reconnect.
+        super::cable_auth::disconnect_sessions(&state.actioncable, &[current.session.id], false)
+            .await;
     }
     let jar = jar.remove(auth::removal_cookie());
     Ok((jar, inertia.redirect("/login")).into_response())

@@ -12,6 +12,7 @@ mod cable;
 mod cable_client;
 mod cable_js;
 mod cable_limits;
+mod cable_remote;
 mod cache;
 mod cache_eviction;
 mod cache_process;

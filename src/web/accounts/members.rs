@@ -10,7 +10,7 @@ use crate::actioncable::ActionCable;
 use crate::app::{self, App, Role};
 use crate::inertia::{Errors, Inertia};
 use crate::web::auth::CurrentUser;
-use crate::web::cable_auth::SessionConnect;
+use crate::web::cable_auth::disconnect_sessions;
 use crate::web::input::Input;
 
 fn invalid(inertia: Inertia, back: &str, field: &str, message: String) -> Response {
@@ -72,8 +72,8 @@ pub(super) async fn update(
     }
 }
 
-/// `DELETE /account_users/:id`. The removed user's sockets are disconnected with
-/// `reconnect: true`: their clients reconnect and resubscribe, and `SyncChannel` authorizes
+/// `DELETE /account_users/:id`. The removed user's sockets are disconnected, on every server
+/// sharing the storage, with `reconnect: true`: their clients reconnect and resubscribe, and `SyncChannel` authorizes
 /// every subscription afresh, so the account's markers stop reaching them (as Rails'
 /// `remote_connections.where(current_user:).disconnect`).
 pub(super) async fn destroy(
@@ -92,11 +92,7 @@ pub(super) async fn destroy(
     let removed = app.remove_member(&user, membership_id).await;
     if let Ok(gone) = &removed {
         match app.session_ids_of(gone.user_id).await {
-            Ok(sessions) => {
-                for session in sessions {
-                    actioncable.disconnect(&SessionConnect::identity_of(session), true);
-                }
-            }
+            Ok(sessions) => disconnect_sessions(&actioncable, &sessions, true).await,
             Err(err) => tracing::warn!(cause = %err, "cannot list the removed member's sessions"),
         }
     }
