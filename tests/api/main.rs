@@ -14,6 +14,7 @@ mod cable_js;
 mod cable_limits;
 mod cache;
 mod cache_eviction;
+mod cache_failures;
 mod cache_process;
 mod helpers;
 mod inertia;
