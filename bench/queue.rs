@@ -72,7 +72,7 @@ async fn setup(wake: WakeMode, threads: usize, start: bool) -> Res<Bench> {
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     if start {
-        queue.start(&token, &tracker).await?;
+        queue.start("production", &token, &tracker).await?;
     }
     Ok(Bench {
         _dir: dir,
@@ -87,7 +87,9 @@ async fn setup(wake: WakeMode, threads: usize, start: bool) -> Res<Bench> {
 
 impl Bench {
     async fn start(&self) -> Res {
-        self.queue.start(&self.token, &self.tracker).await?;
+        self.queue
+            .start("production", &self.token, &self.tracker)
+            .await?;
         Ok(())
     }
 

@@ -38,7 +38,9 @@ impl Cache {
     }
 
     /// Runs one expiry pass now: rounds of at most `expiry_batch_size` deletions of the
-    /// oldest rows, until a round removes less than a full batch. [`Cache::run`] calls it
+    /// oldest rows, until a round removes less than a full batch. Each round waits at most
+    /// the write timeout for a locked file, so a pass never holds this process's writer
+    /// queue (and the requests' writes behind it) for the busy timeout. [`Cache::run`] calls it
     /// when writes ask; tests call it directly.
     ///
     /// # Errors
@@ -56,9 +58,7 @@ impl Cache {
                 batch: options.expiry_batch_size,
             };
             let deleted = self
-                .inner
-                .db
-                .write(move |tx| expire::round(tx, now, limits))
+                .write_quickly(move |tx| expire::round(tx, now, limits))
                 .await?;
             outcome.rounds += 1;
             outcome.deleted += deleted;
@@ -96,9 +96,7 @@ impl Cache {
             updated_at: now,
         };
         let prune_before = now - STATS_RETENTION;
-        self.inner
-            .db
-            .write(move |tx| sql::flush(tx, &row, prune_before))
+        self.write_quickly(move |tx| sql::flush(tx, &row, prune_before))
             .await
     }
 

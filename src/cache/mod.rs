@@ -6,7 +6,8 @@
 //!
 //! - Failure policy: a busy, locked or unreadable file makes a read a miss and a write a
 //!   dropped write, each with a logged warning; request-facing calls never return errors.
-//!   Reads wait at most [`CacheOptions::read_timeout`] for a locked file.
+//!   Reads wait at most [`CacheOptions::read_timeout`] for a locked file, writes (and the
+//!   expiry pass) at most [`CacheOptions::write_timeout`].
 //! - Eviction: writes start an expiry pass with probability `2 / expiry_batch_size` (the
 //!   gem's 2%); the pass runs in [`Cache::run`], a background task, and removes the oldest
 //!   rows while the exact totals (kept by triggers) exceed `max_entries`/`max_size`, and

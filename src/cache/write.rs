@@ -1,4 +1,6 @@
 //! Write operations. A failed write is logged and dropped; the caller sees `false`/`None`.
+//! Each waits at most [`super::CacheOptions::write_timeout`] for a locked file
+//! ([`Cache::write_quickly`]); `clear` and `try_delete`, for administration, wait longer.
 
 use std::time::Duration;
 
@@ -74,9 +76,7 @@ impl Cache {
         let now = self.now();
         let expires_at = options.expires_in.map(|d| now + d);
         let done = self
-            .inner
-            .db
-            .write(move |tx| -> Result<()> {
+            .write_quickly(move |tx| -> Result<()> {
                 for (key, value) in &rows {
                     if options.unless_exist {
                         sql::insert_unless_exist(tx, key, value, now, expires_at)?;
@@ -112,7 +112,7 @@ impl Cache {
     /// Deletes `keys`; returns how many entries went (0 when the write failed, logged).
     pub async fn delete_multi(&self, keys: &[&str]) -> usize {
         let keys: Vec<Key> = keys.iter().map(|k| self.key(k)).collect();
-        let done = self.inner.db.write(move |tx| sql::delete(tx, &keys)).await;
+        let done = self.write_quickly(move |tx| sql::delete(tx, &keys)).await;
         done.unwrap_or_else(|err| {
             warn_dropped("delete", &err);
             0
@@ -132,9 +132,7 @@ impl Cache {
         let now = self.now();
         let expires_at = expires_in.map(|d| now + d);
         let done = self
-            .inner
-            .db
-            .write(move |tx| sql::increment(tx, &key, amount, now, expires_at))
+            .write_quickly(move |tx| sql::increment(tx, &key, amount, now, expires_at))
             .await;
         self.finish_write("increment", done, 1)
     }
@@ -177,9 +175,7 @@ impl Cache {
         let now = self.now();
         let expires_at: Option<Timestamp> = options.expires_in.map(|d| now + d);
         let done = self
-            .inner
-            .db
-            .write(move |tx| {
+            .write_quickly(move |tx| {
                 if options.unless_exist {
                     sql::insert_unless_exist(tx, &key, &bytes, now, expires_at)
                 } else {
@@ -188,6 +184,18 @@ impl Cache {
             })
             .await;
         self.finish_write("write", done, 1).unwrap_or(false)
+    }
+
+    /// Runs `f` as a write transaction that waits at most the write timeout for the file
+    /// (this process's other writes and another process's lock together), so a locked
+    /// file drops the write quickly instead of stalling the caller for the busy timeout.
+    pub(super) async fn write_quickly<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let timeout = self.inner.options.write_timeout;
+        self.inner.db.write_within(timeout, f).await
     }
 
     /// Logs a failed write, or counts a successful one towards expiry.

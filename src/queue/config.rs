@@ -53,7 +53,8 @@ pub struct QueueArgs {
     /// How often expired concurrency semaphores and blocked jobs are cleaned up.
     #[arg(id = "concurrency_maintenance_interval", long = "concurrency-maintenance-interval", env = "TRIFECTA_CONCURRENCY_MAINTENANCE_INTERVAL", default_value = "600s", value_parser = humantime::parse_duration)]
     pub concurrency_maintenance_interval: Duration,
-    /// TOML file of recurring tasks (none when unset).
+    /// Recurring tasks file: TOML, or `.yml`/`.yaml` in Solid Queue's `recurring.yml` shape
+    /// (none when unset).
     #[arg(
         id = "recurring_schedule",
         long = "recurring-schedule",

@@ -53,7 +53,8 @@ impl Queue {
         Ok(found.pop())
     }
 
-    /// Retries failed job `id`.
+    /// Retries failed job `id`: it becomes ready (or blocked) again with its `executions`
+    /// counter reset, so a job with `retry_on` attempts gets all of them again.
     ///
     /// # Errors
     /// [`super::Error::NotFound`], [`super::Error::WrongState`] when not failed, or
@@ -62,7 +63,8 @@ impl Queue {
         self.retry_inner(Some(id.0)).await.map(|_| ())
     }
 
-    /// Retries every failed job; returns their ids.
+    /// Retries every failed job, resetting each one's `executions` counter as
+    /// [`Queue::retry`] does; returns their ids.
     ///
     /// # Errors
     /// Database errors.

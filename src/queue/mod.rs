@@ -14,8 +14,9 @@
 //!   several jobs are written in one transaction.
 //! - [`Dispatcher`]: due scheduled jobs to ready; concurrency maintenance; cleanup of old
 //!   finished jobs.
-//! - [`Scheduler`]: recurring tasks from a TOML file, each run enqueued once across
-//!   schedulers thanks to the unique `(task_key, run_at)`.
+//! - [`Scheduler`]: recurring tasks from a TOML or Solid Queue YAML file
+//!   ([`load_schedule`]), each run enqueued once across schedulers thanks to the unique
+//!   `(task_key, run_at)`.
 //! - the process registry: heartbeats, pruning of dead processes and recovery of their
 //!   claimed jobs.
 //!

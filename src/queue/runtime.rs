@@ -2,6 +2,8 @@
 //! processes left behind, then run worker, dispatcher, scheduler and heartbeat until the
 //! token is cancelled, and deregister (releasing unfinished claims) on the way out.
 
+use std::path::Path;
+
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -10,7 +12,7 @@ use super::Queue;
 use super::dispatcher::Dispatcher;
 use super::error::{Error, Result};
 use super::process::Process;
-use super::recurring::load_schedule;
+use super::recurring::{RecurringTask, load_schedule};
 use super::scheduler::Scheduler;
 use super::selector::QueueSelector;
 use super::worker::Worker;
@@ -29,30 +31,23 @@ pub struct Runtime {
 }
 
 impl Queue {
-    /// Loads the recurring schedule, registers this process, prunes dead ones, and spawns
-    /// the actors on `tracker`; they stop when `token` is cancelled. Register every job
-    /// handler before calling this.
+    /// Loads the recurring schedule (the block of environment `env`, see
+    /// [`super::load_schedule`]), registers this process, prunes dead ones, and spawns the
+    /// actors on `tracker`; they stop when `token` is cancelled. Register every job handler
+    /// before calling this: a task naming an unregistered job stops startup.
     ///
     /// # Errors
     /// An invalid recurring schedule (one line naming the file and the task), or database
     /// errors.
-    pub async fn start(&self, token: &CancellationToken, tracker: &TaskTracker) -> Result<Runtime> {
+    pub async fn start(
+        &self,
+        env: &str,
+        token: &CancellationToken,
+        tracker: &TaskTracker,
+    ) -> Result<Runtime> {
         let settings = self.settings().clone();
         let tasks = match &settings.recurring_schedule {
-            Some(path) => {
-                let tasks = load_schedule(path)?;
-                for t in &tasks {
-                    self.named_job(&t.job, &t.args, t.queue.as_deref(), t.priority, None)
-                        .map_err(|e| Error::Recurring {
-                            path: path.clone(),
-                            reason: format!(
-                                "task {}: arguments do not fit job {}: {e}",
-                                t.key, t.job
-                            ),
-                        })?;
-                }
-                tasks
-            }
+            Some(path) => self.recurring_tasks(path, env)?,
             None => Vec::new(),
         };
         let selector = QueueSelector::new(&settings.queues);
@@ -78,6 +73,37 @@ impl Queue {
         };
         tracker.spawn(supervise(self.clone(), runtime.clone(), token.clone()));
         Ok(runtime)
+    }
+
+    /// The schedule file's tasks for `env`, each checked against the registry: its job is
+    /// registered and its arguments deserialize into the job type.
+    fn recurring_tasks(&self, path: &Path, env: &str) -> Result<Vec<RecurringTask>> {
+        let tasks = load_schedule(path, env)?;
+        let fail = |reason: String| Error::Recurring {
+            path: path.to_path_buf(),
+            reason,
+        };
+        for t in &tasks {
+            if !self.inner.registry.contains(&t.job) {
+                return Err(fail(format!(
+                    "task {}: unknown job class {:?}; registered jobs: {}",
+                    t.key,
+                    t.job,
+                    self.inner.registry.names().join(", ")
+                )));
+            }
+            self.named_job(&t.job, &t.args, t.queue.as_deref(), t.priority, None)
+                .map_err(|e| {
+                    fail(format!(
+                        "task {}: arguments do not fit job {}: {e}",
+                        t.key, t.job
+                    ))
+                })?;
+        }
+        if tasks.is_empty() {
+            tracing::warn!(path = %path.display(), env, "the recurring schedule has no tasks for this environment");
+        }
+        Ok(tasks)
     }
 }
 

@@ -169,7 +169,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     let board = Board::new(app.clone(), cache.clone(), queue.clone(), cable.clone());
     board.register(actioncable.registry());
     // Job handlers must be registered before the queue starts.
-    queue.start(&token, &tracker).await?;
+    queue.start(&config.storage.env, &token, &tracker).await?;
     let state = AppState {
         stores,
         app,

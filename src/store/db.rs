@@ -132,6 +132,10 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(options.acquire_timeout)
             .idle_timeout(Some(Duration::from_secs(300)))
+            // Never recycle the last connection (r2d2's default closes each after 30 min):
+            // an open WAL connection holds the file's shared lock, so no other process can
+            // take it in `locking_mode=EXCLUSIVE` and lock our reads out.
+            .max_lifetime(None)
             // A local file's connection does not go stale; the per-checkout probe would
             // cost a statement on every call.
             .test_on_check_out(false)
@@ -215,6 +219,47 @@ impl Db {
         blocking(move || {
             let _permit = permit;
             inner.write_tx(f)
+        })
+        .await?
+    }
+
+    /// [`Db::write`] with a deadline, for best-effort writes that must not stall their caller
+    /// (the cache): waiting for this process's writer queue and for another connection's
+    /// write lock together take about `timeout` at most, instead of up to [`BUSY_TIMEOUT`].
+    /// SQLite's busy timeout is lowered to what is left of `timeout` for this transaction
+    /// only and restored before the connection goes back to the pool.
+    ///
+    /// # Errors
+    /// As [`Db::write`]; SQLite's busy error when another connection held the write lock
+    /// past the deadline, or [`Error::WriteQueueTimeout`] when this process's own writes
+    /// did. Both are [`Error::is_busy`].
+    pub async fn write_within<T, E, F>(&self, timeout: Duration, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        let started = std::time::Instant::now();
+        let queue_timeout = || Error::WriteQueueTimeout {
+            db: self.inner.name,
+            waited: started.elapsed(),
+        };
+        let permit = tokio::time::timeout(timeout, self.inner.writer.clone().acquire_owned())
+            .await
+            .map_err(|_| queue_timeout())?
+            .map_err(|_| Error::Sqlite(rusqlite::Error::InvalidQuery))?;
+        let inner = self.inner.clone();
+        blocking(move || {
+            let _permit = permit;
+            let mut conn = inner.pool.get().map_err(Error::from)?;
+            // Zero left means one attempt without waiting: the lock may well be free.
+            conn.busy_timeout(timeout.saturating_sub(started.elapsed()))
+                .map_err(Error::from)?;
+            let out = write_tx(&mut conn, f);
+            let restored = conn.busy_timeout(BUSY_TIMEOUT).map_err(Error::from);
+            let out = out?;
+            restored?;
+            Ok(out)
         })
         .await?
     }

@@ -65,15 +65,25 @@ pub enum Error {
     /// The closure running the query panicked (with this message).
     #[error("database call panicked: {0}")]
     Panic(String),
+    /// A write with a deadline ([`crate::store::Db::write_within`]) gave up while this
+    /// process's earlier writes to the file still held it.
+    #[error("{db} database busy: this process's other writes held it for {waited:?}")]
+    WriteQueueTimeout {
+        /// Store name.
+        db: &'static str,
+        /// How long the write waited.
+        waited: std::time::Duration,
+    },
 }
 
 impl Error {
-    /// True when SQLite reported the database busy or locked (another writer holds it).
+    /// True when SQLite reported the database busy or locked (another writer holds it), or
+    /// a write with a deadline gave up waiting for this process's other writes.
     pub fn is_busy(&self) -> bool {
         matches!(
             self,
             Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
                 if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        )
+        ) || matches!(self, Error::WriteQueueTimeout { .. })
     }
 }

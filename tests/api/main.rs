@@ -15,6 +15,7 @@ mod cable_limits;
 mod cable_remote;
 mod cache;
 mod cache_eviction;
+mod cache_failures;
 mod cache_process;
 mod helpers;
 mod inertia;

@@ -1,5 +1,6 @@
 //! Failures: retry_on with exponential backoff, discard_on, failed executions with their
-//! error, retry and discard of failed jobs, unknown jobs, bad arguments, panics.
+//! error, retry and discard of failed jobs (a manual retry restores the retry budget),
+//! unknown jobs, bad arguments, panics.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -206,7 +207,10 @@ async fn failed_jobs_can_be_retried_or_discarded_one_or_all() -> TestResult {
     f.work_off(&worker).await;
     assert_eq!(f.queue.stats().await?.totals["failed"], 3);
     let info = f.info(ids[0]).await.expect("job");
-    assert_eq!(info.executions, 2, "ran again after the retry");
+    assert_eq!(
+        info.executions, 1,
+        "ran once more after the retry, which reset the counter"
+    );
     assert_eq!(f.queue.discard_all_failed().await?.len(), 3);
     assert_eq!(f.queue.stats().await?.totals["failed"], 0);
     Ok(())
@@ -221,5 +225,67 @@ async fn claimed_jobs_cannot_be_discarded() -> TestResult {
         .await?;
     let err = f.queue.discard(id).await.unwrap_err();
     assert!(err.to_string().contains("claimed"), "{err}");
+    Ok(())
+}
+
+/// Runs a job that always fails with `retry_on` 2 attempts until it is failed, stepping the
+/// manual clock over the backoff; returns the failed job's `executions`.
+async fn exhaust_two_attempts(
+    f: &crate::queue_support::Fixture,
+    worker: &trifecta::queue::Worker,
+    id: JobId,
+) -> i64 {
+    f.work_off(worker).await;
+    let info = f.info(id).await.expect("job");
+    assert_eq!(info.state, JobState::Scheduled, "first attempt is retried");
+    assert_eq!(info.executions, 1);
+    f.advance(Duration::from_secs(5));
+    assert_eq!(f.queue.dispatch_due(500).await.expect("dispatch").ready, 1);
+    f.work_off(worker).await;
+    let info = f.info(id).await.expect("job");
+    assert_eq!(info.state, JobState::Failed, "second attempt was the last");
+    assert_eq!(
+        info.error.expect("error").message,
+        "attempt 2",
+        "the handler saw a fresh attempt count"
+    );
+    info.executions
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_retry_resets_executions_and_restores_the_retry_budget() -> TestResult {
+    let f = fixture().await;
+    let runs = Arc::new(AtomicU32::new(0));
+    let counter = runs.clone();
+    f.queue.register(
+        JobOptions::default().retry(Retry::new(2, Duration::from_secs(5))),
+        move |job: Flaky, ctx| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move { Err(JobError::new(job.class, format!("attempt {}", ctx.attempt))) }
+        },
+    );
+    let id = f
+        .queue
+        .enqueue(&Flaky {
+            class: "Down".into(),
+        })
+        .await?;
+    let worker = f.worker(1).await;
+    assert_eq!(exhaust_two_attempts(&f, &worker, id).await, 2);
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+
+    // One job: the failed row goes, the counter is back to 0, and both attempts run again.
+    f.queue.retry(id).await?;
+    let info = f.info(id).await.expect("job");
+    assert_eq!(info.state, JobState::Ready);
+    assert_eq!(info.executions, 0, "retry resets the execution counter");
+    assert_eq!(exhaust_two_attempts(&f, &worker, id).await, 2);
+    assert_eq!(runs.load(Ordering::SeqCst), 4, "two more runs, not one");
+
+    // Every failed job: the same reset.
+    assert_eq!(f.queue.retry_all().await?, vec![id]);
+    assert_eq!(f.info(id).await.expect("job").executions, 0);
+    assert_eq!(exhaust_two_attempts(&f, &worker, id).await, 2);
+    assert_eq!(runs.load(Ordering::SeqCst), 6);
     Ok(())
 }

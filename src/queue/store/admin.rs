@@ -161,9 +161,13 @@ fn state_of(conn: &Connection, id: i64) -> Result<JobState> {
 
 const FAILED_IDS: &str = "SELECT job_id FROM solid_queue_failed_executions ORDER BY job_id";
 const DELETE_FAILED: &str = "DELETE FROM solid_queue_failed_executions WHERE job_id = ?1";
-const RESET: &str = "UPDATE solid_queue_jobs SET scheduled_at = ?2, updated_at = ?2 WHERE id = ?1";
+// A manual retry resets the attempt counter, as `FailedExecution#retry` does with
+// `reset_execution_counters`, so a job whose `retry_on` budget ran out gets it again.
+const RESET: &str = "UPDATE solid_queue_jobs SET scheduled_at = ?2, executions = 0, updated_at = ?2
+  WHERE id = ?1";
 
-/// Retries failed job `id` (or every failed job): back to ready (or blocked).
+/// Retries failed job `id` (or every failed job): back to ready (or blocked), with its
+/// `executions` counter reset to 0 so the job gets its full retry budget again.
 pub(crate) fn retry(conn: &Connection, id: Option<i64>, now: Timestamp) -> Result<Vec<JobId>> {
     let ids = match id {
         Some(id) => {

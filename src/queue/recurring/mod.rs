@@ -1,5 +1,6 @@
-//! Recurring tasks: the schedule file (TOML) and schedules (`cron` expressions via the
-//! croner crate, with optional seconds, or `every N seconds|minutes|hours|days`).
+//! Recurring tasks: schedules (`cron` expressions via the croner crate, with optional
+//! seconds, or `every N seconds|minutes|hours|days`) and the tasks of the schedule file,
+//! which is TOML or Solid Queue's own `config/recurring.yml` (see [`load_schedule`]).
 //!
 //! ```toml
 //! [nightly_report]
@@ -11,13 +12,14 @@
 //! description = "..."        # optional
 //! ```
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod file;
+
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::error::{Error, Result};
 use crate::store::Timestamp;
+
+pub use file::load_schedule;
 
 /// When a recurring task runs.
 #[derive(Clone, Debug)]
@@ -46,7 +48,11 @@ impl Schedule {
         }
         croner::Cron::from_str(t)
             .map(|c| Self::Cron(Box::new(c)))
-            .map_err(|e| format!("{t:?} is not a cron expression: {e}"))
+            .map_err(|e| {
+                format!(
+                    "{t:?} is not a cron expression ({e}); write cron (\"0 5 * * *\") or \"every N seconds|minutes|hours|days\""
+                )
+            })
     }
 
     /// The first run strictly after `t`.
@@ -106,57 +112,4 @@ pub struct RecurringTask {
     pub priority: Option<i32>,
     /// Free text.
     pub description: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TaskFile {
-    #[serde(alias = "class")]
-    job: String,
-    schedule: String,
-    #[serde(default)]
-    args: Option<toml::Value>,
-    queue: Option<String>,
-    priority: Option<i32>,
-    description: Option<String>,
-}
-
-/// Reads and validates the schedule file at `path`.
-///
-/// # Errors
-/// [`Error::Recurring`] naming the file and, when it is one task's fault, the task.
-pub fn load_schedule(path: &Path) -> Result<Vec<RecurringTask>> {
-    let fail = |reason: String| Error::Recurring {
-        path: path.to_path_buf(),
-        reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    let file: BTreeMap<String, TaskFile> =
-        toml::from_str(&text).map_err(|e| fail(e.message().to_owned()))?;
-    file.into_iter()
-        .map(|(key, t)| {
-            let schedule = Schedule::parse(&t.schedule)
-                .map_err(|e| fail(format!("task {key}: invalid schedule {e}")))?;
-            let args = match t.args {
-                Some(v) => {
-                    serde_json::to_string(&v).map_err(|e| fail(format!("task {key}: {e}")))?
-                }
-                None => "{}".to_owned(),
-            };
-            if let Some(q) = &t.queue {
-                super::enqueue::validate_queue_name(q)
-                    .map_err(|e| fail(format!("task {key}: {e}")))?;
-            }
-            Ok(RecurringTask {
-                key,
-                schedule_text: t.schedule,
-                schedule,
-                job: t.job,
-                args,
-                queue: t.queue,
-                priority: t.priority,
-                description: t.description,
-            })
-        })
-        .collect()
 }
