@@ -218,7 +218,7 @@ impl Db {
         let inner = self.inner.clone();
         blocking(move || {
             let _permit = permit;
-            inner.write_tx(f)
+            inner.write_tx(None, f)
         })
         .await?
     }
@@ -251,15 +251,8 @@ impl Db {
         let inner = self.inner.clone();
         blocking(move || {
             let _permit = permit;
-            let mut conn = inner.pool.get().map_err(Error::from)?;
             // Zero left means one attempt without waiting: the lock may well be free.
-            conn.busy_timeout(timeout.saturating_sub(started.elapsed()))
-                .map_err(Error::from)?;
-            let out = write_tx(&mut conn, f);
-            let restored = conn.busy_timeout(BUSY_TIMEOUT).map_err(Error::from);
-            let out = out?;
-            restored?;
-            Ok(out)
+            inner.write_tx(Some(timeout.saturating_sub(started.elapsed())), f)
         })
         .await?
     }
@@ -274,7 +267,7 @@ impl Db {
         F: FnOnce(&Transaction<'_>) -> Result<T, E>,
         E: From<Error>,
     {
-        self.inner.write_tx(f)
+        self.inner.write_tx(None, f)
     }
 
     /// Blocking form of [`Db::call`], for code already on a blocking thread.
@@ -344,9 +337,23 @@ where
     }
 }
 
+fn run_tx<T, E, F>(conn: &mut Connection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&Transaction<'_>) -> Result<T, E>,
+    E: From<Error>,
+{
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(Error::from)?;
+    let out = f(&tx)?;
+    tx.commit().map_err(Error::from)?;
+    Ok(out)
+}
+
 impl Inner {
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the write connection (blocking).
-    fn write_tx<T, E, F>(&self, f: F) -> Result<T, E>
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the write connection (blocking),
+    /// waiting at most `busy` (instead of [`BUSY_TIMEOUT`]) for another process's lock.
+    fn write_tx<T, E, F>(&self, busy: Option<Duration>, f: F) -> Result<T, E>
     where
         F: FnOnce(&Transaction<'_>) -> Result<T, E>,
         E: From<Error>,
@@ -361,12 +368,13 @@ impl Inner {
             Some(conn) => conn,
             None => slot.insert(self.open_write_conn()?),
         };
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(Error::from)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(Error::from)?;
-        Ok(out)
+        let Some(busy) = busy else {
+            return run_tx(conn, f);
+        };
+        conn.busy_timeout(busy).map_err(Error::from)?;
+        let out = run_tx(conn, f);
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(Error::from)?;
+        out
     }
 
     fn open_write_conn(&self) -> Result<Connection> {
