@@ -1,6 +1,12 @@
-//! The in-process hub: which local [`Sink`]s listen to which channel, and delivery of polled
+//! The in-process hub: which local [`Sink`]s listen to which channel, and delivery of
 //! messages to them. Each sink remembers the last id it got, so a new subscriber gets no
 //! backlog and a re-read row is never delivered twice.
+//!
+//! The hub also keeps the listener's position: every row up to it has been handed out.
+//! A local broadcast whose id comes right after the position (no row of another process,
+//! or of a concurrent local broadcast, in between, and no rewind pending) is delivered at
+//! once by the broadcaster ([`Hub::publish_local`]); anything else is left to the listener,
+//! which reads the rows in id order.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -74,14 +80,17 @@ struct State {
     /// Lowest floor of a channel added since the last poll: the listener may have passed
     /// rows of that channel while it was not yet in its query, so it re-reads from there.
     rewind: Option<i64>,
+    /// Every row with an id up to this has been delivered; `None` while nobody listens
+    /// (the listener's first poll sets it).
+    position: Option<i64>,
 }
 
 /// What the listener should query next.
 pub(super) struct Plan {
     /// JSON array of channel hashes; `None` when nobody listens.
     pub hashes: Option<Arc<str>>,
-    /// Re-read from this id (exclusive) if it is below the listener's position.
-    pub rewind: Option<i64>,
+    /// Read rows after this id (`None`: from the newest row on).
+    pub after: Option<i64>,
 }
 
 /// Channel → sinks. Shared by the [`super::Cable`] handle and its listener.
@@ -139,14 +148,19 @@ impl Hub {
         }
     }
 
+    /// What the listener reads next; applies a pending rewind to the position.
     pub(super) fn plan(&self) -> Plan {
         let mut state = self.lock();
         let rewind = state.rewind.take();
         if state.channels.is_empty() {
+            state.position = None;
             return Plan {
                 hashes: None,
-                rewind: None,
+                after: None,
             };
+        }
+        if let Some(r) = rewind {
+            state.position = Some(state.position.map_or(r, |p| p.min(r)));
         }
         let hashes = match &state.hashes {
             Some(h) => h.clone(),
@@ -159,31 +173,35 @@ impl Hub {
         };
         Plan {
             hashes: Some(hashes),
-            rewind,
+            after: state.position,
         }
     }
 
-    /// Hands each message to the sinks of its channel that have not had it; returns how many
-    /// deliveries were made.
-    pub(super) fn dispatch(&self, messages: &[Message]) -> usize {
-        let mut n = 0;
+    /// The listener read `messages` (in id order) and every row up to `upto`: delivers
+    /// those the position has not passed yet, then moves it to `upto`.
+    pub(super) fn advance(&self, messages: &[Message], upto: i64) -> usize {
         let mut state = self.lock();
-        for m in messages {
-            let Some(ch) = state.channels.get_mut(&*m.channel) else {
-                continue;
-            };
-            let mut scratch = Scratch::default();
-            for e in ch.sinks.values_mut() {
-                if m.id > e.floor {
-                    e.floor = m.id;
-                    e.sink.deliver(m, &mut scratch);
-                    n += 1;
-                }
-            }
-        }
+        let from = state.position;
+        let fresh = messages.iter().filter(|m| from.is_none_or(|p| m.id > p));
+        let n = deliver(&mut state, fresh);
+        state.position = Some(from.map_or(upto, |p| p.max(upto)));
         drop(state);
         self.delivered.fetch_add(n as u64, Ordering::Relaxed);
         n
+    }
+
+    /// Delivers a message this process just committed, if it directly follows the
+    /// position; `false` means the listener must read it (it is not delivered).
+    pub(super) fn publish_local(&self, message: &Message) -> bool {
+        let mut state = self.lock();
+        if state.rewind.is_some() || state.position != Some(message.id - 1) {
+            return false;
+        }
+        state.position = Some(message.id);
+        let n = deliver(&mut state, std::iter::once(message));
+        drop(state);
+        self.delivered.fetch_add(n as u64, Ordering::Relaxed);
+        true
     }
 
     /// (channels, sinks) currently registered.
@@ -196,4 +214,24 @@ impl Hub {
     pub(super) fn delivered(&self) -> u64 {
         self.delivered.load(Ordering::Relaxed)
     }
+}
+
+/// Hands each message to the sinks of its channel that have not had it; returns how many
+/// deliveries were made.
+fn deliver<'m>(state: &mut State, messages: impl Iterator<Item = &'m Message>) -> usize {
+    let mut n = 0;
+    for m in messages {
+        let Some(ch) = state.channels.get_mut(&*m.channel) else {
+            continue;
+        };
+        let mut scratch = Scratch::default();
+        for e in ch.sinks.values_mut() {
+            if m.id > e.floor {
+                e.floor = m.id;
+                e.sink.deliver(m, &mut scratch);
+                n += 1;
+            }
+        }
+    }
+    n
 }

@@ -10,22 +10,18 @@ const BATCH: u32 = 1000;
 /// Longest pause after repeated database errors.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Reads new messages for locally subscribed channels and hands them to the hub.
+/// Reads new messages for locally subscribed channels and hands them to the hub, which
+/// keeps the position (the highest id read).
 pub struct Listener {
     cable: Cable,
-    /// Highest id read; `None` while nobody listens (the first subscriber sets it).
-    last_id: Option<i64>,
 }
 
 impl Listener {
     pub(super) fn new(cable: Cable) -> Self {
-        Self {
-            cable,
-            last_id: None,
-        }
+        Self { cable }
     }
 
-    /// One poll: reads rows newer than the last seen on subscribed channels and delivers
+    /// One poll: reads rows newer than the position on subscribed channels and delivers
     /// them. Returns how many rows were read.
     ///
     /// # Errors
@@ -35,17 +31,13 @@ impl Listener {
         let inner = &self.cable.inner;
         let plan = inner.hub.plan();
         let Some(hashes) = plan.hashes else {
-            self.last_id = None;
             return Ok(0);
         };
-        if let Some(r) = plan.rewind {
-            self.last_id = Some(self.last_id.map_or(r, |l| l.min(r)));
-        }
-        let known = self.last_id;
+        let known = plan.after;
         inner
             .polls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (after, rows) = inner
+        let (upto, rows) = inner
             .db
             .call(move |conn| {
                 let max = store::max_id(conn)?;
@@ -53,10 +45,16 @@ impl Listener {
                 if max <= after {
                     return Ok((after, Vec::new()));
                 }
-                Ok::<_, super::Error>((after, store::fetch(conn, after, &hashes, BATCH)?))
+                let rows = store::fetch(conn, after, &hashes, BATCH)?;
+                // A full batch may stop short of `max`; the rest is read next time.
+                let upto = if rows.len() == BATCH as usize {
+                    rows.last().map_or(max, |m| m.id)
+                } else {
+                    max
+                };
+                Ok::<_, super::Error>((upto, rows))
             })
             .await?;
-        self.last_id = Some(rows.last().map_or(after, |m| m.id));
         let n = rows.len();
         // Only JSON goes out on the wire; another writer could have stored anything.
         let rows: Vec<_> = rows
@@ -72,7 +70,7 @@ impl Listener {
                 ok
             })
             .collect();
-        inner.hub.dispatch(&rows);
+        inner.hub.advance(&rows, upto);
         Ok(n)
     }
 

@@ -1,7 +1,8 @@
 //! Solid Cable: pub/sub through one SQLite file.
 //!
 //! [`Cable::broadcast`] appends a row to `solid_cable_messages` (one write transaction) and,
-//! in [`WakeMode::Instant`], wakes the local listener at once. One listener per process
+//! in [`WakeMode::Instant`], delivers it to local subscribers at once when no other row is
+//! pending before it, or else wakes the local listener. One listener per process
 //! polls every `--cable-polling-interval` (100 ms) for rows newer than it has seen, only on
 //! the channels that have local subscribers, in id order, and hands them to the in-process
 //! hub, whose [`Sink`]s are the subscribers. Rows written by other processes sharing the
@@ -148,13 +149,21 @@ impl Cable {
         }
         let now = self.inner.clock.now();
         let name = channel.to_owned();
-        let id = self
+        let (id, name, payload) = self
             .inner
             .db
-            .write(move |tx| store::insert(tx, &name, &payload, now))
+            .write(move |tx| store::insert(tx, &name, &payload, now).map(|id| (id, name, payload)))
             .await?;
         if self.inner.wake_mode == WakeMode::Instant {
-            self.inner.wake.notify_one();
+            let message = Message {
+                id,
+                channel: Arc::from(name),
+                payload: Arc::from(payload),
+                created_at: now,
+            };
+            if !self.inner.hub.publish_local(&message) {
+                self.inner.wake.notify_one();
+            }
         }
         Ok(id)
     }

@@ -10,9 +10,11 @@ use super::error::Result;
 use super::store::stats::ServerStats;
 use super::store::{expire, stats as sql};
 
-/// Rounds one pass runs at most before yielding to the next request (a pass that stops
-/// early is started again by the next write while the cache is still over its limits).
+/// Rounds one pass runs at most before yielding to the background task's other work; a
+/// pass that stops early is continued at once, so the cache always ends within bounds.
 const MAX_ROUNDS: usize = 64;
+/// Pause before a failed pass (a busy or locked file) is tried again.
+const RETRY_AFTER: Duration = Duration::from_millis(250);
 
 /// Rows of processes silent for this long are deleted by any flush.
 const STATS_RETENTION: Duration = Duration::from_secs(24 * 3600);
@@ -24,6 +26,13 @@ pub struct ExpiryOutcome {
     pub deleted: usize,
     /// Rounds (transactions) run.
     pub rounds: usize,
+}
+
+impl ExpiryOutcome {
+    /// The pass stopped at its round limit with more to delete.
+    pub fn stopped_early(&self) -> bool {
+        self.rounds >= MAX_ROUNDS
+    }
 }
 
 impl Cache {
@@ -76,6 +85,23 @@ impl Cache {
         Ok(outcome)
     }
 
+    /// One pass of the background task; when it must go on (stopped at its round limit)
+    /// it asks again at once, and when it failed it returns when to retry.
+    async fn expiry_pass(&self) -> Option<tokio::time::Instant> {
+        match self.expire_once().await {
+            Ok(outcome) => {
+                if outcome.stopped_early() {
+                    self.inner.expiry.notify_one();
+                }
+                None
+            }
+            Err(err) => {
+                tracing::warn!(busy = err.is_busy(), cause = %err, "cache expiry pass failed; will retry");
+                Some(tokio::time::Instant::now() + RETRY_AFTER)
+            }
+        }
+    }
+
     /// Writes this process's counters into the cache file.
     ///
     /// # Errors
@@ -110,14 +136,19 @@ impl Cache {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut flushed: Option<(u64, u64)> = None;
         let mut idle_ticks = 0u32;
+        // A failed pass is tried again later: the writes that asked for it may be the last.
+        let mut retry: Option<tokio::time::Instant> = None;
         loop {
+            let retry_due = async {
+                match retry {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = token.cancelled() => break,
-                () = self.inner.expiry.notified() => {
-                    if let Err(err) = self.expire_once().await {
-                        tracing::warn!(busy = err.is_busy(), cause = %err, "cache expiry pass failed");
-                    }
-                }
+                () = self.inner.expiry.notified() => retry = self.expiry_pass().await,
+                () = retry_due => retry = self.expiry_pass().await,
                 _ = tick.tick() => {
                     let now = (self.hits(), self.misses());
                     idle_ticks += 1;

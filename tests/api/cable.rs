@@ -129,6 +129,65 @@ async fn new_subscribers_get_no_backlog_and_each_message_once() -> TestResult {
     Ok(())
 }
 
+/// A local broadcast right after the listener's position is handed to local subscribers
+/// by the broadcaster itself: no listener poll (none runs here) is needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_broadcast_is_delivered_without_a_listener_poll() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let cable = cable(dir.path(), Clock::system(), CableArgs::default());
+    let sink = Arc::new(Collect::default());
+    cable.subscribe("x", sink.clone()).await?;
+    // The first poll fixes the position (and takes the new subscriber's rewind).
+    cable.listener().run_once().await?;
+    let polls = cable.local_stats().polls;
+    for i in 0..5 {
+        cable.broadcast("x", &json!(i)).await?;
+        cable.broadcast("elsewhere", &json!(i)).await?;
+    }
+    assert_eq!(sink.payloads(), vec!["0", "1", "2", "3", "4"]);
+    assert_eq!(
+        cable.local_stats().polls,
+        polls,
+        "the listener was not needed"
+    );
+    Ok(())
+}
+
+/// A row another process wrote is not yet read when a local broadcast follows it: the
+/// local one is not handed out ahead of it, the listener delivers both in id order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_broadcast_after_a_foreign_row_waits_for_the_listener() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let cable = cable(dir.path(), Clock::system(), CableArgs::default());
+    let sink = Arc::new(Collect::default());
+    cable.subscribe("x", sink.clone()).await?;
+    let mut listener = cable.listener();
+    listener.run_once().await?;
+    // Another process: its own connection, no wake-up of ours.
+    let other = open(dir.path(), &PoolOptions::default());
+    other
+        .cable
+        .write_blocking(|tx| -> Result<(), trifecta::store::Error> {
+            tx.execute(
+                "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
+             VALUES (CAST('x' AS BLOB), CAST('\"foreign\"' AS BLOB), 0, ?1)",
+                [trifecta::cable::channel_hash("x")],
+            )?;
+            Ok(())
+        })?;
+    cable.broadcast("x", &json!("local")).await?;
+    assert!(
+        sink.payloads().is_empty(),
+        "nothing overtakes the unread row"
+    );
+    listener.run_once().await?;
+    assert_eq!(sink.payloads(), vec![r#""foreign""#, r#""local""#]);
+    // Caught up again: the next local broadcast goes straight out.
+    cable.broadcast("x", &json!("next")).await?;
+    assert_eq!(sink.payloads().len(), 3);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trimming_deletes_messages_older_than_the_retention() -> TestResult {
     let dir = tempfile::tempdir()?;

@@ -12,7 +12,7 @@ use trifecta::cache::WriteOptions;
 use trifecta::store::{BUSY_TIMEOUT, Db, PoolOptions};
 
 use crate::cache::open_cache;
-use crate::helpers::TestResult;
+use crate::helpers::{TestResult, wait_for};
 
 /// How long the write-lock holder keeps its lock at most. Well under the store's 5 s busy
 /// timeout, so a write that waited for the busy timeout would see the lock released and
@@ -258,5 +258,54 @@ async fn an_unreadable_cache_is_a_miss_and_writes_are_dropped() -> TestResult {
         Some(1),
         "the dropped write changed nothing"
     );
+    Ok(())
+}
+
+/// An expiry pass that fails (the file is write-locked by another connection) is tried
+/// again by the background task on its own: the writes that asked for it may have been the
+/// last ones, so waiting for another write would leave the cache over its bounds.
+/// Current-thread runtime: the log capture is per thread.
+#[tokio::test]
+async fn a_failed_expiry_pass_is_retried_without_further_writes() -> TestResult {
+    let (logs, _guard) = Logs::capture();
+    let t = open_cache(|o| {
+        o.max_entries = Some(10);
+        o.expiry_batch_size = 2;
+    });
+    let c = t.cache.clone();
+    for i in 0..30 {
+        assert!(c.write(&format!("k{i}"), &i, WriteOptions::new()).await);
+    }
+    // No background task yet: the passes these writes asked for are still pending.
+    assert_eq!(c.stats().await?.entries, 30);
+
+    let (locked, release, holder) = hold_lock(
+        t.stores.cache.path().to_path_buf(),
+        "BEGIN IMMEDIATE; UPDATE solid_cache_entries SET value = CAST('0' AS BLOB);",
+        Duration::from_secs(30),
+    );
+    locked.recv_timeout(Duration::from_secs(10))?;
+    let token = tokio_util::sync::CancellationToken::new();
+    let background = tokio::spawn(c.clone().run(token.clone()));
+    wait_for("the pass to fail", Duration::from_secs(10), || async {
+        logs.text()
+            .contains("cache expiry pass failed")
+            .then_some(())
+    })
+    .await;
+    release.send(()).ok();
+    assert!(
+        holder.join().map_err(|_| "holder panicked")??,
+        "released by us"
+    );
+
+    wait_for(
+        "the cache back within max_entries",
+        Duration::from_secs(10),
+        || async { (c.stats().await.ok()?.entries <= 10).then_some(()) },
+    )
+    .await;
+    token.cancel();
+    background.await?;
     Ok(())
 }
