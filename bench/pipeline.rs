@@ -63,16 +63,24 @@ impl Server {
             .spawn()?;
         let stderr = child.stderr.take().ok_or("no stderr")?;
         let mut lines = tokio::io::BufReader::new(stderr).lines();
-        let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        // Measure a settled server: wait for it to listen and for its one-off start-up work
+        // (precompressing the embedded assets, seconds of CPU) to end.
+        let addr = tokio::time::timeout(Duration::from_secs(60), async {
+            let mut addr = None;
+            let mut warmed = false;
             while let Some(line) = lines.next_line().await? {
                 if line.contains("listening")
-                    && let Some(addr) = line
+                    && let Some(a) = line
                         .split("addr=")
                         .nth(1)
                         .and_then(|r| r.split_whitespace().next())
                         .and_then(|a| a.parse::<SocketAddr>().ok())
                 {
-                    return Ok::<_, BoxError>(addr);
+                    addr = Some(a);
+                }
+                warmed |= line.contains("precompressed assets");
+                if let (Some(a), true) = (addr, warmed) {
+                    return Ok::<_, BoxError>(a);
                 }
             }
             Err("server exited before listening".into())
