@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, HeaderValue, Uri};
 
 /// The HTTP upgrade request of a connection.
 #[derive(Clone, Debug)]
@@ -25,13 +25,25 @@ pub struct ConnectRequest {
 
 impl ConnectRequest {
     /// Builds the request view; `params` are decoded from the query.
+    ///
+    /// The URI and header values are copied into allocations of their own: as parsed they
+    /// are slices of the HTTP connection's read buffer, and keeping them for the life of the
+    /// socket would keep that whole buffer (8 KiB or more) alive with it.
     pub fn new(uri: Uri, headers: HeaderMap, peer: Option<SocketAddr>) -> Self {
         let params = axum::extract::Query::<HashMap<String, String>>::try_from_uri(&uri)
             .map(|q| q.0)
             .unwrap_or_default();
+        let uri = Uri::try_from(uri.to_string()).unwrap_or(uri);
+        let mut own = HeaderMap::with_capacity(headers.len());
+        for (name, value) in &headers {
+            let mut copy =
+                HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+            copy.set_sensitive(value.is_sensitive());
+            own.append(name.clone(), copy);
+        }
         Self {
             uri,
-            headers,
+            headers: own,
             params,
             peer,
         }
@@ -123,4 +135,29 @@ pub struct ConnectionInfo {
     pub identity: Identity,
     /// The upgrade request.
     pub request: ConnectRequest,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_copied_request_keeps_every_header_uri_and_param() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("app.example"));
+        headers.append("cookie", HeaderValue::from_static("a=1; _s=tok"));
+        headers.append("cookie", HeaderValue::from_static("b=2"));
+        let mut secret = HeaderValue::from_static("Bearer x");
+        secret.set_sensitive(true);
+        headers.insert("authorization", secret);
+        let uri: Uri = "/cable?room=7&x=%20y".parse().unwrap();
+        let r = ConnectRequest::new(uri, headers.clone(), None);
+        assert_eq!(r.headers, headers);
+        assert!(r.headers["authorization"].is_sensitive());
+        assert_eq!(r.cookie("_s"), Some("tok"));
+        assert_eq!(r.cookie("b"), Some("2"));
+        assert_eq!(r.uri, "/cable?room=7&x=%20y");
+        assert_eq!(r.param("room"), Some("7"));
+        assert_eq!(r.param("x"), Some(" y"));
+    }
 }
