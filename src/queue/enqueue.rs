@@ -6,9 +6,11 @@ use super::Queue;
 use super::error::{Error, Result};
 use super::job::{DEFAULT_QUEUE, Job, JobId, NewJob};
 use super::store::Dispatched;
-use super::store::claim::claim_nested;
-use super::store::enqueue::{Placed, insert};
-use super::worker::Slots;
+use rusqlite::Connection;
+
+use super::selector::QueueSelector;
+use super::store::claim::{ClaimedJob, claim_nested};
+use super::store::enqueue::{Placed, insert, insert_for};
 use crate::store::Timestamp;
 
 impl Queue {
@@ -124,7 +126,7 @@ impl Queue {
 
     /// Inserts `jobs` in one group transaction. With a local worker idle (instant wake),
     /// the same transaction claims for it, and the claimed jobs start right after the
-    /// commit; otherwise (or for what it could not take) the worker is woken.
+    /// commit; the worker is woken only when jobs it could take may be left ready.
     async fn write_jobs(&self, jobs: Vec<NewJob>) -> Result<Vec<(i64, Placed)>> {
         for j in &jobs {
             validate_queue_name(&j.queue_name)?;
@@ -140,33 +142,95 @@ impl Queue {
         let claim_for = slots
             .as_ref()
             .map(|s| (s.selector().clone(), s.process_id(), s.len()));
-        let (placed, claimed) = self
-            .group_write(move |tx| {
-                let placed = jobs
-                    .iter()
-                    .map(|j| insert(tx, j, now))
-                    .collect::<Result<Vec<_>>>()?;
-                let claimed = claim_for.and_then(|(selector, process_id, n)| {
-                    claim_nested(tx, &selector, process_id, n, now)
-                        .inspect_err(|e| tracing::warn!(cause = %e, "claim at enqueue failed; the worker will poll"))
-                        .ok()
-                });
-                Ok((placed, claimed))
+        let written = self
+            .group_write(move |tx| match claim_for {
+                Some((selector, process_id, n)) => {
+                    write_and_claim(tx, &jobs, now, &selector, process_id, n)
+                }
+                None => Ok(Written {
+                    placed: insert_all(tx, &jobs, now)?,
+                    claimed: Vec::new(),
+                    claim_done: false,
+                }),
             })
             .await?;
-        let ready = placed
+        let ready = written
+            .placed
             .iter()
             .any(|(_, p)| *p == Placed::Dispatched(Dispatched::Ready));
-        let reserved = slots.as_ref().map_or(0, Slots::len);
-        // A claim that took fewer jobs than it had slots left nothing ready for this worker.
-        let leftover = claimed.as_ref().is_none_or(|c| c.len() >= reserved);
-        if let (Some(slots), Some(claimed)) = (slots, claimed) {
-            slots.start(claimed);
+        if let Some(slots) = slots {
+            slots.start(written.claimed);
         }
-        if ready && leftover {
+        if ready && !written.claim_done {
             self.notify_ready();
         }
-        Ok(placed)
+        Ok(written.placed)
+    }
+}
+
+/// What an enqueue transaction did.
+struct Written {
+    placed: Vec<(i64, Placed)>,
+    /// Jobs claimed for the local worker in the same transaction.
+    claimed: Vec<ClaimedJob>,
+    /// The claim left nothing ready that the worker could take now.
+    claim_done: bool,
+}
+
+fn insert_all(tx: &Connection, jobs: &[NewJob], now: Timestamp) -> Result<Vec<(i64, Placed)>> {
+    jobs.iter().map(|j| insert(tx, j, now)).collect()
+}
+
+/// Inserts `jobs` and claims up to `slots` for the local worker. One job that the worker
+/// would take first is claimed as it is placed; otherwise the worker's ordinary claim runs
+/// after the inserts (a failing claim is logged and undone alone: the jobs still commit).
+fn write_and_claim(
+    tx: &Connection,
+    jobs: &[NewJob],
+    now: Timestamp,
+    selector: &QueueSelector,
+    process_id: Option<i64>,
+    slots: usize,
+) -> Result<Written> {
+    if let [job] = jobs {
+        let (id, placed, claimed) = insert_for(tx, job, now, selector, process_id)?;
+        if let Some(c) = claimed {
+            // Nothing was ready ahead of it, so nothing is left for the worker.
+            return Ok(Written {
+                placed: vec![(id, placed)],
+                claimed: vec![c],
+                claim_done: true,
+            });
+        }
+        return claim_after(tx, vec![(id, placed)], now, selector, process_id, slots);
+    }
+    let placed = insert_all(tx, jobs, now)?;
+    claim_after(tx, placed, now, selector, process_id, slots)
+}
+
+fn claim_after(
+    tx: &Connection,
+    placed: Vec<(i64, Placed)>,
+    now: Timestamp,
+    selector: &QueueSelector,
+    process_id: Option<i64>,
+    slots: usize,
+) -> Result<Written> {
+    match claim_nested(tx, selector, process_id, slots, now) {
+        Ok(claimed) => Ok(Written {
+            placed,
+            // Fewer jobs than slots: the claim took everything ready for this worker.
+            claim_done: claimed.len() < slots,
+            claimed,
+        }),
+        Err(e) => {
+            tracing::warn!(cause = %e, "claim at enqueue failed; the worker will poll");
+            Ok(Written {
+                placed,
+                claimed: Vec::new(),
+                claim_done: false,
+            })
+        }
     }
 }
 

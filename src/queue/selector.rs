@@ -48,6 +48,15 @@ impl QueueSelector {
         }
     }
 
+    /// True when queue `name` is in the list.
+    pub fn matches(&self, name: &str) -> bool {
+        self.patterns.iter().any(|p| match p {
+            Pattern::All => true,
+            Pattern::Prefix(prefix) => name.starts_with(prefix.as_str()),
+            Pattern::Exact(exact) => exact == name,
+        })
+    }
+
     /// True when any entry is `*`.
     pub fn is_all(&self) -> bool {
         self.patterns.contains(&Pattern::All)

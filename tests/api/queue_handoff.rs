@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use trifecta::config::WakeMode;
-use trifecta::queue::{JobOptions, JobState};
+use trifecta::queue::{JobOptions, JobState, QueueSelector, Worker};
 
 use crate::helpers::{TestResult, wait_for};
 use crate::queue_support::{Fixture, Tagged, fixture_in};
@@ -16,6 +16,15 @@ use crate::queue_support::{Fixture, Tagged, fixture_in};
 /// A fixture whose worker never polls on its own (one-hour interval), with `threads` slots
 /// running `tagged` jobs that each wait for a permit of the returned gate.
 async fn gated(wake: WakeMode, threads: usize) -> (Fixture, Arc<Semaphore>, CancellationToken) {
+    gated_on(wake, QueueSelector::all(), threads).await
+}
+
+/// As [`gated`], for a worker on `selector`.
+async fn gated_on(
+    wake: WakeMode,
+    selector: QueueSelector,
+    threads: usize,
+) -> (Fixture, Arc<Semaphore>, CancellationToken) {
     let f = fixture_in(wake, |s| s.polling_interval = Duration::from_secs(3600)).await;
     let gate = Arc::new(Semaphore::new(0));
     let g = gate.clone();
@@ -27,7 +36,9 @@ async fn gated(wake: WakeMode, threads: usize) -> (Fixture, Arc<Semaphore>, Canc
                 Ok(())
             }
         });
-    let worker = f.worker(threads).await;
+    let worker = Worker::new(&f.queue, selector, threads, None)
+        .await
+        .expect("worker");
     let token = CancellationToken::new();
     tokio::spawn(worker.run(token.clone()));
     (f, gate, token)
@@ -96,6 +107,49 @@ async fn with_wake_poll_an_enqueue_only_makes_the_job_ready() -> TestResult {
     gate.add_permits(1);
     worker.drain().await;
     assert_eq!(f.state(id).await, Some(JobState::Finished));
+    token.cancel();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_claim_at_enqueue_keeps_strict_order_and_pauses() -> TestResult {
+    let (f, gate, token) = gated_on(WakeMode::Instant, QueueSelector::new(&["a", "b"]), 3).await;
+    let first = f.queue.enqueue(&Tagged::new("first", "b", 0)).await?;
+    gate.add_permits(1);
+    wait_for("the first job", Duration::from_secs(10), || async {
+        (f.state(first).await == Some(JobState::Finished)).then_some(())
+    })
+    .await;
+
+    assert!(f.queue.pause("a").await?);
+    let held = f.queue.enqueue(&Tagged::new("held", "a", 0)).await?;
+    assert_eq!(
+        f.state(held).await,
+        Some(JobState::Ready),
+        "its queue is paused"
+    );
+    let next = f.queue.enqueue(&Tagged::new("next", "b", 0)).await?;
+    assert_eq!(f.state(next).await, Some(JobState::Claimed));
+    assert_eq!(f.state(held).await, Some(JobState::Ready));
+    // Not a queue of this worker: stays ready, whatever the free slots.
+    let foreign = f.queue.enqueue(&Tagged::new("foreign", "c", 0)).await?;
+    assert_eq!(f.state(foreign).await, Some(JobState::Ready));
+
+    assert!(f.queue.resume("a").await?);
+    wait_for(
+        "the resumed job to be claimed",
+        Duration::from_secs(10),
+        || async { (f.state(held).await == Some(JobState::Claimed)).then_some(()) },
+    )
+    .await;
+    gate.add_permits(2);
+    wait_for("both to finish", Duration::from_secs(10), || async {
+        (f.state(held).await == Some(JobState::Finished)
+            && f.state(next).await == Some(JobState::Finished))
+        .then_some(())
+    })
+    .await;
+    assert_eq!(f.state(foreign).await, Some(JobState::Ready));
     token.cancel();
     Ok(())
 }

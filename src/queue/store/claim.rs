@@ -48,6 +48,53 @@ pub(crate) fn claim(
     if limit == 0 {
         return Ok(Vec::new());
     }
+    let found = selection(conn, selector, limit)?;
+    take(conn, &found.rows, process_id, now)
+}
+
+/// Whether a claim for `selector` made now would take a new job of `queue` first: the
+/// queue is selected and not paused, and nothing is ready for `selector` ahead of it.
+pub(crate) fn takes_new(conn: &Connection, selector: &QueueSelector, queue: &str) -> Result<bool> {
+    if !selector.matches(queue) {
+        return Ok(false);
+    }
+    let found = selection(conn, selector, 1)?;
+    Ok(found.rows.is_empty() && !found.paused.iter().any(|p| p == queue))
+}
+
+const CLAIM_ONE: &str =
+    "INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
+ VALUES (?1, ?2, ?3)";
+const BUMP_ONE: &str = "UPDATE solid_queue_jobs SET executions = executions + 1, updated_at = ?2
+  WHERE id = ?1
+  RETURNING id, class_name, arguments, queue_name, executions, created_at,
+            coalesce(scheduled_at, created_at)";
+
+/// Claims job `id`, just inserted and never made ready, for `process_id` (after
+/// [`takes_new`] said a claim would take it).
+pub(crate) fn claim_new(
+    conn: &Connection,
+    id: i64,
+    process_id: Option<i64>,
+    now: Timestamp,
+) -> Result<ClaimedJob> {
+    conn.prepare_cached(CLAIM_ONE)?
+        .execute(params![id, process_id, now])?;
+    Ok(conn
+        .prepare_cached(BUMP_ONE)?
+        .query_row(params![id, now], claimed_row)?)
+}
+
+/// What a claim would take.
+struct Selection {
+    /// The paused queues.
+    paused: Vec<String>,
+    /// Ready executions as (id, job id), in claim order.
+    rows: Vec<(i64, i64)>,
+}
+
+/// The first `limit` ready executions for `selector`, in claim order.
+fn selection(conn: &Connection, selector: &QueueSelector, limit: usize) -> Result<Selection> {
     let paused: Vec<String> = conn
         .prepare_cached(PAUSED)?
         .query_map([], |r| r.get(0))?
@@ -64,7 +111,7 @@ pub(crate) fn claim(
             }
         }
     }
-    take(conn, &rows, process_id, now)
+    Ok(Selection { paused, rows })
 }
 
 /// [`claim`] inside a savepoint of the caller's transaction: a failing claim is undone
@@ -169,20 +216,80 @@ fn take(
         .execute(params![job_ids, process_id, now])?;
     let mut claimed: Vec<ClaimedJob> = conn
         .prepare_cached(BUMP)?
-        .query_map(params![job_ids, now], |r| {
-            Ok(ClaimedJob {
-                id: r.get(0)?,
-                class_name: r.get(1)?,
-                arguments: r.get(2)?,
-                queue_name: r.get(3)?,
-                attempt: r.get(4)?,
-                created_at: r.get(5)?,
-                scheduled_at: r.get(6)?,
-            })
-        })?
+        .query_map(params![job_ids, now], claimed_row)?
         .collect::<rusqlite::Result<_>>()?;
     // RETURNING order is unspecified; callers get queue, priority, age order.
     let position = |id: i64| rows.iter().position(|r| r.1 == id).unwrap_or(usize::MAX);
     claimed.sort_by_key(|c| position(c.id));
     Ok(claimed)
+}
+
+/// A row of `BUMP`/`BUMP_ONE`'s `RETURNING` columns.
+fn claimed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClaimedJob> {
+    Ok(ClaimedJob {
+        id: r.get(0)?,
+        class_name: r.get(1)?,
+        arguments: r.get(2)?,
+        queue_name: r.get(3)?,
+        attempt: r.get(4)?,
+        created_at: r.get(5)?,
+        scheduled_at: r.get(6)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{PoolOptions, Stores};
+
+    fn ready(conn: &Connection, id: i64, queue: &str, priority: i32) {
+        conn.execute(
+            "INSERT INTO solid_queue_jobs (id, queue_name, class_name, arguments, priority,
+               created_at, updated_at) VALUES (?1, ?2, 'j', '{}', ?3, 0, 0)",
+            params![id, queue, priority],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO solid_queue_ready_executions (job_id, queue_name, priority, created_at)
+             VALUES (?1, ?2, ?3, 0)",
+            params![id, queue, priority],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_new_job_is_taken_first_only_when_nothing_is_ready_ahead_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = Stores::open(dir.path(), "test", &PoolOptions::default()).unwrap();
+        let conn = Connection::open(stores.queue.path()).unwrap();
+        let ab = QueueSelector::new(&["a", "b"]);
+        let all = QueueSelector::all();
+        assert!(takes_new(&conn, &ab, "b").unwrap());
+        assert!(takes_new(&conn, &all, "anything").unwrap());
+        assert!(
+            !takes_new(&conn, &ab, "c").unwrap(),
+            "not a queue of the worker"
+        );
+
+        ready(&conn, 1, "b", 0);
+        assert!(
+            !takes_new(&conn, &ab, "a").unwrap(),
+            "a ready job comes first"
+        );
+        assert!(!takes_new(&conn, &all, "b").unwrap());
+
+        conn.execute(
+            "INSERT INTO solid_queue_pauses (queue_name, created_at) VALUES ('b', 0)",
+            [],
+        )
+        .unwrap();
+        assert!(
+            takes_new(&conn, &ab, "a").unwrap(),
+            "paused jobs are not ahead"
+        );
+        assert!(
+            !takes_new(&conn, &ab, "b").unwrap(),
+            "a paused queue takes nothing"
+        );
+    }
 }

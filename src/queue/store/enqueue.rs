@@ -2,9 +2,11 @@
 
 use rusqlite::{Connection, named_params, params};
 
-use super::{DispatchInfo, Dispatched, Limit, dispatch};
+use super::claim::{ClaimedJob, claim_new, takes_new};
+use super::{DispatchInfo, Dispatched, Limit, admit, dispatch};
 use crate::queue::error::Result;
 use crate::queue::job::{NewJob, OnConflict};
+use crate::queue::selector::QueueSelector;
 use crate::store::Timestamp;
 
 /// Where an enqueued job went.
@@ -23,15 +25,24 @@ const INSERT_JOB: &str = "INSERT INTO solid_queue_jobs
 const INSERT_SCHEDULED: &str = "INSERT INTO solid_queue_scheduled_executions
    (job_id, queue_name, priority, scheduled_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
 
-/// Writes one job and places it. Runs inside the caller's transaction.
-pub(crate) fn insert(conn: &Connection, job: &NewJob, now: Timestamp) -> Result<(i64, Placed)> {
-    let scheduled_at = job.scheduled_at.unwrap_or(now);
-    let limit = job.concurrency.as_ref().map(|c| Limit {
+/// The concurrency limit of `job` as stored.
+fn limit_of(job: &NewJob) -> Option<Limit> {
+    job.concurrency.as_ref().map(|c| Limit {
         key: c.key.clone(),
         to: i64::from(c.to.max(1)),
         duration_us: i64::try_from(c.duration.as_micros()).unwrap_or(i64::MAX),
         discard: c.on_conflict == OnConflict::Discard,
-    });
+    })
+}
+
+/// Inserts the job row; returns its id.
+fn insert_row(
+    conn: &Connection,
+    job: &NewJob,
+    scheduled_at: Timestamp,
+    now: Timestamp,
+) -> Result<i64> {
+    let limit = limit_of(job);
     conn.prepare_cached(INSERT_JOB)?.execute(named_params! {
         ":queue": job.queue_name,
         ":class": job.class_name,
@@ -44,7 +55,14 @@ pub(crate) fn insert(conn: &Connection, job: &NewJob, now: Timestamp) -> Result<
         ":discard": limit.as_ref().is_some_and(|l| l.discard),
         ":now": now,
     })?;
-    let id = conn.last_insert_rowid();
+    Ok(conn.last_insert_rowid())
+}
+
+/// Writes one job and places it. Runs inside the caller's transaction.
+pub(crate) fn insert(conn: &Connection, job: &NewJob, now: Timestamp) -> Result<(i64, Placed)> {
+    let scheduled_at = job.scheduled_at.unwrap_or(now);
+    let id = insert_row(conn, job, scheduled_at, now)?;
+    let limit = limit_of(job);
     if scheduled_at > now {
         conn.prepare_cached(INSERT_SCHEDULED)?.execute(params![
             id,
@@ -62,4 +80,34 @@ pub(crate) fn insert(conn: &Connection, job: &NewJob, now: Timestamp) -> Result<
         limit,
     };
     Ok((id, Placed::Dispatched(dispatch(conn, &info, now)?)))
+}
+
+/// As [`insert`], for a job enqueued while a local worker has an idle slot: when a claim
+/// for `selector` would take this job first, it is claimed for `process_id` as it is
+/// placed (never made ready: two statements fewer than ready-then-claim, and no poll).
+pub(crate) fn insert_for(
+    conn: &Connection,
+    job: &NewJob,
+    now: Timestamp,
+    selector: &QueueSelector,
+    process_id: Option<i64>,
+) -> Result<(i64, Placed, Option<ClaimedJob>)> {
+    let due = job.scheduled_at.is_none_or(|at| at <= now);
+    if !due || !takes_new(conn, selector, &job.queue_name)? {
+        let (id, placed) = insert(conn, job, now)?;
+        return Ok((id, placed, None));
+    }
+    let id = insert_row(conn, job, job.scheduled_at.unwrap_or(now), now)?;
+    let info = DispatchInfo {
+        id,
+        queue_name: job.queue_name.clone(),
+        priority: job.priority,
+        limit: limit_of(job),
+    };
+    let placed = admit(conn, &info, now)?;
+    let claimed = match placed {
+        Dispatched::Ready => Some(claim_new(conn, id, process_id, now)?),
+        Dispatched::Blocked | Dispatched::Discarded => None,
+    };
+    Ok((id, Placed::Dispatched(placed), claimed))
 }

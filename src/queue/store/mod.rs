@@ -123,12 +123,20 @@ pub(crate) fn dispatch(
     info: &DispatchInfo,
     now: Timestamp,
 ) -> Result<Dispatched> {
-    let Some(limit) = &info.limit else {
+    let placed = admit(conn, info, now)?;
+    if placed == Dispatched::Ready {
         insert_ready(conn, info.id, &info.queue_name, info.priority, now)?;
+    }
+    Ok(placed)
+}
+
+/// [`dispatch`] without the ready row: `Ready` means the job may run now (its concurrency
+/// slot, if any, is taken) and the caller makes it ready or claims it.
+pub(crate) fn admit(conn: &Connection, info: &DispatchInfo, now: Timestamp) -> Result<Dispatched> {
+    let Some(limit) = &info.limit else {
         return Ok(Dispatched::Ready);
     };
     if semaphore::wait(conn, limit, now)? {
-        insert_ready(conn, info.id, &info.queue_name, info.priority, now)?;
         Ok(Dispatched::Ready)
     } else if limit.discard {
         conn.prepare_cached(DELETE_JOB)?.execute([info.id])?;
