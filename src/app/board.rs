@@ -144,12 +144,22 @@ impl Board {
         Ok(todo)
     }
 
-    /// After a commit: drop the cached list, then enqueue the broadcast. The change itself is
+    /// After a commit: drop the cached list and enqueue the broadcast. The change itself is
     /// already saved, so failures here are logged rather than returned.
+    ///
+    /// The two writes go to different files and run side by side: the job reads the
+    /// database, not the cache, so it may start before the delete lands; whichever of the
+    /// delete and the job's refill comes last, the cache ends empty or fresh.
     async fn changed(&self) {
-        self.cache.delete(LIST_KEY).await;
+        let cache = self.cache.clone();
+        // Scoped to this call: joined below, aborted if the request is dropped.
+        let mut delete = tokio::task::JoinSet::new();
+        delete.spawn(async move { cache.delete(LIST_KEY).await });
         if let Err(err) = self.queue.enqueue(&BroadcastTodos {}).await {
             tracing::error!(cause = %err, "cannot enqueue BroadcastTodos");
+        }
+        if let Some(Err(err)) = delete.join_next().await {
+            tracing::error!(cause = %err, "dropping the cached todo list failed");
         }
     }
 }

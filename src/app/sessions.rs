@@ -79,39 +79,39 @@ impl App {
         }
         let token = token.to_owned();
         let oldest = self.clock.now() - self.settings.session_max_age;
+        // One lookup for the session and its user: this runs on every signed-in request.
         let found = self
             .db
-            .call(move |conn| -> Result<Option<Session>> {
+            .call(move |conn| -> Result<Option<(Session, User)>> {
                 Ok(conn
                     .prepare_cached(
-                        "SELECT id, token, user_id, ip_address, user_agent, created_at
-                         FROM sessions WHERE token = ?1",
+                        "SELECT s.id, s.token, s.user_id, s.ip_address, s.user_agent, s.created_at,
+                                u.id, u.email_address, u.name, u.site_admin, u.created_at
+                         FROM sessions s JOIN users u ON u.id = s.user_id
+                         WHERE s.token = ?1",
                     )?
                     .query_row([&token], |r| {
-                        Ok(Session {
+                        let session = Session {
                             id: r.get(0)?,
                             token: r.get(1)?,
                             user_id: r.get(2)?,
                             ip_address: r.get(3)?,
                             user_agent: r.get(4)?,
                             created_at: r.get(5)?,
-                        })
+                        };
+                        Ok((session, super::users::user_at(r, 6)?))
                     })
                     .optional()?)
             })
             .await?;
-        let Some(session) = found else {
+        let Some((session, user)) = found else {
             return Ok(None);
         };
         if session.created_at < oldest {
             self.end_session(&session.token).await?;
             return Ok(None);
         }
-        match self.user(session.user_id).await {
-            Ok(user) => Ok(Some((session, user))),
-            Err(super::Error::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(Some((session, user)))
     }
 
     /// Ends the session with `token` (logout). Unknown tokens are fine.

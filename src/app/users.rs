@@ -53,12 +53,17 @@ pub struct NewUser {
 const COLUMNS: &str = "id, email_address, name, site_admin, created_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    user_at(r, 0)
+}
+
+/// The user whose `COLUMNS` start at column `at` of `r`.
+pub(super) fn user_at(r: &Row<'_>, at: usize) -> rusqlite::Result<User> {
     Ok(User {
-        id: r.get(0)?,
-        email_address: r.get(1)?,
-        name: r.get(2)?,
-        site_admin: r.get(3)?,
-        created_at: r.get(4)?,
+        id: r.get(at)?,
+        email_address: r.get(at + 1)?,
+        name: r.get(at + 2)?,
+        site_admin: r.get(at + 3)?,
+        created_at: r.get(at + 4)?,
     })
 }
 
