@@ -260,6 +260,7 @@ async fn driver() -> Result<(), BoxError> {
     )?;
     writeln!(out, "|---|---|---|---|---|---|---|---|")?;
     let mut memory = Vec::new();
+    let mut figures = serde_json::Map::new();
     for wake in ["instant", "poll"] {
         let mut server = Server::spawn(wake).await?;
         let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
@@ -337,6 +338,16 @@ async fn driver() -> Result<(), BoxError> {
             }
             each.sort();
             all.sort();
+            let f = |d: Duration| d.as_secs_f64() * 1000.0;
+            figures.insert(
+                format!("{wake}_{n}"),
+                json!({
+                    "p50_ms": f(percentile(&each, 0.50)),
+                    "p95_ms": f(percentile(&each, 0.95)),
+                    "p99_ms": f(percentile(&each, 0.99)),
+                    "all_received_p95_ms": f(percentile(&all, 0.95)),
+                }),
+            );
             writeln!(
                 out,
                 "| {wake} | {n} | {samples} | {} | {} | {} | {} | {} |",
@@ -358,6 +369,8 @@ async fn driver() -> Result<(), BoxError> {
     writeln!(out, "|---|---|---|")?;
     for (n, per, rss) in memory {
         writeln!(out, "| {n} | {rss} | {per} |")?;
+        figures.insert(format!("bytes_per_idle_socket_{n}"), json!(per));
     }
+    support::write_figures(&serde_json::Value::Object(figures))?;
     Ok(())
 }

@@ -8,6 +8,8 @@
 
 #![allow(missing_docs)]
 
+mod support;
+
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -128,8 +130,25 @@ fn ms(d: Duration) -> String {
 }
 
 impl Row {
-    fn print(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+    /// Prints the row and records its figures under `key`.
+    fn print(
+        &mut self,
+        out: &mut impl Write,
+        figures: &mut serde_json::Map<String, serde_json::Value>,
+        key: &str,
+    ) -> std::io::Result<()> {
         self.samples.sort();
+        let s = &self.samples;
+        let ms_f = |d: Duration| d.as_secs_f64() * 1e3;
+        figures.insert(
+            key.to_owned(),
+            serde_json::json!({
+                "jobs_per_s": self.rate,
+                "p50_ms": (!s.is_empty()).then(|| ms_f(pct(s, 0.5))),
+                "p99_ms": (!s.is_empty()).then(|| ms_f(pct(s, 0.99))),
+                "max_ms": s.last().map(|d| ms_f(*d)),
+            }),
+        );
         let rate = self.rate.map_or("".to_owned(), |r| format!("{r:.0}"));
         let (p50, p99, max) = if self.samples.is_empty() {
             (String::new(), String::new(), String::new())
@@ -292,15 +311,19 @@ async fn latency(wake: WakeMode, gap: Duration, samples: usize) -> Res<Row> {
         got.push(rx.recv().await.ok_or("probe lost")?);
     }
     b.stop().await;
-    let mode = match wake {
-        WakeMode::Instant => "instant",
-        WakeMode::Poll => "poll",
-    };
+    let mode = wake_name(wake);
     Ok(Row {
         what: format!("enqueue→start, {mode} wake, idle gap {gap:?} ({samples} samples)"),
         rate: None,
         samples: got,
     })
+}
+
+fn wake_name(wake: WakeMode) -> &'static str {
+    match wake {
+        WakeMode::Instant => "instant",
+        WakeMode::Poll => "poll",
+    }
 }
 
 fn main() -> Res {
@@ -334,23 +357,39 @@ fn main() -> Res {
         "\n| queue benchmark (release, 2 runtime threads) | jobs/s | p50 | p99 | max |"
     )?;
     writeln!(out, "|---|---|---|---|---|")?;
+    let mut figures = serde_json::Map::new();
+    let f = &mut figures;
     rt.block_on(async {
         if only.is_empty() || only == "throughput" {
-            enqueue_single(20_000 / scale, 1).await?.print(&mut out)?;
-            enqueue_single(20_000 / scale, 10).await?.print(&mut out)?;
-            enqueue_batched(100_000 / scale).await?.print(&mut out)?;
+            enqueue_single(20_000 / scale, 1)
+                .await?
+                .print(&mut out, f, "enqueue_1_per_call")?;
+            enqueue_single(20_000 / scale, 10).await?.print(
+                &mut out,
+                f,
+                "enqueue_1_per_call_10_submitters",
+            )?;
+            enqueue_batched(100_000 / scale)
+                .await?
+                .print(&mut out, f, "enqueue_batched")?;
             process_only(100_000 / scale, threads)
                 .await?
-                .print(&mut out)?;
-            end_to_end(50_000 / scale, 10, 1, threads)
-                .await?
-                .print(&mut out)?;
-            end_to_end(20_000 / scale, 1, 1, threads)
-                .await?
-                .print(&mut out)?;
-            end_to_end(100_000 / scale, 1, 100, threads)
-                .await?
-                .print(&mut out)?;
+                .print(&mut out, f, "process")?;
+            end_to_end(50_000 / scale, 10, 1, threads).await?.print(
+                &mut out,
+                f,
+                "end_to_end_1_per_call",
+            )?;
+            end_to_end(20_000 / scale, 1, 1, threads).await?.print(
+                &mut out,
+                f,
+                "end_to_end_1_per_call_1_submitter",
+            )?;
+            end_to_end(100_000 / scale, 1, 100, threads).await?.print(
+                &mut out,
+                f,
+                "end_to_end_batched",
+            )?;
         }
         if only == "throughput" {
             return Ok(());
@@ -358,12 +397,14 @@ fn main() -> Res {
         for wake in [WakeMode::Instant, WakeMode::Poll] {
             for (gap, n) in [(50, 200), (500, 60), (2000, 20)] {
                 let n = if quick { n / 10 } else { n };
+                let key = format!("start_{}_{gap}ms", wake_name(wake));
                 latency(wake, Duration::from_millis(gap), n)
                     .await?
-                    .print(&mut out)?;
+                    .print(&mut out, f, &key)?;
             }
         }
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
     })?;
+    support::write_figures(&serde_json::Value::Object(figures))?;
     Ok(())
 }

@@ -20,21 +20,70 @@ use serde_json::{Value, json};
 
 use pipeline::{BoxError, Run};
 
-/// A goal: label, measured value, limit, unit.
+/// A goal: label, measured value (NaN when this run did not measure it), limit, unit,
+/// and whether the value must stay at most (latency, memory) or reach at least
+/// (throughput) the limit.
 struct Goal {
     what: String,
     value: f64,
     limit: f64,
     unit: &'static str,
+    at_least: bool,
 }
 
 impl Goal {
+    /// A goal the value must not exceed.
+    fn at_most(what: impl Into<String>, value: f64, limit: f64, unit: &'static str) -> Self {
+        Goal {
+            what: what.into(),
+            value,
+            limit,
+            unit,
+            at_least: false,
+        }
+    }
+
+    /// A goal the value must reach.
+    fn at_least(what: impl Into<String>, value: f64, limit: f64, unit: &'static str) -> Self {
+        Goal {
+            at_least: true,
+            ..Goal::at_most(what, value, limit, unit)
+        }
+    }
+
+    fn measured(&self) -> bool {
+        !self.value.is_nan()
+    }
+
     fn met(&self) -> bool {
-        self.value <= self.limit
+        if self.at_least {
+            self.value >= self.limit
+        } else {
+            self.value <= self.limit
+        }
+    }
+
+    fn verdict(&self) -> &'static str {
+        match (self.measured(), self.met()) {
+            (false, _) => "not measured in this mode",
+            (true, true) => "met",
+            (true, false) => "**NOT met**",
+        }
     }
 
     fn json(&self) -> Value {
-        json!({"goal": self.what, "value": self.value, "limit": self.limit, "unit": self.unit, "met": self.met()})
+        let value = if self.measured() {
+            json!(self.value)
+        } else {
+            Value::Null
+        };
+        let met = if self.measured() {
+            json!(self.met())
+        } else {
+            Value::Null
+        };
+        json!({"goal": self.what, "value": value, "limit": self.limit, "unit": self.unit,
+               "at_least": self.at_least, "met": met})
     }
 }
 
@@ -86,13 +135,18 @@ fn bench_exe(name: &str) -> Option<PathBuf> {
         .map(|(_, p)| p)
 }
 
-/// Runs engine bench `name` (`--bench`), returning its Markdown output.
-fn engine(name: &str, quick: bool) -> String {
+/// Runs engine bench `name` (`--bench`), returning its Markdown output and the figures it
+/// wrote for the goal checks (`null` when it wrote none).
+fn engine(name: &str, quick: bool) -> (String, Value) {
     let Some(exe) = bench_exe(name) else {
-        return format!("_`{name}` bench not built (run `cargo bench --no-run` first)._\n");
+        let md = format!("_`{name}` bench not built (run `cargo bench --no-run` first)._\n");
+        return (md, Value::Null);
     };
+    let figures = support::out_dir().join(format!("{name}-figures.json"));
+    let _ = std::fs::remove_file(&figures);
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("--bench")
+        .env(support::FIGURES_ENV, &figures)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stderr(std::process::Stdio::null());
     if quick {
@@ -100,7 +154,7 @@ fn engine(name: &str, quick: bool) -> String {
             .env("CACHE_BENCH_SCALE", "0.1")
             .env("CABLE_BENCH_MAX", "1000");
     }
-    match cmd.output() {
+    let md = match cmd.output() {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
         Ok(o) => format!(
             "_`{name}` bench failed ({})_\n\n{}",
@@ -108,7 +162,111 @@ fn engine(name: &str, quick: bool) -> String {
             String::from_utf8_lossy(&o.stdout)
         ),
         Err(e) => format!("_`{name}` bench could not start: {e}_\n"),
+    };
+    let figures = std::fs::read_to_string(&figures)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    (md, figures)
+}
+
+/// The goals of the engine issues (queue #3, cache #4, cable #5), from the figures the
+/// engine benches wrote; a figure this run did not produce is reported as not measured.
+fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
+    let get = |bench: &str, row: &str, field: &str| {
+        figures
+            .get(bench)
+            .and_then(|b| b.get(row))
+            .and_then(|r| r.get(field))
+            .and_then(Value::as_f64)
+            .unwrap_or(f64::NAN)
+    };
+    // The worst over the idle gaps (50 ms, 500 ms, 2 s).
+    let worst = |wake: &str, field: &str| {
+        ["50ms", "500ms", "2000ms"]
+            .iter()
+            .map(|gap| get("queue", &format!("start_{wake}_{gap}"), field))
+            .fold(f64::NAN, f64::max)
+    };
+    let mut goals = vec![
+        Goal::at_least(
+            "#3 jobs end to end, 1 per call (10 submitters)",
+            get("queue", "end_to_end_1_per_call", "jobs_per_s"),
+            10_000.0,
+            "jobs/s",
+        ),
+        Goal::at_least(
+            "#3 jobs end to end, batches of 100",
+            get("queue", "end_to_end_batched", "jobs_per_s"),
+            25_000.0,
+            "jobs/s",
+        ),
+        Goal::at_most(
+            "#3 enqueue→start, instant: p50 (worst gap)",
+            worst("instant", "p50_ms"),
+            0.5,
+            "ms",
+        ),
+        Goal::at_most(
+            "#3 enqueue→start, instant: p99 (worst gap)",
+            worst("instant", "p99_ms"),
+            2.0,
+            "ms",
+        ),
+        Goal::at_most(
+            "#3 enqueue→start, poll: p50 (worst gap)",
+            worst("poll", "p50_ms"),
+            55.0,
+            "ms",
+        ),
+        Goal::at_most(
+            "#3 enqueue→start, poll: max (worst gap)",
+            worst("poll", "max_ms"),
+            110.0,
+            "ms",
+        ),
+    ];
+    for (row, what, limit) in [
+        ("get hot (1k keys)", "#4 cache get p50, hot", 5.0),
+        (
+            "get cold (random of all keys)",
+            "#4 cache get p50, cold",
+            5.0,
+        ),
+        ("set hot (overwrite 1k keys)", "#4 cache set p50, hot", 30.0),
+        ("set cold (new keys)", "#4 cache set p50, cold", 30.0),
+    ] {
+        goals.push(Goal::at_most(
+            what,
+            get("cache", row, "p50_us"),
+            limit,
+            "µs",
+        ));
     }
+    goals.push(Goal::at_most(
+        "#5 cable fan-out to 1,000 sockets, instant: p95",
+        get("cable", "instant_1000", "p95_ms"),
+        20.0,
+        "ms",
+    ));
+    goals.push(Goal::at_most(
+        "#5 cable fan-out to 10,000 sockets, instant: p95",
+        get("cable", "instant_10000", "p95_ms"),
+        250.0,
+        "ms",
+    ));
+    let per_socket = figures
+        .get("cable")
+        .and_then(|c| c.get("bytes_per_idle_socket_10000"))
+        .and_then(Value::as_f64)
+        .map_or(f64::NAN, |b| b / 1000.0);
+    goals.push(Goal::at_most(
+        "#5 server memory per idle subscribed socket (at 10,000)",
+        per_socket,
+        20.0,
+        "KB",
+    ));
+    goals
 }
 
 fn ms(v: &Value, key: &str) -> f64 {
@@ -138,7 +296,7 @@ fn main() -> Result<(), BoxError> {
     let engines: &[&str] = if mode == Mode::Smoke || pipeline_only {
         &[]
     } else {
-        &["queue", "cache", "cable"]
+        &["queue", "cache", "cable", "web"]
     };
     let total = runs.iter().map(|r| r.changes as u64).sum::<u64>()
         + idle_window.as_secs()
@@ -176,9 +334,12 @@ fn main() -> Result<(), BoxError> {
     drop(rt);
 
     let mut engine_md = serde_json::Map::new();
+    let mut engine_figures = serde_json::Map::new();
     for name in engines {
         bar.set_message(format!("engine bench: {name}"));
-        engine_md.insert((*name).to_owned(), json!(engine(name, mode != Mode::Full)));
+        let (md, figures) = engine(name, mode != Mode::Full);
+        engine_md.insert((*name).to_owned(), json!(md));
+        engine_figures.insert((*name).to_owned(), figures);
         bar.inc(100);
     }
     bar.finish_and_clear();
@@ -191,46 +352,48 @@ fn main() -> Result<(), BoxError> {
             .map(|(_, o)| o.end_to_end().summary_ms())
     };
     let mut goals = Vec::new();
-    if let Some(s) = e2e("instant", 100) {
-        goals.push(Goal {
-            what: "end to end, 100 subscribers, instant: p50".into(),
-            value: ms(&s, "p50"),
-            limit: 2.0,
-            unit: "ms",
-        });
-        goals.push(Goal {
-            what: "end to end, 100 subscribers, instant: p99".into(),
-            value: ms(&s, "p99"),
-            limit: 10.0,
-            unit: "ms",
-        });
+    let nan = json!({});
+    let instant = e2e("instant", 100).unwrap_or_else(|| nan.clone());
+    let poll = e2e("poll", 100).unwrap_or_else(|| nan.clone());
+    goals.push(Goal::at_most(
+        "#10 end to end, 100 subscribers, instant: p50",
+        ms(&instant, "p50"),
+        2.0,
+        "ms",
+    ));
+    goals.push(Goal::at_most(
+        "#10 end to end, 100 subscribers, instant: p99",
+        ms(&instant, "p99"),
+        10.0,
+        "ms",
+    ));
+    goals.push(Goal::at_most(
+        "#10 end to end, 100 subscribers, poll: p50",
+        ms(&poll, "p50"),
+        110.0,
+        "ms",
+    ));
+    goals.push(Goal::at_most(
+        "#10 end to end, 100 subscribers, poll: max",
+        ms(&poll, "max"),
+        220.0,
+        "ms",
+    ));
+    goals.push(Goal::at_most(
+        "#10 idle server RSS",
+        ms(&idle, "rss_mb"),
+        25.0,
+        "MB",
+    ));
+    goals.push(Goal::at_most(
+        "#10 idle server CPU",
+        ms(&idle, "cpu_percent"),
+        0.5,
+        "%",
+    ));
+    if !engines.is_empty() {
+        goals.extend(engine_goals(&engine_figures));
     }
-    if let Some(s) = e2e("poll", 100) {
-        goals.push(Goal {
-            what: "end to end, 100 subscribers, poll: p50".into(),
-            value: ms(&s, "p50"),
-            limit: 110.0,
-            unit: "ms",
-        });
-        goals.push(Goal {
-            what: "end to end, 100 subscribers, poll: max".into(),
-            value: ms(&s, "max"),
-            limit: 220.0,
-            unit: "ms",
-        });
-    }
-    goals.push(Goal {
-        what: "idle server RSS".into(),
-        value: ms(&idle, "rss_mb"),
-        limit: 25.0,
-        unit: "MB",
-    });
-    goals.push(Goal {
-        what: "idle server CPU".into(),
-        value: ms(&idle, "cpu_percent"),
-        limit: 0.5,
-        unit: "%",
-    });
 
     // JSON.
     let mut pipeline_json = serde_json::Map::new();
@@ -252,6 +415,7 @@ fn main() -> Result<(), BoxError> {
         "idle": idle,
         "goals": goals.iter().map(Goal::json).collect::<Vec<_>>(),
         "engines_markdown": engine_md,
+        "engines": engine_figures,
     });
     let out = support::out_dir();
     let (json_path, svg_path) = if mode == Mode::Smoke {
@@ -316,14 +480,18 @@ fn print_markdown(
     println!("## Goals\n");
     println!("| goal | measured | limit | |\n| --- | ---: | ---: | --- |");
     for g in goals {
+        let value = if g.measured() {
+            format!("{:.2} {}", g.value, g.unit)
+        } else {
+            "–".to_owned()
+        };
         println!(
-            "| {} | {:.2} {} | ≤ {} {} | {} |",
+            "| {} | {value} | {} {} {} | {} |",
             g.what,
-            g.value,
-            g.unit,
+            if g.at_least { "≥" } else { "≤" },
             g.limit,
             g.unit,
-            if g.met() { "met" } else { "**NOT met**" }
+            g.verdict()
         );
     }
     println!("\n## End-to-end pipeline (ms)\n");

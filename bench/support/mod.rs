@@ -116,6 +116,18 @@ pub fn fsync_cost() -> Value {
     samples.summary_us()
 }
 
+/// Where an engine bench writes its headline figures (JSON) for the report to check
+/// against the goals: the path in `BENCH_FIGURES`, when set.
+pub const FIGURES_ENV: &str = "BENCH_FIGURES";
+
+/// Writes `figures` to the path in [`FIGURES_ENV`], if any (the report reads them back).
+pub fn write_figures(figures: &Value) -> std::io::Result<()> {
+    match std::env::var_os(FIGURES_ENV) {
+        Some(path) => std::fs::write(path, figures.to_string()),
+        None => Ok(()),
+    }
+}
+
 /// `target/bench/`, created if missing.
 pub fn out_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
