@@ -181,13 +181,8 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             .and_then(Value::as_f64)
             .unwrap_or(f64::NAN)
     };
-    // The worst over the idle gaps (50 ms, 500 ms, 2 s).
-    let worst = |wake: &str, field: &str| {
-        ["50ms", "500ms", "2000ms"]
-            .iter()
-            .map(|gap| get("queue", &format!("start_{wake}_{gap}"), field))
-            .fold(f64::NAN, f64::max)
-    };
+    // Percentiles over the samples of all idle gaps (50 ms, 500 ms, 2 s) together.
+    let all = |wake: &str, field: &str| get("queue", &format!("start_{wake}_all"), field);
     let mut goals = vec![
         Goal::at_least(
             "#3 jobs end to end, 1 per call (10 submitters)",
@@ -202,26 +197,26 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "jobs/s",
         ),
         Goal::at_most(
-            "#3 enqueue→start, instant: p50 (worst gap)",
-            worst("instant", "p50_ms"),
+            "#3 enqueue→start, instant: p50 (all gaps)",
+            all("instant", "p50_ms"),
             0.5,
             "ms",
         ),
         Goal::at_most(
-            "#3 enqueue→start, instant: p99 (worst gap)",
-            worst("instant", "p99_ms"),
+            "#3 enqueue→start, instant: p99 (all gaps)",
+            all("instant", "p99_ms"),
             2.0,
             "ms",
         ),
         Goal::at_most(
-            "#3 enqueue→start, poll: p50 (worst gap)",
-            worst("poll", "p50_ms"),
+            "#3 enqueue→start, poll: p50 (all gaps)",
+            all("poll", "p50_ms"),
             55.0,
             "ms",
         ),
         Goal::at_most(
-            "#3 enqueue→start, poll: max (worst gap)",
-            worst("poll", "max_ms"),
+            "#3 enqueue→start, poll: max (all gaps)",
+            all("poll", "max_ms"),
             110.0,
             "ms",
         ),
@@ -313,6 +308,7 @@ fn main() -> Result<(), BoxError> {
             .progress_chars("=> "),
     );
 
+    let began = std::time::Instant::now();
     bar.set_message("machine facts (fsync cost)");
     let machine = support::machine();
     bar.inc(1);
@@ -416,6 +412,7 @@ fn main() -> Result<(), BoxError> {
         "goals": goals.iter().map(Goal::json).collect::<Vec<_>>(),
         "engines_markdown": engine_md,
         "engines": engine_figures,
+        "elapsed_s": began.elapsed().as_secs(),
     });
     let out = support::out_dir();
     let (json_path, svg_path) = if mode == Mode::Smoke {
@@ -536,7 +533,8 @@ fn print_markdown(
         }
     }
     println!(
-        "JSON: `{}`; latency CDF: `{}`.",
+        "Run took {} s. JSON: `{}`; latency CDF: `{}`.",
+        report["elapsed_s"],
         json_path.display(),
         svg_path.display()
     );

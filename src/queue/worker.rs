@@ -24,7 +24,6 @@ use super::registry::UNKNOWN_JOB;
 use super::selector::QueueSelector;
 use super::store::claim::ClaimedJob;
 use super::store::finish::{Completion, Outcome, finish_batch};
-use super::store::watch::DataVersion;
 
 /// A pool of `threads` job slots fed from a queue list. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -41,7 +40,6 @@ struct Shared {
     tasks: TaskTracker,
     abort: CancellationToken,
     freed: Notify,
-    watch: Option<Arc<DataVersion>>,
     poll: Mutex<PollState>,
     finish: Mutex<FinishQueue>,
     /// Set once the worker stops claiming (shutdown): no more slots are handed out.
@@ -148,10 +146,8 @@ impl Worker {
         threads: usize,
         process_id: Option<i64>,
     ) -> Result<Self> {
-        let path = queue.db().path().to_path_buf();
-        let watch = tokio::task::spawn_blocking(move || DataVersion::open(&path))
-            .await
-            .map_err(crate::store::Error::from)??;
+        // Opens the watch connection now, so a broken file fails the start.
+        queue.db().data_version().await?;
         Ok(Self {
             shared: Arc::new(Shared {
                 queue: queue.clone(),
@@ -161,7 +157,6 @@ impl Worker {
                 tasks: TaskTracker::new(),
                 abort: CancellationToken::new(),
                 freed: Notify::new(),
-                watch: Some(Arc::new(watch)),
                 poll: Mutex::new(PollState::default()),
                 finish: Mutex::new(FinishQueue::default()),
                 stopping: AtomicBool::new(false),
@@ -203,19 +198,12 @@ impl Worker {
             return Ok(0);
         }
         let mut version = None;
-        if guarded
-            && !lock(&s.poll).more
-            && let Some(watch) = s.watch.clone()
-        {
-            {
-                let v = tokio::task::spawn_blocking(move || watch.read())
-                    .await
-                    .map_err(crate::store::Error::from)??;
-                if lock(&s.poll).version == Some(v) {
-                    return Ok(0);
-                }
-                version = Some(v);
+        if guarded && !lock(&s.poll).more {
+            let v = s.queue.db().data_version().await?;
+            if lock(&s.poll).version == Some(v) {
+                return Ok(0);
             }
+            version = Some(v);
         }
         // The slots are taken before the claim, so a local enqueue claiming at the same
         // time cannot leave this claim with jobs and no slot to run them.

@@ -26,6 +26,9 @@ use super::error::{Error, Result};
 /// How long SQLite waits on another connection's write lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Page cache of the write connection, in KiB (SQLite's default is 2,000).
+const WRITE_CONN_CACHE_KIB: u32 = 65_536;
+
 /// Pool sizing.
 #[derive(Clone, Debug)]
 pub struct PoolOptions {
@@ -64,6 +67,10 @@ struct Inner {
     /// ~200 µs for a queue claim after an idle gap, against ~20 µs warm); kept on one
     /// connection, the pages of consecutive writes stay cached.
     write_conn: Mutex<Option<Connection>>,
+    /// A read-only connection used only for `PRAGMA data_version`, opened on first use;
+    /// it never writes, so every commit to the file (this process's included) changes
+    /// its value.
+    watch: Mutex<Option<Connection>>,
 }
 
 impl fmt::Debug for Db {
@@ -148,6 +155,7 @@ impl Db {
                 pool,
                 writer: Arc::new(Semaphore::new(1)),
                 write_conn: Mutex::new(None),
+                watch: Mutex::new(None),
             }),
         })
     }
@@ -193,6 +201,29 @@ impl Db {
             }
             let mut conn = inner.pool.get().map_err(Error::from)?;
             f(&mut conn)
+        })
+        .await?
+    }
+
+    /// `PRAGMA data_version` of the file: a value that changes whenever anyone, in this
+    /// process or another, has committed to it since the last call. It makes an idle
+    /// poller's "anything new?" one in-memory read instead of a query.
+    ///
+    /// # Errors
+    /// The watch connection cannot be opened or read.
+    pub async fn data_version(&self) -> Result<i64> {
+        let inner = self.inner.clone();
+        blocking(move || {
+            let mut slot = inner.watch.lock().unwrap_or_else(|p| p.into_inner());
+            let conn = match slot.as_mut() {
+                Some(conn) => conn,
+                None => {
+                    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                    slot.insert(Connection::open_with_flags(&inner.path, flags)?)
+                }
+            };
+            let mut stmt = conn.prepare_cached("PRAGMA data_version")?;
+            Ok(stmt.query_row([], |r| r.get(0))?)
         })
         .await?
     }
@@ -380,6 +411,13 @@ impl Inner {
     fn open_write_conn(&self) -> Result<Connection> {
         let conn = Connection::open(&self.path)?;
         apply_pragmas(&conn)?;
+        // This connection's pages stay valid across the process's own commits and it
+        // serves reads whenever no write holds it, so it alone gets a page cache the size
+        // of a working set (64 MiB, allocated only as pages are read): a random read of a
+        // 25 MB cache file then finds its b-tree pages here (p50 4.3 µs) instead of going
+        // back to the OS through the default 2 MiB cache (5.3 µs). Pooled connections keep
+        // the default, so the most this adds per file is one cache of 64 MiB.
+        conn.execute_batch(&format!("PRAGMA cache_size = -{WRITE_CONN_CACHE_KIB};"))?;
         Ok(conn)
     }
 }

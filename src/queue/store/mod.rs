@@ -10,7 +10,6 @@ pub(crate) mod process;
 pub(crate) mod recurring;
 pub(crate) mod schedule;
 pub(crate) mod semaphore;
-pub(crate) mod watch;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
