@@ -14,11 +14,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// keeps the position (the highest id read).
 pub struct Listener {
     cable: Cable,
+    /// The file's `data_version` and the position after the last poll that read the
+    /// table: while both are unchanged, nothing new can be there.
+    seen: Option<(i64, Option<i64>)>,
 }
 
 impl Listener {
     pub(super) fn new(cable: Cable) -> Self {
-        Self { cable }
+        Self { cable, seen: None }
     }
 
     /// One poll: reads rows newer than the position on subscribed channels and delivers
@@ -34,6 +37,15 @@ impl Listener {
             return Ok(0);
         };
         let known = plan.after;
+        // Read before the query: a commit landing in between changes it for next time.
+        let version = inner.db.data_version().ok();
+        if let (Some(v), Some((seen, at))) = (version, self.seen)
+            && v == seen
+            && known == at
+        {
+            return Ok(0);
+        }
+        self.seen = None;
         inner
             .polls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -71,6 +83,7 @@ impl Listener {
             })
             .collect();
         inner.hub.advance(&rows, upto);
+        self.seen = version.map(|v| (v, Some(upto)));
         Ok(n)
     }
 

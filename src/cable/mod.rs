@@ -89,7 +89,8 @@ pub struct LocalStats {
     pub subscriptions: usize,
     /// Messages handed to local subscribers since start.
     pub delivered: u64,
-    /// Listener polls that reached the database.
+    /// Listener polls that read the table (an idle poll that finds the file's
+    /// `data_version` unchanged since its last read does not).
     pub polls: u64,
     /// Listener polls that failed (each logged, then retried after a back-off).
     pub listener_errors: u64,

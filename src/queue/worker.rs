@@ -147,7 +147,7 @@ impl Worker {
         process_id: Option<i64>,
     ) -> Result<Self> {
         // Opens the watch connection now, so a broken file fails the start.
-        queue.db().data_version().await?;
+        queue.db().data_version()?;
         Ok(Self {
             shared: Arc::new(Shared {
                 queue: queue.clone(),
@@ -199,11 +199,13 @@ impl Worker {
         }
         let mut version = None;
         if guarded && !lock(&s.poll).more {
-            let v = s.queue.db().data_version().await?;
-            if lock(&s.poll).version == Some(v) {
-                return Ok(0);
+            // A failed check (the file locked this instant) claims as if it had changed.
+            if let Ok(v) = s.queue.db().data_version() {
+                if lock(&s.poll).version == Some(v) {
+                    return Ok(0);
+                }
+                version = Some(v);
             }
-            version = Some(v);
         }
         // The slots are taken before the claim, so a local enqueue claiming at the same
         // time cannot leave this claim with jobs and no slot to run them.

@@ -273,11 +273,7 @@ async fn the_listener_survives_an_unavailable_database_and_resumes() -> TestResu
             .await
     });
     held_rx.await?;
-    wait_for("listener errors", Duration::from_secs(10), || async {
-        (cable.local_stats().listener_errors >= 2).then_some(())
-    })
-    .await;
-    // Meanwhile another process writes to the file.
+    // Meanwhile another process writes to the file, so the listener has a reason to read.
     let path = stores.cable.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
         let conn = rusqlite::Connection::open(path)?;
@@ -293,6 +289,10 @@ async fn the_listener_survives_an_unavailable_database_and_resumes() -> TestResu
         )
     })
     .await??;
+    wait_for("listener errors", Duration::from_secs(10), || async {
+        (cable.local_stats().listener_errors >= 2).then_some(())
+    })
+    .await;
     release_tx.send(())?;
     held.await??;
     wait_for(
@@ -331,4 +331,40 @@ async fn poll_mode_still_delivers_within_the_polling_interval() -> TestResult {
         data(&ident, json!({"data": "polled"}))
     );
     app.stop().await
+}
+
+/// An idle poll does not read the table while nobody has committed to the file; a commit
+/// by another process makes the next poll read it and deliver the row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_poll_reads_the_table_only_after_a_commit() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let cable = cable(dir.path(), Clock::system(), CableArgs::default());
+    let sink = Arc::new(Collect::default());
+    cable.subscribe("x", sink.clone()).await?;
+    let mut listener = cable.listener();
+    listener.run_once().await?;
+    let polls = cable.local_stats().polls;
+    for _ in 0..5 {
+        assert_eq!(listener.run_once().await?, 0);
+    }
+    assert_eq!(
+        cable.local_stats().polls,
+        polls,
+        "idle polls skipped the table"
+    );
+    let other = open(dir.path(), &PoolOptions::default());
+    other
+        .cable
+        .write_blocking(|tx| -> Result<(), trifecta::store::Error> {
+            tx.execute(
+                "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
+             VALUES (CAST('x' AS BLOB), CAST('\"foreign\"' AS BLOB), 0, ?1)",
+                [trifecta::cable::channel_hash("x")],
+            )?;
+            Ok(())
+        })?;
+    assert_eq!(listener.run_once().await?, 1);
+    assert_eq!(cable.local_stats().polls, polls + 1);
+    assert_eq!(sink.payloads(), vec![r#""foreign""#]);
+    Ok(())
 }
