@@ -239,9 +239,13 @@ impl Worker {
         if s.queue.inner.instant_wake {
             s.queue.inner.local_worker.set(&s);
         }
+        // The first poll runs at once, as the gem's: jobs waiting at boot start now.
+        let mut first = true;
         loop {
             let backlog = lock(&s.poll).more;
-            let guarded = if backlog && s.slots.available_permits() >= refill {
+            let guarded = if std::mem::take(&mut first)
+                || (backlog && s.slots.available_permits() >= refill)
+            {
                 false
             } else {
                 tokio::select! {
@@ -298,8 +302,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 async fn execute(s: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePermit) {
     let outcome = perform(&s, &job).await;
     drop(permit);
-    s.freed.notify_one();
     let Some(outcome) = outcome else {
+        s.freed.notify_one();
         return;
     };
     if let Outcome::Failed(e) = &outcome {
@@ -313,6 +317,9 @@ async fn execute(s: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePermit) 
         },
     )
     .await;
+    // After the finish is written (or handed to the completer writing it, which wakes the
+    // worker again if it unblocks jobs), so the poll this wakes sees its effects.
+    s.freed.notify_one();
 }
 
 /// Runs the handler; `None` when aborted by shutdown.
@@ -393,7 +400,13 @@ async fn complete(s: &Shared, c: Completion) {
             .group_write(move |tx| finish_batch(tx, process_id, &batch, preserve, now))
             .await
         {
-            Ok(report) if report.made_ready > 0 => s.queue.notify_ready(),
+            // Jobs this finish unblocked are claimable now, not at the next poll: as in
+            // the gem, whose thread finishes (unblocking the next job) before waking its
+            // worker. This holds in `--wake poll` too; it is the worker's own work.
+            Ok(report) if report.made_ready > 0 => {
+                s.freed.notify_one();
+                s.queue.notify_ready();
+            }
             Ok(_) => {}
             Err(err) => {
                 tracing::error!(cause = %err, jobs = n, "cannot record finished jobs; their claims stay until released");

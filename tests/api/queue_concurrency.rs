@@ -124,3 +124,36 @@ async fn scheduled_limited_jobs_take_their_slot_when_due() -> TestResult {
     );
     Ok(())
 }
+
+/// A finish that unblocks the next job lets the worker claim it at once, without waiting
+/// for the next poll, even in pure polling mode (as the gem's worker, woken by its own
+/// thread after the finish): with a one-minute poll, three limited jobs still all run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unblocked_job_is_claimed_without_waiting_for_the_poll() -> TestResult {
+    let f = crate::queue_support::fixture_in(trifecta::config::WakeMode::Poll, |a| {
+        a.polling_interval = Duration::from_secs(60);
+    })
+    .await;
+    f.queue
+        .register(JobOptions::default(), |_: Limited, _| async { Ok(()) });
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        ids.push(f.queue.enqueue(&job("acct", n, false)).await?);
+    }
+    assert_eq!(f.state(ids[1]).await, Some(JobState::Blocked));
+    let worker = f.worker(3).await;
+    let token = tokio_util::sync::CancellationToken::new();
+    let run = tokio::spawn(worker.run(token.clone()));
+    let done = crate::helpers::wait_for("all three finished", Duration::from_secs(10), || async {
+        for id in &ids {
+            if f.state(*id).await != Some(JobState::Finished) {
+                return None;
+            }
+        }
+        Some(())
+    });
+    done.await;
+    token.cancel();
+    run.await?;
+    Ok(())
+}

@@ -97,17 +97,30 @@ async fn a_full_worker_leaves_the_job_ready_and_takes_it_when_a_slot_frees() -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_wake_poll_an_enqueue_only_makes_the_job_ready() -> TestResult {
-    let (f, gate, token) = gated(WakeMode::Poll, 2).await;
+    let f = fixture_in(WakeMode::Poll, |s| {
+        s.polling_interval = Duration::from_secs(3600)
+    })
+    .await;
+    let gate = Arc::new(Semaphore::new(0));
+    let g = gate.clone();
+    f.queue
+        .register(JobOptions::default(), move |_: Tagged, _| {
+            let g = g.clone();
+            async move {
+                g.acquire().await.expect("gate").forget();
+                Ok(())
+            }
+        });
+    // A worker exists (not running: it polls only when driven by hand below).
+    let worker = f.worker(1).await;
     let id = f.queue.enqueue(&Tagged::new("x", "default", 0)).await?;
     assert_eq!(f.state(id).await, Some(JobState::Ready));
-    // The worker's own poll (driven by hand here) is what claims it.
-    let worker = f.worker(1).await;
+    // The worker's own poll is what claims it.
     assert_eq!(worker.run_once().await?, 1);
     assert_eq!(f.state(id).await, Some(JobState::Claimed));
     gate.add_permits(1);
     worker.drain().await;
     assert_eq!(f.state(id).await, Some(JobState::Finished));
-    token.cancel();
     Ok(())
 }
 
