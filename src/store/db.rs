@@ -1,5 +1,6 @@
 //! [`Db`]: one SQLite file behind an r2d2 pool, reached from async code only through
-//! [`Db::call`] and [`Db::write`], which run their closure as blocking work.
+//! [`Db::call`] and [`Db::write`], which run their closure as blocking work (and
+//! [`Db::data_version`], the one non-blocking check, which runs in place).
 //!
 //! How the closure runs: on a worker of tokio's multi-threaded runtime (the server's),
 //! `block_in_place` first hands this worker's queue of tasks to another thread of the
