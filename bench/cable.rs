@@ -369,7 +369,10 @@ async fn driver() -> Result<(), BoxError> {
     writeln!(out, "|---|---|---|")?;
     for (n, per, rss) in memory {
         writeln!(out, "| {n} | {rss} | {per} |")?;
-        figures.insert(format!("bytes_per_idle_socket_{n}"), json!(per));
+        figures.insert(
+            format!("idle_socket_{n}"),
+            json!({ "bytes": per, "kb": per as f64 / 1000.0 }),
+        );
     }
     support::write_figures(&serde_json::Value::Object(figures))?;
     Ok(())

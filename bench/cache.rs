@@ -183,43 +183,31 @@ async fn run() {
     .await
     .print();
 
-    // get, hot: the same 1k keys, pages in SQLite's cache.
-    let c = cache.clone();
-    measure("get hot (1k keys)", scaled(100_000), 1, move |i| {
-        let c = c.clone();
-        async move {
-            assert!(
-                c.read::<String>(&format!("hot:{}", i % hot_keys))
-                    .await
-                    .is_some()
-            );
-        }
-    })
-    .await
-    .print();
-
-    // get, hot, as a request handler sees it: other tasks ran since its last call (a
-    // yield before each read, included in the time), so the read starts on a worker that
-    // must hand its queue over before running the closure in place.
-    let c = cache.clone();
-    measure(
-        "get hot, after a task switch",
-        scaled(50_000),
-        1,
-        move |i| {
+    // get, hot: the same 1k keys, pages in SQLite's cache. Then as a request handler sees
+    // it: other tasks ran since its last call (a yield before each read, included in the
+    // time), so the read starts on a worker that must hand its queue over before running
+    // the closure in place.
+    for (name, n, switch) in [
+        ("get hot (1k keys)", scaled(100_000), false),
+        ("get hot, after a task switch", scaled(50_000), true),
+    ] {
+        let c = cache.clone();
+        measure(name, n, 1, move |i| {
             let c = c.clone();
             async move {
-                tokio::task::yield_now().await;
+                if switch {
+                    tokio::task::yield_now().await;
+                }
                 assert!(
                     c.read::<String>(&format!("hot:{}", i % hot_keys))
                         .await
                         .is_some()
                 );
             }
-        },
-    )
-    .await
-    .print();
+        })
+        .await
+        .print();
+    }
 
     // get, cold: random keys over the whole file (larger than SQLite's page cache).
     let c = cache.clone();

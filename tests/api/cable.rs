@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use trifecta::cable::{Cable, CableArgs, Message, Scratch, Sink};
 use trifecta::config::WakeMode;
-use trifecta::store::{Clock, PoolOptions, Stores, Timestamp};
+use trifecta::store::{Clock, PoolOptions, StoreKind, Stores, Timestamp};
 
 use crate::anyt_channels::anyt_app;
 use crate::cable_client::{Client, Opts, data, id};
@@ -46,6 +46,23 @@ fn open(dir: &Path, options: &PoolOptions) -> Stores {
 fn cable(dir: &Path, clock: Clock, args: CableArgs) -> Cable {
     let stores = open(dir, &PoolOptions::default());
     Cable::new(stores.cable, clock, args, WakeMode::Instant)
+}
+
+/// Appends a message as another process would: on a connection of its own, so no wake-up
+/// of this process's listener.
+fn insert_as_another_process(dir: &Path, channel: &str, payload: &str) -> rusqlite::Result<()> {
+    let conn = rusqlite::Connection::open(dir.join(StoreKind::Cable.file_name("test")))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.execute(
+        "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
+         VALUES (?1, ?2, 0, ?3)",
+        rusqlite::params![
+            channel.as_bytes(),
+            payload.as_bytes(),
+            trifecta::cable::channel_hash(channel)
+        ],
+    )?;
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,17 +181,7 @@ async fn a_local_broadcast_after_a_foreign_row_waits_for_the_listener() -> TestR
     let mut listener = cable.listener();
     listener.run_once().await?;
     // Another process: its own connection, no wake-up of ours.
-    let other = open(dir.path(), &PoolOptions::default());
-    other
-        .cable
-        .write_blocking(|tx| -> Result<(), trifecta::store::Error> {
-            tx.execute(
-                "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
-             VALUES (CAST('x' AS BLOB), CAST('\"foreign\"' AS BLOB), 0, ?1)",
-                [trifecta::cable::channel_hash("x")],
-            )?;
-            Ok(())
-        })?;
+    insert_as_another_process(dir.path(), "x", r#""foreign""#)?;
     cable.broadcast("x", &json!("local")).await?;
     assert!(
         sink.payloads().is_empty(),
@@ -274,19 +281,9 @@ async fn the_listener_survives_an_unavailable_database_and_resumes() -> TestResu
     });
     held_rx.await?;
     // Meanwhile another process writes to the file, so the listener has a reason to read.
-    let path = stores.cable.path().to_path_buf();
+    let storage = dir.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let conn = rusqlite::Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        conn.execute(
-            "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
-             VALUES (?1, ?2, 0, ?3)",
-            rusqlite::params![
-                b"a".as_slice(),
-                br#""while down""#.as_slice(),
-                trifecta::cable::channel_hash("a")
-            ],
-        )
+        insert_as_another_process(&storage, "a", r#""while down""#)
     })
     .await??;
     wait_for("listener errors", Duration::from_secs(10), || async {
@@ -352,17 +349,7 @@ async fn an_idle_poll_reads_the_table_only_after_a_commit() -> TestResult {
         polls,
         "idle polls skipped the table"
     );
-    let other = open(dir.path(), &PoolOptions::default());
-    other
-        .cable
-        .write_blocking(|tx| -> Result<(), trifecta::store::Error> {
-            tx.execute(
-                "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
-             VALUES (CAST('x' AS BLOB), CAST('\"foreign\"' AS BLOB), 0, ?1)",
-                [trifecta::cable::channel_hash("x")],
-            )?;
-            Ok(())
-        })?;
+    insert_as_another_process(dir.path(), "x", r#""foreign""#)?;
     assert_eq!(listener.run_once().await?, 1);
     assert_eq!(cable.local_stats().polls, polls + 1);
     assert_eq!(sink.payloads(), vec![r#""foreign""#]);

@@ -13,18 +13,16 @@ use trifecta::queue::{JobOptions, JobState, QueueSelector, Worker};
 use crate::helpers::{TestResult, wait_for};
 use crate::queue_support::{Fixture, Tagged, fixture_in};
 
-/// A fixture whose worker never polls on its own (one-hour interval), with `threads` slots
-/// running `tagged` jobs that each wait for a permit of the returned gate.
+/// A fixture whose running worker polls once at start and then never on its own (one-hour
+/// interval), with `threads` slots running `tagged` jobs that each wait for a permit of the
+/// returned gate.
 async fn gated(wake: WakeMode, threads: usize) -> (Fixture, Arc<Semaphore>, CancellationToken) {
     gated_on(wake, QueueSelector::all(), threads).await
 }
 
-/// As [`gated`], for a worker on `selector`.
-async fn gated_on(
-    wake: WakeMode,
-    selector: QueueSelector,
-    threads: usize,
-) -> (Fixture, Arc<Semaphore>, CancellationToken) {
+/// A queue whose worker would never poll on its own (one-hour interval), running `Tagged`
+/// jobs that each wait for a permit of the returned gate; no worker is started.
+async fn gated_queue(wake: WakeMode) -> (Fixture, Arc<Semaphore>) {
     let f = fixture_in(wake, |s| s.polling_interval = Duration::from_secs(3600)).await;
     let gate = Arc::new(Semaphore::new(0));
     let g = gate.clone();
@@ -36,6 +34,16 @@ async fn gated_on(
                 Ok(())
             }
         });
+    (f, gate)
+}
+
+/// As [`gated`], for a worker on `selector`.
+async fn gated_on(
+    wake: WakeMode,
+    selector: QueueSelector,
+    threads: usize,
+) -> (Fixture, Arc<Semaphore>, CancellationToken) {
+    let (f, gate) = gated_queue(wake).await;
     let worker = Worker::new(&f.queue, selector, threads, None)
         .await
         .expect("worker");
@@ -97,20 +105,7 @@ async fn a_full_worker_leaves_the_job_ready_and_takes_it_when_a_slot_frees() -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_wake_poll_an_enqueue_only_makes_the_job_ready() -> TestResult {
-    let f = fixture_in(WakeMode::Poll, |s| {
-        s.polling_interval = Duration::from_secs(3600)
-    })
-    .await;
-    let gate = Arc::new(Semaphore::new(0));
-    let g = gate.clone();
-    f.queue
-        .register(JobOptions::default(), move |_: Tagged, _| {
-            let g = g.clone();
-            async move {
-                g.acquire().await.expect("gate").forget();
-                Ok(())
-            }
-        });
+    let (f, gate) = gated_queue(WakeMode::Poll).await;
     // A worker exists (not running: it polls only when driven by hand below).
     let worker = f.worker(1).await;
     let id = f.queue.enqueue(&Tagged::new("x", "default", 0)).await?;

@@ -35,24 +35,24 @@ fn limit_of(job: &NewJob) -> Option<Limit> {
     })
 }
 
-/// Inserts the job row; returns its id.
+/// Inserts the job row with its concurrency `limit`; returns its id.
 fn insert_row(
     conn: &Connection,
     job: &NewJob,
+    limit: Option<&Limit>,
     scheduled_at: Timestamp,
     now: Timestamp,
 ) -> Result<i64> {
-    let limit = limit_of(job);
     conn.prepare_cached(INSERT_JOB)?.execute(named_params! {
         ":queue": job.queue_name,
         ":class": job.class_name,
         ":args": job.arguments,
         ":priority": job.priority,
         ":scheduled_at": scheduled_at,
-        ":key": limit.as_ref().map(|l| &l.key),
-        ":limit": limit.as_ref().map(|l| l.to),
-        ":duration": limit.as_ref().map(|l| l.duration_us),
-        ":discard": limit.as_ref().is_some_and(|l| l.discard),
+        ":key": limit.map(|l| &l.key),
+        ":limit": limit.map(|l| l.to),
+        ":duration": limit.map(|l| l.duration_us),
+        ":discard": limit.is_some_and(|l| l.discard),
         ":now": now,
     })?;
     Ok(conn.last_insert_rowid())
@@ -61,8 +61,8 @@ fn insert_row(
 /// Writes one job and places it. Runs inside the caller's transaction.
 pub(crate) fn insert(conn: &Connection, job: &NewJob, now: Timestamp) -> Result<(i64, Placed)> {
     let scheduled_at = job.scheduled_at.unwrap_or(now);
-    let id = insert_row(conn, job, scheduled_at, now)?;
     let limit = limit_of(job);
+    let id = insert_row(conn, job, limit.as_ref(), scheduled_at, now)?;
     if scheduled_at > now {
         conn.prepare_cached(INSERT_SCHEDULED)?.execute(params![
             id,
@@ -97,12 +97,19 @@ pub(crate) fn insert_for(
         let (id, placed) = insert(conn, job, now)?;
         return Ok((id, placed, None));
     }
-    let id = insert_row(conn, job, job.scheduled_at.unwrap_or(now), now)?;
+    let limit = limit_of(job);
+    let id = insert_row(
+        conn,
+        job,
+        limit.as_ref(),
+        job.scheduled_at.unwrap_or(now),
+        now,
+    )?;
     let info = DispatchInfo {
         id,
         queue_name: job.queue_name.clone(),
         priority: job.priority,
-        limit: limit_of(job),
+        limit,
     };
     let placed = admit(conn, &info, now)?;
     let claimed = match placed {
