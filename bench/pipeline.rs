@@ -327,10 +327,13 @@ pub async fn pipeline(
     let mut to_received = Samples::default();
     let mut end_to_end = Samples::default();
     let mut missing = 0;
+    // Jobs coalesce: a change made while a broadcast job waits adds none, so the per-stage
+    // split (change k ↔ job k ↔ broadcast k) holds only when every change had its own.
+    let one_each = jobs.len() == sent.len() && broadcasts.len() == sent.len();
     for (k, (req, resp)) in sent.iter().enumerate() {
         http.push(us(resp - req));
-        let job = jobs.get(k).copied();
-        let bcast = broadcasts.get(k).copied();
+        let job = jobs.get(k).copied().filter(|_| one_each);
+        let bcast = broadcasts.get(k).copied().filter(|_| one_each);
         if let Some((enq, fin)) = job {
             to_enqueued.push(us(enq - req));
             if let Some(fin) = fin {

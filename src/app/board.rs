@@ -1,30 +1,32 @@
 //! The shared todo board's real-time pipeline (seed "Real-Time Updates"): every committed
-//! change deletes the cached broadcast list (`todos:broadcast_list` in Solid Cache, 1 hour)
-//! and enqueues [`BroadcastTodos`]; the job reads the list, broadcasts `{"todos": [...]}` on
-//! cable channel `todos`, which [`TodosChannel`] streams from, and then refills the cache,
-//! which new subscribers read.
+//! change enqueues [`BroadcastTodos`], which broadcasts what changed since the last
+//! broadcast (a [`TodoBatch`]) on cable channel `todos`, which [`TodosChannel`] streams from.
+//! A new subscriber gets the newest todos at once, read through Solid Cache
+//! (`todos:broadcast_list`, 1 hour).
 //!
-//! Two differences from the seed's `Rails.cache.fetch` inside the job, both for changes
-//! that overlap: the job reads the database, not the cache, because a job still running for
-//! an older change may have refilled the cache with its older list after this change
-//! deleted it; and jobs run one at a time (a concurrency limit, across processes too), so
-//! broadcasts go out in the order of the changes and the last one carries the last state.
-//! Broadcasting before the cache write also keeps that write off the subscribers' path.
+//! The work per change does not grow with the board:
+//! - the job coalesces: a change made while one waits to run enqueues nothing (the waiting
+//!   job will send it), and jobs run one at a time, across processes too, so batches go out
+//!   in version order;
+//! - a batch carries the changed todos only; clients apply it to the version they hold and
+//!   reload on a gap (see [`super::todo_versions`]);
+//! - the cached list carries its version and a subscriber compares it with the board's (one
+//!   row), so a change never has to write to the cache and a stale entry is never served.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::json;
 
 use super::App;
 use super::error::Result;
-use super::todos::{Todo, TodoChange, TodoProps};
+use super::todo_versions::{DEFAULT_LIMIT, TodoPage};
+use super::todos::{Todo, TodoChange};
 use crate::actioncable::{Channel, Context, Registry};
 use crate::cable::Cable;
 use crate::cache::{Cache, WriteOptions};
 use crate::queue::{Concurrency, Job, JobError, JobOptions, Queue};
 
-/// Cache key of the broadcast list.
+/// Cache key of the list a new subscriber gets (a [`TodoPage`] of [`DEFAULT_LIMIT`]).
 pub const LIST_KEY: &str = "todos:broadcast_list";
 /// How long the cached list lives.
 pub const LIST_TTL: Duration = Duration::from_secs(3600);
@@ -33,8 +35,8 @@ pub const STREAM: &str = "todos";
 /// Error class of a failed broadcast; such jobs are discarded (a newer one follows).
 pub const BROADCAST_FAILED: &str = "BroadcastTodosFailed";
 
-/// The job that broadcasts the current list. It has no arguments: it always sends the
-/// freshest list, so a late job never sends stale data.
+/// The job that broadcasts what changed since the last broadcast. It has no arguments: it
+/// always reads the board when it runs, so one job covers every change made before it.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct BroadcastTodos {}
 
@@ -42,8 +44,9 @@ impl Job for BroadcastTodos {
     const NAME: &'static str = "BroadcastTodos";
 
     fn concurrency(&self) -> Option<Concurrency> {
-        // One at a time: a slow job must not broadcast its list after a newer one's.
-        Some(Concurrency::new("board"))
+        // One at a time, so batches go out in version order; coalescing, so at most one
+        // waits: a burst of changes costs one more job, not one per change.
+        Some(Concurrency::new("board").coalescing())
     }
 }
 
@@ -83,34 +86,44 @@ impl Board {
         });
     }
 
-    /// The list as broadcast, read through the cache (a miss reads the database once, even
-    /// when many readers miss together).
+    /// The newest todos for a new subscriber, read through the cache. The cached page is
+    /// used only when it is at the board's current version; otherwise the database is read
+    /// and the cache refilled.
     ///
     /// # Errors
     /// Database failures.
-    pub async fn broadcast_list(&self) -> Result<Vec<TodoProps>> {
-        let app = self.app.clone();
-        self.cache
-            .try_fetch(LIST_KEY, Some(LIST_TTL), || async move {
-                app.todo_props().await
-            })
-            .await
+    pub async fn broadcast_list(&self) -> Result<TodoPage> {
+        let version = self.app.todo_version().await?;
+        if let Some(page) = self.cache.read::<TodoPage>(LIST_KEY).await
+            && page.version == version
+        {
+            return Ok(page);
+        }
+        let page = self.app.todo_page(DEFAULT_LIMIT).await?;
+        let ttl = WriteOptions::new().expires_in(LIST_TTL);
+        self.cache.write(LIST_KEY, &page, ttl).await;
+        Ok(page)
     }
 
-    /// Broadcasts the current list (read from the database) on [`STREAM`], then stores it
-    /// as the cached list.
+    /// Broadcasts what changed since the last broadcast on [`STREAM`] (nothing when nothing
+    /// did), then records it as sent.
     ///
     /// # Errors
-    /// A `BROADCAST_FAILED` job error when the list cannot be read or the row not written.
+    /// A `BROADCAST_FAILED` job error when the board cannot be read or the row not written.
     pub async fn broadcast(&self) -> Result<(), JobError> {
         let failed = |e: &dyn std::fmt::Display| JobError::new(BROADCAST_FAILED, e.to_string());
-        let todos = self.app.todo_props().await.map_err(|e| failed(&e))?;
+        let Some(batch) = self.app.todo_batch().await.map_err(|e| failed(&e))? else {
+            return Ok(());
+        };
+        let batch_json = serde_json::to_value(&batch).map_err(|e| failed(&e))?;
         self.cable
-            .broadcast(STREAM, &json!({ "todos": todos }))
+            .broadcast(STREAM, &batch_json)
             .await
             .map_err(|e| failed(&e))?;
-        let ttl = WriteOptions::new().expires_in(LIST_TTL);
-        self.cache.write(LIST_KEY, &todos, ttl).await;
+        self.app
+            .todo_batch_sent(batch.version)
+            .await
+            .map_err(|e| failed(&e))?;
         Ok(())
     }
 
@@ -144,27 +157,18 @@ impl Board {
         Ok(todo)
     }
 
-    /// After a commit: drop the cached list and enqueue the broadcast. The change itself is
-    /// already saved, so failures here are logged rather than returned.
-    ///
-    /// The two writes go to different files and run side by side: the job reads the
-    /// database, not the cache, so it may start before the delete lands; whichever of the
-    /// delete and the job's refill comes last, the cache ends empty or fresh.
+    /// After a commit: enqueue the broadcast (or find one waiting). The change itself is
+    /// already saved, so a failure here is logged rather than returned; the next change's
+    /// batch carries this one too.
     async fn changed(&self) {
-        let cache = self.cache.clone();
-        // Scoped to this call: joined below, aborted if the request is dropped.
-        let mut delete = tokio::task::JoinSet::new();
-        delete.spawn(async move { cache.delete(LIST_KEY).await });
         if let Err(err) = self.queue.enqueue(&BroadcastTodos {}).await {
             tracing::error!(cause = %err, "cannot enqueue BroadcastTodos");
-        }
-        if let Some(Err(err)) = delete.join_next().await {
-            tracing::error!(cause = %err, "dropping the cached todo list failed");
         }
     }
 }
 
-/// `{"channel":"TodosChannel"}`: streams the board and transmits the current list at once.
+/// `{"channel":"TodosChannel"}`: streams the board's batches and transmits the newest todos
+/// (a [`TodoPage`]) at once.
 pub struct TodosChannel {
     board: Board,
 }
@@ -174,7 +178,10 @@ impl Channel for TodosChannel {
     async fn subscribed(&mut self, ctx: &mut Context<'_>) {
         ctx.stream_from(STREAM);
         match self.board.broadcast_list().await {
-            Ok(todos) => ctx.transmit(&json!({ "todos": todos })),
+            Ok(page) => match serde_json::to_value(&page) {
+                Ok(value) => ctx.transmit(&value),
+                Err(err) => tracing::error!(cause = %err, "cannot encode the todo list"),
+            },
             Err(err) => {
                 tracing::error!(cause = %err, "cannot read the todo list for a new subscriber")
             }

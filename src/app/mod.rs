@@ -13,6 +13,7 @@ mod ids;
 mod password;
 mod publish;
 mod sessions;
+mod todo_versions;
 mod todos;
 mod users;
 
@@ -23,6 +24,9 @@ pub use board::{Board, BroadcastTodos, LIST_KEY, LIST_TTL, STREAM, TodosChannel}
 pub use error::{Error, Result};
 pub use ids::Ids;
 pub use sessions::Session;
+pub use todo_versions::{
+    DEFAULT_LIMIT, MAX_BATCH, MAX_LIMIT, TodoBatch, TodoCounts, TodoDelta, TodoPage,
+};
 pub use todos::{MAX_TITLE, Todo, TodoChange, TodoProps, validate_title};
 pub use users::{EndedUser, NewUser, User};
 

@@ -1,11 +1,14 @@
 //! Todos: the shared board of the seed's "Real-Time Updates" design. Titles are trimmed,
 //! required and at most 500 characters; the list is newest first.
+//!
+//! Every change takes the next board version in its own transaction (see
+//! [`super::todo_versions`]); a deleted todo leaves a tombstone until it was broadcast.
 
 use rusqlite::{OptionalExtension, Row, named_params};
 use serde::Serialize;
 
-use super::App;
 use super::error::{Error, Result};
+use super::{App, Ids};
 use crate::store::Timestamp;
 
 /// Longest title accepted, in characters.
@@ -24,6 +27,8 @@ pub struct Todo {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+    /// The board version of its last change.
+    pub version: i64,
 }
 
 /// A todo as it leaves the server (props and broadcasts): public id, RFC 3339 time.
@@ -48,17 +53,37 @@ pub struct TodoChange {
     pub completed: Option<bool>,
 }
 
-fn todo_row(r: &Row<'_>) -> rusqlite::Result<Todo> {
+pub(super) fn todo_row(r: &Row<'_>) -> rusqlite::Result<Todo> {
     Ok(Todo {
         id: r.get(0)?,
         title: r.get(1)?,
         completed: r.get(2)?,
         created_at: r.get(3)?,
         updated_at: r.get(4)?,
+        version: r.get(5)?,
     })
 }
 
-const SELECT: &str = "SELECT id, title, completed, created_at, updated_at FROM todos";
+pub(super) const SELECT: &str =
+    "SELECT id, title, completed, created_at, updated_at, version FROM todos";
+
+/// Takes the next board version; part of every change's transaction.
+const NEXT_VERSION: &str =
+    "UPDATE todo_board SET version = version + 1 WHERE id = 1 RETURNING version";
+
+pub(super) fn next_version(tx: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    tx.prepare_cached(NEXT_VERSION)?.query_row([], |r| r.get(0))
+}
+
+/// `t` as it leaves the server.
+pub(super) fn to_props(ids: &Ids, t: &Todo) -> TodoProps {
+    TodoProps {
+        id: ids.encode(t.id),
+        title: t.title.clone(),
+        completed: t.completed,
+        created_at: t.created_at.to_rfc3339(),
+    }
+}
 
 /// Trims a title and checks it is present and short enough.
 ///
@@ -109,12 +134,7 @@ impl App {
 
     /// One todo as it leaves the server.
     pub fn todo_to_props(&self, t: &Todo) -> TodoProps {
-        TodoProps {
-            id: self.ids.encode(t.id),
-            title: t.title.clone(),
-            completed: t.completed,
-            created_at: t.created_at.to_rfc3339(),
-        }
+        to_props(&self.ids, t)
     }
 
     /// Adds a todo.
@@ -126,9 +146,11 @@ impl App {
         let now = self.clock.now();
         self.db
             .write(move |tx| -> Result<Todo> {
+                let version = next_version(tx)?;
                 tx.execute(
-                    "INSERT INTO todos (title, completed, created_at, updated_at) VALUES (:title, 0, :now, :now)",
-                    named_params! {":title": title, ":now": now},
+                    "INSERT INTO todos (title, completed, created_at, updated_at, version)
+                     VALUES (:title, 0, :now, :now, :version)",
+                    named_params! {":title": title, ":now": now, ":version": version},
                 )?;
                 Ok(Todo {
                     id: tx.last_insert_rowid(),
@@ -136,6 +158,7 @@ impl App {
                     completed: false,
                     created_at: now,
                     updated_at: now,
+                    version,
                 })
             })
             .await
@@ -151,12 +174,15 @@ impl App {
         let now = self.clock.now();
         self.db
             .write(move |tx| -> Result<Todo> {
+                let version = next_version(tx)?;
                 let changed = tx.execute(
                     "UPDATE todos SET title = coalesce(:title, title), completed = coalesce(:completed, completed),
-                     updated_at = :now WHERE id = :id",
-                    named_params! {":title": title, ":completed": completed, ":now": now, ":id": id},
+                     updated_at = :now, version = :version WHERE id = :id",
+                    named_params! {":title": title, ":completed": completed, ":now": now,
+                                   ":version": version, ":id": id},
                 )?;
                 if changed == 0 {
+                    // Dropping the transaction rolls the version back too.
                     return Err(Error::NotFound);
                 }
                 Ok(tx.query_row(&format!("{SELECT} WHERE id = ?1"), [id], todo_row)?)
@@ -175,7 +201,12 @@ impl App {
                     .query_row(&format!("{SELECT} WHERE id = ?1"), [id], todo_row)
                     .optional()?
                     .ok_or(Error::NotFound)?;
+                let version = next_version(tx)?;
                 tx.execute("DELETE FROM todos WHERE id = ?1", [id])?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO todo_tombstones (id, version) VALUES (?1, ?2)",
+                    [id, version],
+                )?;
                 Ok(todo)
             })
             .await

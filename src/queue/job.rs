@@ -118,6 +118,10 @@ pub struct Concurrency {
     pub duration: Duration,
     /// Block or discard when full.
     pub on_conflict: OnConflict,
+    /// At most one job with this key waits (ready or blocked) at a time: enqueueing while
+    /// one waits adds nothing and returns the waiting job's id. For jobs whose work is
+    /// "bring X up to date", where the waiting job, once it runs, covers the new change.
+    pub coalesce: bool,
 }
 
 impl Concurrency {
@@ -128,6 +132,7 @@ impl Concurrency {
             to: 1,
             duration: Duration::from_secs(180),
             on_conflict: OnConflict::Block,
+            coalesce: false,
         }
     }
 
@@ -149,6 +154,15 @@ impl Concurrency {
     #[must_use]
     pub fn on_conflict(mut self, c: OnConflict) -> Self {
         self.on_conflict = c;
+        self
+    }
+
+    /// Coalesces enqueues while a job with this key waits (see [`Concurrency::coalesce`]).
+    /// A job that already runs does not count: it may have read the state before the
+    /// change that enqueues, so that change gets a waiting job of its own.
+    #[must_use]
+    pub fn coalescing(mut self) -> Self {
+        self.coalesce = true;
         self
     }
 }

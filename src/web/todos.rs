@@ -1,10 +1,12 @@
-//! The todo board over HTTP: `GET /todos` (Inertia page `Todos/Index`, prop `todos`),
+//! The todo board over HTTP: `GET /todos[?limit=N]` (Inertia page `Todos/Index`, props
+//! `todos` (the newest `limit`, default 200, at most 5,000), `todosVersion`, `counts` and
+//! `limit`),
 //! `POST /todos`, `PATCH /todos/:id`, `DELETE /todos/:id`, each redirecting back to
 //! `/todos` the Inertia way. Bodies may be JSON (`{"todo": {"title": ..}}`) or form-encoded
 //! (`todo[title]=..`). A refused change redirects back with `props.errors`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, patch};
 use serde::Deserialize;
@@ -78,9 +80,29 @@ fn flexible_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>,
     }
 }
 
-async fn index(State(state): State<AppState>, inertia: Inertia) -> Result<Response, ApiError> {
-    let app = state.app.clone();
-    let props = Props::new().prop("todos", app.todo_props().await.map_err(ApiError::internal)?);
+/// `?limit=N`: how many of the newest todos the page shows.
+#[derive(Debug, Default, Deserialize)]
+struct Window {
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+async fn index(
+    State(state): State<AppState>,
+    Query(window): Query<Window>,
+    inertia: Inertia,
+) -> Result<Response, ApiError> {
+    let limit = window.limit.unwrap_or(app::DEFAULT_LIMIT);
+    let page = state
+        .app
+        .todo_page(limit)
+        .await
+        .map_err(ApiError::internal)?;
+    let props = Props::new()
+        .prop("todos", page.todos)
+        .prop("todosVersion", page.version)
+        .prop("counts", page.counts)
+        .prop("limit", page.limit);
     Ok(inertia.render("Todos/Index", props).await?)
 }
 

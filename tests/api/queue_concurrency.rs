@@ -6,7 +6,7 @@ use std::time::Duration;
 use trifecta::queue::{Error, JobOptions, JobState, QueueSelector};
 
 use crate::helpers::TestResult;
-use crate::queue_support::{Limited, fixture};
+use crate::queue_support::{Coalescing, Limited, fixture};
 
 fn job(key: &str, n: u32, discard: bool) -> Limited {
     Limited {
@@ -155,5 +155,42 @@ async fn an_unblocked_job_is_claimed_without_waiting_for_the_poll() -> TestResul
     done.await;
     token.cancel();
     run.await?;
+    Ok(())
+}
+
+fn coalescing(key: &str, n: u32) -> Coalescing {
+    Coalescing { key: key.into(), n }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coalescing_jobs_keep_at_most_one_waiting_per_key() -> TestResult {
+    let f = fixture().await;
+    // Ready and waiting: a second enqueue adds nothing and answers the waiting job's id.
+    let first = f.queue.enqueue(&coalescing("board", 1)).await?;
+    assert_eq!(f.queue.enqueue(&coalescing("board", 2)).await?, first);
+    let other = f.queue.enqueue(&coalescing("other", 3)).await?;
+    assert_ne!(other, first, "keys are independent");
+    assert_eq!(f.state(first).await, Some(JobState::Ready));
+
+    // Running: it may have read the state before the next change, so that change gets a
+    // job of its own, which waits (blocked by the limit of one) and then coalesces the rest.
+    let claimed = f.queue.claim(&QueueSelector::all(), None, 10).await?;
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(f.state(first).await, Some(JobState::Claimed));
+    let second = f.queue.enqueue(&coalescing("board", 4)).await?;
+    assert_ne!(second, first);
+    assert_eq!(f.state(second).await, Some(JobState::Blocked));
+    for n in 5..10 {
+        assert_eq!(f.queue.enqueue(&coalescing("board", n)).await?, second);
+    }
+    // A job scheduled for later does not stand in for one that must run now, nor the reverse.
+    let later = f
+        .queue
+        .enqueue_in(&coalescing("board", 10), Duration::from_secs(600))
+        .await?;
+    assert_ne!(later, second);
+    assert_eq!(f.state(later).await, Some(JobState::Scheduled));
+    let jobs = f.queue.jobs(None, None, 100).await?;
+    assert_eq!(jobs.len(), 4, "{jobs:?}");
     Ok(())
 }

@@ -128,6 +128,24 @@ impl Job for Limited {
     }
 }
 
+/// A job that coalesces on concurrency key `key` (at most one waits).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Coalescing {
+    pub key: String,
+    pub n: u32,
+}
+
+impl Job for Coalescing {
+    const NAME: &'static str = "coalescing";
+    fn concurrency(&self) -> Option<Concurrency> {
+        Some(
+            Concurrency::new(self.key.clone())
+                .duration(Duration::from_secs(60))
+                .coalescing(),
+        )
+    }
+}
+
 /// Records the tags of performed [`Tagged`] jobs in order.
 #[allow(dead_code)]
 pub fn record_tagged(queue: &Queue) -> Arc<Mutex<Vec<String>>> {

@@ -1,5 +1,6 @@
-//! The todo board end to end: HTTP routes, cache invalidation, the BroadcastTodos job,
-//! TodosChannel on real sockets, and the unmodified @rails/actioncable client.
+//! The todo board end to end: HTTP routes, the page window, coalesced BroadcastTodos jobs
+//! and their batches, TodosChannel on real sockets (a client applying batches converges),
+//! and the unmodified @rails/actioncable client.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use trifecta::app::{LIST_KEY, TodoProps};
+use trifecta::app::{DEFAULT_LIMIT, LIST_KEY, MAX_BATCH, MAX_LIMIT, TodoChange, TodoPage};
 
 use crate::cable_client::{Client, Opts};
 use crate::helpers::{Browser, TestApp, TestResult, location, wait_for};
@@ -131,51 +132,101 @@ async fn routes_create_update_delete_and_validate() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_drops_the_cached_list_and_enqueues_one_broadcast() -> TestResult {
-    // No worker, so the enqueued job stays visible and nothing refills the cache.
+async fn changes_coalesce_into_one_waiting_broadcast_and_the_cache_follows_the_version()
+-> TestResult {
+    // No worker, so the enqueued job stays waiting.
     let app = TestApp::spawn_with(|c| c.serve.queue.threads = 0).await;
     let b = signed_in(&app).await;
     let before = app.state.board.broadcast_list().await?;
-    assert!(before.is_empty());
-    assert!(
-        app.state
-            .cache
-            .read::<Vec<TodoProps>>(LIST_KEY)
-            .await
-            .is_some(),
-        "list cached"
+    assert!(before.todos.is_empty());
+    assert_eq!(
+        app.state.cache.read::<TodoPage>(LIST_KEY).await,
+        Some(before.clone()),
+        "list cached with its version"
     );
 
-    b.send_json(Method::POST, "/todos", json!({"todo": {"title": "milk"}}))
-        .await;
-    assert!(
-        app.state
-            .cache
-            .read::<Vec<TodoProps>>(LIST_KEY)
-            .await
-            .is_none(),
-        "cache dropped after commit"
-    );
+    for title in ["milk", "eggs", "bread", "tea", "jam"] {
+        b.send_json(Method::POST, "/todos", json!({"todo": {"title": title}}))
+            .await;
+    }
     let stats = app.state.queue.stats().await?;
-    assert_eq!(stats.totals.get("ready"), Some(&1), "{stats:?}");
-    // The next read goes to the database and caches the fresh list.
-    let fresh = app.state.board.broadcast_list().await?;
     assert_eq!(
-        fresh.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(),
-        vec!["milk"]
+        stats.totals.get("ready"),
+        Some(&1),
+        "five changes, one waiting broadcast: {stats:?}"
     );
+    // The cached page is behind the board: a subscriber gets the fresh one, which replaces it.
+    let fresh = app.state.board.broadcast_list().await?;
+    assert_eq!(fresh.version, before.version + 5);
+    assert_eq!(fresh.counts.total, 5);
+    assert_eq!(fresh.todos[0].title, "jam");
     assert_eq!(
-        app.state.cache.read::<Vec<TodoProps>>(LIST_KEY).await,
-        Some(fresh)
+        app.state.cache.read::<TodoPage>(LIST_KEY).await,
+        Some(fresh.clone())
     );
 
+    // A refused change takes no version and enqueues nothing.
     b.send_json(Method::POST, "/todos", json!({"todo": {"title": ""}}))
         .await;
+    assert_eq!(app.state.app.todo_version().await?, fresh.version);
+
+    // The one job sends every change since the last broadcast, in one batch.
+    let batch = app.state.app.todo_batch().await?.expect("a batch");
     assert_eq!(
-        app.state.queue.stats().await?.totals.get("ready"),
-        Some(&1),
-        "a refused change enqueues nothing"
+        (batch.since, batch.version),
+        (before.version, fresh.version)
     );
+    assert_eq!(batch.changes.len(), 5);
+    app.state.board.broadcast().await.expect("broadcast");
+    assert_eq!(
+        app.state.app.todo_batch().await?,
+        None,
+        "nothing left to send"
+    );
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_shows_a_bounded_window_with_counts_and_version() -> TestResult {
+    let app = TestApp::spawn_with(|c| c.serve.queue.threads = 0).await;
+    let b = signed_in(&app).await;
+    for n in 0..(DEFAULT_LIMIT + 5) {
+        let t = app.state.board.create(&format!("todo {n}")).await?;
+        if n % 2 == 0 {
+            let done = TodoChange {
+                completed: Some(true),
+                ..TodoChange::default()
+            };
+            app.state.board.update(t.id, done).await?;
+        }
+    }
+    let page = b.page("/todos").await;
+    let props = &page["props"];
+    assert_eq!(props["todos"].as_array().map(Vec::len), Some(DEFAULT_LIMIT));
+    assert_eq!(
+        props["todos"][0]["title"],
+        format!("todo {}", DEFAULT_LIMIT + 4)
+    );
+    assert_eq!(props["limit"], DEFAULT_LIMIT);
+    let total = DEFAULT_LIMIT + 5;
+    assert_eq!(
+        props["counts"],
+        json!({"total": total, "done": total.div_ceil(2)})
+    );
+    assert_eq!(props["todosVersion"], app.state.app.todo_version().await?);
+
+    let page = b.page("/todos?limit=1000").await;
+    assert_eq!(page["props"]["todos"].as_array().map(Vec::len), Some(total));
+    let page = b.page("/todos?limit=999999999").await;
+    assert_eq!(page["props"]["limit"], MAX_LIMIT, "capped");
+    let res = b.get("/todos?limit=lots").await;
+    assert_eq!(res.status(), 400);
+
+    // A delete leaves the counts right (kept by the database, not counted per request).
+    let first = app.state.app.todos().await?[0].id;
+    app.state.board.delete(first).await?;
+    let page = b.page("/todos").await;
+    assert_eq!(page["props"]["counts"]["total"], total - 1);
     app.stop().await
 }
 
@@ -191,10 +242,160 @@ async fn todos_channel_transmits_on_subscribe_and_streams_every_change() -> Test
     .await;
     // Its broadcast is done before we subscribe, so the next frame is the next change.
     wait_for("the first broadcast", Duration::from_secs(5), || async {
-        let s = app.state.queue.stats().await.ok()?;
-        (s.totals.get("finished").copied().unwrap_or(0) >= 1).then_some(())
+        app.state
+            .app
+            .todo_batch()
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
     })
     .await;
+    let mut socket = board_socket(&app, &b).await;
+    let first = socket.receive().await;
+    assert_eq!(first["identifier"], BOARD);
+    let message = &first["message"];
+    assert_eq!(
+        message["todos"][0]["title"], "existing",
+        "current list before the ack"
+    );
+    assert_eq!(message["counts"], json!({"total": 1, "done": 0}));
+    let mut version = message["version"].as_i64().expect("version");
+    assert_eq!(
+        socket.receive().await,
+        json!({"identifier": BOARD, "type": "confirm_subscription"})
+    );
+
+    // Each change arrives as a batch of what changed since the version we hold.
+    b.send_json(Method::POST, "/todos", json!({"todo": {"title": "fresh"}}))
+        .await;
+    let batch = socket.receive().await["message"].clone();
+    assert_eq!(batch["since"], version);
+    assert_eq!(batch["version"], version + 1);
+    assert_eq!(batch["changes"][0]["todo"]["title"], "fresh");
+    assert_eq!(batch["changes"].as_array().map(Vec::len), Some(1));
+    assert_eq!(batch["counts"], json!({"total": 2, "done": 0}));
+    version += 1;
+    let id = batch["changes"][0]["id"].as_str().expect("id").to_owned();
+    assert_eq!(batch["changes"][0]["todo"]["id"], id);
+
+    b.send_json(
+        Method::PATCH,
+        &format!("/todos/{id}"),
+        json!({"todo": {"completed": true}}),
+    )
+    .await;
+    let batch = socket.receive().await["message"].clone();
+    assert_eq!(batch["since"], version);
+    assert_eq!(batch["changes"][0]["todo"]["completed"], true);
+    assert_eq!(batch["counts"], json!({"total": 2, "done": 1}));
+    version += 1;
+
+    b.send_json(Method::DELETE, &format!("/todos/{id}"), json!({}))
+        .await;
+    let batch = socket.receive().await["message"].clone();
+    assert_eq!(batch["since"], version);
+    assert_eq!(batch["changes"], json!([{"id": id, "deleted": true}]));
+    assert_eq!(batch["counts"], json!({"total": 1, "done": 0}));
+    let finished = wait_for("the jobs to finish", Duration::from_secs(5), || async {
+        let s = app.state.queue.stats().await.ok()?;
+        let n = |k: &str| s.totals.get(k).copied().unwrap_or(0);
+        (n("ready") == 0 && n("claimed") == 0 && n("blocked") == 0).then_some(n("failed"))
+    })
+    .await;
+    assert_eq!(finished, 0, "no failed broadcasts");
+    // Tombstones live until their batch went out.
+    assert_eq!(tombstones(&app)?, 0);
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_applying_batches_converges_to_the_server_under_a_burst() -> TestResult {
+    let app = TestApp::spawn().await;
+    let b = std::sync::Arc::new(signed_in(&app).await);
+    let mut socket = board_socket(&app, &b).await;
+    let first = socket.receive().await["message"].clone();
+    socket.receive().await; // confirmation
+    let mut model = Model::from_page(&first);
+
+    // 150 concurrent changes from several requests: creates, then toggles and deletes of
+    // what exists, all at once.
+    let mut burst = tokio::task::JoinSet::new();
+    for n in 0..100 {
+        let b = b.clone();
+        burst.spawn(async move {
+            b.send_json(
+                Method::POST,
+                "/todos",
+                json!({"todo": {"title": format!("t{n}")}}),
+            )
+            .await
+        });
+    }
+    while burst.join_next().await.is_some() {}
+    let todos = app.state.app.todos().await?;
+    for (k, t) in todos.iter().take(50).enumerate() {
+        let b = b.clone();
+        let id = app.state.app.ids().encode(t.id);
+        burst.spawn(async move {
+            if k % 2 == 0 {
+                b.send_json(Method::DELETE, &format!("/todos/{id}"), json!({}))
+                    .await
+            } else {
+                b.send_json(
+                    Method::PATCH,
+                    &format!("/todos/{id}"),
+                    json!({"todo": {"completed": true}}),
+                )
+                .await
+            }
+        });
+    }
+    while burst.join_next().await.is_some() {}
+    let target = app.state.app.todo_version().await?;
+    while model.version < target {
+        let message = socket.receive().await["message"].clone();
+        if !model.apply(&message) {
+            // A gap: what a page does, a reload of the list.
+            model = Model::from_page(&b.page("/todos").await["props"].clone().into_page());
+        }
+    }
+    let server = b.page("/todos").await["props"].clone();
+    assert_eq!(model.titles(), titles_of(&server["todos"]));
+    assert_eq!(json!(model.counts), server["counts"]);
+    let jobs = app.state.queue.stats().await?;
+    let total: i64 = jobs.totals.values().sum();
+    assert!(total < 150, "coalesced: {total} jobs for 150 changes");
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_too_large_to_send_tells_every_client_to_reload() -> TestResult {
+    let app = TestApp::spawn_with(|c| c.serve.queue.threads = 0).await;
+    let b = signed_in(&app).await;
+    let mut socket = board_socket(&app, &b).await;
+    let first = socket.receive().await["message"].clone();
+    socket.receive().await; // confirmation
+    for n in 0..=MAX_BATCH {
+        app.state.board.create(&format!("bulk {n}")).await?;
+    }
+    app.state.board.broadcast().await.expect("broadcast");
+    let batch = socket.receive().await["message"].clone();
+    let version = app.state.app.todo_version().await?;
+    assert_eq!(batch["version"], version);
+    assert_eq!(batch["since"], version, "a gap for every client");
+    assert_eq!(batch["changes"], json!([]));
+    assert!(
+        !Model::from_page(&first).apply(&batch),
+        "the client reloads"
+    );
+    app.stop().await
+}
+
+const BOARD: &str = r#"{"channel":"TodosChannel"}"#;
+
+/// A socket of `b`'s session, subscribed to the board.
+async fn board_socket(app: &TestApp, b: &Browser) -> Client {
     let cookie = b.cookie("_trifecta_session").expect("session");
     let mut socket = Client::connect(
         app.addr,
@@ -203,38 +404,90 @@ async fn todos_channel_transmits_on_subscribe_and_streams_every_change() -> Test
             .header("cookie", &format!("_trifecta_session={cookie}")),
     )
     .await;
-    let ident = r#"{"channel":"TodosChannel"}"#;
     socket
-        .send(json!({"command": "subscribe", "identifier": ident}))
+        .send(json!({"command": "subscribe", "identifier": BOARD}))
         .await;
-    let first = socket.receive().await;
-    assert_eq!(first["identifier"], ident);
-    assert_eq!(
-        first["message"]["todos"][0]["title"], "existing",
-        "current list before the ack"
-    );
-    assert_eq!(
-        socket.receive().await,
-        json!({"identifier": ident, "type": "confirm_subscription"})
-    );
+    socket
+}
 
-    b.send_json(Method::POST, "/todos", json!({"todo": {"title": "fresh"}}))
-        .await;
-    // The worker runs BroadcastTodos; the frame carries the whole fresh list.
-    let frame = socket.receive().await;
-    let titles: Vec<&str> = frame["message"]["todos"]
+fn tombstones(app: &TestApp) -> rusqlite::Result<i64> {
+    let conn = rusqlite::Connection::open(app.storage().join("test.sqlite3"))?;
+    conn.query_row("SELECT count(*) FROM todo_tombstones", [], |r| r.get(0))
+}
+
+fn titles_of(todos: &Value) -> Vec<String> {
+    todos
         .as_array()
-        .map(|a| a.iter().filter_map(|t| t["title"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(titles, vec!["fresh", "existing"]);
-    let finished = wait_for("the job to finish", Duration::from_secs(5), || async {
-        let s = app.state.queue.stats().await.ok()?;
-        let n = |k: &str| s.totals.get(k).copied().unwrap_or(0);
-        (n("finished") >= 2 && n("ready") == 0 && n("claimed") == 0).then_some(n("failed"))
-    })
-    .await;
-    assert_eq!(finished, 0, "no failed broadcasts");
-    app.stop().await
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["title"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What a client holds: the list at a version, kept by the rule the page follows.
+struct Model {
+    version: i64,
+    todos: Vec<Value>,
+    counts: Value,
+}
+
+trait IntoPage {
+    fn into_page(self) -> Value;
+}
+
+impl IntoPage for Value {
+    /// Page props in the shape of a subscribe message.
+    fn into_page(self) -> Value {
+        json!({"todos": self["todos"], "version": self["todosVersion"], "counts": self["counts"]})
+    }
+}
+
+impl Model {
+    fn from_page(page: &Value) -> Self {
+        Self {
+            version: page["version"].as_i64().expect("version"),
+            todos: page["todos"].as_array().cloned().unwrap_or_default(),
+            counts: page["counts"].clone(),
+        }
+    }
+
+    /// Applies a batch; `false` on a gap (the client must reload).
+    fn apply(&mut self, batch: &Value) -> bool {
+        let (since, version) = (batch["since"].as_i64(), batch["version"].as_i64());
+        let (Some(since), Some(version)) = (since, version) else {
+            return true;
+        };
+        if version <= self.version {
+            return true;
+        }
+        if since > self.version {
+            return false;
+        }
+        for change in batch["changes"].as_array().into_iter().flatten() {
+            self.todos.retain(|t| t["id"] != change["id"]);
+            if change["deleted"] != true {
+                let todo = change["todo"].clone();
+                let at = self
+                    .todos
+                    .iter()
+                    .position(|t| {
+                        (t["created_at"].as_str(), t["id"].as_str())
+                            < (todo["created_at"].as_str(), todo["id"].as_str())
+                    })
+                    .unwrap_or(self.todos.len());
+                self.todos.insert(at, todo);
+            }
+        }
+        self.version = version;
+        self.counts = batch["counts"].clone();
+        true
+    }
+
+    fn titles(&self) -> Vec<String> {
+        titles_of(&Value::Array(self.todos.clone()))
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,7 +526,7 @@ async fn the_rails_client_receives_the_list_after_another_clients_change() -> Te
         seen,
         vec![
             json!({"event": "connected"}),
-            json!({"event": "received", "titles": []})
+            json!({"event": "received", "version": 0, "titles": []})
         ]
     );
 
@@ -286,7 +539,7 @@ async fn the_rails_client_receives_the_list_after_another_clients_change() -> Te
         .await;
     assert_eq!(
         next().await,
-        json!({"event": "received", "titles": ["from another client"]})
+        json!({"event": "changes", "since": 0, "version": 1, "titles": ["from another client"]})
     );
     drop(node);
     app.stop().await

@@ -1,6 +1,6 @@
 // The unmodified @rails/actioncable client, signed in with a session cookie, subscribed to
 // TodosChannel. Usage: node todos.mjs ws://HOST:PORT/cable "_trifecta_session=..."
-// Prints one JSON event per line (connected, received, rejected); exits on "quit" or EOF.
+// Prints one JSON event per line (connected, received, changes, rejected); exits on "quit" or EOF.
 import readline from "node:readline";
 import WebSocket from "ws";
 import * as ActionCable from "@rails/actioncable";
@@ -33,7 +33,9 @@ consumer.subscriptions.create({ channel: "TodosChannel" }, {
     emit({ event: "rejected" });
   },
   received(data) {
-    emit({ event: "received", titles: (data.todos ?? []).map((t) => t.title) });
+    // A full list on subscribe; afterwards batches of changes since a version.
+    if (Array.isArray(data.todos)) emit({ event: "received", version: data.version, titles: data.todos.map((t) => t.title) });
+    else emit({ event: "changes", since: data.since, version: data.version, titles: (data.changes ?? []).map((c) => c.todo?.title ?? null) });
   },
 });
 

@@ -1,6 +1,6 @@
 //! Enqueue: insert the job row, then ready, scheduled, blocked or discarded.
 
-use rusqlite::{Connection, named_params, params};
+use rusqlite::{Connection, OptionalExtension, named_params, params};
 
 use super::claim::{ClaimedJob, claim_new, takes_new};
 use super::{DispatchInfo, Dispatched, Limit, admit, dispatch};
@@ -14,6 +14,8 @@ use crate::store::Timestamp;
 pub(crate) enum Placed {
     Dispatched(Dispatched),
     Scheduled,
+    /// Not inserted: a job with the same coalescing key was already waiting.
+    Coalesced,
 }
 
 const INSERT_JOB: &str = "INSERT INTO solid_queue_jobs
@@ -33,6 +35,30 @@ fn limit_of(job: &NewJob) -> Option<Limit> {
         duration_us: i64::try_from(c.duration.as_micros()).unwrap_or(i64::MAX),
         discard: c.on_conflict == OnConflict::Discard,
     })
+}
+
+/// A waiting (ready or blocked) job with concurrency key `?1`. Jobs are found through the
+/// partial index of unfinished keyed jobs; blocked ones through their own key index.
+const WAITING_WITH_KEY: &str = "SELECT job_id FROM solid_queue_blocked_executions
+  WHERE concurrency_key = ?1
+ UNION ALL
+ SELECT r.job_id FROM solid_queue_jobs j
+   JOIN solid_queue_ready_executions r ON r.job_id = j.id
+  WHERE j.concurrency_key = ?1 AND j.finished_at IS NULL
+ LIMIT 1";
+
+/// The id of a waiting job that `job` coalesces into, if `job` coalesces.
+fn coalesced_into(conn: &Connection, job: &NewJob) -> Result<Option<i64>> {
+    let Some(c) = job.concurrency.as_ref().filter(|c| c.coalesce) else {
+        return Ok(None);
+    };
+    if job.scheduled_at.is_some() {
+        return Ok(None);
+    }
+    Ok(conn
+        .prepare_cached(WAITING_WITH_KEY)?
+        .query_row([&c.key], |r| r.get(0))
+        .optional()?)
 }
 
 /// Inserts the job row with its concurrency `limit`; returns its id.
@@ -60,6 +86,9 @@ fn insert_row(
 
 /// Writes one job and places it. Runs inside the caller's transaction.
 pub(crate) fn insert(conn: &Connection, job: &NewJob, now: Timestamp) -> Result<(i64, Placed)> {
+    if let Some(waiting) = coalesced_into(conn, job)? {
+        return Ok((waiting, Placed::Coalesced));
+    }
     let scheduled_at = job.scheduled_at.unwrap_or(now);
     let limit = limit_of(job);
     let id = insert_row(conn, job, limit.as_ref(), scheduled_at, now)?;
@@ -92,6 +121,9 @@ pub(crate) fn insert_for(
     selector: &QueueSelector,
     process_id: Option<i64>,
 ) -> Result<(i64, Placed, Option<ClaimedJob>)> {
+    if let Some(waiting) = coalesced_into(conn, job)? {
+        return Ok((waiting, Placed::Coalesced, None));
+    }
     let due = job.scheduled_at.is_none_or(|at| at <= now);
     if !due || !takes_new(conn, selector, &job.queue_name)? {
         let (id, placed) = insert(conn, job, now)?;

@@ -1,0 +1,226 @@
+//! The board's versions: what a page shows at which version, and what changed since the
+//! last broadcast, so a broadcast carries the changes and not the whole list.
+//!
+//! Every change to a todo takes the next board version in its own transaction
+//! (`todo_board.version`); a todo keeps the version of its last change, and a deleted one a
+//! tombstone. A [`TodoBatch`] is every todo (or tombstone) with a version above
+//! `broadcast_version`: the latest state of each, so applying a batch twice, or batches that
+//! overlap, gives the same list. A client holding version `v` applies a batch when
+//! `since <= v < version`, ignores one with `version <= v`, and reloads the list when
+//! `since > v` (it missed one). A batch that would be larger than [`MAX_BATCH`] is sent
+//! without changes and with `since == version`, which every client treats as a gap.
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::App;
+use super::error::Result;
+use super::todos::{SELECT, TodoProps, to_props, todo_row};
+
+/// Todos a page shows by default (newest first).
+pub const DEFAULT_LIMIT: usize = 200;
+/// Most todos a page may ask for.
+pub const MAX_LIMIT: usize = 5_000;
+/// Most changes one broadcast carries; past it, clients reload the list instead.
+pub const MAX_BATCH: usize = 500;
+
+/// How many todos there are and how many are done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TodoCounts {
+    /// Every todo.
+    pub total: i64,
+    /// Those done.
+    pub done: i64,
+}
+
+/// The newest todos at one board version, as a page or a new subscriber gets them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TodoPage {
+    /// Newest first, at most `limit`.
+    pub todos: Vec<TodoProps>,
+    /// The board version this list is at.
+    pub version: i64,
+    /// Counts over the whole board.
+    pub counts: TodoCounts,
+    /// The window size the list was read with.
+    pub limit: usize,
+}
+
+/// One changed todo in a batch: its latest state, or that it is gone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TodoDelta {
+    /// Added or changed.
+    Upsert {
+        /// Its public id.
+        id: String,
+        /// Its latest state.
+        todo: TodoProps,
+    },
+    /// Deleted.
+    Deleted {
+        /// Its public id.
+        id: String,
+        /// Always `true`.
+        deleted: bool,
+    },
+}
+
+/// What changed on the board between two versions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TodoBatch {
+    /// The version after these changes.
+    pub version: i64,
+    /// The version these changes start from.
+    pub since: i64,
+    /// Every todo changed in between, in version order.
+    pub changes: Vec<TodoDelta>,
+    /// Counts at `version`.
+    pub counts: TodoCounts,
+}
+
+const BOARD: &str = "SELECT version, broadcast_version, total, done FROM todo_board WHERE id = 1";
+const CHANGED_SINCE: &str = "SELECT id, version, 0 FROM todos WHERE version > ?1
+ UNION ALL SELECT id, version, 1 FROM todo_tombstones WHERE version > ?1
+ ORDER BY 2 LIMIT ?2";
+const MARK_SENT: &str = "UPDATE todo_board
+    SET broadcast_version = max(broadcast_version, ?1) WHERE id = 1";
+const PRUNE_TOMBSTONES: &str = "DELETE FROM todo_tombstones WHERE version <= ?1";
+
+struct Board {
+    version: i64,
+    broadcast_version: i64,
+    counts: TodoCounts,
+}
+
+fn board(conn: &Connection) -> rusqlite::Result<Board> {
+    conn.prepare_cached(BOARD)?.query_row([], |r| {
+        Ok(Board {
+            version: r.get(0)?,
+            broadcast_version: r.get(1)?,
+            counts: TodoCounts {
+                total: r.get(2)?,
+                done: r.get(3)?,
+            },
+        })
+    })
+}
+
+impl App {
+    /// The board's current version.
+    ///
+    /// # Errors
+    /// Only database failures.
+    pub async fn todo_version(&self) -> Result<i64> {
+        self.db
+            .call(|conn| -> Result<i64> { Ok(board(conn)?.version) })
+            .await
+    }
+
+    /// The newest `limit` todos (capped at [`MAX_LIMIT`]), with the version and counts
+    /// they are at, read in one snapshot.
+    ///
+    /// # Errors
+    /// Only database failures.
+    pub async fn todo_page(&self, limit: usize) -> Result<TodoPage> {
+        let limit = limit.clamp(1, MAX_LIMIT);
+        let ids = self.ids.clone();
+        self.db
+            .call(move |conn| -> Result<TodoPage> {
+                let tx = conn.transaction()?;
+                let board = board(&tx)?;
+                let mut stmt = tx.prepare_cached(&format!(
+                    "{SELECT} ORDER BY created_at DESC, id DESC LIMIT ?1"
+                ))?;
+                let todos = stmt
+                    .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], todo_row)?
+                    .map(|t| t.map(|t| to_props(&ids, &t)))
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(TodoPage {
+                    todos,
+                    version: board.version,
+                    counts: board.counts,
+                    limit,
+                })
+            })
+            .await
+    }
+
+    /// What changed since the last broadcast, or `None` when nothing did.
+    ///
+    /// # Errors
+    /// Only database failures.
+    pub async fn todo_batch(&self) -> Result<Option<TodoBatch>> {
+        let ids = self.ids.clone();
+        self.db
+            .call(move |conn| -> Result<Option<TodoBatch>> {
+                let tx = conn.transaction()?;
+                let board = board(&tx)?;
+                if board.version <= board.broadcast_version {
+                    return Ok(None);
+                }
+                let since = board.broadcast_version;
+                let changed: Vec<(i64, bool)> = tx
+                    .prepare_cached(CHANGED_SINCE)?
+                    .query_map([since, MAX_BATCH as i64 + 1], |r| {
+                        Ok((r.get(0)?, r.get(2)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                let changes = if changed.len() > MAX_BATCH {
+                    None
+                } else {
+                    let mut get = tx.prepare_cached(&format!("{SELECT} WHERE id = ?1"))?;
+                    let mut out = Vec::with_capacity(changed.len());
+                    for (id, deleted) in changed {
+                        let todo = if deleted {
+                            None
+                        } else {
+                            get.query_row([id], todo_row).optional()?
+                        };
+                        out.push(match todo {
+                            Some(t) => TodoDelta::Upsert {
+                                id: ids.encode(id),
+                                todo: to_props(&ids, &t),
+                            },
+                            None => TodoDelta::Deleted {
+                                id: ids.encode(id),
+                                deleted: true,
+                            },
+                        });
+                    }
+                    Some(out)
+                };
+                Ok(Some(match changes {
+                    Some(changes) => TodoBatch {
+                        version: board.version,
+                        since,
+                        changes,
+                        counts: board.counts,
+                    },
+                    // Too many to send: every client reloads.
+                    None => TodoBatch {
+                        version: board.version,
+                        since: board.version,
+                        changes: Vec::new(),
+                        counts: board.counts,
+                    },
+                }))
+            })
+            .await
+    }
+
+    /// Records that a batch up to `version` was broadcast, and drops the tombstones it
+    /// covered.
+    ///
+    /// # Errors
+    /// Only database failures.
+    pub async fn todo_batch_sent(&self, version: i64) -> Result<()> {
+        self.db
+            .write(move |tx| -> Result<()> {
+                tx.prepare_cached(MARK_SENT)?.execute([version])?;
+                tx.prepare_cached(PRUNE_TOMBSTONES)?.execute([version])?;
+                Ok(())
+            })
+            .await
+    }
+}
