@@ -41,7 +41,31 @@ pub struct Server {
 impl Server {
     /// Starts `bin serve --wake <wake>` and waits for its `listening addr=` line.
     pub async fn start(bin: &Path, wake: &str) -> Result<Server, BoxError> {
+        Self::start_in(bin, wake, tempfile::tempdir()?).await
+    }
+
+    /// As [`Server::start`], on a board that already holds `todos` todos (written straight
+    /// into the migrated app database before the server starts).
+    pub async fn start_seeded(bin: &Path, wake: &str, todos: usize) -> Result<Server, BoxError> {
         let dir = tempfile::tempdir()?;
+        let status = tokio::process::Command::new(bin)
+            .arg("--storage")
+            .arg(dir.path())
+            .arg("migrate")
+            .env("TRIFECTA_ENV", "bench")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .await?;
+        if !status.success() {
+            return Err(format!("trifecta migrate: {status}").into());
+        }
+        let db = dir.path().join("bench.sqlite3");
+        tokio::task::spawn_blocking(move || seed_todos(&db, todos)).await??;
+        Self::start_in(bin, wake, dir).await
+    }
+
+    async fn start_in(bin: &Path, wake: &str, dir: tempfile::TempDir) -> Result<Server, BoxError> {
         let mut child = tokio::process::Command::new(bin)
             .arg("--storage")
             .arg(dir.path())
@@ -107,7 +131,29 @@ impl Server {
     }
 }
 
-fn now_us() -> i64 {
+/// Inserts `n` todos (a third of them done) the way the board counts them.
+fn seed_todos(db: &Path, n: usize) -> Result<(), BoxError> {
+    let mut conn = rusqlite::Connection::open(db)?;
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO todos (title, completed, created_at, updated_at, version)
+             VALUES (?1, ?2, ?3, ?3, 0)",
+        )?;
+        let start = now_us() - n as i64;
+        for k in 0..n {
+            insert.execute(rusqlite::params![
+                format!("seeded todo {k}"),
+                k % 3 == 0,
+                start + k as i64
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub fn now_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64)
@@ -146,7 +192,7 @@ pub async fn sign_up(addr: SocketAddr) -> Result<(reqwest::Client, String, Strin
 }
 
 /// Opens one subscribed socket; frames go to `seen` as `(client, highest seq, unix µs)`.
-async fn subscribe(
+pub async fn subscribe(
     addr: SocketAddr,
     index: usize,
     session: &str,
@@ -216,6 +262,8 @@ pub struct Run {
     pub changes: usize,
     /// Gap between creations (open loop).
     pub gap: Duration,
+    /// Todos on the board before the run.
+    pub seed: usize,
 }
 
 /// What one run measured.
@@ -253,7 +301,11 @@ pub async fn pipeline(
     run: &Run,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Outcome, BoxError> {
-    let server = Server::start(bin, run.wake).await?;
+    let server = if run.seed > 0 {
+        Server::start_seeded(bin, run.wake, run.seed).await?
+    } else {
+        Server::start(bin, run.wake).await?
+    };
     let addr = server.addr;
     let (client, xsrf, session) = sign_up(addr).await?;
     let (tx, mut rx) = mpsc::unbounded_channel();

@@ -9,6 +9,7 @@
 
 #![allow(clippy::print_stdout, missing_docs)]
 
+mod board_load;
 mod pipeline;
 mod support;
 
@@ -113,10 +114,46 @@ fn runs(mode: Mode) -> Vec<Run> {
                 clients,
                 changes,
                 gap: Duration::from_millis(gap_ms),
+                seed: 0,
             });
         }
     }
+    // Issue 16: the same change on a board of 100,000 todos.
+    if mode != Mode::Smoke && only_wake != "poll" {
+        out.push(Run {
+            wake: "instant",
+            clients: 100,
+            changes: if mode == Mode::Full { 200 } else { 60 },
+            gap: Duration::from_millis(50),
+            seed: BIG_BOARD,
+        });
+    }
     out
+}
+
+/// Todos on the big board of issue 16's goals.
+const BIG_BOARD: usize = 100_000;
+
+/// The burst of issue 16: 1,000 changes a second on the big board (a short, small one in
+/// the smoke run).
+fn burst(mode: Mode) -> board_load::Burst {
+    match mode {
+        Mode::Smoke => board_load::Burst {
+            seed: 1_000,
+            rate: 100,
+            length: Duration::from_millis(500),
+        },
+        Mode::Quick => board_load::Burst {
+            seed: BIG_BOARD,
+            rate: 1_000,
+            length: Duration::from_secs(3),
+        },
+        Mode::Full => board_load::Burst {
+            seed: BIG_BOARD,
+            rate: 1_000,
+            length: Duration::from_secs(10),
+        },
+    }
 }
 
 /// The newest built executable of bench target `name` in target/release/deps.
@@ -353,6 +390,12 @@ fn main() -> Result<(), BoxError> {
         let outcome = rt.block_on(pipeline::pipeline(&bin, run, &tick))?;
         results.push(outcome);
     }
+    let burst_run = burst(mode);
+    bar.set_message(format!(
+        "{} changes/s on a board of {} todos",
+        burst_run.rate, burst_run.seed
+    ));
+    let burst = rt.block_on(board_load::burst(&bin, &burst_run))?;
     bar.set_message(format!("idle server for {} s", idle_window.as_secs()));
     let idle = rt.block_on(pipeline::idle(&bin, idle_window))?;
     bar.inc(idle_window.as_secs());
@@ -370,12 +413,13 @@ fn main() -> Result<(), BoxError> {
     bar.finish_and_clear();
 
     // Goals (issue 10).
-    let e2e = |wake: &str, clients: usize| {
+    let e2e_on = |wake: &str, clients: usize, seed: usize| {
         runs.iter()
             .zip(&results)
-            .find(|(r, _)| r.wake == wake && r.clients == clients)
+            .find(|(r, _)| r.wake == wake && r.clients == clients && r.seed == seed)
             .map(|(_, o)| o.end_to_end().summary_ms())
     };
+    let e2e = |wake: &str, clients: usize| e2e_on(wake, clients, 0);
     let mut goals = Vec::new();
     let nan = json!({});
     let instant = e2e("instant", 100).unwrap_or_else(|| nan.clone());
@@ -414,6 +458,29 @@ fn main() -> Result<(), BoxError> {
     ] {
         goals.push(Goal::at_most(what, ms(source, field), limit, unit));
     }
+    let big = e2e_on("instant", 100, BIG_BOARD).unwrap_or_else(|| nan.clone());
+    goals.push(Goal::at_most(
+        "#16 a change to 100 subscribers on 100,000 todos: p50",
+        ms(&big, "p50"),
+        20.0,
+        "ms",
+    ));
+    if mode == Mode::Full {
+        goals.push(Goal::at_most(
+            "#16 backlog after 1,000 changes/s for 10 s: drained after the stop in",
+            burst["drain_after_stop_ms"]
+                .as_f64()
+                .unwrap_or(f64::INFINITY),
+            1000.0,
+            "ms",
+        ));
+        goals.push(Goal::at_most(
+            "#16 cable file growth over that burst",
+            ms(&burst, "cable_growth_mb"),
+            10.0,
+            "MB",
+        ));
+    }
     if !engines.is_empty() {
         goals.extend(engine_goals(&engine_figures));
     }
@@ -424,7 +491,12 @@ fn main() -> Result<(), BoxError> {
         let entry = pipeline_json
             .entry(run.wake.to_owned())
             .or_insert_with(|| json!({}));
-        entry[run.clients.to_string()] = json!({
+        let key = if run.seed > 0 {
+            format!("{}_on_{}_todos", run.clients, run.seed)
+        } else {
+            run.clients.to_string()
+        };
+        entry[key] = json!({
             "clients": run.clients,
             "changes": run.changes,
             "gap_ms": run.gap.as_millis() as u64,
@@ -436,6 +508,7 @@ fn main() -> Result<(), BoxError> {
         "machine": machine,
         "pipeline": pipeline_json,
         "idle": idle,
+        "board_burst": burst,
         "goals": goals.iter().map(Goal::json).collect::<Vec<_>>(),
         "engines_markdown": engine_md,
         "engines": engine_figures,
@@ -452,7 +525,10 @@ fn main() -> Result<(), BoxError> {
     // The CDF: end to end, every wake mode × client count.
     let labels: Vec<String> = runs
         .iter()
-        .map(|r| format!("{} · {} clients", r.wake, r.clients))
+        .map(|r| match r.seed {
+            0 => format!("{} · {} clients", r.wake, r.clients),
+            n => format!("{} · {} clients · {n} todos", r.wake, r.clients),
+        })
         .collect();
     let series: Vec<(&str, Vec<f64>)> = labels
         .iter()
@@ -524,15 +600,16 @@ fn print_markdown(
          Stages from the queue and cable databases (job start time is not stored, so \
          `enqueued → broadcast` includes the claim).\n"
     );
-    println!("| wake | clients | changes | stage | count | p50 | p95 | p99 | max |");
-    println!("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+    println!("| wake | clients | todos before | changes | stage | count | p50 | p95 | p99 | max |");
+    println!("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
     for (run, outcome) in runs.iter().zip(results) {
         for (name, s) in &outcome.stages {
             let v = s.summary_ms();
             println!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 run.wake,
                 run.clients,
+                run.seed,
                 run.changes,
                 name.replace('_', " "),
                 v["count"],
@@ -544,11 +621,27 @@ fn print_markdown(
         }
         if outcome.missing > 0 {
             println!(
-                "| {} | {} | {} | **frames never received** | {} | | | | |",
-                run.wake, run.clients, run.changes, outcome.missing
+                "| {} | {} | {} | {} | **frames never received** | {} | | | | |",
+                run.wake, run.clients, run.seed, run.changes, outcome.missing
             );
         }
     }
+    let b = &report["board_burst"];
+    println!(
+        "\n## Board burst\n\n{} changes at {}/s on a board of {} todos, one subscriber: \
+         HTTP p50 {} ms, p99 {} ms, {} failed; {} broadcast jobs, {} frames; backlog drained \
+         {} ms after the last response; cable file grew {} MB.",
+        b["changes"],
+        b["rate_per_s"],
+        b["seed"],
+        b["http"]["p50"],
+        b["http"]["p99"],
+        b["failed"],
+        b["broadcast_jobs"],
+        b["frames_received"],
+        b["drain_after_stop_ms"],
+        b["cable_growth_mb"],
+    );
     let idle = &report["idle"];
     println!(
         "\n## Idle server\n\nOver {} s with all pollers running: RSS {} MB, CPU {} % of one core.\n",
