@@ -10,7 +10,7 @@ ASSETS_SRC := $(shell find assets/src -type f 2>/dev/null) assets/vite.config.js
 NODE_MODULES := assets/node_modules/.package-lock.json
 MANIFEST := assets/dist/.vite/manifest.json
 
-.PHONY: run build frontend chromium test test-js test-rust test-browser fmt fmt-check lint doc ci bench clean
+.PHONY: run build frontend chromium test test-js test-rust test-browser fmt fmt-check lint doc ci bench soak clean
 
 ## Build everything needed, then serve on $(BIND) with storage in $(STORAGE).
 run: build
@@ -74,6 +74,12 @@ QUICK ?=
 bench: build
 	$(CARGO) bench --locked --no-run
 	BENCH_QUICK=$(QUICK) $(CARGO) bench --locked --bench report
+
+## Ten minutes of mixed traffic, hostile sockets and a kill -9 every 30 s against the release
+## binary; fails unless no acknowledged write is lost, integrity_check is ok, no broadcast is
+## left and RSS stays within 20 %. SOAK_SECS / SOAK_KILL_EVERY change the lengths.
+soak: build
+	$(CARGO) bench --locked --bench soak
 
 clean:
 	$(CARGO) clean
