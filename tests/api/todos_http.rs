@@ -392,6 +392,36 @@ async fn a_batch_too_large_to_send_tells_every_client_to_reload() -> TestResult 
     app.stop().await
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_broadcasts_the_same_few_bytes_however_long_the_board() -> TestResult {
+    let app = TestApp::spawn_with(|c| c.serve.queue.threads = 0).await;
+    let b = signed_in(&app).await;
+    let mut sizes = Vec::new();
+    for board in [10, 2_000] {
+        while app.state.app.todo_page(1).await?.counts.total < board {
+            app.state
+                .board
+                .create(&"a long enough title ".repeat(10))
+                .await?;
+        }
+        app.state.board.broadcast().await.expect("broadcast");
+        let mut socket = board_socket(&app, &b).await;
+        socket.receive().await; // the newest todos
+        socket.receive().await; // confirmation
+        app.state.board.create("one more").await?;
+        app.state.board.broadcast().await.expect("broadcast");
+        let frame = socket.receive().await;
+        assert_eq!(frame["message"]["changes"][0]["todo"]["title"], "one more");
+        sizes.push(frame.to_string().len());
+    }
+    // Only the digits of versions and counts differ (the whole list would be ~400 KB).
+    assert!(
+        sizes[1] <= sizes[0] + 16,
+        "frame bytes at 10 and 2,000 todos: {sizes:?}"
+    );
+    app.stop().await
+}
+
 const BOARD: &str = r#"{"channel":"TodosChannel"}"#;
 
 /// A socket of `b`'s session, subscribed to the board.
