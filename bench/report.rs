@@ -10,6 +10,7 @@
 #![allow(clippy::print_stdout, missing_docs)]
 
 mod board_load;
+mod hostile;
 mod pipeline;
 mod support;
 
@@ -396,6 +397,15 @@ fn main() -> Result<(), BoxError> {
         burst_run.rate, burst_run.seed
     ));
     let burst = rt.block_on(board_load::burst(&bin, &burst_run))?;
+    let (burst_size, loris) = match mode {
+        Mode::Smoke => (20, 50),
+        Mode::Quick => (100, 1_000),
+        Mode::Full => (100, 5_000),
+    };
+    bar.set_message(format!("{burst_size} simultaneous wrong passwords"));
+    let sign_in = rt.block_on(hostile::sign_in_burst(&bin, burst_size))?;
+    bar.set_message(format!("{loris} slowloris connections"));
+    let slowloris = rt.block_on(hostile::slowloris(&bin, loris))?;
     bar.set_message(format!("idle server for {} s", idle_window.as_secs()));
     let idle = rt.block_on(pipeline::idle(&bin, idle_window))?;
     bar.inc(idle_window.as_secs());
@@ -467,6 +477,23 @@ fn main() -> Result<(), BoxError> {
     ));
     if mode == Mode::Full {
         goals.push(Goal::at_most(
+            "#16 100 simultaneous wrong passwords from one address: password checks",
+            ms(&sign_in, "password_checks"),
+            10.0,
+            "checks",
+        ));
+        let up_max = if slowloris["up_failed"] == 0 {
+            ms(&slowloris["up"], "max")
+        } else {
+            f64::INFINITY
+        };
+        goals.push(Goal::at_most(
+            "#16 `/up` beside 5,000 slowloris connections: slowest of 50",
+            up_max,
+            100.0,
+            "ms",
+        ));
+        goals.push(Goal::at_most(
             "#16 backlog after 1,000 changes/s for 10 s: drained after the stop in",
             burst["drain_after_stop_ms"]
                 .as_f64()
@@ -509,6 +536,8 @@ fn main() -> Result<(), BoxError> {
         "pipeline": pipeline_json,
         "idle": idle,
         "board_burst": burst,
+        "sign_in_burst": sign_in,
+        "slowloris": slowloris,
         "goals": goals.iter().map(Goal::json).collect::<Vec<_>>(),
         "engines_markdown": engine_md,
         "engines": engine_figures,
@@ -641,6 +670,22 @@ fn print_markdown(
         b["frames_received"],
         b["drain_after_stop_ms"],
         b["cable_growth_mb"],
+    );
+    let (si, sl) = (&report["sign_in_burst"], &report["slowloris"]);
+    println!(
+        "\n## Hostile load\n\n{} simultaneous wrong passwords from one address: {} reached a \
+         password check, {} were refused (429), {} failed; {} ms in all. With {} slowloris \
+         connections open ({} could not open): `GET /up` p50 {} ms, max {} ms, {} failed.",
+        si["burst"],
+        si["password_checks"],
+        si["refused"],
+        si["errors"],
+        si["took_ms"],
+        sl["connections"],
+        sl["could_not_open"],
+        sl["up"]["p50"],
+        sl["up"]["max"],
+        sl["up_failed"],
     );
     let idle = &report["idle"];
     println!(
