@@ -267,6 +267,29 @@ describe('shared cable', () => {
     vi.useRealTimers()
   })
 
+  it('backs off when reopened sockets do not stick, and never reopens one closed on purpose', async () => {
+    vi.useFakeTimers()
+    const { consumers, createConsumer } = fakeCable()
+    const probe = vi.fn(async () => true)
+    const a = createSharedCable({ createConsumer, locks: fakeLocks(), BroadcastChannelImpl: FakeChannel, probe })
+    await vi.advanceTimersByTimeAsync(PROBE_MS)
+    const { connection } = consumers[0]
+    connection.open = false
+    // /up answers but the socket never opens: 250, 500, 1000, 2000 ms apart, then at most 5 s.
+    await vi.advanceTimersByTimeAsync(3900)
+    expect(connection.reopens).toBe(4)
+    await vi.advanceTimersByTimeAsync(20_000)
+    expect(connection.reopens).toBeLessThanOrEqual(9)
+    expect(connection.reopens).toBeGreaterThanOrEqual(7)
+
+    connection.monitor = { isRunning: () => false }
+    const before = probe.mock.calls.length
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(probe.mock.calls.length).toBe(before)
+    expect(a.status()).toBe('offline')
+    a.close()
+  })
+
   it('falls back to the discover/ping election without Web Locks', async () => {
     vi.useFakeTimers()
     const { consumers, createConsumer } = fakeCable()

@@ -21,6 +21,9 @@ export const OFFLINE_AFTER_MS = 5000
 /** How often the leader checks its socket and, while it is down, probes the server. */
 export const PROBE_MS = 250
 
+/** The longest wait between two reopens when the server answers `/up` but not the socket. */
+export const MAX_REOPEN_MS = 5000
+
 /** Resolves true when the server answers `GET url` with a 2xx, false otherwise. */
 export function probeUp(url = '/up') {
   const signal = globalThis.AbortSignal?.timeout?.(2000)
@@ -57,6 +60,8 @@ export function createSharedCable({
   let everConnected = false
   let downSince = null
   let probing = false
+  let reopenWait = PROBE_MS
+  let nextReopen = 0
 
   const setStatus = (next) => {
     if (next === status) return
@@ -115,26 +120,33 @@ export function createSharedCable({
     remote.delete(key)
   }
   // Leader only: derives the status from the socket and, while it is down, reopens it the
-  // moment the server answers `/up`.
+  // moment the server answers `/up`. A reopen that does not stick (the server answers /up
+  // but refuses the socket) doubles the wait before the next one, up to MAX_REOPEN_MS.
   const checkLink = () => {
     const connection = consumer?.connection
     if (!connection) return
     if (connection.isOpen?.()) {
       everConnected = true
       downSince = null
+      reopenWait = PROBE_MS
+      nextReopen = 0
       setStatus('connected')
       return
     }
     if (downSince === null) downSince = now()
+    // Closed on purpose (the server said not to reconnect, or the tab let go): no probing.
+    if (connection.monitor && !connection.monitor.isRunning?.()) return setStatus('offline')
     if (!online() || now() - downSince >= OFFLINE_AFTER_MS) setStatus('offline')
     else setStatus(everConnected ? 'reconnecting' : 'connecting')
     // A socket that is still opening gets to finish; reopening it would add a 500 ms delay.
-    if (probing || connection.isActive?.()) return
+    if (probing || now() < nextReopen || connection.isActive?.()) return
     probing = true
     Promise.resolve(probe())
       .then((up) => {
         if (!up || consumer?.connection !== connection || connection.isActive?.()) return
         log.add('cable', 'the server answers again; reopening the socket now')
+        nextReopen = now() + reopenWait
+        reopenWait = Math.min(reopenWait * 2, MAX_REOPEN_MS)
         connection.reopen()
       })
       .catch(() => {})

@@ -212,7 +212,7 @@ export default function TodosIndex(props) {
           </p>
         )}
         {(problem || errors.todo) && (
-          <p className="field-error" role="alert" data-testid="todo-problem">
+          <p className="todo-problem" role="alert" data-testid="todo-problem">
             {problem || errors.todo}
           </p>
         )}
