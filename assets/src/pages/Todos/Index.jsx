@@ -63,13 +63,23 @@ export default function TodosIndex(props) {
     [apply, boardRef],
   )
 
-  // Reloads the board props from the server (a partial reload, as its own request so no
-  // visit can cancel it). Quietly gives up when the server cannot be reached: the socket
-  // sends the full list again when it reconnects.
-  const refresh = useCallback(async () => {
-    const limit = boardRef.current.limit
-    const outcome = await request({ method: 'GET', url: limit ? `/todos?limit=${limit}` : '/todos' })
-    if (outcome.ok) apply((b) => applyFull(b, fromProps(outcome.props)))
+  // Reloads the board props from the server: a partial reload sent through the queue like
+  // the mutations (no visit can cancel it, and it cannot take a refusal meant for one of
+  // them); one waiting at a time is enough. Quietly gives up when the server cannot be
+  // reached: the socket sends the full list again when it reconnects.
+  const refreshQueued = useRef(false)
+  const refresh = useCallback(() => {
+    if (refreshQueued.current) return
+    refreshQueued.current = true
+    queue.current
+      .push(() => {
+        refreshQueued.current = false
+        const limit = boardRef.current.limit
+        return request({ method: 'GET', url: limit ? `/todos?limit=${limit}` : '/todos' })
+      })
+      .then((outcome) => {
+        if (outcome.ok) apply((b) => applyFull(b, fromProps(outcome.props)))
+      })
   }, [apply, boardRef, request])
 
   useChannel({ channel: 'TodosChannel' }, (data) => {
