@@ -1,6 +1,7 @@
 // Shared by the browser tests: the release binary on port 0 with temp storage, Debian's
 // Chromium driven by playwright-core (never a downloaded browser), pages that record
-// console errors and CSP violations, and sign-up through the real form.
+// console errors and CSP violations, sign-up through the real form, and a server that can be
+// stopped and started again on the same storage and port.
 import { before, after } from 'node:test'
 import { spawn, execSync } from 'node:child_process'
 import { createRequire } from 'node:module'
@@ -17,9 +18,9 @@ const { chromium } = require('playwright-core')
 const BIN = process.env.TRIFECTA_BIN ?? join(root, 'target', 'release', 'trifecta')
 const CHROMIUM = process.env.CHROMIUM ?? execSync('command -v chromium', { shell: '/bin/sh' }).toString().trim()
 
-/** Starts `trifecta serve` on 127.0.0.1:0; resolves with the child and its base URL. */
-function startServer(storage) {
-  const server = spawn(BIN, ['--storage', storage, '--log', 'info', 'serve', '--bind', '127.0.0.1:0'], {
+/** Starts `trifecta serve` on `bind`; resolves with the child and its base URL. */
+function startServer(storage, bind = '127.0.0.1:0') {
+  const server = spawn(BIN, ['--storage', storage, '--log', 'info', 'serve', '--bind', bind], {
     env: { ...process.env, TRIFECTA_ENV: 'test', TRIFECTA_BCRYPT_COST: '4' },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
@@ -40,6 +41,14 @@ function startServer(storage) {
       reject(new Error(`server exited with ${code}:\n${log}`))
     })
   })
+}
+
+/** Sends SIGTERM to `server` and resolves once it has exited. */
+async function stopServer(server) {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  server.kill('SIGTERM')
+  await exited
 }
 
 /**
@@ -68,13 +77,43 @@ export function harness() {
   })
   after(async () => {
     await h.browser?.close()
-    if (h.server && h.server.exitCode === null) {
-      const exited = new Promise((resolve) => h.server.once('exit', resolve))
-      h.server.kill('SIGTERM')
-      await exited
-    }
+    await stopServer(h.server)
     if (h.storage) rmSync(h.storage, { recursive: true, force: true })
   })
+
+  /** Stops the server (SIGTERM) and waits until it has exited. */
+  h.stop = () => stopServer(h.server)
+
+  /**
+   * Starts the server again on the same storage and the same address (`base` is unchanged),
+   * retrying while the port is still held; resolves once it listens.
+   */
+  h.start = async () => {
+    const bind = new URL(h.base).host
+    for (let attempt = 0; ; attempt++) {
+      try {
+        h.server = (await startServer(h.storage, bind)).server
+        return
+      } catch (err) {
+        if (attempt >= 20 || !/in use/i.test(String(err.message))) throw err
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
+  }
+
+  /** Resolves when `GET /up` answers 200, polling every 10 ms; the time it did, in ms. */
+  h.whenUp = async (ms = 10_000) => {
+    const start = Date.now()
+    for (;;) {
+      try {
+        if ((await fetch(h.base + '/up')).ok) return Date.now()
+      } catch {
+        // Not listening yet.
+      }
+      if (Date.now() - start > ms) throw new Error('the server did not answer /up')
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
 
   /** Records console errors, page errors, CSP violations and failed requests of `page`. */
   h.watch = async (page, problems) => {

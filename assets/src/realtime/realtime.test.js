@@ -1,7 +1,7 @@
 // Unit tests (vitest) for the cross-tab cable and the sync-marker debounce.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createSyncSubscriber, DEBOUNCE_MS } from './syncMarkers.js'
-import { createSharedCable } from './sharedCable.js'
+import { createSharedCable, OFFLINE_AFTER_MS, PROBE_MS } from './sharedCable.js'
 import { createEventLog, LOG_LIMIT } from './eventLog.js'
 
 // In-memory BroadcastChannel: delivers to every other instance with the same name.
@@ -66,7 +66,15 @@ function fakeCable() {
     const c = {
       subs: [],
       disconnected: false,
-      connection: { isOpen: () => true },
+      connection: {
+        open: true,
+        reopens: 0,
+        isOpen: () => c.connection.open,
+        isActive: () => c.connection.open,
+        reopen() {
+          c.connection.reopens += 1
+        },
+      },
       connect() {},
       disconnect() {
         c.disconnected = true
@@ -151,7 +159,10 @@ describe('sync markers', () => {
 })
 
 describe('shared cable', () => {
-  afterEach(() => FakeChannel.all.clear())
+  afterEach(() => {
+    FakeChannel.all.clear()
+    vi.useRealTimers()
+  })
 
   it('opens one socket for all tabs and relays messages to followers', async () => {
     const locks = fakeLocks()
@@ -195,6 +206,88 @@ describe('shared cable', () => {
     newSocket.subs[0].callbacks.received({ todos: [2] })
     await flush()
     expect(got).toEqual([{ todos: [2] }])
+  })
+
+  it('a follower that opens after the leader connected shows "connected" at once', async () => {
+    const locks = fakeLocks()
+    const { createConsumer } = fakeCable()
+    const opts = { createConsumer, locks, BroadcastChannelImpl: FakeChannel }
+    const a = createSharedCable(opts)
+    await flush()
+    a.subscribe({ channel: 'TodosChannel' }, {})
+    await flush()
+    expect(a.status()).toBe('connected')
+    // Opens later: the leader's status does not change any more, so it must be asked.
+    const b = createSharedCable(opts)
+    const seen = []
+    b.onStatus((s) => seen.push(s))
+    await flush()
+    await flush()
+    expect(b.role()).toBe('follower')
+    expect(b.status()).toBe('connected')
+    expect(seen).toEqual(['connected'])
+  })
+
+  it('says reconnecting while the socket is down, offline after the threshold, and reopens once /up answers', async () => {
+    vi.useFakeTimers()
+    const locks = fakeLocks()
+    const { consumers, createConsumer } = fakeCable()
+    let up = false
+    const probe = vi.fn(async () => up)
+    const opts = { createConsumer, locks, BroadcastChannelImpl: FakeChannel, probe }
+    const a = createSharedCable(opts)
+    const b = createSharedCable(opts)
+    await vi.advanceTimersByTimeAsync(0)
+    b.subscribe({ channel: 'TodosChannel' }, {})
+    await vi.advanceTimersByTimeAsync(PROBE_MS)
+    expect([a.status(), b.status()]).toEqual(['connected', 'connected'])
+    const socket = consumers[0]
+    expect(probe).not.toHaveBeenCalled()
+
+    socket.connection.open = false
+    socket.subs[0].callbacks.disconnected({ willAttemptReconnect: true })
+    await vi.advanceTimersByTimeAsync(0)
+    expect([a.status(), b.status()]).toEqual(['reconnecting', 'reconnecting'])
+    await vi.advanceTimersByTimeAsync(PROBE_MS * 4)
+    expect(probe.mock.calls.length).toBeGreaterThanOrEqual(4)
+    expect(socket.connection.reopens).toBe(0)
+    await vi.advanceTimersByTimeAsync(OFFLINE_AFTER_MS)
+    expect([a.status(), b.status()]).toEqual(['offline', 'offline'])
+
+    up = true
+    await vi.advanceTimersByTimeAsync(PROBE_MS)
+    expect(socket.connection.reopens).toBe(1)
+    socket.connection.open = true
+    socket.subs[0].callbacks.connected()
+    await vi.advanceTimersByTimeAsync(PROBE_MS)
+    expect([a.status(), b.status()]).toEqual(['connected', 'connected'])
+    expect(socket.connection.reopens).toBe(1)
+    a.close()
+    b.close()
+    vi.useRealTimers()
+  })
+
+  it('backs off when reopened sockets do not stick, and never reopens one closed on purpose', async () => {
+    vi.useFakeTimers()
+    const { consumers, createConsumer } = fakeCable()
+    const probe = vi.fn(async () => true)
+    const a = createSharedCable({ createConsumer, locks: fakeLocks(), BroadcastChannelImpl: FakeChannel, probe })
+    await vi.advanceTimersByTimeAsync(PROBE_MS)
+    const { connection } = consumers[0]
+    connection.open = false
+    // /up answers but the socket never opens: 250, 500, 1000, 2000 ms apart, then at most 5 s.
+    await vi.advanceTimersByTimeAsync(3900)
+    expect(connection.reopens).toBe(4)
+    await vi.advanceTimersByTimeAsync(20_000)
+    expect(connection.reopens).toBeLessThanOrEqual(9)
+    expect(connection.reopens).toBeGreaterThanOrEqual(7)
+
+    connection.monitor = { isRunning: () => false }
+    const before = probe.mock.calls.length
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(probe.mock.calls.length).toBe(before)
+    expect(a.status()).toBe('offline')
+    a.close()
   })
 
   it('falls back to the discover/ping election without Web Locks', async () => {

@@ -3,10 +3,35 @@
 // to the other tabs over a BroadcastChannel; follower tabs ask the leader to subscribe on
 // their behalf. When the leader goes away the next tab takes over, opens its own socket and
 // resubscribes everything the remaining tabs still need.
+//
+// Status is the leader's truth, relayed: 'connecting' until the first socket opens,
+// 'connected' while it is open, 'reconnecting' while it is down, and 'offline' once it has
+// been down for OFFLINE_AFTER_MS or the browser says it is offline. The leader answers every
+// follower that says hello or subscribes with the current status, so a tab that opens late
+// never waits for the next change. While the socket is down the leader probes `/up` every
+// PROBE_MS and reopens the consumer as soon as the server answers, instead of waiting for
+// @rails/actioncable's back-off (3 to 20 s).
 import { electLeader, newTabId } from './election.js'
 import { createEventLog } from './eventLog.js'
 
 const keyOf = (identifier) => JSON.stringify(identifier)
+
+/** How long the socket may be down before the status says 'offline'. */
+export const OFFLINE_AFTER_MS = 5000
+/** How often the leader checks its socket and, while it is down, probes the server. */
+export const PROBE_MS = 250
+
+/** The longest wait between two reopens when the server answers `/up` but not the socket. */
+export const MAX_REOPEN_MS = 5000
+
+/** Resolves true when the server answers `GET url` with a 2xx, false otherwise. */
+export function probeUp(url = '/up') {
+  const signal = globalThis.AbortSignal?.timeout?.(2000)
+  return fetch(url, { cache: 'no-store', credentials: 'same-origin', signal }).then(
+    (response) => response.ok,
+    () => false,
+  )
+}
 
 export function createSharedCable({
   createConsumer,
@@ -15,6 +40,9 @@ export function createSharedCable({
   BroadcastChannelImpl = globalThis.BroadcastChannel,
   locks,
   log = createEventLog(),
+  probe = probeUp,
+  now = () => Date.now(),
+  online = () => globalThis.navigator?.onLine !== false,
 } = {}) {
   const tabId = newTabId()
   const channel = new BroadcastChannelImpl(name)
@@ -28,6 +56,12 @@ export function createSharedCable({
   let role = null
   let status = 'connecting'
   let statusTimer = null
+  // Leader only: whether its socket was ever open, since when it is down, a probe in flight.
+  let everConnected = false
+  let downSince = null
+  let probing = false
+  let reopenWait = PROBE_MS
+  let nextReopen = 0
 
   const setStatus = (next) => {
     if (next === status) return
@@ -36,6 +70,7 @@ export function createSharedCable({
     statusListeners.forEach((fn) => fn(next))
     if (role === 'leader') channel.postMessage({ type: 'status', status: next })
   }
+  const postStatus = () => channel.postMessage({ type: 'status', status })
   const deliver = (key, data) => {
     local.get(key)?.handlers.forEach((h) => h.received?.(data))
   }
@@ -59,12 +94,14 @@ export function createSharedCable({
         channel.postMessage({ type: 'message', key, data })
       },
       connected() {
+        everConnected = true
+        downSince = null
         setStatus('connected')
         confirm(key, true)
         channel.postMessage({ type: 'confirmed', key })
       },
-      disconnected({ willAttemptReconnect } = {}) {
-        setStatus(willAttemptReconnect === false ? 'offline' : 'reconnecting')
+      disconnected() {
+        checkLink()
       },
       rejected() {
         log.add('cable', `${identifier.channel}: subscription rejected`)
@@ -82,6 +119,41 @@ export function createSharedCable({
     entry.subscription?.unsubscribe()
     remote.delete(key)
   }
+  // Leader only: derives the status from the socket and, while it is down, reopens it the
+  // moment the server answers `/up`. A reopen that does not stick (the server answers /up
+  // but refuses the socket) doubles the wait before the next one, up to MAX_REOPEN_MS.
+  const checkLink = () => {
+    const connection = consumer?.connection
+    if (!connection) return
+    if (connection.isOpen?.()) {
+      everConnected = true
+      downSince = null
+      reopenWait = PROBE_MS
+      nextReopen = 0
+      setStatus('connected')
+      return
+    }
+    if (downSince === null) downSince = now()
+    // Closed on purpose (the server said not to reconnect, or the tab let go): no probing.
+    if (connection.monitor && !connection.monitor.isRunning?.()) return setStatus('offline')
+    if (!online() || now() - downSince >= OFFLINE_AFTER_MS) setStatus('offline')
+    else setStatus(everConnected ? 'reconnecting' : 'connecting')
+    // A socket that is still opening gets to finish; reopening it would add a 500 ms delay.
+    if (probing || now() < nextReopen || connection.isActive?.()) return
+    probing = true
+    Promise.resolve(probe())
+      .then((up) => {
+        if (!up || consumer?.connection !== connection || connection.isActive?.()) return
+        log.add('cable', 'the server answers again; reopening the socket now')
+        nextReopen = now() + reopenWait
+        reopenWait = Math.min(reopenWait * 2, MAX_REOPEN_MS)
+        connection.reopen()
+      })
+      .catch(() => {})
+      .finally(() => {
+        probing = false
+      })
+  }
   const becomeLeader = () => {
     log.add('leader', 'this tab is the leader and holds the WebSocket')
     consumer = createConsumer(url)
@@ -89,11 +161,9 @@ export function createSharedCable({
     for (const [key, { identifier }] of local) leaderSubscribe(key, identifier)
     // Followers answer with what they need.
     channel.postMessage({ type: 'leader', tab: tabId })
-    statusTimer = setInterval(() => {
-      if (globalThis.navigator && globalThis.navigator.onLine === false) setStatus('offline')
-      else if (consumer?.connection?.isOpen?.()) setStatus('connected')
-      else setStatus('reconnecting')
-    }, 1000)
+    everConnected = false
+    downSince = null
+    statusTimer = setInterval(checkLink, PROBE_MS)
   }
 
   // --- follower side -----------------------------------------------------------------
@@ -135,10 +205,14 @@ export function createSharedCable({
             entry.tabs.add(msg.tab)
             if (entry.subscription && status === 'connected') channel.postMessage({ type: 'confirmed', key })
           }
+          postStatus()
         }
         break
       case 'subscribe':
-        if (role === 'leader') leaderSubscribe(msg.key, msg.identifier).tabs.add(msg.tab)
+        if (role === 'leader') {
+          leaderSubscribe(msg.key, msg.identifier).tabs.add(msg.tab)
+          postStatus()
+        }
         break
       case 'unsubscribe':
         if (role === 'leader') {

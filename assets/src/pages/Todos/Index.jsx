@@ -1,79 +1,179 @@
 // The shared todo board (seed "Real-Time Updates"): stats, an add form, a checkbox and a
-// delete button per todo with optimistic updates that roll back when the server refuses,
-// and live updates from TodosChannel through the tab that holds the shared WebSocket.
-import { Head, router, useForm } from '@inertiajs/react'
-import { useCallback, useMemo, useState } from 'react'
+// delete button per todo. Changes show at once (optimistic) and go to the server one at a
+// time in click order, never cancelling each other; a change that fails rolls back that todo,
+// says why, and the board reloads from the server. Live updates come from TodosChannel
+// through the tab that holds the shared WebSocket: full lists replace the board, change
+// batches are applied by version, and a gap reloads the board props.
+import { Head, router, usePage } from '@inertiajs/react'
+import { useCallback, useEffect, useRef, useState } from 'react'
 import { ConnectionStatus, EventLogPanel, RoleBadge, realtime, useChannel } from '../../realtime/react.jsx'
+import { BOARD_PROPS, applyFull, applyMessage, fromProps, view } from '../../realtime/todoBoard.js'
+import { createQueue, describeFailure, sendTodoRequest } from '../../realtime/mutations.js'
 
-export default function TodosIndex({ todos = [], errors = {} }) {
-  // Optimistic overrides by todo id: {completed} for toggles, {deleted: true} for deletes.
+// The board this tab shows, fed by page props (visits, "Show more") and by `apply`.
+function useBoard(props) {
+  const [board, setBoard] = useState(() => fromProps(props))
+  const ref = useRef(board)
+  const apply = useCallback((fn) => {
+    const result = fn(ref.current)
+    if (result.board !== ref.current) {
+      ref.current = result.board
+      setBoard(result.board)
+    }
+    return result.outcome
+  }, [])
+  const { todos, todosVersion, counts, limit } = props
+  useEffect(() => {
+    apply((b) => applyFull(b, fromProps({ todos, todosVersion, counts, limit })))
+  }, [apply, todos, todosVersion, counts, limit])
+  return [board, apply, ref]
+}
+
+export default function TodosIndex(props) {
+  const { errors = {} } = props
+  const page = usePage()
+  const [board, apply, boardRef] = useBoard(props)
+  // Optimistic overrides by todo id: {completed, seq} or {deleted: true, seq}; `seq` tells
+  // the latest action on a todo from older ones still queued.
   const [pending, setPending] = useState({})
   const [problem, setProblem] = useState(null)
-  const form = useForm({ title: '' })
+  const [title, setTitle] = useState('')
+  const [titleError, setTitleError] = useState(null)
+  const [adding, setAdding] = useState(false)
+  const queue = useRef(null)
+  if (queue.current === null) queue.current = createQueue()
+  const seq = useRef(0)
+  const versionRef = useRef(page.version)
+  versionRef.current = page.version
+
+  const request = useCallback(
+    (options) => sendTodoRequest({ ...options, version: versionRef.current }),
+    [],
+  )
+
+  // Takes the board a request answered with, unless it shows a different window.
+  const take = useCallback(
+    (props) => {
+      const fresh = fromProps(props)
+      const mine = boardRef.current.limit
+      if (fresh.limit !== null && mine !== null && fresh.limit !== mine) return false
+      apply((b) => applyFull(b, fresh))
+      return true
+    },
+    [apply, boardRef],
+  )
+
+  // Reloads the board props from the server: a partial reload sent through the queue like
+  // the mutations (no visit can cancel it, and it cannot take a refusal meant for one of
+  // them); one waiting at a time is enough. Quietly gives up when the server cannot be
+  // reached: the socket sends the full list again when it reconnects.
+  const refreshQueued = useRef(false)
+  const refresh = useCallback(() => {
+    if (refreshQueued.current) return
+    refreshQueued.current = true
+    queue.current
+      .push(() => {
+        refreshQueued.current = false
+        const limit = boardRef.current.limit
+        return request({ method: 'GET', url: limit ? `/todos?limit=${limit}` : '/todos' })
+      })
+      .then((outcome) => {
+        if (outcome.ok) apply((b) => applyFull(b, fromProps(outcome.props)))
+      })
+  }, [apply, boardRef, request])
 
   useChannel({ channel: 'TodosChannel' }, (data) => {
-    if (data && Array.isArray(data.todos)) {
-      realtime().log.add('broadcast', `todos: ${data.todos.length} received`)
-      router.replaceProp('todos', data.todos)
+    const outcome = apply((b) => applyMessage(b, data))
+    if (outcome === 'gap') {
+      realtime().log.add('broadcast', 'todos: missed a change; reloading the board')
+      refresh()
+    } else if (outcome !== 'ignored') {
+      const n = Array.isArray(data?.changes) ? `${data.changes.length} change(s)` : `${data?.todos?.length} todos`
+      realtime().log.add('broadcast', `todos: ${n} received`)
     }
   })
 
-  const shown = useMemo(
-    () =>
-      todos
-        .filter((t) => !pending[t.id]?.deleted)
-        .map((t) => (pending[t.id] && 'completed' in pending[t.id] ? { ...t, completed: pending[t.id].completed } : t)),
-    [todos, pending],
-  )
-  const done = shown.filter((t) => t.completed).length
-
-  const settle = useCallback((id) => {
+  const settle = useCallback((id, mine) => {
     setPending((p) => {
+      if (p[id]?.seq !== mine) return p
       const next = { ...p }
       delete next[id]
       return next
     })
   }, [])
 
-  const refuse = (id, what) => (errs) => {
-    settle(id)
-    setProblem(errs?.todo || errs?.title || `The server refused to ${what} that todo.`)
+  // What a failed request leads to: the message, then the server's board.
+  const failed = useCallback(
+    (outcome, action) => {
+      setProblem(describeFailure(outcome, action))
+      if (outcome.kind === 'stale') {
+        window.location.assign(outcome.location || window.location.href)
+        return
+      }
+      if (outcome.kind === 'signedOut') {
+        router.visit('/login')
+        return
+      }
+      if (outcome.props && take(outcome.props)) return
+      refresh()
+    },
+    [refresh, take],
+  )
+
+  const mutate = (todo, override, action, options) => {
+    setProblem(null)
+    seq.current += 1
+    const mine = seq.current
+    setPending((p) => ({ ...p, [todo.id]: { ...override, seq: mine } }))
+    queue.current
+      .push(() => request({ ...options, id: todo.id }))
+      .then((outcome) => {
+        if (outcome.ok) take(outcome.props) || refresh()
+        else failed(outcome, action)
+        settle(todo.id, mine)
+      })
   }
 
-  const toggle = (todo) => {
-    setProblem(null)
-    setPending((p) => ({ ...p, [todo.id]: { completed: !todo.completed } }))
-    router.patch(
-      `/todos/${todo.id}`,
-      { todo: { completed: !todo.completed } },
-      {
-        preserveScroll: true,
-        onError: refuse(todo.id, 'update'),
-        onSuccess: () => settle(todo.id),
-        onNetworkError: refuse(todo.id, 'update'),
-      },
-    )
-  }
-
-  const remove = (todo) => {
-    setProblem(null)
-    setPending((p) => ({ ...p, [todo.id]: { deleted: true } }))
-    router.delete(`/todos/${todo.id}`, {
-      preserveScroll: true,
-      onError: refuse(todo.id, 'delete'),
-      onSuccess: () => settle(todo.id),
-      onNetworkError: refuse(todo.id, 'delete'),
+  const toggle = (todo) =>
+    mutate(todo, { completed: !todo.completed }, 'update', {
+      method: 'PATCH',
+      url: `/todos/${encodeURIComponent(todo.id)}`,
+      body: { todo: { completed: !todo.completed } },
     })
-  }
+
+  const remove = (todo) =>
+    mutate(todo, { deleted: true }, 'delete', { method: 'DELETE', url: `/todos/${encodeURIComponent(todo.id)}` })
 
   const add = (event) => {
     event.preventDefault()
+    const sent = title
     setProblem(null)
-    form.transform((data) => ({ todo: { title: data.title } }))
-    form.post('/todos', { preserveScroll: true, onSuccess: () => form.reset('title') })
+    setTitleError(null)
+    setAdding(true)
+    queue.current
+      .push(() => request({ method: 'POST', url: '/todos', body: { todo: { title: sent } } }))
+      .then((outcome) => {
+        setAdding(false)
+        if (outcome.ok) {
+          take(outcome.props) || refresh()
+          // Keep whatever was typed meanwhile.
+          setTitle((now) => (now === sent ? '' : now))
+        } else if (outcome.kind === 'refused' && outcome.errors?.title) {
+          setTitleError(outcome.errors.title)
+          if (outcome.props) take(outcome.props)
+        } else {
+          failed(outcome, 'add')
+        }
+      })
   }
 
-  const titleError = form.errors.title || errors.title
+  const showMore = () => {
+    const shown = Math.max(board.limit ?? 0, board.todos.length)
+    router.reload({ data: { limit: shown * 2 }, only: BOARD_PROPS, preserveScroll: true })
+  }
+
+  const shown = view(board, pending)
+  const fieldError = titleError || errors.title
   return (
     <>
       <Head title="Todos" />
@@ -88,15 +188,15 @@ export default function TodosIndex({ todos = [], errors = {} }) {
         <dl className="stats" data-testid="stats">
           <div>
             <dt>Total</dt>
-            <dd data-testid="stat-total">{shown.length}</dd>
+            <dd data-testid="stat-total">{shown.total}</dd>
           </div>
           <div>
             <dt>Done</dt>
-            <dd data-testid="stat-done">{done}</dd>
+            <dd data-testid="stat-done">{shown.done}</dd>
           </div>
           <div>
             <dt>Remaining</dt>
-            <dd data-testid="stat-remaining">{shown.length - done}</dd>
+            <dd data-testid="stat-remaining">{shown.remaining}</dd>
           </div>
         </dl>
         <form className="todo-form" onSubmit={add} noValidate>
@@ -107,32 +207,32 @@ export default function TodosIndex({ todos = [], errors = {} }) {
             id="todo-title"
             type="text"
             placeholder="What needs doing?"
-            value={form.data.title}
+            value={title}
             maxLength={600}
-            onChange={(e) => form.setData('title', e.target.value)}
-            aria-invalid={titleError ? 'true' : undefined}
+            onChange={(e) => setTitle(e.target.value)}
+            aria-invalid={fieldError ? 'true' : undefined}
           />
-          <button type="submit" className="button" disabled={form.processing}>
+          <button type="submit" className="button" disabled={adding}>
             Add
           </button>
         </form>
-        {titleError && (
+        {fieldError && (
           <p className="field-error" role="alert" data-testid="title-error">
-            Title {titleError}
+            Title {fieldError}
           </p>
         )}
         {(problem || errors.todo) && (
-          <p className="field-error" role="alert" data-testid="todo-problem">
+          <p className="todo-problem" role="alert" data-testid="todo-problem">
             {problem || errors.todo}
           </p>
         )}
-        {shown.length === 0 ? (
+        {shown.todos.length === 0 ? (
           <p className="empty" data-testid="empty">
             Nothing to do. Add the first todo above.
           </p>
         ) : (
           <ul className="todo-list" data-testid="todo-list">
-            {shown.map((todo) => (
+            {shown.todos.map((todo) => (
               <li key={todo.id} className={todo.completed ? 'todo done' : 'todo'} data-testid="todo" data-id={todo.id}>
                 <label>
                   <input type="checkbox" checked={todo.completed} onChange={() => toggle(todo)} />
@@ -144,6 +244,16 @@ export default function TodosIndex({ todos = [], errors = {} }) {
               </li>
             ))}
           </ul>
+        )}
+        {shown.more && (
+          <p className="todo-window" data-testid="todo-window">
+            <span>
+              Showing the newest {shown.todos.length} of {shown.total}
+            </span>
+            <button type="button" className="button secondary" onClick={showMore}>
+              Show more
+            </button>
+          </p>
         )}
       </section>
       <EventLogPanel />
