@@ -237,3 +237,38 @@ test('screenshots of the board at desktop and phone widths', async () => {
   assert.deepEqual(problems, [])
   await context.close()
 })
+
+test('a board longer than the window shows the newest 200 with the total, Show more loads more, and changes keep the counts', async () => {
+  const { a, b } = await twoUsers('window')
+  const xsrf = decodeURIComponent((await a.context.cookies()).find((c) => c.name === 'XSRF-TOKEN').value)
+  for (let i = 0; i < 205; i++) {
+    const res = await a.context.request.post(h.base + '/todos', {
+      data: { todo: { title: `bulk ${i}` } },
+      headers: { 'X-XSRF-TOKEN': xsrf },
+      maxRedirects: 0,
+    })
+    assert.equal(res.status(), 302)
+  }
+  const total = async () => {
+    const res = await a.context.request.get(h.base + '/todos')
+    const json = (await res.text()).match(/<script data-page="app" type="application\/json">(.*?)<\/script>/s)[1]
+    return JSON.parse(json).props.counts.total
+  }
+  const all = await total()
+  assert.ok(all >= 205)
+  // B got all of it live, as batches: the newest 200 shown, the whole board counted.
+  await eventually('B to show the window and the total', async () => {
+    const text = await b.page.getByText(/Showing the newest \d+ of \d+/).textContent().catch(() => '')
+    return text.includes(`Showing the newest 200 of ${all}`) && (await b.page.getByTestId('stat-total').textContent()) === String(all)
+  })
+  assert.equal(await b.page.getByTestId('todo').count(), 200)
+  assert.equal(await b.page.getByTestId('todo').first().locator('.todo-title').textContent(), 'bulk 204')
+  await b.page.getByRole('button', { name: 'Show more' }).click()
+  await eventually('B to show more', async () => (await b.page.getByTestId('todo').count()) === Math.min(all, 400))
+  // A change still arrives and keeps the counts.
+  await add(a.page, 'after the window')
+  await row(b.page, 'after the window').waitFor()
+  await eventually('B to count it', async () => (await b.page.getByTestId('stat-total').textContent()) === String(all + 1))
+  assert.deepEqual(unexpected(a.problems), [])
+  assert.deepEqual(unexpected(b.problems), [])
+})
