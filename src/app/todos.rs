@@ -66,6 +66,7 @@ const SELECT: &str = "SELECT id, title, completed, created_at, updated_at FROM t
 /// [`Error::Invalid`] on `title`.
 pub fn validate_title(title: &str) -> Result<String> {
     let title = title.trim();
+    super::text::reject_control("title", title)?;
     if title.is_empty() {
         return Err(Error::invalid("title", "can't be blank"));
     }
