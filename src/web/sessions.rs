@@ -64,7 +64,7 @@ struct Registration {
 
 /// The client's address: the TCP peer (trifecta terminates connections itself). The one
 /// place that decides it, so proxy-aware addressing replaces only this function.
-pub(super) fn client_ip(parts_ext: &axum::http::Extensions) -> Option<String> {
+fn client_ip(parts_ext: &axum::http::Extensions) -> Option<String> {
     parts_ext
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_string())
