@@ -33,6 +33,9 @@ pub const RATE_LIMIT: i64 = 10;
 pub const EMAIL_RATE_LIMIT: i64 = 10;
 /// The rate-limit window.
 pub const RATE_WINDOW: Duration = Duration::from_secs(180);
+/// Longest wait for the cache file to count an attempt: longer than a best-effort cache
+/// write, because an attempt that cannot be counted is refused.
+const COUNT_TIMEOUT: Duration = Duration::from_secs(1);
 
 const BAD_LOGIN: &str = "Try another email address or password.";
 
@@ -266,10 +269,17 @@ async fn sign_in_limit(state: &AppState, ip: Option<&str>, email: &str) -> Limit
         ),
     ];
     for (key, limit) in counters {
-        match state.cache.increment(&key, 1, Some(RATE_WINDOW)).await {
-            Some(count) if count <= limit => {}
-            Some(_) => return Limit::Exceeded,
-            None => return Limit::Unrecorded,
+        match state
+            .cache
+            .try_increment(&key, 1, Some(RATE_WINDOW), COUNT_TIMEOUT)
+            .await
+        {
+            Ok(count) if count <= limit => {}
+            Ok(_) => return Limit::Exceeded,
+            Err(err) => {
+                tracing::error!(cause = %err, "sign-in attempt could not be counted");
+                return Limit::Unrecorded;
+            }
         }
     }
     Limit::Allowed
@@ -280,7 +290,7 @@ async fn sign_in_limit(state: &AppState, ip: Option<&str>, email: &str) -> Limit
 /// gets `429 Too Many Requests` with the message. Both carry `Retry-After`.
 fn refuse_sign_in(inertia: Inertia, limit: Limit, ip: Option<&str>) -> Response {
     let (message, retry) = if limit == Limit::Unrecorded {
-        tracing::error!(?ip, "sign-in attempt could not be counted; refused");
+        tracing::warn!(?ip, "sign-in refused: the attempt could not be counted");
         (
             "Sign-in is unavailable for a moment: the attempt could not be recorded. Try again shortly.".to_owned(),
             Duration::from_secs(5),
