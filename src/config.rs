@@ -62,6 +62,9 @@ pub struct ServeConfig {
     /// `instant`: local writes wake pollers at once; `poll`: pure 100 ms polling.
     #[arg(long, env = "TRIFECTA_WAKE", value_enum, default_value_t = WakeMode::Instant)]
     pub wake: WakeMode,
+    /// Header timeout and connection limit.
+    #[command(flatten)]
+    pub connections: crate::server::ConnectionArgs,
     /// TLS and cookie secret (the web layer's flags).
     #[command(flatten)]
     pub web: crate::web::WebArgs,
@@ -96,6 +99,7 @@ impl Default for ServeConfig {
                 request_timeout: Duration::from_secs(30),
                 body_limit: 1024 * 1024,
                 wake: WakeMode::Instant,
+                connections: crate::server::ConnectionArgs::default(),
                 web: crate::web::WebArgs::default(),
                 cache: CacheArgs::default(),
                 cable: CableArgs::default(),

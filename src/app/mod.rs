@@ -13,6 +13,7 @@ mod ids;
 mod password;
 mod publish;
 mod sessions;
+mod text;
 mod todo_versions;
 mod todos;
 mod users;
@@ -60,6 +61,8 @@ pub struct App {
     settings: Settings,
     /// Where sync markers go; `None` (CLI, unit tests) announces nothing.
     cable: Option<Cable>,
+    /// bcrypt with bounded parallelism.
+    hasher: password::Hasher,
 }
 
 impl App {
@@ -71,6 +74,7 @@ impl App {
             ids: Ids::new(secret),
             settings,
             cable: None,
+            hasher: password::Hasher::new(),
         }
     }
 
@@ -90,5 +94,10 @@ impl App {
     /// The app database.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Password checks (sign-in attempts that reached bcrypt) since this handle was made.
+    pub fn password_checks(&self) -> u64 {
+        self.hasher.checks()
     }
 }

@@ -91,6 +91,7 @@ pub(super) fn to_props(ids: &Ids, t: &Todo) -> TodoProps {
 /// [`Error::Invalid`] on `title`.
 pub fn validate_title(title: &str) -> Result<String> {
     let title = title.trim();
+    super::text::reject_control("title", title)?;
     if title.is_empty() {
         return Err(Error::invalid("title", "can't be blank"));
     }

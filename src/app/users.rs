@@ -73,6 +73,7 @@ pub fn normalize_email(email: &str) -> String {
 }
 
 fn validate_email(email: &str) -> Result<()> {
+    super::text::reject_control("email_address", email)?;
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
@@ -90,6 +91,7 @@ fn validate_email(email: &str) -> Result<()> {
 
 fn validate_name(name: &str) -> Result<String> {
     let name = name.trim();
+    super::text::reject_control("name", name)?;
     if name.chars().count() > 100 {
         return Err(Error::invalid(
             "name",
@@ -113,7 +115,10 @@ impl App {
                 .as_deref()
                 .unwrap_or_else(|| email.split('@').next().unwrap_or_default()),
         )?;
-        let digest = password::digest(new.password, self.settings.bcrypt_cost).await?;
+        let digest = self
+            .hasher
+            .digest(new.password, self.settings.bcrypt_cost)
+            .await?;
         let now = self.clock.now();
         let force_admin = new.site_admin;
         let (user, account) = self
@@ -144,11 +149,15 @@ impl App {
             })
             .await?;
         match found {
-            Some((user, digest)) => Ok(password::verify(password.to_owned(), digest)
+            Some((user, digest)) => Ok(self
+                .hasher
+                .verify(password.to_owned(), digest)
                 .await?
                 .then_some(user)),
             None => {
-                password::verify_nothing(password.to_owned(), self.settings.bcrypt_cost).await;
+                self.hasher
+                    .verify_nothing(password.to_owned(), self.settings.bcrypt_cost)
+                    .await;
                 Ok(None)
             }
         }
@@ -207,7 +216,10 @@ impl App {
     pub async fn reset_password(&self, email: &str, new_password: String) -> Result<EndedUser> {
         password::validate(&new_password)?;
         let user = self.user_by_email(email).await?;
-        let digest = password::digest(new_password, self.settings.bcrypt_cost).await?;
+        let digest = self
+            .hasher
+            .digest(new_password, self.settings.bcrypt_cost)
+            .await?;
         let now = self.clock.now();
         let id = user.id;
         let session_ids = self

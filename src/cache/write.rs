@@ -137,6 +137,33 @@ impl Cache {
         self.finish_write("increment", done, 1)
     }
 
+    /// [`Cache::increment`] for counters that must not be dropped silently (a limit that
+    /// fails closed): it waits up to `timeout` for the file rather than the write timeout,
+    /// and returns the error instead of logging it.
+    ///
+    /// # Errors
+    /// The file stayed busy or locked past `timeout`, or is unwritable or gone.
+    pub async fn try_increment(
+        &self,
+        key: &str,
+        amount: i64,
+        expires_in: Option<Duration>,
+        timeout: Duration,
+    ) -> Result<i64> {
+        let key = self.key(key);
+        let now = self.now();
+        let expires_at = expires_in.map(|d| now + d);
+        let next = self
+            .inner
+            .db
+            .write_within(timeout, move |tx| {
+                sql::increment(tx, &key, amount, now, expires_at)
+            })
+            .await?;
+        self.track_writes(1);
+        Ok(next)
+    }
+
     /// [`Cache::increment`] by `-amount`.
     pub async fn decrement(
         &self,

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -22,7 +21,13 @@ use crate::store::{self, Clock, PoolOptions, Stores};
 use crate::web::secret::SecretKeyBase;
 use crate::web::{self, AppState, Site};
 
+mod listen;
 mod tls;
+
+pub use listen::ConnectionArgs;
+
+/// How often the server checks that each store's file is still the one it opened.
+const FILE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +113,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         Ok((stores, secret))
     })
     .await??;
+    tracker.spawn(stores.clone().watch_files(FILE_CHECK_EVERY, token.clone()));
     let clock = Clock::system();
     let queue = Queue::new(
         stores.queue.clone(),
@@ -187,38 +193,30 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     tracker.spawn_blocking(web::warm_assets);
     let addr = listener.local_addr()?;
     let router = web::router(state.clone(), &config.serve);
-    let shutdown = token.clone().cancelled_owned();
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    // Joined in `Running::wait`, so it is scoped rather than tracked.
-    let http = match tls_files {
-        None => tokio::spawn(async move {
-            // Real-time frames are small and latency-bound: no Nagle delay behind unacked data.
-            let listener = listener.tap_io(|tcp| {
-                if let Err(err) = tcp.set_nodelay(true) {
-                    tracing::debug!(cause = %err, "cannot set TCP_NODELAY");
-                }
-            });
-            axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }),
-        Some((cert, key)) => {
-            let tls = tls::config(&cert, &key).await?;
-            tls::serve(
-                listener,
-                tls,
-                service,
-                shutdown,
-                config.serve.shutdown_grace,
-            )?
-        }
+    let tls = match tls_files {
+        Some((cert, key)) => Some(tls::acceptor(&cert, &key).await?),
+        None => None,
     };
+    let nofile = listen::raise_descriptor_limit();
+    let connections = &config.serve.connections;
+    let max_connections = connections.max_connections.map_or_else(
+        || listen::default_max_connections(nofile),
+        |n| usize::try_from(n).unwrap_or(usize::MAX),
+    );
+    let serve = listen::Serve {
+        router,
+        tls,
+        header_timeout: connections.header_timeout,
+        max_connections,
+    };
+    // Joined in `Running::wait`, so it is scoped rather than tracked.
+    let http = tokio::spawn(listen::serve(listener, serve, token.clone()));
     let scheme = if config.serve.web.tls_cert.is_some() {
         "https"
     } else {
         "http"
     };
-    tracing::info!(%addr, scheme, storage = %config.storage.storage.display(), env = %config.storage.env, "listening");
+    tracing::info!(%addr, scheme, max_connections, descriptor_limit = nofile, storage = %config.storage.storage.display(), env = %config.storage.env, "listening");
     Ok(Running {
         addr,
         state,

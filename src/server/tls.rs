@@ -1,27 +1,21 @@
-//! HTTPS with rustls: HTTP/2 and HTTP/1.1 negotiated by ALPN, the same router and the same
-//! graceful shutdown as plain HTTP (which serves HTTP/1.1 and h2c prior knowledge).
+//! HTTPS with rustls: the acceptor that offers HTTP/2 and HTTP/1.1 by ALPN. Connections go
+//! through the same accept loop, limits and graceful shutdown as plain HTTP (which serves
+//! HTTP/1.1 and h2c prior knowledge).
 
-use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Router;
-use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
-use axum_server::tls_rustls::RustlsConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use super::Error;
 
-/// Loads the PEM certificate chain and key into a rustls config that offers h2 and http/1.1.
+/// Loads the PEM certificate chain and key into an acceptor that offers h2 and http/1.1.
 ///
 /// # Errors
 /// Unreadable or invalid files, or a key that does not match the certificate.
-pub(super) async fn config(cert: &Path, key: &Path) -> Result<RustlsConfig, Error> {
+pub(super) async fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, Error> {
     let (cert, key) = (cert.to_owned(), key.to_owned());
     let server = tokio::task::spawn_blocking(move || -> Result<_, Error> {
         let chain = CertificateDer::pem_file_iter(&cert)
@@ -40,27 +34,5 @@ pub(super) async fn config(cert: &Path, key: &Path) -> Result<RustlsConfig, Erro
         Ok(server)
     })
     .await??;
-    Ok(RustlsConfig::from_config(Arc::new(server)))
-}
-
-/// Serves `service` over TLS on `listener` until `shutdown` resolves, then stops accepting
-/// and waits for open connections at most `grace` before closing them.
-///
-/// # Errors
-/// A listener that cannot be handed over.
-pub(super) fn serve(
-    listener: TcpListener,
-    tls: RustlsConfig,
-    service: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> Result<JoinHandle<std::io::Result<()>>, Error> {
-    let handle = axum_server::Handle::new();
-    let watcher = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        watcher.graceful_shutdown(Some(grace));
-    });
-    let server = axum_server::from_tcp_rustls(listener.into_std()?, tls)?.handle(handle);
-    Ok(tokio::spawn(async move { server.serve(service).await }))
+    Ok(TlsAcceptor::from(Arc::new(server)))
 }

@@ -65,6 +65,15 @@ pub enum Error {
     /// The closure running the query panicked (with this message).
     #[error("database call panicked: {0}")]
     Panic(String),
+    /// The file this handle opened was deleted or replaced while in use; the handle refuses
+    /// all work until a restart, rather than use a different file than other processes.
+    #[error("{db} database {path} was deleted or replaced while in use; restart to open it again")]
+    Retired {
+        /// Store name.
+        db: &'static str,
+        /// File path.
+        path: PathBuf,
+    },
     /// A write with a deadline ([`crate::store::Db::write_within`]) gave up while this
     /// process's earlier writes to the file still held it.
     #[error("{db} database busy: this process's other writes held it for {waited:?}")]

@@ -5,6 +5,9 @@
 //! same per-connection pragmas (WAL, `synchronous=NORMAL`, `busy_timeout`, `foreign_keys`) and
 //! its own embedded refinery migrations from `sql/<store>/`.
 //!
+//! A handle whose file is deleted or replaced under it retires and refuses all work until a
+//! restart ([`Db::verify_identity`], checked by [`Stores::watch_files`] and `/up`).
+//!
 //! Talks to: rusqlite, r2d2, refinery. Knows nothing of the engines built on top of it.
 
 mod clock;
@@ -13,6 +16,8 @@ mod error;
 mod migrate;
 
 use std::path::{Path, PathBuf};
+
+use tokio_util::sync::CancellationToken;
 
 pub use clock::{Clock, Timestamp};
 pub use db::{BUSY_TIMEOUT, Db, PoolOptions};
@@ -114,6 +119,34 @@ impl Stores {
             StoreKind::Queue => &self.queue,
             StoreKind::Cache => &self.cache,
             StoreKind::Cable => &self.cable,
+        }
+    }
+
+    /// Names of the stores whose handle is retired (their file was deleted or replaced).
+    pub fn retired(&self) -> Vec<&'static str> {
+        StoreKind::ALL
+            .iter()
+            .filter(|k| self.get(**k).is_retired())
+            .map(|k| k.name())
+            .collect()
+    }
+
+    /// Checks every file is still the one opened, every `every` until `token` is
+    /// cancelled, so a deleted or replaced file retires its store within a beat even when
+    /// nobody asks `/up` (see [`Db::verify_identity`]).
+    pub async fn watch_files(self, every: std::time::Duration, token: CancellationToken) {
+        let mut beat = tokio::time::interval(every);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = token.cancelled() => break,
+                _ = beat.tick() => {
+                    for kind in StoreKind::ALL {
+                        // A failure is logged once by the check itself.
+                        let _ = self.get(kind).verify_identity();
+                    }
+                }
+            }
         }
     }
 

@@ -1,14 +1,17 @@
 //! The HTTP edge around every route (what Thruster gave the seed design): compression
 //! negotiated by `Accept-Encoding`, security headers, error pages, panic recovery, request
-//! timeout and body limit, and the Inertia protocol middleware.
+//! timeout and body limit, and the Inertia protocol middleware. A request that fails on our
+//! side while a store is retired (its file deleted or replaced) answers 503, not 500.
 
 use axum::Router;
+use axum::extract::{Request, State};
 use axum::http::header::{
     CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
     X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -19,6 +22,7 @@ use tower_http::trace::TraceLayer;
 use super::{AppState, error, error_page};
 use crate::config::ServeConfig;
 use crate::inertia;
+use crate::store::Stores;
 
 /// The Content-Security-Policy: Vite emits external scripts and stylesheets only, so nothing
 /// inline is allowed. `data:` images cover the empty favicon.
@@ -38,7 +42,8 @@ pub fn apply(routes: Router<AppState>, state: AppState, config: &ServeConfig) ->
             inertia::middleware,
         ))
         .layer(from_fn_with_state(inertia_config, error_page::error_pages))
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(from_fn_with_state(state.stores, fail_closed))
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .layer(CompressionLayer::new());
     let router = security_headers(router, https);
@@ -49,6 +54,27 @@ pub fn apply(routes: Router<AppState>, state: AppState, config: &ServeConfig) ->
         ))
         .layer(CatchPanicLayer::custom(|_| error_page::static_500()))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Turns a server error into `503 Service Unavailable` while a store is retired: the
+/// failure is not a bug to retry but storage an operator has to restore and restart.
+async fn fail_closed(State(stores): State<Stores>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let retired = stores.retired();
+    if retired.is_empty() {
+        return response;
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "Storage unavailable: the {} database file was deleted or replaced while the server ran; it answers again after a restart.",
+            retired.join(", ")
+        ),
+    )
+        .into_response()
 }
 
 fn security_headers(router: Router, https: bool) -> Router {

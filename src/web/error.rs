@@ -19,6 +19,10 @@ pub enum ApiError {
     /// The request itself is wrong; the message says how.
     #[error("{0}")]
     BadRequest(String),
+    /// The request body is larger than the configured limit (also when sent chunked, so
+    /// only reading it finds out).
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// Anything on our side; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -35,6 +39,7 @@ impl ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

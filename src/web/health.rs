@@ -1,5 +1,6 @@
-//! `GET /up`: 200 when every database answers a query on a fresh connection, 503 naming the
-//! failing stores otherwise.
+//! `GET /up`: 200 when every database is still the file the server opened and takes a
+//! write (one row of its probe table), 503 naming the failing stores otherwise. A store
+//! whose file was deleted or replaced stays failing until a restart.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -29,8 +30,8 @@ async fn up(State(stores): State<Stores>) -> (StatusCode, Json<Value>) {
     }
 }
 
-/// Checks every store on a fresh connection: `{name: "ok" | "unavailable"}` and the failing
-/// names. Shared by `/up` and the status page.
+/// Checks every store (identity and a write probe): `{name: "ok" | "unavailable"}` and the
+/// failing names. Shared by `/up` and the status page.
 pub(super) async fn store_report(stores: &Stores) -> (Map<String, Value>, Vec<&'static str>) {
     let checks = StoreKind::ALL.map(|k| {
         let db = stores.get(k).clone();

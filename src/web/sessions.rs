@@ -1,7 +1,11 @@
 //! Sign in, sign out and sign up, as Rails 8's authentication generator: `GET /login`,
-//! `POST /session`, `DELETE /session`, `GET /signup`, `POST /registration`. Sign-in attempts
-//! are rate-limited per client IP (10 per 3 minutes) through Solid Cache, so the limit
-//! holds across processes sharing the storage directory.
+//! `POST /session`, `DELETE /session`, `GET /signup`, `POST /registration`.
+//!
+//! Sign-in attempts are limited per client address and per email address (10 each per 3
+//! minutes) through Solid Cache, so the limit holds across processes sharing the storage
+//! directory. The attempt is counted (an atomic increment in one write transaction) before
+//! the password is checked, and an attempt that cannot be counted is refused: the limit
+//! fails closed. A session starts with a fresh CSRF token.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -23,10 +27,15 @@ use super::{ApiError, AppState};
 use crate::app::{self, NewUser};
 use crate::inertia::{Errors, Inertia, Props};
 
-/// Most sign-in attempts per client IP within [`RATE_WINDOW`].
+/// Most sign-in attempts per client address within [`RATE_WINDOW`].
 pub const RATE_LIMIT: i64 = 10;
+/// Most sign-in attempts per email address, from any client address, within [`RATE_WINDOW`].
+pub const EMAIL_RATE_LIMIT: i64 = 10;
 /// The rate-limit window.
 pub const RATE_WINDOW: Duration = Duration::from_secs(180);
+/// Longest wait for the cache file to count an attempt: longer than a best-effort cache
+/// write, because an attempt that cannot be counted is refused.
+const COUNT_TIMEOUT: Duration = Duration::from_secs(1);
 
 const BAD_LOGIN: &str = "Try another email address or password.";
 
@@ -56,7 +65,8 @@ struct Registration {
     password: String,
 }
 
-/// The client's address: the TCP peer (trifecta terminates connections itself).
+/// The client's address: the TCP peer (trifecta terminates connections itself). The one
+/// place that decides it, so proxy-aware addressing replaces only this function.
 fn client_ip(parts_ext: &axum::http::Extensions) -> Option<String> {
     parts_ext
         .get::<ConnectInfo<SocketAddr>>()
@@ -106,20 +116,9 @@ async fn create_session(
     inertia: Inertia,
     Input(form): Input<Credentials>,
 ) -> Result<Response, ApiError> {
-    if !within_rate_limit(&state, client.ip.as_deref()).await {
-        let wait = RATE_WINDOW.as_secs() / 60;
-        let message = format!("Too many sign-in attempts. Try again in {wait} minutes.");
-        tracing::warn!(ip = ?client.ip, "sign-in rate limit reached");
-        let mut response = inertia
-            .flash("alert", &message)
-            .errors(Errors::new().add("email_address", &message))
-            .redirect("/login");
-        *response.status_mut() = StatusCode::SEE_OTHER;
-        response.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            RATE_WINDOW.as_secs().into(),
-        );
-        return Ok(response);
+    match sign_in_limit(&state, client.ip.as_deref(), &form.email_address).await {
+        Limit::Allowed => {}
+        refused => return Ok(refuse_sign_in(inertia, refused, client.ip.as_deref())),
     }
     let user = state
         .app
@@ -131,23 +130,31 @@ async fn create_session(
             .errors(Errors::new().add("email_address", BAD_LOGIN))
             .redirect("/login"));
     };
-    let jar = start_session(&state, &user, client, jar).await?;
-    Ok((jar, inertia.redirect("/")).into_response())
+    start_session(&state, &user, client, jar, inertia.redirect("/")).await
 }
 
-/// Starts a session for `user` and adds its cookie to `jar`.
+/// Starts a session for `user` and answers `then` with its cookie and its fresh CSRF
+/// token: the token held before signing in (which a page or script could have seen) stops
+/// working with the new session.
 async fn start_session(
     state: &AppState,
     user: &crate::app::User,
     client: Client,
     jar: SignedCookieJar,
-) -> Result<SignedCookieJar, ApiError> {
+    then: Response,
+) -> Result<Response, ApiError> {
     let session = state
         .app
         .start_session(user, client.ip, client.user_agent)
         .await
         .map_err(ApiError::internal)?;
-    Ok(jar.add(auth::session_cookie(&state.cookies, session.token)))
+    let mut response = (
+        jar.add(auth::session_cookie(&state.cookies, session.token.clone())),
+        then,
+    )
+        .into_response();
+    super::csrf::issue_for_session(&state.cookies, &session.token, response.headers_mut());
+    Ok(response)
 }
 
 async fn destroy_session(
@@ -221,7 +228,6 @@ async fn create_registration(
         Err(e) => return Err(ApiError::internal(e)),
     };
     tracing::info!(user = %user.email_address, site_admin = user.site_admin, "signed up");
-    let jar = start_session(&state, &user, client, jar).await?;
     let welcome = format!(
         "Welcome, {}!",
         if user.name.is_empty() {
@@ -230,15 +236,85 @@ async fn create_registration(
             &user.name
         }
     );
-    Ok((jar, inertia.flash("notice", json!(welcome)).redirect("/")).into_response())
+    let then = inertia.flash("notice", json!(welcome)).redirect("/");
+    start_session(&state, &user, client, jar, then).await
 }
 
-/// Counts this attempt against the client's window; fails open (logged) when the cache is
-/// unusable, because locking everyone out is worse than a briefly unlimited form.
-async fn within_rate_limit(state: &AppState, ip: Option<&str>) -> bool {
-    let key = format!("rate_limit:session:{}", ip.unwrap_or("unknown"));
-    match state.cache.increment(&key, 1, Some(RATE_WINDOW)).await {
-        Some(count) => count <= RATE_LIMIT,
-        None => true,
+/// What the sign-in limit decided for one attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Limit {
+    /// Counted and within both limits: the password may be checked.
+    Allowed,
+    /// Counted, and the client address or the email address is over its limit.
+    Exceeded,
+    /// The attempt could not be counted (the cache file is locked, full or gone).
+    Unrecorded,
+}
+
+/// Counts this attempt against the client address's window, then the email address's, and
+/// decides before any password is checked. Each count is one atomic increment, so a burst of
+/// simultaneous attempts gets exactly the limit's worth through. A count that cannot be
+/// written refuses the attempt: an unlimited sign-in form is a brute-force oracle.
+async fn sign_in_limit(state: &AppState, ip: Option<&str>, email: &str) -> Limit {
+    // Normalized as users' addresses are, so case and spaces do not make new counters.
+    let email = email.trim().to_lowercase();
+    let counters = [
+        (
+            format!("rate_limit:session:{}", ip.unwrap_or("unknown")),
+            RATE_LIMIT,
+        ),
+        (
+            format!("rate_limit:session:email:{email}"),
+            EMAIL_RATE_LIMIT,
+        ),
+    ];
+    for (key, limit) in counters {
+        match state
+            .cache
+            .try_increment(&key, 1, Some(RATE_WINDOW), COUNT_TIMEOUT)
+            .await
+        {
+            Ok(count) if count <= limit => {}
+            Ok(_) => return Limit::Exceeded,
+            Err(err) => {
+                tracing::error!(cause = %err, "sign-in attempt could not be counted");
+                return Limit::Unrecorded;
+            }
+        }
     }
+    Limit::Allowed
+}
+
+/// The answer to a refused sign-in: an Inertia visit goes back to the form with the message
+/// as a flash and a field error (a 303, which the Inertia client follows); anything else
+/// gets `429 Too Many Requests` with the message. Both carry `Retry-After`.
+fn refuse_sign_in(inertia: Inertia, limit: Limit, ip: Option<&str>) -> Response {
+    let (message, retry) = if limit == Limit::Unrecorded {
+        tracing::warn!(?ip, "sign-in refused: the attempt could not be counted");
+        (
+            "Sign-in is unavailable for a moment: the attempt could not be recorded. Try again shortly.".to_owned(),
+            Duration::from_secs(5),
+        )
+    } else {
+        tracing::warn!(?ip, "sign-in rate limit reached");
+        let wait = RATE_WINDOW.as_secs() / 60;
+        (
+            format!("Too many sign-in attempts. Try again in {wait} minutes."),
+            RATE_WINDOW,
+        )
+    };
+    let mut response = if inertia.request().is_inertia {
+        let mut response = inertia
+            .flash("alert", &message)
+            .errors(Errors::new().add("email_address", &message))
+            .redirect("/login");
+        *response.status_mut() = StatusCode::SEE_OTHER;
+        response
+    } else {
+        (StatusCode::TOO_MANY_REQUESTS, message).into_response()
+    };
+    response
+        .headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, retry.as_secs().into());
+    response
 }

@@ -18,6 +18,8 @@ mod cache_eviction;
 mod cache_failures;
 mod cache_process;
 mod helpers;
+mod hostile;
+mod hostile_store;
 mod inertia;
 mod process;
 mod queue_cli;

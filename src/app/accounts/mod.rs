@@ -146,6 +146,7 @@ fn member_row(r: &Row<'_>) -> rusqlite::Result<AccountUser> {
 
 fn validate_account_name(name: &str) -> Result<String> {
     let name = name.trim();
+    super::text::reject_control("name", name)?;
     if name.is_empty() {
         return Err(Error::invalid("name", "can't be blank"));
     }

@@ -10,6 +10,9 @@
 //! query: on the 2-vCPU machine a `spawn_blocking` round trip is 10–18 µs at p50, a keyed
 //! read 3 µs. Anywhere else (a current-thread runtime, as in `#[tokio::test]`), the closure
 //! goes to `spawn_blocking`.
+//!
+//! A `Db` fails closed when its file goes away: see [`health`] for the identity check that
+//! retires a handle whose file was deleted or replaced, and the write probe of `/up`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,6 +26,10 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::Semaphore;
 
 use super::error::{Error, Result};
+
+mod health;
+
+use health::FileId;
 
 /// How long SQLite waits on another connection's write lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -72,6 +79,11 @@ struct Inner {
     /// it never writes, so every commit to the file (this process's included) changes
     /// its value.
     watch: Mutex<Option<Connection>>,
+    /// Device and inode of the file this handle opened; `None` where the platform has none.
+    identity: Option<FileId>,
+    /// Set for good once the file at the path is no longer the one opened (deleted or
+    /// replaced): every call then fails with [`Error::Retired`] until a restart.
+    retired: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Db {
@@ -133,6 +145,7 @@ impl Db {
             })
             .map_err(|e| open_err(&e))?;
         drop(probe);
+        let identity = FileId::of(path).map_err(|e| open_err(&e))?;
 
         let manager = SqliteConnectionManager::file(path);
         let pool = Pool::builder()
@@ -157,6 +170,8 @@ impl Db {
                 writer: Arc::new(Semaphore::new(1)),
                 write_conn: Mutex::new(None),
                 watch: Mutex::new(None),
+                identity,
+                retired: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -186,6 +201,7 @@ impl Db {
         T: Send + 'static,
         E: From<Error> + Send + 'static,
     {
+        self.ensure_current()?;
         let inner = self.inner.clone();
         blocking(move || {
             // The write connection when it is free: its page cache survives this process's
@@ -223,6 +239,7 @@ impl Db {
     /// # Errors
     /// The watch connection cannot be opened or read, or the file is locked right now.
     pub fn data_version(&self) -> Result<i64> {
+        self.ensure_current()?;
         let mut slot = self.inner.watch.lock().unwrap_or_else(|p| p.into_inner());
         let conn = match slot.as_mut() {
             Some(conn) => conn,
@@ -248,6 +265,7 @@ impl Db {
         T: Send + 'static,
         E: From<Error> + Send + 'static,
     {
+        self.ensure_current()?;
         let permit = self
             .inner
             .writer
@@ -279,6 +297,7 @@ impl Db {
         T: Send + 'static,
         E: From<Error> + Send + 'static,
     {
+        self.ensure_current()?;
         let started = std::time::Instant::now();
         let queue_timeout = || Error::WriteQueueTimeout {
             db: self.inner.name,
@@ -307,6 +326,7 @@ impl Db {
         F: FnOnce(&Transaction<'_>) -> Result<T, E>,
         E: From<Error>,
     {
+        self.ensure_current()?;
         self.inner.write_tx(None, f)
     }
 
@@ -319,35 +339,9 @@ impl Db {
         F: FnOnce(&mut Connection) -> Result<T, E>,
         E: From<Error>,
     {
+        self.ensure_current()?;
         let mut conn = self.inner.pool.get().map_err(Error::from)?;
         f(&mut conn)
-    }
-
-    /// Health check: opens a *fresh* connection to the path (so a deleted, replaced or
-    /// unreadable file is noticed even while pooled connections still hold the old one) and
-    /// reads the schema.
-    ///
-    /// # Errors
-    /// Why the file at the path is not a working database.
-    pub async fn check(&self) -> Result<()> {
-        let path = self.inner.path.clone();
-        let name = self.inner.name;
-        tokio::task::spawn_blocking(move || {
-            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            let fail = |e: rusqlite::Error| Error::Open {
-                db: name,
-                path: path.clone(),
-                reason: e.to_string(),
-            };
-            let conn = Connection::open_with_flags(&path, flags).map_err(fail)?;
-            conn.busy_timeout(Duration::from_secs(1)).map_err(fail)?;
-            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map_err(fail)?;
-            Ok(())
-        })
-        .await?
     }
 }
 
