@@ -196,29 +196,30 @@ async fn create_registration(
         return Err(ApiError::NotFound);
     }
     let name = (!form.name.trim().is_empty()).then(|| form.name.clone());
-    let created = state
+    let new = NewUser {
+        email_address: form.email_address,
+        password: form.password,
+        name,
+        site_admin: false,
+    };
+    // Every invalid field at once, before the (slow) password hash.
+    let mut problems = state
         .app
-        .create_user(NewUser {
-            email_address: form.email_address,
-            password: form.password,
-            name,
-            site_admin: false,
-        })
-        .await;
+        .registration_errors(&new)
+        .await
+        .map_err(ApiError::internal)?;
+    let created = match problems.is_empty() {
+        true => Some(state.app.create_user(new).await),
+        false => None,
+    };
     let user = match created {
-        Ok(user) => user,
-        Err(app::Error::Invalid { field, message }) => {
-            let label = match field {
-                "email_address" => "Email address",
-                "password" => "Password",
-                "name" => "Name",
-                other => other,
-            };
-            return Ok(inertia
-                .errors(Errors::new().add(field, format!("{label} {message}")))
-                .redirect("/signup"));
+        Some(Ok(user)) => user,
+        Some(Err(app::Error::Invalid { field, message })) => {
+            problems.push((field, message));
+            return Ok(signup_errors(inertia, problems));
         }
-        Err(e) => return Err(ApiError::internal(e)),
+        Some(Err(e)) => return Err(ApiError::internal(e)),
+        None => return Ok(signup_errors(inertia, problems)),
     };
     tracing::info!(user = %user.email_address, site_admin = user.site_admin, "signed up");
     let jar = start_session(&state, &user, client, jar).await?;
@@ -231,6 +232,26 @@ async fn create_registration(
         }
     );
     Ok((jar, inertia.flash("notice", json!(welcome)).redirect("/")).into_response())
+}
+
+/// Back to the sign-up form with `problems`, each message starting with its field's label.
+fn signup_errors(inertia: Inertia, problems: Vec<(&'static str, String)>) -> Response {
+    let errors = problems
+        .into_iter()
+        .fold(Errors::new(), |errors, (field, message)| {
+            errors.add(field, format!("{} {message}", label(field)))
+        });
+    inertia.errors(errors).redirect("/signup")
+}
+
+/// The form label of a sign-up field, which starts its error message.
+fn label(field: &str) -> &str {
+    match field {
+        "email_address" => "Email address",
+        "password" => "Password",
+        "name" => "Name",
+        other => other,
+    }
 }
 
 /// Counts this attempt against the client's window; fails open (logged) when the cache is

@@ -19,6 +19,7 @@ mod cache_failures;
 mod cache_process;
 mod helpers;
 mod inertia;
+mod membership;
 mod process;
 mod queue_cli;
 mod queue_concurrency;
