@@ -30,6 +30,7 @@ mod queue_order;
 mod queue_process;
 mod queue_recurring;
 mod queue_support;
+mod signup;
 mod store;
 mod sync;
 mod todos;
