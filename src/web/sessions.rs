@@ -208,9 +208,10 @@ async fn create_registration(
         .registration_errors(&new)
         .await
         .map_err(ApiError::internal)?;
-    let created = match problems.is_empty() {
-        true => Some(state.app.create_user(new).await),
-        false => None,
+    let created = if problems.is_empty() {
+        Some(state.app.create_user(new).await)
+    } else {
+        None
     };
     let user = match created {
         Some(Ok(user)) => user,
