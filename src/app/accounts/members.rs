@@ -48,6 +48,8 @@ const UNSEEN: &str = "SELECT au.account_id, a.name, au.role,
      FROM account_users au JOIN accounts a ON a.id = au.account_id
      LEFT JOIN users b ON b.id = au.added_by
      WHERE au.user_id = ?1 AND au.seen_at IS NULL ORDER BY au.id";
+const ANY_UNSEEN: &str =
+    "SELECT EXISTS (SELECT 1 FROM account_users WHERE user_id = ?1 AND seen_at IS NULL)";
 const MARK_SEEN: &str =
     "UPDATE account_users SET seen_at = ?2 WHERE user_id = ?1 AND seen_at IS NULL";
 
@@ -186,6 +188,18 @@ impl App {
     /// Only database failures.
     pub async fn acknowledge_additions(&self, user: &User) -> Result<Vec<Addition>> {
         let (uid, now): (i64, Timestamp) = (user.id, self.clock.now());
+        // Most visits have nothing to tell: a read, not a write transaction, answers them.
+        let any = self
+            .db
+            .call(move |conn| -> Result<bool> {
+                Ok(conn
+                    .prepare_cached(ANY_UNSEEN)?
+                    .query_row([uid], |r| r.get(0))?)
+            })
+            .await?;
+        if !any {
+            return Ok(Vec::new());
+        }
         let additions = self
             .db
             .write(move |tx| -> Result<Vec<Addition>> {
