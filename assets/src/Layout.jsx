@@ -1,6 +1,12 @@
 // The frame around every page: header with navigation and the signed-in user, the page, a
 // footer. Signed-out visitors only see the sign-in and sign-up links.
+//
+// Flash messages stay until the user moves to another address, sends a form, a new one
+// arrives, or they dismiss it: a live update of the page (a partial reload after a sync marker, a prop
+// replaced from the cable) answers with no flash, and would otherwise wipe a notice a
+// fraction of a second after it appeared.
 import { Link, router, usePage } from '@inertiajs/react'
+import { useEffect, useState } from 'react'
 
 const NAV = [
   { href: '/todos', label: 'Todos', component: 'Todos/Index' },
@@ -11,12 +17,38 @@ const NAV = [
 
 const ADMIN_NAV = [{ href: '/admin/accounts', label: 'Admin', component: 'Admin/Accounts' }]
 
+const text = (flash, key) => (flash && typeof flash[key] === 'string' ? flash[key] : null)
+const path = (url) => (url ?? '').split('?')[0]
+
+// The flash to show: the page's, or the last one shown at this address.
+function useStickyFlash(page) {
+  const notice = text(page.flash, 'notice')
+  const alert = text(page.flash, 'alert')
+  const [shown, setShown] = useState({ at: path(page.url), notice, alert })
+  useEffect(() => {
+    setShown((prev) => {
+      if (notice || alert) return { at: path(page.url), notice, alert }
+      if (prev.at !== path(page.url)) return { at: path(page.url), notice: null, alert: null }
+      return prev
+    })
+  }, [page.url, notice, alert])
+  const dismiss = () => setShown((prev) => ({ ...prev, notice: null, alert: null }))
+  // A new action by the user (a form sent) makes the old message stale.
+  useEffect(
+    () =>
+      router.on('start', (event) => {
+        if (event.detail.visit.method !== 'get') setShown((prev) => ({ ...prev, notice: null, alert: null }))
+      }),
+    [],
+  )
+  return { ...shown, dismiss }
+}
+
 export default function Layout({ children }) {
   const page = usePage()
-  const { component, flash } = page
+  const { component } = page
   const user = page.props.auth?.user ?? null
-  const notice = flash && typeof flash.notice === 'string' ? flash.notice : null
-  const alert = flash && typeof flash.alert === 'string' ? flash.alert : null
+  const { notice, alert, dismiss } = useStickyFlash(page)
   return (
     <div className="shell">
       <header className="topbar">
@@ -54,12 +86,18 @@ export default function Layout({ children }) {
       </header>
       {notice && (
         <div className="flash" role="status">
-          {notice}
+          <span>{notice}</span>
+          <button type="button" className="flash-close" aria-label="Dismiss" onClick={dismiss}>
+            ×
+          </button>
         </div>
       )}
       {alert && (
         <div className="flash alert" role="alert">
-          {alert}
+          <span>{alert}</span>
+          <button type="button" className="flash-close" aria-label="Dismiss" onClick={dismiss}>
+            ×
+          </button>
         </div>
       )}
       <main className="content">{children}</main>

@@ -7,8 +7,9 @@
 //!   queue of broadcast frames, disconnect frames, and `unsubscribed` on close.
 //! - `subscriptions`: `subscribe` / `unsubscribe` / `message`, keyed by the raw identifier.
 //! - [`Channel`] / [`Registry`]: the channel API; [`Connect`]: the connection hook.
-//! - `remote`: disconnect orders across processes on the internal cable channel
-//!   [`INTERNAL_CHANNEL`] ([`ActionCable::disconnect_everywhere`], [`remote_disconnect`]).
+//! - `remote`: disconnect and unsubscribe orders across processes on the internal cable
+//!   channel [`INTERNAL_CHANNEL`] ([`ActionCable::disconnect_everywhere`],
+//!   [`ActionCable::unsubscribe_everywhere`], [`remote_disconnect`], [`remote_unsubscribe`]).
 //!
 //! Deviations from Rails, on purpose (protocols.md §1.6): a subscribe to an unknown channel
 //! (or with an unparseable identifier, or past the subscription limit) gets
@@ -40,7 +41,10 @@ pub use channel::{Channel, ChannelFactory, Context, Registry};
 pub use config::ActionCableArgs;
 pub use connect::{AcceptAll, Connect, ConnectRequest, ConnectionInfo, Identity, Rejected};
 pub use frame::DisconnectReason;
-pub use remote::{INTERNAL_CHANNEL, RESERVED_PREFIX, disconnect as remote_disconnect};
+pub use remote::{
+    INTERNAL_CHANNEL, RESERVED_PREFIX, disconnect as remote_disconnect,
+    unsubscribe as remote_unsubscribe,
+};
 
 use crate::cable::{self, Cable};
 
@@ -87,6 +91,8 @@ enum Control {
         reason: DisconnectReason,
         reconnect: bool,
     },
+    /// End the subscriptions streaming any of these streams, with `reject_subscription`.
+    Unsubscribe { streams: Arc<[String]> },
 }
 
 impl std::fmt::Debug for ActionCable {
@@ -259,6 +265,59 @@ impl ActionCable {
                 };
                 if c.control.try_send(order).is_ok() {
                     n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    /// Ends, on every ActionCable server sharing the cable file, the subscriptions that
+    /// stream any of `streams` on the connections identified as one of `identities`: each
+    /// such subscription's `unsubscribed` runs, its streams stop, and the client gets
+    /// `reject_subscription` for it; the sockets and their other subscriptions carry on.
+    /// This process's connections take the order at once (the returned count), the others'
+    /// within one cable polling interval; the order also comes back to this process, so a
+    /// subscription made in between is ended too.
+    ///
+    /// # Errors
+    /// The order could not be written (the local connections take it regardless).
+    pub async fn unsubscribe_everywhere<S: AsRef<str>, T: AsRef<str>>(
+        &self,
+        identities: &[S],
+        streams: &[T],
+    ) -> cable::Result<usize> {
+        let n = self.unsubscribe_local(identities, streams);
+        remote::unsubscribe(&self.inner.cable, identities, streams).await?;
+        Ok(n)
+    }
+
+    /// Orders this process's connections with one of `identities` to end their
+    /// subscriptions streaming any of `streams`. Returns how many took the order.
+    fn unsubscribe_local<S: AsRef<str>, T: AsRef<str>>(
+        &self,
+        identities: &[S],
+        streams: &[T],
+    ) -> usize {
+        let wanted: std::collections::HashSet<&str> =
+            identities.iter().map(AsRef::as_ref).collect();
+        if wanted.is_empty() || streams.is_empty() {
+            return 0;
+        }
+        let streams: Arc<[String]> = streams.iter().map(|s| s.as_ref().to_owned()).collect();
+        let conns = self.connections();
+        let mut n = 0;
+        for c in conns.values() {
+            if c.identity.as_deref().is_some_and(|i| wanted.contains(i)) {
+                let order = Control::Unsubscribe {
+                    streams: streams.clone(),
+                };
+                match c.control.try_send(order) {
+                    Ok(()) => n += 1,
+                    Err(err) => tracing::warn!(
+                        identity = ?c.identity,
+                        cause = %err,
+                        "a connection could not take an unsubscribe order"
+                    ),
                 }
             }
         }

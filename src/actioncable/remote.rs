@@ -1,11 +1,18 @@
-//! Remote disconnects across processes, as Rails'
-//! `ActionCable.server.remote_connections.where(..).disconnect`: an order published on the
-//! internal cable channel [`INTERNAL_CHANNEL`] reaches every ActionCable server sharing the
-//! cable file, and each closes its connections with a named identity, sending
-//! `{"type":"disconnect","reason":"remote","reconnect":…}` first.
+//! Remote orders across processes: an order published on the internal cable channel
+//! [`INTERNAL_CHANNEL`] reaches every ActionCable server sharing the cable file, and each
+//! applies it to its connections with a named identity.
 //!
-//! The order is one cable message,
-//! `{"type":"disconnect","identities":["…"],"reconnect":true|false}`. Each server subscribes
+//! - `{"type":"disconnect","identities":["…"],"reconnect":true|false}`, as Rails'
+//!   `ActionCable.server.remote_connections.where(..).disconnect`: each matching connection
+//!   gets `{"type":"disconnect","reason":"remote","reconnect":…}` and is closed.
+//! - `{"type":"unsubscribe","identities":["…"],"streams":["…"]}`: each matching connection
+//!   ends only its subscriptions that stream one of `streams` (the channel's `unsubscribed`
+//!   runs, the streams stop) and tells the client with
+//!   `{"type":"reject_subscription","identifier":…}`, which `@rails/actioncable` hands to
+//!   the subscription's `rejected` callback even after a confirmation. The socket and its
+//!   other subscriptions carry on: how an app revokes access to some streams at once.
+//!
+//! Each order is one cable message. Each server subscribes
 //! to the channel once (one hub entry per process, not per socket), so an order costs every
 //! server one row read and one pass over its connections.
 //!
@@ -36,6 +43,12 @@ enum Order {
     Disconnect {
         identities: Vec<String>,
         reconnect: bool,
+    },
+    /// End the subscriptions streaming any of `streams` on every connection identified as
+    /// one of `identities`.
+    Unsubscribe {
+        identities: Vec<String>,
+        streams: Vec<String>,
     },
 }
 
@@ -75,6 +88,38 @@ pub async fn disconnect<S: AsRef<str>>(
     Ok(())
 }
 
+/// Publishes an order to end, on every ActionCable server sharing `cable`'s file, the
+/// subscriptions that stream any of `streams` on connections identified as one of
+/// `identities` (see the module docs). Nothing is published when either list is empty. For
+/// processes without a server; a server calls
+/// [`super::ActionCable::unsubscribe_everywhere`].
+///
+/// # Errors
+/// The cable database could not be written.
+pub async fn unsubscribe<S: AsRef<str>, T: AsRef<str>>(
+    cable: &Cable,
+    identities: &[S],
+    streams: &[T],
+) -> cable::Result<()> {
+    if identities.is_empty() || streams.is_empty() {
+        return Ok(());
+    }
+    let order = Order::Unsubscribe {
+        identities: identities.iter().map(|i| i.as_ref().to_owned()).collect(),
+        streams: streams.iter().map(|s| s.as_ref().to_owned()).collect(),
+    };
+    let payload =
+        serde_json::to_string(&order).map_err(|e| cable::Error::InvalidPayload(e.to_string()))?;
+    let id = cable.broadcast_json(INTERNAL_CHANNEL, payload).await?;
+    tracing::info!(
+        message = id,
+        identities = identities.len(),
+        streams = streams.len(),
+        "published a remote unsubscribe"
+    );
+    Ok(())
+}
+
 /// Receives orders for one server. Holds it weakly: the hub must not keep a stopped server
 /// alive.
 pub(super) struct OrderSink {
@@ -99,6 +144,13 @@ impl Sink for OrderSink {
                     "remote disconnect"
                 );
             }
+            Some(Order::Unsubscribe {
+                identities,
+                streams,
+            }) => {
+                let n = super::ActionCable { inner }.unsubscribe_local(&identities, &streams);
+                tracing::info!(message = message.id, connections = n, "remote unsubscribe");
+            }
             None => tracing::warn!(
                 message = message.id,
                 "ignoring a malformed remote order on the internal cable channel"
@@ -107,18 +159,19 @@ impl Sink for OrderSink {
     }
 }
 
-/// A well-formed order: known type, every field of the right type, and at least one
-/// non-empty identity.
+/// A well-formed order: known type, every field of the right type, at least one identity
+/// and (to unsubscribe) one stream, none of them empty.
 fn parse(payload: &str) -> Option<Order> {
     let order: Order = serde_json::from_str(payload).ok()?;
-    match &order {
-        Order::Disconnect { identities, .. }
-            if identities.is_empty() || identities.iter().any(String::is_empty) =>
-        {
-            None
-        }
-        Order::Disconnect { .. } => Some(order),
-    }
+    let blank = |list: &[String]| list.is_empty() || list.iter().any(String::is_empty);
+    let ok = match &order {
+        Order::Disconnect { identities, .. } => !blank(identities),
+        Order::Unsubscribe {
+            identities,
+            streams,
+        } => !blank(identities) && !blank(streams),
+    };
+    ok.then_some(order)
 }
 
 /// The sink for `server`'s internal subscription.
@@ -152,6 +205,29 @@ mod tests {
             r#"{"type":"disconnect","identities":"session:1","reconnect":true}"#,
             r#"{"type":"disconnect","identities":["session:1"],"reconnect":"yes"}"#,
             r#"{"type":"explode","identities":["session:1"],"reconnect":true}"#,
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn unsubscribe_orders_round_trip_and_need_identities_and_streams() {
+        let order = Order::Unsubscribe {
+            identities: vec!["session:1".into()],
+            streams: vec!["Account:abc".into()],
+        };
+        let text = serde_json::to_string(&order).unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"unsubscribe","identities":["session:1"],"streams":["Account:abc"]}"#
+        );
+        assert_eq!(parse(&text), Some(order));
+        for bad in [
+            r#"{"type":"unsubscribe","identities":["session:1"]}"#,
+            r#"{"type":"unsubscribe","identities":["session:1"],"streams":[]}"#,
+            r#"{"type":"unsubscribe","identities":[],"streams":["a"]}"#,
+            r#"{"type":"unsubscribe","identities":["session:1"],"streams":[""]}"#,
+            r#"{"type":"unsubscribe","identities":["session:1"],"streams":"a"}"#,
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }

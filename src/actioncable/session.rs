@@ -120,10 +120,17 @@ impl Session {
                     self.close(DisconnectReason::ServerRestart, true).await;
                     return;
                 }
-                Some(Control::Disconnect { reason, reconnect }) = control_rx.recv() => {
-                    self.close(reason, reconnect).await;
-                    return;
-                }
+                Some(control) = control_rx.recv() => match control {
+                    Control::Disconnect { reason, reconnect } => {
+                        self.close(reason, reconnect).await;
+                        return;
+                    }
+                    Control::Unsubscribe { streams } => {
+                        if self.unsubscribe_streaming(&streams).await.is_err() {
+                            return;
+                        }
+                    }
+                },
                 () = &mut kicked => {
                     self.too_slow().await;
                     return;

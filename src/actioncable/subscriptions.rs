@@ -215,6 +215,29 @@ impl Session {
         stop_streams(&self.server.inner.cable, sub);
     }
 
+    /// A remote unsubscribe order: every subscription streaming one of `streams` ends
+    /// (`unsubscribed`, streams stop) and the client is told with `reject_subscription`.
+    pub(super) async fn unsubscribe_streaming(&mut self, streams: &[String]) -> Result<(), Gone> {
+        let ended: Vec<Arc<str>> = self
+            .subs
+            .iter()
+            .filter(|(_, sub)| streams.iter().any(|s| sub.streams.contains_key(s)))
+            .map(|(key, _)| key.clone())
+            .collect();
+        let mut frames = Vec::with_capacity(ended.len());
+        for key in ended {
+            if let Some((key, mut sub)) = self.subs.remove_entry(&key) {
+                self.run_unsubscribed(&key, &mut sub).await;
+                frames.push(frame::reject(&sub.id_json));
+            }
+        }
+        if frames.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(subscriptions = frames.len(), "ended subscriptions by order");
+        self.write(frames).await
+    }
+
     /// On close: `unsubscribed` for every subscription, then their streams stop.
     pub(super) async fn close_subscriptions(&mut self) {
         let subs: Vec<_> = self.subs.drain().collect();

@@ -52,6 +52,10 @@ pub const ACCOUNT_USER: Declaration = Declaration {
     }],
 };
 
+/// The model name of a user's own stream, `User:<sqid>`: changes that concern one user
+/// (a membership made or ended for them) refresh their prop `accounts` there.
+pub const USER_MODEL: &str = "User";
+
 /// What happened to a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {

@@ -4,12 +4,12 @@
 //! `{"channel":"SyncChannel","model":"Account","id":"<sqid>"|"all"}`. The model name is looked
 //! up in a fixed table (no reflection on arbitrary strings); `all` is for site admins only;
 //! any other id must decode and name a record in the model's `accessible_by` scope of the
-//! socket's user. Then the subscription streams from `Model:<id>`. Everything else is
-//! rejected, indistinguishably.
+//! socket's user (for `User`: the user themselves; `User` has no `all`). Then the
+//! subscription streams from `Model:<id>`. Everything else is rejected, indistinguishably.
 
 use async_trait::async_trait;
 
-use super::broadcast::{self, ACCOUNT};
+use super::broadcast::{self, ACCOUNT, USER_MODEL};
 use super::{App, User};
 use crate::actioncable::{Channel, Context, Registry};
 
@@ -23,16 +23,19 @@ pub fn register(registry: &Registry, app: &App) {
 }
 
 /// The models a `SyncChannel` may name. Memberships stream through their account
-/// (`broadcasts_to parent:`), so only accounts have streams of their own.
+/// (`broadcasts_to parent:`); a user's own stream carries changes made for them (a
+/// membership added or ended) and is readable by that user only.
 #[derive(Clone, Copy, Debug)]
 enum Model {
     Account,
+    User,
 }
 
 impl Model {
     fn lookup(name: &str) -> Option<Model> {
         match name {
             "Account" => Some(Model::Account),
+            "User" => Some(Model::User),
             _ => None,
         }
     }
@@ -40,6 +43,7 @@ impl Model {
     fn name(self) -> &'static str {
         match self {
             Model::Account => ACCOUNT.model,
+            Model::User => USER_MODEL,
         }
     }
 
@@ -47,6 +51,7 @@ impl Model {
     async fn accessible(self, app: &App, user: &User, id: i64) -> bool {
         match self {
             Model::Account => app.account_for(user, id).await.is_ok(),
+            Model::User => user.id == id,
         }
     }
 }
@@ -63,8 +68,7 @@ impl SyncChannel {
         let model = Model::lookup(ctx.param("model")?.as_str()?)?;
         let id = ctx.param("id")?.as_str()?;
         if id == "all" {
-            return user
-                .site_admin
+            return (user.site_admin && matches!(model, Model::Account))
                 .then(|| broadcast::stream(model.name(), "all"));
         }
         let db_id = self.app.ids().decode(id)?;

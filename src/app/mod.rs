@@ -20,7 +20,7 @@ mod users;
 
 use std::time::Duration;
 
-pub use accounts::{Account, AccountUser, Role};
+pub use accounts::{Account, AccountUser, Addition, Role};
 pub use board::{Board, BroadcastTodos, LIST_KEY, LIST_TTL, STREAM, TodosChannel};
 pub use error::{Error, Result};
 pub use ids::Ids;

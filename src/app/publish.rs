@@ -18,7 +18,9 @@ impl App {
         id: i64,
         parent: Option<(&str, i64)>,
     ) {
-        let Some(cable) = &self.cable else { return };
+        if self.cable.is_none() {
+            return;
+        }
         let public_id = self.ids.encode(id);
         let markers = broadcast::markers(decl, change, &public_id, |model| {
             parent
@@ -26,11 +28,17 @@ impl App {
                 .map(|(_, pid)| self.ids.encode(pid))
         });
         for (stream, marker) in markers {
-            match cable.broadcast(&stream, &marker).await {
-                Ok(_) => tracing::debug!(%stream, %marker, "sync marker"),
-                Err(err) => {
-                    tracing::warn!(%stream, cause = %err, "cannot broadcast a sync marker");
-                }
+            self.marker(&stream, &marker).await;
+        }
+    }
+
+    /// Broadcasts one sync marker on `stream`; a failure is logged, as in [`App::published`].
+    pub(super) async fn marker(&self, stream: &str, marker: &serde_json::Value) {
+        let Some(cable) = &self.cable else { return };
+        match cable.broadcast(stream, marker).await {
+            Ok(_) => tracing::debug!(%stream, %marker, "sync marker"),
+            Err(err) => {
+                tracing::warn!(%stream, cause = %err, "cannot broadcast a sync marker");
             }
         }
     }

@@ -101,7 +101,49 @@ fn validate_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
+/// Whether a user already has `?1` (normalized).
+const EMAIL_TAKEN: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE email_address = ?1)";
+
 impl App {
+    /// Everything wrong with `new`, every field at once (a sign-up form shows them together):
+    /// `(field, message)` pairs, empty when [`App::create_user`] would accept it (barring a
+    /// concurrent sign-up with the same email).
+    ///
+    /// # Errors
+    /// Only database failures.
+    pub async fn registration_errors(&self, new: &NewUser) -> Result<Vec<(&'static str, String)>> {
+        let email = normalize_email(&new.email_address);
+        let name = new
+            .name
+            .clone()
+            .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+        let mut errors = Vec::new();
+        let checks = [
+            validate_name(&name).err(),
+            validate_email(&email).err(),
+            password::validate(&new.password).err(),
+        ];
+        for err in checks.into_iter().flatten() {
+            if let Error::Invalid { field, message } = err {
+                errors.push((field, message));
+            }
+        }
+        if !errors.iter().any(|(f, _)| *f == "email_address") {
+            let taken: bool = self
+                .db
+                .call(move |conn| -> Result<bool> {
+                    Ok(conn
+                        .prepare_cached(EMAIL_TAKEN)?
+                        .query_row([&email], |r| r.get(0))?)
+                })
+                .await?;
+            if taken {
+                errors.push(("email_address", "has already been taken".to_owned()));
+            }
+        }
+        Ok(errors)
+    }
+
     /// Creates a user and their personal account in one transaction.
     ///
     /// # Errors

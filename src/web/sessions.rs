@@ -203,29 +203,31 @@ async fn create_registration(
         return Err(ApiError::NotFound);
     }
     let name = (!form.name.trim().is_empty()).then(|| form.name.clone());
-    let created = state
+    let new = NewUser {
+        email_address: form.email_address,
+        password: form.password,
+        name,
+        site_admin: false,
+    };
+    // Every invalid field at once, before the (slow) password hash.
+    let mut problems = state
         .app
-        .create_user(NewUser {
-            email_address: form.email_address,
-            password: form.password,
-            name,
-            site_admin: false,
-        })
-        .await;
+        .registration_errors(&new)
+        .await
+        .map_err(ApiError::internal)?;
+    let created = if problems.is_empty() {
+        Some(state.app.create_user(new).await)
+    } else {
+        None
+    };
     let user = match created {
-        Ok(user) => user,
-        Err(app::Error::Invalid { field, message }) => {
-            let label = match field {
-                "email_address" => "Email address",
-                "password" => "Password",
-                "name" => "Name",
-                other => other,
-            };
-            return Ok(inertia
-                .errors(Errors::new().add(field, format!("{label} {message}")))
-                .redirect("/signup"));
+        Some(Ok(user)) => user,
+        Some(Err(app::Error::Invalid { field, message })) => {
+            problems.push((field, message));
+            return Ok(signup_errors(inertia, problems));
         }
-        Err(e) => return Err(ApiError::internal(e)),
+        Some(Err(e)) => return Err(ApiError::internal(e)),
+        None => return Ok(signup_errors(inertia, problems)),
     };
     tracing::info!(user = %user.email_address, site_admin = user.site_admin, "signed up");
     let welcome = format!(
@@ -317,4 +319,24 @@ fn refuse_sign_in(inertia: Inertia, limit: Limit, ip: Option<&str>) -> Response 
         .headers_mut()
         .insert(axum::http::header::RETRY_AFTER, retry.as_secs().into());
     response
+}
+
+/// Back to the sign-up form with `problems`, each message starting with its field's label.
+fn signup_errors(inertia: Inertia, problems: Vec<(&'static str, String)>) -> Response {
+    let errors = problems
+        .into_iter()
+        .fold(Errors::new(), |errors, (field, message)| {
+            errors.add(field, format!("{} {message}", label(field)))
+        });
+    inertia.errors(errors).redirect("/signup")
+}
+
+/// The form label of a sign-up field, which starts its error message.
+fn label(field: &str) -> &str {
+    match field {
+        "email_address" => "Email address",
+        "password" => "Password",
+        "name" => "Name",
+        other => other,
+    }
 }

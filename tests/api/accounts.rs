@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Browser, TestApp, TestResult, location, partial_reload, signed_up};
+use crate::helpers::{Browser, TestApp, TestResult, location, partial_reload, signed_up, team_of};
 
 async fn first_account(browser: &Browser) -> String {
     browser.page("/accounts").await["props"]["accounts"][0]["id"]
@@ -113,8 +113,8 @@ async fn members_may_look_but_not_change_and_bad_input_comes_back_as_errors() ->
     signed_up(&app, "admin@example.com").await;
     let ann = signed_up(&app, "ann@example.com").await;
     let bob = signed_up(&app, "bob@example.com").await;
-    let anns = first_account(&ann).await;
-    let path = format!("/accounts/{anns}");
+    let team = team_of(&ann, "Team Ann").await;
+    let path = format!("/accounts/{team}");
     ann.send_json(
         Method::POST,
         &format!("{path}/members"),
@@ -218,7 +218,8 @@ async fn partial_reloads_return_only_the_requested_props_and_keep_the_scopes() -
     assert_eq!(page["props"]["selected_account"]["id"], anns.as_str());
 
     // Bob is a member, reloads fine, is removed, and his next reload is a 404.
-    let path = format!("/accounts/{anns}");
+    let team = team_of(&ann, "Team Ann").await;
+    let path = format!("/accounts/{team}");
     ann.send_json(
         Method::POST,
         &format!("{path}/members"),
@@ -244,5 +245,114 @@ async fn partial_reloads_return_only_the_requested_props_and_keep_the_scopes() -
     // And a site admin's reload of an admin page is refused once they are not one.
     let res = partial_reload(&bob, &selected, "Admin/Accounts", "accounts").await;
     assert_eq!(res.status(), 404);
+    app.stop().await
+}
+
+/// The account's name and `lock_version` as stored.
+async fn stored(app: &TestApp, sqid: &str) -> (String, i64) {
+    let id = app.state.app.ids().decode(sqid).expect("sqid");
+    app.state
+        .app
+        .db()
+        .call(move |conn| {
+            conn.query_row(
+                "SELECT name, lock_version FROM accounts WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(trifecta::store::Error::from)
+        })
+        .await
+        .expect("account row")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_rename_is_refused_with_the_current_name_and_nothing_is_overwritten() -> TestResult
+{
+    let app = TestApp::spawn().await;
+    let admin = signed_up(&app, "admin@example.com").await;
+    let ann = signed_up(&app, "ann@example.com").await;
+    let team = team_of(&ann, "Team Ann").await;
+    let path = format!("/accounts/{team}");
+    // Both open the page and see version 0.
+    let seen = ann.page(&path).await["props"]["account"]["lock_version"].clone();
+    assert_eq!(seen, json!(0));
+    assert_eq!(
+        admin.page(&path).await["props"]["account"]["lock_version"],
+        seen
+    );
+
+    let first = admin
+        .send_json(
+            Method::PATCH,
+            &path,
+            json!({"account": {"name": "Admin's name", "lock_version": 0}}),
+        )
+        .await;
+    assert_eq!(first.status(), 303);
+    assert_eq!(stored(&app, &team).await, ("Admin's name".to_owned(), 1));
+
+    // Ann saves what she typed over version 0: refused, with the current name.
+    let stale = ann
+        .send_json(
+            Method::PATCH,
+            &path,
+            json!({"account": {"name": "Ann's name", "lock_version": 0}}),
+        )
+        .await;
+    assert_eq!(stale.status(), 303);
+    assert_eq!(location(&stale), path);
+    let back = ann.page(&path).await;
+    assert_eq!(
+        back["props"]["errors"]["lock_version"],
+        "Someone renamed this account to “Admin's name” while you were editing. \
+         Save again to replace it."
+    );
+    assert_eq!(back["props"]["account"]["name"], "Admin's name");
+    assert_eq!(back["props"]["account"]["lock_version"], 1);
+    assert_eq!(stored(&app, &team).await, ("Admin's name".to_owned(), 1));
+    // A plain form says the same.
+    ann.send_form(
+        Method::PATCH,
+        &path,
+        &[
+            ("account[name]", "Ann's name"),
+            ("account[lock_version]", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(stored(&app, &team).await, ("Admin's name".to_owned(), 1));
+
+    // Saving again over the version she was shown replaces it.
+    let again = ann
+        .send_json(
+            Method::PATCH,
+            &path,
+            json!({"account": {"name": "Ann's name", "lock_version": 1}}),
+        )
+        .await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(stored(&app, &team).await, ("Ann's name".to_owned(), 2));
+    assert!(
+        ann.page(&path).await["props"]["errors"]
+            .get("lock_version")
+            .is_none()
+    );
+
+    // A version that is not a number is a validation error; nothing changes.
+    for bad in [json!("v2"), json!(1.5), json!([2])] {
+        ann.send_json(
+            Method::PATCH,
+            &path,
+            json!({"account": {"name": "Bad", "lock_version": bad}}),
+        )
+        .await;
+        let back = ann.page(&path).await;
+        assert_eq!(
+            back["props"]["errors"]["lock_version"], "must be a whole number",
+            "{bad}"
+        );
+    }
+    assert_eq!(stored(&app, &team).await, ("Ann's name".to_owned(), 2));
     app.stop().await
 }

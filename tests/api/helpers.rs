@@ -475,6 +475,21 @@ pub async fn socket_of(app: &TestApp, browser: &Browser) -> crate::cable_client:
     client
 }
 
+/// Creates a team account named `name` as `browser`; returns its sqid.
+pub async fn team_of(browser: &Browser, name: &str) -> String {
+    let res = browser
+        .send_json(
+            reqwest::Method::POST,
+            "/accounts",
+            serde_json::json!({"account": {"name": name}}),
+        )
+        .await;
+    let to = location(&res);
+    to.strip_prefix("/accounts/")
+        .unwrap_or_else(|| panic!("team {name} created: {} to {to:?}", res.status()))
+        .to_owned()
+}
+
 /// The identifier of a `SyncChannel` subscription.
 pub fn sync_id(model: &str, id: &str) -> String {
     serde_json::json!({"channel": "SyncChannel", "model": model, "id": id}).to_string()

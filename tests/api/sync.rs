@@ -110,8 +110,11 @@ mod channel {
         let w = world().await;
         let account = my_account(&w.ann).await;
         let mut socket = socket_of(&w.app, &w.ann).await;
+        // A user's own stream is theirs alone: the admin's (user 1) is not Ann's.
+        let admins = w.app.state.app.ids().encode(1);
         let identifiers = [
-            sync_id("User", &account),
+            sync_id("User", &admins),
+            sync_id("User", "all"),
             sync_id("AccountUser", &account),
             sync_id("account", &account),
             sync_id("Todo", "all"),
@@ -167,7 +170,7 @@ mod broadcasting {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn member_changes_refresh_the_parent_account() -> TestResult {
         let w = world().await;
-        let account = my_account(&w.ann).await;
+        let account = crate::helpers::team_of(&w.ann, "Team Ann").await;
         let own = sync_id("Account", &account);
         let mut ann = socket_of(&w.app, &w.ann).await;
         ann.subscribe(&own).await;
@@ -280,36 +283,33 @@ mod broadcasting {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_removed_member_is_resubscribed_and_rejected() -> TestResult {
+    async fn my_own_stream_follows_memberships_made_and_ended_for_me() -> TestResult {
         let w = world().await;
-        let account = my_account(&w.ann).await;
+        let team = crate::helpers::team_of(&w.ann, "Team Ann").await;
+        let bob_me = w.bob.page("/accounts").await["props"]["me"]
+            .as_str()
+            .expect("my stream id")
+            .to_owned();
+        let mine = sync_id("User", &bob_me);
+        let mut bob = socket_of(&w.app, &w.bob).await;
+        bob.subscribe(&mine).await;
+        // Nobody else reads it.
+        let mut ann = socket_of(&w.app, &w.ann).await;
+        expect_reject(&mut ann, &mine).await;
+        expect_reject(&mut ann, &sync_id("User", "all")).await;
+
         w.ann
             .send_json(
                 Method::POST,
-                &format!("/accounts/{account}/members"),
+                &format!("/accounts/{team}/members"),
                 json!({"member": {"email_address": "bob@example.com"}}),
             )
             .await;
-        let own = sync_id("Account", &account);
-        let mut bob = socket_of(&w.app, &w.bob).await;
-        bob.subscribe(&own).await;
-
-        let detail = w.ann.page(&format!("/accounts/{account}")).await;
-        let bobs = detail["props"]["account"]["members"][1]["id"]
-            .as_str()
-            .expect("membership sqid")
-            .to_owned();
-        w.ann
-            .send_json(Method::DELETE, &format!("/account_users/{bobs}"), json!({}))
-            .await;
-        // Bob's sockets are told to reconnect; a fresh subscription is refused.
-        let (frames, _) = bob.wait_closed().await;
-        assert!(
-            frames.contains(&json!({"type": "disconnect", "reason": "remote", "reconnect": true})),
-            "{frames:?}"
+        assert_eq!(
+            bob.receive().await,
+            data(&mine, marker("refresh", "accounts"))
         );
-        let mut again = socket_of(&w.app, &w.bob).await;
-        expect_reject(&mut again, &own).await;
+        bob.assert_silent().await;
         w.app.stop().await
     }
 }

@@ -195,7 +195,7 @@ async fn scopes_hide_other_accounts_by_every_kind_of_id() -> TestResult {
         Err(app::Error::NotFound)
     ));
     assert!(matches!(
-        d.app.rename_account(&alice, bobs.id, "mine").await,
+        d.app.rename_account(&alice, bobs.id, "mine", None).await,
         Err(app::Error::NotFound)
     ));
     assert!(matches!(
@@ -247,7 +247,7 @@ async fn only_owners_admins_and_site_admins_manage_an_account() -> TestResult {
     assert_eq!(d.app.account_for(&owner, team.id).await?.members_count, 2);
 
     assert!(matches!(
-        d.app.rename_account(&member, team.id, "x").await,
+        d.app.rename_account(&member, team.id, "x", None).await,
         Err(app::Error::Forbidden)
     ));
     assert!(matches!(
@@ -260,7 +260,7 @@ async fn only_owners_admins_and_site_admins_manage_an_account() -> TestResult {
     assert_eq!(promoted.role, Role::Admin);
     assert_eq!(
         d.app
-            .rename_account(&member, team.id, "Renamed")
+            .rename_account(&member, team.id, "Renamed", None)
             .await?
             .name,
         "Renamed"

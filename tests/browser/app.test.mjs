@@ -83,3 +83,27 @@ test('an unknown page shows the styled 404 page; it fits a phone-sized screen', 
   assert.deepEqual(problems.filter((p) => !p.includes('/no/such/page') && !p.includes('404')), [])
   await context.close()
 })
+
+test('sign-up shows every invalid field at once, then a welcome notice that stays', async () => {
+  const { context, page, problems } = await watchedPage()
+  await page.goto(h.base + '/signup')
+  await page.getByLabel('Email address').fill('not an email')
+  await page.getByLabel(/^Password/).fill('short')
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  await page.getByText('Email address is invalid').waitFor()
+  await page.getByText('Password is too short (minimum is 8 characters)').waitFor()
+
+  await page.getByLabel('Name').fill('Wendy')
+  await page.getByLabel('Email address').fill('wendy@example.com')
+  await page.getByLabel(/^Password/).fill('correct horse battery')
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  await page.waitForURL(h.base + '/todos')
+  // The board's first live update (the list from TodosChannel) must not wipe the notice.
+  await page.getByTestId('event-log').getByText('todos: 0 received').waitFor()
+  const welcome = page.getByRole('status').filter({ hasText: 'Welcome, Wendy!' })
+  assert.ok(await welcome.isVisible(), 'the welcome notice is shown')
+  await welcome.getByRole('button', { name: 'Dismiss' }).click()
+  assert.equal(await welcome.count(), 0)
+  assert.deepEqual(problems, [])
+  await context.close()
+})

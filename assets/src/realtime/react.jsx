@@ -2,7 +2,7 @@
 // small UI pieces every real-time page shows (role badge, connection status, event log).
 import { createConsumer } from '@rails/actioncable'
 import { router } from '@inertiajs/react'
-import { useEffect, useState, useSyncExternalStore } from 'react'
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react'
 import { createSharedCable } from './sharedCable.js'
 import { createSyncSubscriber } from './syncMarkers.js'
 
@@ -16,8 +16,9 @@ export function realtime() {
 // subscribeToModel(model, id, props, options) -> unsubscribe; reloads only `props`
 // (debounced). Options: `as` reloads these props for any marker instead (a list page
 // watching single records); `gone` is where to go when the reload answers 404/403 (the
-// record was deleted or the user lost access), instead of showing the error page.
-export function subscribeToModel(model, id, props, { as, gone } = {}) {
+// record was deleted or the user lost access), instead of showing the error page, and
+// `goneNotice` the flash notice shown there (a string, or a function returning one).
+export function subscribeToModel(model, id, props, { as, gone, goneNotice } = {}) {
   const cable = realtime()
   const reload = ({ only }) =>
     router.reload({
@@ -25,7 +26,13 @@ export function subscribeToModel(model, id, props, { as, gone } = {}) {
       onHttpException: (response) => {
         if (!gone || (response.status !== 404 && response.status !== 403)) return undefined
         cable.log.add('broadcast', `${model}:${id} is gone; leaving for ${gone}`)
-        router.visit(gone, { replace: true })
+        router.visit(gone, {
+          replace: true,
+          onSuccess: () => {
+            const notice = typeof goneNotice === 'function' ? goneNotice() : goneNotice
+            if (notice) router.flash('notice', notice)
+          },
+        })
         return false
       },
     })
@@ -53,12 +60,15 @@ export function useChannel(identifier, onReceived) {
 }
 
 // Subscribes to sync markers of one record while mounted (options as subscribeToModel).
-export function useSyncMarkers(model, id, props, { as, gone } = {}) {
+export function useSyncMarkers(model, id, props, { as, gone, goneNotice } = {}) {
   const propsKey = props.join(',')
   const asKey = as ? as.join(',') : ''
+  // Read when leaving: a notice naming the record must not resubscribe on every rename.
+  const notice = useRef(goneNotice)
+  notice.current = goneNotice
   useEffect(() => {
     if (id == null) return undefined
-    const options = { as: asKey ? asKey.split(',') : undefined, gone }
+    const options = { as: asKey ? asKey.split(',') : undefined, gone, goneNotice: () => notice.current }
     return subscribeToModel(model, id, propsKey.split(',').filter(Boolean), options)
   }, [model, id, propsKey, asKey, gone])
 }

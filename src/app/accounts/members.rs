@@ -1,20 +1,66 @@
-//! Membership changes: add a user by email, change a role, remove a member. Each announces
-//! itself to its account (`broadcasts_to parent: account`) once committed.
+//! Membership changes: add a user by email, change a role, remove a member or leave. Each
+//! announces itself to its account (`broadcasts_to parent: account`) once committed, and an
+//! addition or removal also to the member's own stream (`User:<sqid>`), so their accounts
+//! list follows.
+//!
+//! Consent: members are added only to team accounts (a personal account is its owner's
+//! alone), only by the account's owner and admins (and site admins). The added user is told
+//! on their accounts page ([`App::acknowledge_additions`]) and may leave at any time; until
+//! they have been told, the account's other members see only the email address the adder
+//! typed, never the user's name.
 
-use rusqlite::OptionalExtension;
+use rusqlite::{OptionalExtension, named_params};
+use serde_json::json;
 
 use super::super::App;
-use super::super::broadcast::{ACCOUNT, ACCOUNT_USER, Change};
+use super::super::broadcast::{ACCOUNT, ACCOUNT_USER, Change, USER_MODEL, stream};
 use super::super::error::{Error, Result};
 use super::super::users::{User, normalize_email};
 use super::{AccountUser, Role};
+use crate::store::Timestamp;
+
+/// A membership someone else made for a user, not yet shown to them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Addition {
+    /// The account.
+    pub account_id: i64,
+    /// Its name.
+    pub account_name: String,
+    /// The role given.
+    pub role: Role,
+    /// Who added them: name, or email when they have none (empty if that user is gone).
+    pub added_by: String,
+}
+
+const ACCOUNT_TYPE: &str = "SELECT account_type FROM accounts WHERE id = ?1";
+const USER_BY_EMAIL: &str = "SELECT id FROM users WHERE email_address = ?1";
+const IS_MEMBER: &str =
+    "SELECT EXISTS (SELECT 1 FROM account_users WHERE account_id = ?1 AND user_id = ?2)";
+const INSERT_MEMBER: &str = "INSERT INTO account_users
+     (account_id, user_id, role, added_by, seen_at, created_at, updated_at)
+     VALUES (:account, :user, :role, :by, CASE WHEN :user = :by THEN :now END, :now, :now)";
+const COUNT_UP: &str =
+    "UPDATE accounts SET members_count = members_count + 1, updated_at = ?1 WHERE id = ?2";
+
+/// Unseen memberships of `?1`, oldest first.
+const UNSEEN: &str = "SELECT au.account_id, a.name, au.role,
+     COALESCE(NULLIF(b.name, ''), b.email_address, '')
+     FROM account_users au JOIN accounts a ON a.id = au.account_id
+     LEFT JOIN users b ON b.id = au.added_by
+     WHERE au.user_id = ?1 AND au.seen_at IS NULL ORDER BY au.id";
+const ANY_UNSEEN: &str =
+    "SELECT EXISTS (SELECT 1 FROM account_users WHERE user_id = ?1 AND seen_at IS NULL)";
+const MARK_SEEN: &str =
+    "UPDATE account_users SET seen_at = ?2 WHERE user_id = ?1 AND seen_at IS NULL";
 
 impl App {
-    /// Adds the user with `email` to an account with `role`.
+    /// Adds the user with `email` to a team account with `role`; they are told on their
+    /// accounts page.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::Forbidden`], or [`Error::Invalid`] on `email_address`
-    /// for unknown users and existing members.
+    /// [`Error::NotFound`], [`Error::Forbidden`], or [`Error::Invalid`]: on `member` for a
+    /// personal account, on `role` for owner, on `email_address` for unknown users and
+    /// existing members.
     pub async fn add_member(
         &self,
         user: &User,
@@ -30,38 +76,37 @@ impl App {
             ));
         }
         let email = normalize_email(email);
-        let now = self.clock.now();
-        let id = self
+        let (now, by) = (self.clock.now(), user.id);
+        let (id, member) = self
             .db
-            .write(move |tx| -> Result<i64> {
+            .write(move |tx| -> Result<(i64, i64)> {
+                let kind: String = tx.query_row(ACCOUNT_TYPE, [account_id], |r| r.get(0))?;
+                if kind != "team" {
+                    return Err(Error::invalid(
+                        "member",
+                        "A personal account has only its owner. Create a team account to work with others.",
+                    ));
+                }
                 let member: Option<i64> = tx
-                    .query_row("SELECT id FROM users WHERE email_address = ?1", [&email], |r| r.get(0))
+                    .query_row(USER_BY_EMAIL, [&email], |r| r.get(0))
                     .optional()?;
                 let Some(member) = member else {
                     return Err(Error::invalid("email_address", "does not belong to any user"));
                 };
-                let exists: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM account_users WHERE account_id = ?1 AND user_id = ?2)",
-                    [account_id, member],
-                    |r| r.get(0),
-                )?;
-                if exists {
+                if tx.query_row(IS_MEMBER, [account_id, member], |r| r.get::<_, bool>(0))? {
                     return Err(Error::invalid("email_address", "is already a member"));
                 }
                 tx.execute(
-                    "INSERT INTO account_users (account_id, user_id, role, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?4)",
-                    rusqlite::params![account_id, member, role.as_str(), now],
+                    INSERT_MEMBER,
+                    named_params! {":account": account_id, ":user": member, ":role": role.as_str(), ":by": by, ":now": now},
                 )?;
                 let id = tx.last_insert_rowid();
-                tx.execute(
-                    "UPDATE accounts SET members_count = members_count + 1, updated_at = ?1 WHERE id = ?2",
-                    rusqlite::params![now, account_id],
-                )?;
-                Ok(id)
+                tx.execute(COUNT_UP, rusqlite::params![now, account_id])?;
+                Ok((id, member))
             })
             .await?;
-        self.member_changed(Change::Created, id, account_id).await;
+        self.member_changed(Change::Created, id, account_id, member)
+            .await;
         self.account_user_for(user, id).await
     }
 
@@ -100,13 +145,16 @@ impl App {
         self.account_user_for(user, account_user_id).await
     }
 
-    /// Removes a member (not the owner).
+    /// Removes a member (not the owner): the account's owner and admins may remove anyone,
+    /// every member may remove themselves (leave).
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::Forbidden`] or [`Error::Invalid`].
     pub async fn remove_member(&self, user: &User, account_user_id: i64) -> Result<AccountUser> {
         let membership = self.account_user_for(user, account_user_id).await?;
-        self.require_manage(user, membership.account_id).await?;
+        if membership.user_id != user.id {
+            self.require_manage(user, membership.account_id).await?;
+        }
         if membership.role == Role::Owner {
             return Err(Error::invalid("role", "the owner cannot be removed"));
         }
@@ -122,14 +170,75 @@ impl App {
                 Ok(())
             })
             .await?;
-        self.member_changed(Change::Destroyed, account_user_id, account_id)
-            .await;
+        self.member_changed(
+            Change::Destroyed,
+            account_user_id,
+            account_id,
+            membership.user_id,
+        )
+        .await;
         Ok(membership)
     }
 
-    /// A membership was added or removed: it announces itself to its account, and the
-    /// account, whose `members_count` changed with it, announces its own update.
-    async fn member_changed(&self, change: Change, account_user_id: i64, account_id: i64) {
+    /// The memberships others made for `user` that they have not been told about, oldest
+    /// first; they count as told from now on (their names become visible to the accounts'
+    /// members).
+    ///
+    /// # Errors
+    /// Only database failures.
+    pub async fn acknowledge_additions(&self, user: &User) -> Result<Vec<Addition>> {
+        let (uid, now): (i64, Timestamp) = (user.id, self.clock.now());
+        // Most visits have nothing to tell: a read, not a write transaction, answers them.
+        let any = self
+            .db
+            .call(move |conn| -> Result<bool> {
+                Ok(conn
+                    .prepare_cached(ANY_UNSEEN)?
+                    .query_row([uid], |r| r.get(0))?)
+            })
+            .await?;
+        if !any {
+            return Ok(Vec::new());
+        }
+        let additions = self
+            .db
+            .write(move |tx| -> Result<Vec<Addition>> {
+                let additions = {
+                    let mut stmt = tx.prepare_cached(UNSEEN)?;
+                    let rows = stmt.query_map([uid], |r| {
+                        Ok(Addition {
+                            account_id: r.get(0)?,
+                            account_name: r.get(1)?,
+                            role: r.get(2)?,
+                            added_by: r.get(3)?,
+                        })
+                    })?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()?
+                };
+                if !additions.is_empty() {
+                    tx.execute(MARK_SEEN, rusqlite::params![uid, now])?;
+                }
+                Ok(additions)
+            })
+            .await?;
+        // The accounts' member lists now show the name: their pages refresh.
+        for addition in &additions {
+            self.published(&ACCOUNT, Change::Updated, addition.account_id, None)
+                .await;
+        }
+        Ok(additions)
+    }
+
+    /// A membership was added or removed: it announces itself to its account, the account,
+    /// whose `members_count` changed with it, announces its own update, and the member's
+    /// own stream tells their accounts list.
+    async fn member_changed(
+        &self,
+        change: Change,
+        account_user_id: i64,
+        account_id: i64,
+        member: i64,
+    ) {
         self.published(
             &ACCOUNT_USER,
             change,
@@ -138,6 +247,9 @@ impl App {
         )
         .await;
         self.published(&ACCOUNT, Change::Updated, account_id, None)
+            .await;
+        let own = stream(USER_MODEL, &self.ids.encode(member));
+        self.marker(&own, &json!({"action": "refresh", "prop": "accounts"}))
             .await;
     }
 }

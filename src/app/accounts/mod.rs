@@ -7,10 +7,12 @@
 use rusqlite::{OptionalExtension, Row, Transaction, named_params};
 use serde::Serialize;
 
+mod edit;
 mod members;
 
+pub use members::Addition;
+
 use super::App;
-use super::broadcast::{ACCOUNT, Change};
 use super::error::{Error, Result};
 use super::users::User;
 use crate::store::Timestamp;
@@ -80,6 +82,8 @@ pub struct Account {
     pub owner_email: String,
     /// How many members it has.
     pub members_count: i64,
+    /// Bumped by every rename; a rename naming an older version is refused.
+    pub lock_version: i64,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -93,7 +97,9 @@ pub struct AccountUser {
     pub account_id: i64,
     /// The member.
     pub user_id: i64,
-    /// The member's name.
+    /// The member's name; empty for a member added by someone else who has not been told
+    /// yet, unless the viewer is that member or a site admin (a stranger's name is not the
+    /// adder's to learn).
     pub name: String,
     /// The member's email.
     pub email_address: String,
@@ -101,6 +107,9 @@ pub struct AccountUser {
     pub role: Role,
     /// When they joined.
     pub created_at: Timestamp,
+    /// Whether the member has been told about the membership (always for owners and for
+    /// members who added themselves).
+    pub seen: bool,
 }
 
 /// The `accessible_by` scope of accounts: `:admin` is the user's site-admin flag, `:uid`
@@ -114,10 +123,14 @@ const ACCESSIBLE_ACCOUNT_USERS: &str = "(:admin OR EXISTS (SELECT 1 FROM account
 
 const ACCOUNT_SELECT: &str =
     "SELECT a.id, a.name, a.account_type, a.owner_id, o.name, o.email_address,
-     a.members_count, a.created_at FROM accounts a JOIN users o ON o.id = a.owner_id";
+     a.members_count, a.lock_version, a.created_at FROM accounts a JOIN users o ON o.id = a.owner_id";
 
-const MEMBER_SELECT: &str = "SELECT au.id, au.account_id, au.user_id, u.name, u.email_address,
-     au.role, au.created_at FROM account_users au JOIN users u ON u.id = au.user_id";
+/// Memberships as `:uid` (site admin: `:admin`) may see them: the name of a member who has
+/// not been told yet stays hidden from everyone but that member and site admins.
+const MEMBER_SELECT: &str = "SELECT au.id, au.account_id, au.user_id,
+     CASE WHEN au.seen_at IS NOT NULL OR au.user_id = :uid OR :admin THEN u.name ELSE '' END,
+     u.email_address, au.role, au.created_at, au.seen_at IS NOT NULL
+     FROM account_users au JOIN users u ON u.id = au.user_id";
 
 fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -128,7 +141,8 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
         owner_name: r.get(4)?,
         owner_email: r.get(5)?,
         members_count: r.get(6)?,
-        created_at: r.get(7)?,
+        lock_version: r.get(7)?,
+        created_at: r.get(8)?,
     })
 }
 
@@ -141,22 +155,8 @@ fn member_row(r: &Row<'_>) -> rusqlite::Result<AccountUser> {
         email_address: r.get(4)?,
         role: r.get(5)?,
         created_at: r.get(6)?,
+        seen: r.get(7)?,
     })
-}
-
-fn validate_account_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    super::text::reject_control("name", name)?;
-    if name.is_empty() {
-        return Err(Error::invalid("name", "can't be blank"));
-    }
-    if name.chars().count() > 100 {
-        return Err(Error::invalid(
-            "name",
-            "is too long (maximum is 100 characters)",
-        ));
-    }
-    Ok(name.to_owned())
 }
 
 /// Inserts an account owned by `owner` with the owner as its first member.
@@ -174,8 +174,8 @@ pub(super) fn insert_account(
     )?;
     let id = tx.last_insert_rowid();
     tx.execute(
-        "INSERT INTO account_users (account_id, user_id, role, created_at, updated_at)
-         VALUES (?1, ?2, 'owner', ?3, ?3)",
+        "INSERT INTO account_users (account_id, user_id, role, seen_at, created_at, updated_at)
+         VALUES (?1, ?2, 'owner', ?3, ?3, ?3)",
         rusqlite::params![id, owner, now],
     )?;
     Ok(id)
@@ -302,73 +302,11 @@ impl App {
         Ok(role.is_some_and(Role::manages))
     }
 
-    async fn require_manage(&self, user: &User, account_id: i64) -> Result<()> {
+    pub(super) async fn require_manage(&self, user: &User, account_id: i64) -> Result<()> {
         if self.can_manage(user, account_id).await? {
             Ok(())
         } else {
             Err(Error::Forbidden)
         }
-    }
-
-    /// Creates a team account owned by `user`.
-    ///
-    /// # Errors
-    /// [`Error::Invalid`] for a blank or long name.
-    pub async fn create_account(&self, user: &User, name: &str) -> Result<Account> {
-        let name = validate_account_name(name)?;
-        let now = self.clock.now();
-        let owner = user.id;
-        let id = self
-            .db
-            .write(move |tx| insert_account(tx, &name, "team", owner, now))
-            .await?;
-        self.published(&ACCOUNT, Change::Created, id, None).await;
-        self.account_for(user, id).await
-    }
-
-    /// Renames an account.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`], [`Error::Forbidden`] or [`Error::Invalid`].
-    pub async fn rename_account(
-        &self,
-        user: &User,
-        account_id: i64,
-        name: &str,
-    ) -> Result<Account> {
-        self.require_manage(user, account_id).await?;
-        let name = validate_account_name(name)?;
-        let now = self.clock.now();
-        self.db
-            .write(move |tx| -> Result<()> {
-                tx.execute(
-                    "UPDATE accounts SET name = ?1, updated_at = ?2 WHERE id = ?3",
-                    rusqlite::params![name, now, account_id],
-                )?;
-                Ok(())
-            })
-            .await?;
-        self.published(&ACCOUNT, Change::Updated, account_id, None)
-            .await;
-        self.account_for(user, account_id).await
-    }
-
-    /// Deletes an account and its memberships.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] or [`Error::Forbidden`].
-    pub async fn delete_account(&self, user: &User, account_id: i64) -> Result<Account> {
-        self.require_manage(user, account_id).await?;
-        let account = self.account_for(user, account_id).await?;
-        self.db
-            .write(move |tx| -> Result<()> {
-                tx.execute("DELETE FROM accounts WHERE id = ?1", [account_id])?;
-                Ok(())
-            })
-            .await?;
-        // Its memberships went with it; their parent is gone, so only the account announces.
-        self.published(&ACCOUNT, Change::Destroyed, account_id, None)
-            .await;
-        Ok(account)
     }
 }

@@ -1,5 +1,6 @@
 //! Memberships: add by email (`POST /accounts/:id/members`), change a role
-//! (`PATCH /account_users/:id` with `member[role]`), remove (`DELETE /account_users/:id`).
+//! (`PATCH /account_users/:id` with `member[role]`), remove or leave
+//! (`DELETE /account_users/:id`).
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -7,10 +8,11 @@ use axum::response::Response;
 use super::forms::MemberForm;
 use super::{ApiError, decode, refused};
 use crate::actioncable::ActionCable;
-use crate::app::{self, App, Role};
+use crate::app::broadcast::{ACCOUNT, stream};
+use crate::app::{self, AccountUser, App, Role};
 use crate::inertia::{Errors, Inertia};
 use crate::web::auth::CurrentUser;
-use crate::web::cable_auth::disconnect_sessions;
+use crate::web::cable_auth::SessionConnect;
 use crate::web::input::Input;
 
 fn invalid(inertia: Inertia, back: &str, field: &str, message: String) -> Response {
@@ -37,7 +39,16 @@ pub(super) async fn create(
         Err(e) => Err(e),
     };
     match added {
-        Ok(_) => Ok(inertia.flash("notice", "Member added.").redirect(&back)),
+        // Only what the adder typed: the user's name is not theirs to learn.
+        Ok(member) => Ok(inertia
+            .flash(
+                "notice",
+                format!(
+                    "Added {}. They will see a notice on their accounts page.",
+                    member.email_address
+                ),
+            )
+            .redirect(&back)),
         Err(app::Error::Invalid { field, message }) => {
             // Access first: an outsider learns nothing from validation messages.
             app.account_for(&user, account_id).await.map_err(refused)?;
@@ -72,14 +83,15 @@ pub(super) async fn update(
     }
 }
 
-/// `DELETE /account_users/:id`. The removed user's sockets are disconnected, on every server
-/// sharing the storage, with `reconnect: true`: their clients reconnect and resubscribe, and `SyncChannel` authorizes
-/// every subscription afresh, so the account's markers stop reaching them (as Rails'
-/// `remote_connections.where(current_user:).disconnect`).
+/// `DELETE /account_users/:id`: a manager removes a member, or a member leaves. Access ends
+/// at once: on every server sharing the storage, the removed user's sockets end their
+/// subscriptions to the account's stream (`reject_subscription`; the rest of each socket
+/// carries on), so an open page of the account leaves within a round trip. A member who
+/// leaves keeps this session's subscriptions: the page that asked moves on by itself.
 pub(super) async fn destroy(
     State(app): State<App>,
     State(actioncable): State<ActionCable>,
-    CurrentUser { user, .. }: CurrentUser,
+    CurrentUser { user, session }: CurrentUser,
     Path(id): Path<String>,
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
@@ -91,10 +103,8 @@ pub(super) async fn destroy(
     let back = format!("/accounts/{}", app.ids().encode(membership.account_id));
     let removed = app.remove_member(&user, membership_id).await;
     if let Ok(gone) = &removed {
-        match app.session_ids_of(gone.user_id).await {
-            Ok(sessions) => disconnect_sessions(&actioncable, &sessions, true).await,
-            Err(err) => tracing::warn!(cause = %err, "cannot list the removed member's sessions"),
-        }
+        let keep = (gone.user_id == user.id).then_some(session.id);
+        revoke(&app, &actioncable, gone, keep).await;
     }
     match removed {
         Ok(removed) if removed.user_id == user.id && !user.site_admin => Ok(inertia
@@ -103,5 +113,35 @@ pub(super) async fn destroy(
         Ok(_) => Ok(inertia.flash("notice", "Member removed.").redirect(&back)),
         Err(app::Error::Invalid { field, message }) => Ok(invalid(inertia, &back, field, message)),
         Err(e) => Err(refused(e)),
+    }
+}
+
+/// Ends the removed member's subscriptions to the account's stream on every server, except
+/// those of session `keep`. A site admin still sees every account: nothing to end.
+async fn revoke(app: &App, actioncable: &ActionCable, gone: &AccountUser, keep: Option<i64>) {
+    match app.user(gone.user_id).await {
+        Ok(member) if member.site_admin => return,
+        Ok(_) => {}
+        Err(err) => tracing::warn!(cause = %err, "cannot look up the removed member"),
+    }
+    let sessions = match app.session_ids_of(gone.user_id).await {
+        Ok(sessions) => sessions,
+        Err(err) => {
+            tracing::error!(cause = %err, "cannot list the removed member's sessions");
+            return;
+        }
+    };
+    let sessions: Vec<i64> = sessions.into_iter().filter(|s| Some(*s) != keep).collect();
+    let identities = SessionConnect::identities_of(&sessions);
+    let streams = [stream(ACCOUNT.model, &app.ids().encode(gone.account_id))];
+    if let Err(err) = actioncable
+        .unsubscribe_everywhere(&identities, &streams)
+        .await
+    {
+        tracing::error!(
+            cause = %err,
+            sessions = sessions.len(),
+            "cannot order other servers to end the removed member's subscriptions"
+        );
     }
 }

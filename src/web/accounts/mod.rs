@@ -55,15 +55,19 @@ fn account_props(app: &App, a: &Account) -> Value {
         "account_type": a.account_type,
         "owner": {"name": a.owner_name, "email_address": a.owner_email},
         "members_count": a.members_count,
+        "lock_version": a.lock_version,
         "created_at": a.created_at.to_rfc3339(),
     })
 }
 
-fn member_props(app: &App, m: &AccountUser) -> Value {
+/// One membership as `viewer` sees it (`mine`: it is the viewer's own, who may leave).
+fn member_props(app: &App, m: &AccountUser, viewer: i64) -> Value {
     json!({
         "id": app.ids().encode(m.id),
         "user": {"name": m.name, "email_address": m.email_address},
         "role": m.role,
+        "seen": m.seen,
+        "mine": m.user_id == viewer,
         "created_at": m.created_at.to_rfc3339(),
     })
 }
@@ -79,7 +83,10 @@ async fn detailed_account_props(
     let members = app.members_for(user, account_id).await?;
     let can_manage = app.can_manage(user, account_id).await?;
     let mut props = account_props(app, &account);
-    props["members"] = members.iter().map(|m| member_props(app, m)).collect();
+    props["members"] = members
+        .iter()
+        .map(|m| member_props(app, m, user.id))
+        .collect();
     props["can_manage"] = json!(can_manage);
     Ok(props)
 }

@@ -1,7 +1,11 @@
-//! `/accounts` and `/accounts/:id`: list, create, show, rename, delete.
+//! `/accounts` and `/accounts/:id`: list, create, show, rename, delete. The list also tells
+//! the user, once, about memberships others made for them (prop `added`), and names their
+//! own sync stream (prop `me`) so it follows memberships made or ended for them.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
+
+use serde_json::{Value, json};
 
 use super::forms::AccountForm;
 use super::{ApiError, account_props, decode, detailed_account_props, refused};
@@ -10,7 +14,11 @@ use crate::inertia::{Errors, Inertia, Props};
 use crate::web::auth::CurrentUser;
 use crate::web::input::Input;
 
-/// `GET /accounts`: the accounts I belong to (prop `accounts`).
+const INDEX: &str = "Accounts/Index";
+
+/// `GET /accounts`: the accounts I belong to (prop `accounts`), the memberships others made
+/// for me that I have not been told about (prop `added`: on full visits and reloads that
+/// name it; shown once), and my own stream's id (prop `me`).
 pub(super) async fn index(
     State(app): State<App>,
     CurrentUser { user, .. }: CurrentUser,
@@ -18,9 +26,28 @@ pub(super) async fn index(
 ) -> Result<Response, ApiError> {
     let accounts = app.accounts_of(&user).await.map_err(refused)?;
     let accounts: Vec<_> = accounts.iter().map(|a| account_props(&app, a)).collect();
-    Ok(inertia
-        .render("Accounts/Index", Props::new().prop("accounts", accounts))
-        .await?)
+    let request = inertia.request();
+    let tells = !request.is_partial_for(INDEX) || request.partial_data.iter().any(|p| p == "added");
+    let added: Vec<Value> = if tells {
+        let additions = app.acknowledge_additions(&user).await.map_err(refused)?;
+        additions
+            .iter()
+            .map(|a| {
+                json!({
+                    "account": {"id": app.ids().encode(a.account_id), "name": a.account_name},
+                    "role": a.role,
+                    "added_by": a.added_by,
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let props = Props::new()
+        .prop("accounts", accounts)
+        .prop("added", added)
+        .prop("me", app.ids().encode(user.id));
+    Ok(inertia.render(INDEX, props).await?)
 }
 
 /// `POST /accounts` with `account[name]`: a team account I own.
@@ -57,7 +84,9 @@ pub(super) async fn show(
         .await?)
 }
 
-/// `PATCH /accounts/:id` with `account[name]`.
+/// `PATCH /accounts/:id` with `account[name]` and `account[lock_version]`, the version the
+/// user saw: a rename by someone else since then refuses the change with an error on
+/// `lock_version` that names the current name.
 pub(super) async fn update(
     State(app): State<App>,
     CurrentUser { user, .. }: CurrentUser,
@@ -67,7 +96,17 @@ pub(super) async fn update(
 ) -> Result<Response, ApiError> {
     let account_id = decode(&app, &id)?;
     let back = format!("/accounts/{id}");
-    match app.rename_account(&user, account_id, form.name()).await {
+    let Ok(expected) = form.lock_version() else {
+        // Access first: an outsider learns nothing from validation messages.
+        app.account_for(&user, account_id).await.map_err(refused)?;
+        return Ok(inertia
+            .errors(Errors::new().add("lock_version", "must be a whole number"))
+            .redirect(&back));
+    };
+    match app
+        .rename_account(&user, account_id, form.name(), expected)
+        .await
+    {
         Ok(_) => Ok(inertia.flash("notice", "Account renamed.").redirect(&back)),
         Err(app::Error::Invalid { field, message }) => Ok(inertia
             .errors(Errors::new().add(field, message))

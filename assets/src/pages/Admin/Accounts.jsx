@@ -7,7 +7,11 @@ import { useSyncMarkers } from '../../realtime/react.jsx'
 
 export default function AdminAccounts({ accounts, selected_account: selected }) {
   useSyncMarkers('Account', 'all', ['accounts'])
-  useSyncMarkers('Account', selected?.id, [], { as: ['selected_account'], gone: '/admin/accounts' })
+  useSyncMarkers('Account', selected?.id, [], {
+    as: ['selected_account'],
+    gone: '/admin/accounts',
+    goneNotice: selected ? `“${selected.name}” was deleted.` : undefined,
+  })
   return (
     <>
       <Head title="All accounts" />
@@ -19,7 +23,15 @@ export default function AdminAccounts({ accounts, selected_account: selected }) 
         hrefOf={(a) => `/admin/accounts?account_id=${a.id}`}
         selectedId={selected?.id}
       />
-      {selected && <AccountDetail key={selected.id} account={selected} />}
+      {selected ? (
+        <AccountDetail key={selected.id} account={selected} />
+      ) : (
+        accounts.length > 0 && (
+          <p className="hint card" data-testid="select-hint">
+            Select an account above to see its members and manage it.
+          </p>
+        )
+      )}
     </>
   )
 }

@@ -1,0 +1,126 @@
+//! Creating, renaming and deleting accounts. A rename is optimistic-locked: it names the
+//! `lock_version` its author saw, and a rename since then refuses it (nothing is
+//! overwritten) with a message that shows the current name.
+
+use rusqlite::{OptionalExtension, named_params};
+
+use super::super::App;
+use super::super::broadcast::{ACCOUNT, Change};
+use super::super::error::{Error, Result};
+use super::super::users::User;
+use super::{Account, insert_account};
+
+fn validate_account_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    super::super::text::reject_control("name", name)?;
+    if name.is_empty() {
+        return Err(Error::invalid("name", "can't be blank"));
+    }
+    if name.chars().count() > 100 {
+        return Err(Error::invalid(
+            "name",
+            "is too long (maximum is 100 characters)",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Renames when the stored version is `:expected` (or no version was given); bumps it.
+const RENAME: &str = "UPDATE accounts SET name = :name, lock_version = lock_version + 1,
+     updated_at = :now WHERE id = :id AND (:expected IS NULL OR lock_version = :expected)";
+
+/// The name a refused rename lost to.
+const CURRENT_NAME: &str = "SELECT name FROM accounts WHERE id = ?1";
+
+/// The refusal of a stale rename, on the form's `lock_version` field.
+fn stale(current: &str) -> Error {
+    Error::invalid(
+        "lock_version",
+        format!(
+            "Someone renamed this account to “{current}” while you were editing. \
+             Save again to replace it."
+        ),
+    )
+}
+
+impl App {
+    /// Creates a team account owned by `user`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a blank or long name.
+    pub async fn create_account(&self, user: &User, name: &str) -> Result<Account> {
+        let name = validate_account_name(name)?;
+        let now = self.clock.now();
+        let owner = user.id;
+        let id = self
+            .db
+            .write(move |tx| insert_account(tx, &name, "team", owner, now))
+            .await?;
+        self.published(&ACCOUNT, Change::Created, id, None).await;
+        self.account_for(user, id).await
+    }
+
+    /// Renames an account. With `expected`, only if the account is still at that
+    /// `lock_version` (what the user saw when they started editing); a rename to the name it
+    /// already has succeeds whatever the version.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Forbidden`], or [`Error::Invalid`]: on `name` for a bad
+    /// name, on `lock_version` when someone renamed it since `expected` (the message names
+    /// the current name).
+    pub async fn rename_account(
+        &self,
+        user: &User,
+        account_id: i64,
+        name: &str,
+        expected: Option<i64>,
+    ) -> Result<Account> {
+        self.require_manage(user, account_id).await?;
+        let name = validate_account_name(name)?;
+        let now = self.clock.now();
+        let renamed = self
+            .db
+            .write(move |tx| -> Result<bool> {
+                let changed = tx.execute(
+                    RENAME,
+                    named_params! {":name": name, ":now": now, ":id": account_id, ":expected": expected},
+                )?;
+                if changed == 1 {
+                    return Ok(true);
+                }
+                let current: Option<String> = tx
+                    .query_row(CURRENT_NAME, [account_id], |r| r.get(0))
+                    .optional()?;
+                match current {
+                    None => Err(Error::NotFound),
+                    Some(current) if current == name => Ok(false),
+                    Some(current) => Err(stale(&current)),
+                }
+            })
+            .await?;
+        if renamed {
+            self.published(&ACCOUNT, Change::Updated, account_id, None)
+                .await;
+        }
+        self.account_for(user, account_id).await
+    }
+
+    /// Deletes an account and its memberships.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] or [`Error::Forbidden`].
+    pub async fn delete_account(&self, user: &User, account_id: i64) -> Result<Account> {
+        self.require_manage(user, account_id).await?;
+        let account = self.account_for(user, account_id).await?;
+        self.db
+            .write(move |tx| -> Result<()> {
+                tx.execute("DELETE FROM accounts WHERE id = ?1", [account_id])?;
+                Ok(())
+            })
+            .await?;
+        // Its memberships went with it; their parent is gone, so only the account announces.
+        self.published(&ACCOUNT, Change::Destroyed, account_id, None)
+            .await;
+        Ok(account)
+    }
+}
