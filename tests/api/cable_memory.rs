@@ -141,6 +141,7 @@ async fn non_reading_sockets_with_100_identifiers_each_do_not_grow_the_server() 
     }
     let loaded = rss_kib(pid);
     let growth_mib = loaded.saturating_sub(before) / 1024;
+    eprintln!("server VmRSS: {before} KiB before the changes, {loaded} KiB after");
     // Copied per identifier, 5 changes would hold 5 × 100 × 330 KB = 165 MB.
     assert!(
         growth_mib < 40,
@@ -148,7 +149,7 @@ async fn non_reading_sockets_with_100_identifiers_each_do_not_grow_the_server() 
     );
 
     drop(hostile);
-    wait_for(
+    let after = wait_for(
         "memory returned after the sockets close",
         Duration::from_secs(30),
         || async {
@@ -157,6 +158,7 @@ async fn non_reading_sockets_with_100_identifiers_each_do_not_grow_the_server() 
         },
     )
     .await;
+    eprintln!("server VmRSS: {after} KiB after the sockets closed");
     honest.close().await;
     server.signal("TERM");
     assert!(server.wait_exit(Duration::from_secs(20)).is_some());
