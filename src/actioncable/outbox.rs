@@ -284,7 +284,7 @@ fn enforce_budget(server: &Inner) {
                 candidates.push((queued, &c.outbox));
             }
         }
-        candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        candidates.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
         let mut need = (pinned - budget).saturating_sub(going);
         let mut kicked = 0u64;
         for (queued, outbox) in candidates {
