@@ -411,7 +411,8 @@ async fn hostile(smoke: bool, out: &mut std::io::Stdout) -> Result<serde_json::V
             sockets.push(j.await??);
         }
     }
-    let mut peak = server.rss_kib().await?;
+    let subscribed = server.rss_kib().await?;
+    let mut peak = subscribed;
     let mut each = Vec::new();
     let mut jitter = Jitter(7);
     for seq in 1..=samples as u64 {
@@ -444,13 +445,14 @@ async fn hostile(smoke: bool, out: &mut std::io::Stdout) -> Result<serde_json::V
     writeln!(out)?;
     writeln!(
         out,
-        "| hostile sockets × 100 subscriptions | honest sockets | broadcasts | base RSS MiB | peak RSS MiB | RSS after close MiB | honest p50 ms | honest p99 ms |"
+        "| hostile sockets × 100 subscriptions | honest sockets | broadcasts | base RSS MiB | subscribed RSS MiB | peak RSS MiB | RSS after close MiB | honest p50 ms | honest p99 ms |"
     )?;
-    writeln!(out, "|---|---|---|---|---|---|---|---|")?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
     writeln!(
         out,
-        "| {n_hostile} | {n_honest} | {samples} | {:.1} | {:.1} | {:.1} | {} | {} |",
+        "| {n_hostile} | {n_honest} | {samples} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} |",
         mib(base_rss),
+        mib(subscribed),
         mib(peak),
         mib(after),
         ms(percentile(&each, 0.50)),
