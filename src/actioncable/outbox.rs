@@ -39,7 +39,15 @@ pub(super) struct Ledger {
     budget_disconnects: AtomicU64,
     /// A budget pass is running (one at a time; the others have nothing to add).
     enforcing: AtomicBool,
+    /// When the last budget pass ran, in milliseconds since `started`: passes are spaced by
+    /// [`PASS_EVERY`], or with thousands of sockets past the budget every queued item would
+    /// sort them all again.
+    last_pass_ms: AtomicU64,
+    started: std::time::Instant,
 }
+
+/// Least time between two budget passes.
+const PASS_EVERY: std::time::Duration = std::time::Duration::from_millis(5);
 
 impl Ledger {
     pub(super) fn new() -> Self {
@@ -51,6 +59,8 @@ impl Ledger {
             payloads: AtomicU64::new(0),
             budget_disconnects: AtomicU64::new(0),
             enforcing: AtomicBool::new(false),
+            last_pass_ms: AtomicU64::new(0),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -272,7 +282,11 @@ fn enforce_budget(server: &Inner) {
     }
     let budget = usize::try_from(server.config.memory_budget).unwrap_or(usize::MAX);
     let pinned = ledger.pinned();
-    if pinned > budget {
+    let now_ms = u64::try_from(ledger.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let last = ledger.last_pass_ms.load(Ordering::Relaxed);
+    let due = last == 0 || now_ms >= last.saturating_add(PASS_EVERY.as_millis() as u64);
+    if pinned > budget && due {
+        ledger.last_pass_ms.store(now_ms.max(1), Ordering::Relaxed);
         let conns = server.connections.lock().unwrap_or_else(|p| p.into_inner());
         let mut going = 0usize;
         let mut candidates: Vec<(usize, &Outbox)> = Vec::new();
