@@ -1,6 +1,8 @@
 //! Broadcast → received latency through `/cable` to 1, 100, 1,000 and 10,000 subscribed
-//! sockets on loopback, with instant wake and with pure 100 ms polling; and the server's
-//! resident memory per idle subscribed socket.
+//! sockets on loopback, with instant wake and with pure 100 ms polling; the server's
+//! resident memory per idle subscribed socket; and the hostile case of issue #16: 1,000
+//! non-reading sockets with 100 subscriptions each while changes flow to 100 honest sockets
+//! (server RSS and honest percentiles).
 //!
 //! The server runs in a child process (this same binary with `CABLE_BENCH_ROLE=server`) so
 //! its RSS is its own; the driver process holds the client sockets, spread over several
@@ -374,6 +376,134 @@ async fn driver() -> Result<(), BoxError> {
             json!({ "bytes": per, "kb": per as f64 / 1000.0 }),
         );
     }
+    let hostile = hostile(smoke, &mut out).await?;
+    figures.insert("hostile_1000".to_owned(), hostile);
     support::write_figures(&serde_json::Value::Object(figures))?;
     Ok(())
+}
+
+/// Issue #16's hostile case: sockets of one signed-in user that subscribe 100 times each
+/// (identifiers differing in a param) and never read again, while changes flow to 100
+/// honest sockets. Reports the server's peak RSS, its RSS once the hostile sockets closed,
+/// and the honest sockets' broadcast → received percentiles.
+async fn hostile(smoke: bool, out: &mut std::io::Stdout) -> Result<serde_json::Value, BoxError> {
+    let (n_hostile, n_honest, samples) = if smoke { (2, 1, 5) } else { (1_000, 100, 200) };
+    let mut server = Server::spawn("instant").await?;
+    let session = pipeline::sign_up(server.addr).await?.2;
+    let base_rss = server.rss_kib().await?;
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
+    for i in 0..n_honest {
+        let source = Ipv4Addr::new(127, 0, 0, 1 + (i % SOURCES as usize) as u8);
+        connect(server.addr, source, session.clone(), seen_tx.clone()).await?;
+    }
+    let mut sockets = Vec::with_capacity(n_hostile);
+    for chunk in (0..n_hostile).collect::<Vec<_>>().chunks(50) {
+        let mut joins = Vec::new();
+        for &i in chunk {
+            let source = Ipv4Addr::new(127, 0, 0, 1 + (i % SOURCES as usize) as u8);
+            joins.push(tokio::spawn(connect_hostile(
+                server.addr,
+                source,
+                session.clone(),
+            )));
+        }
+        for j in joins {
+            sockets.push(j.await??);
+        }
+    }
+    let subscribed = server.rss_kib().await?;
+    let mut peak = subscribed;
+    let mut each = Vec::new();
+    let mut jitter = Jitter(7);
+    for seq in 1..=samples as u64 {
+        tokio::time::sleep(Duration::from_millis(10) + jitter.next(Duration::from_millis(20)))
+            .await;
+        let t0 = Instant::now();
+        server.broadcast(seq).await?;
+        let mut got = 0;
+        while got < n_honest {
+            let (s_seq, at) = tokio::time::timeout(Duration::from_secs(20), seen_rx.recv())
+                .await?
+                .ok_or("readers gone")?;
+            if s_seq == seq {
+                got += 1;
+                each.push(at.saturating_duration_since(t0));
+            }
+        }
+        if seq % 10 == 0 {
+            peak = peak.max(server.rss_kib().await?);
+        }
+    }
+    peak = peak.max(server.rss_kib().await?);
+    drop(sockets);
+    // The server notices the closes and frees their queues; give it a moment.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = server.rss_kib().await?;
+    server.stop().await?;
+    each.sort();
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| hostile sockets × 100 subscriptions | honest sockets | broadcasts | base RSS MiB | subscribed RSS MiB | peak RSS MiB | RSS after close MiB | honest p50 ms | honest p99 ms |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(
+        out,
+        "| {n_hostile} | {n_honest} | {samples} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} |",
+        mib(base_rss),
+        mib(subscribed),
+        mib(peak),
+        mib(after),
+        ms(percentile(&each, 0.50)),
+        ms(percentile(&each, 0.99)),
+    )?;
+    out.flush()?;
+    Ok(json!({
+        "hostile": n_hostile,
+        "rss_mb": peak as f64 * 1024.0 / 1e6,
+        "rss_after_close_mb": after as f64 * 1024.0 / 1e6,
+        "honest_p50_ms": percentile(&each, 0.50).as_secs_f64() * 1000.0,
+        "honest_p99_ms": percentile(&each, 0.99).as_secs_f64() * 1000.0,
+    }))
+}
+
+/// Opens a socket from `source` that subscribes 100 times to the bench stream (identifiers
+/// differing in `n`), reads up to the confirmations, and is then never read again.
+async fn connect_hostile(
+    addr: SocketAddr,
+    source: Ipv4Addr,
+    session: String,
+) -> Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, BoxError> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source, 0)))?;
+    let stream = socket.connect(addr).await?;
+    let mut request = format!("ws://{addr}/cable").into_client_request()?;
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("actioncable-v1-json"),
+    );
+    request.headers_mut().insert(
+        "cookie",
+        HeaderValue::from_str(&format!("_trifecta_session={session}"))?,
+    );
+    let (mut ws, _) = tokio_tungstenite::client_async(request, stream).await?;
+    for n in 0..100 {
+        let identifier = json!({"channel": "BenchChannel", "n": n}).to_string();
+        let subscribe = json!({"command": "subscribe", "identifier": identifier});
+        ws.feed(Message::Text(subscribe.to_string().into())).await?;
+    }
+    ws.flush().await?;
+    let mut confirmed = 0;
+    while confirmed < 100 {
+        let Some(msg) = ws.next().await else {
+            return Err("closed before the confirmations".into());
+        };
+        if let Message::Text(t) = msg?
+            && t.contains("confirm_subscription")
+        {
+            confirmed += 1;
+        }
+    }
+    Ok(ws)
 }

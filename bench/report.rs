@@ -235,7 +235,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
         ),
     ];
     // Queue latency: percentiles over the samples of all idle gaps (50 ms, 500 ms, 2 s).
-    let upper: [(&str, &str, &str, &str, f64, &str); 11] = [
+    let upper: [(&str, &str, &str, &str, f64, &str); 13] = [
         (
             "#3 enqueue→start, instant: p50 (all gaps)",
             "queue",
@@ -323,6 +323,22 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "kb",
             20.0,
             "KB",
+        ),
+        (
+            "#16 1,000 non-reading sockets × 100 subscriptions: server RSS",
+            "cable",
+            "hostile_1000",
+            "rss_mb",
+            300.0,
+            "MB",
+        ),
+        (
+            "#16 1,000 non-reading sockets × 100 subscriptions: honest p99",
+            "cable",
+            "hostile_1000",
+            "honest_p99_ms",
+            50.0,
+            "ms",
         ),
     ];
     for (what, bench, row, field, limit, unit) in upper {

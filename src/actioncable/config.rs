@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-/// ActionCable server settings: origins, ping beat and the limits of one connection.
+/// ActionCable server settings: origins, ping beat, the limits of one connection and the
+/// server's memory budget.
 #[derive(Args, Clone, Debug)]
 pub struct ActionCableArgs {
     /// Extra origins allowed to open `/cable` (comma separated, `*` for any). The page's own
@@ -30,9 +31,21 @@ pub struct ActionCableArgs {
         default_value_t = 100
     )]
     pub max_subscriptions: usize,
-    /// Broadcast frames queued per connection; a client that lets it fill is disconnected.
-    #[arg(id = "cable_send_queue", long = "cable-send-queue", env = "TRIFECTA_CABLE_SEND_QUEUE", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
-    pub send_queue: u32,
+    /// Bytes of broadcasts queued per connection (each queued broadcast counts its whole
+    /// payload, shared or not); a client that lets it fill is disconnected as too slow. One
+    /// broadcast is always accepted into an empty queue, however large.
+    #[arg(id = "cable_send_queue_bytes", long = "cable-send-queue-bytes", env = "TRIFECTA_CABLE_SEND_QUEUE_BYTES", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub send_queue_bytes: u64,
+    /// Bytes of broadcast payloads all connections may hold in their queues together (each
+    /// shared payload counted once); past it the connections with the most queued bytes are
+    /// disconnected as too slow, largest first.
+    #[arg(id = "cable_memory_budget", long = "cable-memory-budget", env = "TRIFECTA_CABLE_MEMORY_BUDGET", default_value_t = 128 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub memory_budget: u64,
+    /// How often a connection asks the connect hook whether its identity is still valid
+    /// (e.g. its session has not expired); it is also asked on every subscribe. A connection
+    /// that is no longer valid is closed with `unauthorized`, without reconnecting.
+    #[arg(id = "cable_revalidate_interval", long = "cable-revalidate-interval", env = "TRIFECTA_CABLE_REVALIDATE_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub revalidate_interval: Duration,
     /// Longest time one write to a client may take before it counts as too slow.
     #[arg(id = "cable_write_timeout", long = "cable-write-timeout", env = "TRIFECTA_CABLE_WRITE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub write_timeout: Duration,
@@ -45,7 +58,9 @@ impl Default for ActionCableArgs {
             ping_interval: Duration::from_secs(3),
             max_frame: 64 * 1024,
             max_subscriptions: 100,
-            send_queue: 512,
+            send_queue_bytes: 4 * 1024 * 1024,
+            memory_budget: 128 * 1024 * 1024,
+            revalidate_interval: Duration::from_secs(30),
             write_timeout: Duration::from_secs(10),
         }
     }

@@ -1,6 +1,7 @@
 //! The connection hook: who is connecting? It sees the upgrade request's headers, cookies
 //! and query, and either identifies the connection or rejects it (the client then gets
-//! `{"type":"disconnect","reason":"unauthorized","reconnect":false}` and no welcome).
+//! `{"type":"disconnect","reason":"unauthorized","reconnect":false}` and no welcome). Later
+//! it is asked again, on a beat and on every subscribe, whether the identity still holds.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -115,6 +116,16 @@ pub struct Rejected;
 pub trait Connect: Send + Sync + 'static {
     /// Identifies the connection, or rejects it.
     async fn connect(&self, request: &ConnectRequest) -> Result<Identity, Rejected>;
+
+    /// Whether a connection identified as `identity` by [`Connect::connect`] from `request`
+    /// may go on (e.g. its session has not expired or ended). Asked every
+    /// `--cable-revalidate-interval` and before every subscribe; `false` closes the
+    /// connection with `{"type":"disconnect","reason":"unauthorized","reconnect":false}`.
+    /// The default keeps every connection.
+    async fn revalidate(&self, identity: &Identity, request: &ConnectRequest) -> bool {
+        let _ = (identity, request);
+        true
+    }
 }
 
 /// The default hook: everyone is welcome, anonymously.

@@ -3,9 +3,13 @@
 //!
 //! - [`handler`]: the upgrade: 404 for plain HTTP, foreign origins or clients not offering
 //!   `actioncable-v1-json`; limits on frame size and buffers.
-//! - `session`: one task per socket owning it: welcome, 3 s pings, commands, a bounded
-//!   queue of broadcast frames, disconnect frames, and `unsubscribed` on close.
-//! - `subscriptions`: `subscribe` / `unsubscribe` / `message`, keyed by the raw identifier.
+//! - `session`: one task per socket owning it: welcome, 3 s pings, revalidation of its
+//!   identity, commands, its queue of broadcasts, disconnect frames, and `unsubscribed` on
+//!   close.
+//! - `subscriptions`: `subscribe` / `unsubscribe` / `message`, keyed by the raw identifier;
+//!   the identifiers of one socket streaming the same stream share one hub registration.
+//! - `outbox`: broadcasts shared by every queue (never copied per socket or identifier),
+//!   queues bounded in bytes, and the server-wide memory budget.
 //! - [`Channel`] / [`Registry`]: the channel API; [`Connect`]: the connection hook.
 //! - `remote`: disconnect and unsubscribe orders across processes on the internal cable
 //!   channel [`INTERNAL_CHANNEL`] ([`ActionCable::disconnect_everywhere`],
@@ -25,6 +29,7 @@ mod config;
 mod connect;
 mod frame;
 pub mod handler;
+mod outbox;
 mod remote;
 mod session;
 mod subscriptions;
@@ -67,6 +72,7 @@ struct Inner {
     connections: Mutex<HashMap<u64, Conn>>,
     next_conn: AtomicU64,
     counters: Counters,
+    ledger: outbox::Ledger,
     /// The subscription to [`INTERNAL_CHANNEL`], once [`ActionCable::start`] made it.
     internal: Mutex<Option<cable::Subscription>>,
 }
@@ -77,11 +83,14 @@ struct Counters {
     rejected_connections: AtomicU64,
     ignored_frames: AtomicU64,
     oversize_frames: AtomicU64,
+    revoked_connections: AtomicU64,
 }
 
 struct Conn {
     identity: Option<String>,
     control: mpsc::Sender<Control>,
+    /// Its send queue, for the budget pass: queued bytes and the kick.
+    outbox: outbox::Outbox,
 }
 
 /// Orders to a connection from outside its task.
@@ -109,14 +118,24 @@ impl std::fmt::Debug for ActionCable {
 pub struct ServerStats {
     /// Open, welcomed connections.
     pub connections: usize,
-    /// Connections closed because they did not read fast enough.
+    /// Connections closed because they did not read fast enough (their queue passed its byte
+    /// limit, a write timed out, or the server passed its memory budget).
     pub slow_disconnects: u64,
+    /// Of those, connections closed to bring the server back under its memory budget.
+    pub budget_disconnects: u64,
+    /// Connections closed because the connect hook no longer found their identity valid.
+    pub revoked_connections: u64,
+    /// Bytes of broadcast payloads held by send queues now, each shared payload once.
+    pub queued_bytes: usize,
     /// Connections refused by the connect hook.
     pub rejected_connections: u64,
     /// Frames logged and ignored (malformed, binary, unknown command...).
     pub ignored_frames: u64,
     /// Connections closed for sending a frame over the size limit.
     pub oversize_frames: u64,
+    /// Broadcasts taken into send queues since start: one per message, however many
+    /// sockets and identifiers receive it (the frames are built from it when written).
+    pub payloads: u64,
 }
 
 impl ActionCable {
@@ -140,6 +159,7 @@ impl ActionCable {
                 connections: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
                 counters: Counters::default(),
+                ledger: outbox::Ledger::new(),
                 internal: Mutex::new(None),
             }),
         }
@@ -330,15 +350,19 @@ impl ActionCable {
         ServerStats {
             connections: self.connections().len(),
             slow_disconnects: c.slow_disconnects.load(Ordering::Relaxed),
+            budget_disconnects: self.inner.ledger.budget_disconnects(),
+            revoked_connections: c.revoked_connections.load(Ordering::Relaxed),
+            queued_bytes: self.inner.ledger.pinned(),
             rejected_connections: c.rejected_connections.load(Ordering::Relaxed),
             ignored_frames: c.ignored_frames.load(Ordering::Relaxed),
             oversize_frames: c.oversize_frames.load(Ordering::Relaxed),
+            payloads: self.inner.ledger.payloads(),
         }
     }
 
-    fn register_conn(&self, identity: Option<String>, control: mpsc::Sender<Control>) -> u64 {
+    fn register_conn(&self, conn: Conn) -> u64 {
         let id = self.inner.next_conn.fetch_add(1, Ordering::Relaxed);
-        self.connections().insert(id, Conn { identity, control });
+        self.connections().insert(id, conn);
         id
     }
 

@@ -1,10 +1,10 @@
 //! One socket's task. It owns the socket (no split, no lock): a `select!` over shutdown,
-//! outside orders, the slow-consumer kick, the queue of broadcast frames, incoming frames
-//! and the ping beat.
+//! outside orders, the slow-consumer kick, the queue of broadcasts, incoming frames, the
+//! ping beat and the revalidation beat.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -16,11 +16,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::connect::{ConnectRequest, ConnectionInfo, Rejected};
 use super::frame::{self, DisconnectReason};
-use super::subscriptions::Sub;
-use super::{ActionCable, Control};
+use super::outbox::{self, Item, Outbox};
+use super::subscriptions::{Stream, Sub};
+use super::{ActionCable, Conn, Control};
 
-/// Most queued frames written before one flush.
+/// Most queued broadcasts written before one flush.
 const BATCH: usize = 64;
+/// Most queued payload bytes taken into one batch (a larger single item is still taken).
+const BATCH_BYTES: usize = 256 * 1024;
 /// Time given to a goodbye frame to a client that may not be reading.
 const GOODBYE_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -33,7 +36,9 @@ pub(super) struct Session {
     pub(super) socket: WebSocket,
     pub(super) info: ConnectionInfo,
     pub(super) subs: HashMap<Arc<str>, Sub>,
-    pub(super) out: mpsc::Sender<Utf8Bytes>,
+    /// This socket's streams, each shared by every subscription streaming it.
+    pub(super) streams: HashMap<String, Stream>,
+    pub(super) outbox: Outbox,
     pub(super) kick: CancellationToken,
 }
 
@@ -54,24 +59,26 @@ pub(super) async fn run(server: ActionCable, mut socket: WebSocket, request: Con
         }
     };
     let (control_tx, control_rx) = mpsc::channel(4);
-    let conn_id = server.register_conn(identity.id.clone(), control_tx);
-    let (out, out_rx) = mpsc::channel(server.inner.config.send_queue as usize);
+    let kick = CancellationToken::new();
+    let limit = usize::try_from(server.inner.config.send_queue_bytes).unwrap_or(usize::MAX);
+    let (outbox, out_rx) = Outbox::new(&server.inner, limit, kick.clone());
+    let conn_id = server.register_conn(Conn {
+        identity: identity.id.clone(),
+        control: control_tx,
+        outbox: outbox.clone(),
+    });
     let mut session = Session {
         server: server.clone(),
         socket,
         info: ConnectionInfo { identity, request },
         subs: HashMap::new(),
-        out,
-        kick: CancellationToken::new(),
+        streams: HashMap::new(),
+        outbox,
+        kick,
     };
     tracing::debug!(conn = conn_id, identity = ?session.info.identity.id, "cable connected");
     session.serve(out_rx, control_rx).await;
     if session.kick.is_cancelled() {
-        server
-            .inner
-            .counters
-            .slow_disconnects
-            .fetch_add(1, Ordering::Relaxed);
         tracing::info!(
             conn = conn_id,
             identity = ?session.info.identity.id,
@@ -97,15 +104,33 @@ async fn goodbye(socket: &mut WebSocket, frame: Utf8Bytes) -> Result<(), axum::E
 impl Session {
     async fn serve(
         &mut self,
-        mut out_rx: mpsc::Receiver<Utf8Bytes>,
+        mut out_rx: mpsc::UnboundedReceiver<Item>,
         mut control_rx: mpsc::Receiver<Control>,
+    ) {
+        let queued = self.outbox.queued().clone();
+        self.serve_until_done(&mut out_rx, &mut control_rx, &queued)
+            .await;
+        // Whatever is still queued is never written: free it before any goodbye, which may
+        // wait on a client that does not read.
+        outbox::discard(&mut out_rx, &queued);
+    }
+
+    async fn serve_until_done(
+        &mut self,
+        out_rx: &mut mpsc::UnboundedReceiver<Item>,
+        control_rx: &mut mpsc::Receiver<Control>,
+        queued: &AtomicUsize,
     ) {
         if self.write(vec![frame::WELCOME]).await.is_err() {
             return;
         }
-        let every = self.server.inner.config.ping_interval;
+        let config = &self.server.inner.config;
+        let every = config.ping_interval;
         let mut beat = tokio::time::interval_at(Instant::now() + every, every);
         beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let again = config.revalidate_interval;
+        let mut check = tokio::time::interval_at(Instant::now() + again, again);
+        check.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let token = self.server.inner.token.clone();
         let kick = self.kick.clone();
         // Created once: re-creating them every turn would re-register with the server-wide
@@ -117,11 +142,13 @@ impl Session {
             tokio::select! {
                 biased;
                 () = &mut shutdown => {
+                    outbox::discard(out_rx, queued);
                     self.close(DisconnectReason::ServerRestart, true).await;
                     return;
                 }
                 Some(control) = control_rx.recv() => match control {
                     Control::Disconnect { reason, reconnect } => {
+                        outbox::discard(out_rx, queued);
                         self.close(reason, reconnect).await;
                         return;
                     }
@@ -132,18 +159,26 @@ impl Session {
                     }
                 },
                 () = &mut kicked => {
+                    outbox::discard(out_rx, queued);
                     self.too_slow().await;
                     return;
                 }
                 Some(first) = out_rx.recv() => {
+                    let mut bytes = first.cost();
                     let mut batch = vec![first];
-                    while batch.len() < BATCH {
+                    while batch.len() < BATCH && bytes < BATCH_BYTES {
                         match out_rx.try_recv() {
-                            Ok(f) => batch.push(f),
+                            Ok(item) => {
+                                bytes += item.cost();
+                                batch.push(item);
+                            }
                             Err(_) => break,
                         }
                     }
-                    if self.write(batch).await.is_err() {
+                    let written = self.write_broadcasts(&batch).await;
+                    outbox::release(queued, &batch);
+                    drop(batch);
+                    if written.is_err() {
                         return;
                     }
                 }
@@ -157,6 +192,13 @@ impl Session {
                 _ = beat.tick() => {
                     let now = self.server.inner.cable.clock().now().secs();
                     if self.write(vec![frame::ping(now)]).await.is_err() {
+                        return;
+                    }
+                }
+                _ = check.tick() => {
+                    if !Box::pin(self.still_valid()).await {
+                        outbox::discard(out_rx, queued);
+                        self.revoke().await;
                         return;
                     }
                 }
@@ -211,7 +253,6 @@ impl Session {
 
     /// Writes `frames` and flushes once, within the write timeout and unless kicked.
     pub(super) async fn write(&mut self, frames: Vec<Utf8Bytes>) -> Result<(), Gone> {
-        let limit = self.server.inner.config.write_timeout;
         let socket = &mut self.socket;
         let io = async move {
             for f in frames {
@@ -219,28 +260,45 @@ impl Session {
             }
             socket.flush().await
         };
-        let mut io = std::pin::pin!(io);
-        // Most writes fit in the socket buffer at once: no timer for those.
-        if let Poll::Ready(r) = futures_util::poll!(io.as_mut()) {
-            return r.map_err(|err| {
-                tracing::debug!(cause = %err, "cable write failed");
-                Gone
-            });
-        }
-        tokio::select! {
-            r = tokio::time::timeout(limit, io) => match r {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(err)) => {
-                    tracing::debug!(cause = %err, "cable write failed");
-                    Err(Gone)
+        drive(io, self.server.inner.config.write_timeout, &self.outbox).await
+    }
+
+    /// Writes one frame per target of each broadcast, built only now and one at a time (a
+    /// frame is dropped once the socket took it), then flushes once.
+    async fn write_broadcasts(&mut self, items: &[Item]) -> Result<(), Gone> {
+        let socket = &mut self.socket;
+        let io = async move {
+            for item in items {
+                for target in item.targets() {
+                    let f = frame::data(&target.id_json, item.payload.text());
+                    socket.feed(Message::Text(f)).await?;
                 }
-                Err(_) => {
-                    self.kick.cancel();
-                    Err(Gone)
-                }
-            },
-            () = self.kick.cancelled() => Err(Gone),
-        }
+            }
+            socket.flush().await
+        };
+        drive(io, self.server.inner.config.write_timeout, &self.outbox).await
+    }
+
+    /// Whether the connect hook still accepts this connection's identity.
+    pub(super) async fn still_valid(&mut self) -> bool {
+        self.server
+            .connect_hook()
+            .revalidate(&self.info.identity, &self.info.request)
+            .await
+    }
+
+    /// Closes a connection whose identity is no longer valid; it must not come back.
+    pub(super) async fn revoke(&mut self) {
+        self.server
+            .inner
+            .counters
+            .revoked_connections
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            identity = ?self.info.identity.id,
+            "closing a cable connection whose identity is no longer valid"
+        );
+        self.close(DisconnectReason::Unauthorized, false).await;
     }
 
     async fn close(&mut self, reason: DisconnectReason, reconnect: bool) {
@@ -250,5 +308,35 @@ impl Session {
 
     async fn too_slow(&mut self) {
         self.close(DisconnectReason::TooSlow, true).await;
+    }
+}
+
+/// Runs a write within `limit` unless the connection is kicked first; a timeout kicks it.
+async fn drive(
+    io: impl std::future::Future<Output = Result<(), axum::Error>>,
+    limit: Duration,
+    outbox: &Outbox,
+) -> Result<(), Gone> {
+    let mut io = std::pin::pin!(io);
+    // Most writes fit in the socket buffer at once: no timer for those.
+    if let Poll::Ready(r) = futures_util::poll!(io.as_mut()) {
+        return r.map_err(|err| {
+            tracing::debug!(cause = %err, "cable write failed");
+            Gone
+        });
+    }
+    tokio::select! {
+        r = tokio::time::timeout(limit, io) => match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => {
+                tracing::debug!(cause = %err, "cable write failed");
+                Err(Gone)
+            }
+            Err(_) => {
+                outbox.kick_slow();
+                Err(Gone)
+            }
+        },
+        () = outbox.cancelled() => Err(Gone),
     }
 }

@@ -1,16 +1,19 @@
 //! The commands of a session: `subscribe`, `unsubscribe` and `message`, all keyed by the raw
-//! identifier string; and the [`Sink`] that turns a stream's broadcasts into frames.
+//! identifier string; and the socket's streams.
+//!
+//! A socket registers each stream with the cable once, however many of its subscriptions
+//! stream it (say 100 identifiers of one channel differing only in a param): the stream's
+//! [`Sink`] queues each broadcast once, with the list of identifiers it is for, and the
+//! frames are built when written.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
-use axum::extract::ws::Utf8Bytes;
 use serde_json::{Map, Value};
-use tokio::sync::mpsc::{self, error::TrySendError};
-use tokio_util::sync::CancellationToken;
 
 use super::channel::{Channel, Context, Effect};
 use super::frame::{self, Command};
+use super::outbox::{Outbox, Target};
 use super::remote;
 use super::session::{Gone, Session};
 use crate::cable::{self, Message, Scratch, Sink};
@@ -21,29 +24,56 @@ pub(super) struct Sub {
     id_json: Arc<str>,
     params: Map<String, Value>,
     channel: Box<dyn Channel>,
-    streams: HashMap<String, cable::Subscription>,
+    /// Names of the socket's streams this subscription is a target of.
+    streams: HashSet<String>,
 }
 
-/// Delivers a stream's broadcasts to one subscription's connection.
+/// One stream of a socket: its cable registration and the sink every subscription of the
+/// socket streaming it shares.
+pub(super) struct Stream {
+    registration: cable::Subscription,
+    sink: Arc<StreamSink>,
+}
+
+/// Queues a stream's broadcasts for the subscriptions of one socket that stream it.
 struct StreamSink {
-    out: mpsc::Sender<Utf8Bytes>,
-    id_json: Arc<str>,
-    kick: CancellationToken,
+    /// Replaced (not edited) on join and leave, so a queued item keeps the list it was
+    /// queued for without a copy.
+    targets: Mutex<Arc<[Target]>>,
+    outbox: Outbox,
+}
+
+impl StreamSink {
+    fn targets(&self) -> Arc<[Target]> {
+        self.targets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn join(&self, target: Target) {
+        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut list = targets.to_vec();
+        list.push(target);
+        *targets = Arc::from(list);
+    }
+
+    /// Removes `id_json`; returns how many targets are left.
+    fn leave(&self, id_json: &str) -> usize {
+        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        let list: Vec<Target> = targets
+            .iter()
+            .filter(|t| &*t.id_json != id_json)
+            .cloned()
+            .collect();
+        *targets = Arc::from(list);
+        targets.len()
+    }
 }
 
 impl Sink for StreamSink {
     fn deliver(&self, message: &Message, scratch: &mut Scratch) {
-        if self.kick.is_cancelled() {
-            return;
-        }
-        // Built once per identifier and broadcast, then shared by reference count.
-        let frame = scratch.get_or_insert_with(&self.id_json, || {
-            frame::data(&self.id_json, &message.payload)
-        });
-        match self.out.try_send(frame) {
-            Ok(()) | Err(TrySendError::Closed(_)) => {}
-            Err(TrySendError::Full(_)) => self.kick.cancel(),
-        }
+        self.outbox.push_message(message, self.targets(), scratch);
     }
 }
 
@@ -65,6 +95,10 @@ impl Session {
     }
 
     async fn subscribe(&mut self, identifier: String) -> Result<(), Gone> {
+        if !self.still_valid().await {
+            self.revoke().await;
+            return Err(Gone);
+        }
         if self.subs.contains_key(identifier.as_str()) {
             tracing::debug!(identifier, "already subscribed");
             return Ok(());
@@ -100,11 +134,11 @@ impl Session {
             id_json,
             params,
             channel,
-            streams: HashMap::new(),
+            streams: HashSet::new(),
         };
         let streamed = self.apply(&mut sub, effects, !rejected).await?;
         if rejected || !streamed {
-            stop_streams(&self.server.inner.cable, &mut sub);
+            self.leave_streams(&mut sub);
             return self.write(vec![frame::reject(&sub.id_json)]).await;
         }
         let confirm = frame::confirm(&sub.id_json);
@@ -165,7 +199,7 @@ impl Session {
             match effect {
                 Effect::Transmit(f) => self.write(vec![f]).await?,
                 Effect::StreamFrom(name) if streams => {
-                    if sub.streams.contains_key(&name) {
+                    if sub.streams.contains(&name) {
                         continue;
                     }
                     if remote::is_reserved(&name) {
@@ -174,14 +208,9 @@ impl Session {
                         streamed = false;
                         continue;
                     }
-                    let sink = Arc::new(StreamSink {
-                        out: self.out.clone(),
-                        id_json: sub.id_json.clone(),
-                        kick: self.kick.clone(),
-                    });
-                    match cable.subscribe(&name, sink).await {
-                        Ok(s) => {
-                            sub.streams.insert(name, s);
+                    match self.join_stream(&cable, &name, &sub.id_json).await {
+                        Ok(()) => {
+                            sub.streams.insert(name);
                         }
                         Err(err) => {
                             tracing::error!(cause = %err, stream = name, "cannot stream");
@@ -191,14 +220,66 @@ impl Session {
                 }
                 Effect::StreamFrom(_) => {}
                 Effect::StopStream(name) => {
-                    if let Some(s) = sub.streams.remove(&name) {
-                        cable.unsubscribe(&s);
+                    if sub.streams.remove(&name) {
+                        self.leave_stream(&name, &sub.id_json);
                     }
                 }
-                Effect::StopAllStreams => stop_streams(&cable, sub),
+                Effect::StopAllStreams => self.leave_streams(sub),
             }
         }
         Ok(streamed)
+    }
+
+    /// Makes `id_json` a target of the socket's stream `name`, registering the stream with
+    /// the cable if it is the first.
+    async fn join_stream(
+        &mut self,
+        cable: &cable::Cable,
+        name: &str,
+        id_json: &Arc<str>,
+    ) -> cable::Result<()> {
+        if self.streams.contains_key(name) {
+            let floor = cable.last_id().await?;
+            if let Some(stream) = self.streams.get(name) {
+                stream.sink.join(Target {
+                    id_json: id_json.clone(),
+                    floor,
+                });
+                return Ok(());
+            }
+        }
+        // The registration's own floor keeps older messages out, so the target needs none.
+        let target = Target {
+            id_json: id_json.clone(),
+            floor: i64::MIN,
+        };
+        let sink = Arc::new(StreamSink {
+            targets: Mutex::new(Arc::from(vec![target])),
+            outbox: self.outbox.clone(),
+        });
+        let registration = cable.subscribe(name, sink.clone()).await?;
+        self.streams
+            .insert(name.to_owned(), Stream { registration, sink });
+        Ok(())
+    }
+
+    /// Removes `id_json` from the socket's stream `name`; the last one out unregisters it.
+    fn leave_stream(&mut self, name: &str, id_json: &str) {
+        let Some(stream) = self.streams.get(name) else {
+            return;
+        };
+        if stream.sink.leave(id_json) == 0
+            && let Some(stream) = self.streams.remove(name)
+        {
+            self.server.inner.cable.unsubscribe(&stream.registration);
+        }
+    }
+
+    /// Removes `sub` from every stream it is a target of.
+    fn leave_streams(&mut self, sub: &mut Sub) {
+        for name in std::mem::take(&mut sub.streams) {
+            self.leave_stream(&name, &sub.id_json);
+        }
     }
 
     async fn run_unsubscribed(&mut self, key: &str, sub: &mut Sub) {
@@ -212,7 +293,7 @@ impl Session {
             );
             sub.channel.unsubscribed(&mut ctx).await;
         }
-        stop_streams(&self.server.inner.cable, sub);
+        self.leave_streams(sub);
     }
 
     /// A remote unsubscribe order: every subscription streaming one of `streams` ends
@@ -221,7 +302,7 @@ impl Session {
         let ended: Vec<Arc<str>> = self
             .subs
             .iter()
-            .filter(|(_, sub)| streams.iter().any(|s| sub.streams.contains_key(s)))
+            .filter(|(_, sub)| streams.iter().any(|s| sub.streams.contains(s)))
             .map(|(key, _)| key.clone())
             .collect();
         let mut frames = Vec::with_capacity(ended.len());
@@ -244,11 +325,5 @@ impl Session {
         for (key, mut sub) in subs {
             self.run_unsubscribed(&key, &mut sub).await;
         }
-    }
-}
-
-fn stop_streams(cable: &cable::Cable, sub: &mut Sub) {
-    for (_, s) in sub.streams.drain() {
-        cable.unsubscribe(&s);
     }
 }

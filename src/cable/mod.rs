@@ -179,6 +179,16 @@ impl Cable {
         Ok(self.inner.hub.add(channel, floor, sink))
     }
 
+    /// The id of the newest message in the table (0 when empty): a subscriber that joins a
+    /// stream another local registration already receives counts messages after this as its
+    /// own, the same floor [`Cable::subscribe`] sets.
+    ///
+    /// # Errors
+    /// The database could not be read.
+    pub async fn last_id(&self) -> Result<i64> {
+        self.inner.db.call(|conn| store::max_id(conn)).await
+    }
+
     /// Removes a registration made by [`Cable::subscribe`] (idempotent).
     pub fn unsubscribe(&self, subscription: &Subscription) {
         self.inner.hub.remove(subscription);

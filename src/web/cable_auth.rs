@@ -1,6 +1,7 @@
 //! The ActionCable `connect` hook of the app: a socket is identified by the session cookie
 //! of its upgrade request, exactly as a page request is. Without a live session it is
-//! rejected (`unauthorized`, no welcome). Channels find the signed-in [`User`] in the
+//! rejected (`unauthorized`, no welcome), and an open socket whose session expires or ends
+//! is closed (`unauthorized`, no reconnect) at its next revalidation. Channels find the signed-in [`User`] in the
 //! connection's identity data. [`disconnect_sessions`] kicks a session's sockets on every
 //! server sharing the storage directory.
 
@@ -67,6 +68,22 @@ impl Connect for SessionConnect {
             Err(err) => {
                 tracing::error!(cause = %err, "cannot resolve the session of a socket");
                 Err(Rejected)
+            }
+        }
+    }
+
+    /// Still valid while the cookie resolves to the same live session: an expired
+    /// (`--session-max-age`) or ended session is not. A database failure keeps the socket
+    /// (logged): closing it would tell the client never to come back over a passing fault.
+    async fn revalidate(&self, identity: &Identity, request: &ConnectRequest) -> bool {
+        match auth::resolve(&self.app, &self.key, &request.headers).await {
+            Ok(Some(current)) => {
+                identity.id.as_deref() == Some(&Self::identity_of(current.session.id))
+            }
+            Ok(None) => false,
+            Err(err) => {
+                tracing::error!(cause = %err, "cannot revalidate the session of a socket");
+                true
             }
         }
     }

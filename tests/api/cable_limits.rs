@@ -69,7 +69,7 @@ async fn a_subscription_flood_is_rejected_past_the_limit() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_consumer_is_disconnected_and_others_keep_receiving() -> TestResult {
-    let app = app_with(|c| c.serve.actioncable.send_queue = 8).await;
+    let app = app_with(|c| c.serve.actioncable.send_queue_bytes = 8 * 61 * 1024).await;
     let ident = id("SingleStreamChannel");
     let mut slow = Client::connect(app.addr, Opts::anyt()).await;
     slow.subscribe(&ident).await;
