@@ -8,11 +8,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use trifecta::store::{Clock, PoolOptions, Stores};
+use trifecta::store::{Clock, PoolOptions, StoreKind, Stores};
 
 use crate::cable_client::{Client, Event, Opts};
 use crate::helpers::{Browser, ChildServer, TestResult, wait_for};
@@ -61,6 +60,28 @@ async fn seed_todos(dir: &Path) -> TestResult {
             Ok::<_, trifecta::store::Error>(())
         })
         .await?;
+    Ok(())
+}
+
+/// Writes a ~330 KB `{"todos": [...]}` message whose first todo is `title` into the
+/// `todos` stream, as another process broadcasting the whole list would.
+fn broadcast_list(dir: &Path, title: &str) -> rusqlite::Result<()> {
+    let mut todos = vec![json!({"id": "new", "title": title, "completed": false})];
+    todos.extend((0..TODOS).map(|i| {
+        json!({"id": format!("t{i}"), "title": format!("{i:05} {}", "t".repeat(474)), "completed": false})
+    }));
+    let payload = json!({ "todos": todos }).to_string();
+    let conn = rusqlite::Connection::open(dir.join(StoreKind::Cable.file_name("test")))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.execute(
+        "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
+         VALUES (?1, ?2, 0, ?3)",
+        rusqlite::params![
+            "todos".as_bytes(),
+            payload.as_bytes(),
+            trifecta::cable::channel_hash("todos")
+        ],
+    )?;
     Ok(())
 }
 
@@ -121,15 +142,10 @@ async fn non_reading_sockets_with_100_identifiers_each_do_not_grow_the_server() 
     let before = rss_kib(pid);
 
     for k in 0..CHANGES {
+        // The board now broadcasts changed todos only, so the large message comes the other
+        // way a broadcast can: written to the cable file by another process.
         let title = format!("change {k}");
-        let res = browser
-            .send_json(Method::POST, "/todos", json!({"todo": {"title": title}}))
-            .await;
-        assert!(
-            res.status().is_redirection(),
-            "POST /todos: {}",
-            res.status()
-        );
+        broadcast_list(dir.path(), &title)?;
         // The honest socket gets the change while the others sit on theirs.
         loop {
             match honest.next_event(Duration::from_secs(30)).await {
