@@ -99,7 +99,7 @@ test('sign-up shows every invalid field at once, then a welcome notice that stay
   await page.getByRole('button', { name: 'Sign up' }).click()
   await page.waitForURL(h.base + '/todos')
   // The board's first live update (the list from TodosChannel) must not wipe the notice.
-  await page.getByTestId('event-log').getByText('todos: 0 received').waitFor()
+  await page.getByTestId('event-log').getByText('todos: 0 todos received').waitFor()
   const welcome = page.getByRole('status').filter({ hasText: 'Welcome, Wendy!' })
   assert.ok(await welcome.isVisible(), 'the welcome notice is shown')
   await welcome.getByRole('button', { name: 'Dismiss' }).click()
