@@ -191,6 +191,25 @@ pub async fn sign_up(addr: SocketAddr) -> Result<(reqwest::Client, String, Strin
     Ok((client, xsrf, session))
 }
 
+/// The upgrade request of a `/cable` socket signed in with `session`.
+pub fn cable_request(
+    addr: SocketAddr,
+    session: &str,
+) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, BoxError> {
+    let mut request = format!("ws://{addr}/cable").into_client_request()?;
+    let headers = request.headers_mut();
+    headers.insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("actioncable-v1-json"),
+    );
+    headers.insert(
+        "cookie",
+        HeaderValue::from_str(&format!("_trifecta_session={session}"))?,
+    );
+    headers.insert("origin", HeaderValue::from_str(&format!("http://{addr}"))?);
+    Ok(request)
+}
+
 /// Opens one subscribed socket; frames go to `seen` as `(client, highest seq, unix µs)`.
 pub async fn subscribe(
     addr: SocketAddr,
@@ -203,18 +222,8 @@ pub async fn subscribe(
     socket.bind(SocketAddr::from((source, 0)))?;
     let stream = socket.connect(addr).await?;
     stream.set_nodelay(true)?;
-    let mut request = format!("ws://{addr}/cable").into_client_request()?;
-    let headers = request.headers_mut();
-    headers.insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("actioncable-v1-json"),
-    );
-    headers.insert(
-        "cookie",
-        HeaderValue::from_str(&format!("_trifecta_session={session}"))?,
-    );
-    headers.insert("origin", HeaderValue::from_str(&format!("http://{addr}"))?);
-    let (mut ws, _) = tokio_tungstenite::client_async(request, stream).await?;
+    let (mut ws, _) =
+        tokio_tungstenite::client_async(cable_request(addr, session)?, stream).await?;
     let subscribe = json!({"command": "subscribe", "identifier": IDENTIFIER});
     ws.send(Message::Text(subscribe.to_string().into())).await?;
     loop {

@@ -648,7 +648,8 @@ fn print_markdown(
     println!("| wake | clients | todos before | changes | stage | count | p50 | p95 | p99 | max |");
     println!("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
     for (run, outcome) in runs.iter().zip(results) {
-        for (name, s) in &outcome.stages {
+        // A stage without samples (the per-stage split when jobs coalesced) is left out.
+        for (name, s) in outcome.stages.iter().filter(|(_, s)| !s.0.is_empty()) {
             let v = s.summary_ms();
             println!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",

@@ -28,10 +28,8 @@ use tokio::io::AsyncBufReadExt;
 use tokio::process::Child;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use pipeline::{BoxError, sign_up, subscribe};
+use pipeline::{BoxError, cable_request, sign_up, subscribe};
 
 const STORES: [&str; 4] = ["soak", "soak_queue", "soak_cache", "soak_cable"];
 
@@ -286,18 +284,7 @@ type Ws =
 
 /// A socket with 100 board subscriptions under distinct identifiers that never reads.
 async fn hostile_socket(addr: SocketAddr, session: &str) -> Result<Ws, BoxError> {
-    let mut request = format!("ws://{addr}/cable").into_client_request()?;
-    let h = request.headers_mut();
-    h.insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("actioncable-v1-json"),
-    );
-    h.insert(
-        "cookie",
-        HeaderValue::from_str(&format!("_trifecta_session={session}"))?,
-    );
-    h.insert("origin", HeaderValue::from_str(&format!("http://{addr}"))?);
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+    let (mut ws, _) = tokio_tungstenite::connect_async(cable_request(addr, session)?).await?;
     for n in 0..100 {
         let identifier = json!({"channel": "TodosChannel", "n": n}).to_string();
         let cmd = json!({"command": "subscribe", "identifier": identifier});

@@ -9,11 +9,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use trifecta::cable::{Cable, CableArgs, Message, Scratch, Sink};
 use trifecta::config::WakeMode;
-use trifecta::store::{Clock, PoolOptions, StoreKind, Stores, Timestamp};
+use trifecta::store::{Clock, PoolOptions, Stores, Timestamp};
 
 use crate::anyt_channels::anyt_app;
 use crate::cable_client::{Client, Opts, data, id};
-use crate::helpers::{TestResult, run_cli, wait_for};
+use crate::helpers::{TestResult, insert_as_another_process, run_cli, wait_for};
 
 /// A sink that records what it gets.
 #[derive(Default)]
@@ -46,23 +46,6 @@ fn open(dir: &Path, options: &PoolOptions) -> Stores {
 fn cable(dir: &Path, clock: Clock, args: CableArgs) -> Cable {
     let stores = open(dir, &PoolOptions::default());
     Cable::new(stores.cable, clock, args, WakeMode::Instant)
-}
-
-/// Appends a message as another process would: on a connection of its own, so no wake-up
-/// of this process's listener.
-fn insert_as_another_process(dir: &Path, channel: &str, payload: &str) -> rusqlite::Result<()> {
-    let conn = rusqlite::Connection::open(dir.join(StoreKind::Cable.file_name("test")))?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.execute(
-        "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
-         VALUES (?1, ?2, 0, ?3)",
-        rusqlite::params![
-            channel.as_bytes(),
-            payload.as_bytes(),
-            trifecta::cable::channel_hash(channel)
-        ],
-    )?;
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,10 +11,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use trifecta::store::{Clock, PoolOptions, StoreKind, Stores};
+use trifecta::store::{Clock, PoolOptions, Stores};
 
 use crate::cable_client::{Client, Event, Opts};
-use crate::helpers::{Browser, ChildServer, TestResult, wait_for};
+use crate::helpers::{Browser, ChildServer, TestResult, insert_as_another_process, wait_for};
 
 const COST: [(&str, &str); 1] = [("TRIFECTA_BCRYPT_COST", "4")];
 /// Todos in the list before the test: with 480-character titles the broadcast list is
@@ -71,18 +71,7 @@ fn broadcast_list(dir: &Path, title: &str) -> rusqlite::Result<()> {
         json!({"id": format!("t{i}"), "title": format!("{i:05} {}", "t".repeat(474)), "completed": false})
     }));
     let payload = json!({ "todos": todos }).to_string();
-    let conn = rusqlite::Connection::open(dir.join(StoreKind::Cable.file_name("test")))?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.execute(
-        "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
-         VALUES (?1, ?2, 0, ?3)",
-        rusqlite::params![
-            "todos".as_bytes(),
-            payload.as_bytes(),
-            trifecta::cable::channel_hash("todos")
-        ],
-    )?;
-    Ok(())
+    insert_as_another_process(dir, "todos", &payload)
 }
 
 /// A welcomed socket of `browser`'s session.

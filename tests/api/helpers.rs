@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 use trifecta::server::{self, Config, Running};
+use trifecta::store::StoreKind;
 use trifecta::web::AppState;
 
 /// Result type of every test.
@@ -513,4 +514,21 @@ pub async fn partial_reload(
         .send()
         .await
         .expect("partial reload")
+}
+
+/// Appends a message to the cable file in `dir` as another process would: on a connection of
+/// its own, so no wake-up of this process's listener.
+pub fn insert_as_another_process(dir: &Path, channel: &str, payload: &str) -> rusqlite::Result<()> {
+    let conn = rusqlite::Connection::open(dir.join(StoreKind::Cable.file_name("test")))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.execute(
+        "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
+         VALUES (?1, ?2, 0, ?3)",
+        rusqlite::params![
+            channel.as_bytes(),
+            payload.as_bytes(),
+            trifecta::cable::channel_hash(channel)
+        ],
+    )?;
+    Ok(())
 }
