@@ -24,6 +24,10 @@ use super::{ActionCable, Conn, Control};
 const BATCH: usize = 64;
 /// Most queued payload bytes taken into one batch (a larger single item is still taken).
 const BATCH_BYTES: usize = 256 * 1024;
+/// Outside orders (disconnects, unsubscribes) a connection holds before the next is refused;
+/// orders are rare and small, and one refused here is retried when it comes back through
+/// the cable.
+const CONTROL_QUEUE: usize = 32;
 /// Time given to a goodbye frame to a client that may not be reading.
 const GOODBYE_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -58,7 +62,7 @@ pub(super) async fn run(server: ActionCable, mut socket: WebSocket, request: Con
             return;
         }
     };
-    let (control_tx, control_rx) = mpsc::channel(4);
+    let (control_tx, control_rx) = mpsc::channel(CONTROL_QUEUE);
     let kick = CancellationToken::new();
     let limit = usize::try_from(server.inner.config.send_queue_bytes).unwrap_or(usize::MAX);
     let (outbox, out_rx) = Outbox::new(&server.inner, limit, kick.clone());
