@@ -11,10 +11,23 @@ fn main() -> ExitCode {
     let cli = trifecta::cli::Cli::parse();
     // refinery narrates every migration at info; its warnings and errors still show.
     let directives = format!("refinery_core=warn,{}", cli.log);
-    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = match EnvFilter::try_new(directives) {
+        Ok(filter) => filter,
+        Err(err) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: --log {:?} is not a valid log filter ({err}); use a level such as `info` or directives such as `trifecta=debug,info`",
+                cli.log
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    // Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {

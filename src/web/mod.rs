@@ -156,14 +156,16 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
     let app_routes = Router::new().merge(pages).merge(sessions::router()).layer(
         axum::middleware::from_fn_with_state(state.clone(), auth::load_user),
     );
+    // Health probes and assets are outside the CSRF layer: they change nothing and must
+    // set no cookie (a probe every few seconds, and responses that caches keep).
     let routes = Router::new()
-        .merge(health::router())
         .merge(app_routes)
         .merge(actioncable::handler::router())
-        .merge(assets::router())
         .layer(axum::middleware::from_fn_with_state(
             state.cookies.clone(),
             csrf::protect,
-        ));
+        ))
+        .merge(health::router())
+        .merge(assets::router());
     edge::apply(routes, state, config)
 }

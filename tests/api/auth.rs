@@ -14,7 +14,7 @@ fn xsrf_from(res: &reqwest::Response) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_issue_an_xsrf_cookie_that_unsafe_requests_must_echo() -> TestResult {
     let app = TestApp::spawn().await;
-    let res = app.client.get(app.url("/up")).send().await?;
+    let res = app.client.get(app.url("/login")).send().await?;
     let token = xsrf_from(&res).expect("XSRF-TOKEN cookie set");
     assert_eq!(token.len(), 64);
     let cookie_line = res
@@ -39,7 +39,7 @@ async fn responses_issue_an_xsrf_cookie_that_unsafe_requests_must_echo() -> Test
         (Some(""), Some("")),
     ];
     for (cookie, header) in cases {
-        let mut req = app.client.post(app.url("/up"));
+        let mut req = app.client.post(app.url("/login"));
         if let Some(c) = cookie {
             req = req.header("cookie", format!("XSRF-TOKEN={c}"));
         }
@@ -58,16 +58,16 @@ async fn responses_issue_an_xsrf_cookie_that_unsafe_requests_must_echo() -> Test
     ] {
         let res = app
             .client
-            .request(method.clone(), app.url("/up"))
+            .request(method.clone(), app.url("/login"))
             .send()
             .await?;
         assert_eq!(res.status(), 403, "{method}");
     }
 
-    // The matching pair passes the check (and reaches the router, which has no POST /up).
+    // The matching pair passes the check (and reaches the router, which has no POST /login).
     let res = app
         .client
-        .post(app.url("/up"))
+        .post(app.url("/login"))
         .header("cookie", format!("XSRF-TOKEN={token}"))
         .header("x-xsrf-token", &token)
         .send()

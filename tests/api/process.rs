@@ -54,3 +54,23 @@ mod reqwest {
         Ok(out)
     }
 }
+
+#[test]
+fn an_invalid_log_filter_is_a_startup_error_in_one_line() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (status, _, stderr) =
+        crate::helpers::run_cli(dir.path(), &["--log", "trifecta=loudest", "migrate"]);
+    assert!(!status.success(), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("error: --log \"trifecta=loudest\" is not a valid log filter"));
+    assert_eq!(
+        std::fs::read_dir(dir.path())?.count(),
+        0,
+        "nothing was created"
+    );
+    // A valid one still works.
+    let (status, _, stderr) = crate::helpers::run_cli(dir.path(), &["--log", "warn", "migrate"]);
+    assert!(status.success(), "{stderr}");
+    Ok(())
+}

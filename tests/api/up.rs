@@ -21,6 +21,24 @@ async fn up_is_200_when_every_store_answers() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_probes_and_assets_set_no_cookie_while_pages_do() -> TestResult {
+    let app = TestApp::spawn().await;
+    let cookies = |res: &reqwest::Response| res.headers().get_all("set-cookie").iter().count();
+    let res = app.client.get(app.url("/up")).send().await?;
+    assert_eq!((res.status().as_u16(), cookies(&res)), (200, 0), "/up");
+    let html = app.client.get(app.url("/login")).send().await?;
+    assert!(cookies(&html) > 0, "a page issues the XSRF-TOKEN cookie");
+    let html = html.text().await?;
+    let script = html
+        .split('"')
+        .find(|s| s.starts_with("/assets/") && s.ends_with(".js"))
+        .expect("a script");
+    let res = app.client.get(app.url(script)).send().await?;
+    assert_eq!((res.status().as_u16(), cookies(&res)), (200, 0), "{script}");
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_is_503_naming_the_store_whose_file_is_unreadable() -> TestResult {
     let app = TestApp::spawn().await;
     let cache = app.storage().join(StoreKind::Cache.file_name("test"));
