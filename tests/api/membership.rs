@@ -145,21 +145,13 @@ async fn members_join_team_accounts_only_are_told_once_and_may_leave() -> TestRe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_member_loses_the_accounts_subscription_and_keeps_the_socket() -> TestResult {
     let app = TestApp::spawn().await;
-    signed_up(&app, "admin@example.com").await;
-    let ann = signed_up(&app, "ann@example.com").await;
-    let bob = signed_up(&app, "bob@example.com").await;
-    let team = team_of(&ann, "Team Ann").await;
-    let path = format!("/accounts/{team}");
-    ann.send_json(
-        Method::POST,
-        &format!("{path}/members"),
-        add("bob@example.com"),
-    )
-    .await;
-    let bobs_own = bob.page("/accounts").await["props"]["accounts"][1]["id"]
-        .as_str()
-        .expect("Bob's personal account")
-        .to_owned();
+    let Team {
+        ann,
+        bob,
+        team,
+        path,
+        bobs_own,
+    } = ann_adds_bob_to_a_team(&app).await;
     let mut socket = socket_of(&app, &bob).await;
     let team_id = sync_id("Account", &team);
     let own_id = sync_id("Account", &bobs_own);
@@ -212,21 +204,13 @@ async fn a_removed_member_loses_the_accounts_subscription_and_keeps_the_socket()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removal_on_one_server_ends_the_subscription_on_another() -> TestResult {
     let app = TestApp::spawn().await;
-    signed_up(&app, "admin@example.com").await;
-    let ann = signed_up(&app, "ann@example.com").await;
-    let bob = signed_up(&app, "bob@example.com").await;
-    let team = team_of(&ann, "Team Ann").await;
-    let path = format!("/accounts/{team}");
-    ann.send_json(
-        Method::POST,
-        &format!("{path}/members"),
-        add("bob@example.com"),
-    )
-    .await;
-    let bobs_own = bob.page("/accounts").await["props"]["accounts"][1]["id"]
-        .as_str()
-        .expect("Bob's personal account")
-        .to_owned();
+    let Team {
+        ann,
+        bob,
+        team,
+        path,
+        bobs_own,
+    } = ann_adds_bob_to_a_team(&app).await;
     // A second server on the same storage; Bob's socket is there.
     let other = ChildServer::spawn_env(app.storage(), &[], &[("TRIFECTA_BCRYPT_COST", "4")]);
     let session = bob.cookie("_trifecta_session").expect("signed in");
@@ -262,4 +246,41 @@ async fn a_removal_on_one_server_ends_the_subscription_on_another() -> TestResul
     socket.assert_silent().await;
     drop(other);
     app.stop().await
+}
+
+/// Ann's team account with Bob as a member (and a site admin signed up first).
+struct Team {
+    ann: Browser,
+    bob: Browser,
+    /// The team's public id.
+    team: String,
+    /// `/accounts/<team>`.
+    path: String,
+    /// Bob's personal account's public id.
+    bobs_own: String,
+}
+
+async fn ann_adds_bob_to_a_team(app: &TestApp) -> Team {
+    signed_up(app, "admin@example.com").await;
+    let ann = signed_up(app, "ann@example.com").await;
+    let bob = signed_up(app, "bob@example.com").await;
+    let team = team_of(&ann, "Team Ann").await;
+    let path = format!("/accounts/{team}");
+    ann.send_json(
+        Method::POST,
+        &format!("{path}/members"),
+        add("bob@example.com"),
+    )
+    .await;
+    let bobs_own = bob.page("/accounts").await["props"]["accounts"][1]["id"]
+        .as_str()
+        .expect("Bob's personal account")
+        .to_owned();
+    Team {
+        ann,
+        bob,
+        team,
+        path,
+        bobs_own,
+    }
 }
