@@ -90,30 +90,28 @@ export function harness() {
    */
   h.start = async () => {
     const bind = new URL(h.base).host
-    for (let attempt = 0; ; attempt++) {
+    await eventually('the old address to be free', async () => {
       try {
         h.server = (await startServer(h.storage, bind)).server
-        return
+        return true
       } catch (err) {
-        if (attempt >= 20 || !/in use/i.test(String(err.message))) throw err
-        await new Promise((r) => setTimeout(r, 100))
+        if (!/in use/i.test(String(err.message))) throw err
+        return false
       }
-    }
+    })
   }
 
-  /** Resolves when `GET /up` answers 200, polling every 10 ms; the time it did, in ms. */
-  h.whenUp = async (ms = 10_000) => {
-    const start = Date.now()
-    for (;;) {
-      try {
-        if ((await fetch(h.base + '/up')).ok) return Date.now()
-      } catch {
-        // Not listening yet.
-      }
-      if (Date.now() - start > ms) throw new Error('the server did not answer /up')
-      await new Promise((r) => setTimeout(r, 10))
-    }
-  }
+  /** Resolves when `GET /up` answers 200 (checked every 10 ms); the time it did, in ms. */
+  h.whenUp = (ms = 10_000) =>
+    eventually(
+      'the server to answer /up',
+      async () => {
+        const ok = await fetch(h.base + '/up').then((r) => r.ok, () => false)
+        return ok && Date.now()
+      },
+      ms,
+      10,
+    )
 
   /** Records console errors, page errors, CSP violations and failed requests of `page`. */
   h.watch = async (page, problems) => {
@@ -157,14 +155,14 @@ export function harness() {
   return h
 }
 
-/** Polls `fn` until it returns a truthy value or `ms` pass. */
-export async function eventually(label, fn, ms = 10_000) {
+/** Polls `fn` every `every` ms until it returns a truthy value or `ms` pass. */
+export async function eventually(label, fn, ms = 10_000, every = 50) {
   const start = Date.now()
   let last
   for (;;) {
     last = await fn()
     if (last) return last
     if (Date.now() - start > ms) throw new Error(`timed out waiting for ${label} (last: ${JSON.stringify(last)})`)
-    await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, every))
   }
 }

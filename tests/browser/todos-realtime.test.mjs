@@ -11,6 +11,8 @@ import { harness, eventually } from './support.mjs'
 const h = harness()
 const SCREENS = process.env.SCREENS_DIR ?? '/work/screens'
 
+// Not a wait for an effect: the scenario's own timing (injected network delay, the gap
+// between a user's clicks).
 const pause = (ms) => new Promise((r) => setTimeout(r, ms))
 
 /** Every todo request of `page` waits `ms` first (on top of the loopback round trip). */
