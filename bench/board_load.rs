@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::pipeline::{BoxError, Server, now_us, sign_up, subscribe};
+use crate::pipeline::{BoxError, Server, now_us, post_todo, sign_up, subscribe};
 use crate::support::Samples;
 
 /// One burst's parameters.
@@ -81,15 +81,9 @@ pub async fn burst(bin: &Path, b: &Burst) -> Result<Value, BoxError> {
         tokio::time::sleep_until((start + gap * k as u32).into()).await;
         let permit = inflight.clone().acquire_owned().await?;
         let (client, xsrf) = (client.clone(), xsrf.clone());
-        let url = format!("http://{addr}/todos");
         sends.push(tokio::spawn(async move {
             let sent = now_us();
-            let res = client
-                .post(url)
-                .header("x-xsrf-token", xsrf)
-                .json(&json!({"todo": {"title": format!("bench-{}", k + 1)}}))
-                .send()
-                .await;
+            let res = post_todo(&client, addr, &xsrf, &format!("bench-{}", k + 1)).await;
             drop(permit);
             let ok = matches!(&res, Ok(r) if r.status().is_redirection());
             (ok, Duration::from_micros((now_us() - sent).max(0) as u64))

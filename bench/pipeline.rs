@@ -66,40 +66,14 @@ impl Server {
     }
 
     async fn start_in(bin: &Path, wake: &str, dir: tempfile::TempDir) -> Result<Server, BoxError> {
-        let mut child = tokio::process::Command::new(bin)
-            .arg("--storage")
-            .arg(dir.path())
-            .args([
-                "--log",
-                "info",
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--wake",
-                wake,
-            ])
-            .env("TRIFECTA_ENV", "bench")
-            .env("TRIFECTA_BCRYPT_COST", "4")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()?;
-        let stderr = child.stderr.take().ok_or("no stderr")?;
-        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let (child, mut lines) = spawn_serve(bin, dir.path(), "bench", &["--wake", wake])?;
         // Measure a settled server: wait for it to listen and for its one-off start-up work
         // (precompressing the embedded assets, seconds of CPU) to end.
         let addr = tokio::time::timeout(Duration::from_secs(60), async {
             let mut addr = None;
             let mut warmed = false;
             while let Some(line) = lines.next_line().await? {
-                if line.contains("listening")
-                    && let Some(a) = line
-                        .split("addr=")
-                        .nth(1)
-                        .and_then(|r| r.split_whitespace().next())
-                        .and_then(|a| a.parse::<SocketAddr>().ok())
-                {
+                if let Some(a) = listening_addr(&line) {
                     addr = Some(a);
                 }
                 warmed |= line.contains("precompressed assets");
@@ -129,6 +103,61 @@ impl Server {
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// Spawns `bin --storage dir serve` on 127.0.0.1:0 in environment `env` with `extra`
+/// arguments (cheap bcrypt, killed on drop); returns it and its log lines.
+pub fn spawn_serve(
+    bin: &Path,
+    dir: &Path,
+    env: &str,
+    extra: &[&str],
+) -> Result<
+    (
+        Child,
+        tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
+    ),
+    BoxError,
+> {
+    let mut child = tokio::process::Command::new(bin)
+        .arg("--storage")
+        .arg(dir)
+        .args(["--log", "info", "serve", "--bind", "127.0.0.1:0"])
+        .args(extra)
+        .env("TRIFECTA_ENV", env)
+        .env("TRIFECTA_BCRYPT_COST", "4")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    Ok((child, tokio::io::BufReader::new(stderr).lines()))
+}
+
+/// The address of a server's `listening addr=...` log line.
+pub fn listening_addr(line: &str) -> Option<SocketAddr> {
+    line.split("listening addr=")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// `POST /todos` of a todo titled `title`, as the signed-in `client`.
+pub async fn post_todo(
+    client: &reqwest::Client,
+    addr: SocketAddr,
+    xsrf: &str,
+    title: &str,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(format!("http://{addr}/todos"))
+        .header("x-xsrf-token", xsrf)
+        .json(&json!({"todo": {"title": title}}))
+        .send()
+        .await
 }
 
 /// Inserts `n` todos (a third of them done) the way the board counts them.
@@ -344,15 +373,9 @@ pub async fn pipeline(
         let (client, xsrf) = (client.clone(), xsrf.clone());
         // seq is 1-based in the title so that frame k carries `bench-(k+1)`.
         let title = format!("bench-{}", k + 1);
-        let url = format!("http://{addr}/todos");
         sends.push(tokio::spawn(async move {
             let sent = now_us();
-            let res = client
-                .post(url)
-                .header("x-xsrf-token", xsrf)
-                .json(&json!({"todo": {"title": title}}))
-                .send()
-                .await;
+            let res = post_todo(&client, addr, &xsrf, &title).await;
             let done = now_us();
             match res {
                 Ok(r) if r.status().is_success() || r.status().is_redirection() => Ok((sent, done)),

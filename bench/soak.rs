@@ -18,18 +18,18 @@ mod support;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
 use tokio::process::Child;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use pipeline::{BoxError, cable_request, sign_up, subscribe};
+use pipeline::{
+    BoxError, cable_request, listening_addr, post_todo, sign_up, spawn_serve, subscribe,
+};
 
 const STORES: [&str; 4] = ["soak", "soak_queue", "soak_cache", "soak_cable"];
 
@@ -41,27 +41,10 @@ struct Proc {
 
 impl Proc {
     async fn start(bin: &Path, dir: &Path) -> Result<Proc, BoxError> {
-        let mut child = tokio::process::Command::new(bin)
-            .arg("--storage")
-            .arg(dir)
-            .args(["--log", "info", "serve", "--bind", "127.0.0.1:0"])
-            .env("TRIFECTA_ENV", "soak")
-            .env("TRIFECTA_BCRYPT_COST", "4")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()?;
-        let stderr = child.stderr.take().ok_or("no stderr")?;
-        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let (child, mut lines) = spawn_serve(bin, dir, "soak", &[])?;
         let addr = tokio::time::timeout(Duration::from_secs(60), async {
             while let Some(line) = lines.next_line().await? {
-                if let Some(a) = line
-                    .split("listening addr=")
-                    .nth(1)
-                    .and_then(|r| r.split_whitespace().next())
-                    .and_then(|a| a.parse::<SocketAddr>().ok())
-                {
+                if let Some(a) = listening_addr(&line) {
                     return Ok::<_, BoxError>(a);
                 }
             }
@@ -142,10 +125,9 @@ async fn traffic(
     let mut tasks = tokio::task::JoinSet::new();
     let base = format!("http://{addr}");
     for _ in 0..4 {
-        let (client, xsrf, base, acked, next, counts) = (
+        let (client, xsrf, acked, next, counts) = (
             client.clone(),
             xsrf.to_owned(),
-            base.clone(),
             acked.clone(),
             next.clone(),
             counts.clone(),
@@ -155,12 +137,7 @@ async fn traffic(
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 // `bench-<n>`: the honest sockets count frames that carry such titles.
                 let title = format!("bench-{n}");
-                let res = client
-                    .post(format!("{base}/todos"))
-                    .header("x-xsrf-token", &xsrf)
-                    .json(&json!({"todo": {"title": title}}))
-                    .send()
-                    .await;
+                let res = post_todo(&client, addr, &xsrf, &title).await;
                 let ok = matches!(&res, Ok(r) if acknowledged(r));
                 if ok {
                     acked.lock().expect("lock").insert(title, Told::Written);

@@ -76,9 +76,7 @@ pub async fn disconnect<S: AsRef<str>>(
         identities: identities.iter().map(|i| i.as_ref().to_owned()).collect(),
         reconnect,
     };
-    let payload =
-        serde_json::to_string(&order).map_err(|e| cable::Error::InvalidPayload(e.to_string()))?;
-    let id = cable.broadcast_json(INTERNAL_CHANNEL, payload).await?;
+    let id = publish(cable, &order).await?;
     tracing::info!(
         message = id,
         identities = identities.len(),
@@ -108,9 +106,7 @@ pub async fn unsubscribe<S: AsRef<str>, T: AsRef<str>>(
         identities: identities.iter().map(|i| i.as_ref().to_owned()).collect(),
         streams: streams.iter().map(|s| s.as_ref().to_owned()).collect(),
     };
-    let payload =
-        serde_json::to_string(&order).map_err(|e| cable::Error::InvalidPayload(e.to_string()))?;
-    let id = cable.broadcast_json(INTERNAL_CHANNEL, payload).await?;
+    let id = publish(cable, &order).await?;
     tracing::info!(
         message = id,
         identities = identities.len(),
@@ -118,6 +114,13 @@ pub async fn unsubscribe<S: AsRef<str>, T: AsRef<str>>(
         "published a remote unsubscribe"
     );
     Ok(())
+}
+
+/// Writes `order` to the internal channel; returns the message id.
+async fn publish(cable: &Cable, order: &Order) -> cable::Result<i64> {
+    let payload =
+        serde_json::to_string(order).map_err(|e| cable::Error::InvalidPayload(e.to_string()))?;
+    cable.broadcast_json(INTERNAL_CHANNEL, payload).await
 }
 
 /// Receives orders for one server. Holds it weakly: the hub must not keep a stopped server
