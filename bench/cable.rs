@@ -11,7 +11,8 @@
 //! the frame. Both processes share the machine's cores.
 //!
 //! `make bench` (or `cargo bench --bench cable`). `CABLE_BENCH_MAX=1000` stops at 1,000
-//! sockets. Without `--bench` (as `cargo test --all-targets` runs it) it is a one-socket smoke run.
+//! sockets; `CABLE_BENCH_ONLY=hostile` runs only the hostile case.
+//! Without `--bench` (as `cargo test --all-targets` runs it) it is a one-socket smoke run.
 
 mod pipeline;
 mod support;
@@ -93,6 +94,11 @@ async fn server() -> Result<(), BoxError> {
                 writeln!(out, "rss {}", rss_kib()?)?;
                 out.flush()?;
             }
+            (Some("sockets"), _) => {
+                let open = running.state.actioncable.stats().connections;
+                writeln!(out, "sockets {open}")?;
+                out.flush()?;
+            }
             _ => break,
         }
     }
@@ -151,6 +157,14 @@ impl Server {
         self.stdin.flush().await?;
         let line = self.stdout.next_line().await?.ok_or("server exited")?;
         Ok(line.trim_start_matches("rss ").parse()?)
+    }
+
+    /// The server's open cable sockets.
+    async fn sockets(&mut self) -> Result<usize, BoxError> {
+        self.stdin.write_all(b"sockets\n").await?;
+        self.stdin.flush().await?;
+        let line = self.stdout.next_line().await?.ok_or("server exited")?;
+        Ok(line.trim_start_matches("sockets ").parse()?)
     }
 
     async fn stop(mut self) -> Result<(), BoxError> {
@@ -263,7 +277,14 @@ async fn driver() -> Result<(), BoxError> {
     writeln!(out, "|---|---|---|---|---|---|---|---|")?;
     let mut memory = Vec::new();
     let mut figures = serde_json::Map::new();
-    for wake in ["instant", "poll"] {
+    // `CABLE_BENCH_ONLY=hostile` runs the hostile case alone (for profiling it).
+    let only_hostile = std::env::var("CABLE_BENCH_ONLY").as_deref() == Ok("hostile");
+    let wakes: &[&str] = if only_hostile {
+        &[]
+    } else {
+        &["instant", "poll"]
+    };
+    for &wake in wakes {
         let mut server = Server::spawn(wake).await?;
         let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
         // `/cable` admits signed-in users only: sign one up and share its session cookie.
@@ -415,20 +436,31 @@ async fn hostile(smoke: bool, out: &mut std::io::Stdout) -> Result<serde_json::V
     let mut peak = subscribed;
     let mut each = Vec::new();
     let mut jitter = Jitter(7);
+    // `CABLE_BENCH_TRACE=1`: each broadcast's slowest honest delivery, on stderr.
+    let trace = std::env::var_os("CABLE_BENCH_TRACE").is_some();
+    let started = Instant::now();
     for seq in 1..=samples as u64 {
         tokio::time::sleep(Duration::from_millis(10) + jitter.next(Duration::from_millis(20)))
             .await;
         let t0 = Instant::now();
         server.broadcast(seq).await?;
         let mut got = 0;
+        let mut worst = Duration::ZERO;
         while got < n_honest {
             let (s_seq, at) = tokio::time::timeout(Duration::from_secs(20), seen_rx.recv())
                 .await?
                 .ok_or("readers gone")?;
             if s_seq == seq {
                 got += 1;
+                worst = worst.max(at.saturating_duration_since(t0));
                 each.push(at.saturating_duration_since(t0));
             }
+        }
+        if trace {
+            eprintln!(
+                "seq {seq} at {:?}: slowest honest {worst:?}",
+                started.elapsed()
+            );
         }
         if seq % 10 == 0 {
             peak = peak.max(server.rss_kib().await?);
@@ -436,9 +468,27 @@ async fn hostile(smoke: bool, out: &mut std::io::Stdout) -> Result<serde_json::V
     }
     peak = peak.max(server.rss_kib().await?);
     drop(sockets);
-    // The server notices the closes and frees their queues; give it a moment.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Wait until the server has seen every hostile socket go, then for its memory beat
+    // (once a second) to give the freed memory back.
+    let closing = Instant::now();
+    while server.sockets().await? > n_honest {
+        if closing.elapsed() > Duration::from_secs(60) {
+            return Err("the hostile sockets were not closed within 60 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
     let after = server.rss_kib().await?;
+    if trace {
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            eprintln!(
+                "after close: rss {} KiB, sockets {}",
+                server.rss_kib().await?,
+                server.sockets().await?
+            );
+        }
+    }
     server.stop().await?;
     each.sort();
     let mib = |kib: u64| kib as f64 / 1024.0;

@@ -6,7 +6,6 @@
 //! [`Sink`] queues each broadcast once, with the list of identifiers it is for, and the
 //! frames are built when written.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
@@ -22,10 +21,10 @@ use crate::cable::{self, Message, Scratch, Sink};
 pub(super) struct Sub {
     /// The identifier as a JSON string literal.
     id_json: Arc<str>,
-    params: Map<String, Value>,
     channel: Box<dyn Channel>,
-    /// Names of the socket's streams this subscription is a target of.
-    streams: HashSet<String>,
+    /// Names of the socket's streams this subscription is a target of (one or two, so a
+    /// list: a set or the parsed params kept here cost ~700 bytes per subscription).
+    streams: Vec<String>,
 }
 
 /// One stream of a socket: its cable registration and the sink every subscription of the
@@ -75,6 +74,12 @@ impl Sink for StreamSink {
     fn deliver(&self, message: &Message, scratch: &mut Scratch) {
         self.outbox.push_message(message, self.targets(), scratch);
     }
+}
+
+/// The params of an identifier a subscription was accepted with (parsed again when a
+/// callback needs them: rare, and cheaper than keeping a map per subscription).
+fn params_of(identifier: &str) -> Map<String, Value> {
+    frame::parse_identifier(identifier).map_or_else(Map::new, |(_, params)| params)
 }
 
 impl Session {
@@ -132,9 +137,8 @@ impl Session {
         };
         let mut sub = Sub {
             id_json,
-            params,
             channel,
-            streams: HashSet::new(),
+            streams: Vec::new(),
         };
         let streamed = self.apply(&mut sub, effects, !rejected).await?;
         if rejected || !streamed {
@@ -164,11 +168,12 @@ impl Session {
             .and_then(Value::as_str)
             .unwrap_or("receive")
             .to_owned();
+        let params = params_of(&key);
         let (effects, known) = {
             let mut ctx = Context::new(
                 &key,
                 &sub.id_json,
-                &sub.params,
+                &params,
                 &self.info,
                 &self.server.inner.cable,
             );
@@ -176,7 +181,7 @@ impl Session {
             (ctx.effects, known)
         };
         if !known {
-            let channel = sub.params.get("channel").and_then(Value::as_str);
+            let channel = params.get("channel").and_then(Value::as_str);
             tracing::info!(channel, action, "unable to process an unknown action");
         }
         let applied = self.apply(&mut sub, effects, true).await;
@@ -210,7 +215,8 @@ impl Session {
                     }
                     match self.join_stream(&cable, &name, &sub.id_json).await {
                         Ok(()) => {
-                            sub.streams.insert(name);
+                            sub.streams.reserve_exact(1);
+                            sub.streams.push(name);
                         }
                         Err(err) => {
                             tracing::error!(cause = %err, stream = name, "cannot stream");
@@ -220,7 +226,8 @@ impl Session {
                 }
                 Effect::StreamFrom(_) => {}
                 Effect::StopStream(name) => {
-                    if sub.streams.remove(&name) {
+                    if let Some(i) = sub.streams.iter().position(|s| *s == name) {
+                        sub.streams.swap_remove(i);
                         self.leave_stream(&name, &sub.id_json);
                     }
                 }
@@ -284,10 +291,11 @@ impl Session {
 
     async fn run_unsubscribed(&mut self, key: &str, sub: &mut Sub) {
         {
+            let params = params_of(key);
             let mut ctx = Context::new(
                 key,
                 &sub.id_json,
-                &sub.params,
+                &params,
                 &self.info,
                 &self.server.inner.cable,
             );

@@ -62,6 +62,22 @@ const SNIFF_BYTES: usize = 24;
 /// Descriptors kept back from connections: the four databases' pools, WAL and shared-memory
 /// files, the listener and the odd file the server opens.
 const MIN_HEADROOM: u64 = 256;
+/// Most bytes a connection may hold in the kernel that were not yet sent (see
+/// [`limit_unsent`]); the kernel's advice for most workloads is 128 KB or less.
+const UNSENT_LIMIT: u32 = 128 * 1024;
+
+/// Caps the bytes the kernel holds unsent for a connection (`TCP_NOTSENT_LOWAT`). Without
+/// it, send-buffer autotuning lets a peer that stops reading soak up megabytes per socket
+/// of kernel memory, and all the server's time spent copying them, before a write blocks
+/// and the cable's own queue limit and write timeout can see the socket is slow. The cap
+/// does not limit throughput: bytes in flight still fill the whole window.
+fn limit_unsent(tcp: &TcpStream) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(err) = socket2::SockRef::from(tcp).set_tcp_notsent_lowat(UNSENT_LIMIT) {
+        tracing::debug!(cause = %err, "cannot set TCP_NOTSENT_LOWAT");
+    }
+}
+
 /// The longest pause after an `accept` error.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
@@ -153,6 +169,7 @@ pub(super) async fn serve(
         if let Err(err) = tcp.set_nodelay(true) {
             tracing::debug!(cause = %err, "cannot set TCP_NODELAY");
         }
+        limit_unsent(&tcp);
         let conn = Conn {
             router: serve.router.clone(),
             builder: builder.clone(),

@@ -22,6 +22,7 @@ use crate::web::secret::SecretKeyBase;
 use crate::web::{self, AppState, Site};
 
 mod listen;
+mod memory;
 mod tls;
 
 pub use listen::ConnectionArgs;
@@ -191,6 +192,10 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         board,
     };
     tracker.spawn_blocking(web::warm_assets);
+    tracker.spawn(memory::return_after_closes(
+        state.actioncable.clone(),
+        token.clone(),
+    ));
     let addr = listener.local_addr()?;
     let router = web::router(state.clone(), &config.serve);
     let tls = match tls_files {

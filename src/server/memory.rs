@@ -1,0 +1,76 @@
+//! Giving memory back to the system after many sockets go.
+//!
+//! A socket and its subscriptions are thousands of small allocations. When a crowd of them
+//! closes (a hostile burst dropped, a deploy's reconnect storm over), glibc's allocator keeps
+//! the freed chunks inside its arenas and the process stays at its peak RSS: only the top of
+//! each heap is returned on its own. So a beat watches the open sockets, and once they fell
+//! to half of their high mark (and by at least [`MIN_DROP`]) it asks the allocator, on a
+//! blocking thread, to return every free page (`malloc_trim`). Steady traffic never trims.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::actioncable::ActionCable;
+
+/// How often the open sockets are counted.
+const EVERY: Duration = Duration::from_secs(1);
+/// Fewest sockets that must have gone since the high mark before a trim is worth its cost.
+const MIN_DROP: usize = 256;
+
+/// Runs until `token` is cancelled.
+pub(super) async fn return_after_closes(actioncable: ActionCable, token: CancellationToken) {
+    let mut beat = tokio::time::interval(EVERY);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut high = 0usize;
+    loop {
+        tokio::select! {
+            () = token.cancelled() => return,
+            _ = beat.tick() => {}
+        }
+        let open = actioncable.stats().connections;
+        high = high.max(open);
+        if should_trim(high, open) {
+            high = open;
+            match tokio::task::spawn_blocking(trim).await {
+                Ok(true) => tracing::debug!(open, "returned freed memory to the system"),
+                Ok(false) => {}
+                Err(err) => tracing::warn!(cause = %err, "memory trim task failed"),
+            }
+        }
+    }
+}
+
+/// Whether enough sockets closed since the high mark to make a trim worthwhile.
+fn should_trim(high: usize, open: usize) -> bool {
+    high.saturating_sub(open) >= MIN_DROP && open <= high / 2
+}
+
+/// Asks glibc to release free memory at the top of every heap and inside them (it
+/// `madvise`s free pages away); returns whether anything was released.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[expect(unsafe_code, reason = "glibc's malloc_trim has no safe binding")]
+fn trim() -> bool {
+    // SAFETY: `malloc_trim` takes no pointers and is thread-safe (it locks each arena).
+    unsafe { libc::malloc_trim(0) == 1 }
+}
+
+/// Other allocators return memory by themselves (musl) or have no such call.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim() -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::should_trim;
+
+    #[test]
+    fn trims_only_after_a_large_drop_to_half_the_high_mark() {
+        assert!(!should_trim(0, 0));
+        assert!(!should_trim(300, 200), "a third gone is steady churn");
+        assert!(!should_trim(200, 50), "too few sockets to matter");
+        assert!(should_trim(1_100, 100));
+        assert!(should_trim(512, 256));
+    }
+}
