@@ -18,8 +18,10 @@ pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Checks `dest` is free and creates the private temporary directory next to it.
-pub(super) fn prepare(dest: &Path) -> Result<PathBuf> {
+/// Checks `dest` is free and creates the private temporary directory next to it, with an
+/// empty private file for each database of `env` (`VACUUM INTO` writes into an empty file
+/// and keeps its mode).
+pub(super) fn prepare(dest: &Path, env: &str) -> Result<PathBuf> {
     if dest.exists() {
         return Err(Error::Exists(dest.to_path_buf()));
     }
@@ -38,6 +40,13 @@ pub(super) fn prepare(dest: &Path) -> Result<PathBuf> {
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
     create_private_dir(&tmp)?;
+    let created = StoreKind::ALL
+        .iter()
+        .try_for_each(|kind| create_private(&tmp.join(kind.file_name(env))).map(drop));
+    if let Err(err) = created {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(err);
+    }
     Ok(tmp)
 }
 
@@ -50,7 +59,7 @@ pub(super) fn create_private_dir(path: &Path) -> Result<()> {
 }
 
 /// Creates the empty file `path` with mode 0600 (the databases hold password digests and
-/// sessions; `VACUUM INTO` writes into an empty file and keeps its mode).
+/// sessions, the secret signs cookies).
 pub(super) fn create_private(path: &Path) -> Result<std::fs::File> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);

@@ -151,13 +151,12 @@ impl Manifest {
 pub async fn create(stores: &Stores, storage: &Path, env: &str, dest: &Path) -> Result<Manifest> {
     let dest = dest.to_path_buf();
     let tmp = {
-        let dest = dest.clone();
-        tokio::task::spawn_blocking(move || files::prepare(&dest)).await??
+        let (dest, env) = (dest.clone(), env.to_owned());
+        tokio::task::spawn_blocking(move || files::prepare(&dest, &env)).await??
     };
     let taken = async {
         for kind in StoreKind::ALL {
             let path = tmp.join(kind.file_name(env));
-            files::create_private(&path)?;
             stores.get(kind).snapshot_into(path).await?;
         }
         let (storage, env, tmp, dest) = (

@@ -404,3 +404,36 @@ async fn scheduled_backups_run_once_per_period_with_two_servers_and_keep_n() -> 
     assert!(ok, "{err}");
     Ok(())
 }
+
+#[test]
+fn a_server_does_not_start_while_a_restore_holds_the_storage() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let lock = trifecta::store::StorageLock::exclusive(dir.path())?;
+    let mut child = std::process::Command::new(crate::helpers::bin())
+        .arg("--storage")
+        .arg(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("TRIFECTA_ENV", "test")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            child.kill()?;
+            panic!("serve started while the storage was locked");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)?;
+    assert!(!status.success());
+    assert!(stderr.contains("is being restored"), "{stderr}");
+    assert!(db_files(dir.path()).is_empty(), "no database opened");
+    drop(lock);
+    Ok(())
+}
