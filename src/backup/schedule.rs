@@ -178,8 +178,12 @@ fn prune(dir: &Path, env: &str, keep: u32) -> Result<Vec<PathBuf>> {
         .saturating_sub(usize::try_from(keep).unwrap_or(usize::MAX));
     let mut deleted = Vec::new();
     for (_, path) in backups.into_iter().take(excess) {
-        std::fs::remove_dir_all(&path).map_err(super::files::io(&path))?;
-        deleted.push(path);
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => deleted.push(path),
+            // Another server's run pruned it first.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(cause) => return Err(Error::Io { path, cause }),
+        }
     }
     Ok(deleted)
 }
