@@ -80,6 +80,9 @@ pub struct ServeConfig {
     /// Job queue settings.
     #[command(flatten)]
     pub queue: QueueArgs,
+    /// Scheduled backups.
+    #[command(flatten)]
+    pub backup: crate::backup::BackupArgs,
 }
 
 #[derive(Parser)]
@@ -105,6 +108,7 @@ impl Default for ServeConfig {
                 cable: CableArgs::default(),
                 actioncable: ActionCableArgs::default(),
                 queue: QueueArgs::default(),
+                backup: crate::backup::BackupArgs::default(),
             },
         }
     }

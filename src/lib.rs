@@ -11,6 +11,7 @@
 //!
 //! - [`cli`]: the command line (`serve`, `migrate`, admin subcommands); `main` calls it.
 //! - [`server`]: `run`/`start`; owns the `CancellationToken` and `TaskTracker` of every task.
+//! - [`backup`]: online backups (`VACUUM INTO`) with a manifest, restore, scheduled backups.
 //! - [`web`]: the axum router, handlers and HTTP edge; its `AppState` holds every handle.
 //! - [`config`]: clap `Args` structs, every flag also a `TRIFECTA_*` variable.
 //! - [`app`]: the domain: users, sessions, accounts, `accessible_by` scopes, sqids ids.
@@ -26,6 +27,7 @@
 
 pub mod actioncable;
 pub mod app;
+pub mod backup;
 pub mod cable;
 pub mod cache;
 pub mod cli;

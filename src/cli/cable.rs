@@ -7,7 +7,7 @@ use clap::Subcommand;
 use super::Error;
 use crate::cable::{Cable, CableArgs};
 use crate::config::{StorageArgs, WakeMode};
-use crate::store::{Clock, PoolOptions, Stores};
+use crate::store::Clock;
 
 /// `trifecta cable` subcommands.
 #[derive(Subcommand, Debug)]
@@ -37,10 +37,7 @@ pub async fn run(
     command: CableCommand,
     out: &mut (dyn Write + Send),
 ) -> Result<(), Error> {
-    let stores = tokio::task::spawn_blocking(move || {
-        Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
-    })
-    .await??;
+    let stores = super::open_existing(&storage).await?;
     // A short-lived process has no listener to wake.
     let cable = Cable::new(
         stores.cable,

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use super::Error;
 use crate::cache::{Cache, CacheArgs, CacheStats};
 use crate::config::StorageArgs;
-use crate::store::{Clock, PoolOptions, Stores};
+use crate::store::Clock;
 
 /// `trifecta cache`: the cache settings (for the namespace and the limits shown when no
 /// server runs) and what to do.
@@ -32,8 +32,12 @@ pub enum CacheAction {
         #[arg(long)]
         json: bool,
     },
-    /// Delete every entry.
-    Clear,
+    /// Delete every entry (asks for confirmation on a terminal).
+    Clear {
+        /// Do not ask (required when standard input is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Print the JSON value stored under KEY (exit 1 if there is none).
     Get {
         /// The key (the namespace is added as `serve` would).
@@ -56,10 +60,7 @@ pub async fn run(
     command: CacheCommand,
     out: &mut (dyn Write + Send),
 ) -> Result<(), Error> {
-    let stores = tokio::task::spawn_blocking(move || {
-        Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
-    })
-    .await??;
+    let stores = super::open_existing(&storage).await?;
     let options = command.cache.options();
     let cache = Cache::new(stores.cache.clone(), Clock::system(), options);
     match command.action {
@@ -71,7 +72,8 @@ pub async fn run(
                 write_table(&cache, &stats, out)?;
             }
         }
-        CacheAction::Clear => {
+        CacheAction::Clear { yes } => {
+            super::confirm("cache clear", "delete every cache entry", yes)?;
             let n = cache.clear().await?;
             writeln!(out, "cleared {n} entries")?;
         }

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use super::Error;
 use crate::config::{StorageArgs, WakeMode};
 use crate::queue::{self, JobId, JobInfo, JobState, Queue, QueueArgs};
-use crate::store::{Clock, PoolOptions, Stores};
+use crate::store::Clock;
 
 /// `trifecta jobs`.
 #[derive(Args, Debug)]
@@ -66,9 +66,12 @@ pub enum JobsCommand {
         /// The job id.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         id: Option<i64>,
-        /// Every failed job.
+        /// Every failed job (asks for confirmation on a terminal).
         #[arg(long)]
         all: bool,
+        /// Do not ask: confirm `--all` (required when standard input is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Pause a queue: its jobs stay ready but are not claimed.
     Pause {
@@ -108,10 +111,7 @@ pub async fn run(
     args: JobsArgs,
     out: &mut (dyn Write + Send),
 ) -> Result<(), Error> {
-    let stores = tokio::task::spawn_blocking(move || {
-        Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
-    })
-    .await??;
+    let stores = super::open_existing(&storage).await?;
     let queue = Queue::new(
         stores.queue,
         Clock::system(),
@@ -176,13 +176,16 @@ pub async fn run(
             };
             writeln!(out, "retried {} job(s)", ids.len())?;
         }
-        JobsCommand::Discard { id, all } => {
+        JobsCommand::Discard { id, all, yes } => {
             let ids = match (id, all) {
                 (Some(id), false) => {
                     queue.discard(JobId(id)).await?;
                     vec![JobId(id)]
                 }
-                _ => queue.discard_all_failed().await?,
+                _ => {
+                    super::confirm("jobs discard --all", "discard every failed job", yes)?;
+                    queue.discard_all_failed().await?
+                }
             };
             writeln!(out, "discarded {} job(s)", ids.len())?;
         }

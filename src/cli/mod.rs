@@ -1,12 +1,18 @@
 //! The command line: `trifecta serve`, `trifecta migrate`, and the admin subcommands that
 //! work on a running server's storage from a second process.
+//!
+//! Only `serve` and `migrate` create or migrate storage. The admin subcommands (`jobs`,
+//! `cache`, `cable`, `users`, `backup`) open the existing files at this binary's schema
+//! ([`open_existing`]) and otherwise stop with one line saying what to run. Destructive
+//! ones ask on a terminal and take `--yes` ([`confirm`]).
 
+mod backup;
 pub mod cable;
 mod cache;
 pub mod jobs;
 mod users;
 
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 
 use clap::{Parser, Subcommand};
 
@@ -60,6 +66,21 @@ pub enum Error {
     /// A blocking task failed.
     #[error("task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// A backup or restore failed.
+    #[error(transparent)]
+    Backup(#[from] crate::backup::Error),
+    /// A destructive command was not confirmed.
+    #[error("{0}")]
+    NotConfirmed(String),
+    /// An admin command needs the secret key base and there is none.
+    #[error(
+        "no {file} in {dir} and no --secret-key-base; run `trifecta migrate --storage {dir}` (it creates one) or pass the server's --secret-key-base",
+        file = crate::web::secret::FILE_NAME
+    )]
+    NoSecret {
+        /// The storage directory.
+        dir: String,
+    },
     /// The change was made, but the order to disconnect the affected sockets could not be
     /// published (they stay open until they reconnect, and then are refused).
     #[error("{done}, but their open sockets could not be disconnected: {cause}")]
@@ -106,6 +127,11 @@ pub enum Command {
     Cable(cable::CableCommand),
     /// Inspect and administer the job queue (works while a server runs).
     Jobs(jobs::JobsArgs),
+    /// Take a consistent backup of the four databases and the secret into a new directory,
+    /// while servers keep running.
+    Backup(backup::BackupCommand),
+    /// Restore a backup into the storage directory (refused while a server runs on it).
+    Restore(backup::RestoreCommand),
 }
 
 /// Runs the parsed command line. Output for humans goes to `out`.
@@ -133,12 +159,18 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
         Command::Jobs(args) => jobs::run(cli.storage, args, out).await,
         Command::Migrate => {
             let storage = cli.storage;
-            let reports = tokio::task::spawn_blocking(move || -> Result<_, store::Error> {
+            let given = cli.app.secret_key_base;
+            let reports = tokio::task::spawn_blocking(move || -> Result<_, Error> {
                 let stores = Stores::open(&storage.storage, &storage.env, &PoolOptions::default())?;
-                StoreKind::ALL
+                // Created here too, so admin commands find it before the first `serve`.
+                crate::web::secret::SecretKeyBase::load_or_create(
+                    &storage.storage,
+                    given.as_ref(),
+                )?;
+                Ok(StoreKind::ALL
                     .iter()
                     .map(|k| stores.get(*k).migrate_blocking(*k))
-                    .collect::<Result<Vec<_>, _>>()
+                    .collect::<Result<Vec<_>, _>>()?)
             })
             .await??;
             for r in reports {
@@ -151,6 +183,51 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
             users::run(&app, &cable, cmd, out).await
         }
         Command::Cache(command) => cache::run(cli.storage, command, out).await,
+        Command::Backup(command) => backup::backup(cli.storage, command, out).await,
+        Command::Restore(command) => backup::restore(cli.storage, command, out).await,
+    }
+}
+
+/// Opens the existing databases of `storage` for an admin command: never creates or
+/// migrates (see [`Stores::open_existing`]).
+///
+/// # Errors
+/// A missing directory or file, or a schema this binary does not match, in one line that
+/// says what to run.
+pub async fn open_existing(storage: &StorageArgs) -> Result<Stores, Error> {
+    let storage = storage.clone();
+    Ok(tokio::task::spawn_blocking(move || {
+        Stores::open_existing(&storage.storage, &storage.env, &PoolOptions::default())
+    })
+    .await??)
+}
+
+/// Asks before `command` does `what`: with `yes`, goes ahead; on a terminal, asks on
+/// stderr and reads the answer; otherwise refuses, so a script never deletes by accident.
+///
+/// # Errors
+/// [`Error::NotConfirmed`] unless confirmed.
+pub fn confirm(command: &str, what: &str, yes: bool) -> Result<(), Error> {
+    if yes {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Error::NotConfirmed(format!(
+            "{command} would {what}; pass --yes to confirm (standard input is not a terminal)"
+        )));
+    }
+    let mut err = std::io::stderr();
+    write!(err, "{command} will {what}. Continue? [y/N] ")?;
+    err.flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(Error::NotConfirmed(format!(
+            "{command}: not confirmed; nothing changed"
+        )))
     }
 }
 
@@ -160,17 +237,16 @@ async fn open_app(
     storage: &StorageArgs,
     args: &AppArgs,
 ) -> Result<(crate::app::App, crate::cable::Cable), Error> {
-    let storage = storage.clone();
+    let stores = open_existing(storage).await?;
     let dir = storage.storage.clone();
-    let stores = tokio::task::spawn_blocking(move || {
-        Stores::open(&storage.storage, &storage.env, &PoolOptions::default())
-    })
-    .await??;
     let given = args.secret_key_base.clone();
     let secret = tokio::task::spawn_blocking(move || {
-        crate::web::secret::SecretKeyBase::load_or_create(&dir, given.as_ref())
+        crate::web::secret::SecretKeyBase::load_existing(&dir, given.as_ref())
     })
-    .await??;
+    .await??
+    .ok_or_else(|| Error::NoSecret {
+        dir: storage.storage.display().to_string(),
+    })?;
     let clock = crate::store::Clock::system();
     // A short-lived process has no listener to wake.
     let cable = crate::cable::Cable::new(

@@ -34,10 +34,14 @@ pub enum UsersCommand {
         /// Email address.
         email: String,
     },
-    /// Delete a user, their sessions and the accounts they own.
+    /// Delete a user, their sessions and the accounts they own (asks for confirmation on
+    /// a terminal).
     Delete {
         /// Email address.
         email: String,
+        /// Do not ask (required when standard input is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
 }
 
@@ -96,7 +100,12 @@ pub async fn run(
             }
             disconnect(cable, &ended, "password reset").await?;
         }
-        UsersCommand::Delete { email } => {
+        UsersCommand::Delete { email, yes } => {
+            super::confirm(
+                "users delete",
+                &format!("delete {email}, their sessions and the accounts they own"),
+                yes,
+            )?;
             let ended = app
                 .delete_user(&email)
                 .await

@@ -85,6 +85,8 @@ struct Inner {
     writer: writer::Writer,
     /// The running worker of this process, for enqueues that claim in their transaction.
     local_worker: worker::LocalWorker,
+    /// Recurring tasks added in code ([`Queue::add_recurring`]), scheduled with the file's.
+    added_tasks: std::sync::Mutex<Vec<RecurringTask>>,
 }
 
 impl Queue {
@@ -100,6 +102,7 @@ impl Queue {
                 wake: Notify::new(),
                 writer: writer::Writer::default(),
                 local_worker: worker::LocalWorker::default(),
+                added_tasks: std::sync::Mutex::new(Vec::new()),
             }),
         }
     }
@@ -113,6 +116,16 @@ impl Queue {
         Fut: Future<Output = std::result::Result<(), JobError>> + Send + 'static,
     {
         self.inner.registry.register::<J, F, Fut>(options, handler);
+    }
+
+    /// Adds a recurring task defined in code (the server's scheduled backup), scheduled
+    /// with the tasks of the schedule file. Call it before [`Queue::start`].
+    pub fn add_recurring(&self, task: RecurringTask) {
+        self.inner
+            .added_tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(task);
     }
 
     /// The job registry.

@@ -46,10 +46,11 @@ impl Queue {
         tracker: &TaskTracker,
     ) -> Result<Runtime> {
         let settings = self.settings().clone();
-        let tasks = match &settings.recurring_schedule {
+        let mut tasks = match &settings.recurring_schedule {
             Some(path) => self.recurring_tasks(path, env)?,
             None => Vec::new(),
         };
+        tasks.extend(self.added_tasks()?);
         let selector = QueueSelector::new(&settings.queues);
         let metadata = serde_json::json!({
             "queues": selector.describe(),
@@ -73,6 +74,31 @@ impl Queue {
         };
         tracker.spawn(supervise(self.clone(), runtime.clone(), token.clone()));
         Ok(runtime)
+    }
+
+    /// The tasks added with [`Queue::add_recurring`], each checked as a file's task is.
+    fn added_tasks(&self) -> Result<Vec<RecurringTask>> {
+        let tasks = self
+            .inner
+            .added_tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let fail = |reason: String| Error::Recurring {
+            path: std::path::PathBuf::from("(built-in)"),
+            reason,
+        };
+        for t in &tasks {
+            if !self.inner.registry.contains(&t.job) {
+                return Err(fail(format!(
+                    "task {}: unknown job class {:?}",
+                    t.key, t.job
+                )));
+            }
+            self.named_job(&t.job, &t.args, t.queue.as_deref(), t.priority, None)
+                .map_err(|e| fail(format!("task {}: {e}", t.key)))?;
+        }
+        Ok(tasks)
     }
 
     /// The schedule file's tasks for `env`, each checked against the registry: its job is

@@ -75,12 +75,14 @@ impl Scheduler {
             let Some(run_at) = due else {
                 continue;
             };
+            // Due at its run time, so the job knows which run it is (`JobContext::due_at`)
+            // and can make a repeated attempt of that run a no-op.
             let job = self.queue.named_job(
                 &task.job,
                 &task.args,
                 task.queue.as_deref(),
                 task.priority,
-                None,
+                Some(run_at),
             )?;
             let key = task.key.clone();
             let id = self

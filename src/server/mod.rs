@@ -17,7 +17,7 @@ use crate::cable::Cable;
 use crate::cache::Cache;
 use crate::config::{AppArgs, ServeConfig, StorageArgs};
 use crate::queue::{self, Queue};
-use crate::store::{self, Clock, PoolOptions, Stores};
+use crate::store::{self, Clock, PoolOptions, StorageLock, Stores};
 use crate::web::secret::SecretKeyBase;
 use crate::web::{self, AppState, Site};
 
@@ -54,6 +54,9 @@ pub enum Error {
     /// The cable database could not be read at startup.
     #[error(transparent)]
     Cable(#[from] crate::cable::Error),
+    /// The scheduled backup could not be set up.
+    #[error(transparent)]
+    Backup(#[from] crate::backup::Error),
 }
 
 /// Everything `run` needs.
@@ -97,6 +100,8 @@ pub struct Running {
     tracker: TaskTracker,
     http: JoinHandle<std::io::Result<()>>,
     grace: std::time::Duration,
+    /// Held shared for the server's lifetime: a restore refuses while any server holds it.
+    lock: StorageLock,
 }
 
 /// Opens storage, starts background tasks and begins serving on `listener`.
@@ -108,10 +113,12 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     let tracker = TaskTracker::new();
     let storage = config.storage.clone();
     let given_secret = config.app.secret_key_base.clone();
-    let (stores, secret) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+    let (stores, secret, lock) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        // Taken first, so no server opens files a restore is replacing.
+        let lock = StorageLock::shared(&storage.storage)?;
         let stores = Stores::open(&storage.storage, &storage.env, &PoolOptions::default())?;
         let secret = SecretKeyBase::load_or_create(&storage.storage, given_secret.as_ref())?;
-        Ok((stores, secret))
+        Ok((stores, secret, lock))
     })
     .await??;
     tracker.spawn(stores.clone().watch_files(FILE_CHECK_EVERY, token.clone()));
@@ -123,6 +130,13 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         config.serve.wake,
     );
     queue::builtin::register(&queue);
+    crate::backup::schedule::register(
+        &queue,
+        stores.clone(),
+        config.storage.storage.clone(),
+        config.storage.env.clone(),
+    );
+    crate::backup::schedule::schedule(&queue, &config.serve.backup)?;
     let cable = Cable::new(
         stores.cable.clone(),
         clock.clone(),
@@ -229,6 +243,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         tracker,
         http,
         grace: config.serve.shutdown_grace,
+        lock,
     })
 }
 
@@ -255,6 +270,7 @@ impl Running {
             http,
             tracker,
             grace,
+            lock,
             ..
         } = self;
         tracker.close();
@@ -278,6 +294,7 @@ impl Running {
             }
         }
         tracing::info!("stopped");
+        drop(lock);
         Ok(())
     }
 }

@@ -53,6 +53,38 @@ pub enum Error {
         /// Highest version embedded in this binary.
         known: i64,
     },
+    /// An admin command found no databases to work on (it never creates them).
+    #[error(
+        "{dir} holds no trifecta databases for environment {env:?} ({missing} is missing); run `trifecta migrate --storage {dir}` to create them"
+    )]
+    Missing {
+        /// The storage directory.
+        dir: PathBuf,
+        /// The environment.
+        env: String,
+        /// The first missing file or directory.
+        missing: String,
+    },
+    /// The file has not been migrated to this binary's schema yet.
+    #[error(
+        "{db} database {path} has schema version {found}, older than this binary's ({known}); upgrade it with `trifecta migrate` (after a backup taken by the trifecta that wrote it)"
+    )]
+    OlderSchema {
+        /// Store name.
+        db: &'static str,
+        /// File path.
+        path: PathBuf,
+        /// Highest applied version in the file.
+        found: i64,
+        /// Highest version embedded in this binary.
+        known: i64,
+    },
+    /// A restore holds the storage directory.
+    #[error("storage directory {0} is being restored; start again when `trifecta restore` ends")]
+    Restoring(PathBuf),
+    /// A server (or another restore) holds the storage directory.
+    #[error("a trifecta server (or another restore) is running on {0}; stop it first")]
+    InUse(PathBuf),
     /// No pooled connection became free in time.
     #[error("database pool: {0}")]
     Pool(#[from] r2d2::Error),

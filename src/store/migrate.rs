@@ -43,6 +43,16 @@ fn runner(kind: StoreKind) -> Runner {
     }
 }
 
+/// Highest schema version of `kind` this binary knows (its newest embedded migration).
+pub fn known_version(kind: StoreKind) -> i64 {
+    runner(kind)
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max()
+        .unwrap_or(0)
+}
+
 impl Db {
     /// Applies this binary's pending migrations for `kind` (blocking).
     ///
@@ -124,7 +134,8 @@ pub fn run_migrations(
     })
 }
 
-fn applied_version(conn: &Connection) -> Result<i64> {
+/// Highest migration version recorded in the file (0 for a file never migrated).
+pub(super) fn applied_version(conn: &Connection) -> Result<i64> {
     let exists: Option<String> = conn
         .query_row(
             "SELECT name FROM sqlite_schema WHERE type = 'table' AND name = 'refinery_schema_history'",

@@ -5,6 +5,10 @@
 //! same per-connection pragmas (WAL, `synchronous=NORMAL`, `busy_timeout`, `foreign_keys`) and
 //! its own embedded refinery migrations from `sql/<store>/`.
 //!
+//! Only `serve` and `migrate` create or migrate ([`Stores::open`]); admin commands open
+//! what exists at this binary's schema ([`Stores::open_existing`]). A [`StorageLock`] says
+//! whether a server runs on a directory.
+//!
 //! A handle whose file is deleted or replaced under it retires and refuses all work until a
 //! restart ([`Db::verify_identity`], checked by [`Stores::watch_files`] and `/up`).
 //!
@@ -13,6 +17,8 @@
 mod clock;
 mod db;
 mod error;
+mod inspect;
+pub mod lock;
 mod migrate;
 
 use std::path::{Path, PathBuf};
@@ -22,7 +28,9 @@ use tokio_util::sync::CancellationToken;
 pub use clock::{Clock, Timestamp};
 pub use db::{BUSY_TIMEOUT, Db, PoolOptions};
 pub use error::{Error, Result};
-pub use migrate::{MigrationReport, run_migrations};
+pub use inspect::{CopyInfo, check_schema, copy_schema_version, inspect_copy};
+pub use lock::StorageLock;
+pub use migrate::{MigrationReport, known_version, run_migrations};
 
 /// The four SQLite files of one environment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -109,6 +117,46 @@ impl Stores {
             queue,
             cache,
             cable,
+        })
+    }
+
+    /// Opens the four existing files of `env` in `dir` for work alongside (or without) a
+    /// server, as admin commands do: nothing is created and nothing is migrated.
+    ///
+    /// Blocking: call it from `spawn_blocking`.
+    ///
+    /// # Errors
+    /// [`Error::Missing`] for a missing directory or file, [`Error::OlderSchema`] or
+    /// [`Error::NewerSchema`] for a file at another schema version, [`Error::Open`] for a
+    /// file that is not a database.
+    pub fn open_existing(dir: &Path, env: &str, options: &PoolOptions) -> Result<Self> {
+        validate_env(env)?;
+        let missing = |what: String| Error::Missing {
+            dir: dir.to_path_buf(),
+            env: env.to_owned(),
+            missing: what,
+        };
+        if !dir.is_dir() {
+            return Err(missing(dir.display().to_string()));
+        }
+        for kind in StoreKind::ALL {
+            let name = kind.file_name(env);
+            if !dir.join(&name).is_file() {
+                return Err(missing(name));
+            }
+        }
+        // Every schema is checked before any pool opens, so a refusal leaves no trace.
+        for kind in StoreKind::ALL {
+            check_schema(kind, &dir.join(kind.file_name(env)))?;
+        }
+        let open = |kind: StoreKind| {
+            Db::open_existing(kind.name(), &dir.join(kind.file_name(env)), options)
+        };
+        Ok(Self {
+            app: open(StoreKind::App)?,
+            queue: open(StoreKind::Queue)?,
+            cache: open(StoreKind::Cache)?,
+            cable: open(StoreKind::Cable)?,
         })
     }
 

@@ -68,6 +68,23 @@ impl SecretKeyBase {
         }
     }
 
+    /// The given secret if any, else the storage file if it exists; never creates one
+    /// (admin commands use it, and create nothing).
+    ///
+    /// # Errors
+    /// A short secret, or a file that exists but cannot be read.
+    pub fn load_existing(dir: &Path, given: Option<&SecretString>) -> Result<Option<Self>> {
+        if let Some(given) = given {
+            return Self::checked(given.expose().trim(), "--secret-key-base").map(Some);
+        }
+        let path = dir.join(FILE_NAME);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::checked(text.trim(), &path.display().to_string()).map(Some),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(cause) => Err(Error::Io { path, cause }),
+        }
+    }
+
     fn checked(text: &str, source_name: &str) -> Result<Self> {
         if text.chars().count() < MIN_LEN {
             return Err(Error::TooShort {

@@ -75,6 +75,8 @@ async fn a_broadcast_from_another_process_reaches_a_socket() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_rejects_invalid_json_and_reports_stats() -> TestResult {
     let dir = tempfile::tempdir()?;
+    let (status, _, stderr) = run_cli(dir.path(), &["migrate"]);
+    assert!(status.success(), "{stderr}");
     let (status, _, stderr) = run_cli(dir.path(), &["cable", "broadcast", "a", "{not json"]);
     assert!(!status.success());
     assert!(stderr.contains("not valid JSON"), "{stderr}");

@@ -153,7 +153,7 @@ async fn the_users_cli_kicks_sockets_of_a_running_server() -> TestResult {
 
     let d = dir.clone();
     let (status, out, err) = tokio::task::spawn_blocking(move || {
-        run_cli_env(&d, &["users", "delete", "ann@example.com"], &COST)
+        run_cli_env(&d, &["users", "delete", "ann@example.com", "--yes"], &COST)
     })
     .await?;
     assert!(status.success(), "{err}");

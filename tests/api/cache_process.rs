@@ -77,7 +77,7 @@ async fn a_second_process_sees_writes_and_its_deletes_are_seen() -> TestResult {
     assert_eq!(out.trim(), "7");
 
     assert!(c.write("a", &1, WriteOptions::new()).await);
-    let (ok, out, _) = cli(&dir, &["cache", "clear"]).await;
+    let (ok, out, _) = cli(&dir, &["cache", "clear", "--yes"]).await;
     assert!(ok);
     // 3 rows, or 2 if a background expiry pass already removed the expired one.
     assert!(

@@ -3,11 +3,13 @@
 #![allow(clippy::panic)]
 
 mod accounts;
+mod admin_storage;
 mod anyt_channels;
 mod anyt_core;
 mod anyt_features;
 mod anyt_streams;
 mod auth;
+mod backup;
 mod cable;
 mod cable_budget;
 mod cable_client;
@@ -20,6 +22,7 @@ mod cache;
 mod cache_eviction;
 mod cache_failures;
 mod cache_process;
+mod deploy;
 mod helpers;
 mod hostile;
 mod hostile_store;

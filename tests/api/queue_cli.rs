@@ -77,7 +77,7 @@ async fn jobs_commands_work_while_a_server_runs() -> TestResult {
         (f[0]["executions"] == 1).then_some(())
     })
     .await;
-    assert!(cli(d, &["jobs", "discard", "--all"]).contains("discarded 1"));
+    assert!(cli(d, &["jobs", "discard", "--all", "--yes"]).contains("discarded 1"));
     assert_eq!(stats(d)["totals"]["failed"], 0);
 
     let (status, _, stderr) = run_cli(d, &["jobs", "retry", "424242"]);
@@ -91,6 +91,7 @@ async fn jobs_commands_work_while_a_server_runs() -> TestResult {
 #[test]
 fn stats_prints_a_table_per_state_and_queue() {
     let dir = tempfile::tempdir().expect("dir");
+    cli(dir.path(), &["migrate"]);
     cli(
         dir.path(),
         &["jobs", "enqueue", "noop", "--queue", "reports"],

@@ -309,6 +309,8 @@ async fn only_owners_admins_and_site_admins_manage_an_account() -> TestResult {
 fn users_cli_creates_lists_resets_and_deletes() -> TestResult {
     let dir = tempfile::tempdir()?;
     let cost = [("TRIFECTA_BCRYPT_COST", "4")];
+    let (status, _, err) = run_cli_env(dir.path(), &["migrate"], &cost);
+    assert!(status.success(), "{err}");
     let (status, out, err) = run_cli_stdin(
         dir.path(),
         &["users", "create", "Ann@Example.com", "--name", "Ann"],
@@ -362,10 +364,18 @@ fn users_cli_creates_lists_resets_and_deletes() -> TestResult {
     assert!(status.success(), "{err}");
     assert!(out.contains("password reset for bo@example.com"), "{out}");
 
-    let (status, out, _) = run_cli_env(dir.path(), &["users", "delete", "bo@example.com"], &cost);
+    let (status, out, _) = run_cli_env(
+        dir.path(),
+        &["users", "delete", "bo@example.com", "--yes"],
+        &cost,
+    );
     assert!(status.success());
     assert!(out.contains("deleted bo@example.com"));
-    let (status, _, err) = run_cli_env(dir.path(), &["users", "delete", "bo@example.com"], &cost);
+    let (status, _, err) = run_cli_env(
+        dir.path(),
+        &["users", "delete", "bo@example.com", "--yes"],
+        &cost,
+    );
     assert!(!status.success());
     assert!(err.contains("no user with email address"), "{err}");
     Ok(())

@@ -28,6 +28,7 @@ use tokio::sync::Semaphore;
 use super::error::{Error, Result};
 
 mod health;
+mod snapshot;
 
 use health::FileId;
 
@@ -130,6 +131,25 @@ impl Db {
     /// # Errors
     /// [`Error::Open`] when the file cannot be opened or is not a database.
     pub fn open(name: &'static str, path: &Path, options: &PoolOptions) -> Result<Self> {
+        Self::open_with(name, path, options, OpenFlags::default())
+    }
+
+    /// As [`Db::open`], for a file that must already exist: a missing file is an error,
+    /// never a new empty database.
+    ///
+    /// # Errors
+    /// [`Error::Open`] when the file is missing, cannot be opened or is not a database.
+    pub fn open_existing(name: &'static str, path: &Path, options: &PoolOptions) -> Result<Self> {
+        let flags = OpenFlags::default().difference(OpenFlags::SQLITE_OPEN_CREATE);
+        Self::open_with(name, path, options, flags)
+    }
+
+    fn open_with(
+        name: &'static str,
+        path: &Path,
+        options: &PoolOptions,
+        flags: OpenFlags,
+    ) -> Result<Self> {
         let open_err = |e: &dyn fmt::Display| Error::Open {
             db: name,
             path: path.to_path_buf(),
@@ -137,7 +157,7 @@ impl Db {
         };
         // A direct first connection turns "not a database" into one clear error at once;
         // r2d2's own build would retry for its whole connection timeout.
-        let probe = Connection::open(path).map_err(|e| open_err(&e))?;
+        let probe = Connection::open_with_flags(path, flags).map_err(|e| open_err(&e))?;
         apply_pragmas(&probe).map_err(|e| open_err(&e))?;
         probe
             .query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
@@ -147,7 +167,7 @@ impl Db {
         drop(probe);
         let identity = FileId::of(path).map_err(|e| open_err(&e))?;
 
-        let manager = SqliteConnectionManager::file(path);
+        let manager = SqliteConnectionManager::file(path).with_flags(flags);
         let pool = Pool::builder()
             .max_size(options.max_connections.max(1))
             .min_idle(Some(1))
