@@ -7,11 +7,10 @@
 //! the password is checked, and an attempt that cannot be counted is refused: the limit
 //! fails closed. A session starts with a fresh CSRF token.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -23,6 +22,7 @@ use serde_json::json;
 
 use super::auth::{self, MaybeUser};
 use super::input::Input;
+use super::proxy::ClientInfo;
 use super::{ApiError, AppState};
 use crate::app::{self, NewUser};
 use crate::inertia::{Errors, Inertia, Props};
@@ -65,12 +65,13 @@ struct Registration {
     password: String,
 }
 
-/// The client's address: the TCP peer (trifecta terminates connections itself). The one
-/// place that decides it, so proxy-aware addressing replaces only this function.
+/// The client's address as the edge decided it (behind trusted proxies, the forwarded
+/// client; see [`super::proxy`]).
 fn client_ip(parts_ext: &axum::http::Extensions) -> Option<String> {
     parts_ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .get::<ClientInfo>()
+        .and_then(|info| info.addr)
+        .map(|addr| addr.to_string())
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
