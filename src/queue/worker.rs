@@ -310,7 +310,7 @@ async fn execute(s: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePermit) 
         request_id = tracing::field::Empty,
     );
     if let Some(request_id) = &job.request_id {
-        span.record("request_id", request_id.as_str());
+        span.record("request_id", tracing::field::display(request_id));
     }
     let started = std::time::Instant::now();
     let outcome = perform(&s, &job).instrument(span.clone()).await;

@@ -130,7 +130,7 @@ pub async fn resolve(
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_canonical());
+        .map(|ConnectInfo(addr)| addr.ip());
     let tls = request.extensions().get::<TlsConnection>().is_some();
     let info = client_info(&args, peer, tls, request.headers());
     let headers = request.headers_mut();
@@ -162,6 +162,8 @@ pub fn client_info(
     tls: bool,
     headers: &HeaderMap,
 ) -> ClientInfo {
+    // An IPv4 client of a dual-stack listener is `::ffff:a.b.c.d`; ranges are written IPv4.
+    let peer = peer.map(|p| p.to_canonical());
     let via_proxy = peer.is_some_and(|p| args.trusted_proxies.contains(p));
     let addr = match peer {
         Some(peer) if via_proxy => Some(forwarded_client(peer, headers, &args.trusted_proxies)),
