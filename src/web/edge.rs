@@ -2,13 +2,13 @@
 //! address and scheme behind reverse proxies ([`super::proxy`]), request ids and logs
 //! ([`super::requests`]), compression negotiated by `Accept-Encoding`, security headers
 //! (HSTS on HTTPS), error pages, panic recovery, request timeout and body limit, and the
-//! Inertia protocol middleware. A request that fails on our
-//! side while a store is retired (its file deleted or replaced) answers 503, not 500.
+//! Inertia protocol middleware. A request that fails on our side while a store is retired
+//! (its file deleted or replaced) answers 503, not 500.
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use std::sync::Arc;
-
 use axum::http::header::{
     CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };

@@ -5,9 +5,10 @@
 //! minutes) through Solid Cache, so the limit holds across processes sharing the storage
 //! directory: an address failing with many emails locks out only itself, and an account
 //! cannot be tried from many addresses. Behind a trusted proxy the client address is the
-//! forwarded client ([`super::proxy`]), so each of the proxy's clients has its own limit. The attempt is counted (an atomic increment in one write transaction) before
-//! the password is checked, and an attempt that cannot be counted is refused: the limit
-//! fails closed. A session starts with a fresh CSRF token.
+//! forwarded client ([`super::proxy`]), so each of the proxy's clients has its own limit.
+//! The attempt is counted (an atomic increment in one write transaction) before the password
+//! is checked, and an attempt that cannot be counted is refused: the limit fails closed. A
+//! session starts with a fresh CSRF token.
 
 use std::time::Duration;
 
