@@ -68,6 +68,9 @@ pub struct ServeConfig {
     /// TLS and cookie secret (the web layer's flags).
     #[command(flatten)]
     pub web: crate::web::WebArgs,
+    /// Trusted reverse proxies and `--assume-ssl`.
+    #[command(flatten)]
+    pub proxy: crate::web::ProxyArgs,
     /// Solid Cache settings.
     #[command(flatten)]
     pub cache: CacheArgs,
@@ -104,6 +107,7 @@ impl Default for ServeConfig {
                 wake: WakeMode::Instant,
                 connections: crate::server::ConnectionArgs::default(),
                 web: crate::web::WebArgs::default(),
+                proxy: crate::web::ProxyArgs::default(),
                 cache: CacheArgs::default(),
                 cable: CableArgs::default(),
                 actioncable: ActionCableArgs::default(),

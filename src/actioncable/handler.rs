@@ -70,8 +70,10 @@ async fn upgrade(State(server): State<ActionCable>, request: Request) -> Respons
         })
 }
 
-/// Same origin as the Host header, a listed origin, `*`, or no Origin at all (not a browser,
-/// so not a cross-site request).
+/// Same origin as the request (as Rails: the request's scheme and its Host header), a listed
+/// origin, `*`, or no Origin at all (not a browser, so not a cross-site request). The scheme
+/// is `X-Forwarded-Proto`, which the HTTP edge in front of this handler sets on every request
+/// to its own decision (TLS, a trusted proxy, or `--assume-ssl`), else `http`.
 fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
@@ -86,9 +88,13 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
         return true;
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|p| p.to_str().ok())
+        .unwrap_or("http");
     match (host, origin.split_once("://")) {
-        (Some(host), Some((scheme, rest))) => {
-            (scheme == "http" || scheme == "https") && rest.eq_ignore_ascii_case(host)
+        (Some(host), Some((sent, rest))) => {
+            sent.eq_ignore_ascii_case(scheme) && rest.eq_ignore_ascii_case(host)
         }
         _ => false,
     }
@@ -113,6 +119,13 @@ mod tests {
         assert!(origin_allowed(&headers(None, "a:1"), &none));
         assert!(origin_allowed(&headers(Some("http://a:1"), "a:1"), &none));
         assert!(!origin_allowed(&headers(Some("http://evil"), "a:1"), &none));
+        // The scheme counts: https pages only when the request is HTTPS.
+        assert!(!origin_allowed(&headers(Some("https://a:1"), "a:1"), &none));
+        let mut https = headers(Some("https://a:1"), "a:1");
+        https.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert!(origin_allowed(&https, &none));
+        https.insert(header::ORIGIN, "http://a:1".parse().unwrap());
+        assert!(!origin_allowed(&https, &none));
         assert!(origin_allowed(
             &headers(Some("https://app.example"), "a:1"),
             &["https://app.example".to_owned()]

@@ -105,9 +105,23 @@ pub struct Cli {
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `trifecta=debug`.
     #[arg(long, env = "TRIFECTA_LOG", default_value = "info", global = true)]
     pub log: String,
+    /// Log line format: `text` (human) or `json` (one object per line, with the fields of
+    /// every enclosing span, such as a request's `request_id`).
+    #[arg(long, env = "TRIFECTA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written (to stderr).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event, span fields as `span{field=value}:` prefixes.
+    #[default]
+    Text,
+    /// One JSON object per event: its fields at the top level, its spans under `spans`.
+    Json,
 }
 
 /// The subcommands.

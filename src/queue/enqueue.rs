@@ -97,6 +97,7 @@ impl Queue {
                     priority: 0,
                     scheduled_at: at,
                     concurrency: None,
+                    request_id: None,
                 }
             }
         };
@@ -127,9 +128,14 @@ impl Queue {
     /// Inserts `jobs` in one group transaction. With a local worker idle (instant wake),
     /// the same transaction claims for it, and the claimed jobs start right after the
     /// commit; the worker is woken only when jobs it could take may be left ready.
-    async fn write_jobs(&self, jobs: Vec<NewJob>) -> Result<Vec<(i64, Placed)>> {
+    async fn write_jobs(&self, mut jobs: Vec<NewJob>) -> Result<Vec<(i64, Placed)>> {
         for j in &jobs {
             validate_queue_name(&j.queue_name)?;
+        }
+        if let Some(id) = super::request::current() {
+            for j in &mut jobs {
+                j.request_id = Some(id.clone());
+            }
         }
         let now = self.inner.clock.now();
         let due = jobs

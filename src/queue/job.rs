@@ -333,6 +333,8 @@ pub(crate) struct NewJob {
     pub priority: i32,
     pub scheduled_at: Option<Timestamp>,
     pub concurrency: Option<Concurrency>,
+    /// The request that enqueued it (set at enqueue, see [`super::with_request_id`]).
+    pub request_id: Option<String>,
 }
 
 impl NewJob {
@@ -348,6 +350,7 @@ impl NewJob {
                 c.key = format!("{}/{}", J::NAME, c.key);
                 c
             }),
+            request_id: None,
         })
     }
 }

@@ -32,6 +32,7 @@ mod manage;
 mod process;
 mod recurring;
 mod registry;
+mod request;
 mod runtime;
 mod scheduler;
 mod selector;
@@ -54,6 +55,7 @@ pub use job::{
 pub use process::Process;
 pub use recurring::{RecurringTask, Schedule, load_schedule};
 pub use registry::{BAD_ARGUMENTS, Registry, UNKNOWN_JOB};
+pub use request::with_request_id;
 pub use runtime::Runtime;
 pub use scheduler::Scheduler;
 pub use selector::{Pattern, QueueSelector};

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use futures_util::FutureExt;
+use tracing::Instrument;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -298,17 +299,37 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Performs one claimed job, then queues its outcome for the next finish transaction.
+/// Performs one claimed job inside its `job` span (which shows the id of the request that
+/// enqueued it), then queues its outcome for the next finish transaction.
 async fn execute(s: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePermit) {
-    let outcome = perform(&s, &job).await;
+    let span = tracing::info_span!(
+        "job",
+        id = job.id,
+        class = %job.class_name,
+        attempt = job.attempt,
+        request_id = tracing::field::Empty,
+    );
+    if let Some(request_id) = &job.request_id {
+        span.record("request_id", tracing::field::display(request_id));
+    }
+    let started = std::time::Instant::now();
+    let outcome = perform(&s, &job).instrument(span.clone()).await;
     drop(permit);
     let Some(outcome) = outcome else {
         s.freed.notify_one();
         return;
     };
-    if let Outcome::Failed(e) = &outcome {
-        tracing::warn!(job_id = job.id, job = %job.class_name, attempt = job.attempt, error = %e, "job failed");
-    }
+    span.in_scope(|| {
+        let duration_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+        match &outcome {
+            Outcome::Failed(e) => {
+                tracing::warn!(job_id = job.id, job = %job.class_name, attempt = job.attempt, error = %e, "job failed");
+            }
+            Outcome::Finished => tracing::debug!(duration_ms, "job performed"),
+            Outcome::Discarded => tracing::debug!(duration_ms, "job discarded"),
+            Outcome::Retry(_) => tracing::debug!(duration_ms, "job failed; retry scheduled"),
+        }
+    });
     complete(
         &s,
         Completion {

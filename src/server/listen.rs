@@ -179,7 +179,7 @@ pub(super) async fn serve(
         };
         let watcher = graceful.watcher();
         match serve.tls.clone() {
-            None => connections.spawn(conn.run(tcp, watcher)),
+            None => connections.spawn(conn.run(tcp, watcher, false)),
             Some(tls) => connections.spawn(conn.run_tls(tcp, tls, watcher)),
         };
     }
@@ -217,7 +217,7 @@ impl Conn {
         watcher: hyper_util::server::graceful::Watcher,
     ) {
         match tokio::time::timeout(self.header_timeout, tls.accept(tcp)).await {
-            Ok(Ok(stream)) => self.run(stream, watcher).await,
+            Ok(Ok(stream)) => self.run(stream, watcher, true).await,
             Ok(Err(err)) => {
                 tracing::debug!(peer = %self.peer, cause = %err, "TLS handshake failed")
             }
@@ -225,7 +225,7 @@ impl Conn {
         }
     }
 
-    async fn run<IO>(self, io: IO, watcher: hyper_util::server::graceful::Watcher)
+    async fn run<IO>(self, io: IO, watcher: hyper_util::server::graceful::Watcher, tls: bool)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -240,6 +240,9 @@ impl Conn {
             .router
             .map_request(move |mut request: axum::http::Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
+                if tls {
+                    request.extensions_mut().insert(crate::web::TlsConnection);
+                }
                 request
             });
         let conn = self

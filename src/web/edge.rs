@@ -1,25 +1,27 @@
-//! The HTTP edge around every route (what Thruster gave the seed design): compression
-//! negotiated by `Accept-Encoding`, security headers, error pages, panic recovery, request
-//! timeout and body limit, and the Inertia protocol middleware. A request that fails on our
-//! side while a store is retired (its file deleted or replaced) answers 503, not 500.
+//! The HTTP edge around every route (what Thruster gave the seed design): the client's
+//! address and scheme behind reverse proxies ([`super::proxy`]), request ids and logs
+//! ([`super::requests`]), compression negotiated by `Accept-Encoding`, security headers
+//! (HSTS on HTTPS), error pages, panic recovery, request timeout and body limit, and the
+//! Inertia protocol middleware. A request that fails on our side while a store is retired
+//! (its file deleted or replaced) answers 503, not 500.
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::header::{
-    CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
-    X_FRAME_OPTIONS,
+    CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
-use super::{AppState, error, error_page};
+use super::{AppState, error, error_page, proxy, requests};
 use crate::config::ServeConfig;
 use crate::inertia;
 use crate::store::Stores;
@@ -34,7 +36,6 @@ base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 /// `routes`. Tests wrap their own routes with it to exercise the real edge.
 pub fn apply(routes: Router<AppState>, state: AppState, config: &ServeConfig) -> Router {
     let inertia_config = state.site.inertia.clone();
-    let https = config.web.tls_cert.is_some();
     let router = routes
         .fallback(error::not_found)
         .layer(from_fn_with_state(
@@ -46,14 +47,17 @@ pub fn apply(routes: Router<AppState>, state: AppState, config: &ServeConfig) ->
         .layer(from_fn_with_state(state.stores, fail_closed))
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .layer(CompressionLayer::new());
-    let router = security_headers(router, https);
-    router
+    security_headers(router)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ))
         .layer(CatchPanicLayer::custom(|_| error_page::static_500()))
-        .layer(TraceLayer::new_for_http())
+        .layer(from_fn(requests::log))
+        .layer(from_fn_with_state(
+            Arc::new(config.proxy.clone()),
+            proxy::resolve,
+        ))
 }
 
 /// Turns a server error into `503 Service Unavailable` while a store is retired: the
@@ -77,11 +81,13 @@ async fn fail_closed(State(stores): State<Stores>, request: Request, next: Next)
         .into_response()
 }
 
-fn security_headers(router: Router, https: bool) -> Router {
+/// The headers every response carries; HSTS, which only HTTPS responses get, is added by
+/// [`proxy::resolve`].
+fn security_headers(router: Router) -> Router {
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
-    let router = router
+    router
         .layer(set(CONTENT_SECURITY_POLICY, CSP))
         .layer(set(X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(set(REFERRER_POLICY, "strict-origin-when-cross-origin"))
@@ -89,10 +95,5 @@ fn security_headers(router: Router, https: bool) -> Router {
         .layer(set(
             HeaderName::from_static("cross-origin-opener-policy"),
             "same-origin",
-        ));
-    if https {
-        router.layer(set(STRICT_TRANSPORT_SECURITY, "max-age=63072000"))
-    } else {
-        router
-    }
+        ))
 }

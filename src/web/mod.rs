@@ -14,6 +14,8 @@ mod error_page;
 mod health;
 mod input;
 mod pages;
+pub mod proxy;
+pub mod requests;
 pub mod secret;
 mod sessions;
 mod site;
@@ -28,6 +30,7 @@ use tokio_util::task::TaskTracker;
 pub use args::{SecretString, WebArgs};
 pub use edge::{CSP, apply as edge};
 pub use error::ApiError;
+pub use proxy::{ClientInfo, ProxyArgs, TlsConnection};
 pub use site::Site;
 
 use crate::actioncable::{self, ActionCable};
@@ -42,10 +45,9 @@ use crate::store::{Clock, Stores};
 /// How cookies are signed and flagged.
 #[derive(Clone)]
 pub struct Cookies {
-    /// Signs the session cookie (derived from the secret key base).
+    /// Signs the session cookie (derived from the secret key base). Cookies are made
+    /// `Secure` per request, on HTTPS ([`proxy`]).
     pub key: axum_extra::extract::cookie::Key,
-    /// Set `Secure` (served over TLS).
-    pub secure: bool,
     /// Lifetime of the session cookie.
     pub max_age: std::time::Duration,
 }
@@ -53,7 +55,6 @@ pub struct Cookies {
 impl std::fmt::Debug for Cookies {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cookies")
-            .field("secure", &self.secure)
             .field("max_age", &self.max_age)
             .finish_non_exhaustive()
     }

@@ -3,15 +3,17 @@
 //!
 //! Sign-in attempts are limited per client address and per email address (10 each per 3
 //! minutes) through Solid Cache, so the limit holds across processes sharing the storage
-//! directory. The attempt is counted (an atomic increment in one write transaction) before
-//! the password is checked, and an attempt that cannot be counted is refused: the limit
-//! fails closed. A session starts with a fresh CSRF token.
+//! directory: an address failing with many emails locks out only itself, and an account
+//! cannot be tried from many addresses. Behind a trusted proxy the client address is the
+//! forwarded client ([`super::proxy`]), so each of the proxy's clients has its own limit.
+//! The attempt is counted (an atomic increment in one write transaction) before the password
+//! is checked, and an attempt that cannot be counted is refused: the limit fails closed. A
+//! session starts with a fresh CSRF token.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -23,6 +25,7 @@ use serde_json::json;
 
 use super::auth::{self, MaybeUser};
 use super::input::Input;
+use super::proxy::ClientInfo;
 use super::{ApiError, AppState};
 use crate::app::{self, NewUser};
 use crate::inertia::{Errors, Inertia, Props};
@@ -65,12 +68,13 @@ struct Registration {
     password: String,
 }
 
-/// The client's address: the TCP peer (trifecta terminates connections itself). The one
-/// place that decides it, so proxy-aware addressing replaces only this function.
+/// The client's address as the edge decided it (behind trusted proxies, the forwarded
+/// client; see [`super::proxy`]).
 fn client_ip(parts_ext: &axum::http::Extensions) -> Option<String> {
     parts_ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .get::<ClientInfo>()
+        .and_then(|info| info.addr)
+        .map(|addr| addr.to_string())
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {

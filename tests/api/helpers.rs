@@ -139,6 +139,19 @@ pub fn run_cli_env(
     )
 }
 
+/// The address in a `listening` log line, text (`addr=...`) or JSON (`"addr":"..."`).
+fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let text = line
+        .split("addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next());
+    let json = line
+        .split("\"addr\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next());
+    text.or(json)?.parse().ok()
+}
+
 /// A `trifecta serve` child process on `127.0.0.1:0`.
 pub struct ChildServer {
     /// The child.
@@ -157,10 +170,21 @@ impl ChildServer {
 
     /// As [`ChildServer::spawn`], with extra environment variables.
     pub fn spawn_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> ChildServer {
+        Self::spawn_logging(dir, "info", args, env)
+    }
+
+    /// As [`ChildServer::spawn_env`], logging with filter `log` (`--log`); the listening
+    /// line is found in text and in JSON (`--log-format json`) logs.
+    pub fn spawn_logging(
+        dir: &Path,
+        log: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> ChildServer {
         let mut child = Command::new(bin())
             .arg("--storage")
             .arg(dir)
-            .args(["--log", "info"])
+            .args(["--log", log])
             .arg("serve")
             .args(["--bind", "127.0.0.1:0"])
             .args(args)
@@ -178,11 +202,7 @@ impl ChildServer {
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line
-                    .split("addr=")
-                    .nth(1)
-                    .and_then(|rest| rest.split_whitespace().next())
-                    .and_then(|a| a.parse::<SocketAddr>().ok())
+                if let Some(addr) = listening_addr(&line)
                     && line.contains("listening")
                     && let Some(tx) = tx.take()
                 {

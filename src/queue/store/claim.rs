@@ -25,6 +25,8 @@ pub struct ClaimedJob {
     pub created_at: Timestamp,
     /// When it became due.
     pub scheduled_at: Timestamp,
+    /// The request that enqueued it, if any.
+    pub request_id: Option<String>,
 }
 
 const PAUSED: &str = "SELECT queue_name FROM solid_queue_pauses ORDER BY queue_name";
@@ -68,7 +70,7 @@ const CLAIM_ONE: &str =
 const BUMP_ONE: &str = "UPDATE solid_queue_jobs SET executions = executions + 1, updated_at = ?2
   WHERE id = ?1
   RETURNING id, class_name, arguments, queue_name, executions, created_at,
-            coalesce(scheduled_at, created_at)";
+            coalesce(scheduled_at, created_at), request_id";
 
 /// Claims job `id`, just inserted and never made ready, for `process_id` (after
 /// [`takes_new`] said a claim would take it).
@@ -197,7 +199,7 @@ const INSERT_CLAIMED: &str =
 const BUMP: &str = "UPDATE solid_queue_jobs SET executions = executions + 1, updated_at = ?2
   WHERE id IN (SELECT value FROM json_each(?1))
   RETURNING id, class_name, arguments, queue_name, executions, created_at,
-            coalesce(scheduled_at, created_at)";
+            coalesce(scheduled_at, created_at), request_id";
 
 /// Moves the selected ready rows to claimed and returns the jobs in selection order.
 fn take(
@@ -234,6 +236,7 @@ fn claimed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClaimedJob> {
         attempt: r.get(4)?,
         created_at: r.get(5)?,
         scheduled_at: r.get(6)?,
+        request_id: r.get(7)?,
     })
 }
 

@@ -20,9 +20,10 @@ pub(crate) enum Placed {
 
 const INSERT_JOB: &str = "INSERT INTO solid_queue_jobs
    (queue_name, class_name, arguments, priority, scheduled_at, concurrency_key,
-    concurrency_limit, concurrency_duration, concurrency_discard, created_at, updated_at)
+    concurrency_limit, concurrency_duration, concurrency_discard, request_id, created_at,
+    updated_at)
  VALUES (:queue, :class, :args, :priority, :scheduled_at, :key, :limit, :duration, :discard,
-         :now, :now)";
+         :request_id, :now, :now)";
 
 const INSERT_SCHEDULED: &str = "INSERT INTO solid_queue_scheduled_executions
    (job_id, queue_name, priority, scheduled_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -79,6 +80,7 @@ fn insert_row(
         ":limit": limit.map(|l| l.to),
         ":duration": limit.map(|l| l.duration_us),
         ":discard": limit.is_some_and(|l| l.discard),
+        ":request_id": job.request_id,
         ":now": now,
     })?;
     Ok(conn.last_insert_rowid())
