@@ -80,6 +80,9 @@ pub struct ServeConfig {
     /// Job queue settings.
     #[command(flatten)]
     pub queue: QueueArgs,
+    /// Prometheus metrics listener.
+    #[command(flatten)]
+    pub metrics: crate::prometheus::MetricsArgs,
 }
 
 #[derive(Parser)]
@@ -105,6 +108,7 @@ impl Default for ServeConfig {
                 cable: CableArgs::default(),
                 actioncable: ActionCableArgs::default(),
                 queue: QueueArgs::default(),
+                metrics: crate::prometheus::MetricsArgs::default(),
             },
         }
     }

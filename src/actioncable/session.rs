@@ -271,16 +271,23 @@ impl Session {
     /// frame is dropped once the socket took it), then flushes once.
     async fn write_broadcasts(&mut self, items: &[Item]) -> Result<(), Gone> {
         let socket = &mut self.socket;
+        let mut frames = 0_u64;
+        let written = &mut frames;
         let io = async move {
             for item in items {
                 for target in item.targets() {
                     let f = frame::data(&target.id_json, item.payload.text());
                     socket.feed(Message::Text(f)).await?;
+                    *written += 1;
                 }
             }
             socket.flush().await
         };
-        drive(io, self.server.inner.config.write_timeout, &self.outbox).await
+        let done = drive(io, self.server.inner.config.write_timeout, &self.outbox).await;
+        if done.is_ok() {
+            metrics::counter!("trifecta_cable_frames_delivered_total").increment(frames);
+        }
+        done
     }
 
     /// Whether the connect hook still accepts this connection's identity.

@@ -25,6 +25,7 @@ mod hostile;
 mod hostile_store;
 mod inertia;
 mod membership;
+mod metrics;
 mod process;
 mod queue_cli;
 mod queue_concurrency;
