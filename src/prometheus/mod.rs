@@ -4,12 +4,12 @@
 //! and histograms); without an installed recorder each of those calls is a load of one
 //! global pointer and nothing more. With `--metrics-bind`, [`Exporter::install`] installs
 //! `metrics-exporter-prometheus`'s recorder, [`track_requests`] adds the HTTP layer to the
-//! app's router, and [`serve`] answers `GET /metrics` on its own listener: no cookies, no
+//! app's router, and [`spawn`] answers `GET /metrics` on its own listener: no cookies, no
 //! CSRF, nothing of the app's middleware, and not reachable on the app's port.
 //!
 //! What already exists as a figure (jobs by state, cache entries and bytes, open sockets,
-//! file sizes, the process's memory and CPU) is read when Prometheus scrapes
-//! ([`scrape`]), never updated on the hot paths.
+//! file sizes, the process's memory and CPU) is read when Prometheus scrapes, never updated
+//! on the hot paths.
 //!
 //! - `names`: every metric's name, help text and histogram buckets.
 //! - `http`: the request counter and latency histogram, by route template and status.
@@ -29,6 +29,7 @@ use clap::Args;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use http::track_requests;
 pub use scrape::Sources;
@@ -111,12 +112,31 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
         .map_err(|cause| Error::Bind { addr, cause })
 }
 
-/// Answers `GET /metrics` on `listener` until `token` is cancelled, and folds histogram
-/// samples into their buckets every few seconds meanwhile.
+/// Serves `GET /metrics` on `listener` as a task of `tracker` until `token` is cancelled,
+/// and logs `metrics listening metrics=ADDR` with the bound address.
 ///
 /// # Errors
-/// An I/O error of the listener.
-pub async fn serve(
+/// The listener's address cannot be read.
+pub fn spawn(
+    listener: TcpListener,
+    exporter: Exporter,
+    sources: Sources,
+    tracker: &TaskTracker,
+    token: CancellationToken,
+) -> std::io::Result<SocketAddr> {
+    let addr = listener.local_addr()?;
+    tracker.spawn(async move {
+        if let Err(err) = serve(listener, exporter, sources, token).await {
+            tracing::error!(cause = %err, "metrics listener failed");
+        }
+    });
+    tracing::info!(metrics = %addr, "metrics listening");
+    Ok(addr)
+}
+
+/// Answers `GET /metrics` on `listener` until `token` is cancelled, and folds histogram
+/// samples into their buckets every few seconds meanwhile.
+async fn serve(
     listener: TcpListener,
     exporter: Exporter,
     sources: Sources,

@@ -208,20 +208,13 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     let mut router = web::router(state.clone(), &config.serve);
     if let Some((listener, exporter)) = metrics {
         router = prometheus::track_requests(router);
-        let metrics_addr = listener.local_addr()?;
         let sources = prometheus::Sources {
             stores: state.stores.clone(),
             queue: state.queue.clone(),
             cache: state.cache.clone(),
             actioncable: state.actioncable.clone(),
         };
-        let served = prometheus::serve(listener, exporter, sources, token.clone());
-        tracker.spawn(async move {
-            if let Err(err) = served.await {
-                tracing::error!(cause = %err, "metrics listener failed");
-            }
-        });
-        tracing::info!(metrics = %metrics_addr, "metrics listening");
+        prometheus::spawn(listener, exporter, sources, &tracker, token.clone())?;
     }
     let tls = match tls_files {
         Some((cert, key)) => Some(tls::acceptor(&cert, &key).await?),
