@@ -1,9 +1,9 @@
 //! The cost of `--metrics-bind` on the hot paths (issue 17): jobs/s of the queue's end-to-end
 //! run (1 job per call, 10 submitters) with and without the Prometheus recorder installed,
 //! and the end-to-end latency of the pipeline (100 subscribers, instant wake) with and
-//! without the flag, its `/metrics` scraped every second. Rounds alternate the two sides, so
-//! the drift of a shared machine falls on both; a side's jobs/s is the median of its rounds,
-//! its p50 that of its pooled samples.
+//! without the flag, its `/metrics` scraped every second. Rounds alternate the two sides
+//! (and which goes first), so the drift of a shared machine falls on both; a side's jobs/s
+//! is the median of its rounds, its p50 that of its pooled samples.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -40,10 +40,10 @@ pub fn measure(
 ) -> Result<Value, BoxError> {
     let (mut without, mut with) = (Vec::new(), Vec::new());
     if let Some(exe) = queue_exe {
-        for _ in 0..plan.job_rounds {
-            for (metrics, side) in [(false, &mut without), (true, &mut with)] {
+        for round in 0..plan.job_rounds {
+            for metrics in order(round) {
                 if let Some(rate) = jobs_per_s(exe, metrics, plan.quick) {
-                    side.push(rate);
+                    if metrics { &mut with } else { &mut without }.push(rate);
                 }
                 tick();
             }
@@ -51,8 +51,13 @@ pub fn measure(
     }
     let rt = tokio::runtime::Runtime::new()?;
     let (mut e2e_without, mut e2e_with) = (Samples::default(), Samples::default());
-    for _ in 0..plan.e2e_rounds {
-        for (metrics, side) in [(false, &mut e2e_without), (true, &mut e2e_with)] {
+    for round in 0..plan.e2e_rounds {
+        for metrics in order(round) {
+            let side = if metrics {
+                &mut e2e_with
+            } else {
+                &mut e2e_without
+            };
             let run = Run {
                 wake: "instant",
                 clients: plan.clients,
@@ -107,6 +112,16 @@ fn jobs_per_s(exe: &Path, metrics: bool, quick: bool) -> Option<f64> {
     let text = std::fs::read_to_string(&figures).ok()?;
     let v: Value = serde_json::from_str(&text).ok()?;
     v["end_to_end_1_per_call"]["jobs_per_s"].as_f64()
+}
+
+/// Which side runs first in `round`: they take turns, so neither is always the one that
+/// runs just after the other.
+fn order(round: usize) -> [bool; 2] {
+    if round % 2 == 0 {
+        [false, true]
+    } else {
+        [true, false]
+    }
 }
 
 fn median(v: &[f64]) -> f64 {

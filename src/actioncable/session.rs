@@ -285,7 +285,11 @@ impl Session {
         };
         let done = drive(io, self.server.inner.config.write_timeout, &self.outbox).await;
         if done.is_ok() {
-            metrics::counter!("trifecta_cable_frames_delivered_total").increment(frames);
+            self.server
+                .inner
+                .counters
+                .frames_delivered
+                .fetch_add(frames, Ordering::Relaxed);
         }
         done
     }

@@ -29,6 +29,8 @@ pub(super) const CACHE_ENTRIES: &str = "trifecta_cache_entries";
 pub(super) const CACHE_BYTES: &str = "trifecta_cache_bytes";
 /// Open ActionCable sockets (read at scrape time).
 pub(super) const CABLE_SOCKETS: &str = "trifecta_cable_open_sockets";
+/// Broadcast frames written to sockets (read at scrape time).
+pub(super) const CABLE_FRAMES: &str = "trifecta_cable_frames_delivered_total";
 /// Sockets dropped as too slow (read at scrape time).
 pub(super) const CABLE_SLOW: &str = "trifecta_cable_slow_consumer_disconnects_total";
 /// SQLite main file size per store (read at scrape time).
@@ -120,7 +122,7 @@ pub(super) fn describe() {
         "Messages this process broadcast through Solid Cable."
     );
     describe_counter!(
-        "trifecta_cable_frames_delivered_total",
+        CABLE_FRAMES,
         "Broadcast frames written to this process's sockets."
     );
     describe_histogram!(

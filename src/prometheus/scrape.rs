@@ -14,8 +14,8 @@ use metrics_exporter_prometheus::{LabelSet, formatting};
 
 use super::Exporter;
 use super::names::{
-    CABLE_SLOW, CABLE_SOCKETS, CACHE_BYTES, CACHE_ENTRIES, CACHE_HITS, CACHE_MISSES, JOBS,
-    PROCESS_CPU, PROCESS_CPU_HELP, PROCESS_FDS, PROCESS_MAX_FDS, PROCESS_RSS, SQLITE_FILE,
+    CABLE_FRAMES, CABLE_SLOW, CABLE_SOCKETS, CACHE_BYTES, CACHE_ENTRIES, CACHE_HITS, CACHE_MISSES,
+    JOBS, PROCESS_CPU, PROCESS_CPU_HELP, PROCESS_FDS, PROCESS_MAX_FDS, PROCESS_RSS, SQLITE_FILE,
     SQLITE_WAL,
 };
 use super::process;
@@ -102,6 +102,7 @@ async fn refresh(s: &Sources) -> Option<f64> {
     let cable = s.actioncable.stats();
     gauge!(CABLE_SOCKETS).set(cable.connections as f64);
     counter!(CABLE_SLOW).absolute(cable.slow_disconnects);
+    counter!(CABLE_FRAMES).absolute(cable.frames_delivered);
     let stores = s.stores.clone();
     let sizes = tokio::task::spawn_blocking(move || {
         StoreKind::ALL.map(|kind| {
