@@ -117,7 +117,7 @@ fn jobs_per_s(exe: &Path, metrics: bool, quick: bool) -> Option<f64> {
 /// Which side runs first in `round`: they take turns, so neither is always the one that
 /// runs just after the other.
 fn order(round: usize) -> [bool; 2] {
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         [false, true]
     } else {
         [true, false]
