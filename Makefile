@@ -10,7 +10,7 @@ ASSETS_SRC := $(shell find assets/src -type f 2>/dev/null) assets/vite.config.js
 NODE_MODULES := assets/node_modules/.package-lock.json
 MANIFEST := assets/dist/.vite/manifest.json
 
-.PHONY: run build frontend chromium test test-js test-rust test-browser fmt fmt-check lint doc ci bench soak clean
+.PHONY: run build frontend chromium promtool test test-js test-rust test-browser fmt fmt-check lint doc ci bench soak clean
 
 ## Build everything needed, then serve on $(BIND) with storage in $(STORAGE).
 run: build
@@ -34,6 +34,10 @@ $(MANIFEST): $(NODE_MODULES) $(ASSETS_SRC)
 chromium:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
+## Debian's promtool (package `prometheus`), which checks `/metrics` in the tests.
+promtool:
+	@command -v promtool >/dev/null || (apt-get update && apt-get install -y prometheus)
+
 ## Every test: the front end's unit tests (vitest), Rust unit and integration tests, then the
 ## headless-browser test against the release binary.
 test: test-js test-rust test-browser
@@ -42,7 +46,7 @@ test: test-js test-rust test-browser
 test-js: $(NODE_MODULES)
 	$(NPM) test --prefix assets
 
-test-rust: frontend tests/js/node_modules/.package-lock.json
+test-rust: frontend tests/js/node_modules/.package-lock.json promtool
 	$(CARGO) test --locked --all-targets
 
 ## The unmodified @rails/actioncable client and ws, for the Node test of /cable.

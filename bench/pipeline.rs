@@ -36,12 +36,19 @@ pub struct Server {
     pub addr: SocketAddr,
     /// Its storage dir (kept until drop).
     pub dir: tempfile::TempDir,
+    /// Where its Prometheus metrics listen, when started with `--metrics-bind`.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Server {
     /// Starts `bin serve --wake <wake>` and waits for its `listening addr=` line.
     pub async fn start(bin: &Path, wake: &str) -> Result<Server, BoxError> {
-        Self::start_in(bin, wake, tempfile::tempdir()?).await
+        Self::start_in(bin, wake, false, tempfile::tempdir()?).await
+    }
+
+    /// As [`Server::start`], with `--metrics-bind 127.0.0.1:0` when `metrics`.
+    pub async fn start_with(bin: &Path, wake: &str, metrics: bool) -> Result<Server, BoxError> {
+        Self::start_in(bin, wake, metrics, tempfile::tempdir()?).await
     }
 
     /// As [`Server::start`], on a board that already holds `todos` todos (written straight
@@ -62,11 +69,21 @@ impl Server {
         }
         let db = dir.path().join("bench.sqlite3");
         tokio::task::spawn_blocking(move || seed_todos(&db, todos)).await??;
-        Self::start_in(bin, wake, dir).await
+        Self::start_in(bin, wake, false, dir).await
     }
 
-    async fn start_in(bin: &Path, wake: &str, dir: tempfile::TempDir) -> Result<Server, BoxError> {
-        let (child, mut lines) = spawn_serve(bin, dir.path(), "bench", &["--wake", wake])?;
+    async fn start_in(
+        bin: &Path,
+        wake: &str,
+        metrics: bool,
+        dir: tempfile::TempDir,
+    ) -> Result<Server, BoxError> {
+        let mut args = vec!["--wake", wake];
+        if metrics {
+            args.extend(["--metrics-bind", "127.0.0.1:0"]);
+        }
+        let (child, mut lines) = spawn_serve(bin, dir.path(), "bench", &args)?;
+        let mut metrics_at = None;
         // Measure a settled server: wait for it to listen and for its one-off start-up work
         // (precompressing the embedded assets, seconds of CPU) to end.
         let addr = tokio::time::timeout(Duration::from_secs(60), async {
@@ -75,6 +92,9 @@ impl Server {
             while let Some(line) = lines.next_line().await? {
                 if let Some(a) = listening_addr(&line) {
                     addr = Some(a);
+                }
+                if let Some(a) = metrics_addr(&line) {
+                    metrics_at = Some(a);
                 }
                 warmed |= line.contains("precompressed assets");
                 if let (Some(a), true) = (addr, warmed) {
@@ -86,7 +106,15 @@ impl Server {
         .await??;
         // Keep draining its log so it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Server { child, addr, dir })
+        if metrics && metrics_at.is_none() {
+            return Err("server started without its `metrics listening` line".into());
+        }
+        Ok(Server {
+            child,
+            addr,
+            dir,
+            metrics: metrics_at,
+        })
     }
 
     /// The child's pid.
@@ -143,6 +171,32 @@ pub fn listening_addr(line: &str) -> Option<SocketAddr> {
         .next()?
         .parse()
         .ok()
+}
+
+/// The address of a server's `metrics listening metrics=...` log line.
+pub fn metrics_addr(line: &str) -> Option<SocketAddr> {
+    line.split("metrics listening metrics=")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Scrapes `GET /metrics` at `addr` every `every` until dropped, as Prometheus would (its
+/// default interval is 15 s; the bench scrapes more often, to count the scrape's cost too).
+pub fn scrape_every(addr: SocketAddr, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let scraped = client.get(format!("http://{addr}/metrics")).send().await;
+            if let Ok(res) = scraped {
+                let _ = res.bytes().await;
+            }
+        }
+    })
 }
 
 /// `POST /todos` of a todo titled `title`, as the signed-in `client`.
@@ -302,6 +356,8 @@ pub struct Run {
     pub gap: Duration,
     /// Todos on the board before the run.
     pub seed: usize,
+    /// Serve with `--metrics-bind` and scrape `/metrics` every second.
+    pub metrics: bool,
 }
 
 /// What one run measured.
@@ -342,9 +398,12 @@ pub async fn pipeline(
     let server = if run.seed > 0 {
         Server::start_seeded(bin, run.wake, run.seed).await?
     } else {
-        Server::start(bin, run.wake).await?
+        Server::start_with(bin, run.wake, run.metrics).await?
     };
     let addr = server.addr;
+    let scraper = server
+        .metrics
+        .map(|at| scrape_every(at, Duration::from_secs(1)));
     let (client, xsrf, session) = sign_up(addr).await?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let connects: Vec<_> = (0..run.clients)
@@ -401,6 +460,9 @@ pub async fn pipeline(
     let cable_db = server.db("cable");
     let (jobs, broadcasts) =
         tokio::task::spawn_blocking(move || read_stage_times(&queue_db, &cable_db)).await??;
+    if let Some(scraper) = scraper {
+        scraper.abort();
+    }
     server.stop().await;
 
     let us = |d: i64| Duration::from_micros(d.max(0) as u64);

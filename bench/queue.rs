@@ -4,7 +4,10 @@
 //!
 //! `QUEUE_BENCH_QUICK=1` shrinks every run (for a smoke test); `QUEUE_BENCH_THREADS=N`
 //! sets the worker threads (job slots) of the throughput runs (default 256); `QUEUE_BENCH_ONLY=throughput`
-//! skips the latency runs.
+//! skips the latency runs, `QUEUE_BENCH_ONLY=end_to_end` runs only end to end, 1 per call.
+//! `QUEUE_BENCH_METRICS=1` installs the Prometheus recorder of `--metrics-bind` first and
+//! renders its text every second meanwhile, as a scraped server does (the report's metrics
+//! overhead runs this binary with and without it).
 
 #![allow(missing_docs)]
 
@@ -351,15 +354,36 @@ fn main() -> Res {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let metrics =
+        std::env::var_os("QUEUE_BENCH_METRICS").is_some_and(|v| !v.is_empty() && v != "0");
+    if metrics {
+        let exporter = trifecta::prometheus::Exporter::install()?;
+        rt.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                std::hint::black_box(exporter.render());
+            }
+        });
+    }
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "\n| queue benchmark (release, 2 runtime threads) | jobs/s | p50 | p99 | max |"
+        "\n| queue benchmark (release, 2 runtime threads{}) | jobs/s | p50 | p99 | max |",
+        if metrics { ", Prometheus recorder" } else { "" }
     )?;
     writeln!(out, "|---|---|---|---|---|")?;
     let mut figures = serde_json::Map::new();
     let f = &mut figures;
     rt.block_on(async {
+        if only == "end_to_end" {
+            end_to_end(50_000 / scale, 10, 1, threads).await?.print(
+                &mut out,
+                f,
+                "end_to_end_1_per_call",
+            )?;
+            return Ok(());
+        }
         if only.is_empty() || only == "throughput" {
             enqueue_single(20_000 / scale, 1)
                 .await?

@@ -11,6 +11,7 @@
 
 mod board_load;
 mod hostile;
+mod overhead;
 mod pipeline;
 mod support;
 
@@ -54,7 +55,7 @@ impl Goal {
     }
 
     fn measured(&self) -> bool {
-        !self.value.is_nan()
+        !self.value.is_nan() && !self.limit.is_nan()
     }
 
     fn met(&self) -> bool {
@@ -116,6 +117,7 @@ fn runs(mode: Mode) -> Vec<Run> {
                 changes,
                 gap: Duration::from_millis(gap_ms),
                 seed: 0,
+                metrics: false,
             });
         }
     }
@@ -127,6 +129,7 @@ fn runs(mode: Mode) -> Vec<Run> {
             changes: if mode == Mode::Full { 200 } else { 60 },
             gap: Duration::from_millis(50),
             seed: BIG_BOARD,
+            metrics: false,
         });
     }
     out
@@ -347,6 +350,103 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
     goals
 }
 
+/// The metrics-overhead runs of `mode` (issue 17).
+fn overhead_plan(mode: Mode) -> overhead::Plan {
+    match mode {
+        Mode::Smoke => overhead::Plan {
+            job_rounds: 0,
+            e2e_rounds: 1,
+            clients: 1,
+            changes: 3,
+            quick: true,
+        },
+        Mode::Quick => overhead::Plan {
+            job_rounds: 4,
+            e2e_rounds: 2,
+            clients: 100,
+            changes: 60,
+            quick: true,
+        },
+        Mode::Full => overhead::Plan {
+            job_rounds: 6,
+            e2e_rounds: 4,
+            clients: 100,
+            changes: 200,
+            quick: false,
+        },
+    }
+}
+
+/// Progress ticks of a plan: one per queue run, one per change sent.
+fn overhead_ticks(plan: &overhead::Plan) -> u64 {
+    (2 * plan.job_rounds + 2 * plan.e2e_rounds * plan.changes) as u64
+}
+
+/// Runs the metrics-overhead plan of `mode` (jobs/s only when the queue bench is built).
+fn metrics_overhead(mode: Mode, bin: &Path, bar: &ProgressBar) -> Result<Value, BoxError> {
+    bar.set_message("metrics overhead: with and without --metrics-bind");
+    let queue_exe = if mode == Mode::Smoke {
+        None
+    } else {
+        bench_exe("queue")
+    };
+    let tick = || bar.inc(1);
+    overhead::measure(bin, queue_exe.as_deref(), &overhead_plan(mode), &tick)
+}
+
+/// Issue 17's goals: the recorder costs at most 2 % of the jobs/s, and the end-to-end p50
+/// with `--metrics-bind` is no higher than without.
+fn overhead_goals(o: &Value) -> Vec<Goal> {
+    let p50 = |side: &str| {
+        let e = &o["end_to_end_ms"][side];
+        if e["count"].as_u64().unwrap_or(0) == 0 {
+            f64::NAN
+        } else {
+            ms(e, "p50")
+        }
+    };
+    vec![
+        Goal::at_least(
+            "#17 jobs/s with the metrics recorder, as % of without (1 per call, 10 submitters)",
+            o["jobs_per_s"]["with_percent_of_without"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+            98.0,
+            "%",
+        ),
+        Goal::at_most(
+            format!(
+                "#17 end to end p50 with `--metrics-bind`, {} subscribers, instant (limit: p50 without)",
+                o["clients"]
+            ),
+            p50("with"),
+            p50("without"),
+            "ms",
+        ),
+    ]
+}
+
+/// `BENCH_ONLY=metrics`: the metrics-overhead runs alone, with their goals.
+fn metrics_only(mode: Mode, bin: &Path) -> Result<(), BoxError> {
+    let bar = if mode == Mode::Smoke {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(overhead_ticks(&overhead_plan(mode)))
+    };
+    let o = metrics_overhead(mode, bin, &bar)?;
+    bar.finish_and_clear();
+    let goals = overhead_goals(&o);
+    let path = support::out_dir().join("metrics-overhead.json");
+    let report =
+        json!({"metrics_overhead": o, "goals": goals.iter().map(Goal::json).collect::<Vec<_>>()});
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    println!("# trifecta benchmark report (metrics overhead only)\n");
+    print_goals(&goals);
+    println!("\n{}", overhead::markdown(&o));
+    println!("JSON: `{}`.", path.display());
+    Ok(())
+}
+
 fn ms(v: &Value, key: &str) -> f64 {
     v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
 }
@@ -362,6 +462,10 @@ fn main() -> Result<(), BoxError> {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_trifecta"));
     // 1,000 sockets on each side of loopback; the server child inherits the limit.
     let _ = rlimit::increase_nofile_limit(65_536);
+    // `BENCH_ONLY=metrics` measures the cost of `--metrics-bind` alone.
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "metrics") {
+        return metrics_only(mode, &bin);
+    }
 
     let runs = runs(mode);
     let idle_window = match mode {
@@ -379,6 +483,7 @@ fn main() -> Result<(), BoxError> {
     let total = runs.iter().map(|r| r.changes as u64).sum::<u64>()
         + idle_window.as_secs()
         + 100 * engines.len() as u64
+        + overhead_ticks(&overhead_plan(mode))
         + 1;
     let bar = if mode == Mode::Smoke {
         ProgressBar::hidden()
@@ -436,6 +541,7 @@ fn main() -> Result<(), BoxError> {
         engine_figures.insert((*name).to_owned(), figures);
         bar.inc(100);
     }
+    let metrics_overhead = metrics_overhead(mode, &bin, &bar)?;
     bar.finish_and_clear();
 
     // Goals (issue 10).
@@ -527,6 +633,7 @@ fn main() -> Result<(), BoxError> {
     if !engines.is_empty() {
         goals.extend(engine_goals(&engine_figures));
     }
+    goals.extend(overhead_goals(&metrics_overhead));
 
     // JSON.
     let mut pipeline_json = serde_json::Map::new();
@@ -554,6 +661,7 @@ fn main() -> Result<(), BoxError> {
         "board_burst": burst,
         "sign_in_burst": sign_in,
         "slowloris": slowloris,
+        "metrics_overhead": metrics_overhead,
         "goals": goals.iter().map(Goal::json).collect::<Vec<_>>(),
         "engines_markdown": engine_md,
         "engines": engine_figures,
@@ -622,23 +730,7 @@ fn print_markdown(
         m["fsync"]["p50"],
         m["fsync"]["p99"],
     );
-    println!("## Goals\n");
-    println!("| goal | measured | limit | |\n| --- | ---: | ---: | --- |");
-    for g in goals {
-        let value = if g.measured() {
-            format!("{:.2} {}", g.value, g.unit)
-        } else {
-            "–".to_owned()
-        };
-        println!(
-            "| {} | {value} | {} {} {} | {} |",
-            g.what,
-            if g.at_least { "≥" } else { "≤" },
-            g.limit,
-            g.unit,
-            g.verdict()
-        );
-    }
+    print_goals(goals);
     println!("\n## End-to-end pipeline (ms)\n");
     println!(
         "Open-loop todo creations over HTTP; every subscribed client must receive each change. \
@@ -709,6 +801,7 @@ fn print_markdown(
         "\n## Idle server\n\nOver {} s with all pollers running: RSS {} MB, CPU {} % of one core.\n",
         idle["window_s"], idle["rss_mb"], idle["cpu_percent"]
     );
+    println!("{}", overhead::markdown(&report["metrics_overhead"]));
     if let Some(engines) = report["engines_markdown"].as_object() {
         for (name, md) in engines {
             println!("## Engine bench: {name}\n\n{}\n", md.as_str().unwrap_or(""));
@@ -720,4 +813,29 @@ fn print_markdown(
         json_path.display(),
         svg_path.display()
     );
+}
+
+/// The goals table, each marked met or **NOT met**.
+fn print_goals(goals: &[Goal]) {
+    println!("## Goals\n");
+    println!("| goal | measured | limit | |\n| --- | ---: | ---: | --- |");
+    for g in goals {
+        let value = if g.measured() {
+            format!("{:.2} {}", g.value, g.unit)
+        } else {
+            "–".to_owned()
+        };
+        let limit = if g.limit.is_finite() {
+            g.limit.to_string()
+        } else {
+            "–".to_owned()
+        };
+        println!(
+            "| {} | {value} | {} {limit} {} | {} |",
+            g.what,
+            if g.at_least { "≥" } else { "≤" },
+            g.unit,
+            g.verdict()
+        );
+    }
 }

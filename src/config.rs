@@ -86,6 +86,9 @@ pub struct ServeConfig {
     /// Scheduled backups.
     #[command(flatten)]
     pub backup: crate::backup::BackupArgs,
+    /// Prometheus metrics listener.
+    #[command(flatten)]
+    pub metrics: crate::prometheus::MetricsArgs,
 }
 
 #[derive(Parser)]
@@ -113,6 +116,7 @@ impl Default for ServeConfig {
                 actioncable: ActionCableArgs::default(),
                 queue: QueueArgs::default(),
                 backup: crate::backup::BackupArgs::default(),
+                metrics: crate::prometheus::MetricsArgs::default(),
             },
         }
     }

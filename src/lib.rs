@@ -13,6 +13,7 @@
 //! - [`server`]: `run`/`start`; owns the `CancellationToken` and `TaskTracker` of every task.
 //! - [`backup`]: online backups (`VACUUM INTO`) with a manifest, restore, scheduled backups.
 //! - [`web`]: the axum router, handlers and HTTP edge; its `AppState` holds every handle.
+//! - [`prometheus`]: `--metrics-bind`: the `/metrics` listener, HTTP and scrape-time metrics.
 //! - [`config`]: clap `Args` structs, every flag also a `TRIFECTA_*` variable.
 //! - [`app`]: the domain: users, sessions, accounts, `accessible_by` scopes, sqids ids.
 //! - [`inertia`]: the generic Inertia v3 server protocol (page object, props, middleware).
@@ -33,6 +34,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod inertia;
+pub mod prometheus;
 pub mod queue;
 pub mod server;
 pub mod store;

@@ -84,6 +84,7 @@ struct Counters {
     ignored_frames: AtomicU64,
     oversize_frames: AtomicU64,
     revoked_connections: AtomicU64,
+    frames_delivered: AtomicU64,
 }
 
 struct Conn {
@@ -136,6 +137,8 @@ pub struct ServerStats {
     /// Broadcasts taken into send queues since start: one per message, however many
     /// sockets and identifiers receive it (the frames are built from it when written).
     pub payloads: u64,
+    /// Broadcast frames written to sockets since start (one per receiving identifier).
+    pub frames_delivered: u64,
 }
 
 impl ActionCable {
@@ -357,6 +360,7 @@ impl ActionCable {
             ignored_frames: c.ignored_frames.load(Ordering::Relaxed),
             oversize_frames: c.oversize_frames.load(Ordering::Relaxed),
             payloads: self.inner.ledger.payloads(),
+            frames_delivered: c.frames_delivered.load(Ordering::Relaxed),
         }
     }
 

@@ -271,16 +271,27 @@ impl Session {
     /// frame is dropped once the socket took it), then flushes once.
     async fn write_broadcasts(&mut self, items: &[Item]) -> Result<(), Gone> {
         let socket = &mut self.socket;
+        let mut frames = 0_u64;
+        let written = &mut frames;
         let io = async move {
             for item in items {
                 for target in item.targets() {
                     let f = frame::data(&target.id_json, item.payload.text());
                     socket.feed(Message::Text(f)).await?;
+                    *written += 1;
                 }
             }
             socket.flush().await
         };
-        drive(io, self.server.inner.config.write_timeout, &self.outbox).await
+        let done = drive(io, self.server.inner.config.write_timeout, &self.outbox).await;
+        if done.is_ok() {
+            self.server
+                .inner
+                .counters
+                .frames_delivered
+                .fetch_add(frames, Ordering::Relaxed);
+        }
+        done
     }
 
     /// Whether the connect hook still accepts this connection's identity.

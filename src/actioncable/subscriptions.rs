@@ -21,6 +21,8 @@ use crate::cable::{self, Message, Scratch, Sink};
 pub(super) struct Sub {
     /// The identifier as a JSON string literal.
     id_json: Arc<str>,
+    /// The channel's registered name (the `trifecta_cable_subscriptions` label).
+    name: String,
     channel: Box<dyn Channel>,
     /// Names of the socket's streams this subscription is a target of (one or two, so a
     /// list: a set or the parsed params kept here cost ~700 bytes per subscription).
@@ -137,6 +139,7 @@ impl Session {
         };
         let mut sub = Sub {
             id_json,
+            name,
             channel,
             streams: Vec::new(),
         };
@@ -146,6 +149,8 @@ impl Session {
             return self.write(vec![frame::reject(&sub.id_json)]).await;
         }
         let confirm = frame::confirm(&sub.id_json);
+        metrics::gauge!("trifecta_cable_subscriptions", "channel" => sub.name.clone())
+            .increment(1.0);
         self.subs.insert(Arc::from(identifier), sub);
         self.write(vec![confirm]).await
     }
@@ -301,6 +306,8 @@ impl Session {
             );
             sub.channel.unsubscribed(&mut ctx).await;
         }
+        metrics::gauge!("trifecta_cable_subscriptions", "channel" => sub.name.clone())
+            .decrement(1.0);
         self.leave_streams(sub);
     }
 

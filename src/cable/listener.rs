@@ -82,6 +82,11 @@ impl Listener {
                 ok
             })
             .collect();
+        let now = inner.clock.now();
+        let lag = metrics::histogram!("trifecta_cable_listener_lag_seconds");
+        for m in &rows {
+            lag.record(now.since(m.created_at));
+        }
         inner.hub.advance(&rows, upto);
         self.seen = version.map(|v| (v, Some(upto)));
         Ok(n)

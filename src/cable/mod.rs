@@ -155,6 +155,7 @@ impl Cable {
             .db
             .write(move |tx| store::insert(tx, &name, &payload, now).map(|id| (id, name, payload)))
             .await?;
+        metrics::counter!("trifecta_cable_broadcasts_total").increment(1);
         if self.inner.wake_mode == WakeMode::Instant {
             let message = Message {
                 id,

@@ -71,6 +71,7 @@ impl Cache {
                 .await?;
             outcome.rounds += 1;
             outcome.deleted += deleted;
+            metrics::counter!("trifecta_cache_evictions_total").increment(deleted as u64);
             if deleted < limits.batch as usize {
                 break;
             }

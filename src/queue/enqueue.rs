@@ -164,6 +164,12 @@ impl Queue {
             .placed
             .iter()
             .any(|(_, p)| *p == Placed::Dispatched(Dispatched::Ready));
+        let enqueued = written
+            .placed
+            .iter()
+            .filter(|(_, p)| *p != Placed::Dispatched(Dispatched::Discarded))
+            .count();
+        metrics::counter!("trifecta_jobs_enqueued_total").increment(enqueued as u64);
         if let Some(slots) = slots {
             slots.start(written.claimed);
         }

@@ -312,8 +312,14 @@ async fn execute(s: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePermit) 
     if let Some(request_id) = &job.request_id {
         span.record("request_id", tracing::field::display(request_id));
     }
+    let due = job.scheduled_at.max(job.created_at);
+    metrics::histogram!("trifecta_jobs_start_delay_seconds")
+        .record(s.queue.clock().now().since(due));
+    let busy = metrics::gauge!("trifecta_jobs_busy_threads");
+    busy.increment(1.0);
     let started = std::time::Instant::now();
     let outcome = perform(&s, &job).instrument(span.clone()).await;
+    busy.decrement(1.0);
     drop(permit);
     let Some(outcome) = outcome else {
         s.freed.notify_one();
@@ -416,6 +422,7 @@ async fn complete(s: &Shared, c: Completion) {
         let process_id = s.process_id;
         let now = s.queue.clock().now();
         let n = batch.len();
+        count_outcomes(&batch);
         match s
             .queue
             .group_write(move |tx| finish_batch(tx, process_id, &batch, preserve, now))
@@ -432,6 +439,31 @@ async fn complete(s: &Shared, c: Completion) {
             Err(err) => {
                 tracing::error!(cause = %err, jobs = n, "cannot record finished jobs; their claims stay until released");
             }
+        }
+    }
+}
+
+/// Adds finished and failed attempts to the job counters.
+fn count_outcomes(batch: &[Completion]) {
+    let (mut finished, mut failed, mut retried, mut discarded) = (0, 0, 0, 0);
+    for c in batch {
+        match c.outcome {
+            Outcome::Finished => finished += 1,
+            Outcome::Failed(_) => failed += 1,
+            Outcome::Retry(_) => retried += 1,
+            Outcome::Discarded => discarded += 1,
+        }
+    }
+    if finished > 0 {
+        metrics::counter!("trifecta_jobs_finished_total").increment(finished);
+    }
+    for (outcome, n) in [
+        ("failed", failed),
+        ("retried", retried),
+        ("discarded", discarded),
+    ] {
+        if n > 0 {
+            metrics::counter!("trifecta_jobs_failed_total", "outcome" => outcome).increment(n);
         }
     }
 }

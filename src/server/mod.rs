@@ -16,6 +16,7 @@ use crate::app::{App, Board};
 use crate::cable::Cable;
 use crate::cache::Cache;
 use crate::config::{AppArgs, ServeConfig, StorageArgs};
+use crate::prometheus;
 use crate::queue::{self, Queue};
 use crate::store::{self, Clock, PoolOptions, StorageLock, Stores};
 use crate::web::secret::SecretKeyBase;
@@ -57,6 +58,9 @@ pub enum Error {
     /// The scheduled backup could not be set up.
     #[error(transparent)]
     Backup(#[from] crate::backup::Error),
+    /// The metrics listener could not start.
+    #[error(transparent)]
+    Metrics(#[from] crate::prometheus::Error),
 }
 
 /// Everything `run` needs.
@@ -111,6 +115,15 @@ pub struct Running {
 pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Error> {
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
+    // Bound and installed first: a taken port fails before storage is opened, and the
+    // engines' counters start with the server.
+    let metrics = match config.serve.metrics.metrics_bind {
+        Some(addr) => Some((
+            prometheus::bind(addr).await?,
+            prometheus::Exporter::install()?,
+        )),
+        None => None,
+    };
     let storage = config.storage.clone();
     let given_secret = config.app.secret_key_base.clone();
     let (stores, secret, lock) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
@@ -210,7 +223,17 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         token.clone(),
     ));
     let addr = listener.local_addr()?;
-    let router = web::router(state.clone(), &config.serve);
+    let mut router = web::router(state.clone(), &config.serve);
+    if let Some((listener, exporter)) = metrics {
+        router = prometheus::track_requests(router);
+        let sources = prometheus::Sources {
+            stores: state.stores.clone(),
+            queue: state.queue.clone(),
+            cache: state.cache.clone(),
+            actioncable: state.actioncable.clone(),
+        };
+        prometheus::spawn(listener, exporter, sources, &tracker, token.clone())?;
+    }
     let tls = match tls_files {
         Some((cert, key)) => Some(tls::acceptor(&cert, &key).await?),
         None => None,

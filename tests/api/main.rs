@@ -28,6 +28,7 @@ mod hostile;
 mod hostile_store;
 mod inertia;
 mod membership;
+mod metrics;
 mod process;
 mod proxy;
 mod queue_cli;

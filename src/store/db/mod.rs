@@ -17,7 +17,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, TryLockError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use r2d2::{CustomizeConnection, Pool};
 use r2d2_sqlite::SqliteConnectionManager;
@@ -286,6 +286,7 @@ impl Db {
         E: From<Error> + Send + 'static,
     {
         self.ensure_current()?;
+        let started = Instant::now();
         let permit = self
             .inner
             .writer
@@ -296,7 +297,7 @@ impl Db {
         let inner = self.inner.clone();
         blocking(move || {
             let _permit = permit;
-            inner.write_tx(None, f)
+            inner.write_tx(started, None, f)
         })
         .await?
     }
@@ -318,7 +319,7 @@ impl Db {
         E: From<Error> + Send + 'static,
     {
         self.ensure_current()?;
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let queue_timeout = || Error::WriteQueueTimeout {
             db: self.inner.name,
             waited: started.elapsed(),
@@ -331,7 +332,7 @@ impl Db {
         blocking(move || {
             let _permit = permit;
             // Zero left means one attempt without waiting: the lock may well be free.
-            inner.write_tx(Some(timeout.saturating_sub(started.elapsed())), f)
+            inner.write_tx(started, Some(timeout.saturating_sub(started.elapsed())), f)
         })
         .await?
     }
@@ -347,7 +348,7 @@ impl Db {
         E: From<Error>,
     {
         self.ensure_current()?;
-        self.inner.write_tx(None, f)
+        self.inner.write_tx(Instant::now(), None, f)
     }
 
     /// Blocking form of [`Db::call`], for code already on a blocking thread.
@@ -391,7 +392,9 @@ where
     }
 }
 
-fn run_tx<T, E, F>(conn: &mut Connection, f: F) -> Result<T, E>
+/// Runs `f` in one `BEGIN IMMEDIATE` transaction; the wait from `started` until SQLite granted
+/// the write lock goes to `trifecta_sqlite_write_wait_seconds{db}`.
+fn run_tx<T, E, F>(conn: &mut Connection, db: &'static str, started: Instant, f: F) -> Result<T, E>
 where
     F: FnOnce(&Transaction<'_>) -> Result<T, E>,
     E: From<Error>,
@@ -399,6 +402,7 @@ where
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(Error::from)?;
+    metrics::histogram!("trifecta_sqlite_write_wait_seconds", "db" => db).record(started.elapsed());
     let out = f(&tx)?;
     tx.commit().map_err(Error::from)?;
     Ok(out)
@@ -406,8 +410,9 @@ where
 
 impl Inner {
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the write connection (blocking),
-    /// waiting at most `busy` (instead of [`BUSY_TIMEOUT`]) for another process's lock.
-    fn write_tx<T, E, F>(&self, busy: Option<Duration>, f: F) -> Result<T, E>
+    /// waiting at most `busy` (instead of [`BUSY_TIMEOUT`]) for another process's lock; the
+    /// write was asked for at `started`.
+    fn write_tx<T, E, F>(&self, started: Instant, busy: Option<Duration>, f: F) -> Result<T, E>
     where
         F: FnOnce(&Transaction<'_>) -> Result<T, E>,
         E: From<Error>,
@@ -423,10 +428,10 @@ impl Inner {
             None => slot.insert(self.open_write_conn()?),
         };
         let Some(busy) = busy else {
-            return run_tx(conn, f);
+            return run_tx(conn, self.name, started, f);
         };
         conn.busy_timeout(busy).map_err(Error::from)?;
-        let out = run_tx(conn, f);
+        let out = run_tx(conn, self.name, started, f);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(Error::from)?;
         out
     }
