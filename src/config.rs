@@ -68,6 +68,9 @@ pub struct ServeConfig {
     /// TLS and cookie secret (the web layer's flags).
     #[command(flatten)]
     pub web: crate::web::WebArgs,
+    /// ACME certificates and the port-80 listener (the server's flags).
+    #[command(flatten)]
+    pub https: crate::server::HttpsArgs,
     /// Solid Cache settings.
     #[command(flatten)]
     pub cache: CacheArgs,
@@ -101,6 +104,7 @@ impl Default for ServeConfig {
                 wake: WakeMode::Instant,
                 connections: crate::server::ConnectionArgs::default(),
                 web: crate::web::WebArgs::default(),
+                https: crate::server::HttpsArgs::default(),
                 cache: CacheArgs::default(),
                 cable: CableArgs::default(),
                 actioncable: ActionCableArgs::default(),

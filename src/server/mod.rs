@@ -1,10 +1,12 @@
 //! The server: opens storage, starts every background task under one [`CancellationToken`]
 //! and one [`TaskTracker`], serves the axum router, and shuts all of it down within the grace
-//! period.
+//! period. With HTTPS on, it also runs the certificate reload (`SIGHUP`, file watch), the ACME
+//! task of `--tls-domain` and the port-80 listener of `--http-bind`.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -21,9 +23,13 @@ use crate::store::{self, Clock, PoolOptions, Stores};
 use crate::web::secret::SecretKeyBase;
 use crate::web::{self, AppState, Site};
 
+mod acme;
+mod args;
 mod listen;
+mod redirect;
 mod tls;
 
+pub use args::{ChallengeKind, HttpsArgs, LETS_ENCRYPT};
 pub use listen::ConnectionArgs;
 
 /// How often the server checks that each store's file is still the one it opened.
@@ -53,6 +59,17 @@ pub enum Error {
     /// The cable database could not be read at startup.
     #[error(transparent)]
     Cable(#[from] crate::cable::Error),
+    /// The `--http-bind` address could not be bound.
+    #[error("cannot listen on --http-bind {addr}: {cause}")]
+    HttpBind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        cause: std::io::Error,
+    },
+    /// Flags that do not go together.
+    #[error("{0}")]
+    Usage(&'static str),
 }
 
 /// Everything `run` needs.
@@ -90,6 +107,8 @@ impl Config {
 pub struct Running {
     /// The bound address.
     pub addr: SocketAddr,
+    /// The bound address of the plain-HTTP listener (`--http-bind`), if any.
+    pub http_addr: Option<SocketAddr>,
     /// The shared state (store handles and engines).
     pub state: AppState,
     token: CancellationToken,
@@ -103,6 +122,7 @@ pub struct Running {
 /// # Errors
 /// Storage that cannot be opened or migrated.
 pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Error> {
+    check_https_flags(&config.serve)?;
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let storage = config.storage.clone();
@@ -143,12 +163,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         config.serve.cache.options(),
     );
     tracker.spawn(cache.clone().run(token.clone()));
-    let tls_files = config
-        .serve
-        .web
-        .tls_cert
-        .clone()
-        .zip(config.serve.web.tls_key.clone());
+    let native_tls = config.serve.native_tls();
     let app = App::new(
         stores.app.clone(),
         clock.clone(),
@@ -160,12 +175,12 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     let site = Site::new(
         &secret,
         &config.storage.env,
-        tls_files.is_some(),
+        native_tls,
         !config.serve.web.no_signup,
     );
     let cookies = web::Cookies {
         key: site.cookie_key.clone(),
-        secure: tls_files.is_some(),
+        secure: native_tls,
         max_age: config.app.session_max_age,
     };
     actioncable.set_connect(std::sync::Arc::new(web::cable_auth::SessionConnect::new(
@@ -193,10 +208,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     tracker.spawn_blocking(web::warm_assets);
     let addr = listener.local_addr()?;
     let router = web::router(state.clone(), &config.serve);
-    let tls = match tls_files {
-        Some((cert, key)) => Some(tls::acceptor(&cert, &key).await?),
-        None => None,
-    };
+    let https = https(&config).await?;
     let nofile = listen::raise_descriptor_limit();
     let connections = &config.serve.connections;
     let max_connections = connections.max_connections.map_or_else(
@@ -205,26 +217,141 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     );
     let serve = listen::Serve {
         router,
-        tls,
+        tls: https.as_ref().map(|h| h.acceptor.clone()),
         header_timeout: connections.header_timeout,
         max_connections,
     };
-    // Joined in `Running::wait`, so it is scoped rather than tracked.
-    let http = tokio::spawn(listen::serve(listener, serve, token.clone()));
-    let scheme = if config.serve.web.tls_cert.is_some() {
-        "https"
-    } else {
-        "http"
+    let plain = match (&https, config.serve.https.http_bind) {
+        (Some(https), Some(http_bind)) => {
+            let listener = TcpListener::bind(http_bind)
+                .await
+                .map_err(|cause| Error::HttpBind {
+                    addr: http_bind,
+                    cause,
+                })?;
+            let serve = listen::Serve {
+                router: redirect::router(https.resolver.clone(), addr.port()),
+                tls: None,
+                header_timeout: connections.header_timeout,
+                max_connections: (max_connections / 8).max(1),
+            };
+            Some((listener, serve))
+        }
+        _ => None,
     };
+    let http_addr = match &plain {
+        Some((listener, _)) => Some(listener.local_addr()?),
+        None => None,
+    };
+    // Joined in `Running::wait`, so it is scoped rather than tracked.
+    let http = tokio::spawn(serve_both(listener, serve, plain, token.clone()));
+    let scheme = if native_tls { "https" } else { "http" };
     tracing::info!(%addr, scheme, max_connections, descriptor_limit = nofile, storage = %config.storage.storage.display(), env = %config.storage.env, "listening");
+    if let Some(http_addr) = http_addr {
+        tracing::info!(%http_addr, "plain HTTP answers ACME challenges and redirects to HTTPS");
+    }
+    if let Some(https) = https {
+        if let Some(acme) = https.acme {
+            tracker.spawn(acme.run(token.clone()));
+        }
+        tracker.spawn(tls::reload::run(
+            https.source,
+            https.resolver,
+            https.hangup,
+            token.clone(),
+        ));
+    }
     Ok(Running {
         addr,
+        http_addr,
         state,
         token,
         tracker,
         http,
         grace: config.serve.shutdown_grace,
     })
+}
+
+/// Rejects HTTPS flags that do not go together, before anything is opened.
+fn check_https_flags(serve: &ServeConfig) -> Result<(), Error> {
+    if serve.https.http_bind.is_some() && !serve.native_tls() {
+        return Err(Error::Usage(
+            "--http-bind redirects to HTTPS: it needs --tls-domain or --tls-cert/--tls-key",
+        ));
+    }
+    if !serve.https.tls_domains.is_empty()
+        && serve.https.acme_challenge == ChallengeKind::Http01
+        && serve.https.http_bind.is_none()
+    {
+        return Err(Error::Usage(
+            "--acme-challenge http-01 is answered on the port-80 listener: add --http-bind (e.g. 0.0.0.0:80)",
+        ));
+    }
+    Ok(())
+}
+
+/// HTTPS as configured: the resolver and acceptor, where certificates come from, and the
+/// ACME task to run.
+struct Https {
+    resolver: Arc<tls::CertResolver>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    source: tls::reload::Source,
+    hangup: tls::reload::Hangup,
+    acme: Option<acme::Acme>,
+}
+
+/// Sets HTTPS up: loads the `--tls-cert` pair, or prepares the ACME store of `--tls-domain`
+/// (the certificate then comes from the ACME task). `None` for plain HTTP.
+async fn https(config: &Config) -> Result<Option<Https>, Error> {
+    let web = &config.serve.web;
+    let resolver = Arc::new(tls::CertResolver::default());
+    let (source, acme) = if let (Some(cert), Some(key)) = (&web.tls_cert, &web.tls_key) {
+        let (c, k) = (cert.clone(), key.clone());
+        let certified = tokio::task::spawn_blocking(move || tls::load_files(&c, &k)).await??;
+        resolver.set(Arc::new(certified));
+        let source = tls::reload::Source::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        };
+        (source, None)
+    } else if let Some(settings) = acme::Settings::from_args(&config.serve.https) {
+        let storage = config.storage.storage.clone();
+        let shared = resolver.clone();
+        let acme = tokio::task::spawn_blocking(move || acme::Acme::new(settings, &storage, shared))
+            .await?
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        (tls::reload::Source::Acme(acme.wake()), Some(acme))
+    } else {
+        return Ok(None);
+    };
+    let alpn_challenges = acme
+        .as_ref()
+        .is_some_and(|_| config.serve.https.acme_challenge == ChallengeKind::TlsAlpn01);
+    Ok(Some(Https {
+        acceptor: tls::acceptor(resolver.clone(), alpn_challenges)?,
+        resolver,
+        source,
+        hangup: tls::reload::Hangup::install(),
+        acme,
+    }))
+}
+
+/// Serves the main listener and, if given, the plain-HTTP one until `token` is cancelled.
+async fn serve_both(
+    listener: TcpListener,
+    serve: listen::Serve,
+    plain: Option<(TcpListener, listen::Serve)>,
+    token: CancellationToken,
+) -> std::io::Result<()> {
+    let plain_token = token.clone();
+    let plain = async move {
+        match plain {
+            Some((listener, serve)) => listen::serve(listener, serve, plain_token).await,
+            None => Ok(()),
+        }
+    };
+    let (main, plain) = tokio::join!(listen::serve(listener, serve, token), plain);
+    main.and(plain)
 }
 
 impl Running {

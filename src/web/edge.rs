@@ -34,7 +34,7 @@ base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 /// `routes`. Tests wrap their own routes with it to exercise the real edge.
 pub fn apply(routes: Router<AppState>, state: AppState, config: &ServeConfig) -> Router {
     let inertia_config = state.site.inertia.clone();
-    let https = config.web.tls_cert.is_some();
+    let https = config.native_tls();
     let router = routes
         .fallback(error::not_found)
         .layer(from_fn_with_state(
