@@ -157,12 +157,17 @@ impl ChildServer {
 
     /// As [`ChildServer::spawn`], with extra environment variables.
     pub fn spawn_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> ChildServer {
+        Self::spawn_at(dir, "127.0.0.1:0", args, env)
+    }
+
+    /// As [`ChildServer::spawn_env`], listening on `bind` (a port the test chose).
+    pub fn spawn_at(dir: &Path, bind: &str, args: &[&str], env: &[(&str, &str)]) -> ChildServer {
         let mut child = Command::new(bin())
             .arg("--storage")
             .arg(dir)
             .args(["--log", "info"])
             .arg("serve")
-            .args(["--bind", "127.0.0.1:0"])
+            .args(["--bind", bind])
             .args(args)
             .env("TRIFECTA_ENV", "test")
             .envs(env.iter().copied())

@@ -3,6 +3,7 @@
 #![allow(clippy::panic)]
 
 mod accounts;
+mod acme;
 mod anyt_channels;
 mod anyt_core;
 mod anyt_features;
@@ -38,6 +39,7 @@ mod queue_support;
 mod signup;
 mod store;
 mod sync;
+mod tls_support;
 mod todos;
 mod todos_http;
 mod up;
