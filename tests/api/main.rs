@@ -39,6 +39,7 @@ mod queue_support;
 mod signup;
 mod store;
 mod sync;
+mod tls_reload;
 mod tls_support;
 mod todos;
 mod todos_http;
