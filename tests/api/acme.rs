@@ -9,8 +9,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{Browser, ChildServer, TestResult, wait_for};
 use crate::tls_support::{
-    Pebble, acme_dir, cable_over_tls, free_port, https_client, leaf_of, next_of_type,
-    served_leaf, stored_certificate,
+    Pebble, acme_dir, cable_over_tls, free_port, https_client, leaf_of, next_of_type, served_leaf,
+    stored_certificate,
 };
 
 /// Long enough that no renewal happens during a test.
@@ -38,12 +38,17 @@ fn spawn(dir: &std::path::Path, port: u16, args: &[String]) -> ChildServer {
 }
 
 fn logged(server: &ChildServer, text: &str) -> bool {
-    server.log.lock().expect("log").iter().any(|l| l.contains(text))
+    server
+        .log
+        .lock()
+        .expect("log")
+        .iter()
+        .any(|l| l.contains(text))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_first_start_obtains_a_certificate_by_tls_alpn_01_and_serves_https_with_it()
--> TestResult {
+async fn a_first_start_obtains_a_certificate_by_tls_alpn_01_and_serves_https_with_it() -> TestResult
+{
     let port = free_port();
     let mut pebble = Pebble::start(port, free_port(), LONG);
     let root = pebble.issuing_root().await?;
@@ -86,15 +91,18 @@ async fn a_first_start_obtains_a_certificate_by_tls_alpn_01_and_serves_https_wit
     server.wait_exit(Duration::from_secs(15)).expect("exited");
     pebble.stop();
     let server = spawn(dir.path(), port, &acme_args(&pebble));
-    let again = wait_for("the stored certificate", ISSUE, || served_leaf(&client, port)).await;
+    let again = wait_for("the stored certificate", ISSUE, || {
+        served_leaf(&client, port)
+    })
+    .await;
     assert_eq!(again, served);
     assert!(logged(&server, "serving the stored certificate"));
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_01_is_answered_on_the_port_80_listener_which_redirects_everything_else()
--> TestResult {
+async fn http_01_is_answered_on_the_port_80_listener_which_redirects_everything_else() -> TestResult
+{
     let (port, http_port) = (free_port(), free_port());
     let pebble = Pebble::start(free_port(), http_port, LONG);
     let root = pebble.issuing_root().await?;
@@ -174,14 +182,20 @@ async fn a_renewal_swaps_the_certificate_without_closing_an_open_websocket() -> 
         .await;
     assert!(res.status().is_redirection(), "sign up: {}", res.status());
     let session = browser.cookie("_trifecta_session").expect("session cookie");
-    let mut ws =
-        cable_over_tls(&root, port, &format!("_trifecta_session={session}")).await?;
+    let mut ws = cable_over_tls(&root, port, &format!("_trifecta_session={session}")).await?;
     next_of_type(&mut ws, "welcome", Duration::from_secs(5)).await?;
-    let opened_with = ws.get_ref().get_ref().1.peer_certificates().map(|c| c[0].to_vec());
+    let opened_with = ws
+        .get_ref()
+        .get_ref()
+        .1
+        .peer_certificates()
+        .map(|c| c[0].to_vec());
     assert_eq!(opened_with.as_ref(), Some(&first));
 
     let renewed = wait_for("the renewed certificate", SHORT * 3, || async {
-        served_leaf(&client, port).await.filter(|leaf| *leaf != first)
+        served_leaf(&client, port)
+            .await
+            .filter(|leaf| *leaf != first)
     })
     .await;
     assert_eq!(renewed, leaf_of(&stored_certificate(dir.path(), &pebble))?);
@@ -199,8 +213,8 @@ async fn a_renewal_swaps_the_certificate_without_closing_an_open_websocket() -> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreachable_acme_server_at_renewal_keeps_the_old_certificate_and_logs_it()
--> TestResult {
+async fn an_unreachable_acme_server_at_renewal_keeps_the_old_certificate_and_logs_it() -> TestResult
+{
     let port = free_port();
     let mut pebble = Pebble::start(port, free_port(), SHORT);
     let root = pebble.issuing_root().await?;
@@ -211,8 +225,11 @@ async fn an_unreachable_acme_server_at_renewal_keeps_the_old_certificate_and_log
     pebble.stop();
 
     wait_for("the failed renewal in the log", SHORT * 2, || async {
-        logged(&server, "certificate renewal failed; still serving the current certificate")
-            .then_some(())
+        logged(
+            &server,
+            "certificate renewal failed; still serving the current certificate",
+        )
+        .then_some(())
     })
     .await;
     assert_eq!(served_leaf(&client, port).await, Some(first));
@@ -224,6 +241,9 @@ async fn an_unreachable_acme_server_at_renewal_keeps_the_old_certificate_and_log
         .find(|l| l.contains("renewal failed"))
         .cloned()
         .unwrap_or_default();
-    assert!(line.contains("WARN") && line.contains("retry_in="), "{line}");
+    assert!(
+        line.contains("WARN") && line.contains("retry_in="),
+        "{line}"
+    );
     Ok(())
 }

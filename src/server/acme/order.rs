@@ -109,9 +109,9 @@ async fn issue(
                 )));
             }
         }
-        let mut challenge = authorization.challenge(kind.clone()).ok_or_else(|| {
-            Error::Order(format!("the ACME server offers no {kind:?} challenge"))
-        })?;
+        let mut challenge = authorization
+            .challenge(kind.clone())
+            .ok_or_else(|| Error::Order(format!("the ACME server offers no {kind:?} challenge")))?;
         let key_authorization = challenge.key_authorization();
         match settings.challenge {
             ChallengeKind::TlsAlpn01 => {

@@ -179,10 +179,7 @@ impl AcmeStore {
         let path = self.dir.join(name);
         let temp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let written = (|| {
-            let mut file = private_options()
-                .write(true)
-                .truncate(true)
-                .open(&temp)?;
+            let mut file = private_options().write(true).truncate(true).open(&temp)?;
             file.write_all(bytes)?;
             file.sync_all()?;
             std::fs::rename(&temp, &path)

@@ -81,9 +81,7 @@ pub(in crate::server) async fn run(
         Source::Acme(_) => None,
     };
     let stamps = |files: &Option<(PathBuf, PathBuf)>| {
-        files
-            .as_ref()
-            .map(|(cert, key)| (stamp(cert), stamp(key)))
+        files.as_ref().map(|(cert, key)| (stamp(cert), stamp(key)))
     };
     let mut seen = stamps(&files);
     loop {
