@@ -247,3 +247,47 @@ async fn an_unreachable_acme_server_at_renewal_keeps_the_old_certificate_and_log
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_on_one_storage_directory_share_challenges_and_the_certificate() -> TestResult {
+    // Pebble validates on the first process's port, but only the second can reach pebble
+    // (the first trusts an unrelated root for it): the second orders, the first answers the
+    // TLS-ALPN-01 challenge from the shared store, then serves the stored certificate.
+    let (first_port, second_port) = (free_port(), free_port());
+    let pebble = Pebble::start(first_port, free_port(), LONG);
+    let root = pebble.issuing_root().await?;
+    let dir = tempfile::tempdir()?;
+    let unrelated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+    let wrong_root = dir.path().join("unrelated.pem");
+    std::fs::write(&wrong_root, unrelated.cert.pem())?;
+    let mut first_args = acme_args(&pebble);
+    first_args[5] = wrong_root.display().to_string();
+    let storage = dir.path().join("storage");
+    let first = spawn(&storage, first_port, &first_args);
+    wait_for("the first process's failed order", ISSUE, || async {
+        logged(&first, "certificate not obtained").then_some(())
+    })
+    .await;
+
+    let second = spawn(&storage, second_port, &acme_args(&pebble));
+    let second_client = https_client(&root, second_port, Arc::default())?;
+    let leaf = wait_for("the second process's certificate", ISSUE, || {
+        served_leaf(&second_client, second_port)
+    })
+    .await;
+    assert!(logged(&second, "certificate obtained"));
+    let first_client = https_client(&root, first_port, Arc::default())?;
+    let shared = wait_for("the first process serving it", ISSUE, || {
+        served_leaf(&first_client, first_port)
+    })
+    .await;
+    assert_eq!(shared, leaf);
+    assert!(logged(&first, "serving the stored certificate"));
+    let challenges = acme_dir(&storage, &pebble).join("challenges");
+    assert_eq!(
+        std::fs::read_dir(challenges)?.count(),
+        0,
+        "answers are removed after the order"
+    );
+    Ok(())
+}

@@ -114,6 +114,7 @@ impl Acme {
     ) -> Result<Self, Error> {
         let store = store::AcmeStore::new(storage, &settings.directory);
         store.create()?;
+        resolver.challenges.share_in(store.dir().join("challenges"));
         Ok(Self {
             settings,
             store,

@@ -10,13 +10,12 @@ use instant_acme::{
     RetryPolicy,
 };
 use rcgen::{CertificateParams, CustomExtension, KeyPair};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::sign::CertifiedKey;
 
 use super::store::{AcmeStore, Stored};
 use super::{Error, Settings};
 use crate::server::args::ChallengeKind;
 use crate::server::tls::Challenges;
+use crate::server::tls::challenges::challenge_key;
 
 /// How long the CA may take to validate and to issue.
 const VALIDATION: RetryPolicy = RetryPolicy::new()
@@ -116,8 +115,11 @@ async fn issue(
         match settings.challenge {
             ChallengeKind::TlsAlpn01 => {
                 let domain = challenge.identifier().to_string();
-                let cert = alpn_certificate(&domain, key_authorization.digest().as_ref())?;
-                challenges.set_tls_alpn(domain, Arc::new(cert));
+                let pem = alpn_certificate(&domain, key_authorization.digest().as_ref())?;
+                let cert = challenge_key(pem.as_bytes()).ok_or_else(|| {
+                    Error::Order("the challenge certificate does not load".to_owned())
+                })?;
+                challenges.set_tls_alpn(domain, Arc::new(cert), &pem);
             }
             ChallengeKind::Http01 => challenges.set_http(
                 challenge.token.clone(),
@@ -143,19 +145,13 @@ async fn issue(
     Ok((key_pem, chain_pem))
 }
 
-/// The self-signed TLS-ALPN-01 certificate for `domain`: its only name is the domain and it
-/// carries the critical `acmeIdentifier` extension with the key authorization's digest.
-fn alpn_certificate(domain: &str, digest: &[u8]) -> Result<CertifiedKey, Error> {
+/// The self-signed TLS-ALPN-01 certificate for `domain` (key and certificate PEM): its only
+/// name is the domain and it carries the critical `acmeIdentifier` extension with the key
+/// authorization's digest.
+fn alpn_certificate(domain: &str, digest: &[u8]) -> Result<String, Error> {
     let mut params = CertificateParams::new(vec![domain.to_owned()])?;
     params.custom_extensions = vec![CustomExtension::new_acme_identifier(digest)];
     let key = KeyPair::generate()?;
     let cert = params.self_signed(&key)?;
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    // Not `CertifiedKey::from_der`: its key check parses the certificate with webpki, which
-    // refuses the critical acmeIdentifier extension this certificate exists to carry.
-    let signing = crate::server::tls::provider()
-        .key_provider
-        .load_private_key(key)
-        .map_err(|e| Error::Order(format!("challenge key: {e}")))?;
-    Ok(CertifiedKey::new(vec![cert.der().clone()], signing))
+    Ok(format!("{}{}", key.serialize_pem(), cert.pem()))
 }

@@ -4,9 +4,8 @@
 //! it also answers ACME TLS-ALPN-01 handshakes (`acme-tls/1`) with challenge certificates.
 //! Connections go through the same accept loop, limits and graceful shutdown as plain HTTP.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use rustls::crypto::CryptoProvider;
@@ -18,7 +17,10 @@ use tokio_rustls::TlsAcceptor;
 
 use super::Error;
 
+pub(super) mod challenges;
 pub(super) mod reload;
+
+pub(super) use challenges::Challenges;
 
 /// The ALPN protocol of ACME TLS-ALPN-01 validation (RFC 8737).
 pub(super) const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
@@ -26,44 +28,6 @@ pub(super) const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 /// The crypto provider every certificate and handshake uses.
 pub(super) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// Challenge answers of ACME orders in progress, shared by the TLS resolver (TLS-ALPN-01)
-/// and the port-80 listener (HTTP-01).
-#[derive(Debug, Default)]
-pub(super) struct Challenges {
-    tls_alpn: Mutex<HashMap<String, Arc<CertifiedKey>>>,
-    http: Mutex<HashMap<String, String>>,
-}
-
-impl Challenges {
-    /// Answers `acme-tls/1` handshakes for `domain` with `cert`.
-    pub fn set_tls_alpn(&self, domain: String, cert: Arc<CertifiedKey>) {
-        lock(&self.tls_alpn).insert(domain, cert);
-    }
-
-    /// Answers `GET /.well-known/acme-challenge/<token>` with `key_authorization`.
-    pub fn set_http(&self, token: String, key_authorization: String) {
-        lock(&self.http).insert(token, key_authorization);
-    }
-
-    /// The key authorization for an HTTP-01 `token`, if an order waits for it.
-    pub fn http(&self, token: &str) -> Option<String> {
-        lock(&self.http).get(token).cloned()
-    }
-
-    /// Forgets every answer (the order is over).
-    pub fn clear(&self) {
-        lock(&self.tls_alpn).clear();
-        lock(&self.http).clear();
-    }
-}
-
-/// A poisoned map is still a valid map: its writers only insert or clear.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Picks the certificate of each handshake: the current one, or a challenge certificate for
@@ -93,8 +57,7 @@ impl ResolvesServerCert for CertResolver {
             .alpn()
             .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN));
         if acme {
-            let name = hello.server_name()?;
-            return lock(&self.challenges.tls_alpn).get(name).cloned();
+            return self.challenges.tls_alpn(hello.server_name()?);
         }
         self.current.load_full()
     }
