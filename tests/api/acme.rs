@@ -291,3 +291,38 @@ async fn processes_on_one_storage_directory_share_challenges_and_the_certificate
     );
     Ok(())
 }
+
+#[test]
+fn https_flags_that_do_not_go_together_stop_the_start_with_a_clear_message() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--http-bind", "127.0.0.1:0"],
+            "--http-bind redirects to HTTPS: it needs --tls-domain or --tls-cert/--tls-key",
+        ),
+        (
+            &["--tls-domain", "localhost", "--acme-challenge", "http-01"],
+            "--acme-challenge http-01 is answered on the port-80 listener: add --http-bind",
+        ),
+        (&["--tls-domain", "*.example.com"], "is not a domain name"),
+        (
+            &[
+                "--tls-domain",
+                "example.com",
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+            ],
+            "cannot be used with",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["serve", "--bind", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        let (status, _, stderr) = crate::helpers::run_cli(dir.path(), &all);
+        assert!(!status.success(), "{args:?}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    Ok(())
+}
