@@ -46,9 +46,9 @@ DIST_GLIBC ?= 2.17
 DIST_BIN := target/dist/trifecta
 ZIG_VENV := target/zig-venv
 dist: frontend
-	@command -v cargo-zigbuild >/dev/null || $(CARGO) install cargo-zigbuild --locked
+	@command -v cargo-zigbuild >/dev/null || $(CARGO) install cargo-zigbuild --version 0.24.1 --locked
 	@test -x $(ZIG_VENV)/bin/python3 || python3 -m venv $(ZIG_VENV)
-	@$(ZIG_VENV)/bin/python3 -c 'import ziglang' 2>/dev/null || $(ZIG_VENV)/bin/pip install --quiet ziglang
+	@$(ZIG_VENV)/bin/python3 -c 'import ziglang' 2>/dev/null || $(ZIG_VENV)/bin/pip install --quiet ziglang==0.17.1
 	PATH="$(CURDIR)/$(ZIG_VENV)/bin:$$PATH" $(CARGO) zigbuild --release --locked --target $(DIST_TARGET).$(DIST_GLIBC)
 	@mkdir -p $(dir $(DIST_BIN))
 	cp target/$(DIST_TARGET)/release/trifecta $(DIST_BIN)
