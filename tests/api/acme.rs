@@ -9,8 +9,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{Browser, ChildServer, TestResult, wait_for};
 use crate::tls_support::{
-    Pebble, acme_dir, cable_over_tls, free_port, https_client, leaf_of, next_of_type, served_leaf,
-    stored_certificate,
+    Pebble, acme_dir, cable_over_tls, free_port, https_client, leaf_of, next_of_type,
+    one_at_a_time, served_leaf, stored_certificate,
 };
 
 /// Long enough that no renewal happens during a test.
@@ -49,6 +49,7 @@ fn logged(server: &ChildServer, text: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_start_obtains_a_certificate_by_tls_alpn_01_and_serves_https_with_it() -> TestResult
 {
+    let _heavy = one_at_a_time().await;
     let port = free_port();
     let mut pebble = Pebble::start(port, free_port(), LONG);
     let root = pebble.issuing_root().await?;
@@ -103,6 +104,7 @@ async fn a_first_start_obtains_a_certificate_by_tls_alpn_01_and_serves_https_wit
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_01_is_answered_on_the_port_80_listener_which_redirects_everything_else() -> TestResult
 {
+    let _heavy = one_at_a_time().await;
     let (port, http_port) = (free_port(), free_port());
     let pebble = Pebble::start(free_port(), http_port, LONG);
     let root = pebble.issuing_root().await?;
@@ -162,6 +164,7 @@ async fn http_01_is_answered_on_the_port_80_listener_which_redirects_everything_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewal_swaps_the_certificate_without_closing_an_open_websocket() -> TestResult {
+    let _heavy = one_at_a_time().await;
     let port = free_port();
     let pebble = Pebble::start(port, free_port(), SHORT);
     let root = pebble.issuing_root().await?;
@@ -215,6 +218,7 @@ async fn a_renewal_swaps_the_certificate_without_closing_an_open_websocket() -> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_acme_server_at_renewal_keeps_the_old_certificate_and_logs_it() -> TestResult
 {
+    let _heavy = one_at_a_time().await;
     let port = free_port();
     let mut pebble = Pebble::start(port, free_port(), SHORT);
     let root = pebble.issuing_root().await?;
@@ -250,6 +254,7 @@ async fn an_unreachable_acme_server_at_renewal_keeps_the_old_certificate_and_log
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_on_one_storage_directory_share_challenges_and_the_certificate() -> TestResult {
+    let _heavy = one_at_a_time().await;
     // Pebble validates on the first process's port, but only the second can reach pebble
     // (the first trusts an unrelated root for it): the second orders, the first answers the
     // TLS-ALPN-01 challenge from the shared store, then serves the stored certificate.

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 
 use crate::helpers::{ChildServer, TestResult, wait_for};
-use crate::tls_support::{https_client, served_leaf};
+use crate::tls_support::{https_client, one_at_a_time, served_leaf};
 
 /// A self-signed certificate for `localhost`: (cert PEM, key PEM, leaf DER).
 fn self_signed() -> TestResult<(String, String, Vec<u8>)> {
@@ -56,6 +56,7 @@ async fn get_up<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_the_certificate_and_an_open_connection_survives() -> TestResult {
+    let _heavy = one_at_a_time().await;
     let dir = tempfile::tempdir()?;
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let (a_cert, a_key, a_leaf) = self_signed()?;
@@ -117,6 +118,7 @@ async fn sighup_reloads_the_certificate_and_an_open_connection_survives() -> Tes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_certificate_files_are_reloaded_and_a_broken_pair_is_not() -> TestResult {
+    let _heavy = one_at_a_time().await;
     let dir = tempfile::tempdir()?;
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let (a_cert, a_key, a_leaf) = self_signed()?;

@@ -21,6 +21,16 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::helpers::TestResult;
 
+/// Held by each test that starts pebble or a TLS server process: their start-ups (asset
+/// compression, key generation, issuance) are CPU bursts, and several at once on a small
+/// machine starve the timing-sensitive tests running beside them.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Waits for the other heavy TLS tests to finish; hold the guard for the whole test.
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().await
+}
+
 /// A loopback port that was free a moment ago (bound to port 0, read, closed): for the fixed
 /// ports pebble validates on.
 pub fn free_port() -> u16 {
