@@ -10,7 +10,7 @@ ASSETS_SRC := $(shell find assets/src -type f 2>/dev/null) assets/vite.config.js
 NODE_MODULES := assets/node_modules/.package-lock.json
 MANIFEST := assets/dist/.vite/manifest.json
 
-.PHONY: run build frontend chromium promtool test test-js test-rust test-browser fmt fmt-check lint doc ci bench soak clean
+.PHONY: run build frontend chromium promtool pebble dist test test-js test-rust test-dist test-browser fmt fmt-check lint doc ci bench soak clean
 
 ## Build everything needed, then serve on $(BIND) with storage in $(STORAGE).
 run: build
@@ -38,21 +38,45 @@ chromium:
 promtool:
 	@command -v promtool >/dev/null || (apt-get update && apt-get install -y prometheus)
 
-## Every test: the front end's unit tests (vitest), Rust unit and integration tests, then the
-## headless-browser test against the release binary.
-test: test-js test-rust test-browser
+## Debian's pebble (the ACME test server) for the HTTPS tests (installed when missing).
+pebble:
+	@command -v pebble >/dev/null || (apt-get update && apt-get install -y pebble)
+
+## The release binary for any x86-64 Linux with glibc $(DIST_GLIBC) or newer: linked by
+## cargo-zigbuild with Zig from PyPI's `ziglang` (in a venv under target/), both installed
+## when missing. Output: $(DIST_BIN).
+DIST_TARGET ?= x86_64-unknown-linux-gnu
+DIST_GLIBC ?= 2.17
+DIST_BIN := target/dist/trifecta
+ZIG_VENV := target/zig-venv
+dist: frontend
+	@command -v cargo-zigbuild >/dev/null || $(CARGO) install cargo-zigbuild --version 0.24.1 --locked
+	@test -x $(ZIG_VENV)/bin/python3 || python3 -m venv $(ZIG_VENV)
+	@$(ZIG_VENV)/bin/python3 -c 'import ziglang' 2>/dev/null || $(ZIG_VENV)/bin/pip install --quiet ziglang==0.17.1
+	PATH="$(CURDIR)/$(ZIG_VENV)/bin:$$PATH" $(CARGO) zigbuild --release --locked --target $(DIST_TARGET).$(DIST_GLIBC)
+	@mkdir -p $(dir $(DIST_BIN))
+	cp target/$(DIST_TARGET)/release/trifecta $(DIST_BIN)
+
+## Every test: the front end's unit tests (vitest), Rust unit and integration tests, the
+## glibc requirement of `make dist`'s binary, then the headless-browser test against the
+## release binary.
+test: test-js test-rust test-dist test-browser
 
 ## The front end's unit tests (vitest): the cross-tab cable and the sync-marker debounce.
 test-js: $(NODE_MODULES)
 	$(NPM) test --prefix assets
 
-test-rust: frontend tests/js/node_modules/.package-lock.json promtool
+test-rust: frontend pebble promtool tests/js/node_modules/.package-lock.json
 	$(CARGO) test --locked --all-targets
 
 ## The unmodified @rails/actioncable client and ws, for the Node test of /cable.
 tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json
 	$(NPM) ci --prefix tests/js --no-audit --no-fund
 	@touch $@
+
+## Reads the symbol versions `make dist`'s binary requires against what README promises.
+test-dist: dist
+	TRIFECTA_DIST_BIN=$(DIST_BIN) $(CARGO) test --locked --test dist -- --ignored
 
 test-browser: build chromium
 	node --test tests/browser/

@@ -71,6 +71,9 @@ pub struct ServeConfig {
     /// Trusted reverse proxies and `--assume-ssl`.
     #[command(flatten)]
     pub proxy: crate::web::ProxyArgs,
+    /// ACME certificates and the port-80 listener (the server's flags).
+    #[command(flatten)]
+    pub https: crate::server::HttpsArgs,
     /// Solid Cache settings.
     #[command(flatten)]
     pub cache: CacheArgs,
@@ -111,6 +114,7 @@ impl Default for ServeConfig {
                 connections: crate::server::ConnectionArgs::default(),
                 web: crate::web::WebArgs::default(),
                 proxy: crate::web::ProxyArgs::default(),
+                https: crate::server::HttpsArgs::default(),
                 cache: CacheArgs::default(),
                 cable: CableArgs::default(),
                 actioncable: ActionCableArgs::default(),

@@ -217,6 +217,12 @@ impl Conn {
         watcher: hyper_util::server::graceful::Watcher,
     ) {
         match tokio::time::timeout(self.header_timeout, tls.accept(tcp)).await {
+            // An ACME TLS-ALPN-01 validation only needs the handshake.
+            Ok(Ok(stream))
+                if stream.get_ref().1.alpn_protocol() == Some(super::tls::ACME_TLS_ALPN) =>
+            {
+                tracing::debug!(peer = %self.peer, "answered an ACME TLS-ALPN-01 validation");
+            }
             Ok(Ok(stream)) => self.run(stream, watcher, true).await,
             Ok(Err(err)) => {
                 tracing::debug!(peer = %self.peer, cause = %err, "TLS handshake failed")

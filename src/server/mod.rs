@@ -1,6 +1,7 @@
 //! The server: opens storage, starts every background task under one [`CancellationToken`]
 //! and one [`TaskTracker`], serves the axum router, and shuts all of it down within the grace
-//! period.
+//! period. With HTTPS on, it also runs the certificate reload (`SIGHUP`, file watch), the ACME
+//! task of `--tls-domain` and the port-80 listener of `--http-bind`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -22,10 +23,17 @@ use crate::store::{self, Clock, PoolOptions, StorageLock, Stores};
 use crate::web::secret::SecretKeyBase;
 use crate::web::{self, AppState, Site};
 
+mod acme;
+mod args;
+mod https;
 mod listen;
 mod memory;
+mod redirect;
 mod tls;
 
+use https::{check_https_flags, https, serve_both};
+
+pub use args::{ChallengeKind, HttpsArgs, LETS_ENCRYPT};
 pub use listen::ConnectionArgs;
 
 /// How often the server checks that each store's file is still the one it opened.
@@ -61,6 +69,17 @@ pub enum Error {
     /// The metrics listener could not start.
     #[error(transparent)]
     Metrics(#[from] crate::prometheus::Error),
+    /// The `--http-bind` address could not be bound.
+    #[error("cannot listen on --http-bind {addr}: {cause}")]
+    HttpBind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        cause: std::io::Error,
+    },
+    /// Flags that do not go together.
+    #[error("{0}")]
+    Usage(&'static str),
 }
 
 /// Everything `run` needs.
@@ -98,6 +117,8 @@ impl Config {
 pub struct Running {
     /// The bound address.
     pub addr: SocketAddr,
+    /// The bound address of the plain-HTTP listener (`--http-bind`), if any.
+    pub http_addr: Option<SocketAddr>,
     /// The shared state (store handles and engines).
     pub state: AppState,
     token: CancellationToken,
@@ -113,6 +134,7 @@ pub struct Running {
 /// # Errors
 /// Storage that cannot be opened or migrated.
 pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Error> {
+    check_https_flags(&config.serve)?;
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     // Bound and installed first: a taken port fails before storage is opened, and the
@@ -171,12 +193,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         config.serve.cache.options(),
     );
     tracker.spawn(cache.clone().run(token.clone()));
-    let tls_files = config
-        .serve
-        .web
-        .tls_cert
-        .clone()
-        .zip(config.serve.web.tls_key.clone());
+    let native_tls = config.serve.native_tls();
     let app = App::new(
         stores.app.clone(),
         clock.clone(),
@@ -188,7 +205,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     let site = Site::new(
         &secret,
         &config.storage.env,
-        tls_files.is_some(),
+        native_tls,
         !config.serve.web.no_signup,
     );
     let cookies = web::Cookies {
@@ -234,10 +251,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         };
         prometheus::spawn(listener, exporter, sources, &tracker, token.clone())?;
     }
-    let tls = match tls_files {
-        Some((cert, key)) => Some(tls::acceptor(&cert, &key).await?),
-        None => None,
-    };
+    let https = https(&config).await?;
     let nofile = listen::raise_descriptor_limit();
     let connections = &config.serve.connections;
     let max_connections = connections.max_connections.map_or_else(
@@ -246,20 +260,53 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     );
     let serve = listen::Serve {
         router,
-        tls,
+        tls: https.as_ref().map(|h| h.acceptor.clone()),
         header_timeout: connections.header_timeout,
         max_connections,
     };
-    // Joined in `Running::wait`, so it is scoped rather than tracked.
-    let http = tokio::spawn(listen::serve(listener, serve, token.clone()));
-    let scheme = if config.serve.web.tls_cert.is_some() {
-        "https"
-    } else {
-        "http"
+    let plain = match (&https, config.serve.https.http_bind) {
+        (Some(https), Some(http_bind)) => {
+            let listener = TcpListener::bind(http_bind)
+                .await
+                .map_err(|cause| Error::HttpBind {
+                    addr: http_bind,
+                    cause,
+                })?;
+            let serve = listen::Serve {
+                router: redirect::router(https.resolver.clone(), addr.port()),
+                tls: None,
+                header_timeout: connections.header_timeout,
+                max_connections: (max_connections / 8).max(1),
+            };
+            Some((listener, serve))
+        }
+        _ => None,
     };
+    let http_addr = match &plain {
+        Some((listener, _)) => Some(listener.local_addr()?),
+        None => None,
+    };
+    // Joined in `Running::wait`, so it is scoped rather than tracked.
+    let http = tokio::spawn(serve_both(listener, serve, plain, token.clone()));
+    let scheme = if native_tls { "https" } else { "http" };
     tracing::info!(%addr, scheme, max_connections, descriptor_limit = nofile, storage = %config.storage.storage.display(), env = %config.storage.env, "listening");
+    if let Some(http_addr) = http_addr {
+        tracing::info!(%http_addr, "plain HTTP answers ACME challenges and redirects to HTTPS");
+    }
+    if let Some(https) = https {
+        if let Some(acme) = https.acme {
+            tracker.spawn(acme.run(token.clone()));
+        }
+        tracker.spawn(tls::reload::run(
+            https.source,
+            https.resolver,
+            https.hangup,
+            token.clone(),
+        ));
+    }
     Ok(Running {
         addr,
+        http_addr,
         state,
         token,
         tracker,

@@ -170,7 +170,7 @@ impl ChildServer {
 
     /// As [`ChildServer::spawn`], with extra environment variables.
     pub fn spawn_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> ChildServer {
-        Self::spawn_logging(dir, "info", args, env)
+        Self::spawn_full(dir, "info", "127.0.0.1:0", args, env)
     }
 
     /// As [`ChildServer::spawn_env`], logging with filter `log` (`--log`); the listening
@@ -181,12 +181,27 @@ impl ChildServer {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> ChildServer {
+        Self::spawn_full(dir, log, "127.0.0.1:0", args, env)
+    }
+
+    /// As [`ChildServer::spawn_env`], listening on `bind` (a port the test chose).
+    pub fn spawn_at(dir: &Path, bind: &str, args: &[&str], env: &[(&str, &str)]) -> ChildServer {
+        Self::spawn_full(dir, "info", bind, args, env)
+    }
+
+    fn spawn_full(
+        dir: &Path,
+        log: &str,
+        bind: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> ChildServer {
         let mut child = Command::new(bin())
             .arg("--storage")
             .arg(dir)
             .args(["--log", log])
             .arg("serve")
-            .args(["--bind", "127.0.0.1:0"])
+            .args(["--bind", bind])
             .args(args)
             .env("TRIFECTA_ENV", "test")
             .envs(env.iter().copied())

@@ -3,6 +3,7 @@
 #![allow(clippy::panic)]
 
 mod accounts;
+mod acme;
 mod admin_storage;
 mod anyt_channels;
 mod anyt_core;
@@ -44,6 +45,8 @@ mod request_log;
 mod signup;
 mod store;
 mod sync;
+mod tls_reload;
+mod tls_support;
 mod todos;
 mod todos_http;
 mod up;
