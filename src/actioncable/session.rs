@@ -24,6 +24,8 @@ use super::{ActionCable, Conn, Control};
 const BATCH: usize = 64;
 /// Most queued payload bytes taken into one batch (a larger single item is still taken).
 const BATCH_BYTES: usize = 256 * 1024;
+/// Frames in one batch past which the writer lets lighter sockets go first.
+const HEAVY_BATCH_FRAMES: usize = 16;
 /// Outside orders (disconnects, unsubscribes) a connection holds before the next is refused;
 /// orders are rare and small, and one refused here is retried when it comes back through
 /// the cable.
@@ -269,7 +271,15 @@ impl Session {
 
     /// Writes one frame per target of each broadcast, built only now and one at a time (a
     /// frame is dropped once the socket took it), then flushes once.
+    ///
+    /// A batch of many frames (a socket with many subscriptions to a stream) first yields
+    /// once, so sockets that owe one frame or two are written before it: one client's
+    /// hundred subscriptions cannot make everyone else wait behind them.
     async fn write_broadcasts(&mut self, items: &[Item]) -> Result<(), Gone> {
+        let frames: usize = items.iter().map(|item| item.targets().count()).sum();
+        if frames > HEAVY_BATCH_FRAMES {
+            tokio::task::yield_now().await;
+        }
         let socket = &mut self.socket;
         let mut frames = 0_u64;
         let written = &mut frames;

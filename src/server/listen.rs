@@ -63,8 +63,9 @@ const SNIFF_BYTES: usize = 24;
 /// files, the listener and the odd file the server opens.
 const MIN_HEADROOM: u64 = 256;
 /// Most bytes a connection may hold in the kernel that were not yet sent (see
-/// [`limit_unsent`]); the kernel's advice for most workloads is 128 KB or less.
-const UNSENT_LIMIT: u32 = 128 * 1024;
+/// [`limit_unsent`]): 16 KB, the value big HTTP servers use (the kernel's advice is 128 KB
+/// or less); each time the kernel sent it, the socket is writable again.
+const UNSENT_LIMIT: u32 = 16 * 1024;
 
 /// Caps the bytes the kernel holds unsent for a connection (`TCP_NOTSENT_LOWAT`). Without
 /// it, send-buffer autotuning lets a peer that stops reading soak up megabytes per socket

@@ -16,6 +16,8 @@ const COST: [(&str, &str); 1] = [("TRIFECTA_BCRYPT_COST", "4")];
 /// A server on a fresh storage directory holding users ann and bob.
 fn server(args: &[&str]) -> (tempfile::TempDir, ChildServer) {
     let dir = tempfile::tempdir().expect("temp dir");
+    let (status, _, err) = run_cli_stdin(dir.path(), &["migrate"], "", &COST);
+    assert!(status.success(), "{err}");
     for email in ["ann@example.com", "bob@example.com"] {
         let (status, _, err) = run_cli_stdin(
             dir.path(),
