@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Browser, ChildServer, TestResult, location, run_cli, wait_for};
+use crate::helpers::{Browser, ChildServer, TestResult, cli, location, wait_for};
 
 const PASSWORD: &str = "correct horse battery";
 /// Child servers hash with the minimum bcrypt cost, as the in-process ones do.
@@ -22,19 +22,6 @@ const FILES: [&str; 4] = [
     "test_cache.sqlite3",
     "test_cable.sqlite3",
 ];
-
-/// `trifecta ARGS` on storage `dir` from a blocking thread.
-async fn cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let dir = dir.to_path_buf();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (status, out, err) = run_cli(&dir, &args);
-        (status.success(), out, err)
-    })
-    .await
-    .expect("cli task")
-}
 
 fn one_line(stderr: &str) -> bool {
     stderr.lines().filter(|l| !l.trim().is_empty()).count() == 1

@@ -16,8 +16,8 @@ use trifecta::store::{Clock, PoolOptions, Stores};
 
 use crate::cable_client::{Client, Opts, reject};
 use crate::helpers::{
-    Browser, ChildServer, TestApp, TestResult, run_cli_env, run_cli_stdin, signed_up, socket_of,
-    wait_for,
+    Browser, ChildServer, TestApp, TestResult, run_cli_env, run_cli_stdin, signed_up, socket_at,
+    socket_of, wait_for,
 };
 
 const PASSWORD: &str = "correct horse battery";
@@ -46,17 +46,6 @@ fn same_browser_at(browser: &Browser, addr: SocketAddr) -> Browser {
         base: format!("http://{addr}"),
         version: browser.version.clone(),
     }
-}
-
-/// A welcomed socket of `browser`'s session on the server at `addr` (pings ignored).
-async fn socket_at(addr: SocketAddr, browser: &Browser) -> Client {
-    let session = browser.cookie("_trifecta_session").expect("signed in");
-    let opts = Opts::default()
-        .ignore(&["ping"])
-        .header("cookie", &format!("_trifecta_session={session}"));
-    let mut client = Client::connect(addr, opts).await;
-    assert_eq!(client.receive().await, json!({"type": "welcome"}));
-    client
 }
 
 /// Appends a row to the cable table of `dir` directly, as any process that can write the

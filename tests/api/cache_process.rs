@@ -5,19 +5,7 @@ use std::time::Duration;
 
 use trifecta::cache::WriteOptions;
 
-use crate::helpers::{TestApp, TestResult, run_cli, wait_for};
-
-async fn cli(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let dir = dir.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (status, out, err) = run_cli(&dir, &args);
-        (status.success(), out, err)
-    })
-    .await
-    .expect("cli task")
-}
+use crate::helpers::{TestApp, TestResult, cli, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_process_sees_writes_and_its_deletes_are_seen() -> TestResult {

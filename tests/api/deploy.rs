@@ -16,6 +16,9 @@ fn the_systemd_unit_is_hardened_and_verifies() {
         "Environment=TRIFECTA_STORAGE=/var/lib/trifecta",
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
+        // Ports 80 and 443 (HTTPS by itself) without running as root.
+        "AmbientCapabilities=CAP_NET_BIND_SERVICE",
+        "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
     ] {
         assert!(unit.lines().any(|l| l == line), "missing {line:?}");
     }

@@ -499,16 +499,35 @@ pub async fn signed_up(app: &TestApp, email: &str) -> Browser {
 
 /// A welcomed ActionCable socket of `browser`'s session (pings ignored).
 pub async fn socket_of(app: &TestApp, browser: &Browser) -> crate::cable_client::Client {
+    socket_at(app.addr, browser).await
+}
+
+/// A welcomed ActionCable socket of `browser`'s session on the server at `addr` (pings
+/// ignored).
+pub async fn socket_at(addr: SocketAddr, browser: &Browser) -> crate::cable_client::Client {
     let session = browser.cookie("_trifecta_session").expect("signed in");
     let opts = crate::cable_client::Opts::default()
         .ignore(&["ping"])
         .header("cookie", &format!("_trifecta_session={session}"));
-    let mut client = crate::cable_client::Client::connect(app.addr, opts).await;
+    let mut client = crate::cable_client::Client::connect(addr, opts).await;
     assert_eq!(
         client.receive().await,
         serde_json::json!({"type": "welcome"})
     );
     client
+}
+
+/// `trifecta ARGS` on storage `dir` from a blocking thread: (success, stdout, stderr).
+pub async fn cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let dir = dir.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (status, out, err) = run_cli(&dir, &args);
+        (status.success(), out, err)
+    })
+    .await
+    .expect("cli task")
 }
 
 /// Creates a team account named `name` as `browser`; returns its sqid.

@@ -11,8 +11,8 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::cable_client::{Client, Opts};
-use crate::helpers::{Browser, ChildServer, TestResult, run_cli_env, wait_for};
+use crate::cable_client::Client;
+use crate::helpers::{Browser, ChildServer, TestResult, run_cli_env, socket_at, wait_for};
 
 /// Child servers hash with the minimum bcrypt cost, as the in-process ones do.
 const COST: [(&str, &str); 1] = [("TRIFECTA_BCRYPT_COST", "4")];
@@ -105,17 +105,6 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 
 fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     sample(text, name, labels).unwrap_or_else(|| panic!("no sample {name}{labels:?} in:\n{text}"))
-}
-
-/// A welcomed socket of `browser`'s session (pings ignored).
-async fn socket_at(addr: SocketAddr, browser: &Browser) -> Client {
-    let session = browser.cookie("_trifecta_session").expect("signed in");
-    let opts = Opts::default()
-        .ignore(&["ping"])
-        .header("cookie", &format!("_trifecta_session={session}"));
-    let mut client = Client::connect(addr, opts).await;
-    assert_eq!(client.receive().await, json!({"type": "welcome"}));
-    client
 }
 
 /// Subscribes to `TodosChannel` as `identifier`: the list (transmitted while subscribing)

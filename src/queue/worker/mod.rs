@@ -7,24 +7,22 @@
 //! idle slots), only made a commit earlier, so a job enqueued on an idle server starts
 //! without a second transaction or a wake-up of the worker's task.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-
-use futures_util::FutureExt;
-use tracing::Instrument;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+mod perform;
+
+use perform::execute;
+
 use super::Queue;
 use super::error::Result;
-use super::job::{AfterFailure, JobContext, JobError, JobId};
-use super::registry::UNKNOWN_JOB;
 use super::selector::QueueSelector;
 use super::store::claim::ClaimedJob;
-use super::store::finish::{Completion, Outcome, finish_batch};
+use super::store::finish::Completion;
 
 /// A pool of `threads` job slots fed from a queue list. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -297,173 +295,4 @@ impl Worker {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Performs one claimed job inside its `job` span (which shows the id of the request that
-/// enqueued it), then queues its outcome for the next finish transaction.
-async fn execute(s: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePermit) {
-    let span = tracing::info_span!(
-        "job",
-        id = job.id,
-        class = %job.class_name,
-        attempt = job.attempt,
-        request_id = tracing::field::Empty,
-    );
-    if let Some(request_id) = &job.request_id {
-        span.record("request_id", tracing::field::display(request_id));
-    }
-    let due = job.scheduled_at.max(job.created_at);
-    metrics::histogram!("trifecta_jobs_start_delay_seconds")
-        .record(s.queue.clock().now().since(due));
-    let busy = metrics::gauge!("trifecta_jobs_busy_threads");
-    busy.increment(1.0);
-    let started = std::time::Instant::now();
-    let outcome = perform(&s, &job).instrument(span.clone()).await;
-    busy.decrement(1.0);
-    drop(permit);
-    let Some(outcome) = outcome else {
-        s.freed.notify_one();
-        return;
-    };
-    span.in_scope(|| {
-        let duration_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
-        match &outcome {
-            Outcome::Failed(e) => {
-                tracing::warn!(job_id = job.id, job = %job.class_name, attempt = job.attempt, error = %e, "job failed");
-            }
-            Outcome::Finished => tracing::debug!(duration_ms, "job performed"),
-            Outcome::Discarded => tracing::debug!(duration_ms, "job discarded"),
-            Outcome::Retry(_) => tracing::debug!(duration_ms, "job failed; retry scheduled"),
-        }
-    });
-    complete(
-        &s,
-        Completion {
-            job_id: job.id,
-            outcome,
-        },
-    )
-    .await;
-    // After the finish is written (or handed to the completer writing it, which wakes the
-    // worker again if it unblocks jobs), so the poll this wakes sees its effects.
-    s.freed.notify_one();
-}
-
-/// Runs the handler; `None` when aborted by shutdown.
-async fn perform(s: &Shared, job: &ClaimedJob) -> Option<Outcome> {
-    let Some(entry) = s.queue.registry().get(&job.class_name) else {
-        return Some(Outcome::Failed(JobError::new(
-            UNKNOWN_JOB,
-            format!(
-                "no job named {:?} is registered in this process",
-                job.class_name
-            ),
-        )));
-    };
-    let ctx = JobContext {
-        id: JobId(job.id),
-        queue: job.queue_name.clone(),
-        attempt: job.attempt,
-        enqueued_at: job.created_at,
-        due_at: job.scheduled_at,
-    };
-    let fut = match (entry.perform)(&job.arguments, ctx) {
-        Ok(fut) => fut,
-        Err(e) => return Some(Outcome::Failed(e)),
-    };
-    // A panic becomes a failure instead of taking the worker down.
-    let result = tokio::select! {
-        r = AssertUnwindSafe(fut).catch_unwind() => r,
-        () = s.abort.cancelled() => return None,
-    };
-    let error = match result {
-        Ok(Ok(())) => return Some(Outcome::Finished),
-        Ok(Err(e)) => e,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            JobError::new("Panic", format!("job panicked: {what}"))
-        }
-    };
-    Some(match entry.options.after_failure(&error, job.attempt) {
-        AfterFailure::Discard => Outcome::Discarded,
-        AfterFailure::Retry(wait) => {
-            tracing::info!(job_id = job.id, attempt = job.attempt, ?wait, error = %error, "job will be retried");
-            Outcome::Retry(s.queue.clock().now() + wait)
-        }
-        AfterFailure::Fail => Outcome::Failed(error),
-    })
-}
-
-/// Group commit: the first completer with no write in flight writes every pending outcome
-/// in one transaction, repeating until nothing is pending.
-async fn complete(s: &Shared, c: Completion) {
-    {
-        let mut q = lock(&s.finish);
-        q.pending.push(c);
-        if q.writing {
-            return;
-        }
-        q.writing = true;
-    }
-    loop {
-        let batch = {
-            let mut q = lock(&s.finish);
-            if q.pending.is_empty() {
-                q.writing = false;
-                return;
-            }
-            std::mem::take(&mut q.pending)
-        };
-        let preserve = s.queue.settings().preserve_finished_jobs;
-        let process_id = s.process_id;
-        let now = s.queue.clock().now();
-        let n = batch.len();
-        count_outcomes(&batch);
-        match s
-            .queue
-            .group_write(move |tx| finish_batch(tx, process_id, &batch, preserve, now))
-            .await
-        {
-            // Jobs this finish unblocked are claimable now, not at the next poll: as in
-            // the gem, whose thread finishes (unblocking the next job) before waking its
-            // worker. This holds in `--wake poll` too; it is the worker's own work.
-            Ok(report) if report.made_ready > 0 => {
-                s.freed.notify_one();
-                s.queue.notify_ready();
-            }
-            Ok(_) => {}
-            Err(err) => {
-                tracing::error!(cause = %err, jobs = n, "cannot record finished jobs; their claims stay until released");
-            }
-        }
-    }
-}
-
-/// Adds finished and failed attempts to the job counters.
-fn count_outcomes(batch: &[Completion]) {
-    let (mut finished, mut failed, mut retried, mut discarded) = (0, 0, 0, 0);
-    for c in batch {
-        match c.outcome {
-            Outcome::Finished => finished += 1,
-            Outcome::Failed(_) => failed += 1,
-            Outcome::Retry(_) => retried += 1,
-            Outcome::Discarded => discarded += 1,
-        }
-    }
-    if finished > 0 {
-        metrics::counter!("trifecta_jobs_finished_total").increment(finished);
-    }
-    for (outcome, n) in [
-        ("failed", failed),
-        ("retried", retried),
-        ("discarded", discarded),
-    ] {
-        if n > 0 {
-            metrics::counter!("trifecta_jobs_failed_total", "outcome" => outcome).increment(n);
-        }
-    }
 }
