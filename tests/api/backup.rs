@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Browser, ChildServer, TestResult, cli, location, wait_for};
+use crate::helpers::{Browser, ChildServer, TestResult, cli, location, poll_blocking, wait_for};
 
 const PASSWORD: &str = "correct horse battery";
 /// Child servers hash with the minimum bcrypt cost, as the in-process ones do.
@@ -410,16 +410,11 @@ fn a_server_does_not_start_while_a_restore_holds_the_storage() -> TestResult {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()?;
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            child.kill()?;
-            panic!("serve started while the storage was locked");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let Some(status) = poll_blocking(Duration::from_secs(20), || {
+        child.try_wait().expect("try_wait")
+    }) else {
+        child.kill()?;
+        panic!("serve started while the storage was locked");
     };
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)?;

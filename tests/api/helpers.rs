@@ -107,6 +107,23 @@ where
     }
 }
 
+/// The blocking twin of [`wait_for`] (for a child process or a port outside the runtime):
+/// polls `f` until it yields `Some`, or returns `None` after `deadline`.
+pub fn poll_blocking<T>(deadline: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if start.elapsed() > deadline {
+            return None;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
 /// Path of the `trifecta` binary cargo built for these tests.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_trifecta"))
@@ -257,16 +274,7 @@ impl ChildServer {
 
     /// Waits up to `deadline` for the child to exit.
     pub fn wait_exit(&mut self, deadline: Duration) -> Option<ExitStatus> {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return Some(status);
-            }
-            if start.elapsed() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        poll_blocking(deadline, || self.child.try_wait().expect("try_wait"))
     }
 }
 

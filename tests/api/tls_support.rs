@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -100,17 +100,12 @@ impl Pebble {
             acme_root: cert,
             management,
         };
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", listen)).is_err()
-            || TcpStream::connect(("127.0.0.1", management)).is_err()
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "pebble did not start: {}",
-                pebble.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let up = crate::helpers::poll_blocking(Duration::from_secs(20), || {
+            (TcpStream::connect(("127.0.0.1", listen)).is_ok()
+                && TcpStream::connect(("127.0.0.1", management)).is_ok())
+            .then_some(())
+        });
+        assert!(up.is_some(), "pebble did not start: {}", pebble.log());
         pebble
     }
 
