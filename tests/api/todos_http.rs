@@ -496,18 +496,25 @@ impl Model {
             return false;
         }
         for change in batch["changes"].as_array().into_iter().flatten() {
-            self.todos.retain(|t| t["id"] != change["id"]);
-            if change["deleted"] != true {
+            if change["deleted"] == true {
+                self.todos.retain(|t| t["id"] != change["id"]);
+            } else {
+                // As the page does: the server lists created_at DESC, id DESC, and a todo
+                // not held yet is newer than every held one, so it goes before equal times.
                 let todo = change["todo"].clone();
-                let at = self
-                    .todos
-                    .iter()
-                    .position(|t| {
-                        (t["created_at"].as_str(), t["id"].as_str())
-                            < (todo["created_at"].as_str(), todo["id"].as_str())
-                    })
-                    .unwrap_or(self.todos.len());
-                self.todos.insert(at, todo);
+                let held = self.todos.iter().position(|t| t["id"] == change["id"]);
+                let time = |t: &Value| t["created_at"].as_str().map(str::to_owned);
+                match held {
+                    Some(i) => self.todos[i] = todo,
+                    None => {
+                        let at = self
+                            .todos
+                            .iter()
+                            .position(|t| time(t) <= time(&todo))
+                            .unwrap_or(self.todos.len());
+                        self.todos.insert(at, todo);
+                    }
+                }
             }
         }
         self.version = version;

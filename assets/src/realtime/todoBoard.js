@@ -25,10 +25,21 @@ export function fromProps(props = {}) {
   }
 }
 
-// Newest first by created_at; a todo goes after the ones created at the same time or later.
+// Newest first by created_at, then by id as the server orders them (created_at DESC, id DESC).
+// A todo the board does not hold yet was created after every todo it holds (ids and versions
+// grow together), so it goes before the ones created at the same time.
 const time = (todo) => {
   const t = Date.parse(todo?.created_at)
   return Number.isNaN(t) ? 0 : t
+}
+
+// Compares creation times; the server sends microseconds, which Date.parse drops, so equal
+// milliseconds fall back to the (fixed-width) strings.
+const compareCreated = (a, b) => {
+  const d = time(a) - time(b)
+  if (d !== 0) return d
+  const [x, y] = [String(a?.created_at ?? ''), String(b?.created_at ?? '')]
+  return x < y ? -1 : x > y ? 1 : 0
 }
 
 function upsert(todos, todo) {
@@ -39,8 +50,7 @@ function upsert(todos, todo) {
     return next
   }
   const rest = at >= 0 ? todos.filter((t) => t.id !== todo.id) : todos
-  const created = time(todo)
-  const before = rest.findIndex((t) => time(t) < created)
+  const before = rest.findIndex((t) => (at >= 0 ? compareCreated(t, todo) < 0 : compareCreated(t, todo) <= 0))
   const next = rest.slice()
   next.splice(before < 0 ? next.length : before, 0, todo)
   return next

@@ -59,6 +59,24 @@ describe('todo board', () => {
     expect(view(r.board)).toMatchObject({ total: 5, done: 1, remaining: 4, more: true })
   })
 
+  it('puts todos created in the same instant newest first, as the server lists them', () => {
+    const b = board([todo('b', 2), todo('a', 1)], 5, { total: 2, done: 0 }, 10)
+    const r = applyMessage(b, {
+      version: 8,
+      since: 5,
+      changes: [
+        { id: 'c', todo: todo('c', 2) },
+        { id: 'd', todo: todo('d', 2) },
+        { id: 'b', todo: todo('b', 2, true) },
+      ],
+      counts: { total: 4, done: 1 },
+    })
+    expect(r.outcome).toBe('applied')
+    // Server order: created_at DESC, id DESC, so d (newest) before c before b.
+    expect(r.board.todos.map((t) => t.id)).toEqual(['d', 'c', 'b', 'a'])
+    expect(r.board.todos[2].completed).toBe(true)
+  })
+
   it('ignores a batch it already has and reports a gap without touching the board', () => {
     const b = board([todo('a', 1)], 5)
     expect(applyMessage(b, { version: 5, since: 4, changes: [{ id: 'a', deleted: true }] }).outcome).toBe('ignored')
