@@ -67,7 +67,7 @@ test-js: $(NODE_MODULES)
 	$(NPM) test --prefix assets
 
 test-rust: frontend pebble promtool tests/js/node_modules/.package-lock.json
-	$(CARGO) test --locked --all-targets
+	$(CARGO) test --locked --workspace --all-targets
 
 ## The unmodified @rails/actioncable client and ws, for the Node test of /cable.
 tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json
@@ -88,10 +88,10 @@ fmt-check:
 	$(CARGO) fmt --all --check
 
 lint: frontend
-	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 doc: frontend
-	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --locked --no-deps
+	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --locked --workspace --no-deps
 
 ## What CI runs, plus formatting, lints and docs.
 ci: fmt-check lint test doc

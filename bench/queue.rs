@@ -24,8 +24,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use trifecta::config::WakeMode;
 use trifecta::queue::builtin::Noop;
-use trifecta::queue::{Job, JobOptions, Queue, QueueArgs};
-use trifecta::store::{Clock, PoolOptions, Stores};
+use trifecta::queue::{Job, JobOptions, Queue, QueueOptions};
+use trifecta::store::{Clock, PoolOptions};
+use trifecta::stores::Stores;
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -56,9 +57,9 @@ async fn setup(wake: WakeMode, threads: usize, start: bool) -> Res<Bench> {
     let stores =
         tokio::task::spawn_blocking(move || Stores::open(&path, "bench", &PoolOptions::default()))
             .await??;
-    let settings = QueueArgs {
+    let settings = QueueOptions {
         threads,
-        ..QueueArgs::default()
+        ..QueueOptions::default()
     };
     let queue = Queue::new(stores.queue, Clock::system(), settings, wake);
     let done = Arc::new(AtomicUsize::new(0));

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Error, MANIFEST, Result, create};
 use crate::queue::{Job, JobContext, JobError, JobOptions, Queue, RecurringTask, Schedule};
-use crate::store::{Stores, Timestamp};
+use crate::store::Timestamp;
+use crate::stores::Stores;
 
 /// Key of the recurring task in `solid_queue_recurring_tasks`.
 pub const TASK_KEY: &str = "trifecta_backup";

@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::Subcommand;
 
 use super::Error;
-use crate::cable::{Cable, CableArgs};
+use crate::cable::{Cable, CableOptions};
 use crate::config::{StorageArgs, WakeMode};
 use crate::store::Clock;
 
@@ -42,7 +42,7 @@ pub async fn run(
     let cable = Cable::new(
         stores.cable,
         Clock::system(),
-        CableArgs::default(),
+        CableOptions::default(),
         WakeMode::Poll,
     );
     match command {

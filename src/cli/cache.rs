@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::Error;
-use crate::cache::{Cache, CacheArgs, CacheStats};
+use crate::cache::{Cache, CacheStats};
+use crate::config::CacheArgs;
 use crate::config::StorageArgs;
 use crate::store::Clock;
 

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 
 use super::Error;
 use crate::config::{StorageArgs, WakeMode};
-use crate::queue::{self, JobId, JobInfo, JobState, Queue, QueueArgs};
+use crate::queue::{self, JobId, JobInfo, JobState, Queue, QueueOptions};
 use crate::store::Clock;
 
 /// `trifecta jobs`.
@@ -31,7 +31,7 @@ pub enum JobsCommand {
     /// List jobs, oldest first.
     List {
         /// Only jobs in this state.
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = job_state_parser())]
         state: Option<JobState>,
         /// Only jobs on this queue.
         #[arg(long)]
@@ -115,7 +115,7 @@ pub async fn run(
     let queue = Queue::new(
         stores.queue,
         Clock::system(),
-        QueueArgs::default(),
+        QueueOptions::default(),
         WakeMode::Poll,
     );
     queue::builtin::register(&queue);
@@ -257,4 +257,11 @@ fn print_jobs(out: &mut (dyn Write + Send), jobs: &[JobInfo], json: bool) -> Res
         )?;
     }
     Ok(())
+}
+
+/// Parses `--state`, listing every state in `--help`.
+fn job_state_parser() -> impl clap::builder::TypedValueParser<Value = JobState> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(JobState::ALL.map(JobState::as_str))
+        .try_map(|s| s.parse::<JobState>())
 }

@@ -20,7 +20,8 @@ pub use cache::{CacheAction, CacheCommand};
 
 use crate::config::{AppArgs, ServeConfig, StorageArgs};
 use crate::server;
-use crate::store::{self, PoolOptions, StoreKind, Stores};
+use crate::store::{self, PoolOptions};
+use crate::stores::{StoreKind, Stores};
 
 /// Errors a subcommand reports before exiting non-zero.
 #[derive(Debug, thiserror::Error)]
@@ -183,7 +184,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
                 )?;
                 Ok(StoreKind::ALL
                     .iter()
-                    .map(|k| stores.get(*k).migrate_blocking(*k))
+                    .map(|k| stores.get(*k).migrate_blocking(k.schema()))
                     .collect::<Result<Vec<_>, _>>()?)
             })
             .await??;
@@ -266,7 +267,7 @@ async fn open_app(
     let cable = crate::cable::Cable::new(
         stores.cable,
         clock.clone(),
-        crate::cable::CableArgs::default(),
+        crate::cable::CableOptions::default(),
         crate::config::WakeMode::Poll,
     );
     let app = crate::app::App::new(stores.app, clock, secret.expose_bytes(), args.settings());

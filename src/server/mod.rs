@@ -19,7 +19,8 @@ use crate::cache::Cache;
 use crate::config::{AppArgs, ServeConfig, StorageArgs};
 use crate::prometheus;
 use crate::queue::{self, Queue};
-use crate::store::{self, Clock, PoolOptions, StorageLock, Stores};
+use crate::store::{self, Clock, PoolOptions, StorageLock};
+use crate::stores::Stores;
 use crate::web::secret::SecretKeyBase;
 use crate::web::{self, AppState, Site};
 
@@ -161,7 +162,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     let queue = Queue::new(
         stores.queue.clone(),
         clock.clone(),
-        config.serve.queue.clone(),
+        config.serve.queue.options(),
         config.serve.wake,
     );
     queue::builtin::register(&queue);
@@ -175,13 +176,13 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
     let cable = Cable::new(
         stores.cable.clone(),
         clock.clone(),
-        config.serve.cable.clone(),
+        config.serve.cable.options(),
         config.serve.wake,
     );
     cable.spawn_listener(&tracker, token.clone());
     let actioncable = ActionCable::new(
         cable.clone(),
-        config.serve.actioncable.clone(),
+        config.serve.actioncable.options(),
         tracker.clone(),
         token.clone(),
     );

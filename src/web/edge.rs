@@ -24,7 +24,7 @@ use tower_http::timeout::TimeoutLayer;
 use super::{AppState, error, error_page, proxy, requests};
 use crate::config::ServeConfig;
 use crate::inertia;
-use crate::store::Stores;
+use crate::stores::Stores;
 
 /// The Content-Security-Policy: Vite emits external scripts and stylesheets only, so nothing
 /// inline is allowed. `data:` images cover the empty favicon.

@@ -40,7 +40,8 @@ use crate::cache::Cache;
 use crate::config::ServeConfig;
 use crate::inertia::InertiaConfig;
 use crate::queue::Queue;
-use crate::store::{Clock, Stores};
+use crate::store::Clock;
+use crate::stores::Stores;
 
 /// How cookies are signed and flagged.
 #[derive(Clone)]

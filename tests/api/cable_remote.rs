@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::json;
 use trifecta::actioncable::{AcceptAll, Channel, Context, INTERNAL_CHANNEL};
-use trifecta::store::{Clock, PoolOptions, Stores};
+use trifecta::store::{Clock, PoolOptions};
+use trifecta::stores::Stores;
 
 use crate::cable_client::{Client, Opts, reject};
 use crate::helpers::{

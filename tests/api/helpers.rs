@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 use trifecta::server::{self, Config, Running};
-use trifecta::store::StoreKind;
+use trifecta::stores::StoreKind;
 use trifecta::web::AppState;
 
 /// Result type of every test.

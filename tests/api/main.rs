@@ -28,6 +28,7 @@ mod helpers;
 mod hostile;
 mod hostile_store;
 mod inertia;
+mod layering;
 mod membership;
 mod metrics;
 mod process;

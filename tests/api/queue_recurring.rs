@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use trifecta::config::WakeMode;
 use trifecta::queue::{Job, JobOptions, JobState, Queue, Schedule, Scheduler, load_schedule};
-use trifecta::store::{PoolOptions, Stores};
+use trifecta::store::PoolOptions;
+use trifecta::stores::Stores;
 
 use crate::helpers::{TestResult, run_cli};
 use crate::queue_support::{Fixture, START, fixture};

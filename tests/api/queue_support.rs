@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 use trifecta::config::WakeMode;
 use trifecta::queue::{
-    Concurrency, Job, JobId, JobInfo, JobState, Queue, QueueArgs, QueueSelector, Worker,
+    Concurrency, Job, JobId, JobInfo, JobState, Queue, QueueOptions, QueueSelector, Worker,
 };
-use trifecta::store::{Clock, PoolOptions, Stores, Timestamp};
+use trifecta::store::{Clock, PoolOptions, Timestamp};
+use trifecta::stores::Stores;
 
 /// A queue on fresh storage, driven by hand.
 pub struct Fixture {
@@ -26,12 +27,12 @@ pub async fn fixture() -> Fixture {
     fixture_with(|_| {}).await
 }
 
-pub async fn fixture_with(tune: impl FnOnce(&mut QueueArgs)) -> Fixture {
+pub async fn fixture_with(tune: impl FnOnce(&mut QueueOptions)) -> Fixture {
     fixture_in(WakeMode::Instant, tune).await
 }
 
 /// As [`fixture_with`], in wake mode `wake`.
-pub async fn fixture_in(wake: WakeMode, tune: impl FnOnce(&mut QueueArgs)) -> Fixture {
+pub async fn fixture_in(wake: WakeMode, tune: impl FnOnce(&mut QueueOptions)) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().to_path_buf();
     let stores =
@@ -39,7 +40,7 @@ pub async fn fixture_in(wake: WakeMode, tune: impl FnOnce(&mut QueueArgs)) -> Fi
             .await
             .expect("join")
             .expect("open stores");
-    let mut settings = QueueArgs::default();
+    let mut settings = QueueOptions::default();
     tune(&mut settings);
     let clock = Clock::manual(START);
     let queue = Queue::new(stores.queue, clock.clone(), settings, wake);
@@ -185,7 +186,7 @@ pub async fn queue_on(dir: &std::path::Path) -> Queue {
     let queue = Queue::new(
         stores.queue,
         Clock::system(),
-        QueueArgs::default(),
+        QueueOptions::default(),
         WakeMode::Poll,
     );
     trifecta::queue::builtin::register(&queue);

@@ -1,0 +1,179 @@
+//! Solid Queue on SQLite: durable jobs with workers, a dispatcher, recurring tasks,
+//! concurrency limits, retries and crash recovery.
+//!
+//! A job's state is whichever execution row exists for it (ready, scheduled, claimed,
+//! blocked, failed) or `finished`. [`Queue`] is the cheap-Clone handle: register job
+//! handlers ([`Queue::register`]), enqueue ([`Queue::enqueue`], [`Queue::enqueue_at`],
+//! [`Queue::enqueue_in`], [`Queue::enqueue_all`]), administer (stats, retry, discard,
+//! pause), and start the background actors ([`Queue::start`]):
+//!
+//! - [`Worker`]: claims up to its idle thread count per poll in one `BEGIN IMMEDIATE`
+//!   transaction, in strict queue order; woken at once by a local enqueue
+//!   ([`trifecta_store::WakeMode::Instant`]) and otherwise by its poll, which a
+//!   `PRAGMA data_version` check makes nearly free when nothing changed. Finishes of
+//!   several jobs are written in one transaction.
+//! - [`Dispatcher`]: due scheduled jobs to ready; concurrency maintenance; cleanup of old
+//!   finished jobs.
+//! - [`Scheduler`]: recurring tasks from a TOML or Solid Queue YAML file
+//!   ([`load_schedule`]), each run enqueued once across schedulers thanks to the unique
+//!   `(task_key, run_at)`.
+//! - the process registry: heartbeats, pruning of dead processes and recovery of their
+//!   claimed jobs.
+//!
+//! Talks to: [`trifecta_store`] only. Knows nothing of the app or the web layer.
+
+pub mod builtin;
+mod config;
+mod dispatcher;
+mod enqueue;
+mod error;
+mod job;
+mod manage;
+mod process;
+mod recurring;
+mod registry;
+mod request;
+mod runtime;
+mod scheduler;
+mod selector;
+mod store;
+mod worker;
+mod writer;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+pub use config::{OnDeadProcess, QueueOptions, UnknownOnDeadProcess};
+
+mod embedded {
+    refinery::embed_migrations!("sql");
+}
+
+/// This engine's tables: the migrations in `crates/queue/sql/`, which the store runs.
+pub const SCHEMA: trifecta_store::Schema = trifecta_store::Schema {
+    name: "queue",
+    runner: embedded::migrations::runner,
+};
+pub use dispatcher::Dispatcher;
+pub use error::{Error, Result};
+pub use job::{
+    Concurrency, DEFAULT_QUEUE, Job, JobContext, JobError, JobId, JobOptions, JobState, OnConflict,
+    Retry, UnknownJobState,
+};
+pub use process::Process;
+pub use recurring::{RecurringTask, Schedule, load_schedule};
+pub use registry::{BAD_ARGUMENTS, Registry, UNKNOWN_JOB};
+pub use request::with_request_id;
+pub use runtime::Runtime;
+pub use scheduler::Scheduler;
+pub use selector::{Pattern, QueueSelector};
+pub use store::admin::{JobInfo, Stats};
+pub use store::claim::ClaimedJob;
+pub use store::process::{ProcessRow, PruneReport};
+pub use store::schedule::DispatchReport;
+pub use worker::Worker;
+
+use trifecta_store::WakeMode;
+use trifecta_store::{Clock, Db};
+
+/// The job queue. Cheap to clone; clones share the database, registry and wake-up signal.
+#[derive(Clone, Debug)]
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    clock: Clock,
+    registry: Registry,
+    settings: QueueOptions,
+    instant_wake: bool,
+    /// Wakes this process's worker after a local enqueue commits (instant wake only).
+    wake: Notify,
+    /// Group commit of enqueues, claims and finishes.
+    writer: writer::Writer,
+    /// The running worker of this process, for enqueues that claim in their transaction.
+    local_worker: worker::LocalWorker,
+    /// Recurring tasks added in code ([`Queue::add_recurring`]), scheduled with the file's.
+    added_tasks: std::sync::Mutex<Vec<RecurringTask>>,
+}
+
+impl Queue {
+    /// A handle on the queue database `db`. Nothing runs until [`Queue::start`].
+    pub fn new(db: Db, clock: Clock, settings: QueueOptions, wake: WakeMode) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                registry: Registry::default(),
+                settings,
+                instant_wake: wake == WakeMode::Instant,
+                wake: Notify::new(),
+                writer: writer::Writer::default(),
+                local_worker: worker::LocalWorker::default(),
+                added_tasks: std::sync::Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Registers the handler of job type `J`. The handler may capture anything (other
+    /// handles, `Arc`ed state); workers call it with the deserialized arguments.
+    pub fn register<J, F, Fut>(&self, options: JobOptions, handler: F)
+    where
+        J: Job,
+        F: Fn(J, JobContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<(), JobError>> + Send + 'static,
+    {
+        self.inner.registry.register::<J, F, Fut>(options, handler);
+    }
+
+    /// Adds a recurring task defined in code (the server's scheduled backup), scheduled
+    /// with the tasks of the schedule file. Call it before [`Queue::start`].
+    pub fn add_recurring(&self, task: RecurringTask) {
+        self.inner
+            .added_tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(task);
+    }
+
+    /// The job registry.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The settings this handle was built with.
+    pub fn settings(&self) -> &QueueOptions {
+        &self.inner.settings
+    }
+
+    /// The clock used for every timestamp.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The queue database.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// Runs `f` in the next group-commit transaction (hot paths: enqueue, claim, finish).
+    async fn group_write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.writer.write(&self.inner.db, f).await
+    }
+
+    /// Wakes the local worker (instant wake only): called after a commit that made jobs
+    /// ready.
+    fn notify_ready(&self) {
+        if self.inner.instant_wake {
+            self.inner.wake.notify_one();
+        }
+    }
+}
