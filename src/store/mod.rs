@@ -59,7 +59,7 @@ impl StoreKind {
         }
     }
 
-    /// File name for environment `env`, as in the seed design (`production_queue.sqlite3`).
+    /// File name for environment `env`, as Rails 8 names them (`production_queue.sqlite3`).
     pub fn file_name(self, env: &str) -> String {
         match self {
             Self::App => format!("{env}.sqlite3"),
