@@ -1,6 +1,7 @@
-//! The docs stay true to the repository: every path README.md and `docs/*.md` name exists,
-//! they cite nothing a reader of the repository cannot open, and every citation of the
-//! protocols page (in the docs and in code comments) names a section that page has.
+//! The docs stay true to the repository: every path README.md and `docs/*.md` name exists
+//! and every `#anchor` they link is a heading; they cite nothing a reader of the repository
+//! cannot open; and every citation of the protocols page (in the docs and in code comments)
+//! carries its path and names a section that page has.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -147,6 +148,45 @@ fn named_paths(doc: &Path, text: &str) -> Vec<(String, Option<PathBuf>)> {
     named
 }
 
+/// The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The anchors of the headings of Markdown `text` (outside code blocks).
+fn anchors(text: &str) -> Vec<String> {
+    without_fences(text)
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| slug(l.trim_start_matches('#')))
+        .collect()
+}
+
+/// The `#anchor` links of a doc that point at no heading (in the doc itself, or in the
+/// Markdown file the link names).
+fn broken_anchors(doc: &Path, text: &str) -> Vec<String> {
+    let dir = doc.parent().unwrap_or(root());
+    link_targets(&without_fences(text))
+        .into_iter()
+        .filter(|t| !t.contains("://"))
+        .filter_map(|target| {
+            let (file, anchor) = target.split_once('#')?;
+            let page = if file.is_empty() {
+                text.to_owned()
+            } else {
+                std::fs::read_to_string(resolve(dir, file)?).ok()?
+            };
+            (!anchors(&page).contains(&anchor.to_owned())).then_some(target)
+        })
+        .collect()
+}
+
 #[test]
 fn every_path_the_docs_name_exists() {
     let mut checked = 0;
@@ -158,6 +198,9 @@ fn every_path_the_docs_name_exists() {
             if !path.as_deref().is_some_and(Path::exists) {
                 missing.push(format!("{name}: {written}"));
             }
+        }
+        for target in broken_anchors(&doc, &text) {
+            missing.push(format!("{name}: {target} (no such heading)"));
         }
     }
     // A scanner that finds nothing would pass anything.
