@@ -1,4 +1,4 @@
-//! The shared todo board's real-time pipeline (seed "Real-Time Updates"): every committed
+//! The shared todo board's real-time pipeline: every committed
 //! change enqueues [`BroadcastTodos`], which broadcasts what changed since the last
 //! broadcast (a [`TodoBatch`]) on cable channel `todos`, which [`TodosChannel`] streams from.
 //! A new subscriber gets the newest todos at once, read through Solid Cache

@@ -1,4 +1,4 @@
-//! The domain of the two seed designs: users and their sessions, accounts and memberships,
+//! The domain: the todo board, users and their sessions, accounts and memberships,
 //! the `accessible_by` authorization scopes, and the obfuscated ids that leave the server.
 //!
 //! Talks to: `store` (the app database). The HTTP layer (`web`) and the admin CLI call in

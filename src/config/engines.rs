@@ -132,7 +132,7 @@ impl Default for QueueArgs {
     }
 }
 
-/// Solid Cable settings (the gem's `config/cable.yml`).
+/// Solid Cable settings (Solid Cable's `config/cable.yml`).
 #[derive(Args, Clone, Debug)]
 pub struct CableArgs {
     /// How often the listener polls the cable database for messages of other processes.

@@ -1,4 +1,4 @@
-//! The HTTP edge around every route (what Thruster gave the seed design): the client's
+//! The HTTP edge around every route (what Thruster gives a Rails 8 app): the client's
 //! address and scheme behind reverse proxies ([`super::proxy`]), request ids and logs
 //! ([`super::requests`]), compression negotiated by `Accept-Encoding`, security headers
 //! (HSTS on HTTPS), error pages, panic recovery, request timeout and body limit, and the

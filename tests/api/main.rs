@@ -24,6 +24,7 @@ mod cache_eviction;
 mod cache_failures;
 mod cache_process;
 mod deploy;
+mod docs;
 mod helpers;
 mod hostile;
 mod hostile_store;

@@ -2,7 +2,7 @@
 //!
 //! Identifiers are kept as the raw string the client sent and echoed with one JSON string
 //! escape ([`identifier_json`]); they are never re-serialized from parsed params, whose key
-//! order or number format could differ (protocols.md §1.3).
+//! order or number format could differ (`docs/protocols.md` §1.4).
 
 use axum::extract::ws::Utf8Bytes;
 use serde_json::{Map, Value};

@@ -15,7 +15,7 @@
 //!   channel [`INTERNAL_CHANNEL`] ([`ActionCable::disconnect_everywhere`],
 //!   [`ActionCable::unsubscribe_everywhere`], [`remote_disconnect`], [`remote_unsubscribe`]).
 //!
-//! Deviations from Rails, on purpose (protocols.md §1.6): a subscribe to an unknown channel
+//! Deviations from Rails, on purpose (`docs/protocols.md` §1.7): a subscribe to an unknown channel
 //! (or with an unparseable identifier, or past the subscription limit) gets
 //! `reject_subscription` instead of silence, so the client's guarantor stops retrying; and a
 //! client sending no `Origin` (not a browser) is allowed.

@@ -9,7 +9,7 @@
 //! file arrive through the same poll. A separate trimmer deletes rows older than the
 //! retention (1 day).
 //!
-//! Unlike the gem's listener (rails/solid_cable#74), ours survives database errors: it logs,
+//! Unlike Solid Cable's listener (rails/solid_cable#74), ours survives database errors: it logs,
 //! backs off and resumes where it stopped.
 //!
 //! Talks to: [`trifecta_store`]. Knows nothing of WebSockets or the app.
@@ -47,7 +47,7 @@ pub use store::{TableStats, channel_hash};
 use trifecta_store::WakeMode;
 use trifecta_store::{Clock, Db, Timestamp};
 
-/// Longest channel name accepted, in bytes (the gem's column limit).
+/// Longest channel name accepted, in bytes (Solid Cable's column limit).
 pub const MAX_CHANNEL_LEN: usize = 1024;
 
 /// One broadcast as read back from the database.

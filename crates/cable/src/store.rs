@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::{Message, Result};
 use trifecta_store::Timestamp;
 
-/// The gem's `channel_hash`: the first 8 bytes of SHA-256(channel) as a signed big-endian
+/// Solid Cable's `channel_hash`: the first 8 bytes of SHA-256(channel) as a signed big-endian
 /// integer, so lookups use an integer index instead of comparing long blobs.
 pub fn channel_hash(channel: &str) -> i64 {
     let digest = Sha256::digest(channel.as_bytes());

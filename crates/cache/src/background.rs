@@ -37,7 +37,7 @@ impl ExpiryOutcome {
 
 impl Cache {
     /// Counts `rows` written: asks for an expiry pass with probability
-    /// `rows × 2 / expiry_batch_size` (the gem's `expires_per_write`). Requests coalesce.
+    /// `rows × 2 / expiry_batch_size` (Solid Cache's `expires_per_write`). Requests coalesce.
     pub(super) fn track_writes(&self, rows: usize) {
         let per_write = 2.0 / f64::from(self.inner.options.expiry_batch_size);
         let expected = rows as f64 * per_write;

@@ -12,7 +12,7 @@ pub struct CacheOptions {
     /// Largest total of `byte_size`.
     pub max_size: Option<u64>,
     /// Rows one expiry round removes at most; a write starts a pass with probability
-    /// `2 / expiry_batch_size` (the gem's 2% at 100).
+    /// `2 / expiry_batch_size` (Solid Cache's 2% at 100).
     pub expiry_batch_size: u32,
     /// Busy timeout of reads: longer than this on a locked file and the read is a miss.
     pub read_timeout: Duration,
@@ -35,7 +35,7 @@ pub struct CacheOptions {
 }
 
 impl Default for CacheOptions {
-    /// The gem's defaults with the install template's 256 MB `max_size`.
+    /// Solid Cache's defaults with the install template's 256 MB `max_size`.
     fn default() -> Self {
         Self {
             max_age: Some(Duration::from_secs(14 * 24 * 3600)),

@@ -1,9 +1,9 @@
-//! Keys as the gem stores them: `namespace:key`, hashed down to 1024 bytes when longer, and
+//! Keys as Solid Cache stores them: `namespace:key`, hashed down to 1024 bytes when longer, and
 //! the signed 64-bit `key_hash` every lookup goes through.
 
 use sha2::{Digest, Sha256};
 
-/// Longest stored key, in bytes (the gem's `max_key_bytesize`).
+/// Longest stored key, in bytes (Solid Cache's `max_key_bytesize`).
 pub const MAX_KEY_BYTES: usize = 1024;
 
 /// Hex digits of the digest appended to a shortened key (`ActiveSupport::Digest.hexdigest`
@@ -43,7 +43,7 @@ impl Key {
     }
 }
 
-/// The gem's `key_hash`: `SHA256(key)[0..8].unpack("q>")`.
+/// Solid Cache's `key_hash`: `SHA256(key)[0..8].unpack("q>")`.
 pub(crate) fn key_hash(bytes: &[u8]) -> i64 {
     let digest = Sha256::digest(bytes);
     let mut first = [0u8; 8];

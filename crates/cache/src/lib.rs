@@ -1,15 +1,15 @@
 //! Solid Cache in Rust: an expiring, size-bounded key-value cache in its own SQLite file.
 //!
 //! [`Cache`] is a cheap-`Clone` handle with a serde-typed API (`read`, `write`, `fetch`,
-//! `increment`, the `_multi` forms, ...). Keys are stored as the gem stores them (namespaced,
+//! `increment`, the `_multi` forms, ...). Keys are stored as Solid Cache stores them (namespaced,
 //! hashed down to 1024 bytes, looked up by a signed 64-bit `key_hash`); values are JSON.
 //!
 //! - Failure policy: a busy, locked or unreadable file makes a read a miss and a write a
 //!   dropped write, each with a logged warning; request-facing calls never return errors.
 //!   Reads wait at most [`CacheOptions::read_timeout`] for a locked file, writes (and the
 //!   expiry pass) at most [`CacheOptions::write_timeout`].
-//! - Eviction: writes start an expiry pass with probability `2 / expiry_batch_size` (the
-//!   gem's 2%); the pass runs in [`Cache::run`], a background task, and removes the oldest
+//! - Eviction: writes start an expiry pass with probability `2 / expiry_batch_size` (Solid
+//!   Cache's 2%); the pass runs in [`Cache::run`], a background task, and removes the oldest
 //!   rows while the exact totals (kept by triggers) exceed `max_entries`/`max_size`, and
 //!   rows past `max_age` or their own expiry. Expired rows are never returned.
 //! - `fetch` is single-flight per key within a process.

@@ -175,7 +175,7 @@ impl Cache {
             .await
     }
 
-    /// Deletes every entry of the cache file (all namespaces, as the gem's `clear`); returns
+    /// Deletes every entry of the cache file (all namespaces, as Solid Cache's `clear`); returns
     /// how many.
     ///
     /// # Errors

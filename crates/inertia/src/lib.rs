@@ -1,4 +1,4 @@
-//! A thin server side of the Inertia v3 protocol for axum (see `protocols.md` §3).
+//! A thin server side of the Inertia v3 protocol for axum (see `docs/protocols.md` §3).
 //!
 //! - [`Inertia`] is the extractor handlers use: `inertia.render("Users/Index", props)` answers
 //!   the first visit with the HTML shell (the page object in

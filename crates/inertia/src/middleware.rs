@@ -1,4 +1,5 @@
-//! [`middleware`]: the protocol rules that apply around any handler (`protocols.md` §3.4, §3.5).
+//! [`middleware`]: the protocol rules that apply around any handler
+//! (`docs/protocols.md` §3.4, §3.5).
 
 use axum::body::Body;
 use axum::extract::{Request, State};

@@ -1,4 +1,4 @@
-//! The page object (`protocols.md` §3.2).
+//! The page object (`docs/protocols.md` §3.2).
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 //! [`Props`]: the props of one page, eager or lazy, and how a request selects them
-//! (`protocols.md` §3.6).
+//! (`docs/protocols.md` §3.6).
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -1,5 +1,5 @@
 //! Flash data and validation errors carried across one redirect in an encrypted cookie,
-//! so the server keeps no session state for them (`protocols.md` §3.7, §3.8).
+//! so the server keeps no session state for them (`docs/protocols.md` §3.7, §3.8).
 
 use axum_extra::extract::cookie::{Cookie, CookieJar, PrivateCookieJar, SameSite};
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! The HTML of a first visit: the page object as JSON in a `<script>` element, then the
-//! mount point (`protocols.md` §3.1).
+//! mount point (`docs/protocols.md` §3.1).
 
 use super::{InertiaConfig, Page, Result};
 

@@ -9,7 +9,7 @@ pub enum WakeMode {
     /// A local write wakes the local poller at once; the poll still catches other processes.
     #[default]
     Instant,
-    /// Pure polling (for measuring it).
+    /// Pure polling, as Solid Queue and Solid Cable do (for measuring it).
     Poll,
 }
 

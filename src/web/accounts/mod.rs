@@ -47,7 +47,7 @@ fn refused(err: app::Error) -> ApiError {
     }
 }
 
-/// The seed's `account_props`: what a list of accounts shows.
+/// `account_props`: what a list of accounts shows.
 fn account_props(app: &App, a: &Account) -> Value {
     json!({
         "id": app.ids().encode(a.id),
@@ -72,7 +72,7 @@ fn member_props(app: &App, m: &AccountUser, viewer: i64) -> Value {
     })
 }
 
-/// The seed's `detailed_account_props`: one account with its members, and whether `user`
+/// `detailed_account_props`: one account with its members, and whether `user`
 /// may change it. Fails with `NotFound` exactly when the account is not in `user`'s scope.
 async fn detailed_account_props(
     app: &App,

@@ -7,7 +7,7 @@ pub(crate) mod read;
 pub(crate) mod stats;
 pub(crate) mod write;
 
-/// What the gem adds to key and value lengths for a row's `byte_size`.
+/// What Solid Cache adds to key and value lengths for a row's `byte_size`.
 pub(crate) const ROW_OVERHEAD: i64 = 140;
 
 /// `byte_size` of a row holding `key` and `value`.

@@ -1,5 +1,5 @@
 //! Writes, each inside the caller's `BEGIN IMMEDIATE` transaction. An overwrite keeps the
-//! row's `id` and `created_at` (its FIFO place), as the gem.
+//! row's `id` and `created_at` (its FIFO place), as Solid Cache does.
 
 use rusqlite::{OptionalExtension, Transaction, params};
 

@@ -238,7 +238,7 @@ impl Worker {
         if s.queue.inner.instant_wake {
             s.queue.inner.local_worker.set(&s);
         }
-        // The first poll runs at once, as the gem's: jobs waiting at boot start now.
+        // The first poll runs at once, as Solid Queue's: jobs waiting at boot start now.
         let mut first = true;
         loop {
             let backlog = lock(&s.poll).more;

@@ -144,7 +144,7 @@ async fn complete(s: &Shared, c: Completion) {
             .await
         {
             // Jobs this finish unblocked are claimable now, not at the next poll: as in
-            // the gem, whose thread finishes (unblocking the next job) before waking its
+            // Solid Queue, whose thread finishes (unblocking the next job) before waking its
             // worker. This holds in `--wake poll` too; it is the worker's own work.
             Ok(report) if report.made_ready > 0 => {
                 s.freed.notify_one();
