@@ -7,9 +7,8 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::Error;
-use crate::config::{StorageArgs, WakeMode};
-use crate::queue::{self, JobId, JobInfo, JobState, Queue, QueueOptions};
-use crate::store::Clock;
+use crate::config::StorageArgs;
+use crate::queue::{JobId, JobInfo, JobState};
 
 /// `trifecta jobs`.
 #[derive(Args, Debug)]
@@ -111,14 +110,7 @@ pub async fn run(
     args: JobsArgs,
     out: &mut (dyn Write + Send),
 ) -> Result<(), Error> {
-    let stores = super::open_existing(&storage).await?;
-    let queue = Queue::new(
-        stores.queue,
-        Clock::system(),
-        QueueOptions::default(),
-        WakeMode::Poll,
-    );
-    queue::builtin::register(&queue);
+    let queue = super::Offline::open(&storage).await?.queue();
     match args.command {
         JobsCommand::Stats { json } => {
             let stats = queue.stats().await?;

@@ -2,8 +2,9 @@
 //! the per-subscription state), the [`Context`] its callbacks act through, and the
 //! [`Registry`] of channel names.
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
@@ -152,32 +153,18 @@ impl Registry {
         F: Fn() -> C + Send + Sync + 'static,
     {
         let factory: ChannelFactory = Arc::new(move || Box::new(make()));
-        self.channels
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.into(), factory);
+        self.channels.write().insert(name.into(), factory);
     }
 
     /// A new channel value for `name`, if registered.
     pub fn make(&self, name: &str) -> Option<Box<dyn Channel>> {
-        let factory = self
-            .channels
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()?;
+        let factory = self.channels.read().get(name).cloned()?;
         Some(factory())
     }
 
     /// The registered names, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .channels
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .keys()
-            .cloned()
-            .collect();
+        let mut v: Vec<String> = self.channels.read().keys().cloned().collect();
         v.sort();
         v
     }

@@ -34,9 +34,10 @@ mod remote;
 mod session;
 mod subscriptions;
 
+use parking_lot::{Mutex, MutexGuard, RwLock};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -185,26 +186,15 @@ impl ActionCable {
 
     /// Replaces the connection hook (for new connections).
     pub fn set_connect(&self, hook: Arc<dyn Connect>) {
-        *self
-            .inner
-            .connect
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = hook;
+        *self.inner.connect.write() = hook;
     }
 
     fn connect_hook(&self) -> Arc<dyn Connect> {
-        self.inner
-            .connect
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.inner.connect.read().clone()
     }
 
     fn connections(&self) -> MutexGuard<'_, HashMap<u64, Conn>> {
-        self.inner
-            .connections
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.inner.connections.lock()
     }
 
     /// Subscribes this server to [`INTERNAL_CHANNEL`], so disconnect orders published by any
@@ -239,10 +229,7 @@ impl ActionCable {
     }
 
     fn internal(&self) -> MutexGuard<'_, Option<cable::Subscription>> {
-        self.inner
-            .internal
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.inner.internal.lock()
     }
 
     /// Sends `{"type":"disconnect","reason":"remote","reconnect":…}` to every connection of

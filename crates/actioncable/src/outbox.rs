@@ -13,9 +13,10 @@
 //! [`Ledger`] counts the bytes of payloads alive in any queue once; past
 //! `--cable-memory-budget` the connections with the most queued bytes are kicked first.
 
+use parking_lot::Mutex;
 use std::sync::Arc;
+use std::sync::Weak;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, Weak};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -65,7 +66,7 @@ impl Ledger {
 
     /// The shared payload of `message`, made on its first sink.
     fn payload_of(&self, message: &Message, server: &Arc<Inner>) -> Arc<Payload> {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = self.last.lock();
         if last.0 == message.id
             && let Some(payload) = last.1.upgrade()
         {
@@ -292,7 +293,7 @@ fn enforce_budget(server: &Inner) {
     let due = last == 0 || now_ms >= last.saturating_add(PASS_EVERY.as_millis() as u64);
     if pinned > budget && due {
         ledger.last_pass_ms.store(now_ms.max(1), Ordering::Relaxed);
-        let conns = server.connections.lock().unwrap_or_else(|p| p.into_inner());
+        let conns = server.connections.lock();
         let mut going = 0usize;
         let mut candidates: Vec<(usize, &Outbox)> = Vec::new();
         for c in conns.values() {

@@ -6,7 +6,8 @@
 //! [`Sink`] queues each broadcast once, with the list of identifiers it is for, and the
 //! frames are built when written.
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -46,14 +47,11 @@ struct StreamSink {
 
 impl StreamSink {
     fn targets(&self) -> Arc<[Target]> {
-        self.targets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.targets.lock().clone()
     }
 
     fn join(&self, target: Target) {
-        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut targets = self.targets.lock();
         let mut list = targets.to_vec();
         list.push(target);
         *targets = Arc::from(list);
@@ -61,7 +59,7 @@ impl StreamSink {
 
     /// Removes `id_json`; returns how many targets are left.
     fn leave(&self, id_json: &str) -> usize {
-        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut targets = self.targets.lock();
         let list: Vec<Target> = targets
             .iter()
             .filter(|t| &*t.id_json != id_json)

@@ -8,9 +8,10 @@
 //! once by the broadcaster ([`Hub::publish_local`]); anything else is left to the listener,
 //! which reads the rows in id order.
 
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::Message;
 use super::store::channel_hash;
@@ -83,9 +84,7 @@ pub(super) struct Hub {
 
 impl Hub {
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave the maps half-updated in a way that
-        // matters more than losing every subscriber, so keep serving.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock()
     }
 
     pub(super) fn add(&self, channel: &str, floor: i64, sink: Arc<dyn Sink>) -> Subscription {

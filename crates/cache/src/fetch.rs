@@ -3,10 +3,11 @@
 //! on it and clone its value. If the computing caller fails or is cancelled, a waiting one
 //! takes over.
 
+use parking_lot::MutexGuard;
 use std::any::{Any, TypeId};
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::{Arc, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -86,10 +87,7 @@ impl Cache {
     }
 
     fn inflight(&self) -> MutexGuard<'_, std::collections::HashMap<SlotKey, Slot>> {
-        self.inner
-            .inflight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.inner.inflight.lock()
     }
 }
 

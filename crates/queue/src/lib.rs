@@ -98,7 +98,7 @@ struct Inner {
     /// The running worker of this process, for enqueues that claim in their transaction.
     local_worker: worker::LocalWorker,
     /// Recurring tasks added in code ([`Queue::add_recurring`]), scheduled with the file's.
-    added_tasks: std::sync::Mutex<Vec<RecurringTask>>,
+    added_tasks: parking_lot::Mutex<Vec<RecurringTask>>,
 }
 
 impl Queue {
@@ -114,7 +114,7 @@ impl Queue {
                 wake: Notify::new(),
                 writer: writer::Writer::default(),
                 local_worker: worker::LocalWorker::default(),
-                added_tasks: std::sync::Mutex::new(Vec::new()),
+                added_tasks: parking_lot::Mutex::new(Vec::new()),
             }),
         }
     }
@@ -133,11 +133,7 @@ impl Queue {
     /// Adds a recurring task defined in code (the server's scheduled backup), scheduled
     /// with the tasks of the schedule file. Call it before [`Queue::start`].
     pub fn add_recurring(&self, task: RecurringTask) {
-        self.inner
-            .added_tasks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(task);
+        self.inner.added_tasks.lock().push(task);
     }
 
     /// The job registry.

@@ -1,10 +1,11 @@
 //! The job registry: job names to type-erased handlers. The app fills it at startup; a
 //! handler is any closure, so it can capture the handles (cache, cable, ...) it needs.
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use super::job::{Job, JobContext, JobError, JobOptions, NewJob};
 use trifecta_store::Timestamp;
@@ -69,28 +70,24 @@ impl Registry {
             options,
             describe: describe::<J>,
         };
-        if let Ok(mut map) = self.entries.write() {
-            map.insert(J::NAME.to_owned(), Arc::new(entry));
-        }
+        self.entries
+            .write()
+            .insert(J::NAME.to_owned(), Arc::new(entry));
     }
 
     /// Whether `name` has a handler.
     pub fn contains(&self, name: &str) -> bool {
-        self.entries.read().is_ok_and(|m| m.contains_key(name))
+        self.entries.read().contains_key(name)
     }
 
     /// Registered names, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .entries
-            .read()
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default();
+        let mut names: Vec<String> = self.entries.read().keys().cloned().collect();
         names.sort();
         names
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Arc<Entry>> {
-        self.entries.read().ok().and_then(|m| m.get(name).cloned())
+        self.entries.read().get(name).cloned()
     }
 }

@@ -78,12 +78,7 @@ impl Queue {
 
     /// The tasks added with [`Queue::add_recurring`], each checked as a file's task is.
     fn added_tasks(&self) -> Result<Vec<RecurringTask>> {
-        let tasks = self
-            .inner
-            .added_tasks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let tasks = self.inner.added_tasks.lock().clone();
         let fail = |reason: String| Error::Recurring {
             path: std::path::PathBuf::from("(built-in)"),
             reason,

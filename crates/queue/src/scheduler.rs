@@ -1,7 +1,8 @@
 //! The scheduler: enqueues each recurring task at its run times. Several schedulers may
 //! share a file; the unique `(task_key, run_at)` record makes each run enqueue once.
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -71,7 +72,7 @@ impl Scheduler {
         let now = self.queue.clock().now();
         let mut created = Vec::new();
         for (i, task) in self.tasks.iter().enumerate() {
-            let due = lock(&self.next)[i].filter(|at| *at <= now);
+            let due = self.next.lock()[i].filter(|at| *at <= now);
             let Some(run_at) = due else {
                 continue;
             };
@@ -94,7 +95,7 @@ impl Scheduler {
                 tracing::info!(task = %task.key, job_id = id, run_at = %run_at.to_rfc3339(), "recurring task enqueued");
                 created.push(JobId(id));
             }
-            lock(&self.next)[i] = task.schedule.next_after(now.max(run_at));
+            self.next.lock()[i] = task.schedule.next_after(now.max(run_at));
         }
         if !created.is_empty() {
             self.queue.notify_ready();
@@ -105,7 +106,8 @@ impl Scheduler {
     /// Time until the earliest next run.
     fn sleep_for(&self) -> Duration {
         let now = self.queue.clock().now();
-        lock(&self.next)
+        self.next
+            .lock()
             .iter()
             .flatten()
             .min()
@@ -129,8 +131,4 @@ impl Scheduler {
             }
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

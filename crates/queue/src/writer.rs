@@ -9,7 +9,8 @@
 //! task ends as soon as the list is empty, and every operation it carries has a caller
 //! awaiting its result, so it is scoped to those callers.
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -68,7 +69,7 @@ impl Writer {
             })
         });
         let start = {
-            let mut s = lock(&self.state);
+            let mut s = self.state.lock();
             s.pending.push(op);
             !std::mem::replace(&mut s.writing, true)
         };
@@ -79,16 +80,12 @@ impl Writer {
     }
 }
 
-fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// Writes batches until nothing is pending, then marks the writer idle (under the same
 /// lock a caller uses to decide whether to start a round, so no operation is stranded).
 async fn round(state: Arc<Mutex<State>>, db: Db) {
     loop {
         let batch: Vec<Op> = {
-            let mut s = lock(&state);
+            let mut s = state.lock();
             if s.pending.is_empty() {
                 s.writing = false;
                 return;

@@ -7,8 +7,9 @@
 //! idle slots), only made a commit earlier, so a job enqueued on an idle server starts
 //! without a second transaction or a wake-up of the worker's task.
 
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -62,16 +63,16 @@ pub(crate) struct LocalWorker(Mutex<Weak<Shared>>);
 impl LocalWorker {
     /// Up to `n` idle slots of the running worker; `None` when there is none or it is full.
     pub(crate) fn reserve(&self, n: usize) -> Option<Slots> {
-        let shared = lock(&self.0).upgrade()?;
+        let shared = self.0.lock().upgrade()?;
         reserve(&shared, n)
     }
 
     fn set(&self, worker: &Arc<Shared>) {
-        *lock(&self.0) = Arc::downgrade(worker);
+        *self.0.lock() = Arc::downgrade(worker);
     }
 
     fn clear(&self) {
-        *lock(&self.0) = Weak::new();
+        *self.0.lock() = Weak::new();
     }
 }
 
@@ -193,14 +194,14 @@ impl Worker {
     async fn poll(&self, guarded: bool) -> Result<usize> {
         let s = &self.shared;
         if s.slots.available_permits() == 0 {
-            lock(&s.poll).more = true;
+            s.poll.lock().more = true;
             return Ok(0);
         }
         let mut version = None;
-        if guarded && !lock(&s.poll).more {
+        if guarded && !s.poll.lock().more {
             // A failed check (the file locked this instant) claims as if it had changed.
             if let Ok(v) = s.queue.db().data_version() {
-                if lock(&s.poll).version == Some(v) {
+                if s.poll.lock().version == Some(v) {
                     return Ok(0);
                 }
                 version = Some(v);
@@ -209,13 +210,13 @@ impl Worker {
         // The slots are taken before the claim, so a local enqueue claiming at the same
         // time cannot leave this claim with jobs and no slot to run them.
         let Some(slots) = reserve(&self.shared, usize::MAX) else {
-            lock(&s.poll).more = true;
+            s.poll.lock().more = true;
             return Ok(0);
         };
         let idle = slots.len();
         let jobs = s.queue.claim(&s.selector, s.process_id, idle).await?;
         {
-            let mut st = lock(&s.poll);
+            let mut st = s.poll.lock();
             st.version = version;
             st.more = jobs.len() == idle;
         }
@@ -241,7 +242,7 @@ impl Worker {
         // The first poll runs at once, as Solid Queue's: jobs waiting at boot start now.
         let mut first = true;
         loop {
-            let backlog = lock(&s.poll).more;
+            let backlog = s.poll.lock().more;
             let guarded = if std::mem::take(&mut first)
                 || (backlog && s.slots.available_permits() >= refill)
             {
@@ -251,7 +252,7 @@ impl Worker {
                     () = token.cancelled() => break,
                     () = s.queue.inner.wake.notified() => false,
                     () = s.freed.notified() => {
-                        if lock(&s.poll).more && s.slots.available_permits() < refill {
+                        if s.poll.lock().more && s.slots.available_permits() < refill {
                             continue;
                         }
                         true
@@ -264,7 +265,7 @@ impl Worker {
             }
             if let Err(err) = self.poll(guarded).await {
                 tracing::warn!(cause = %err, "worker poll failed");
-                lock(&s.poll).more = false;
+                s.poll.lock().more = false;
                 tokio::select! {
                     () = token.cancelled() => break,
                     () = tokio::time::sleep(interval) => {}
@@ -291,8 +292,4 @@ impl Worker {
         }
         tracing::info!("worker stopped");
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -12,7 +12,7 @@ use super::super::job::{AfterFailure, JobContext, JobError, JobId};
 use super::super::registry::UNKNOWN_JOB;
 use super::super::store::claim::ClaimedJob;
 use super::super::store::finish::{Completion, Outcome, finish_batch};
-use super::{Shared, lock};
+use super::Shared;
 
 /// Performs one claimed job inside its `job` span (which shows the id of the request that
 /// enqueued it), then queues its outcome for the next finish transaction.
@@ -117,7 +117,7 @@ async fn perform(s: &Shared, job: &ClaimedJob) -> Option<Outcome> {
 /// in one transaction, repeating until nothing is pending.
 async fn complete(s: &Shared, c: Completion) {
     {
-        let mut q = lock(&s.finish);
+        let mut q = s.finish.lock();
         q.pending.push(c);
         if q.writing {
             return;
@@ -126,7 +126,7 @@ async fn complete(s: &Shared, c: Completion) {
     }
     loop {
         let batch = {
-            let mut q = lock(&s.finish);
+            let mut q = s.finish.lock();
             if q.pending.is_empty() {
                 q.writing = false;
                 return;

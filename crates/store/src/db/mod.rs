@@ -14,9 +14,10 @@
 //! A `Db` fails closed when its file goes away: see [`health`] for the identity check that
 //! retires a handle whose file was deleted or replaced, and the write probe of `/up`.
 
+use parking_lot::Mutex;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, TryLockError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use r2d2::{CustomizeConnection, Pool};
@@ -226,12 +227,7 @@ impl Db {
         blocking(move || {
             // The write connection when it is free: its page cache survives this process's
             // commits, which empty the cache of every pooled connection (WAL mode).
-            let slot = match inner.write_conn.try_lock() {
-                Ok(slot) => Some(slot),
-                Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
-                Err(TryLockError::WouldBlock) => None,
-            };
-            if let Some(mut slot) = slot
+            if let Some(mut slot) = inner.write_conn.try_lock()
                 && let Some(conn) = slot.as_mut()
             {
                 return f(conn);
@@ -260,7 +256,7 @@ impl Db {
     /// The watch connection cannot be opened or read, or the file is locked right now.
     pub fn data_version(&self) -> Result<i64> {
         self.ensure_current()?;
-        let mut slot = self.inner.watch.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = self.inner.watch.lock();
         let conn = match slot.as_mut() {
             Some(conn) => conn,
             None => {
@@ -418,11 +414,8 @@ impl Inner {
         E: From<Error>,
     {
         // A panic inside a transaction rolls it back (the `Transaction` drops) before the
-        // lock is poisoned, so the connection is clean either way.
-        let mut slot = self
-            .write_conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // lock is released, so the connection is clean for the next writer.
+        let mut slot = self.write_conn.lock();
         let conn = match &mut *slot {
             Some(conn) => conn,
             None => slot.insert(self.open_write_conn()?),
