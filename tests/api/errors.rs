@@ -1,0 +1,106 @@
+//! Server errors through the real binary: the client gets a generic sentence and the
+//! request id, never database text, whether it asked for text, an HTML page or an Inertia
+//! page; the server's log has the cause's whole chain once, on a line with that request id.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+use trifecta::stores::StoreKind;
+
+use crate::helpers::{Browser, ChildServer, TestResult, wait_for};
+
+const COST: [(&str, &str); 1] = [("TRIFECTA_BCRYPT_COST", "4")];
+/// What SQLite says about the missing table; never for clients.
+const SQLITE_TEXT: &str = "no such table: todos";
+
+/// The `X-Request-Id` of `res`.
+fn request_id(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_error_answers_its_request_id_and_logs_its_cause_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let server = ChildServer::spawn_logging(dir.path(), "info", &[], &COST);
+    let browser = Browser::new(server.addr, "");
+    let res = browser
+        .send_form(
+            Method::POST,
+            "/registration",
+            &[
+                ("email_address", "ann@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "sign up: {}", res.status());
+
+    // Another process takes the table away under the running server.
+    let db = rusqlite::Connection::open(dir.path().join(StoreKind::App.file_name("test")))?;
+    db.busy_timeout(Duration::from_secs(5))?;
+    db.execute_batch("ALTER TABLE todos RENAME TO todos_elsewhere")?;
+
+    let text = browser.get("/todos").await;
+    let html = browser
+        .client
+        .get(format!("{}/todos", browser.base))
+        .header("accept", "text/html")
+        .send()
+        .await?;
+    let inertia = browser
+        .send_json(Method::POST, "/todos", json!({"todo": {"title": "milk"}}))
+        .await;
+    let mut ids = Vec::new();
+    for (kind, res) in [("text", text), ("HTML", html), ("Inertia", inertia)] {
+        assert_eq!(res.status(), 500, "{kind}");
+        let id = request_id(&res);
+        assert_eq!(id.len(), 36, "{kind}: a request id");
+        let body = res.text().await?;
+        assert!(body.contains("Something went wrong"), "{kind}: {body}");
+        assert!(
+            body.contains(&format!("Request id: {id}")),
+            "{kind}: {body}"
+        );
+        for secret in [SQLITE_TEXT, "todos_elsewhere", "sqlite:", "SQL logic error"] {
+            assert!(!body.contains(secret), "{kind}: {secret} in {body}");
+        }
+        ids.push(id);
+    }
+
+    let lines = wait_for(
+        "three failed requests logged",
+        Duration::from_secs(10),
+        || {
+            let lines = server.log.lock().expect("log").clone();
+            let done = ids.iter().all(|id| {
+                lines
+                    .iter()
+                    .any(|l| l.contains(&format!("request_id={id}")) && l.contains("completed"))
+            });
+            async move { done.then_some(lines) }
+        },
+    )
+    .await;
+    let causes: Vec<&String> = lines.iter().filter(|l| l.contains(SQLITE_TEXT)).collect();
+    assert_eq!(causes.len(), ids.len(), "once per request: {causes:#?}");
+    for id in &ids {
+        let line = causes
+            .iter()
+            .find(|l| l.contains(&format!("request_id={id}")))
+            .ok_or_else(|| format!("no cause logged for {id}: {causes:#?}"))?;
+        assert!(
+            line.contains(" ERROR ") && line.contains("request failed"),
+            "{line}"
+        );
+        assert!(line.contains("status=500"), "{line}");
+        // The chain: the store's error, then what SQLite itself reported below it.
+        assert!(line.contains("sqlite: no such table: todos"), "{line}");
+        assert!(line.contains("SQL logic error"), "{line}");
+    }
+    Ok(())
+}
