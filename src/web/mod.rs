@@ -30,7 +30,7 @@ use tokio_util::task::TaskTracker;
 
 pub use args::{SecretString, WebArgs};
 pub use edge::{CSP, apply as edge};
-pub use error::{ApiError, Failure};
+pub use error::{ApiError, Chain, Failure};
 pub use proxy::{ClientInfo, ProxyArgs, TlsConnection};
 pub use site::Site;
 
