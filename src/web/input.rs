@@ -135,15 +135,15 @@ mod tests {
     #[derive(Debug, Default, Deserialize, PartialEq)]
     struct Body {
         #[serde(default)]
-        todo: Fields,
+        task: Task,
     }
 
     #[derive(Debug, Default, Deserialize, PartialEq)]
-    struct Fields {
+    struct Task {
         #[serde(default)]
-        title: Option<String>,
+        name: Option<String>,
         #[serde(default, deserialize_with = "flag")]
-        completed: Option<bool>,
+        done: Option<bool>,
     }
 
     fn form(text: &str) -> Result<Body, serde_qs::Error> {
@@ -153,11 +153,11 @@ mod tests {
             .deserialize_str(text)
     }
 
-    fn body(title: Option<&str>, completed: Option<bool>) -> Body {
+    fn body(name: Option<&str>, done: Option<bool>) -> Body {
         Body {
-            todo: Fields {
-                title: title.map(str::to_owned),
-                completed,
+            task: Task {
+                name: name.map(str::to_owned),
+                done,
             },
         }
     }
@@ -166,31 +166,27 @@ mod tests {
     fn forms_and_json_read_into_the_same_struct() {
         let json = |v: serde_json::Value| serde_json::from_value::<Body>(v).expect("json");
         assert_eq!(
-            form("todo%5Btitle%5D=buy+milk&todo%5Bcompleted%5D=1").expect("form"),
+            form("task%5Bname%5D=buy+milk&task%5Bdone%5D=1").expect("form"),
             body(Some("buy milk"), Some(true))
         );
         assert_eq!(
-            json(serde_json::json!({"todo": {"title": "buy milk", "completed": true}})),
+            json(serde_json::json!({"task": {"name": "buy milk", "done": true}})),
             body(Some("buy milk"), Some(true))
         );
         assert_eq!(
-            form("todo[completed]=0&todo[completed]=on").expect("form"),
+            form("task[done]=0&task[done]=on").expect("form"),
             body(None, Some(true)),
             "the last of a repeated field"
         );
+        assert_eq!(form("task[done]=").expect("form"), body(None, Some(false)));
         assert_eq!(
-            form("todo[completed]=").expect("form"),
-            body(None, Some(false))
-        );
-        assert_eq!(
-            json(serde_json::json!({"todo": {"completed": null}})),
+            json(serde_json::json!({"task": {"done": null}})),
             body(None, None)
         );
         assert_eq!(form("").expect("form"), Body::default());
-        assert!(form("todo[completed]=maybe").is_err());
+        assert!(form("task[done]=maybe").is_err());
         assert!(
-            serde_json::from_value::<Body>(serde_json::json!({"todo": {"completed": "maybe"}}))
-                .is_err()
+            serde_json::from_value::<Body>(serde_json::json!({"task": {"done": "maybe"}})).is_err()
         );
     }
 }
