@@ -94,20 +94,7 @@ async fn a_server_error_answers_its_request_id_and_logs_its_cause_once() -> Test
         ids.push(id);
     }
 
-    let lines = wait_for(
-        "three failed requests logged",
-        Duration::from_secs(10),
-        || {
-            let lines = server.log.lock().expect("log").clone();
-            let done = ids.iter().all(|id| {
-                lines
-                    .iter()
-                    .any(|l| l.contains(&format!("request_id={id}")) && l.contains("completed"))
-            });
-            async move { done.then_some(lines) }
-        },
-    )
-    .await;
+    let lines = lines_after(&server, &ids).await;
     let causes: Vec<&String> = lines.iter().filter(|l| l.contains(SQLITE_TEXT)).collect();
     assert_eq!(causes.len(), ids.len(), "once per request: {causes:#?}");
     for id in &ids {
