@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use axum_extra::extract::cookie::Key;
 
 use super::auth;
+use super::error::Chain;
 use crate::actioncable::{ActionCable, Connect, ConnectRequest, Identity, Rejected};
 use crate::app::{App, User};
 
@@ -66,7 +67,7 @@ impl Connect for SessionConnect {
             }),
             Ok(None) => Err(Rejected),
             Err(err) => {
-                tracing::error!(cause = %err, "cannot resolve the session of a socket");
+                tracing::error!(cause = %Chain(&err), "cannot resolve the session of a socket");
                 Err(Rejected)
             }
         }
@@ -82,7 +83,7 @@ impl Connect for SessionConnect {
             }
             Ok(None) => false,
             Err(err) => {
-                tracing::error!(cause = %err, "cannot revalidate the session of a socket");
+                tracing::error!(cause = %Chain(&err), "cannot revalidate the session of a socket");
                 true
             }
         }
