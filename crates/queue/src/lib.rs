@@ -23,6 +23,7 @@
 //! Talks to: [`trifecta_store`] only. Knows nothing of the app or the web layer.
 
 pub mod builtin;
+mod coalesce;
 mod config;
 mod dispatcher;
 mod enqueue;

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::coalesce::Coalesce;
 use super::error::{Error, Result};
+use super::store::in_savepoint;
 use trifecta_store::{self as store, Db};
 
 /// Delivers an operation's result once the transaction committed.
@@ -27,29 +29,18 @@ type Op = Box<dyn FnOnce(&Connection) -> Deliver + Send>;
 const MAX_BATCH: usize = 512;
 
 /// The group-commit writer of one queue database. Cheap to clone.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Writer {
-    state: Arc<Mutex<State>>,
+    state: Arc<Mutex<Coalesce<Op>>>,
 }
 
-#[derive(Default)]
-struct State {
-    pending: Vec<Op>,
-    writing: bool,
-}
-
-impl std::fmt::Debug for State {
+impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("State")
-            .field("pending", &self.pending.len())
-            .field("writing", &self.writing)
+        f.debug_struct("Writer")
+            .field("pending", &self.state.lock().len())
             .finish()
     }
 }
-
-const SAVEPOINT: &str = "SAVEPOINT op";
-const RELEASE: &str = "RELEASE op";
-const ROLLBACK: &str = "ROLLBACK TO op; RELEASE op";
 
 impl Writer {
     /// Runs `f` in the next group transaction and returns its result after the commit.
@@ -63,16 +54,12 @@ impl Writer {
     {
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let op: Op = Box::new(move |conn: &Connection| {
-            let out = in_savepoint(conn, f);
+            let out = in_savepoint(conn, "op", f);
             Box::new(move || {
                 let _ = tx.send(out);
             })
         });
-        let start = {
-            let mut s = self.state.lock();
-            s.pending.push(op);
-            !std::mem::replace(&mut s.writing, true)
-        };
+        let start = self.state.lock().push(op);
         if start {
             tokio::spawn(round(self.state.clone(), db.clone()));
         }
@@ -82,16 +69,10 @@ impl Writer {
 
 /// Writes batches until nothing is pending, then marks the writer idle (under the same
 /// lock a caller uses to decide whether to start a round, so no operation is stranded).
-async fn round(state: Arc<Mutex<State>>, db: Db) {
+async fn round(state: Arc<Mutex<Coalesce<Op>>>, db: Db) {
     loop {
-        let batch: Vec<Op> = {
-            let mut s = state.lock();
-            if s.pending.is_empty() {
-                s.writing = false;
-                return;
-            }
-            let n = s.pending.len().min(MAX_BATCH);
-            s.pending.drain(..n).collect()
+        let Some(batch) = state.lock().next_batch(MAX_BATCH) else {
+            return;
         };
         let n = batch.len();
         let result = db
@@ -105,20 +86,6 @@ async fn round(state: Arc<Mutex<State>>, db: Db) {
             Err(err) => {
                 tracing::error!(cause = %err, operations = n, "queue write transaction failed")
             }
-        }
-    }
-}
-
-fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.execute_batch(SAVEPOINT)?;
-    match f(conn) {
-        Ok(v) => {
-            conn.execute_batch(RELEASE)?;
-            Ok(v)
-        }
-        Err(e) => {
-            conn.execute_batch(ROLLBACK)?;
-            Err(e)
         }
     }
 }

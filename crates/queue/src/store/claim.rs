@@ -125,17 +125,9 @@ pub(crate) fn claim_nested(
     limit: usize,
     now: Timestamp,
 ) -> Result<Vec<ClaimedJob>> {
-    conn.execute_batch("SAVEPOINT claim")?;
-    match claim(conn, selector, process_id, limit, now) {
-        Ok(jobs) => {
-            conn.execute_batch("RELEASE claim")?;
-            Ok(jobs)
-        }
-        Err(e) => {
-            conn.execute_batch("ROLLBACK TO claim; RELEASE claim")?;
-            Err(e)
-        }
-    }
+    super::in_savepoint(conn, "claim", |conn| {
+        claim(conn, selector, process_id, limit, now)
+    })
 }
 
 fn queue_names(

@@ -16,6 +16,26 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::error::Result;
 use trifecta_store::Timestamp;
 
+/// Runs `f` inside savepoint `name` of the caller's transaction: when `f` fails, only its
+/// own writes are undone and the transaction goes on.
+pub(crate) fn in_savepoint<T>(
+    conn: &Connection,
+    name: &'static str,
+    f: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    conn.execute_batch(&format!("SAVEPOINT {name}"))?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch(&format!("RELEASE {name}"))?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?;
+            Err(e)
+        }
+    }
+}
+
 /// A job's concurrency limit as stored on its row.
 #[derive(Clone, Debug)]
 pub(crate) struct Limit {

@@ -20,6 +20,7 @@ mod perform;
 use perform::execute;
 
 use super::Queue;
+use super::coalesce::Coalesce;
 use super::error::Result;
 use super::selector::QueueSelector;
 use super::store::claim::ClaimedJob;
@@ -41,7 +42,7 @@ struct Shared {
     abort: CancellationToken,
     freed: Notify,
     poll: Mutex<PollState>,
-    finish: Mutex<FinishQueue>,
+    finish: Mutex<Coalesce<Completion>>,
     /// Set once the worker stops claiming (shutdown): no more slots are handed out.
     stopping: AtomicBool,
 }
@@ -129,12 +130,6 @@ struct PollState {
     more: bool,
 }
 
-#[derive(Debug, Default)]
-struct FinishQueue {
-    pending: Vec<Completion>,
-    writing: bool,
-}
-
 impl Worker {
     /// A worker over `selector` with `threads` slots, claiming for `process_id`.
     ///
@@ -158,7 +153,7 @@ impl Worker {
                 abort: CancellationToken::new(),
                 freed: Notify::new(),
                 poll: Mutex::new(PollState::default()),
-                finish: Mutex::new(FinishQueue::default()),
+                finish: Mutex::new(Coalesce::default()),
                 stopping: AtomicBool::new(false),
             }),
         })

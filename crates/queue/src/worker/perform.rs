@@ -115,22 +115,12 @@ async fn perform(s: &Shared, job: &ClaimedJob) -> Option<Outcome> {
 /// Group commit: the first completer with no write in flight writes every pending outcome
 /// in one transaction, repeating until nothing is pending.
 async fn complete(s: &Shared, c: Completion) {
-    {
-        let mut q = s.finish.lock();
-        q.pending.push(c);
-        if q.writing {
-            return;
-        }
-        q.writing = true;
+    if !s.finish.lock().push(c) {
+        return;
     }
     loop {
-        let batch = {
-            let mut q = s.finish.lock();
-            if q.pending.is_empty() {
-                q.writing = false;
-                return;
-            }
-            std::mem::take(&mut q.pending)
+        let Some(batch) = s.finish.lock().next_batch(usize::MAX) else {
+            return;
         };
         let preserve = s.queue.settings().preserve_finished_jobs;
         let process_id = s.process_id;
