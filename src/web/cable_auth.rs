@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::error::Chain;
 use super::{Cookies, auth};
 use crate::actioncable::{ActionCable, Connect, ConnectRequest, Identity, Rejected};
 use crate::app::{App, User};
@@ -65,7 +66,7 @@ impl Connect for SessionConnect {
             }),
             Ok(None) => Err(Rejected),
             Err(err) => {
-                tracing::error!(cause = %err, "cannot resolve the session of a socket");
+                tracing::error!(cause = %Chain(&err), "cannot resolve the session of a socket");
                 Err(Rejected)
             }
         }
@@ -81,7 +82,7 @@ impl Connect for SessionConnect {
             }
             Ok(None) => false,
             Err(err) => {
-                tracing::error!(cause = %err, "cannot revalidate the session of a socket");
+                tracing::error!(cause = %Chain(&err), "cannot revalidate the session of a socket");
                 true
             }
         }

@@ -3,6 +3,7 @@
 //! limits).
 
 mod accounts;
+mod answer;
 mod args;
 mod assets;
 pub mod auth;
@@ -29,7 +30,7 @@ use tokio_util::task::TaskTracker;
 
 pub use args::{SecretString, WebArgs};
 pub use edge::{CSP, apply as edge};
-pub use error::ApiError;
+pub use error::{ApiError, Chain, Failure};
 pub use proxy::{ClientInfo, ProxyArgs, TlsConnection};
 pub use site::Site;
 

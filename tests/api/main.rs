@@ -25,6 +25,8 @@ mod cache_failures;
 mod cache_process;
 mod deploy;
 mod docs;
+mod errors;
+mod forms;
 mod helpers;
 mod hostile;
 mod hostile_store;

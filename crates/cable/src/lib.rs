@@ -79,6 +79,9 @@ struct Inner {
     listener_started: AtomicBool,
     listener_errors: AtomicU64,
     polls: AtomicU64,
+    /// `trifecta_cable_broadcasts_total`, looked up once (a registry lookup per broadcast
+    /// otherwise, with a recorder installed).
+    broadcasts: metrics::Counter,
 }
 
 impl std::fmt::Debug for Cable {
@@ -120,6 +123,7 @@ impl Cable {
                 listener_started: AtomicBool::new(false),
                 listener_errors: AtomicU64::new(0),
                 polls: AtomicU64::new(0),
+                broadcasts: metrics::counter!("trifecta_cable_broadcasts_total"),
             }),
         }
     }
@@ -165,7 +169,7 @@ impl Cable {
             .db
             .write(move |tx| store::insert(tx, &name, &payload, now).map(|id| (id, name, payload)))
             .await?;
-        metrics::counter!("trifecta_cable_broadcasts_total").increment(1);
+        self.inner.broadcasts.increment(1);
         if self.inner.wake_mode == WakeMode::Instant {
             let message = Message {
                 id,

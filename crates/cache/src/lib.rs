@@ -77,6 +77,9 @@ struct Inner {
     inflight: Mutex<HashMap<fetch::SlotKey, fetch::Slot>>,
     instance: String,
     started_at: Timestamp,
+    /// `trifecta_cache_writes_total`, looked up once (a registry lookup per write
+    /// otherwise, with a recorder installed).
+    writes: metrics::Counter,
 }
 
 impl fmt::Debug for Cache {
@@ -106,6 +109,7 @@ impl Cache {
                 inflight: Mutex::new(HashMap::new()),
                 instance,
                 started_at,
+                writes: metrics::counter!("trifecta_cache_writes_total"),
             }),
             namespace,
         }

@@ -230,7 +230,7 @@ impl Cache {
         match done {
             Ok(v) => {
                 self.track_writes(rows);
-                metrics::counter!("trifecta_cache_writes_total").increment(rows as u64);
+                self.inner.writes.increment(rows as u64);
                 Some(v)
             }
             Err(err) => {

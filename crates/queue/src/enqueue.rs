@@ -169,7 +169,7 @@ impl Queue {
             .iter()
             .filter(|(_, p)| *p != Placed::Dispatched(Dispatched::Discarded))
             .count();
-        metrics::counter!("trifecta_jobs_enqueued_total").increment(enqueued as u64);
+        self.inner.metrics.enqueued.increment(enqueued as u64);
         if let Some(slots) = slots {
             slots.start(written.claimed);
         }

@@ -99,6 +99,37 @@ struct Inner {
     writer: writer::Writer,
     /// The running worker of this process, for enqueues that claim in their transaction.
     local_worker: worker::LocalWorker,
+    /// The queue's metric handles.
+    metrics: JobMetrics,
+}
+
+/// The queue's metrics, looked up once when the handle is built: with a recorder installed
+/// each `counter!`/`histogram!` is a registry lookup, too dear per job. A recorder installed
+/// after [`QueueSetup::new`] does not see this queue.
+#[derive(Debug)]
+struct JobMetrics {
+    enqueued: metrics::Counter,
+    start_delay: metrics::Histogram,
+    busy: metrics::Gauge,
+    finished: metrics::Counter,
+    failed: metrics::Counter,
+    retried: metrics::Counter,
+    discarded: metrics::Counter,
+}
+
+impl JobMetrics {
+    fn new() -> Self {
+        let failed = |outcome: &'static str| metrics::counter!("trifecta_jobs_failed_total", "outcome" => outcome);
+        Self {
+            enqueued: metrics::counter!("trifecta_jobs_enqueued_total"),
+            start_delay: metrics::histogram!("trifecta_jobs_start_delay_seconds"),
+            busy: metrics::gauge!("trifecta_jobs_busy_threads"),
+            finished: metrics::counter!("trifecta_jobs_finished_total"),
+            failed: failed("failed"),
+            retried: failed("retried"),
+            discarded: failed("discarded"),
+        }
+    }
 }
 
 impl Queue {
@@ -114,6 +145,7 @@ impl Queue {
                 wake: Notify::new(),
                 writer: writer::Writer::default(),
                 local_worker: worker::LocalWorker::default(),
+                metrics: JobMetrics::new(),
             }),
         }
     }

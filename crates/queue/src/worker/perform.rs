@@ -28,13 +28,12 @@ pub(super) async fn execute(s: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaph
         span.record("request_id", tracing::field::display(request_id));
     }
     let due = job.scheduled_at.max(job.created_at);
-    metrics::histogram!("trifecta_jobs_start_delay_seconds")
-        .record(s.queue.clock().now().since(due));
-    let busy = metrics::gauge!("trifecta_jobs_busy_threads");
-    busy.increment(1.0);
+    let metrics = &s.queue.inner.metrics;
+    metrics.start_delay.record(s.queue.clock().now().since(due));
+    metrics.busy.increment(1.0);
     let started = std::time::Instant::now();
     let outcome = perform(&s, &job).instrument(span.clone()).await;
-    busy.decrement(1.0);
+    metrics.busy.decrement(1.0);
     drop(permit);
     let Some(outcome) = outcome else {
         s.freed.notify_one();
@@ -137,7 +136,7 @@ async fn complete(s: &Shared, c: Completion) {
         let process_id = s.process_id;
         let now = s.queue.clock().now();
         let n = batch.len();
-        count_outcomes(&batch);
+        count_outcomes(s, &batch);
         match s
             .queue
             .group_write(move |tx| finish_batch(tx, process_id, &batch, preserve, now))
@@ -159,7 +158,7 @@ async fn complete(s: &Shared, c: Completion) {
 }
 
 /// Adds finished and failed attempts to the job counters.
-fn count_outcomes(batch: &[Completion]) {
+fn count_outcomes(s: &Shared, batch: &[Completion]) {
     let (mut finished, mut failed, mut retried, mut discarded) = (0, 0, 0, 0);
     for c in batch {
         match c.outcome {
@@ -169,16 +168,15 @@ fn count_outcomes(batch: &[Completion]) {
             Outcome::Discarded => discarded += 1,
         }
     }
-    if finished > 0 {
-        metrics::counter!("trifecta_jobs_finished_total").increment(finished);
-    }
-    for (outcome, n) in [
-        ("failed", failed),
-        ("retried", retried),
-        ("discarded", discarded),
+    let metrics = &s.queue.inner.metrics;
+    for (counter, n) in [
+        (&metrics.finished, finished),
+        (&metrics.failed, failed),
+        (&metrics.retried, retried),
+        (&metrics.discarded, discarded),
     ] {
         if n > 0 {
-            metrics::counter!("trifecta_jobs_failed_total", "outcome" => outcome).increment(n);
+            counter.increment(n);
         }
     }
 }

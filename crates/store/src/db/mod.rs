@@ -86,6 +86,9 @@ struct Inner {
     /// Set for good once the file at the path is no longer the one opened (deleted or
     /// replaced): every call then fails with [`Error::Retired`] until a restart.
     retired: std::sync::atomic::AtomicBool,
+    /// `trifecta_sqlite_write_wait_seconds{db}`, looked up once when the handle opens: with
+    /// a recorder installed every `histogram!` is a registry lookup, too dear per write.
+    write_wait: metrics::Histogram,
 }
 
 impl fmt::Debug for Db {
@@ -193,6 +196,7 @@ impl Db {
                 watch: Mutex::new(None),
                 identity,
                 retired: std::sync::atomic::AtomicBool::new(false),
+                write_wait: metrics::histogram!("trifecta_sqlite_write_wait_seconds", "db" => name),
             }),
         })
     }
@@ -390,7 +394,12 @@ where
 
 /// Runs `f` in one `BEGIN IMMEDIATE` transaction; the wait from `started` until SQLite granted
 /// the write lock goes to `trifecta_sqlite_write_wait_seconds{db}`.
-fn run_tx<T, E, F>(conn: &mut Connection, db: &'static str, started: Instant, f: F) -> Result<T, E>
+fn run_tx<T, E, F>(
+    conn: &mut Connection,
+    write_wait: &metrics::Histogram,
+    started: Instant,
+    f: F,
+) -> Result<T, E>
 where
     F: FnOnce(&Transaction<'_>) -> Result<T, E>,
     E: From<Error>,
@@ -398,7 +407,7 @@ where
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(Error::from)?;
-    metrics::histogram!("trifecta_sqlite_write_wait_seconds", "db" => db).record(started.elapsed());
+    write_wait.record(started.elapsed());
     let out = f(&tx)?;
     tx.commit().map_err(Error::from)?;
     Ok(out)
@@ -421,10 +430,10 @@ impl Inner {
             None => slot.insert(self.open_write_conn()?),
         };
         let Some(busy) = busy else {
-            return run_tx(conn, self.name, started, f);
+            return run_tx(conn, &self.write_wait, started, f);
         };
         conn.busy_timeout(busy).map_err(Error::from)?;
-        let out = run_tx(conn, self.name, started, f);
+        let out = run_tx(conn, &self.write_wait, started, f);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(Error::from)?;
         out
     }
