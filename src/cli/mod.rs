@@ -231,14 +231,14 @@ impl Offline {
 
     /// The job queue, with the built-in jobs registered (no worker runs).
     pub fn queue(&self) -> crate::queue::Queue {
-        let queue = crate::queue::Queue::new(
+        let mut setup = crate::queue::QueueSetup::new(
             self.stores.queue.clone(),
             self.clock.clone(),
             crate::queue::QueueOptions::default(),
             crate::config::WakeMode::Poll,
         );
-        crate::queue::builtin::register(&queue);
-        queue
+        crate::queue::builtin::register(&mut setup);
+        setup.offline()
     }
 
     /// The cable, to broadcast to (and reach the sockets of) running servers.

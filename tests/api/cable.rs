@@ -297,11 +297,7 @@ async fn the_listener_survives_an_unavailable_database_and_resumes() -> TestResu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poll_mode_still_delivers_within_the_polling_interval() -> TestResult {
-    let app = crate::helpers::TestApp::spawn_with(|c| c.serve.wake = WakeMode::Poll).await;
-    crate::anyt_channels::register(app.state.actioncable.registry());
-    app.state
-        .actioncable
-        .set_connect(std::sync::Arc::new(crate::anyt_channels::AnytConnect));
+    let app = crate::anyt_channels::anyt_app_with(|c| c.serve.wake = WakeMode::Poll).await;
     let ident = id("SingleStreamChannel");
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
     client.subscribe(&ident).await;

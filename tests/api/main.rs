@@ -47,6 +47,7 @@ mod queue_recurring;
 mod queue_support;
 mod request_log;
 mod signup;
+mod startup;
 mod store;
 mod sync;
 mod tls_reload;

@@ -2,7 +2,6 @@
 //! the per-subscription state), the [`Context`] its callbacks act through, and the
 //! [`Registry`] of channel names.
 
-use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -133,10 +132,12 @@ impl<'a> Context<'a> {
 /// Makes a fresh channel value for each subscription.
 pub type ChannelFactory = Arc<dyn Fn() -> Box<dyn Channel> + Send + Sync>;
 
-/// Channel name (the identifier's `channel`) → factory. Cheap to clone; clones share.
-#[derive(Clone, Default)]
+/// Channel name (the identifier's `channel`) → factory. Filled before the server is built and
+/// handed to [`ActionCable::new`](super::ActionCable::new), which owns it from then on: no
+/// channel is added to a running server, and subscribes read it without a lock.
+#[derive(Default)]
 pub struct Registry {
-    channels: Arc<RwLock<HashMap<String, ChannelFactory>>>,
+    channels: HashMap<String, ChannelFactory>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -147,24 +148,25 @@ impl std::fmt::Debug for Registry {
 
 impl Registry {
     /// Registers (or replaces) the channel `name`.
-    pub fn register<C, F>(&self, name: impl Into<String>, make: F)
+    pub fn register<C, F>(&mut self, name: impl Into<String>, make: F) -> &mut Self
     where
         C: Channel,
         F: Fn() -> C + Send + Sync + 'static,
     {
         let factory: ChannelFactory = Arc::new(move || Box::new(make()));
-        self.channels.write().insert(name.into(), factory);
+        self.channels.insert(name.into(), factory);
+        self
     }
 
     /// A new channel value for `name`, if registered.
     pub fn make(&self, name: &str) -> Option<Box<dyn Channel>> {
-        let factory = self.channels.read().get(name).cloned()?;
+        let factory = self.channels.get(name)?;
         Some(factory())
     }
 
     /// The registered names, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.channels.read().keys().cloned().collect();
+        let mut v: Vec<String> = self.channels.keys().cloned().collect();
         v.sort();
         v
     }

@@ -34,7 +34,7 @@ mod remote;
 mod session;
 mod subscriptions;
 
-use parking_lot::{Mutex, MutexGuard, RwLock};
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,7 +67,7 @@ struct Inner {
     cable: Cable,
     config: ActionCableOptions,
     registry: Registry,
-    connect: RwLock<Arc<dyn Connect>>,
+    connect: Arc<dyn Connect>,
     tracker: TaskTracker,
     token: CancellationToken,
     connections: Mutex<HashMap<u64, Conn>>,
@@ -143,12 +143,14 @@ pub struct ServerStats {
 }
 
 impl ActionCable {
-    /// A server delivering from `cable`; its socket tasks run on `tracker` and end when
-    /// `token` is cancelled. Channels: none until [`Registry::register`]; connect hook:
-    /// [`AcceptAll`] until [`ActionCable::set_connect`].
+    /// A server delivering from `cable` to the channels of `registry`, identifying each
+    /// connection with `connect` ([`AcceptAll`] for a server without sign-in); its socket
+    /// tasks run on `tracker` and end when `token` is cancelled.
     pub fn new(
         cable: Cable,
         config: ActionCableOptions,
+        registry: Registry,
+        connect: Arc<dyn Connect>,
         tracker: TaskTracker,
         token: CancellationToken,
     ) -> Self {
@@ -156,8 +158,8 @@ impl ActionCable {
             inner: Arc::new(Inner {
                 cable,
                 config,
-                registry: Registry::default(),
-                connect: RwLock::new(Arc::new(AcceptAll)),
+                registry,
+                connect,
                 tracker,
                 token,
                 connections: Mutex::new(HashMap::new()),
@@ -169,7 +171,7 @@ impl ActionCable {
         }
     }
 
-    /// The channels, by name; register more at any time.
+    /// The channels, by name (fixed when the server was built).
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
     }
@@ -184,13 +186,8 @@ impl ActionCable {
         &self.inner.config
     }
 
-    /// Replaces the connection hook (for new connections).
-    pub fn set_connect(&self, hook: Arc<dyn Connect>) {
-        *self.inner.connect.write() = hook;
-    }
-
-    fn connect_hook(&self) -> Arc<dyn Connect> {
-        self.inner.connect.read().clone()
+    fn connect_hook(&self) -> &dyn Connect {
+        self.inner.connect.as_ref()
     }
 
     fn connections(&self) -> MutexGuard<'_, HashMap<u64, Conn>> {

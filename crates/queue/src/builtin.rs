@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::Queue;
+use super::QueueSetup;
 use super::job::{Job, JobError, JobOptions};
 
 /// Does nothing.
@@ -48,14 +48,15 @@ impl Job for Fail {
 /// Error class of [`Fail`].
 pub const FAIL_CLASS: &str = "BuiltinFailure";
 
-/// Registers the built-in jobs on `queue`.
-pub fn register(queue: &Queue) {
-    queue.register(JobOptions::default(), |_: Noop, _| async { Ok(()) });
-    queue.register(JobOptions::default(), |job: Sleep, _| async move {
-        tokio::time::sleep(Duration::from_millis(job.ms)).await;
-        Ok(())
-    });
-    queue.register(JobOptions::default(), |job: Fail, _| async move {
-        Err(JobError::new(FAIL_CLASS, job.message))
-    });
+/// Registers the built-in jobs on `setup`.
+pub fn register(setup: &mut QueueSetup) {
+    setup
+        .register(JobOptions::default(), |_: Noop, _| async { Ok(()) })
+        .register(JobOptions::default(), |job: Sleep, _| async move {
+            tokio::time::sleep(Duration::from_millis(job.ms)).await;
+            Ok(())
+        })
+        .register(JobOptions::default(), |job: Fail, _| async move {
+            Err(JobError::new(FAIL_CLASS, job.message))
+        });
 }

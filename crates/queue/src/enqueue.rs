@@ -86,7 +86,7 @@ impl Queue {
         priority: Option<i32>,
         at: Option<Timestamp>,
     ) -> Result<NewJob> {
-        let mut job = match self.inner.registry.get(name) {
+        let mut job = match self.registry().get(name) {
             Some(entry) => (entry.describe)(args, at)?,
             None => {
                 let value: serde_json::Value = serde_json::from_str(args)?;

@@ -13,7 +13,7 @@ use trifecta_store::Timestamp;
 pub const DEFAULT_QUEUE: &str = "default";
 
 /// A job type: a serde value (the arguments) with a registered name. The handler that
-/// performs it is registered separately ([`super::Queue::register`]), so it can capture
+/// performs it is registered separately ([`super::QueueSetup::register`]), so it can capture
 /// whatever handles it needs.
 pub trait Job: Serialize + DeserializeOwned + Send + 'static {
     /// Registry name, stored as `class_name`. Must be unique per job type.

@@ -2,10 +2,12 @@
 //! concurrency limits, retries and crash recovery.
 //!
 //! A job's state is whichever execution row exists for it (ready, scheduled, claimed,
-//! blocked, failed) or `finished`. [`Queue`] is the cheap-Clone handle: register job
-//! handlers ([`Queue::register`]), enqueue ([`Queue::enqueue`], [`Queue::enqueue_at`],
-//! [`Queue::enqueue_in`], [`Queue::enqueue_all`]), administer (stats, retry, discard,
-//! pause), and start the background actors ([`Queue::start`]):
+//! blocked, failed) or `finished`. A queue begins as a [`QueueSetup`]: job handlers are
+//! registered on it ([`QueueSetup::register`]), then [`QueueSetup::start`] consumes it and
+//! starts the background actors, so a handler cannot be registered once workers run. Its
+//! [`Queue`] is the cheap-Clone handle, usable from the start: enqueue ([`Queue::enqueue`],
+//! [`Queue::enqueue_at`], [`Queue::enqueue_in`], [`Queue::enqueue_all`]) and administer
+//! (stats, retry, discard, pause):
 //!
 //! - [`Worker`]: claims up to its idle thread count per poll in one `BEGIN IMMEDIATE`
 //!   transaction, in strict queue order; woken at once by a local enqueue
@@ -41,8 +43,7 @@ mod store;
 mod worker;
 mod writer;
 
-use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use tokio::sync::Notify;
 
@@ -67,7 +68,7 @@ pub use process::Process;
 pub use recurring::{RecurringTask, Schedule, load_schedule};
 pub use registry::{BAD_ARGUMENTS, Registry, UNKNOWN_JOB};
 pub use request::with_request_id;
-pub use runtime::Runtime;
+pub use runtime::{QueueSetup, Runtime};
 pub use scheduler::Scheduler;
 pub use selector::{Pattern, QueueSelector};
 pub use store::admin::{JobInfo, Stats};
@@ -89,7 +90,8 @@ pub struct Queue {
 struct Inner {
     db: Db,
     clock: Clock,
-    registry: Registry,
+    /// Set once, when the [`QueueSetup`] is consumed; read without a lock afterwards.
+    registry: OnceLock<Registry>,
     settings: QueueOptions,
     instant_wake: bool,
     /// Wakes this process's worker after a local enqueue commits (instant wake only).
@@ -98,15 +100,13 @@ struct Inner {
     writer: writer::Writer,
     /// The running worker of this process, for enqueues that claim in their transaction.
     local_worker: worker::LocalWorker,
-    /// Recurring tasks added in code ([`Queue::add_recurring`]), scheduled with the file's.
-    added_tasks: parking_lot::Mutex<Vec<RecurringTask>>,
     /// The queue's metric handles.
     metrics: JobMetrics,
 }
 
 /// The queue's metrics, looked up once when the handle is built: with a recorder installed
 /// each `counter!`/`histogram!` is a registry lookup, too dear per job. A recorder installed
-/// after [`Queue::new`] does not see this queue.
+/// after [`QueueSetup::new`] does not see this queue.
 #[derive(Debug)]
 struct JobMetrics {
     enqueued: metrics::Counter,
@@ -134,44 +134,28 @@ impl JobMetrics {
 }
 
 impl Queue {
-    /// A handle on the queue database `db`. Nothing runs until [`Queue::start`].
-    pub fn new(db: Db, clock: Clock, settings: QueueOptions, wake: WakeMode) -> Self {
+    /// A handle on the queue database `db`, without jobs: only [`QueueSetup`] builds one.
+    fn new(db: Db, clock: Clock, settings: QueueOptions, wake: WakeMode) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
                 clock,
-                registry: Registry::default(),
+                registry: OnceLock::new(),
                 settings,
                 instant_wake: wake == WakeMode::Instant,
                 wake: Notify::new(),
                 writer: writer::Writer::default(),
                 local_worker: worker::LocalWorker::default(),
-                added_tasks: parking_lot::Mutex::new(Vec::new()),
                 metrics: JobMetrics::new(),
             }),
         }
     }
 
-    /// Registers the handler of job type `J`. The handler may capture anything (other
-    /// handles, `Arc`ed state); workers call it with the deserialized arguments.
-    pub fn register<J, F, Fut>(&self, options: JobOptions, handler: F)
-    where
-        J: Job,
-        F: Fn(J, JobContext) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = std::result::Result<(), JobError>> + Send + 'static,
-    {
-        self.inner.registry.register::<J, F, Fut>(options, handler);
-    }
-
-    /// Adds a recurring task defined in code (the server's scheduled backup), scheduled
-    /// with the tasks of the schedule file. Call it before [`Queue::start`].
-    pub fn add_recurring(&self, task: RecurringTask) {
-        self.inner.added_tasks.lock().push(task);
-    }
-
-    /// The job registry.
+    /// The job registry: empty until the [`QueueSetup`] that built this handle is started
+    /// (or made [`QueueSetup::offline`]), fixed afterwards.
     pub fn registry(&self) -> &Registry {
-        &self.inner.registry
+        static NONE: LazyLock<Registry> = LazyLock::new(Registry::default);
+        self.inner.registry.get().unwrap_or(&NONE)
     }
 
     /// The settings this handle was built with.

@@ -1,7 +1,8 @@
-//! The job registry: job names to type-erased handlers. The app fills it at startup; a
-//! handler is any closure, so it can capture the handles (cache, cable, ...) it needs.
+//! The job registry: job names to type-erased handlers. The app fills it through
+//! [`QueueSetup::register`](super::QueueSetup::register) before the queue starts, and it is
+//! read-only from then on; a handler is any closure, so it can capture the handles (cache,
+//! cable, ...) it needs.
 
-use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -24,10 +25,11 @@ pub(crate) struct Entry {
     pub describe: fn(&str, Option<Timestamp>) -> serde_json::Result<NewJob>,
 }
 
-/// Job names to handlers. Cheap to clone; clones share the same table.
-#[derive(Clone, Default)]
+/// Job names to handlers. Filled before the queue starts and read-only afterwards, so the
+/// workers read it without a lock.
+#[derive(Default)]
 pub struct Registry {
-    entries: Arc<RwLock<HashMap<String, Arc<Entry>>>>,
+    entries: HashMap<String, Arc<Entry>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -50,7 +52,7 @@ fn describe<J: Job>(args: &str, at: Option<Timestamp>) -> serde_json::Result<New
 
 impl Registry {
     /// Registers (or replaces) the handler of `J`.
-    pub fn register<J, F, Fut>(&self, options: JobOptions, handler: F)
+    pub(crate) fn register<J, F, Fut>(&mut self, options: JobOptions, handler: F)
     where
         J: Job,
         F: Fn(J, JobContext) -> Fut + Send + Sync + 'static,
@@ -70,24 +72,22 @@ impl Registry {
             options,
             describe: describe::<J>,
         };
-        self.entries
-            .write()
-            .insert(J::NAME.to_owned(), Arc::new(entry));
+        self.entries.insert(J::NAME.to_owned(), Arc::new(entry));
     }
 
     /// Whether `name` has a handler.
     pub fn contains(&self, name: &str) -> bool {
-        self.entries.read().contains_key(name)
+        self.entries.contains_key(name)
     }
 
     /// Registered names, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.entries.read().keys().cloned().collect();
+        let mut names: Vec<String> = self.entries.keys().cloned().collect();
         names.sort();
         names
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Arc<Entry>> {
-        self.entries.read().get(name).cloned()
+        self.entries.get(name).cloned()
     }
 }

@@ -1,23 +1,29 @@
-//! Starting the queue's actors in a server: register the process, recover what dead
-//! processes left behind, then run worker, dispatcher, scheduler and heartbeat until the
-//! token is cancelled, and deregister (releasing unfinished claims) on the way out.
+//! Setting a queue up and starting its actors in a server: [`QueueSetup`] collects the job
+//! handlers and code-defined recurring tasks, then [`QueueSetup::start`] consumes it, registers
+//! the process, recovers what dead processes left behind, and runs worker, dispatcher,
+//! scheduler and heartbeat until the token is cancelled, deregistering (releasing unfinished
+//! claims) on the way out.
 
+use std::future::Future;
 use std::path::Path;
 
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::Queue;
 use super::dispatcher::Dispatcher;
 use super::error::{Error, Result};
+use super::job::{Job, JobContext, JobError, JobOptions};
 use super::process::Process;
 use super::recurring::{RecurringTask, load_schedule};
+use super::registry::Registry;
 use super::scheduler::Scheduler;
 use super::selector::QueueSelector;
 use super::worker::Worker;
+use super::{Queue, QueueOptions};
+use trifecta_store::{Clock, Db, WakeMode};
 
-/// The actors [`Queue::start`] launched.
+/// The actors [`QueueSetup::start`] launched.
 #[derive(Clone, Debug)]
 pub struct Runtime {
     /// This process in the registry.
@@ -30,17 +36,96 @@ pub struct Runtime {
     pub scheduler: Option<Scheduler>,
 }
 
-impl Queue {
-    /// Loads the recurring schedule (the block of environment `env`, see
-    /// [`super::load_schedule`]), registers this process, prunes dead ones, and spawns the
-    /// actors on `tracker`; they stop when `token` is cancelled. Register every job handler
-    /// before calling this: a task naming an unregistered job stops startup.
+/// A queue being set up. Its [`Queue`] handle can enqueue at once; job handlers and
+/// recurring tasks defined in code are registered here, before [`QueueSetup::start`]
+/// consumes this value (or [`QueueSetup::offline`] does, for a process that runs no
+/// worker). Not `Clone`: nothing can be registered once the queue runs.
+#[derive(Debug)]
+pub struct QueueSetup {
+    queue: Queue,
+    registry: Registry,
+    /// Recurring tasks added in code, scheduled with the schedule file's.
+    added_tasks: Vec<RecurringTask>,
+}
+
+impl QueueSetup {
+    /// A queue on the database `db`, with no jobs registered yet. Nothing runs until
+    /// [`QueueSetup::start`].
+    pub fn new(db: Db, clock: Clock, settings: QueueOptions, wake: WakeMode) -> Self {
+        Self {
+            queue: Queue::new(db, clock, settings, wake),
+            registry: Registry::default(),
+            added_tasks: Vec::new(),
+        }
+    }
+
+    /// The queue's handle (clone it to enqueue, before or after the start).
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+
+    /// Registers (or replaces) the handler of job type `J`. The handler may capture anything
+    /// (other handles, `Arc`ed state); workers call it with the deserialized arguments.
+    pub fn register<J, F, Fut>(&mut self, options: JobOptions, handler: F) -> &mut Self
+    where
+        J: Job,
+        F: Fn(J, JobContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<(), JobError>> + Send + 'static,
+    {
+        self.registry.register::<J, F, Fut>(options, handler);
+        self
+    }
+
+    /// Adds a recurring task defined in code (the server's scheduled backup), scheduled
+    /// with the tasks of the schedule file.
+    pub fn add_recurring(&mut self, task: RecurringTask) -> &mut Self {
+        self.added_tasks.push(task);
+        self
+    }
+
+    /// Fixes the registered jobs and returns the handle, starting nothing: for a process
+    /// that enqueues and administers but runs no worker of its own (admin commands), or
+    /// that drives [`Worker`]s and [`Scheduler`]s by hand.
+    pub fn offline(self) -> Queue {
+        self.install().0
+    }
+
+    /// Moves the registry into the handle; returns it with the code-defined tasks.
+    fn install(self) -> (Queue, Vec<RecurringTask>) {
+        let QueueSetup {
+            queue,
+            registry,
+            added_tasks,
+        } = self;
+        // Only this value sets the cell, once, as it is consumed: the set cannot fail.
+        let _ = queue.inner.registry.set(registry);
+        (queue, added_tasks)
+    }
+
+    /// Fixes the registered jobs, loads the recurring schedule (the block of environment
+    /// `env`, see [`super::load_schedule`]), registers this process, prunes dead ones, and
+    /// spawns the actors on `tracker`; they stop when `token` is cancelled. A task naming an
+    /// unregistered job stops startup.
     ///
     /// # Errors
     /// An invalid recurring schedule (one line naming the file and the task), or database
     /// errors.
     pub async fn start(
+        self,
+        env: &str,
+        token: &CancellationToken,
+        tracker: &TaskTracker,
+    ) -> Result<Runtime> {
+        let (queue, added) = self.install();
+        queue.start(added, env, token, tracker).await
+    }
+}
+
+impl Queue {
+    /// [`QueueSetup::start`] once the registry is in place.
+    async fn start(
         &self,
+        added: Vec<RecurringTask>,
         env: &str,
         token: &CancellationToken,
         tracker: &TaskTracker,
@@ -50,7 +135,7 @@ impl Queue {
             Some(path) => self.recurring_tasks(path, env)?,
             None => Vec::new(),
         };
-        tasks.extend(self.added_tasks()?);
+        tasks.extend(self.added_tasks(added)?);
         let selector = QueueSelector::new(&settings.queues);
         let metadata = serde_json::json!({
             "queues": selector.describe(),
@@ -76,15 +161,14 @@ impl Queue {
         Ok(runtime)
     }
 
-    /// The tasks added with [`Queue::add_recurring`], each checked as a file's task is.
-    fn added_tasks(&self) -> Result<Vec<RecurringTask>> {
-        let tasks = self.inner.added_tasks.lock().clone();
+    /// The tasks added with [`QueueSetup::add_recurring`], each checked as a file's task is.
+    fn added_tasks(&self, tasks: Vec<RecurringTask>) -> Result<Vec<RecurringTask>> {
         let fail = |reason: String| Error::Recurring {
             path: std::path::PathBuf::from("(built-in)"),
             reason,
         };
         for t in &tasks {
-            if !self.inner.registry.contains(&t.job) {
+            if !self.registry().contains(&t.job) {
                 return Err(fail(format!(
                     "task {}: unknown job class {:?}",
                     t.key, t.job
@@ -105,12 +189,12 @@ impl Queue {
             reason,
         };
         for t in &tasks {
-            if !self.inner.registry.contains(&t.job) {
+            if !self.registry().contains(&t.job) {
                 return Err(fail(format!(
                     "task {}: unknown job class {:?}; registered jobs: {}",
                     t.key,
                     t.job,
-                    self.inner.registry.names().join(", ")
+                    self.registry().names().join(", ")
                 )));
             }
             self.named_job(&t.job, &t.args, t.queue.as_deref(), t.priority, None)
