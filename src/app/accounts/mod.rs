@@ -1,9 +1,9 @@
 //! Accounts and their members (`account_users`, with roles owner/admin/member), and the one
 //! place that decides who may see them: [`App::accounts_accessible_by`] and the other
 //! `*_for` reads, which run every account query through the `accessible_by` scopes of
-//! `store::accounts`. Site admins see everything; other
-//! users see the accounts they belong to and those accounts' memberships; nobody anonymous
-//! sees anything (there is no anonymous `User`).
+//! `store::accounts`. Site admins see everything; other users see the accounts they belong
+//! to and those accounts' memberships; nobody anonymous sees anything (there is no anonymous
+//! `User`).
 
 use serde::Serialize;
 

@@ -10,3 +10,6 @@ pub(super) mod sessions;
 pub(super) mod todos;
 pub(super) mod users;
 pub(super) mod versions;
+
+#[cfg(test)]
+mod tests;
