@@ -13,6 +13,7 @@ mod ids;
 mod password;
 mod publish;
 mod sessions;
+mod store;
 mod text;
 mod todo_versions;
 mod todos;

@@ -2,11 +2,9 @@
 //! user agent. The browser holds a random token (in a signed cookie); the row is the truth,
 //! so deleting it (logout, password reset, user deletion) ends the session everywhere.
 
-use rusqlite::{OptionalExtension, named_params};
-
-use super::App;
 use super::error::Result;
 use super::users::User;
+use super::{App, store};
 use crate::store::Timestamp;
 
 /// A signed-in session.
@@ -50,20 +48,8 @@ impl App {
         let user_id = user.id;
         let user_agent = user_agent.map(|ua| ua.chars().take(500).collect::<String>());
         self.db
-            .write(move |tx| -> Result<Session> {
-                tx.execute(
-                    "INSERT INTO sessions (user_id, token, ip_address, user_agent, created_at, updated_at)
-                     VALUES (:user, :token, :ip, :ua, :now, :now)",
-                    named_params! {":user": user_id, ":token": token, ":ip": ip_address, ":ua": user_agent, ":now": now},
-                )?;
-                Ok(Session {
-                    id: tx.last_insert_rowid(),
-                    token,
-                    user_id,
-                    ip_address,
-                    user_agent,
-                    created_at: now,
-                })
+            .write(move |tx| {
+                store::sessions::insert(tx, user_id, token, ip_address, user_agent, now)
             })
             .await
     }
@@ -79,30 +65,9 @@ impl App {
         }
         let token = token.to_owned();
         let oldest = self.clock.now() - self.settings.session_max_age;
-        // One lookup for the session and its user: this runs on every signed-in request.
         let found = self
             .db
-            .call(move |conn| -> Result<Option<(Session, User)>> {
-                Ok(conn
-                    .prepare_cached(
-                        "SELECT s.id, s.token, s.user_id, s.ip_address, s.user_agent, s.created_at,
-                                u.id, u.email_address, u.name, u.site_admin, u.created_at
-                         FROM sessions s JOIN users u ON u.id = s.user_id
-                         WHERE s.token = ?1",
-                    )?
-                    .query_row([&token], |r| {
-                        let session = Session {
-                            id: r.get(0)?,
-                            token: r.get(1)?,
-                            user_id: r.get(2)?,
-                            ip_address: r.get(3)?,
-                            user_agent: r.get(4)?,
-                            created_at: r.get(5)?,
-                        };
-                        Ok((session, super::users::user_at(r, 6)?))
-                    })
-                    .optional()?)
-            })
+            .call(move |conn| store::sessions::with_user(conn, &token))
             .await?;
         let Some((session, user)) = found else {
             return Ok(None);
@@ -121,10 +86,7 @@ impl App {
     pub async fn end_session(&self, token: &str) -> Result<()> {
         let token = token.to_owned();
         self.db
-            .write(move |tx| -> Result<()> {
-                tx.execute("DELETE FROM sessions WHERE token = ?1", [&token])?;
-                Ok(())
-            })
+            .write(move |tx| store::sessions::delete(tx, &token))
             .await
     }
 
@@ -134,11 +96,7 @@ impl App {
     /// Only database failures.
     pub async fn session_ids_of(&self, user_id: i64) -> Result<Vec<i64>> {
         self.db
-            .call(move |conn| -> Result<Vec<i64>> {
-                let mut stmt = conn.prepare_cached("SELECT id FROM sessions WHERE user_id = ?1")?;
-                let rows = stmt.query_map([user_id], |r| r.get(0))?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
-            })
+            .call(move |conn| store::sessions::ids_of(conn, user_id))
             .await
     }
 }

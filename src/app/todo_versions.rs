@@ -10,12 +10,11 @@
 //! `since > v` (it missed one). A batch that would be larger than [`MAX_BATCH`] is sent
 //! without changes and with `since == version`, which every client treats as a gap.
 
-use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::App;
 use super::error::Result;
-use super::todos::{SELECT, TodoProps, to_props, todo_row};
+use super::todos::{TodoProps, to_props};
+use super::{App, store};
 
 /// Todos a page shows by default (newest first).
 pub const DEFAULT_LIMIT: usize = 200;
@@ -79,33 +78,6 @@ pub struct TodoBatch {
     pub counts: TodoCounts,
 }
 
-const BOARD: &str = "SELECT version, broadcast_version, total, done FROM todo_board WHERE id = 1";
-const CHANGED_SINCE: &str = "SELECT id, version, 0 FROM todos WHERE version > ?1
- UNION ALL SELECT id, version, 1 FROM todo_tombstones WHERE version > ?1
- ORDER BY 2 LIMIT ?2";
-const MARK_SENT: &str = "UPDATE todo_board
-    SET broadcast_version = max(broadcast_version, ?1) WHERE id = 1";
-const PRUNE_TOMBSTONES: &str = "DELETE FROM todo_tombstones WHERE version <= ?1";
-
-struct Board {
-    version: i64,
-    broadcast_version: i64,
-    counts: TodoCounts,
-}
-
-fn board(conn: &Connection) -> rusqlite::Result<Board> {
-    conn.prepare_cached(BOARD)?.query_row([], |r| {
-        Ok(Board {
-            version: r.get(0)?,
-            broadcast_version: r.get(1)?,
-            counts: TodoCounts {
-                total: r.get(2)?,
-                done: r.get(3)?,
-            },
-        })
-    })
-}
-
 impl App {
     /// The board's current version.
     ///
@@ -113,7 +85,7 @@ impl App {
     /// Only database failures.
     pub async fn todo_version(&self) -> Result<i64> {
         self.db
-            .call(|conn| -> Result<i64> { Ok(board(conn)?.version) })
+            .call(|conn| -> Result<i64> { Ok(store::versions::board(conn)?.version) })
             .await
     }
 
@@ -128,14 +100,11 @@ impl App {
         self.db
             .call(move |conn| -> Result<TodoPage> {
                 let tx = conn.transaction()?;
-                let board = board(&tx)?;
-                let mut stmt = tx.prepare_cached(&format!(
-                    "{SELECT} ORDER BY created_at DESC, id DESC LIMIT ?1"
-                ))?;
-                let todos = stmt
-                    .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], todo_row)?
-                    .map(|t| t.map(|t| to_props(&ids, &t)))
-                    .collect::<rusqlite::Result<_>>()?;
+                let board = store::versions::board(&tx)?;
+                let todos = store::versions::newest(&tx, limit)?
+                    .iter()
+                    .map(|t| to_props(&ids, t))
+                    .collect();
                 Ok(TodoPage {
                     todos,
                     version: board.version,
@@ -155,40 +124,31 @@ impl App {
         self.db
             .call(move |conn| -> Result<Option<TodoBatch>> {
                 let tx = conn.transaction()?;
-                let board = board(&tx)?;
+                let board = store::versions::board(&tx)?;
                 if board.version <= board.broadcast_version {
                     return Ok(None);
                 }
                 let since = board.broadcast_version;
-                let changed: Vec<(i64, bool)> = tx
-                    .prepare_cached(CHANGED_SINCE)?
-                    .query_map([since, MAX_BATCH as i64 + 1], |r| {
-                        Ok((r.get(0)?, r.get(2)?))
-                    })?
-                    .collect::<rusqlite::Result<_>>()?;
+                let changed = store::versions::changed_since(&tx, since, MAX_BATCH + 1)?;
                 let changes = if changed.len() > MAX_BATCH {
                     None
                 } else {
-                    let mut get = tx.prepare_cached(&format!("{SELECT} WHERE id = ?1"))?;
-                    let mut out = Vec::with_capacity(changed.len());
-                    for (id, deleted) in changed {
-                        let todo = if deleted {
-                            None
-                        } else {
-                            get.query_row([id], todo_row).optional()?
-                        };
-                        out.push(match todo {
-                            Some(t) => TodoDelta::Upsert {
-                                id: ids.encode(id),
-                                todo: to_props(&ids, &t),
-                            },
-                            None => TodoDelta::Deleted {
-                                id: ids.encode(id),
-                                deleted: true,
-                            },
-                        });
-                    }
-                    Some(out)
+                    let latest = store::versions::latest(&tx, changed)?;
+                    Some(
+                        latest
+                            .into_iter()
+                            .map(|(id, todo)| match todo {
+                                Some(t) => TodoDelta::Upsert {
+                                    id: ids.encode(id),
+                                    todo: to_props(&ids, &t),
+                                },
+                                None => TodoDelta::Deleted {
+                                    id: ids.encode(id),
+                                    deleted: true,
+                                },
+                            })
+                            .collect(),
+                    )
                 };
                 Ok(Some(match changes {
                     Some(changes) => TodoBatch {
@@ -216,11 +176,7 @@ impl App {
     /// Only database failures.
     pub async fn todo_batch_sent(&self, version: i64) -> Result<()> {
         self.db
-            .write(move |tx| -> Result<()> {
-                tx.prepare_cached(MARK_SENT)?.execute([version])?;
-                tx.prepare_cached(PRUNE_TOMBSTONES)?.execute([version])?;
-                Ok(())
-            })
+            .write(move |tx| store::versions::mark_sent(tx, version))
             .await
     }
 }

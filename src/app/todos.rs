@@ -4,11 +4,10 @@
 //! Every change takes the next board version in its own transaction (see
 //! [`super::todo_versions`]); a deleted todo leaves a tombstone until it was broadcast.
 
-use rusqlite::{OptionalExtension, Row, named_params};
 use serde::Serialize;
 
 use super::error::{Error, Result};
-use super::{App, Ids};
+use super::{App, Ids, store};
 use crate::store::Timestamp;
 
 /// Longest title accepted, in characters.
@@ -53,28 +52,6 @@ pub struct TodoChange {
     pub completed: Option<bool>,
 }
 
-pub(super) fn todo_row(r: &Row<'_>) -> rusqlite::Result<Todo> {
-    Ok(Todo {
-        id: r.get(0)?,
-        title: r.get(1)?,
-        completed: r.get(2)?,
-        created_at: r.get(3)?,
-        updated_at: r.get(4)?,
-        version: r.get(5)?,
-    })
-}
-
-pub(super) const SELECT: &str =
-    "SELECT id, title, completed, created_at, updated_at, version FROM todos";
-
-/// Takes the next board version; part of every change's transaction.
-const NEXT_VERSION: &str =
-    "UPDATE todo_board SET version = version + 1 WHERE id = 1 RETURNING version";
-
-pub(super) fn next_version(tx: &rusqlite::Connection) -> rusqlite::Result<i64> {
-    tx.prepare_cached(NEXT_VERSION)?.query_row([], |r| r.get(0))
-}
-
 /// `t` as it leaves the server.
 pub(super) fn to_props(ids: &Ids, t: &Todo) -> TodoProps {
     TodoProps {
@@ -110,14 +87,7 @@ impl App {
     /// # Errors
     /// Only database failures.
     pub async fn todos(&self) -> Result<Vec<Todo>> {
-        self.db
-            .call(|conn| -> Result<Vec<Todo>> {
-                let mut stmt =
-                    conn.prepare_cached(&format!("{SELECT} ORDER BY created_at DESC, id DESC"))?;
-                let rows = stmt.query_map([], todo_row)?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
-            })
-            .await
+        self.db.call(|conn| store::todos::all(conn)).await
     }
 
     /// The todo list as it leaves the server.
@@ -147,20 +117,8 @@ impl App {
         let now = self.clock.now();
         self.db
             .write(move |tx| -> Result<Todo> {
-                let version = next_version(tx)?;
-                tx.execute(
-                    "INSERT INTO todos (title, completed, created_at, updated_at, version)
-                     VALUES (:title, 0, :now, :now, :version)",
-                    named_params! {":title": title, ":now": now, ":version": version},
-                )?;
-                Ok(Todo {
-                    id: tx.last_insert_rowid(),
-                    title,
-                    completed: false,
-                    created_at: now,
-                    updated_at: now,
-                    version,
-                })
+                let version = store::todos::next_version(tx)?;
+                store::todos::insert(tx, title, now, version)
             })
             .await
     }
@@ -175,18 +133,12 @@ impl App {
         let now = self.clock.now();
         self.db
             .write(move |tx| -> Result<Todo> {
-                let version = next_version(tx)?;
-                let changed = tx.execute(
-                    "UPDATE todos SET title = coalesce(:title, title), completed = coalesce(:completed, completed),
-                     updated_at = :now, version = :version WHERE id = :id",
-                    named_params! {":title": title, ":completed": completed, ":now": now,
-                                   ":version": version, ":id": id},
-                )?;
-                if changed == 0 {
+                let version = store::todos::next_version(tx)?;
+                if !store::todos::update(tx, id, title.as_deref(), completed, now, version)? {
                     // Dropping the transaction rolls the version back too.
                     return Err(Error::NotFound);
                 }
-                Ok(tx.query_row(&format!("{SELECT} WHERE id = ?1"), [id], todo_row)?)
+                store::todos::find(tx, id)?.ok_or(Error::NotFound)
             })
             .await
     }
@@ -198,16 +150,9 @@ impl App {
     pub async fn delete_todo(&self, id: i64) -> Result<Todo> {
         self.db
             .write(move |tx| -> Result<Todo> {
-                let todo = tx
-                    .query_row(&format!("{SELECT} WHERE id = ?1"), [id], todo_row)
-                    .optional()?
-                    .ok_or(Error::NotFound)?;
-                let version = next_version(tx)?;
-                tx.execute("DELETE FROM todos WHERE id = ?1", [id])?;
-                tx.execute(
-                    "INSERT OR REPLACE INTO todo_tombstones (id, version) VALUES (?1, ?2)",
-                    [id, version],
-                )?;
+                let todo = store::todos::find(tx, id)?.ok_or(Error::NotFound)?;
+                let version = store::todos::next_version(tx)?;
+                store::todos::delete(tx, id, version)?;
                 Ok(todo)
             })
             .await

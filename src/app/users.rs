@@ -2,12 +2,12 @@
 //! address, a bcrypt password digest, a name and a site-admin flag. Every new user gets a
 //! personal account they own; the first user ever created becomes site admin.
 
-use rusqlite::{OptionalExtension, Row, Transaction, named_params};
+use rusqlite::Transaction;
 use serde::Serialize;
 
 use super::broadcast::{self, Change};
 use super::error::{Error, Result};
-use super::{App, accounts, password};
+use super::{App, password, store};
 use crate::store::Timestamp;
 
 /// A user.
@@ -50,23 +50,6 @@ pub struct NewUser {
     pub site_admin: bool,
 }
 
-const COLUMNS: &str = "id, email_address, name, site_admin, created_at";
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
-    user_at(r, 0)
-}
-
-/// The user whose `COLUMNS` start at column `at` of `r`.
-pub(super) fn user_at(r: &Row<'_>, at: usize) -> rusqlite::Result<User> {
-    Ok(User {
-        id: r.get(at)?,
-        email_address: r.get(at + 1)?,
-        name: r.get(at + 2)?,
-        site_admin: r.get(at + 3)?,
-        created_at: r.get(at + 4)?,
-    })
-}
-
 /// Trims and lower-cases an email address, as Rails' `normalizes :email_address`.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
@@ -101,9 +84,6 @@ fn validate_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
-/// Whether a user already has `?1` (normalized).
-const EMAIL_TAKEN: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE email_address = ?1)";
-
 impl App {
     /// Everything wrong with `new`, every field at once (a sign-up form shows them together):
     /// `(field, message)` pairs, empty when [`App::create_user`] would accept it (barring a
@@ -131,11 +111,7 @@ impl App {
         if !errors.iter().any(|(f, _)| *f == "email_address") {
             let taken: bool = self
                 .db
-                .call(move |conn| -> Result<bool> {
-                    Ok(conn
-                        .prepare_cached(EMAIL_TAKEN)?
-                        .query_row([&email], |r| r.get(0))?)
-                })
+                .call(move |conn| store::users::email_taken(conn, &email))
                 .await?;
             if taken {
                 errors.push(("email_address", "has already been taken".to_owned()));
@@ -181,14 +157,7 @@ impl App {
         let email = normalize_email(email);
         let found = self
             .db
-            .call(move |conn| -> Result<Option<(User, String)>> {
-                Ok(conn
-                    .prepare_cached(&format!(
-                        "SELECT {COLUMNS}, password_digest FROM users WHERE email_address = ?1"
-                    ))?
-                    .query_row([&email], |r| Ok((from_row(r)?, r.get::<_, String>(5)?)))
-                    .optional()?)
-            })
+            .call(move |conn| store::users::with_digest(conn, &email))
             .await?;
         match found {
             Some((user, digest)) => Ok(self
@@ -210,13 +179,7 @@ impl App {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn user(&self, id: i64) -> Result<User> {
-        self.db
-            .call(move |conn| -> Result<User> {
-                Ok(conn
-                    .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))?
-                    .query_row([id], from_row)?)
-            })
-            .await
+        self.db.call(move |conn| store::users::find(conn, id)).await
     }
 
     /// The user with `email` (normalized).
@@ -226,13 +189,7 @@ impl App {
     pub async fn user_by_email(&self, email: &str) -> Result<User> {
         let email = normalize_email(email);
         self.db
-            .call(move |conn| -> Result<User> {
-                Ok(conn
-                    .prepare_cached(&format!(
-                        "SELECT {COLUMNS} FROM users WHERE email_address = ?1"
-                    ))?
-                    .query_row([&email], from_row)?)
-            })
+            .call(move |conn| store::users::by_email(conn, &email))
             .await
     }
 
@@ -241,14 +198,7 @@ impl App {
     /// # Errors
     /// Only database failures.
     pub async fn users(&self) -> Result<Vec<User>> {
-        self.db
-            .call(|conn| -> Result<Vec<User>> {
-                let mut stmt =
-                    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users ORDER BY id"))?;
-                let rows = stmt.query_map([], from_row)?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
-            })
-            .await
+        self.db.call(|conn| store::users::all(conn)).await
     }
 
     /// Sets a new password and ends every session of the user.
@@ -267,12 +217,9 @@ impl App {
         let session_ids = self
             .db
             .write(move |tx| -> Result<Vec<i64>> {
-                tx.execute(
-                    "UPDATE users SET password_digest = ?1, updated_at = ?2 WHERE id = ?3",
-                    rusqlite::params![digest, now, id],
-                )?;
-                let ended = session_ids_in(tx, id)?;
-                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+                store::users::set_digest(tx, id, &digest, now)?;
+                let ended = store::sessions::ids_of(tx, id)?;
+                store::sessions::delete_of(tx, id)?;
                 Ok(ended)
             })
             .await?;
@@ -290,9 +237,9 @@ impl App {
             .db
             .write(move |tx| -> Result<Vec<i64>> {
                 // Read in the same transaction: a session started meanwhile is listed too.
-                let ended = session_ids_in(tx, id)?;
-                accounts::before_user_delete(tx, id)?;
-                tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
+                let ended = store::sessions::ids_of(tx, id)?;
+                store::accounts::before_user_delete(tx, id)?;
+                store::users::delete(tx, id)?;
                 Ok(ended)
             })
             .await?;
@@ -300,13 +247,8 @@ impl App {
     }
 }
 
-/// Ids of the sessions of user `user_id`, inside a write transaction about to end them.
-fn session_ids_in(tx: &Transaction<'_>, user_id: i64) -> Result<Vec<i64>> {
-    let mut stmt = tx.prepare_cached("SELECT id FROM sessions WHERE user_id = ?1")?;
-    let rows = stmt.query_map([user_id], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
+/// Inserts a user (site admin when first or forced) and their personal account; returns
+/// the user and the account's id.
 fn insert_user(
     tx: &Transaction<'_>,
     email: &str,
@@ -315,27 +257,14 @@ fn insert_user(
     force_admin: bool,
     now: Timestamp,
 ) -> Result<(User, i64)> {
-    let taken: Option<i64> = tx
-        .query_row(
-            "SELECT id FROM users WHERE email_address = ?1",
-            [email],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if taken.is_some() {
+    if store::users::id_by_email(tx, email)?.is_some() {
         return Err(Error::invalid("email_address", "has already been taken"));
     }
-    let first: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
-    let site_admin = first || force_admin;
-    tx.execute(
-        "INSERT INTO users (email_address, password_digest, name, site_admin, created_at, updated_at)
-         VALUES (:email, :digest, :name, :admin, :now, :now)",
-        named_params! {":email": email, ":digest": digest, ":name": name, ":admin": site_admin, ":now": now},
-    )?;
-    let id = tx.last_insert_rowid();
+    let site_admin = store::users::none_yet(tx)? || force_admin;
+    let id = store::users::insert(tx, email, digest, name, site_admin, now)?;
     let display = if name.is_empty() { email } else { name };
     let account =
-        accounts::insert_account(tx, &format!("{display}'s account"), "personal", id, now)?;
+        store::accounts::insert(tx, &format!("{display}'s account"), "personal", id, now)?;
     let user = User {
         id,
         email_address: email.to_owned(),

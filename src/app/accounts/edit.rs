@@ -2,13 +2,11 @@
 //! `lock_version` its author saw, and a rename since then refuses it (nothing is
 //! overwritten) with a message that shows the current name.
 
-use rusqlite::{OptionalExtension, named_params};
-
-use super::super::App;
 use super::super::broadcast::{ACCOUNT, Change};
 use super::super::error::{Error, Result};
 use super::super::users::User;
-use super::{Account, insert_account};
+use super::super::{App, store};
+use super::Account;
 
 fn validate_account_name(name: &str) -> Result<String> {
     let name = name.trim();
@@ -24,13 +22,6 @@ fn validate_account_name(name: &str) -> Result<String> {
     }
     Ok(name.to_owned())
 }
-
-/// Renames when the stored version is `:expected` (or no version was given); bumps it.
-const RENAME: &str = "UPDATE accounts SET name = :name, lock_version = lock_version + 1,
-     updated_at = :now WHERE id = :id AND (:expected IS NULL OR lock_version = :expected)";
-
-/// The name a refused rename lost to.
-const CURRENT_NAME: &str = "SELECT name FROM accounts WHERE id = ?1";
 
 /// The refusal of a stale rename, on the form's `lock_version` field.
 fn stale(current: &str) -> Error {
@@ -54,7 +45,7 @@ impl App {
         let owner = user.id;
         let id = self
             .db
-            .write(move |tx| insert_account(tx, &name, "team", owner, now))
+            .write(move |tx| store::accounts::insert(tx, &name, "team", owner, now))
             .await?;
         self.published(&ACCOUNT, Change::Created, id, None).await;
         self.account_for(user, id).await
@@ -81,17 +72,11 @@ impl App {
         let renamed = self
             .db
             .write(move |tx| -> Result<bool> {
-                let changed = tx.execute(
-                    RENAME,
-                    named_params! {":name": name, ":now": now, ":id": account_id, ":expected": expected},
-                )?;
-                if changed == 1 {
+                if store::accounts::rename(tx, account_id, &name, expected, now)? {
                     return Ok(true);
                 }
-                let current: Option<String> = tx
-                    .query_row(CURRENT_NAME, [account_id], |r| r.get(0))
-                    .optional()?;
-                match current {
+                // The name the refused rename lost to.
+                match store::accounts::name(tx, account_id)? {
                     None => Err(Error::NotFound),
                     Some(current) if current == name => Ok(false),
                     Some(current) => Err(stale(&current)),
@@ -113,10 +98,7 @@ impl App {
         self.require_manage(user, account_id).await?;
         let account = self.account_for(user, account_id).await?;
         self.db
-            .write(move |tx| -> Result<()> {
-                tx.execute("DELETE FROM accounts WHERE id = ?1", [account_id])?;
-                Ok(())
-            })
+            .write(move |tx| store::accounts::delete(tx, account_id))
             .await?;
         // Its memberships went with it; their parent is gone, so only the account announces.
         self.published(&ACCOUNT, Change::Destroyed, account_id, None)

@@ -9,13 +9,12 @@
 //! they have been told, the account's other members see only the email address the adder
 //! typed, never the user's name.
 
-use rusqlite::{OptionalExtension, named_params};
 use serde_json::json;
 
-use super::super::App;
 use super::super::broadcast::{ACCOUNT, ACCOUNT_USER, Change, USER_MODEL, stream};
 use super::super::error::{Error, Result};
 use super::super::users::{User, normalize_email};
+use super::super::{App, store};
 use super::{AccountUser, Role};
 use crate::store::Timestamp;
 
@@ -31,27 +30,6 @@ pub struct Addition {
     /// Who added them: name, or email when they have none (empty if that user is gone).
     pub added_by: String,
 }
-
-const ACCOUNT_TYPE: &str = "SELECT account_type FROM accounts WHERE id = ?1";
-const USER_BY_EMAIL: &str = "SELECT id FROM users WHERE email_address = ?1";
-const IS_MEMBER: &str =
-    "SELECT EXISTS (SELECT 1 FROM account_users WHERE account_id = ?1 AND user_id = ?2)";
-const INSERT_MEMBER: &str = "INSERT INTO account_users
-     (account_id, user_id, role, added_by, seen_at, created_at, updated_at)
-     VALUES (:account, :user, :role, :by, CASE WHEN :user = :by THEN :now END, :now, :now)";
-const COUNT_UP: &str =
-    "UPDATE accounts SET members_count = members_count + 1, updated_at = ?1 WHERE id = ?2";
-
-/// Unseen memberships of `?1`, oldest first.
-const UNSEEN: &str = "SELECT au.account_id, a.name, au.role,
-     COALESCE(NULLIF(b.name, ''), b.email_address, '')
-     FROM account_users au JOIN accounts a ON a.id = au.account_id
-     LEFT JOIN users b ON b.id = au.added_by
-     WHERE au.user_id = ?1 AND au.seen_at IS NULL ORDER BY au.id";
-const ANY_UNSEEN: &str =
-    "SELECT EXISTS (SELECT 1 FROM account_users WHERE user_id = ?1 AND seen_at IS NULL)";
-const MARK_SEEN: &str =
-    "UPDATE account_users SET seen_at = ?2 WHERE user_id = ?1 AND seen_at IS NULL";
 
 impl App {
     /// Adds the user with `email` to a team account with `role`; they are told on their
@@ -80,28 +58,19 @@ impl App {
         let (id, member) = self
             .db
             .write(move |tx| -> Result<(i64, i64)> {
-                let kind: String = tx.query_row(ACCOUNT_TYPE, [account_id], |r| r.get(0))?;
-                if kind != "team" {
+                if store::accounts::account_type(tx, account_id)? != "team" {
                     return Err(Error::invalid(
                         "member",
                         "A personal account has only its owner. Create a team account to work with others.",
                     ));
                 }
-                let member: Option<i64> = tx
-                    .query_row(USER_BY_EMAIL, [&email], |r| r.get(0))
-                    .optional()?;
-                let Some(member) = member else {
+                let Some(member) = store::users::id_by_email(tx, &email)? else {
                     return Err(Error::invalid("email_address", "does not belong to any user"));
                 };
-                if tx.query_row(IS_MEMBER, [account_id, member], |r| r.get::<_, bool>(0))? {
+                if store::members::is_member(tx, account_id, member)? {
                     return Err(Error::invalid("email_address", "is already a member"));
                 }
-                tx.execute(
-                    INSERT_MEMBER,
-                    named_params! {":account": account_id, ":user": member, ":role": role.as_str(), ":by": by, ":now": now},
-                )?;
-                let id = tx.last_insert_rowid();
-                tx.execute(COUNT_UP, rusqlite::params![now, account_id])?;
+                let id = store::members::insert(tx, account_id, member, role, by, now)?;
                 Ok((id, member))
             })
             .await?;
@@ -127,13 +96,7 @@ impl App {
         }
         let now = self.clock.now();
         self.db
-            .write(move |tx| -> Result<()> {
-                tx.execute(
-                    "UPDATE account_users SET role = ?1, updated_at = ?2 WHERE id = ?3",
-                    rusqlite::params![role.as_str(), now, account_user_id],
-                )?;
-                Ok(())
-            })
+            .write(move |tx| store::members::set_role(tx, account_user_id, role, now))
             .await?;
         self.published(
             &ACCOUNT_USER,
@@ -161,14 +124,7 @@ impl App {
         let now = self.clock.now();
         let account_id = membership.account_id;
         self.db
-            .write(move |tx| -> Result<()> {
-                tx.execute("DELETE FROM account_users WHERE id = ?1", [account_user_id])?;
-                tx.execute(
-                    "UPDATE accounts SET members_count = members_count - 1, updated_at = ?1 WHERE id = ?2",
-                    rusqlite::params![now, account_id],
-                )?;
-                Ok(())
-            })
+            .write(move |tx| store::members::delete(tx, account_user_id, account_id, now))
             .await?;
         self.member_changed(
             Change::Destroyed,
@@ -191,11 +147,7 @@ impl App {
         // Most visits have nothing to tell: a read, not a write transaction, answers them.
         let any = self
             .db
-            .call(move |conn| -> Result<bool> {
-                Ok(conn
-                    .prepare_cached(ANY_UNSEEN)?
-                    .query_row([uid], |r| r.get(0))?)
-            })
+            .call(move |conn| store::members::any_unseen(conn, uid))
             .await?;
         if !any {
             return Ok(Vec::new());
@@ -203,20 +155,9 @@ impl App {
         let additions = self
             .db
             .write(move |tx| -> Result<Vec<Addition>> {
-                let additions = {
-                    let mut stmt = tx.prepare_cached(UNSEEN)?;
-                    let rows = stmt.query_map([uid], |r| {
-                        Ok(Addition {
-                            account_id: r.get(0)?,
-                            account_name: r.get(1)?,
-                            role: r.get(2)?,
-                            added_by: r.get(3)?,
-                        })
-                    })?;
-                    rows.collect::<rusqlite::Result<Vec<_>>>()?
-                };
+                let additions = store::members::unseen(tx, uid)?;
                 if !additions.is_empty() {
-                    tx.execute(MARK_SEEN, rusqlite::params![uid, now])?;
+                    store::members::mark_seen(tx, uid, now)?;
                 }
                 Ok(additions)
             })
