@@ -67,7 +67,7 @@ test-js: $(NODE_MODULES)
 	$(NPM) test --prefix assets
 
 test-rust: frontend pebble promtool tests/js/node_modules/.package-lock.json
-	$(CARGO) test --locked --all-targets
+	$(CARGO) test --locked --workspace --all-targets
 
 ## The unmodified @rails/actioncable client and ws, for the Node test of /cable.
 tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json

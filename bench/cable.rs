@@ -64,15 +64,12 @@ async fn server() -> Result<(), BoxError> {
         _ => WakeMode::Instant,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let running = trifecta::server::start(config, listener).await?;
+    let mut extras = trifecta::server::Extras::default();
+    extras.channels.register("BenchChannel", || BenchChannel);
+    let running = trifecta::server::start_with(config, listener, extras).await?;
     // The server precompresses its assets once at start-up (tens of MB for a moment);
     // finish that before the memory per socket is measured from a baseline.
     tokio::task::spawn_blocking(trifecta::web::warm_assets).await?;
-    running
-        .state
-        .actioncable
-        .registry()
-        .register("BenchChannel", || BenchChannel);
     let cable = running.state.cable.clone();
     let mut out = std::io::stdout();
     writeln!(out, "listening {}", running.addr)?;

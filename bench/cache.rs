@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trifecta::cache::{Cache, CacheOptions, WriteOptions};
-use trifecta::store::{self, Clock, PoolOptions, Stores};
+use trifecta::store::{self, Clock, PoolOptions};
+use trifecta::stores::Stores;
 
 /// Value size of the diskcache benchmark shape (100-byte values).
 const VALUE_BYTES: usize = 100;

@@ -24,8 +24,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use trifecta::config::WakeMode;
 use trifecta::queue::builtin::Noop;
-use trifecta::queue::{Job, JobOptions, Queue, QueueArgs};
-use trifecta::store::{Clock, PoolOptions, Stores};
+use trifecta::queue::{Job, JobOptions, Queue, QueueOptions, QueueSetup};
+use trifecta::store::{Clock, PoolOptions};
+use trifecta::stores::Stores;
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -43,6 +44,8 @@ impl Job for Probe {
 struct Bench {
     _dir: tempfile::TempDir,
     queue: Queue,
+    /// The registrations, until [`Bench::start`] starts the queue with them.
+    jobs: Option<QueueSetup>,
     token: CancellationToken,
     tracker: TaskTracker,
     done: Arc<AtomicUsize>,
@@ -56,45 +59,47 @@ async fn setup(wake: WakeMode, threads: usize, start: bool) -> Res<Bench> {
     let stores =
         tokio::task::spawn_blocking(move || Stores::open(&path, "bench", &PoolOptions::default()))
             .await??;
-    let settings = QueueArgs {
+    let settings = QueueOptions {
         threads,
-        ..QueueArgs::default()
+        ..QueueOptions::default()
     };
-    let queue = Queue::new(stores.queue, Clock::system(), settings, wake);
+    let mut jobs = QueueSetup::new(stores.queue, Clock::system(), settings, wake);
     let done = Arc::new(AtomicUsize::new(0));
     let all_done = Arc::new(Notify::new());
     let (tx, rx) = mpsc::unbounded_channel();
     let counter = done.clone();
-    queue.register(JobOptions::default(), move |_: Noop, _| {
+    jobs.register(JobOptions::default(), move |_: Noop, _| {
         counter.fetch_add(1, Ordering::Relaxed);
         async { Ok(()) }
     });
     let clock = Clock::system();
-    queue.register(JobOptions::default(), move |p: Probe, _| {
+    jobs.register(JobOptions::default(), move |p: Probe, _| {
         let _ = tx.send(clock.now().since(trifecta::store::Timestamp(p.sent_us)));
         async { Ok(()) }
     });
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
-    if start {
-        queue.start("production", &token, &tracker).await?;
-    }
-    Ok(Bench {
+    let mut b = Bench {
         _dir: dir,
-        queue,
+        queue: jobs.queue().clone(),
+        jobs: Some(jobs),
         token,
         tracker,
         done,
         all_done,
         latencies: Some(rx),
-    })
+    };
+    if start {
+        b.start().await?;
+    }
+    Ok(b)
 }
 
 impl Bench {
-    async fn start(&self) -> Res {
-        self.queue
-            .start("production", &self.token, &self.tracker)
-            .await?;
+    async fn start(&mut self) -> Res {
+        if let Some(jobs) = self.jobs.take() {
+            jobs.start("production", &self.token, &self.tracker).await?;
+        }
         Ok(())
     }
 
@@ -225,7 +230,7 @@ async fn enqueue_batched(n: usize) -> Res<Row> {
 
 /// Pre-filled queue, then workers drain it.
 async fn process_only(n: usize, threads: usize) -> Res<Row> {
-    let b = setup(WakeMode::Instant, threads, false).await?;
+    let mut b = setup(WakeMode::Instant, threads, false).await?;
     let batch: Vec<Noop> = (0..500).map(|_| Noop::default()).collect();
     for _ in 0..n / 500 {
         b.queue.enqueue_all(&batch).await?;

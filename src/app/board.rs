@@ -1,4 +1,4 @@
-//! The shared todo board's real-time pipeline (seed "Real-Time Updates"): every committed
+//! The shared todo board's real-time pipeline: every committed
 //! change enqueues [`BroadcastTodos`], which broadcasts what changed since the last
 //! broadcast (a [`TodoBatch`]) on cable channel `todos`, which [`TodosChannel`] streams from.
 //! A new subscriber gets the newest todos at once, read through Solid Cache
@@ -24,7 +24,7 @@ use super::todos::{Todo, TodoChange};
 use crate::actioncable::{Channel, Context, Registry};
 use crate::cable::Cable;
 use crate::cache::{Cache, WriteOptions};
-use crate::queue::{Concurrency, Job, JobError, JobOptions, Queue};
+use crate::queue::{Concurrency, Job, JobError, JobOptions, Queue, QueueSetup};
 
 /// Cache key of the list a new subscriber gets (a [`TodoPage`] of [`DEFAULT_LIMIT`]).
 pub const LIST_KEY: &str = "todos:broadcast_list";
@@ -70,10 +70,11 @@ impl Board {
         }
     }
 
-    /// Registers [`BroadcastTodos`] with the queue and [`TodosChannel`] with ActionCable.
-    pub fn register(&self, channels: &Registry) {
+    /// Registers [`BroadcastTodos`] with the queue being set up and [`TodosChannel`] with
+    /// the channels ActionCable will serve.
+    pub fn register(&self, jobs: &mut QueueSetup, channels: &mut Registry) {
         let board = self.clone();
-        self.queue.register(
+        jobs.register(
             JobOptions::default().discard_on(&[BROADCAST_FAILED]),
             move |_: BroadcastTodos, _| {
                 let board = board.clone();

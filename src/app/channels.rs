@@ -17,7 +17,7 @@ use crate::actioncable::{Channel, Context, Registry};
 pub const SYNC_CHANNEL: &str = "SyncChannel";
 
 /// Registers the app's channels on `registry`.
-pub fn register(registry: &Registry, app: &App) {
+pub fn register(registry: &mut Registry, app: &App) {
     let app = app.clone();
     registry.register(SYNC_CHANNEL, move || SyncChannel { app: app.clone() });
 }

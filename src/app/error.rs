@@ -22,9 +22,16 @@ pub enum Error {
         /// What is wrong, e.g. "has already been taken".
         message: String,
     },
-    /// Something on our side failed (not the database); the detail is for logs only.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Something on our side failed (not the database); `what` and the cause are for logs
+    /// only.
+    #[error("{what}")]
+    Internal {
+        /// What was being done, e.g. "password hashing failed".
+        what: &'static str,
+        /// Why it failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The database failed; the detail is for logs only.
     #[error(transparent)]
     Store(#[from] store::Error),
@@ -45,6 +52,17 @@ impl Error {
         Self::Invalid {
             field,
             message: message.into(),
+        }
+    }
+
+    /// A failure on our side while doing `what`, keeping its cause.
+    pub fn internal(
+        what: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Internal {
+            what,
+            source: source.into(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The domain of the two seed designs: users and their sessions, accounts and memberships,
+//! The domain: the todo board, users and their sessions, accounts and memberships,
 //! the `accessible_by` authorization scopes, and the obfuscated ids that leave the server.
 //!
 //! Talks to: `store` (the app database). The HTTP layer (`web`) and the admin CLI call in
@@ -21,6 +21,16 @@ mod users;
 use std::time::Duration;
 
 pub use accounts::{Account, AccountUser, Addition, Role};
+
+mod embedded {
+    refinery::embed_migrations!("sql/app");
+}
+
+/// The domain's tables: the migrations in `sql/app/`, which the store runs.
+pub const SCHEMA: crate::store::Schema = crate::store::Schema {
+    name: "app",
+    runner: embedded::migrations::runner,
+};
 pub use board::{Board, BroadcastTodos, LIST_KEY, LIST_TTL, STREAM, TodosChannel};
 pub use error::{Error, Result};
 pub use ids::Ids;

@@ -76,7 +76,7 @@ impl Hasher {
             .permits
             .acquire()
             .await
-            .map_err(|e| Error::Internal(format!("password hasher closed: {e}")))?;
+            .map_err(|e| Error::internal("password hasher closed", e))?;
         Ok(tokio::task::spawn_blocking(f)
             .await
             .map_err(crate::store::Error::from)?)
@@ -86,7 +86,7 @@ impl Hasher {
     pub(crate) async fn digest(&self, password: String, cost: u32) -> Result<String> {
         self.run(move || bcrypt::hash(password, cost))
             .await?
-            .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+            .map_err(|e| Error::internal("password hashing failed", e))
     }
 
     /// Whether `password` matches `digest`. A malformed digest never matches.

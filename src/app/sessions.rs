@@ -30,7 +30,7 @@ pub struct Session {
 fn new_token() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
-        .map_err(|e| super::Error::Internal(format!("no randomness for a session token: {e}")))?;
+        .map_err(|e| super::Error::internal("no randomness for a session token", e))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 

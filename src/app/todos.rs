@@ -1,4 +1,4 @@
-//! Todos: the shared board of the seed's "Real-Time Updates" design. Titles are trimmed,
+//! Todos: the board every signed-in user shares, live in every tab. Titles are trimmed,
 //! required and at most 500 characters; the list is newest first.
 //!
 //! Every change takes the next board version in its own transaction (see

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::{Error, FORMAT, FileEntry, MANIFEST, Manifest, Result, SECRET_KIND};
-use crate::store::{Clock, StoreKind, copy_schema_version};
+use crate::store::{Clock, copy_schema_version};
+use crate::stores::StoreKind;
 use crate::web::secret;
 
 pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{self, StoreKind, Stores};
+use crate::store;
+use crate::stores::{StoreKind, Stores};
 
 pub use restore::{Restored, restore};
 pub use schedule::BackupArgs;

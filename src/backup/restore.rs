@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use super::files::{checksum, create_private_dir, io, sync_dir};
 use super::{Error, FileEntry, Manifest, Result, SECRET_KIND, read_manifest};
-use crate::store::{StorageLock, StoreKind, inspect_copy, known_version};
+use crate::store::{StorageLock, inspect_copy};
+use crate::stores::StoreKind;
 use crate::web::secret;
 
 /// What [`restore`] did.
@@ -143,7 +144,7 @@ fn stage_and_place(
                 first: info.integrity.first().cloned().unwrap_or_default(),
             });
         }
-        let known = known_version(kind);
+        let known = kind.schema().known_version();
         if info.schema_version > known {
             return Err(Error::NewerBackup {
                 path: from,

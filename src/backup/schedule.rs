@@ -14,8 +14,9 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use super::{Error, MANIFEST, Result, create};
-use crate::queue::{Job, JobContext, JobError, JobOptions, Queue, RecurringTask, Schedule};
-use crate::store::{Stores, Timestamp};
+use crate::queue::{Job, JobContext, JobError, JobOptions, QueueSetup, RecurringTask, Schedule};
+use crate::store::Timestamp;
+use crate::stores::Stores;
 
 /// Key of the recurring task in `solid_queue_recurring_tasks`.
 pub const TASK_KEY: &str = "trifecta_backup";
@@ -69,10 +70,10 @@ impl Job for ScheduledBackup {
     const NAME: &'static str = "backup";
 }
 
-/// Registers the backup job on `queue`, working on `stores` of environment `env` in
-/// `storage`. Every server registers it, so any worker can run a run scheduled by any
-/// server.
-pub fn register(queue: &Queue, stores: Stores, storage: PathBuf, env: String) {
+/// Registers the backup job on the queue being set up, working on `stores` of environment
+/// `env` in `storage`. Every server registers it, so any worker can run a run scheduled by
+/// any server.
+pub fn register(queue: &mut QueueSetup, stores: Stores, storage: PathBuf, env: String) {
     queue.register(
         JobOptions::default(),
         move |job: ScheduledBackup, ctx: JobContext| {
@@ -86,12 +87,12 @@ pub fn register(queue: &Queue, stores: Stores, storage: PathBuf, env: String) {
     );
 }
 
-/// Adds the recurring task to `queue` when `args` asks for scheduled backups (before the
-/// queue starts).
+/// Adds the recurring task to the queue being set up when `args` asks for scheduled
+/// backups.
 ///
 /// # Errors
 /// A backup directory whose absolute path cannot be determined.
-pub fn schedule(queue: &Queue, args: &BackupArgs) -> Result<()> {
+pub fn schedule(queue: &mut QueueSetup, args: &BackupArgs) -> Result<()> {
     let (Some(every), Some(dir)) = (args.every, args.dir.as_ref()) else {
         return Ok(());
     };

@@ -36,7 +36,7 @@ pub async fn backup(
     command: BackupCommand,
     out: &mut (dyn Write + Send),
 ) -> Result<(), Error> {
-    let stores = super::open_existing(&storage).await?;
+    let stores = super::Offline::open(&storage).await?.stores;
     let manifest = backup::create(&stores, &storage.storage, &storage.env, &command.dest).await?;
     describe(&manifest, out)?;
     writeln!(out, "backup written to {}", command.dest.display())?;

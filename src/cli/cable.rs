@@ -5,9 +5,7 @@ use std::io::Write;
 use clap::Subcommand;
 
 use super::Error;
-use crate::cable::{Cable, CableArgs};
-use crate::config::{StorageArgs, WakeMode};
-use crate::store::Clock;
+use crate::config::StorageArgs;
 
 /// `trifecta cable` subcommands.
 #[derive(Subcommand, Debug)]
@@ -37,14 +35,7 @@ pub async fn run(
     command: CableCommand,
     out: &mut (dyn Write + Send),
 ) -> Result<(), Error> {
-    let stores = super::open_existing(&storage).await?;
-    // A short-lived process has no listener to wake.
-    let cable = Cable::new(
-        stores.cable,
-        Clock::system(),
-        CableArgs::default(),
-        WakeMode::Poll,
-    );
+    let cable = super::Offline::open(&storage).await?.cable();
     match command {
         CableCommand::Broadcast { channel, json } => {
             let id = cable.broadcast_json(&channel, json).await?;

@@ -7,9 +7,9 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::Error;
-use crate::cache::{Cache, CacheArgs, CacheStats};
+use crate::cache::{Cache, CacheStats};
+use crate::config::CacheArgs;
 use crate::config::StorageArgs;
-use crate::store::Clock;
 
 /// `trifecta cache`: the cache settings (for the namespace and the limits shown when no
 /// server runs) and what to do.
@@ -60,9 +60,9 @@ pub async fn run(
     command: CacheCommand,
     out: &mut (dyn Write + Send),
 ) -> Result<(), Error> {
-    let stores = super::open_existing(&storage).await?;
-    let options = command.cache.options();
-    let cache = Cache::new(stores.cache.clone(), Clock::system(), options);
+    let cache = super::Offline::open(&storage)
+        .await?
+        .cache(command.cache.options());
     match command.action {
         CacheAction::Stats { json } => {
             let stats = cache.stats().await?;

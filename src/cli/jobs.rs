@@ -7,9 +7,8 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::Error;
-use crate::config::{StorageArgs, WakeMode};
-use crate::queue::{self, JobId, JobInfo, JobState, Queue, QueueArgs};
-use crate::store::Clock;
+use crate::config::StorageArgs;
+use crate::queue::{JobId, JobInfo, JobState};
 
 /// `trifecta jobs`.
 #[derive(Args, Debug)]
@@ -31,7 +30,7 @@ pub enum JobsCommand {
     /// List jobs, oldest first.
     List {
         /// Only jobs in this state.
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = job_state_parser())]
         state: Option<JobState>,
         /// Only jobs on this queue.
         #[arg(long)]
@@ -111,14 +110,7 @@ pub async fn run(
     args: JobsArgs,
     out: &mut (dyn Write + Send),
 ) -> Result<(), Error> {
-    let stores = super::open_existing(&storage).await?;
-    let queue = Queue::new(
-        stores.queue,
-        Clock::system(),
-        QueueArgs::default(),
-        WakeMode::Poll,
-    );
-    queue::builtin::register(&queue);
+    let queue = super::Offline::open(&storage).await?.queue();
     match args.command {
         JobsCommand::Stats { json } => {
             let stats = queue.stats().await?;
@@ -257,4 +249,11 @@ fn print_jobs(out: &mut (dyn Write + Send), jobs: &[JobInfo], json: bool) -> Res
         )?;
     }
     Ok(())
+}
+
+/// Parses `--state`, listing every state in `--help`.
+fn job_state_parser() -> impl clap::builder::TypedValueParser<Value = JobState> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(JobState::ALL.map(JobState::as_str))
+        .try_map(|s| s.parse::<JobState>())
 }

@@ -3,7 +3,7 @@
 //!
 //! Only `serve` and `migrate` create or migrate storage. The admin subcommands (`jobs`,
 //! `cache`, `cable`, `users`, `backup`) open the existing files at this binary's schema
-//! ([`open_existing`]) and otherwise stop with one line saying what to run. Destructive
+//! ([`Offline::open`]) and otherwise stop with one line saying what to run. Destructive
 //! ones ask on a terminal and take `--yes` ([`confirm`]).
 
 mod backup;
@@ -20,7 +20,8 @@ pub use cache::{CacheAction, CacheCommand};
 
 use crate::config::{AppArgs, ServeConfig, StorageArgs};
 use crate::server;
-use crate::store::{self, PoolOptions, StoreKind, Stores};
+use crate::store::{self, PoolOptions};
+use crate::stores::{StoreKind, Stores};
 
 /// Errors a subcommand reports before exiting non-zero.
 #[derive(Debug, thiserror::Error)]
@@ -183,7 +184,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
                 )?;
                 Ok(StoreKind::ALL
                     .iter()
-                    .map(|k| stores.get(*k).migrate_blocking(*k))
+                    .map(|k| stores.get(*k).migrate_blocking(k.schema()))
                     .collect::<Result<Vec<_>, _>>()?)
             })
             .await??;
@@ -202,18 +203,58 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
     }
 }
 
-/// Opens the existing databases of `storage` for an admin command: never creates or
-/// migrates (see [`Stores::open_existing`]).
-///
-/// # Errors
-/// A missing directory or file, or a schema this binary does not match, in one line that
-/// says what to run.
-pub async fn open_existing(storage: &StorageArgs) -> Result<Stores, Error> {
-    let storage = storage.clone();
-    Ok(tokio::task::spawn_blocking(move || {
-        Stores::open_existing(&storage.storage, &storage.env, &PoolOptions::default())
-    })
-    .await??)
+/// The existing storage of a short-lived admin process, and its engines built the one way
+/// they are built offline: on the system clock, polling (no listener of this process to wake).
+pub struct Offline {
+    /// The environment's files, opened as they are (never created or migrated).
+    pub stores: Stores,
+    clock: crate::store::Clock,
+}
+
+impl Offline {
+    /// Opens the existing databases of `storage` (see [`Stores::open_existing`]).
+    ///
+    /// # Errors
+    /// A missing directory or file, or a schema this binary does not match, in one line that
+    /// says what to run.
+    pub async fn open(storage: &StorageArgs) -> Result<Self, Error> {
+        let storage = storage.clone();
+        let stores = tokio::task::spawn_blocking(move || {
+            Stores::open_existing(&storage.storage, &storage.env, &PoolOptions::default())
+        })
+        .await??;
+        Ok(Self {
+            stores,
+            clock: crate::store::Clock::system(),
+        })
+    }
+
+    /// The job queue, with the built-in jobs registered (no worker runs).
+    pub fn queue(&self) -> crate::queue::Queue {
+        let mut setup = crate::queue::QueueSetup::new(
+            self.stores.queue.clone(),
+            self.clock.clone(),
+            crate::queue::QueueOptions::default(),
+            crate::config::WakeMode::Poll,
+        );
+        crate::queue::builtin::register(&mut setup);
+        setup.offline()
+    }
+
+    /// The cable, to broadcast to (and reach the sockets of) running servers.
+    pub fn cable(&self) -> crate::cable::Cable {
+        crate::cable::Cable::new(
+            self.stores.cable.clone(),
+            self.clock.clone(),
+            crate::cable::CableOptions::default(),
+            crate::config::WakeMode::Poll,
+        )
+    }
+
+    /// The cache, with `options`.
+    pub fn cache(&self, options: crate::cache::CacheOptions) -> crate::cache::Cache {
+        crate::cache::Cache::new(self.stores.cache.clone(), self.clock.clone(), options)
+    }
 }
 
 /// Asks before `command` does `what`: with `yes`, goes ahead; on a terminal, asks on
@@ -251,7 +292,7 @@ async fn open_app(
     storage: &StorageArgs,
     args: &AppArgs,
 ) -> Result<(crate::app::App, crate::cable::Cable), Error> {
-    let stores = open_existing(storage).await?;
+    let offline = Offline::open(storage).await?;
     let dir = storage.storage.clone();
     let given = args.secret_key_base.clone();
     let secret = tokio::task::spawn_blocking(move || {
@@ -261,14 +302,12 @@ async fn open_app(
     .ok_or_else(|| Error::NoSecret {
         dir: storage.storage.display().to_string(),
     })?;
-    let clock = crate::store::Clock::system();
-    // A short-lived process has no listener to wake.
-    let cable = crate::cable::Cable::new(
-        stores.cable,
-        clock.clone(),
-        crate::cable::CableArgs::default(),
-        crate::config::WakeMode::Poll,
+    let cable = offline.cable();
+    let app = crate::app::App::new(
+        offline.stores.app,
+        offline.clock,
+        secret.expose_bytes(),
+        args.settings(),
     );
-    let app = crate::app::App::new(stores.app, clock, secret.expose_bytes(), args.settings());
     Ok((app, cable))
 }

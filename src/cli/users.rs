@@ -146,7 +146,8 @@ fn password_from_stdin() -> Result<(String, bool), Error> {
 fn generate_password() -> Result<String, Error> {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = [0u8; 20];
-    getrandom::fill(&mut bytes).map_err(|e| Error::App(app::Error::Internal(e.to_string())))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::App(app::Error::internal("no randomness for a password", e)))?;
     Ok(bytes
         .iter()
         .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))

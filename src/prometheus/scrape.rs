@@ -22,7 +22,7 @@ use super::process;
 use crate::actioncable::ActionCable;
 use crate::cache::Cache;
 use crate::queue::Queue;
-use crate::store::{StoreKind, Stores};
+use crate::stores::{StoreKind, Stores};
 
 /// The text exposition format's content type.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -12,16 +12,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::actioncable::ActionCable;
-use crate::app::{App, Board};
-use crate::cable::Cable;
-use crate::cache::Cache;
 use crate::config::{AppArgs, ServeConfig, StorageArgs};
-use crate::prometheus;
-use crate::queue::{self, Queue};
-use crate::store::{self, Clock, PoolOptions, StorageLock, Stores};
-use crate::web::secret::SecretKeyBase;
-use crate::web::{self, AppState, Site};
+use crate::queue;
+use crate::store::{self, StorageLock};
+use crate::web::{self, AppState};
 
 mod acme;
 mod args;
@@ -29,12 +23,12 @@ mod https;
 mod listen;
 mod memory;
 mod redirect;
+mod start;
 mod tls;
-
-use https::{check_https_flags, https, serve_both};
 
 pub use args::{ChallengeKind, HttpsArgs, LETS_ENCRYPT};
 pub use listen::ConnectionArgs;
+pub use start::Extras;
 
 /// How often the server checks that each store's file is still the one it opened.
 const FILE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
@@ -132,188 +126,48 @@ pub struct Running {
 /// Opens storage, starts background tasks and begins serving on `listener`.
 ///
 /// # Errors
-/// Storage that cannot be opened or migrated.
+/// As [`start_with`].
 pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Error> {
-    check_https_flags(&config.serve)?;
+    start_with(config, listener, Extras::default()).await
+}
+
+/// [`start`] with `extras`: channels beside the app's and another connect hook.
+///
+/// If the start-up fails, or its future is dropped before it finishes, everything it had
+/// spawned is stopped: a drop guard cancels the server's token, and on an error this waits
+/// (at most the shutdown grace period) for those tasks to end, so the queue process it
+/// registered is deregistered before the error is returned.
+///
+/// # Errors
+/// Flags that do not go together, a port that cannot be bound, storage that cannot be
+/// opened or migrated, an invalid recurring schedule, a TLS certificate that cannot be
+/// loaded.
+pub async fn start_with(
+    config: Config,
+    listener: TcpListener,
+    extras: Extras,
+) -> Result<Running, Error> {
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
-    // Bound and installed first: a taken port fails before storage is opened, and the
-    // engines' counters start with the server.
-    let metrics = match config.serve.metrics.metrics_bind {
-        Some(addr) => Some((
-            prometheus::bind(addr).await?,
-            prometheus::Exporter::install()?,
-        )),
-        None => None,
-    };
-    let storage = config.storage.clone();
-    let given_secret = config.app.secret_key_base.clone();
-    let (stores, secret, lock) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-        // Taken first, so no server opens files a restore is replacing.
-        let lock = StorageLock::shared(&storage.storage)?;
-        let stores = Stores::open(&storage.storage, &storage.env, &PoolOptions::default())?;
-        let secret = SecretKeyBase::load_or_create(&storage.storage, given_secret.as_ref())?;
-        Ok((stores, secret, lock))
-    })
-    .await??;
-    tracker.spawn(stores.clone().watch_files(FILE_CHECK_EVERY, token.clone()));
-    let clock = Clock::system();
-    let queue = Queue::new(
-        stores.queue.clone(),
-        clock.clone(),
-        config.serve.queue.clone(),
-        config.serve.wake,
-    );
-    queue::builtin::register(&queue);
-    crate::backup::schedule::register(
-        &queue,
-        stores.clone(),
-        config.storage.storage.clone(),
-        config.storage.env.clone(),
-    );
-    crate::backup::schedule::schedule(&queue, &config.serve.backup)?;
-    let cable = Cable::new(
-        stores.cable.clone(),
-        clock.clone(),
-        config.serve.cable.clone(),
-        config.serve.wake,
-    );
-    cable.spawn_listener(&tracker, token.clone());
-    let actioncable = ActionCable::new(
-        cable.clone(),
-        config.serve.actioncable.clone(),
-        tracker.clone(),
-        token.clone(),
-    );
-    // Remote disconnect orders from any process sharing the cable file.
-    actioncable.start().await?;
-    let cache = Cache::new(
-        stores.cache.clone(),
-        clock.clone(),
-        config.serve.cache.options(),
-    );
-    tracker.spawn(cache.clone().run(token.clone()));
-    let native_tls = config.serve.native_tls();
-    let app = App::new(
-        stores.app.clone(),
-        clock.clone(),
-        secret.expose_bytes(),
-        config.app.settings(),
-    )
-    .with_cable(cable.clone());
-    crate::app::channels::register(actioncable.registry(), &app);
-    let site = Site::new(
-        &secret,
-        &config.storage.env,
-        native_tls,
-        !config.serve.web.no_signup,
-    );
-    let cookies = web::Cookies {
-        key: site.cookie_key.clone(),
-        max_age: config.app.session_max_age,
-    };
-    actioncable.set_connect(std::sync::Arc::new(web::cable_auth::SessionConnect::new(
-        app.clone(),
-        cookies.key.clone(),
-    )));
-    let board = Board::new(app.clone(), cache.clone(), queue.clone(), cable.clone());
-    board.register(actioncable.registry());
-    // Job handlers must be registered before the queue starts.
-    queue.start(&config.storage.env, &token, &tracker).await?;
-    let state = AppState {
-        stores,
-        app,
-        cookies,
-        clock,
-        token: token.clone(),
-        tracker: tracker.clone(),
-        site,
-        cache,
-        cable,
-        actioncable,
-        queue,
-        board,
-    };
-    tracker.spawn_blocking(web::warm_assets);
-    tracker.spawn(memory::return_after_closes(
-        state.actioncable.clone(),
-        token.clone(),
-    ));
-    let addr = listener.local_addr()?;
-    let mut router = web::router(state.clone(), &config.serve);
-    if let Some((listener, exporter)) = metrics {
-        router = prometheus::track_requests(router);
-        let sources = prometheus::Sources {
-            stores: state.stores.clone(),
-            queue: state.queue.clone(),
-            cache: state.cache.clone(),
-            actioncable: state.actioncable.clone(),
-        };
-        prometheus::spawn(listener, exporter, sources, &tracker, token.clone())?;
-    }
-    let https = https(&config).await?;
-    let nofile = listen::raise_descriptor_limit();
-    let connections = &config.serve.connections;
-    let max_connections = connections.max_connections.map_or_else(
-        || listen::default_max_connections(nofile),
-        |n| usize::try_from(n).unwrap_or(usize::MAX),
-    );
-    let serve = listen::Serve {
-        router,
-        tls: https.as_ref().map(|h| h.acceptor.clone()),
-        header_timeout: connections.header_timeout,
-        max_connections,
-    };
-    let plain = match (&https, config.serve.https.http_bind) {
-        (Some(https), Some(http_bind)) => {
-            let listener = TcpListener::bind(http_bind)
-                .await
-                .map_err(|cause| Error::HttpBind {
-                    addr: http_bind,
-                    cause,
-                })?;
-            let serve = listen::Serve {
-                router: redirect::router(https.resolver.clone(), addr.port()),
-                tls: None,
-                header_timeout: connections.header_timeout,
-                max_connections: (max_connections / 8).max(1),
-            };
-            Some((listener, serve))
+    let grace = config.serve.shutdown_grace;
+    let guard = token.clone().drop_guard();
+    match start::launch(config, listener, extras, &token, &tracker).await {
+        Ok(running) => {
+            guard.disarm();
+            Ok(running)
         }
-        _ => None,
-    };
-    let http_addr = match &plain {
-        Some((listener, _)) => Some(listener.local_addr()?),
-        None => None,
-    };
-    // Joined in `Running::wait`, so it is scoped rather than tracked.
-    let http = tokio::spawn(serve_both(listener, serve, plain, token.clone()));
-    let scheme = if native_tls { "https" } else { "http" };
-    tracing::info!(%addr, scheme, max_connections, descriptor_limit = nofile, storage = %config.storage.storage.display(), env = %config.storage.env, "listening");
-    if let Some(http_addr) = http_addr {
-        tracing::info!(%http_addr, "plain HTTP answers ACME challenges and redirects to HTTPS");
-    }
-    if let Some(https) = https {
-        if let Some(acme) = https.acme {
-            tracker.spawn(acme.run(token.clone()));
+        Err(err) => {
+            drop(guard);
+            tracker.close();
+            if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+                tracing::warn!(
+                    ?grace,
+                    "tasks of the failed start-up still running after the grace period"
+                );
+            }
+            Err(err)
         }
-        tracker.spawn(tls::reload::run(
-            https.source,
-            https.resolver,
-            https.hangup,
-            token.clone(),
-        ));
     }
-    Ok(Running {
-        addr,
-        http_addr,
-        state,
-        token,
-        tracker,
-        http,
-        grace: config.serve.shutdown_grace,
-        lock,
-    })
 }
 
 impl Running {

@@ -9,7 +9,7 @@ use axum_extra::extract::SignedCookieJar;
 use axum_extra::extract::cookie::{Cookie, Key, SameSite};
 
 use super::{ApiError, AppState, Cookies};
-use crate::app::{App, Session, User};
+use crate::app::{self, App, Session, User};
 use crate::inertia::SharedProps;
 
 /// Name of the session cookie.
@@ -54,16 +54,13 @@ pub async fn resolve(
     app: &App,
     key: &Key,
     headers: &axum::http::HeaderMap,
-) -> Result<Option<CurrentUser>, ApiError> {
+) -> app::Result<Option<CurrentUser>> {
     let jar = SignedCookieJar::from_headers(headers, key.clone());
     let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
         return Ok(None);
     };
-    match app.resume_session(&token).await {
-        Ok(Some((session, user))) => Ok(Some(CurrentUser { user, session })),
-        Ok(None) => Ok(None),
-        Err(e) => Err(ApiError::internal(e)),
-    }
+    let found = app.resume_session(&token).await?;
+    Ok(found.map(|(session, user)| CurrentUser { user, session }))
 }
 
 impl<S> FromRequestParts<S> for MaybeUser
@@ -109,7 +106,7 @@ pub async fn load_user(
 ) -> Response {
     let found = match resolve(&state.app, &state.cookies.key, request.headers()).await {
         Ok(found) => found,
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let user = found.as_ref().map(|c| {
         serde_json::json!({

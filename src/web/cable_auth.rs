@@ -8,9 +8,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum_extra::extract::cookie::Key;
 
-use super::auth;
+use super::error::Chain;
+use super::{Cookies, auth};
 use crate::actioncable::{ActionCable, Connect, ConnectRequest, Identity, Rejected};
 use crate::app::{App, User};
 
@@ -18,13 +18,13 @@ use crate::app::{App, User};
 #[derive(Clone)]
 pub struct SessionConnect {
     app: App,
-    key: Key,
+    cookies: Cookies,
 }
 
 impl SessionConnect {
-    /// A hook that resolves cookies signed with `key` to sessions of `app`.
-    pub fn new(app: App, key: Key) -> Self {
-        Self { app, key }
+    /// A hook that resolves session cookies signed as `cookies` says to sessions of `app`.
+    pub fn new(app: App, cookies: Cookies) -> Self {
+        Self { app, cookies }
     }
 
     /// The identity key of a session's sockets (what `ActionCable::disconnect` takes).
@@ -59,14 +59,14 @@ pub async fn disconnect_sessions(actioncable: &ActionCable, session_ids: &[i64],
 #[async_trait]
 impl Connect for SessionConnect {
     async fn connect(&self, request: &ConnectRequest) -> Result<Identity, Rejected> {
-        match auth::resolve(&self.app, &self.key, &request.headers).await {
+        match auth::resolve(&self.app, &self.cookies.key, &request.headers).await {
             Ok(Some(current)) => Ok(Identity {
                 id: Some(Self::identity_of(current.session.id)),
                 data: Some(Arc::new(current.user) as Arc<dyn std::any::Any + Send + Sync>),
             }),
             Ok(None) => Err(Rejected),
             Err(err) => {
-                tracing::error!(cause = %err, "cannot resolve the session of a socket");
+                tracing::error!(cause = %Chain(&err), "cannot resolve the session of a socket");
                 Err(Rejected)
             }
         }
@@ -76,13 +76,13 @@ impl Connect for SessionConnect {
     /// (`--session-max-age`) or ended session is not. A database failure keeps the socket
     /// (logged): closing it would tell the client never to come back over a passing fault.
     async fn revalidate(&self, identity: &Identity, request: &ConnectRequest) -> bool {
-        match auth::resolve(&self.app, &self.key, &request.headers).await {
+        match auth::resolve(&self.app, &self.cookies.key, &request.headers).await {
             Ok(Some(current)) => {
                 identity.id.as_deref() == Some(&Self::identity_of(current.session.id))
             }
             Ok(None) => false,
             Err(err) => {
-                tracing::error!(cause = %err, "cannot revalidate the session of a socket");
+                tracing::error!(cause = %Chain(&err), "cannot revalidate the session of a socket");
                 true
             }
         }

@@ -1,4 +1,4 @@
-//! The HTTP edge around every route (what Thruster gave the seed design): the client's
+//! The HTTP edge around every route (what Thruster gives a Rails 8 app): the client's
 //! address and scheme behind reverse proxies ([`super::proxy`]), request ids and logs
 //! ([`super::requests`]), compression negotiated by `Accept-Encoding`, security headers
 //! (HSTS on HTTPS), error pages, panic recovery, request timeout and body limit, and the
@@ -21,10 +21,12 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use super::error::Failure;
+use super::requests::RequestId;
 use super::{AppState, error, error_page, proxy, requests};
 use crate::config::ServeConfig;
 use crate::inertia;
-use crate::store::Stores;
+use crate::stores::Stores;
 
 /// The Content-Security-Policy: Vite emits external scripts and stylesheets only, so nothing
 /// inline is allowed. `data:` images cover the empty favicon.
@@ -61,9 +63,11 @@ pub fn apply(routes: Router<AppState>, state: AppState, config: &ServeConfig) ->
 }
 
 /// Turns a server error into `503 Service Unavailable` while a store is retired: the
-/// failure is not a bug to retry but storage an operator has to restore and restart.
+/// failure is not a bug to retry but storage an operator has to restore and restart. The
+/// cause still reaches the request log.
 async fn fail_closed(State(stores): State<Stores>, request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+    let id = request.extensions().get::<RequestId>().cloned();
+    let mut response = next.run(request).await;
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }
@@ -71,14 +75,16 @@ async fn fail_closed(State(stores): State<Stores>, request: Request, next: Next)
     if retired.is_empty() {
         return response;
     }
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        format!(
-            "Storage unavailable: the {} database file was deleted or replaced while the server ran; it answers again after a restart.",
-            retired.join(", ")
-        ),
-    )
-        .into_response()
+    let id = id.map_or_else(String::new, |RequestId(id)| format!(" Request id: {id}"));
+    let text = format!(
+        "Storage unavailable: the {} database file was deleted or replaced while the server ran; it answers again after a restart.{id}",
+        retired.join(", ")
+    );
+    let mut unavailable = (StatusCode::SERVICE_UNAVAILABLE, text).into_response();
+    if let Some(failure) = response.extensions_mut().remove::<Failure>() {
+        unavailable.extensions_mut().insert(failure);
+    }
+    unavailable
 }
 
 /// The headers every response carries; HSTS, which only HTTPS responses get, is added by

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use crate::store::{StoreKind, Stores};
+use crate::stores::{StoreKind, Stores};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/up", get(up))

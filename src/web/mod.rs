@@ -3,6 +3,7 @@
 //! limits).
 
 mod accounts;
+mod answer;
 mod args;
 mod assets;
 pub mod auth;
@@ -29,7 +30,7 @@ use tokio_util::task::TaskTracker;
 
 pub use args::{SecretString, WebArgs};
 pub use edge::{CSP, apply as edge};
-pub use error::ApiError;
+pub use error::{ApiError, Chain, Failure};
 pub use proxy::{ClientInfo, ProxyArgs, TlsConnection};
 pub use site::Site;
 
@@ -40,14 +41,17 @@ use crate::cache::Cache;
 use crate::config::ServeConfig;
 use crate::inertia::InertiaConfig;
 use crate::queue::Queue;
-use crate::store::{Clock, Stores};
+use crate::store::Clock;
+use crate::stores::Stores;
 
-/// How cookies are signed and flagged.
+/// How cookies are signed and flagged. The one holder of the cookie key: the session and
+/// CSRF cookies, the [`Key`] extractor and the socket hook
+/// ([`cable_auth::SessionConnect`]) all read it from here.
 #[derive(Clone)]
 pub struct Cookies {
     /// Signs the session cookie (derived from the secret key base). Cookies are made
     /// `Secure` per request, on HTTPS ([`proxy`]).
-    pub key: axum_extra::extract::cookie::Key,
+    pub key: Key,
     /// Lifetime of the session cookie.
     pub max_age: std::time::Duration,
 }
@@ -60,8 +64,9 @@ impl std::fmt::Debug for Cookies {
     }
 }
 
-/// Handles shared by every request. Cheap to clone; handlers extract only what they need.
-#[derive(Clone, Debug)]
+/// Handles shared by every request. Cheap to clone; handlers extract only what they need
+/// (each field is a `State<T>` through the derived `FromRef`).
+#[derive(Clone, Debug, FromRef)]
 pub struct AppState {
     /// The four databases.
     pub stores: Stores,
@@ -75,7 +80,7 @@ pub struct AppState {
     pub token: CancellationToken,
     /// Tracks every background and WebSocket task.
     pub tracker: TaskTracker,
-    /// Web-layer handles: Inertia settings, cookie key, status facts.
+    /// Web-layer handles: Inertia settings and status facts.
     pub site: Site,
     /// Solid Cache.
     pub cache: Cache,
@@ -89,42 +94,6 @@ pub struct AppState {
     pub board: Board,
 }
 
-impl FromRef<AppState> for App {
-    fn from_ref(s: &AppState) -> Self {
-        s.app.clone()
-    }
-}
-
-impl FromRef<AppState> for Cookies {
-    fn from_ref(s: &AppState) -> Self {
-        s.cookies.clone()
-    }
-}
-
-impl FromRef<AppState> for Cable {
-    fn from_ref(s: &AppState) -> Self {
-        s.cable.clone()
-    }
-}
-
-impl FromRef<AppState> for ActionCable {
-    fn from_ref(s: &AppState) -> Self {
-        s.actioncable.clone()
-    }
-}
-
-impl FromRef<AppState> for Queue {
-    fn from_ref(s: &AppState) -> Self {
-        s.queue.clone()
-    }
-}
-
-impl FromRef<AppState> for Stores {
-    fn from_ref(s: &AppState) -> Self {
-        s.stores.clone()
-    }
-}
-
 impl FromRef<AppState> for InertiaConfig {
     fn from_ref(s: &AppState) -> Self {
         s.site.inertia.clone()
@@ -133,19 +102,13 @@ impl FromRef<AppState> for InertiaConfig {
 
 impl FromRef<AppState> for Key {
     fn from_ref(s: &AppState) -> Self {
-        s.site.cookie_key.clone()
+        s.cookies.key.clone()
     }
 }
 
 /// Compresses the embedded assets once per process (blocking; run on a blocking thread).
 pub fn warm_assets() {
     assets::warm();
-}
-
-impl FromRef<AppState> for Cache {
-    fn from_ref(s: &AppState) -> Self {
-        s.cache.clone()
-    }
 }
 
 /// Builds the router with its middleware.

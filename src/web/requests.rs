@@ -7,6 +7,9 @@
 //! [`MAX_ID_LEN`] letters, digits and `-_.:@`), else a fresh UUID. It is returned in the
 //! response's `X-Request-Id`, and jobs enqueued while serving the request carry it
 //! ([`crate::queue::with_request_id`]), so their log lines show it as well.
+//!
+//! A server error's cause travels in its response as a [`Failure`]: this middleware logs
+//! it at `error`, with every `source()` of the chain, once per request, then drops it.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,6 +20,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
+use super::error::Failure;
 use super::proxy::ClientInfo;
 
 /// Longest request id accepted from a proxy.
@@ -30,8 +34,8 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct RequestId(pub Arc<str>);
 
 /// Middleware around every request: picks the request id, serves the request inside its
-/// span and logs the outcome. Runs inside [`super::proxy::resolve`], whose [`ClientInfo`]
-/// it reads.
+/// span and logs the outcome (and the cause of a server error). Runs inside
+/// [`super::proxy::resolve`], whose [`ClientInfo`] it reads.
 pub async fn log(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let info = request.extensions().get::<ClientInfo>().copied();
@@ -64,10 +68,14 @@ pub async fn log(mut request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID, value);
     }
+    let failure = response.extensions_mut().remove::<Failure>();
     let status = response.status().as_u16();
     // Milliseconds with two decimals: enough to tell a cache hit from a database read.
     let duration_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     span.in_scope(|| {
+        if let Some(failure) = &failure {
+            tracing::error!(status, cause = %failure.chain(), "request failed");
+        }
         if quiet {
             tracing::debug!(status, duration_ms, "completed");
         } else {

@@ -35,7 +35,7 @@ pub enum Error {
     },
     /// No randomness available.
     #[error("cannot generate a secret: {0}")]
-    Random(String),
+    Random(#[from] getrandom::Error),
 }
 
 /// Result of this module.
@@ -116,7 +116,7 @@ fn create(path: &Path) -> Result<SecretKeyBase> {
         cause,
     };
     let mut bytes = [0u8; 64];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
+    getrandom::fill(&mut bytes)?;
     let secret = hex::encode(bytes);
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();

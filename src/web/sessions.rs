@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{self, MaybeUser};
+use super::error::Chain;
 use super::input::Input;
 use super::proxy::ClientInfo;
 use super::{ApiError, AppState};
@@ -127,8 +128,7 @@ async fn create_session(
     let user = state
         .app
         .authenticate(&form.email_address, &form.password)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let Some(user) = user else {
         return Ok(inertia
             .errors(Errors::new().add("email_address", BAD_LOGIN))
@@ -150,8 +150,7 @@ async fn start_session(
     let session = state
         .app
         .start_session(user, client.ip, client.user_agent)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let mut response = (
         jar.add(auth::session_cookie(&state.cookies, session.token.clone())),
         then,
@@ -168,11 +167,7 @@ async fn destroy_session(
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
     if let Some(current) = user {
-        state
-            .app
-            .end_session(&current.session.token)
-            .await
-            .map_err(ApiError::internal)?;
+        state.app.end_session(&current.session.token).await?;
         // Sockets of this session stop now, on every server, rather than at their next
         // reconnect.
         super::cable_auth::disconnect_sessions(&state.actioncable, &[current.session.id], false)
@@ -214,11 +209,7 @@ async fn create_registration(
         site_admin: false,
     };
     // Every invalid field at once, before the (slow) password hash.
-    let mut problems = state
-        .app
-        .registration_errors(&new)
-        .await
-        .map_err(ApiError::internal)?;
+    let mut problems = state.app.registration_errors(&new).await?;
     let created = if problems.is_empty() {
         Some(state.app.create_user(new).await)
     } else {
@@ -230,7 +221,7 @@ async fn create_registration(
             problems.push((field, message));
             return Ok(signup_errors(inertia, problems));
         }
-        Some(Err(e)) => return Err(ApiError::internal(e)),
+        Some(Err(e)) => return Err(e.into()),
         None => return Ok(signup_errors(inertia, problems)),
     };
     tracing::info!(user = %user.email_address, site_admin = user.site_admin, "signed up");
@@ -283,7 +274,7 @@ async fn sign_in_limit(state: &AppState, ip: Option<&str>, email: &str) -> Limit
             Ok(count) if count <= limit => {}
             Ok(_) => return Limit::Exceeded,
             Err(err) => {
-                tracing::error!(cause = %err, "sign-in attempt could not be counted");
+                tracing::error!(cause = %Chain(&err), "sign-in attempt could not be counted");
                 return Limit::Unrecorded;
             }
         }

@@ -1,12 +1,11 @@
-//! [`Site`]: the web layer's own handles: Inertia settings built from the embedded front end,
-//! the cookie key, and facts shown on the status page.
+//! [`Site`]: the web layer's own handles: Inertia settings built from the embedded front end
+//! and facts shown on the status page.
 
 use std::time::Instant;
 
 use axum_extra::extract::cookie::Key;
 
 use super::assets::Manifest;
-use super::secret::SecretKeyBase;
 use crate::inertia::InertiaConfig;
 
 /// Web-layer handles in [`AppState`](super::AppState). Cheap to clone.
@@ -14,8 +13,6 @@ use crate::inertia::InertiaConfig;
 pub struct Site {
     /// Asset version, `<head>` tags and the flash cookie key.
     pub inertia: InertiaConfig,
-    /// Key for signed and private cookies (derived from the secret key base).
-    pub cookie_key: Key,
     /// When this server started.
     pub started: Instant,
     /// The environment name.
@@ -34,15 +31,13 @@ impl std::fmt::Debug for Site {
 }
 
 impl Site {
-    /// Reads the embedded manifest and derives the keys from `secret`; `https` when the
-    /// server terminates TLS itself.
-    pub fn new(secret: &SecretKeyBase, env: &str, https: bool, signup: bool) -> Self {
+    /// Reads the embedded manifest; flash cookies are signed with `cookie_key`; `https` when
+    /// the server terminates TLS itself.
+    pub fn new(cookie_key: &Key, env: &str, https: bool, signup: bool) -> Self {
         let manifest = Manifest::load();
-        let cookie_key = secret.cookie_key();
         Self {
             inertia: InertiaConfig::new(manifest.version, manifest.head, cookie_key.clone())
                 .with_https(https),
-            cookie_key,
             started: Instant::now(),
             env: env.to_owned(),
             signup,

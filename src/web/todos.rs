@@ -3,18 +3,19 @@
 //! `limit`),
 //! `POST /todos`, `PATCH /todos/:id`, `DELETE /todos/:id`, each redirecting back to
 //! `/todos` the Inertia way. Bodies may be JSON (`{"todo": {"title": ..}}`) or form-encoded
-//! (`todo[title]=..`). A refused change redirects back with `props.errors`.
+//! (`todo[title]=..`) ([`Input`]). A refused change redirects back with `props.errors`.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
 use axum::routing::{get, patch};
 use serde::Deserialize;
 
-use super::input::Input;
+use super::answer::{answer, decode};
+use super::input::{Input, flag};
 use super::{ApiError, AppState};
 use crate::app::{self, TodoChange};
-use crate::inertia::{Errors, Inertia, Props};
+use crate::inertia::{Inertia, Props};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -23,61 +24,19 @@ pub(super) fn router() -> Router<AppState> {
         .route("/todos/{id}", patch(update).delete(destroy))
 }
 
-/// The `todo` fields, nested (JSON) or flat with bracket names (forms).
+/// The body of a change: `{"todo": {..}}` in JSON, `todo[title]=..` in a form.
+#[derive(Debug, Default, Deserialize)]
+struct TodoForm {
+    #[serde(default)]
+    todo: TodoFields,
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct TodoFields {
     #[serde(default)]
     title: Option<String>,
-    #[serde(default, deserialize_with = "flexible_bool")]
+    #[serde(default, deserialize_with = "flag")]
     completed: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum TodoParams {
-    Nested {
-        todo: TodoFields,
-    },
-    Flat {
-        #[serde(rename = "todo[title]", default)]
-        title: Option<String>,
-        #[serde(
-            rename = "todo[completed]",
-            default,
-            deserialize_with = "flexible_bool"
-        )]
-        completed: Option<bool>,
-    },
-}
-
-impl TodoParams {
-    fn fields(self) -> TodoFields {
-        match self {
-            TodoParams::Nested { todo } => todo,
-            TodoParams::Flat { title, completed } => TodoFields { title, completed },
-        }
-    }
-}
-
-/// `true`/`false` in JSON; `1`/`0`/`true`/`false`/`on` in forms.
-fn flexible_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Bool(bool),
-        Text(String),
-    }
-    match Option::<Raw>::deserialize(d)? {
-        None => Ok(None),
-        Some(Raw::Bool(b)) => Ok(Some(b)),
-        Some(Raw::Text(t)) => match t.as_str() {
-            "1" | "true" | "on" => Ok(Some(true)),
-            "0" | "false" | "" => Ok(Some(false)),
-            other => Err(serde::de::Error::custom(format!(
-                "completed must be true or false, not {other:?}"
-            ))),
-        },
-    }
 }
 
 /// `?limit=N`: how many of the newest todos the page shows.
@@ -93,11 +52,7 @@ async fn index(
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
     let limit = window.limit.unwrap_or(app::DEFAULT_LIMIT);
-    let page = state
-        .app
-        .todo_page(limit)
-        .await
-        .map_err(ApiError::internal)?;
+    let page = state.app.todo_page(limit).await?;
     let props = Props::new()
         .prop("todos", page.todos)
         .prop("todosVersion", page.version)
@@ -109,33 +64,25 @@ async fn index(
 async fn create(
     State(state): State<AppState>,
     inertia: Inertia,
-    Input(params): Input<TodoParams>,
+    Input(TodoForm { todo }): Input<TodoForm>,
 ) -> Result<Response, ApiError> {
-    let title = params.fields().title.unwrap_or_default();
-    match state.board.create(&title).await {
-        Ok(_) => Ok(inertia.redirect("/todos")),
-        Err(e) => refused(inertia, e),
-    }
+    let title = todo.title.unwrap_or_default();
+    let created = state.board.create(&title).await;
+    back_to_board(inertia, created)
 }
 
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     inertia: Inertia,
-    Input(params): Input<TodoParams>,
+    Input(TodoForm { todo }): Input<TodoForm>,
 ) -> Result<Response, ApiError> {
-    let Some(id) = state.app.ids().decode(&id) else {
-        return refused(inertia, app::Error::NotFound);
-    };
-    let fields = params.fields();
     let change = TodoChange {
-        title: fields.title,
-        completed: fields.completed,
+        title: todo.title,
+        completed: todo.completed,
     };
-    match state.board.update(id, change).await {
-        Ok(_) => Ok(inertia.redirect("/todos")),
-        Err(e) => refused(inertia, e),
-    }
+    let updated = async { state.board.update(decode(&state.app, &id)?, change).await }.await;
+    back_to_board(inertia, updated)
 }
 
 async fn destroy(
@@ -143,25 +90,22 @@ async fn destroy(
     Path(id): Path<String>,
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
-    let Some(id) = state.app.ids().decode(&id) else {
-        return refused(inertia, app::Error::NotFound);
-    };
-    match state.board.delete(id).await {
-        Ok(_) => Ok(inertia.redirect("/todos")),
-        Err(e) => refused(inertia, e),
-    }
+    let deleted = async { state.board.delete(decode(&state.app, &id)?).await }.await;
+    back_to_board(inertia, deleted)
 }
 
-/// A change the server will not make goes back to the board with the reason in
-/// `props.errors`, so the page can roll back its optimistic update and say why.
-fn refused(inertia: Inertia, err: app::Error) -> Result<Response, ApiError> {
-    let errors = match err {
-        app::Error::Invalid { field, message } => Errors::new().add(field, message),
-        app::Error::NotFound => Errors::new().add("todo", "This todo no longer exists."),
+/// Back to the board. A change the server will not make, the todo being gone or not the
+/// user's to change included, goes back with the reason in `props.errors`, so the page can
+/// roll back its optimistic update and say why.
+fn back_to_board<T>(inertia: Inertia, outcome: app::Result<T>) -> Result<Response, ApiError> {
+    let outcome = outcome.map_err(|err| match err {
+        app::Error::NotFound => app::Error::invalid("todo", "This todo no longer exists."),
         app::Error::Forbidden => {
-            Errors::new().add("todo", "You are not allowed to change this todo.")
+            app::Error::invalid("todo", "You are not allowed to change this todo.")
         }
-        other => return Err(ApiError::internal(other)),
-    };
-    Ok(inertia.errors(errors).redirect("/todos").into_response())
+        other => other,
+    });
+    answer(inertia, "/todos", outcome, |inertia, _| {
+        inertia.redirect("/todos")
+    })
 }

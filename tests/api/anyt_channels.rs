@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use trifecta::actioncable::{
     Channel, Connect, ConnectRequest, Context, Identity, Registry, Rejected,
 };
+use trifecta::server::Extras;
 
 use crate::helpers::TestApp;
 
@@ -175,7 +176,7 @@ pub fn name(short: &str) -> String {
 }
 
 /// Registers every anyt channel.
-pub fn register(r: &Registry) {
+pub fn register(r: &mut Registry) {
     r.register(name("RequestChannel"), || RequestChannel);
     r.register(name("RequestAChannel"), || Leaver("request_a"));
     r.register(name("RequestBChannel"), || Leaver("request_b"));
@@ -197,8 +198,20 @@ pub fn register(r: &Registry) {
 
 /// The real server (TestApp) with anyt's channels and connect handlers.
 pub async fn anyt_app() -> TestApp {
-    let app = TestApp::spawn().await;
-    register(app.state.actioncable.registry());
-    app.state.actioncable.set_connect(Arc::new(AnytConnect));
-    app
+    anyt_app_with(|_| {}).await
+}
+
+/// [`anyt_app`] after `tune` adjusts the config.
+pub async fn anyt_app_with(tune: impl FnOnce(&mut trifecta::server::Config)) -> TestApp {
+    TestApp::spawn_extended(tune, anyt_extras()).await
+}
+
+/// anyt's channels and connect hook, to start a server with.
+pub fn anyt_extras() -> Extras {
+    let mut extras = Extras {
+        connect: Some(Arc::new(AnytConnect)),
+        ..Extras::default()
+    };
+    register(&mut extras.channels);
+    extras
 }

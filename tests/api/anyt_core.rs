@@ -1,4 +1,4 @@
-//! anyt core/ and request/ scenarios (protocols.md §2.2, §2.3) against the real server.
+//! anyt core/ and request/ scenarios (`docs/protocols.md` §2.2, §2.3) against the real server.
 
 use std::time::Duration;
 

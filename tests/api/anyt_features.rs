@@ -1,4 +1,4 @@
-//! anyt features/ and subscriptions/ scenarios (protocols.md §2.4, §2.6).
+//! anyt features/ and subscriptions/ scenarios (`docs/protocols.md` §2.4, §2.6).
 
 use serde_json::json;
 

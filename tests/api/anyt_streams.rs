@@ -1,4 +1,4 @@
-//! anyt streams/ scenarios (protocols.md §2.5). Where anyt sleeps after an unsubscribe, we
+//! anyt streams/ scenarios (`docs/protocols.md` §2.5). Where anyt sleeps after an unsubscribe, we
 //! wait until the server has dropped the stream registrations instead.
 
 use std::time::Duration;

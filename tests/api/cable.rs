@@ -7,9 +7,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use trifecta::cable::{Cable, CableArgs, Message, Scratch, Sink};
+use trifecta::cable::{Cable, CableOptions, Message, Sink};
 use trifecta::config::WakeMode;
-use trifecta::store::{Clock, PoolOptions, Stores, Timestamp};
+use trifecta::store::{Clock, PoolOptions, Timestamp};
+use trifecta::stores::Stores;
 
 use crate::anyt_channels::anyt_app;
 use crate::cable_client::{Client, Opts, data, id};
@@ -20,7 +21,7 @@ use crate::helpers::{TestResult, insert_as_another_process, run_cli, wait_for};
 struct Collect(Mutex<Vec<(String, String)>>);
 
 impl Sink for Collect {
-    fn deliver(&self, m: &Message, _scratch: &mut Scratch) {
+    fn deliver(&self, m: &Message) {
         self.0
             .lock()
             .expect("lock")
@@ -43,7 +44,7 @@ fn open(dir: &Path, options: &PoolOptions) -> Stores {
     Stores::open(dir, "test", options).expect("stores")
 }
 
-fn cable(dir: &Path, clock: Clock, args: CableArgs) -> Cable {
+fn cable(dir: &Path, clock: Clock, args: CableOptions) -> Cable {
     let stores = open(dir, &PoolOptions::default());
     Cable::new(stores.cable, clock, args, WakeMode::Instant)
 }
@@ -104,7 +105,7 @@ async fn cli_rejects_invalid_json_and_reports_stats() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_subscribers_get_no_backlog_and_each_message_once() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let cable = cable(dir.path(), Clock::system(), CableArgs::default());
+    let cable = cable(dir.path(), Clock::system(), CableOptions::default());
     let mut listener = cable.listener();
     cable.broadcast("x", &json!("old")).await?;
     let sink = Arc::new(Collect::default());
@@ -136,7 +137,7 @@ async fn new_subscribers_get_no_backlog_and_each_message_once() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_broadcast_is_delivered_without_a_listener_poll() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let cable = cable(dir.path(), Clock::system(), CableArgs::default());
+    let cable = cable(dir.path(), Clock::system(), CableOptions::default());
     let sink = Arc::new(Collect::default());
     cable.subscribe("x", sink.clone()).await?;
     // The first poll fixes the position (and takes the new subscriber's rewind).
@@ -160,7 +161,7 @@ async fn a_local_broadcast_is_delivered_without_a_listener_poll() -> TestResult 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_broadcast_after_a_foreign_row_waits_for_the_listener() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let cable = cable(dir.path(), Clock::system(), CableArgs::default());
+    let cable = cable(dir.path(), Clock::system(), CableOptions::default());
     let sink = Arc::new(Collect::default());
     cable.subscribe("x", sink.clone()).await?;
     let mut listener = cable.listener();
@@ -184,9 +185,9 @@ async fn a_local_broadcast_after_a_foreign_row_waits_for_the_listener() -> TestR
 async fn trimming_deletes_messages_older_than_the_retention() -> TestResult {
     let dir = tempfile::tempdir()?;
     let clock = Clock::manual(Timestamp(1_700_000_000_000_000));
-    let args = CableArgs {
+    let args = CableOptions {
         trim_batch_size: 2,
-        ..CableArgs::default()
+        ..CableOptions::default()
     };
     let cable = cable(dir.path(), clock.clone(), args);
     for i in 0..5 {
@@ -208,10 +209,10 @@ async fn trimming_deletes_messages_older_than_the_retention() -> TestResult {
 async fn the_trimmer_runs_by_itself() -> TestResult {
     let dir = tempfile::tempdir()?;
     let clock = Clock::manual(Timestamp(1_700_000_000_000_000));
-    let args = CableArgs {
+    let args = CableOptions {
         trim_interval: Duration::from_millis(20),
         message_retention: Duration::from_secs(60),
-        ..CableArgs::default()
+        ..CableOptions::default()
     };
     let cable = cable(dir.path(), clock.clone(), args);
     let (tracker, token) = (TaskTracker::new(), CancellationToken::new());
@@ -236,9 +237,9 @@ async fn the_listener_survives_an_unavailable_database_and_resumes() -> TestResu
         acquire_timeout: Duration::from_millis(100),
     };
     let stores = open(dir.path(), &options);
-    let args = CableArgs {
+    let args = CableOptions {
         polling_interval: Duration::from_millis(20),
-        ..CableArgs::default()
+        ..CableOptions::default()
     };
     let cable = Cable::new(
         stores.cable.clone(),
@@ -296,11 +297,7 @@ async fn the_listener_survives_an_unavailable_database_and_resumes() -> TestResu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poll_mode_still_delivers_within_the_polling_interval() -> TestResult {
-    let app = crate::helpers::TestApp::spawn_with(|c| c.serve.wake = WakeMode::Poll).await;
-    crate::anyt_channels::register(app.state.actioncable.registry());
-    app.state
-        .actioncable
-        .set_connect(std::sync::Arc::new(crate::anyt_channels::AnytConnect));
+    let app = crate::anyt_channels::anyt_app_with(|c| c.serve.wake = WakeMode::Poll).await;
     let ident = id("SingleStreamChannel");
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
     client.subscribe(&ident).await;
@@ -320,7 +317,7 @@ async fn poll_mode_still_delivers_within_the_polling_interval() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_poll_reads_the_table_only_after_a_commit() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let cable = cable(dir.path(), Clock::system(), CableArgs::default());
+    let cable = cable(dir.path(), Clock::system(), CableOptions::default());
     let sink = Arc::new(Collect::default());
     cable.subscribe("x", sink.clone()).await?;
     let mut listener = cable.listener();

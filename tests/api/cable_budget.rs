@@ -10,17 +10,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::anyt_channels::{AnytConnect, register};
+use crate::anyt_channels::anyt_app_with;
 use crate::cable_client::{Client, Opts};
 use crate::helpers::{TestApp, TestResult, wait_for};
 
 async fn app_with(tune: impl FnOnce(&mut trifecta::server::Config)) -> TestApp {
-    let app = TestApp::spawn_with(tune).await;
-    register(app.state.actioncable.registry());
-    app.state
-        .actioncable
-        .set_connect(std::sync::Arc::new(AnytConnect));
-    app
+    anyt_app_with(tune).await
 }
 
 /// The `n`th identifier of one channel streaming `a` (identifiers differ only in `n`).

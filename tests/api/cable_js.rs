@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{ChildStdout, Command};
 use trifecta::actioncable::{Channel, Context};
-use trifecta::server::{self, Config, Running};
+use trifecta::server::{self, Config, Extras, Running};
 
 use crate::helpers::TestResult;
 
@@ -52,20 +52,15 @@ pub fn ensure_node_modules() {
 
 async fn start(dir: &Path, addr: SocketAddr) -> Running {
     let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-    let running = server::start(Config::for_dir(dir), listener)
-        .await
-        .expect("start");
-    running
-        .state
-        .actioncable
-        .registry()
-        .register("ChatChannel", || ChatChannel);
     // This test is about the protocol engine; the app's session hook has its own tests.
-    running
-        .state
-        .actioncable
-        .set_connect(std::sync::Arc::new(trifecta::actioncable::AcceptAll));
-    running
+    let mut extras = Extras {
+        connect: Some(std::sync::Arc::new(trifecta::actioncable::AcceptAll)),
+        ..Extras::default()
+    };
+    extras.channels.register("ChatChannel", || ChatChannel);
+    server::start_with(Config::for_dir(dir), listener, extras)
+        .await
+        .expect("start")
 }
 
 async fn next_event(lines: &mut Lines<BufReader<ChildStdout>>, within: Duration) -> Value {

@@ -6,17 +6,12 @@ use std::time::Duration;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::Message;
 
-use crate::anyt_channels::{anyt_app, register};
+use crate::anyt_channels::{anyt_app, anyt_app_with};
 use crate::cable_client::{Client, Event, Opts, ack, data, id, reject};
 use crate::helpers::{TestApp, TestResult, wait_for};
 
 async fn app_with(tune: impl FnOnce(&mut trifecta::server::Config)) -> TestApp {
-    let app = TestApp::spawn_with(tune).await;
-    register(app.state.actioncable.registry());
-    app.state
-        .actioncable
-        .set_connect(std::sync::Arc::new(crate::anyt_channels::AnytConnect));
-    app
+    anyt_app_with(tune).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

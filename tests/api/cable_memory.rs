@@ -11,7 +11,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use trifecta::store::{Clock, PoolOptions, Stores};
+use trifecta::store::{Clock, PoolOptions};
+use trifecta::stores::Stores;
 
 use crate::cable_client::{Client, Event, Opts};
 use crate::helpers::{Browser, ChildServer, TestResult, insert_as_another_process, wait_for};

@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::json;
 use trifecta::actioncable::{AcceptAll, Channel, Context, INTERNAL_CHANNEL};
-use trifecta::store::{Clock, PoolOptions, Stores};
+use trifecta::server::Extras;
+use trifecta::store::{Clock, PoolOptions};
+use trifecta::stores::Stores;
 
 use crate::cable_client::{Client, Opts, reject};
 use crate::helpers::{
@@ -231,12 +233,12 @@ impl Channel for AnyStream {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_channel_can_stream_the_internal_order_channel() -> TestResult {
-    let app = TestApp::spawn().await;
-    app.state.actioncable.set_connect(Arc::new(AcceptAll));
-    app.state
-        .actioncable
-        .registry()
-        .register("AnyStream", || AnyStream);
+    let mut extras = Extras {
+        connect: Some(Arc::new(AcceptAll)),
+        ..Extras::default()
+    };
+    extras.channels.register("AnyStream", || AnyStream);
+    let app = TestApp::spawn_extended(|_| {}, extras).await;
     let mut client = Client::connect(app.addr, Opts::anyt()).await;
     for stream in [INTERNAL_CHANNEL, "action_cable/anything"] {
         let ident = json!({"channel": "AnyStream", "stream": stream}).to_string();

@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 use trifecta::cache::{Cache, CacheOptions, MAX_KEY_BYTES, WriteOptions};
-use trifecta::store::{Clock, PoolOptions, Stores, Timestamp};
+use trifecta::store::{Clock, PoolOptions, Timestamp};
+use trifecta::stores::Stores;
 
 use crate::helpers::{TestResult, wait_for};
 

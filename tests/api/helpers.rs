@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
-use trifecta::server::{self, Config, Running};
-use trifecta::store::StoreKind;
+use trifecta::server::{self, Config, Extras, Running};
+use trifecta::stores::StoreKind;
 use trifecta::web::AppState;
 
 /// Result type of every test.
@@ -39,13 +39,20 @@ impl TestApp {
 
     /// Starts the app after `tune` adjusts the config.
     pub async fn spawn_with(tune: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_extended(tune, Extras::default()).await
+    }
+
+    /// Starts the app after `tune` adjusts the config, with `extras` (channels, connect hook).
+    pub async fn spawn_extended(tune: impl FnOnce(&mut Config), extras: Extras) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::for_dir(dir.path());
         tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let running = server::start(config, listener).await.expect("start");
+        let running = server::start_with(config, listener, extras)
+            .await
+            .expect("start");
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

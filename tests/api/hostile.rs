@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use trifecta::store::StoreKind;
+use trifecta::stores::StoreKind;
 
 use crate::helpers::{Browser, TestApp, TestResult, bin, location, signed_up, wait_for};
 

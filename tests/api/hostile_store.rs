@@ -7,7 +7,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use trifecta::store::{Error as StoreError, StoreKind};
+use trifecta::store::Error as StoreError;
+use trifecta::stores::StoreKind;
 
 use crate::helpers::{TestApp, TestResult, run_cli, signed_up, wait_for};
 

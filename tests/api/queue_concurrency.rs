@@ -21,14 +21,13 @@ async fn blocked_jobs_run_one_at_a_time_in_order() -> TestResult {
     let f = fixture().await;
     let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = order.clone();
-    f.queue
-        .register(JobOptions::default(), move |j: Limited, _| {
-            let sink = sink.clone();
-            async move {
-                sink.lock().expect("lock").push(j.n);
-                Ok(())
-            }
-        });
+    f.register(JobOptions::default(), move |j: Limited, _| {
+        let sink = sink.clone();
+        async move {
+            sink.lock().expect("lock").push(j.n);
+            Ok(())
+        }
+    });
     let a = f.queue.enqueue(&job("acct", 1, false)).await?;
     let b = f.queue.enqueue(&job("acct", 2, false)).await?;
     let c = f.queue.enqueue(&job("acct", 3, false)).await?;
@@ -134,8 +133,7 @@ async fn an_unblocked_job_is_claimed_without_waiting_for_the_poll() -> TestResul
         a.polling_interval = Duration::from_secs(60);
     })
     .await;
-    f.queue
-        .register(JobOptions::default(), |_: Limited, _| async { Ok(()) });
+    f.register(JobOptions::default(), |_: Limited, _| async { Ok(()) });
     let mut ids = Vec::new();
     for n in 1..=3 {
         ids.push(f.queue.enqueue(&job("acct", n, false)).await?);

@@ -29,7 +29,7 @@ async fn retry_on_backs_off_exponentially_then_records_the_failure() -> TestResu
     let f = fixture().await;
     let runs = Arc::new(AtomicU32::new(0));
     let counter = runs.clone();
-    f.queue.register(
+    f.register(
         JobOptions::default().retry(Retry::new(3, Duration::from_secs(10)).on(&["Timeout"])),
         move |job: Flaky, ctx| {
             counter.fetch_add(1, Ordering::SeqCst);
@@ -94,7 +94,7 @@ async fn retry_on_backs_off_exponentially_then_records_the_failure() -> TestResu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discard_on_finishes_the_job_without_a_failure() -> TestResult {
     let f = fixture().await;
-    f.queue.register(
+    f.register(
         JobOptions::default().discard_on(&["Gone"]),
         |job: Flaky, _| async move { Err(JobError::new(job.class, "nothing to do")) },
     );
@@ -161,10 +161,9 @@ async fn unknown_jobs_and_bad_arguments_fail_clearly_and_the_worker_goes_on() ->
 async fn a_panicking_job_is_recorded_as_failed() -> TestResult {
     let f = fixture().await;
     #[allow(clippy::panic)]
-    f.queue
-        .register(JobOptions::default(), |_: Flaky, _| async move {
-            panic!("handler exploded");
-        });
+    f.register(JobOptions::default(), |_: Flaky, _| async move {
+        panic!("handler exploded");
+    });
     let id = f.queue.enqueue(&Flaky { class: "x".into() }).await?;
     let worker = f.worker(1).await;
     f.work_off(&worker).await;
@@ -257,7 +256,7 @@ async fn a_manual_retry_resets_executions_and_restores_the_retry_budget() -> Tes
     let f = fixture().await;
     let runs = Arc::new(AtomicU32::new(0));
     let counter = runs.clone();
-    f.queue.register(
+    f.register(
         JobOptions::default().retry(Retry::new(2, Duration::from_secs(5))),
         move |job: Flaky, ctx| {
             counter.fetch_add(1, Ordering::SeqCst);

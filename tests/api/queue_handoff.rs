@@ -26,14 +26,13 @@ async fn gated_queue(wake: WakeMode) -> (Fixture, Arc<Semaphore>) {
     let f = fixture_in(wake, |s| s.polling_interval = Duration::from_secs(3600)).await;
     let gate = Arc::new(Semaphore::new(0));
     let g = gate.clone();
-    f.queue
-        .register(JobOptions::default(), move |_: Tagged, _| {
-            let g = g.clone();
-            async move {
-                g.acquire().await.expect("gate").forget();
-                Ok(())
-            }
-        });
+    f.register(JobOptions::default(), move |_: Tagged, _| {
+        let g = g.clone();
+        async move {
+            g.acquire().await.expect("gate").forget();
+            Ok(())
+        }
+    });
     (f, gate)
 }
 
@@ -44,7 +43,7 @@ async fn gated_on(
     threads: usize,
 ) -> (Fixture, Arc<Semaphore>, CancellationToken) {
     let (f, gate) = gated_queue(wake).await;
-    let worker = Worker::new(&f.queue, selector, threads, None)
+    let worker = Worker::new(f.ready(), selector, threads, None)
         .await
         .expect("worker");
     let token = CancellationToken::new();

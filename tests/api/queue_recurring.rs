@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use trifecta::config::WakeMode;
-use trifecta::queue::{Job, JobOptions, JobState, Queue, Schedule, Scheduler, load_schedule};
-use trifecta::store::{PoolOptions, Stores};
+use trifecta::queue::{Job, JobOptions, JobState, QueueSetup, Schedule, Scheduler, load_schedule};
+use trifecta::store::PoolOptions;
+use trifecta::stores::Stores;
 
 use crate::helpers::{TestResult, run_cli};
 use crate::queue_support::{Fixture, START, fixture};
@@ -80,14 +81,15 @@ args = { ms = 1 }
     let stores =
         tokio::task::spawn_blocking(move || Stores::open(&dir, "test", &PoolOptions::default()))
             .await??;
-    let other = Queue::new(
+    let mut other = QueueSetup::new(
         stores.queue,
         f.clock.clone(),
         f.queue.settings().clone(),
         WakeMode::Poll,
     );
-    trifecta::queue::builtin::register(&other);
-    let a = Scheduler::new(&f.queue, tasks.clone());
+    trifecta::queue::builtin::register(&mut other);
+    let other = other.offline();
+    let a = Scheduler::new(f.ready(), tasks.clone());
     let b = Scheduler::new(&other, tasks);
     a.sync().await?;
     b.sync().await?;
@@ -183,10 +185,9 @@ impl Job for Cleanup {
 /// Loads `file` for environment `production`, runs its tasks for one minute of the manual
 /// clock, and returns every enqueued job as (class, queue, priority, arguments, created_at).
 async fn enqueued_in_a_minute(f: &Fixture, file: &Path) -> Vec<(String, String, i32, String, i64)> {
-    f.queue
-        .register(JobOptions::default(), |_: Cleanup, _| async { Ok(()) });
+    f.register(JobOptions::default(), |_: Cleanup, _| async { Ok(()) });
     let tasks = load_schedule(file, "production").expect("schedule loads");
-    let scheduler = Scheduler::new(&f.queue, tasks);
+    let scheduler = Scheduler::new(f.ready(), tasks);
     scheduler.sync().await.expect("sync");
     for _ in 0..6 {
         f.advance(Duration::from_secs(10));

@@ -1,6 +1,7 @@
 //! Shared pieces of the queue tests: a queue on a temp dir with a manual clock, and small
 //! job types.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -8,15 +9,19 @@ use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 use trifecta::config::WakeMode;
 use trifecta::queue::{
-    Concurrency, Job, JobId, JobInfo, JobState, Queue, QueueArgs, QueueSelector, Worker,
+    Concurrency, Job, JobContext, JobError, JobId, JobInfo, JobOptions, JobState, Queue,
+    QueueOptions, QueueSelector, QueueSetup, Worker,
 };
-use trifecta::store::{Clock, PoolOptions, Stores, Timestamp};
+use trifecta::store::{Clock, PoolOptions, Timestamp};
+use trifecta::stores::Stores;
 
-/// A queue on fresh storage, driven by hand.
+/// A queue on fresh storage, driven by hand. Its jobs are registered through
+/// [`Fixture::register`] until the first [`Fixture::ready`] (or worker) fixes them.
 pub struct Fixture {
     pub dir: TempDir,
     pub queue: Queue,
     pub clock: Clock,
+    jobs: Mutex<Option<QueueSetup>>,
 }
 
 /// 2023-11-14T22:13:20Z, a fixed start for the manual clock.
@@ -26,12 +31,12 @@ pub async fn fixture() -> Fixture {
     fixture_with(|_| {}).await
 }
 
-pub async fn fixture_with(tune: impl FnOnce(&mut QueueArgs)) -> Fixture {
+pub async fn fixture_with(tune: impl FnOnce(&mut QueueOptions)) -> Fixture {
     fixture_in(WakeMode::Instant, tune).await
 }
 
 /// As [`fixture_with`], in wake mode `wake`.
-pub async fn fixture_in(wake: WakeMode, tune: impl FnOnce(&mut QueueArgs)) -> Fixture {
+pub async fn fixture_in(wake: WakeMode, tune: impl FnOnce(&mut QueueOptions)) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().to_path_buf();
     let stores =
@@ -39,15 +44,44 @@ pub async fn fixture_in(wake: WakeMode, tune: impl FnOnce(&mut QueueArgs)) -> Fi
             .await
             .expect("join")
             .expect("open stores");
-    let mut settings = QueueArgs::default();
+    let mut settings = QueueOptions::default();
     tune(&mut settings);
     let clock = Clock::manual(START);
-    let queue = Queue::new(stores.queue, clock.clone(), settings, wake);
-    trifecta::queue::builtin::register(&queue);
-    Fixture { dir, queue, clock }
+    let mut jobs = QueueSetup::new(stores.queue, clock.clone(), settings, wake);
+    trifecta::queue::builtin::register(&mut jobs);
+    Fixture {
+        dir,
+        queue: jobs.queue().clone(),
+        clock,
+        jobs: Mutex::new(Some(jobs)),
+    }
 }
 
 impl Fixture {
+    /// Registers the handler of `J`; before the first [`Fixture::ready`].
+    pub fn register<J, F, Fut>(&self, options: JobOptions, handler: F)
+    where
+        J: Job,
+        F: Fn(J, JobContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    {
+        self.jobs
+            .lock()
+            .expect("lock")
+            .as_mut()
+            .expect("jobs are registered before the first worker or scheduler")
+            .register(options, handler);
+    }
+
+    /// The queue with its registered jobs fixed (by the first call), for workers and
+    /// schedulers driven by hand.
+    pub fn ready(&self) -> &Queue {
+        if let Some(jobs) = self.jobs.lock().expect("lock").take() {
+            jobs.offline();
+        }
+        &self.queue
+    }
+
     pub async fn state(&self, id: JobId) -> Option<JobState> {
         self.info(id).await.map(|j| j.state)
     }
@@ -57,7 +91,7 @@ impl Fixture {
     }
 
     pub async fn worker(&self, threads: usize) -> Worker {
-        Worker::new(&self.queue, QueueSelector::all(), threads, None)
+        Worker::new(self.ready(), QueueSelector::all(), threads, None)
             .await
             .expect("worker")
     }
@@ -148,10 +182,10 @@ impl Job for Coalescing {
 
 /// Records the tags of performed [`Tagged`] jobs in order.
 #[allow(dead_code)]
-pub fn record_tagged(queue: &Queue) -> Arc<Mutex<Vec<String>>> {
+pub fn record_tagged(f: &Fixture) -> Arc<Mutex<Vec<String>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
-    queue.register(Default::default(), move |job: Tagged, _| {
+    f.register(Default::default(), move |job: Tagged, _| {
         let sink = sink.clone();
         async move {
             sink.lock().expect("lock").push(job.tag);
@@ -182,14 +216,14 @@ pub async fn queue_on(dir: &std::path::Path) -> Queue {
             .await
             .expect("join")
             .expect("open stores");
-    let queue = Queue::new(
+    let mut jobs = QueueSetup::new(
         stores.queue,
         Clock::system(),
-        QueueArgs::default(),
+        QueueOptions::default(),
         WakeMode::Poll,
     );
-    trifecta::queue::builtin::register(&queue);
-    queue
+    trifecta::queue::builtin::register(&mut jobs);
+    jobs.offline()
 }
 
 /// Total jobs in `state`.

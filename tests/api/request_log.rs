@@ -11,7 +11,7 @@ use crate::helpers::{Browser, ChildServer, TestResult, wait_for};
 
 const COST: [(&str, &str); 1] = [("TRIFECTA_BCRYPT_COST", "4")];
 /// Jobs log their outcome at `debug`; everything else at `info`.
-const FILTER: &str = "info,trifecta::queue=debug";
+const FILTER: &str = "info,trifecta_queue=debug";
 
 /// A signed-up browser of `server`.
 async fn signed_up(server: &ChildServer) -> Browser {

@@ -2,7 +2,8 @@
 
 use std::sync::{Arc, Barrier};
 
-use trifecta::store::{self, PoolOptions, StoreKind, Stores, run_migrations};
+use trifecta::store::{self, PoolOptions, run_migrations};
+use trifecta::stores::{StoreKind, Stores};
 
 use crate::helpers::{TestResult, run_cli};
 
@@ -61,7 +62,7 @@ fn migrations_apply_to_fresh_files_and_are_idempotent() -> TestResult {
     for kind in StoreKind::ALL {
         let path = dir.path().join(kind.file_name("test"));
         assert!(path.exists(), "{} exists", path.display());
-        let report = first.get(kind).migrate_blocking(kind)?;
+        let report = first.get(kind).migrate_blocking(kind.schema())?;
         assert!(
             report.applied.is_empty(),
             "nothing left to apply: {report:?}"
@@ -82,7 +83,13 @@ fn migrations_apply_to_fresh_files_and_are_idempotent() -> TestResult {
     // A restart opens the same files and applies nothing.
     let again = Stores::open(dir.path(), "test", &PoolOptions::default())?;
     for kind in StoreKind::ALL {
-        assert!(again.get(kind).migrate_blocking(kind)?.applied.is_empty());
+        assert!(
+            again
+                .get(kind)
+                .migrate_blocking(kind.schema())?
+                .applied
+                .is_empty()
+        );
     }
     Ok(())
 }

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use trifecta::app::{self, App, Settings, TodoChange};
-use trifecta::store::{Clock, PoolOptions, Stores, Timestamp};
+use trifecta::store::{Clock, PoolOptions, Timestamp};
+use trifecta::stores::Stores;
 
 use crate::helpers::TestResult;
 

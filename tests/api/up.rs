@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use trifecta::store::StoreKind;
+use trifecta::stores::StoreKind;
 
 use crate::helpers::{TestApp, TestResult, wait_for};
 

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use trifecta::app::{self, App, NewUser, Role, Settings};
-use trifecta::store::{Clock, PoolOptions, Stores, Timestamp};
+use trifecta::store::{Clock, PoolOptions, Timestamp};
+use trifecta::stores::Stores;
 
 use crate::helpers::{TestResult, run_cli_env, run_cli_stdin};
 

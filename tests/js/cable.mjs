@@ -16,7 +16,7 @@ if (!url) {
 }
 const origin = new URL(url.replace(/^ws/, "http")).origin;
 
-// The browser globals the client touches (protocols.md §4, toolchain-notes.md).
+// The browser globals the client touches (docs/protocols.md §5).
 const listeners = new Map();
 globalThis.addEventListener ??= (type, fn) => listeners.set(type, fn);
 globalThis.removeEventListener ??= (type) => listeners.delete(type);

@@ -4,9 +4,10 @@
 //! process on the same storage directory — the one the ACME server happens to reach — answers
 //! them too; the ordering process removes its files when the order ends.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -31,18 +32,18 @@ impl Challenges {
     /// certificate, for the other processes).
     pub fn set_tls_alpn(&self, domain: String, cert: Arc<CertifiedKey>, pem: &str) {
         self.share(&format!("tls-alpn-{domain}.pem"), pem);
-        lock(&self.tls_alpn).insert(domain, cert);
+        self.tls_alpn.lock().insert(domain, cert);
     }
 
     /// Answers `GET /.well-known/acme-challenge/<token>` with `key_authorization`.
     pub fn set_http(&self, token: String, key_authorization: String) {
         self.share(&format!("http-{token}"), &key_authorization);
-        lock(&self.http).insert(token, key_authorization);
+        self.http.lock().insert(token, key_authorization);
     }
 
     /// The TLS-ALPN-01 certificate for `domain`, from this process or a shared file.
     pub fn tls_alpn(&self, domain: &str) -> Option<Arc<CertifiedKey>> {
-        if let Some(cert) = lock(&self.tls_alpn).get(domain) {
+        if let Some(cert) = self.tls_alpn.lock().get(domain) {
             return Some(cert.clone());
         }
         let pem = self.shared_file(&format!("tls-alpn-{}.pem", safe(domain)?))?;
@@ -51,7 +52,7 @@ impl Challenges {
 
     /// The key authorization for an HTTP-01 `token`, from this process or a shared file.
     pub fn http(&self, token: &str) -> Option<String> {
-        if let Some(answer) = lock(&self.http).get(token) {
+        if let Some(answer) = self.http.lock().get(token) {
             return Some(answer.clone());
         }
         self.shared_file(&format!("http-{}", safe(token)?))
@@ -59,9 +60,9 @@ impl Challenges {
 
     /// Forgets this process's answers and removes its shared files (the order is over).
     pub fn clear(&self) {
-        lock(&self.tls_alpn).clear();
-        lock(&self.http).clear();
-        for path in lock(&self.written).drain(..) {
+        self.tls_alpn.lock().clear();
+        self.http.lock().clear();
+        for path in self.written.lock().drain(..) {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -72,7 +73,7 @@ impl Challenges {
         };
         let path = dir.join(name);
         match write_private(dir, &path, content) {
-            Ok(()) => lock(&self.written).push(path),
+            Ok(()) => self.written.lock().push(path),
             // This process still answers; only the other processes cannot.
             Err(err) => {
                 tracing::warn!(path = %path.display(), cause = %err, "cannot share an ACME challenge answer")
@@ -121,13 +122,6 @@ pub(in crate::server) fn challenge_key(pem: &[u8]) -> Option<CertifiedKey> {
     let key = PrivateKeyDer::from_pem_slice(pem).ok()?;
     let signing = super::provider().key_provider.load_private_key(key).ok()?;
     Some(CertifiedKey::new(vec![cert], signing))
-}
-
-/// A poisoned map is still a valid map: its writers only insert or clear.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

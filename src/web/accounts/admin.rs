@@ -7,9 +7,11 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{ApiError, account_props, decode, detailed_account_props, refused};
+use super::{account_props, detailed_account_props};
 use crate::app::App;
 use crate::inertia::{Inertia, Props};
+use crate::web::ApiError;
+use crate::web::answer::decode;
 use crate::web::auth::CurrentUser;
 
 #[derive(Debug, Deserialize)]
@@ -28,15 +30,13 @@ pub(super) async fn index(
     if !user.site_admin {
         return Err(ApiError::NotFound);
     }
-    let accounts = app.accounts_accessible_by(&user).await.map_err(refused)?;
+    let accounts = app.accounts_accessible_by(&user).await?;
     let accounts: Vec<_> = accounts.iter().map(|a| account_props(&app, a)).collect();
     let selected = match selection.account_id.as_deref().filter(|s| !s.is_empty()) {
         None => Value::Null,
         Some(public) => {
             let id = decode(&app, public)?;
-            detailed_account_props(&app, &user, id)
-                .await
-                .map_err(refused)?
+            detailed_account_props(&app, &user, id).await?
         }
     };
     Ok(inertia

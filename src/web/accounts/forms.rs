@@ -1,73 +1,55 @@
-//! Request bodies of the account forms. The Inertia client sends nested JSON
-//! (`{"account":{"name":…,"lock_version":3}}`); plain HTML forms send `account[name]=…`
-//! and `account[lock_version]=3`. Both are accepted.
+//! Request bodies of the account forms, read by [`Input`](crate::web::input::Input) from
+//! nested JSON (`{"account":{"name":…,"lock_version":3}}`, what the Inertia client sends)
+//! or from a form (`account[name]=…&account[lock_version]=3`).
 
 use serde::Deserialize;
 use serde_json::Value;
+
+use crate::app;
 
 /// `account[name]`, `account[lock_version]`.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct AccountForm {
     #[serde(default)]
-    account: Option<AccountFields>,
-    #[serde(default, rename = "account[name]")]
-    flat_name: Option<String>,
-    #[serde(default, rename = "account[lock_version]")]
-    flat_lock_version: Option<String>,
+    account: AccountFields,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct AccountFields {
     #[serde(default)]
     name: Option<String>,
+    /// A JSON number, or text (forms; also accepted in JSON).
     #[serde(default)]
     lock_version: Option<Value>,
 }
 
-/// A `lock_version` that is neither absent nor a whole number.
-#[derive(Debug)]
-pub(super) struct BadVersion;
-
 impl AccountForm {
     pub(super) fn name(&self) -> &str {
-        self.account
-            .as_ref()
-            .and_then(|a| a.name.as_deref())
-            .or(self.flat_name.as_deref())
-            .unwrap_or_default()
+        self.account.name.as_deref().unwrap_or_default()
     }
 
     /// The version of the account the form was filled from; `None` when not sent (or
     /// JSON `null`, or an empty form field).
-    pub(super) fn lock_version(&self) -> Result<Option<i64>, BadVersion> {
-        let nested = self.account.as_ref().and_then(|a| a.lock_version.as_ref());
-        match (nested, self.flat_lock_version.as_deref()) {
-            (Some(Value::Number(n)), _) => n.as_i64().map(Some).ok_or(BadVersion),
-            (Some(Value::String(s)), _) => parse_version(s),
-            (None, Some(s)) => parse_version(s),
-            (Some(Value::Null) | None, None) => Ok(None),
-            (Some(_), _) => Err(BadVersion),
-        }
+    ///
+    /// # Errors
+    /// [`app::Error::Invalid`] on `lock_version` when it is not a whole number.
+    pub(super) fn lock_version(&self) -> app::Result<Option<i64>> {
+        let parsed = match &self.account.lock_version {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some),
+            Some(Value::String(s)) if s.trim().is_empty() => Some(None),
+            Some(Value::String(s)) => s.trim().parse().ok().map(Some),
+            Some(_) => None,
+        };
+        parsed.ok_or_else(|| app::Error::invalid("lock_version", "must be a whole number"))
     }
-}
-
-fn parse_version(s: &str) -> Result<Option<i64>, BadVersion> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    s.parse().map(Some).map_err(|_| BadVersion)
 }
 
 /// `member[email_address]`, `member[role]`.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct MemberForm {
     #[serde(default)]
-    member: Option<MemberFields>,
-    #[serde(default, rename = "member[email_address]")]
-    flat_email: Option<String>,
-    #[serde(default, rename = "member[role]")]
-    flat_role: Option<String>,
+    member: MemberFields,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -80,19 +62,11 @@ struct MemberFields {
 
 impl MemberForm {
     pub(super) fn email_address(&self) -> &str {
-        self.member
-            .as_ref()
-            .and_then(|m| m.email_address.as_deref())
-            .or(self.flat_email.as_deref())
-            .unwrap_or_default()
+        self.member.email_address.as_deref().unwrap_or_default()
     }
 
     /// The role, `member` when none is given.
     pub(super) fn role(&self) -> &str {
-        self.member
-            .as_ref()
-            .and_then(|m| m.role.as_deref())
-            .or(self.flat_role.as_deref())
-            .unwrap_or("member")
+        self.member.role.as_deref().unwrap_or("member")
     }
 }

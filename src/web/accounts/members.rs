@@ -6,20 +6,16 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::forms::MemberForm;
-use super::{ApiError, decode, refused};
 use crate::actioncable::ActionCable;
 use crate::app::broadcast::{ACCOUNT, stream};
 use crate::app::{self, AccountUser, App, Role};
-use crate::inertia::{Errors, Inertia};
+use crate::inertia::Inertia;
+use crate::web::ApiError;
+use crate::web::answer::{answer, decode};
 use crate::web::auth::CurrentUser;
 use crate::web::cable_auth::SessionConnect;
+use crate::web::error::Chain;
 use crate::web::input::Input;
-
-fn invalid(inertia: Inertia, back: &str, field: &str, message: String) -> Response {
-    inertia
-        .errors(Errors::new().add(field, message))
-        .redirect(back)
-}
 
 /// `POST /accounts/:id/members` with `member[email_address]` and `member[role]`.
 pub(super) async fn create(
@@ -38,9 +34,13 @@ pub(super) async fn create(
         }
         Err(e) => Err(e),
     };
-    match added {
+    if let Err(app::Error::Invalid { .. }) = added {
+        // Access first: an outsider learns nothing from validation messages.
+        app.account_for(&user, account_id).await?;
+    }
+    answer(inertia, &back, added, |inertia, member| {
         // Only what the adder typed: the user's name is not theirs to learn.
-        Ok(member) => Ok(inertia
+        inertia
             .flash(
                 "notice",
                 format!(
@@ -48,14 +48,8 @@ pub(super) async fn create(
                     member.email_address
                 ),
             )
-            .redirect(&back)),
-        Err(app::Error::Invalid { field, message }) => {
-            // Access first: an outsider learns nothing from validation messages.
-            app.account_for(&user, account_id).await.map_err(refused)?;
-            Ok(invalid(inertia, &back, field, message))
-        }
-        Err(e) => Err(refused(e)),
-    }
+            .redirect(&back)
+    })
 }
 
 /// `PATCH /account_users/:id` with `member[role]`.
@@ -67,20 +61,15 @@ pub(super) async fn update(
     Input(form): Input<MemberForm>,
 ) -> Result<Response, ApiError> {
     let membership_id = decode(&app, &id)?;
-    let membership = app
-        .account_user_for(&user, membership_id)
-        .await
-        .map_err(refused)?;
+    let membership = app.account_user_for(&user, membership_id).await?;
     let back = format!("/accounts/{}", app.ids().encode(membership.account_id));
     let changed = match Role::parse(form.role()) {
         Ok(role) => app.change_role(&user, membership_id, role).await,
         Err(e) => Err(e),
     };
-    match changed {
-        Ok(_) => Ok(inertia.flash("notice", "Role changed.").redirect(&back)),
-        Err(app::Error::Invalid { field, message }) => Ok(invalid(inertia, &back, field, message)),
-        Err(e) => Err(refused(e)),
-    }
+    answer(inertia, &back, changed, |inertia, _| {
+        inertia.flash("notice", "Role changed.").redirect(&back)
+    })
 }
 
 /// `DELETE /account_users/:id`: a manager removes a member, or a member leaves. Access ends
@@ -96,24 +85,22 @@ pub(super) async fn destroy(
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
     let membership_id = decode(&app, &id)?;
-    let membership = app
-        .account_user_for(&user, membership_id)
-        .await
-        .map_err(refused)?;
+    let membership = app.account_user_for(&user, membership_id).await?;
     let back = format!("/accounts/{}", app.ids().encode(membership.account_id));
     let removed = app.remove_member(&user, membership_id).await;
     if let Ok(gone) = &removed {
         let keep = (gone.user_id == user.id).then_some(session.id);
         revoke(&app, &actioncable, gone, keep).await;
     }
-    match removed {
-        Ok(removed) if removed.user_id == user.id && !user.site_admin => Ok(inertia
-            .flash("notice", "You left the account.")
-            .redirect("/accounts")),
-        Ok(_) => Ok(inertia.flash("notice", "Member removed.").redirect(&back)),
-        Err(app::Error::Invalid { field, message }) => Ok(invalid(inertia, &back, field, message)),
-        Err(e) => Err(refused(e)),
-    }
+    answer(inertia, &back, removed, |inertia, removed| {
+        if removed.user_id == user.id && !user.site_admin {
+            inertia
+                .flash("notice", "You left the account.")
+                .redirect("/accounts")
+        } else {
+            inertia.flash("notice", "Member removed.").redirect(&back)
+        }
+    })
 }
 
 /// Ends the removed member's subscriptions to the account's stream on every server, except
@@ -122,12 +109,12 @@ async fn revoke(app: &App, actioncable: &ActionCable, gone: &AccountUser, keep: 
     match app.user(gone.user_id).await {
         Ok(member) if member.site_admin => return,
         Ok(_) => {}
-        Err(err) => tracing::warn!(cause = %err, "cannot look up the removed member"),
+        Err(err) => tracing::warn!(cause = %Chain(&err), "cannot look up the removed member"),
     }
     let sessions = match app.session_ids_of(gone.user_id).await {
         Ok(sessions) => sessions,
         Err(err) => {
-            tracing::error!(cause = %err, "cannot list the removed member's sessions");
+            tracing::error!(cause = %Chain(&err), "cannot list the removed member's sessions");
             return;
         }
     };

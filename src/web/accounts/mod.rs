@@ -14,7 +14,7 @@ use axum::Router;
 use axum::routing::{get, patch, post};
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState};
+use super::AppState;
 use crate::app::{self, Account, AccountUser, App};
 
 pub(super) fn router() -> Router<AppState> {
@@ -32,22 +32,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/accounts", get(admin::index))
 }
 
-/// The database id behind a public id from a URL; anything undecodable is a 404.
-fn decode(app: &App, public: &str) -> Result<i64, ApiError> {
-    app.ids().decode(public).ok_or(ApiError::NotFound)
-}
-
-/// Domain refusals as HTTP: missing and inaccessible are 404, not allowed is 403.
-/// (Validation errors are turned into `props.errors` by the handlers before this.)
-fn refused(err: app::Error) -> ApiError {
-    match err {
-        app::Error::NotFound => ApiError::NotFound,
-        app::Error::Forbidden => ApiError::Forbidden,
-        other => ApiError::internal(other),
-    }
-}
-
-/// The seed's `account_props`: what a list of accounts shows.
+/// `account_props`: what a list of accounts shows.
 fn account_props(app: &App, a: &Account) -> Value {
     json!({
         "id": app.ids().encode(a.id),
@@ -72,7 +57,7 @@ fn member_props(app: &App, m: &AccountUser, viewer: i64) -> Value {
     })
 }
 
-/// The seed's `detailed_account_props`: one account with its members, and whether `user`
+/// `detailed_account_props`: one account with its members, and whether `user`
 /// may change it. Fails with `NotFound` exactly when the account is not in `user`'s scope.
 async fn detailed_account_props(
     app: &App,

@@ -8,9 +8,11 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::forms::AccountForm;
-use super::{ApiError, account_props, decode, detailed_account_props, refused};
-use crate::app::{self, App};
-use crate::inertia::{Errors, Inertia, Props};
+use super::{account_props, detailed_account_props};
+use crate::app::App;
+use crate::inertia::{Inertia, Props};
+use crate::web::ApiError;
+use crate::web::answer::{answer, decode};
 use crate::web::auth::CurrentUser;
 use crate::web::input::Input;
 
@@ -24,12 +26,12 @@ pub(super) async fn index(
     CurrentUser { user, .. }: CurrentUser,
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
-    let accounts = app.accounts_of(&user).await.map_err(refused)?;
+    let accounts = app.accounts_of(&user).await?;
     let accounts: Vec<_> = accounts.iter().map(|a| account_props(&app, a)).collect();
     let request = inertia.request();
     let tells = !request.is_partial_for(INDEX) || request.partial_data.iter().any(|p| p == "added");
     let added: Vec<Value> = if tells {
-        let additions = app.acknowledge_additions(&user).await.map_err(refused)?;
+        let additions = app.acknowledge_additions(&user).await?;
         additions
             .iter()
             .map(|a| {
@@ -57,15 +59,12 @@ pub(super) async fn create(
     inertia: Inertia,
     Input(form): Input<AccountForm>,
 ) -> Result<Response, ApiError> {
-    match app.create_account(&user, form.name()).await {
-        Ok(account) => Ok(inertia
+    let created = app.create_account(&user, form.name()).await;
+    answer(inertia, "/accounts", created, |inertia, account| {
+        inertia
             .flash("notice", "Account created.")
-            .redirect(&format!("/accounts/{}", app.ids().encode(account.id)))),
-        Err(app::Error::Invalid { field, message }) => Ok(inertia
-            .errors(Errors::new().add(field, message))
-            .redirect("/accounts")),
-        Err(e) => Err(refused(e)),
-    }
+            .redirect(&format!("/accounts/{}", app.ids().encode(account.id)))
+    })
 }
 
 /// `GET /accounts/:id`: one account with its members (prop `account`).
@@ -76,9 +75,7 @@ pub(super) async fn show(
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
     let account_id = decode(&app, &id)?;
-    let account = detailed_account_props(&app, &user, account_id)
-        .await
-        .map_err(refused)?;
+    let account = detailed_account_props(&app, &user, account_id).await?;
     Ok(inertia
         .render("Accounts/Show", Props::new().prop("account", account))
         .await?)
@@ -96,23 +93,20 @@ pub(super) async fn update(
 ) -> Result<Response, ApiError> {
     let account_id = decode(&app, &id)?;
     let back = format!("/accounts/{id}");
-    let Ok(expected) = form.lock_version() else {
-        // Access first: an outsider learns nothing from validation messages.
-        app.account_for(&user, account_id).await.map_err(refused)?;
-        return Ok(inertia
-            .errors(Errors::new().add("lock_version", "must be a whole number"))
-            .redirect(&back));
+    let renamed = match form.lock_version() {
+        Ok(expected) => {
+            app.rename_account(&user, account_id, form.name(), expected)
+                .await
+        }
+        Err(invalid) => {
+            // Access first: an outsider learns nothing from validation messages.
+            app.account_for(&user, account_id).await?;
+            Err(invalid)
+        }
     };
-    match app
-        .rename_account(&user, account_id, form.name(), expected)
-        .await
-    {
-        Ok(_) => Ok(inertia.flash("notice", "Account renamed.").redirect(&back)),
-        Err(app::Error::Invalid { field, message }) => Ok(inertia
-            .errors(Errors::new().add(field, message))
-            .redirect(&back)),
-        Err(e) => Err(refused(e)),
-    }
+    answer(inertia, &back, renamed, |inertia, _| {
+        inertia.flash("notice", "Account renamed.").redirect(&back)
+    })
 }
 
 /// `DELETE /accounts/:id`.
@@ -123,9 +117,7 @@ pub(super) async fn destroy(
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
     let account_id = decode(&app, &id)?;
-    app.delete_account(&user, account_id)
-        .await
-        .map_err(refused)?;
+    app.delete_account(&user, account_id).await?;
     Ok(inertia
         .flash("notice", "Account deleted.")
         .redirect("/accounts"))

@@ -1,4 +1,4 @@
-//! The Inertia v3 acceptance checklist (`protocols.md` §3.10), point by point, against test
+//! The Inertia v3 acceptance checklist (`docs/protocols.md` §3.10), point by point, against test
 //! routes wrapped in the real edge (`trifecta::web::edge`).
 
 mod fixture;

@@ -1,0 +1,27 @@
+//! [`CableOptions`]: what the Solid Cable engine runs with.
+
+use std::time::Duration;
+
+/// Solid Cable settings (what Rails keeps in `config/cable.yml`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CableOptions {
+    /// How often the listener polls the cable database for messages of other processes.
+    pub polling_interval: Duration,
+    /// How long messages are kept before trimming deletes them.
+    pub message_retention: Duration,
+    /// How often the listener trims messages older than the retention.
+    pub trim_interval: Duration,
+    /// Most rows deleted by one trim transaction (trimming repeats until done).
+    pub trim_batch_size: u32,
+}
+
+impl Default for CableOptions {
+    fn default() -> Self {
+        Self {
+            polling_interval: Duration::from_millis(100),
+            message_retention: Duration::from_secs(24 * 60 * 60),
+            trim_interval: Duration::from_secs(60),
+            trim_batch_size: 1000,
+        }
+    }
+}

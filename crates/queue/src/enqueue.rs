@@ -1,0 +1,261 @@
+//! Enqueueing: typed jobs, bulk, delayed, and by name (recurring tasks, the CLI).
+
+use std::time::Duration;
+
+use super::Queue;
+use super::error::{Error, Result};
+use super::job::{DEFAULT_QUEUE, Job, JobId, NewJob};
+use super::store::Dispatched;
+use rusqlite::Connection;
+
+use super::selector::QueueSelector;
+use super::store::claim::{ClaimedJob, claim_nested};
+use super::store::enqueue::{Placed, insert, insert_for};
+use trifecta_store::Timestamp;
+
+impl Queue {
+    /// Enqueues `job` to run now; returns its id.
+    ///
+    /// # Errors
+    /// [`Error::ConcurrencyDiscarded`] when its concurrency limit is full and it discards on
+    /// conflict; serialization, queue-name or database errors.
+    pub async fn enqueue<J: Job>(&self, job: &J) -> Result<JobId> {
+        self.enqueue_one(NewJob::from_job(job, None)?).await
+    }
+
+    /// Enqueues `job` to run at `at` (now if `at` is not in the future).
+    ///
+    /// # Errors
+    /// As [`Queue::enqueue`].
+    pub async fn enqueue_at<J: Job>(&self, job: &J, at: Timestamp) -> Result<JobId> {
+        self.enqueue_one(NewJob::from_job(job, Some(at))?).await
+    }
+
+    /// Enqueues `job` to run after `delay`.
+    ///
+    /// # Errors
+    /// As [`Queue::enqueue`].
+    pub async fn enqueue_in<J: Job>(&self, job: &J, delay: Duration) -> Result<JobId> {
+        let at = self.inner.clock.now() + delay;
+        self.enqueue_at(job, at).await
+    }
+
+    /// Enqueues every job in one transaction; returns the ids of those enqueued (jobs
+    /// discarded by a full concurrency limit are left out).
+    ///
+    /// # Errors
+    /// Serialization, queue-name or database errors; then nothing is enqueued.
+    pub async fn enqueue_all<J: Job>(&self, jobs: &[J]) -> Result<Vec<JobId>> {
+        let new = jobs
+            .iter()
+            .map(|j| NewJob::from_job(j, None))
+            .collect::<serde_json::Result<Vec<_>>>()?;
+        let placed = self.write_jobs(new).await?;
+        Ok(placed
+            .into_iter()
+            .filter(|(_, p)| *p != Placed::Dispatched(Dispatched::Discarded))
+            .map(|(id, _)| JobId(id))
+            .collect())
+    }
+
+    /// Enqueues job `name` with JSON `args`. When `name` is registered, its queue, priority
+    /// and concurrency come from the job type unless `queue`/`priority` override them; an
+    /// unregistered name is enqueued as given (a worker without its handler fails it).
+    ///
+    /// # Errors
+    /// Invalid JSON, arguments that do not fit the registered type, or as
+    /// [`Queue::enqueue`].
+    pub async fn enqueue_named(
+        &self,
+        name: &str,
+        args: &str,
+        queue: Option<&str>,
+        priority: Option<i32>,
+        at: Option<Timestamp>,
+    ) -> Result<JobId> {
+        self.enqueue_one(self.named_job(name, args, queue, priority, at)?)
+            .await
+    }
+
+    /// Builds the stored form of a job given by name.
+    pub(crate) fn named_job(
+        &self,
+        name: &str,
+        args: &str,
+        queue: Option<&str>,
+        priority: Option<i32>,
+        at: Option<Timestamp>,
+    ) -> Result<NewJob> {
+        let mut job = match self.registry().get(name) {
+            Some(entry) => (entry.describe)(args, at)?,
+            None => {
+                let value: serde_json::Value = serde_json::from_str(args)?;
+                NewJob {
+                    class_name: name.to_owned(),
+                    arguments: value.to_string(),
+                    queue_name: DEFAULT_QUEUE.to_owned(),
+                    priority: 0,
+                    scheduled_at: at,
+                    concurrency: None,
+                    request_id: None,
+                }
+            }
+        };
+        if let Some(q) = queue {
+            q.clone_into(&mut job.queue_name);
+        }
+        if let Some(p) = priority {
+            job.priority = p;
+        }
+        Ok(job)
+    }
+
+    async fn enqueue_one(&self, job: NewJob) -> Result<JobId> {
+        let key = job.concurrency.as_ref().map(|c| c.key.clone());
+        let (id, placed) = self
+            .write_jobs(vec![job])
+            .await?
+            .pop()
+            .ok_or(Error::NotFound(JobId(0)))?;
+        if placed == Placed::Dispatched(Dispatched::Discarded) {
+            return Err(Error::ConcurrencyDiscarded {
+                key: key.unwrap_or_default(),
+            });
+        }
+        Ok(JobId(id))
+    }
+
+    /// Inserts `jobs` in one group transaction. With a local worker idle (instant wake),
+    /// the same transaction claims for it, and the claimed jobs start right after the
+    /// commit; the worker is woken only when jobs it could take may be left ready.
+    async fn write_jobs(&self, mut jobs: Vec<NewJob>) -> Result<Vec<(i64, Placed)>> {
+        for j in &jobs {
+            validate_queue_name(&j.queue_name)?;
+        }
+        if let Some(id) = super::request::current() {
+            for j in &mut jobs {
+                j.request_id = Some(id.clone());
+            }
+        }
+        let now = self.inner.clock.now();
+        let due = jobs
+            .iter()
+            .filter(|j| j.scheduled_at.is_none_or(|at| at <= now))
+            .count();
+        let slots = (due > 0)
+            .then(|| self.inner.local_worker.reserve(due))
+            .flatten();
+        let claim_for = slots
+            .as_ref()
+            .map(|s| (s.selector().clone(), s.process_id(), s.len()));
+        let written = self
+            .group_write(move |tx| match claim_for {
+                Some((selector, process_id, n)) => {
+                    write_and_claim(tx, &jobs, now, &selector, process_id, n)
+                }
+                None => Ok(Written {
+                    placed: insert_all(tx, &jobs, now)?,
+                    claimed: Vec::new(),
+                    claim_done: false,
+                }),
+            })
+            .await?;
+        let ready = written
+            .placed
+            .iter()
+            .any(|(_, p)| *p == Placed::Dispatched(Dispatched::Ready));
+        let enqueued = written
+            .placed
+            .iter()
+            .filter(|(_, p)| *p != Placed::Dispatched(Dispatched::Discarded))
+            .count();
+        self.inner.metrics.enqueued.increment(enqueued as u64);
+        if let Some(slots) = slots {
+            slots.start(written.claimed);
+        }
+        if ready && !written.claim_done {
+            self.notify_ready();
+        }
+        Ok(written.placed)
+    }
+}
+
+/// What an enqueue transaction did.
+struct Written {
+    placed: Vec<(i64, Placed)>,
+    /// Jobs claimed for the local worker in the same transaction.
+    claimed: Vec<ClaimedJob>,
+    /// The claim left nothing ready that the worker could take now.
+    claim_done: bool,
+}
+
+fn insert_all(tx: &Connection, jobs: &[NewJob], now: Timestamp) -> Result<Vec<(i64, Placed)>> {
+    jobs.iter().map(|j| insert(tx, j, now)).collect()
+}
+
+/// Inserts `jobs` and claims up to `slots` for the local worker. One job that the worker
+/// would take first is claimed as it is placed; otherwise the worker's ordinary claim runs
+/// after the inserts (a failing claim is logged and undone alone: the jobs still commit).
+fn write_and_claim(
+    tx: &Connection,
+    jobs: &[NewJob],
+    now: Timestamp,
+    selector: &QueueSelector,
+    process_id: Option<i64>,
+    slots: usize,
+) -> Result<Written> {
+    if let [job] = jobs {
+        let (id, placed, claimed) = insert_for(tx, job, now, selector, process_id)?;
+        if let Some(c) = claimed {
+            // Nothing was ready ahead of it, so nothing is left for the worker.
+            return Ok(Written {
+                placed: vec![(id, placed)],
+                claimed: vec![c],
+                claim_done: true,
+            });
+        }
+        return claim_after(tx, vec![(id, placed)], now, selector, process_id, slots);
+    }
+    let placed = insert_all(tx, jobs, now)?;
+    claim_after(tx, placed, now, selector, process_id, slots)
+}
+
+fn claim_after(
+    tx: &Connection,
+    placed: Vec<(i64, Placed)>,
+    now: Timestamp,
+    selector: &QueueSelector,
+    process_id: Option<i64>,
+    slots: usize,
+) -> Result<Written> {
+    match claim_nested(tx, selector, process_id, slots, now) {
+        Ok(claimed) => Ok(Written {
+            placed,
+            // Fewer jobs than slots: the claim took everything ready for this worker.
+            claim_done: claimed.len() < slots,
+            claimed,
+        }),
+        Err(e) => {
+            tracing::warn!(cause = %e, "claim at enqueue failed; the worker will poll");
+            Ok(Written {
+                placed,
+                claimed: Vec::new(),
+                claim_done: false,
+            })
+        }
+    }
+}
+
+/// Queue names are identifiers: letters, digits, `_ - . :`, at most 128 characters.
+pub(crate) fn validate_queue_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidQueueName(name.to_owned()))
+    }
+}

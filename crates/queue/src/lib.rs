@@ -1,0 +1,192 @@
+//! Solid Queue on SQLite: durable jobs with workers, a dispatcher, recurring tasks,
+//! concurrency limits, retries and crash recovery.
+//!
+//! A job's state is whichever execution row exists for it (ready, scheduled, claimed,
+//! blocked, failed) or `finished`. A queue begins as a [`QueueSetup`]: job handlers are
+//! registered on it ([`QueueSetup::register`]), then [`QueueSetup::start`] consumes it and
+//! starts the background actors, so a handler cannot be registered once workers run. Its
+//! [`Queue`] is the cheap-Clone handle, usable from the start: enqueue ([`Queue::enqueue`],
+//! [`Queue::enqueue_at`], [`Queue::enqueue_in`], [`Queue::enqueue_all`]) and administer
+//! (stats, retry, discard, pause):
+//!
+//! - [`Worker`]: claims up to its idle thread count per poll in one `BEGIN IMMEDIATE`
+//!   transaction, in strict queue order; woken at once by a local enqueue
+//!   ([`trifecta_store::WakeMode::Instant`]) and otherwise by its poll, which a
+//!   `PRAGMA data_version` check makes nearly free when nothing changed. Finishes of
+//!   several jobs are written in one transaction.
+//! - [`Dispatcher`]: due scheduled jobs to ready; concurrency maintenance; cleanup of old
+//!   finished jobs.
+//! - [`Scheduler`]: recurring tasks from a TOML or Solid Queue YAML file
+//!   ([`load_schedule`]), each run enqueued once across schedulers thanks to the unique
+//!   `(task_key, run_at)`.
+//! - the process registry: heartbeats, pruning of dead processes and recovery of their
+//!   claimed jobs.
+//!
+//! Talks to: [`trifecta_store`] only. Knows nothing of the app or the web layer.
+
+pub mod builtin;
+mod coalesce;
+mod config;
+mod dispatcher;
+mod enqueue;
+mod error;
+mod job;
+mod manage;
+mod process;
+mod recurring;
+mod registry;
+mod request;
+mod runtime;
+mod scheduler;
+mod selector;
+mod store;
+mod worker;
+mod writer;
+
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use tokio::sync::Notify;
+
+pub use config::{OnDeadProcess, QueueOptions, UnknownOnDeadProcess};
+
+mod embedded {
+    refinery::embed_migrations!("sql");
+}
+
+/// This engine's tables: the migrations in `crates/queue/sql/`, which the store runs.
+pub const SCHEMA: trifecta_store::Schema = trifecta_store::Schema {
+    name: "queue",
+    runner: embedded::migrations::runner,
+};
+pub use dispatcher::Dispatcher;
+pub use error::{Error, Result};
+pub use job::{
+    Concurrency, DEFAULT_QUEUE, Job, JobContext, JobError, JobId, JobOptions, JobState, OnConflict,
+    Retry, UnknownJobState,
+};
+pub use process::Process;
+pub use recurring::{RecurringTask, Schedule, load_schedule};
+pub use registry::{BAD_ARGUMENTS, Registry, UNKNOWN_JOB};
+pub use request::with_request_id;
+pub use runtime::{QueueSetup, Runtime};
+pub use scheduler::Scheduler;
+pub use selector::{Pattern, QueueSelector};
+pub use store::admin::{JobInfo, Stats};
+pub use store::claim::ClaimedJob;
+pub use store::process::{ProcessRow, PruneReport};
+pub use store::schedule::DispatchReport;
+pub use worker::Worker;
+
+use trifecta_store::WakeMode;
+use trifecta_store::{Clock, Db};
+
+/// The job queue. Cheap to clone; clones share the database, registry and wake-up signal.
+#[derive(Clone, Debug)]
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    clock: Clock,
+    /// Set once, when the [`QueueSetup`] is consumed; read without a lock afterwards.
+    registry: OnceLock<Registry>,
+    settings: QueueOptions,
+    instant_wake: bool,
+    /// Wakes this process's worker after a local enqueue commits (instant wake only).
+    wake: Notify,
+    /// Group commit of enqueues, claims and finishes.
+    writer: writer::Writer,
+    /// The running worker of this process, for enqueues that claim in their transaction.
+    local_worker: worker::LocalWorker,
+    /// The queue's metric handles.
+    metrics: JobMetrics,
+}
+
+/// The queue's metrics, looked up once when the handle is built: with a recorder installed
+/// each `counter!`/`histogram!` is a registry lookup, too dear per job. A recorder installed
+/// after [`QueueSetup::new`] does not see this queue.
+#[derive(Debug)]
+struct JobMetrics {
+    enqueued: metrics::Counter,
+    start_delay: metrics::Histogram,
+    busy: metrics::Gauge,
+    finished: metrics::Counter,
+    failed: metrics::Counter,
+    retried: metrics::Counter,
+    discarded: metrics::Counter,
+}
+
+impl JobMetrics {
+    fn new() -> Self {
+        let failed = |outcome: &'static str| metrics::counter!("trifecta_jobs_failed_total", "outcome" => outcome);
+        Self {
+            enqueued: metrics::counter!("trifecta_jobs_enqueued_total"),
+            start_delay: metrics::histogram!("trifecta_jobs_start_delay_seconds"),
+            busy: metrics::gauge!("trifecta_jobs_busy_threads"),
+            finished: metrics::counter!("trifecta_jobs_finished_total"),
+            failed: failed("failed"),
+            retried: failed("retried"),
+            discarded: failed("discarded"),
+        }
+    }
+}
+
+impl Queue {
+    /// A handle on the queue database `db`, without jobs: only [`QueueSetup`] builds one.
+    fn new(db: Db, clock: Clock, settings: QueueOptions, wake: WakeMode) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                registry: OnceLock::new(),
+                settings,
+                instant_wake: wake == WakeMode::Instant,
+                wake: Notify::new(),
+                writer: writer::Writer::default(),
+                local_worker: worker::LocalWorker::default(),
+                metrics: JobMetrics::new(),
+            }),
+        }
+    }
+
+    /// The job registry: empty until the [`QueueSetup`] that built this handle is started
+    /// (or made [`QueueSetup::offline`]), fixed afterwards.
+    pub fn registry(&self) -> &Registry {
+        static NONE: LazyLock<Registry> = LazyLock::new(Registry::default);
+        self.inner.registry.get().unwrap_or(&NONE)
+    }
+
+    /// The settings this handle was built with.
+    pub fn settings(&self) -> &QueueOptions {
+        &self.inner.settings
+    }
+
+    /// The clock used for every timestamp.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The queue database.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// Runs `f` in the next group-commit transaction (hot paths: enqueue, claim, finish).
+    async fn group_write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.writer.write(&self.inner.db, f).await
+    }
+
+    /// Wakes the local worker (instant wake only): called after a commit that made jobs
+    /// ready.
+    fn notify_ready(&self) {
+        if self.inner.instant_wake {
+            self.inner.wake.notify_one();
+        }
+    }
+}
