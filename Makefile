@@ -87,14 +87,35 @@ fmt:
 fmt-check:
 	$(CARGO) fmt --all --check
 
-lint: frontend
+.PHONY: lint-rust lint-js tracked
+
+## Clippy over every crate and target, and ESLint (with the Rules of Hooks) over assets/src.
+lint: lint-js lint-rust
+
+lint-rust: frontend
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
-doc: frontend
-	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --locked --workspace --no-deps
+lint-js: $(NODE_MODULES)
+	$(NPM) run lint --prefix assets
 
-## What CI runs, plus formatting, lints and docs.
-ci: fmt-check lint test doc
+## The API docs of every crate, failing on a broken link or a missing doc.
+doc: frontend
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --workspace --no-deps
+
+## Fails, listing them, when git tracks a generated or vendored file: installed packages,
+## build output, caches of the front end's tools, or a database.
+GENERATED := (^|/)node_modules/|^assets/dist/|(^|/)target/|(^|/)\.vite/|(^|/)\.vitest/|(^|/)coverage/|\.tsbuildinfo$$|\.eslintcache$$|\.sqlite3(-[a-z]+)?$$
+tracked:
+	@found=$$(git ls-files | grep -E '$(GENERATED)' || true); \
+	if [ -n "$$found" ]; then \
+	  echo "generated or vendored files are tracked (git rm --cached them):" >&2; \
+	  echo "$$found" >&2; \
+	  exit 1; \
+	fi
+
+## What CI runs: the checks that take seconds first (tracked files, formatting, ESLint), then
+## clippy, the docs, and the whole test suite.
+ci: tracked fmt-check lint-js lint-rust doc test
 
 ## Benchmarks against the release binary: one Markdown report on stdout, the figures in
 ## target/bench/latest.json, a latency CDF in target/bench/latency-cdf.svg. QUICK=1: ~1 minute.

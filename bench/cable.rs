@@ -22,16 +22,14 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use trifecta::actioncable::{Channel, Context};
 use trifecta::config::WakeMode;
+
+use support::ws;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -179,43 +177,12 @@ async fn connect(
     session: String,
     seen: mpsc::UnboundedSender<(u64, Instant)>,
 ) -> Result<(), BoxError> {
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.bind(SocketAddr::from((source, 0)))?;
-    let stream = socket.connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let mut request = format!("ws://{addr}/cable").into_client_request()?;
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("actioncable-v1-json"),
-    );
-    request.headers_mut().insert(
-        "cookie",
-        HeaderValue::from_str(&format!("_trifecta_session={session}"))?,
-    );
-    request
-        .headers_mut()
-        .insert("origin", HeaderValue::from_str(&format!("http://{addr}"))?);
-    let (mut ws, _) = tokio_tungstenite::client_async(request, stream).await?;
-    let subscribe = json!({"command": "subscribe", "identifier": IDENTIFIER});
-    ws.send(Message::Text(subscribe.to_string().into())).await?;
-    loop {
-        let Some(msg) = ws.next().await else {
-            return Err("closed before the confirmation".into());
-        };
-        if let Message::Text(t) = msg?
-            && t.contains("confirm_subscription")
-        {
-            break;
-        }
-    }
-    tokio::spawn(async move {
-        while let Some(Ok(msg)) = ws.next().await {
-            // A substring scan, not a JSON parse: the client's CPU is the server's too.
-            if let Message::Text(t) = msg
-                && let Some(seq) = seq_of(&t)
-            {
-                let _ = seen.send((seq, Instant::now()));
-            }
+    let mut ws = ws::open(addr, source, &session).await?;
+    ws::subscribe(&mut ws, [IDENTIFIER]).await?;
+    ws::read_text(ws, move |frame| {
+        // A substring scan, not a JSON parse: the client's CPU is the server's too.
+        if let Some(seq) = seq_of(frame) {
+            let _ = seen.send((seq, Instant::now()));
         }
     });
     Ok(())
@@ -295,8 +262,7 @@ async fn driver() -> Result<(), BoxError> {
                 let batch = (n - open).min(250);
                 let mut joins = Vec::with_capacity(batch);
                 for i in 0..batch {
-                    let source =
-                        Ipv4Addr::new(127, 0, 0, 1 + ((open + i) % SOURCES as usize) as u8);
+                    let source = ws::source(open + i, SOURCES);
                     joins.push(tokio::spawn(connect(
                         server.addr,
                         source,
@@ -411,14 +377,14 @@ async fn hostile(smoke: bool, out: &mut std::io::Stdout) -> Result<serde_json::V
     let base_rss = server.rss_kib().await?;
     let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
     for i in 0..n_honest {
-        let source = Ipv4Addr::new(127, 0, 0, 1 + (i % SOURCES as usize) as u8);
+        let source = ws::source(i, SOURCES);
         connect(server.addr, source, session.clone(), seen_tx.clone()).await?;
     }
     let mut sockets = Vec::with_capacity(n_hostile);
     for chunk in (0..n_hostile).collect::<Vec<_>>().chunks(50) {
         let mut joins = Vec::new();
         for &i in chunk {
-            let source = Ipv4Addr::new(127, 0, 0, 1 + (i % SOURCES as usize) as u8);
+            let source = ws::source(i, SOURCES);
             joins.push(tokio::spawn(connect_hostile(
                 server.addr,
                 source,
@@ -521,36 +487,9 @@ async fn connect_hostile(
     addr: SocketAddr,
     source: Ipv4Addr,
     session: String,
-) -> Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, BoxError> {
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.bind(SocketAddr::from((source, 0)))?;
-    let stream = socket.connect(addr).await?;
-    let mut request = format!("ws://{addr}/cable").into_client_request()?;
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("actioncable-v1-json"),
-    );
-    request.headers_mut().insert(
-        "cookie",
-        HeaderValue::from_str(&format!("_trifecta_session={session}"))?,
-    );
-    let (mut ws, _) = tokio_tungstenite::client_async(request, stream).await?;
-    for n in 0..100 {
-        let identifier = json!({"channel": "BenchChannel", "n": n}).to_string();
-        let subscribe = json!({"command": "subscribe", "identifier": identifier});
-        ws.feed(Message::Text(subscribe.to_string().into())).await?;
-    }
-    ws.flush().await?;
-    let mut confirmed = 0;
-    while confirmed < 100 {
-        let Some(msg) = ws.next().await else {
-            return Err("closed before the confirmations".into());
-        };
-        if let Message::Text(t) = msg?
-            && t.contains("confirm_subscription")
-        {
-            confirmed += 1;
-        }
-    }
+) -> Result<ws::Socket, BoxError> {
+    let mut ws = ws::open(addr, source, &session).await?;
+    let identifiers = (0..100).map(|n| json!({"channel": "BenchChannel", "n": n}).to_string());
+    ws::subscribe(&mut ws, identifiers).await?;
     Ok(ws)
 }

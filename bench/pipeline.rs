@@ -6,22 +6,19 @@
 
 #![allow(dead_code)]
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::Child;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::support::Samples;
+use crate::support::{Samples, ws};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -274,25 +271,6 @@ pub async fn sign_up(addr: SocketAddr) -> Result<(reqwest::Client, String, Strin
     Ok((client, xsrf, session))
 }
 
-/// The upgrade request of a `/cable` socket signed in with `session`.
-pub fn cable_request(
-    addr: SocketAddr,
-    session: &str,
-) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, BoxError> {
-    let mut request = format!("ws://{addr}/cable").into_client_request()?;
-    let headers = request.headers_mut();
-    headers.insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("actioncable-v1-json"),
-    );
-    headers.insert(
-        "cookie",
-        HeaderValue::from_str(&format!("_trifecta_session={session}"))?,
-    );
-    headers.insert("origin", HeaderValue::from_str(&format!("http://{addr}"))?);
-    Ok(request)
-}
-
 /// Opens one subscribed socket; frames go to `seen` as `(client, highest seq, unix µs)`.
 pub async fn subscribe(
     addr: SocketAddr,
@@ -300,32 +278,11 @@ pub async fn subscribe(
     session: &str,
     seen: mpsc::UnboundedSender<(usize, u64, i64)>,
 ) -> Result<(), BoxError> {
-    let source = Ipv4Addr::new(127, 0, 0, 1 + (index % SOURCES as usize) as u8);
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.bind(SocketAddr::from((source, 0)))?;
-    let stream = socket.connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (mut ws, _) =
-        tokio_tungstenite::client_async(cable_request(addr, session)?, stream).await?;
-    let subscribe = json!({"command": "subscribe", "identifier": IDENTIFIER});
-    ws.send(Message::Text(subscribe.to_string().into())).await?;
-    loop {
-        let Some(msg) = ws.next().await else {
-            return Err("closed before the confirmation".into());
-        };
-        if let Message::Text(t) = msg?
-            && t.contains("confirm_subscription")
-        {
-            break;
-        }
-    }
-    tokio::spawn(async move {
-        while let Some(Ok(msg)) = ws.next().await {
-            if let Message::Text(t) = msg
-                && let Some(seq) = max_seq(&t)
-            {
-                let _ = seen.send((index, seq, now_us()));
-            }
+    let mut ws = ws::open(addr, ws::source(index, SOURCES), session).await?;
+    ws::subscribe(&mut ws, [IDENTIFIER]).await?;
+    ws::read_text(ws, move |frame| {
+        if let Some(seq) = max_seq(frame) {
+            let _ = seen.send((index, seq, now_us()));
         }
     });
     Ok(())

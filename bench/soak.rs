@@ -27,9 +27,8 @@ use tokio::process::Child;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use pipeline::{
-    BoxError, cable_request, listening_addr, post_todo, sign_up, spawn_serve, subscribe,
-};
+use pipeline::{BoxError, listening_addr, post_todo, sign_up, spawn_serve, subscribe};
+use support::ws::cable_request;
 
 const STORES: [&str; 4] = ["soak", "soak_queue", "soak_cache", "soak_cable"];
 

@@ -25,13 +25,14 @@ function useStickyFlash(page) {
   const notice = text(page.flash, 'notice')
   const alert = text(page.flash, 'alert')
   const [shown, setShown] = useState({ at: path(page.url), notice, alert })
-  useEffect(() => {
-    setShown((prev) => {
-      if (notice || alert) return { at: path(page.url), notice, alert }
-      if (prev.at !== path(page.url)) return { at: path(page.url), notice: null, alert: null }
-      return prev
-    })
-  }, [page.url, notice, alert])
+  // The page's address and flash that `shown` was last adjusted to: a change is taken in
+  // while rendering, so no frame shows the old message at the new address.
+  const [seen, setSeen] = useState({ url: page.url, notice, alert })
+  if (seen.url !== page.url || seen.notice !== notice || seen.alert !== alert) {
+    setSeen({ url: page.url, notice, alert })
+    if (notice || alert) setShown({ at: path(page.url), notice, alert })
+    else if (shown.at !== path(page.url)) setShown({ at: path(page.url), notice: null, alert: null })
+  }
   const dismiss = () => setShown((prev) => ({ ...prev, notice: null, alert: null }))
   // A new action by the user (a form sent) makes the old message stale.
   useEffect(

@@ -1,7 +1,9 @@
 //! Shared by every benchmark under `bench/`: latency statistics, machine facts, the JSON
-//! report in `target/bench/`, and an SVG latency CDF.
+//! report in `target/bench/`, an SVG latency CDF, and the `/cable` client ([`ws`]).
 
 #![allow(dead_code)]
+
+pub mod ws;
 
 use std::io::Write;
 use std::path::PathBuf;

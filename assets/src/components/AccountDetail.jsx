@@ -8,32 +8,38 @@
 // with the current name shown instead of silently replacing it. After any answer to my own
 // save, what the page shows now is the new starting point: saving again replaces it.
 import { router, useForm } from '@inertiajs/react'
-import { useEffect, useState } from 'react'
+import { useState } from 'react'
 
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`
 
 function RenameForm({ account }) {
-  const [base, setBase] = useState({ name: account.name, version: account.lock_version })
+  // What the user typed, and the name and version it started from; null while the field is
+  // untouched, so that it shows the account as it is now.
+  const [edit, setEdit] = useState(null)
   const [answered, setAnswered] = useState(0)
+  // The account and the count of answers that `edit` was last adjusted to: a change is taken
+  // in while rendering, as the field must show it in the same frame.
+  const [seen, setSeen] = useState({ name: account.name, version: account.lock_version, answered })
   const rename = useForm({ account: { name: account.name, lock_version: account.lock_version } })
-  const dirty = rename.data.account.name !== base.name
-  useEffect(() => {
-    if (account.name === base.name && account.lock_version === base.version) return
-    if (!dirty) {
-      rename.setData('account', { name: account.name, lock_version: account.lock_version })
-      setBase({ name: account.name, version: account.lock_version })
+  const dirty = edit !== null && edit.name !== edit.base
+  const moved = seen.name !== account.name || seen.version !== account.lock_version
+  if (moved || seen.answered !== answered) {
+    // A rename elsewhere replaces an unedited field; after an answer to my own save, the
+    // account as shown now is what the text is saved over.
+    let next = moved && !dirty ? null : edit
+    if (next && seen.answered !== answered) {
+      next = { name: next.name, base: account.name, version: account.lock_version }
     }
-    // Only the account's props drive this; the form's own state is read as of now.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [account.name, account.lock_version])
-  useEffect(() => {
-    if (answered === 0) return
-    setBase({ name: account.name, version: account.lock_version })
-    rename.setData('account', { ...rename.data.account, lock_version: account.lock_version })
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [answered])
+    setSeen({ name: account.name, version: account.lock_version, answered })
+    if (next !== edit) setEdit(next)
+  }
+  const name = edit ? edit.name : account.name
+  const change = (text) =>
+    setEdit(edit ? { ...edit, name: text } : { name: text, base: account.name, version: account.lock_version })
   const submit = (event) => {
     event.preventDefault()
+    const version = edit ? edit.version : account.lock_version
+    rename.transform(() => ({ account: { name, lock_version: version } }))
     rename.patch(`/accounts/${account.id}`, {
       preserveScroll: true,
       onFinish: () => setAnswered((n) => n + 1),
@@ -47,8 +53,8 @@ function RenameForm({ account }) {
         <input
           id="account-name-input"
           type="text"
-          value={rename.data.account.name}
-          onChange={(e) => rename.setData('account', { ...rename.data.account, name: e.target.value })}
+          value={name}
+          onChange={(e) => change(e.target.value)}
           aria-invalid={rename.errors.name || stale ? 'true' : undefined}
           data-dirty={dirty ? 'true' : undefined}
         />

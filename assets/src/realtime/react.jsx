@@ -2,7 +2,7 @@
 // small UI pieces every real-time page shows (role badge, connection status, event log).
 import { createConsumer } from '@rails/actioncable'
 import { router } from '@inertiajs/react'
-import { useEffect, useRef, useState, useSyncExternalStore } from 'react'
+import { useEffect, useEffectEvent, useState, useSyncExternalStore } from 'react'
 import { createSharedCable } from './sharedCable.js'
 import { createSyncSubscriber } from './syncMarkers.js'
 
@@ -47,28 +47,24 @@ export function subscribeToModel(model, id, props, { as, gone, goneNotice } = {}
   return subscribe(model, id, as ? [] : props)
 }
 
-// Subscribes while the component is mounted.
+// Subscribes while the component is mounted. Each frame goes to the latest `onReceived`
+// (an effect event), so a new closure on every render does not resubscribe.
 export function useChannel(identifier, onReceived) {
   const key = JSON.stringify(identifier)
-  useEffect(() => {
-    const unsubscribe = realtime().subscribe(JSON.parse(key), { received: onReceived })
-    return unsubscribe
-    // onReceived is read through the latest closure on purpose; resubscribing on every
-    // render would churn subscriptions.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key])
+  const received = useEffectEvent(onReceived)
+  useEffect(() => realtime().subscribe(JSON.parse(key), { received: (data) => received(data) }), [key])
 }
 
 // Subscribes to sync markers of one record while mounted (options as subscribeToModel).
 export function useSyncMarkers(model, id, props, { as, gone, goneNotice } = {}) {
   const propsKey = props.join(',')
   const asKey = as ? as.join(',') : ''
-  // Read when leaving: a notice naming the record must not resubscribe on every rename.
-  const notice = useRef(goneNotice)
-  notice.current = goneNotice
+  // Read when leaving (an effect event): a notice naming the record must not resubscribe on
+  // every rename.
+  const latestNotice = useEffectEvent(() => goneNotice)
   useEffect(() => {
     if (id == null) return undefined
-    const options = { as: asKey ? asKey.split(',') : undefined, gone, goneNotice: () => notice.current }
+    const options = { as: asKey ? asKey.split(',') : undefined, gone, goneNotice: () => latestNotice() }
     return subscribeToModel(model, id, propsKey.split(',').filter(Boolean), options)
   }, [model, id, propsKey, asKey, gone])
 }

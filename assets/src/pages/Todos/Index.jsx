@@ -5,7 +5,7 @@
 // through the tab that holds the shared WebSocket: full lists replace the board, change
 // batches are applied by version, and a gap reloads the board props.
 import { Head, router, usePage } from '@inertiajs/react'
-import { useCallback, useEffect, useRef, useState } from 'react'
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react'
 import { ConnectionStatus, EventLogPanel, RoleBadge, realtime, useChannel } from '../../realtime/react.jsx'
 import { BOARD_PROPS, applyFull, applyMessage, fromProps, view } from '../../realtime/todoBoard.js'
 import { createQueue, describeFailure, sendTodoRequest } from '../../realtime/mutations.js'
@@ -43,8 +43,11 @@ export default function TodosIndex(props) {
   const queue = useRef(null)
   if (queue.current === null) queue.current = createQueue()
   const seq = useRef(0)
+  // The asset version for requests sent from callbacks, kept current after each commit.
   const versionRef = useRef(page.version)
-  versionRef.current = page.version
+  useLayoutEffect(() => {
+    versionRef.current = page.version
+  }, [page.version])
 
   const request = useCallback(
     (options) => sendTodoRequest({ ...options, version: versionRef.current }),
