@@ -225,13 +225,13 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
     // Figures where more is better; every other goal is an upper bound.
     let mut goals = vec![
         Goal::at_least(
-            "#3 jobs end to end, 1 per call (10 submitters)",
+            "jobs end to end, 1 per call (10 submitters)",
             get("queue", "end_to_end_1_per_call", "jobs_per_s"),
             10_000.0,
             "jobs/s",
         ),
         Goal::at_least(
-            "#3 jobs end to end, batches of 100",
+            "jobs end to end, batches of 100",
             get("queue", "end_to_end_batched", "jobs_per_s"),
             25_000.0,
             "jobs/s",
@@ -240,7 +240,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
     // Queue latency: percentiles over the samples of all idle gaps (50 ms, 500 ms, 2 s).
     let upper: [(&str, &str, &str, &str, f64, &str); 13] = [
         (
-            "#3 enqueue→start, instant: p50 (all gaps)",
+            "enqueue→start, instant: p50 (all gaps)",
             "queue",
             "start_instant_all",
             "p50_ms",
@@ -248,7 +248,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "ms",
         ),
         (
-            "#3 enqueue→start, instant: p99 (all gaps)",
+            "enqueue→start, instant: p99 (all gaps)",
             "queue",
             "start_instant_all",
             "p99_ms",
@@ -256,7 +256,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "ms",
         ),
         (
-            "#3 enqueue→start, poll: p50 (all gaps)",
+            "enqueue→start, poll: p50 (all gaps)",
             "queue",
             "start_poll_all",
             "p50_ms",
@@ -264,7 +264,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "ms",
         ),
         (
-            "#3 enqueue→start, poll: max (all gaps)",
+            "enqueue→start, poll: max (all gaps)",
             "queue",
             "start_poll_all",
             "max_ms",
@@ -272,7 +272,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "ms",
         ),
         (
-            "#4 cache get p50, hot",
+            "cache get p50, hot",
             "cache",
             "get hot (1k keys)",
             "p50_us",
@@ -280,7 +280,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "µs",
         ),
         (
-            "#4 cache get p50, cold",
+            "cache get p50, cold",
             "cache",
             "get cold (random of all keys)",
             "p50_us",
@@ -288,7 +288,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "µs",
         ),
         (
-            "#4 cache set p50, hot",
+            "cache set p50, hot",
             "cache",
             "set hot (overwrite 1k keys)",
             "p50_us",
@@ -296,7 +296,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "µs",
         ),
         (
-            "#4 cache set p50, cold",
+            "cache set p50, cold",
             "cache",
             "set cold (new keys)",
             "p50_us",
@@ -304,7 +304,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "µs",
         ),
         (
-            "#5 cable fan-out to 1,000 sockets, instant: p95",
+            "cable fan-out to 1,000 sockets, instant: p95",
             "cable",
             "instant_1000",
             "p95_ms",
@@ -312,7 +312,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "ms",
         ),
         (
-            "#5 cable fan-out to 10,000 sockets, instant: p95",
+            "cable fan-out to 10,000 sockets, instant: p95",
             "cable",
             "instant_10000",
             "p95_ms",
@@ -320,7 +320,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "ms",
         ),
         (
-            "#5 server memory per idle subscribed socket (at 10,000)",
+            "server memory per idle subscribed socket (at 10,000)",
             "cable",
             "idle_socket_10000",
             "kb",
@@ -328,7 +328,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "KB",
         ),
         (
-            "#16 1,000 non-reading sockets × 100 subscriptions: server RSS",
+            "1,000 non-reading sockets × 100 subscriptions: server RSS",
             "cable",
             "hostile_1000",
             "rss_mb",
@@ -336,7 +336,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "MB",
         ),
         (
-            "#16 1,000 non-reading sockets × 100 subscriptions: honest p99",
+            "1,000 non-reading sockets × 100 subscriptions: honest p99",
             "cable",
             "hostile_1000",
             "honest_p99_ms",
@@ -407,7 +407,7 @@ fn overhead_goals(o: &Value) -> Vec<Goal> {
     };
     vec![
         Goal::at_least(
-            "#17 jobs/s with the metrics recorder, as % of without (1 per call, 10 submitters)",
+            "jobs/s with the metrics recorder, as % of without (1 per call, 10 submitters)",
             o["jobs_per_s"]["with_percent_of_without"]
                 .as_f64()
                 .unwrap_or(f64::NAN),
@@ -416,7 +416,7 @@ fn overhead_goals(o: &Value) -> Vec<Goal> {
         ),
         Goal::at_most(
             format!(
-                "#17 end to end p50 with `--metrics-bind`, {} subscribers, instant (limit: p50 without)",
+                "end to end p50 with `--metrics-bind`, {} subscribers, instant (limit: p50 without)",
                 o["clients"]
             ),
             p50("with"),
@@ -558,48 +558,48 @@ fn main() -> Result<(), BoxError> {
     let poll = e2e("poll", 100).unwrap_or_else(|| nan.clone());
     for (what, source, field, limit, unit) in [
         (
-            "#10 end to end, 100 subscribers, instant: p50",
+            "end to end, 100 subscribers, instant: p50",
             &instant,
             "p50",
             2.0,
             "ms",
         ),
         (
-            "#10 end to end, 100 subscribers, instant: p99",
+            "end to end, 100 subscribers, instant: p99",
             &instant,
             "p99",
             10.0,
             "ms",
         ),
         (
-            "#10 end to end, 100 subscribers, poll: p50",
+            "end to end, 100 subscribers, poll: p50",
             &poll,
             "p50",
             110.0,
             "ms",
         ),
         (
-            "#10 end to end, 100 subscribers, poll: max",
+            "end to end, 100 subscribers, poll: max",
             &poll,
             "max",
             220.0,
             "ms",
         ),
-        ("#10 idle server RSS", &idle, "rss_mb", 25.0, "MB"),
-        ("#10 idle server CPU", &idle, "cpu_percent", 0.5, "%"),
+        ("idle server RSS", &idle, "rss_mb", 25.0, "MB"),
+        ("idle server CPU", &idle, "cpu_percent", 0.5, "%"),
     ] {
         goals.push(Goal::at_most(what, ms(source, field), limit, unit));
     }
     let big = e2e_on("instant", 100, BIG_BOARD).unwrap_or_else(|| nan.clone());
     goals.push(Goal::at_most(
-        "#16 a change to 100 subscribers on 100,000 todos: p50",
+        "a change to 100 subscribers on 100,000 todos: p50",
         ms(&big, "p50"),
         20.0,
         "ms",
     ));
     if mode == Mode::Full {
         goals.push(Goal::at_most(
-            "#16 100 simultaneous wrong passwords from one address: password checks",
+            "100 simultaneous wrong passwords from one address: password checks",
             ms(&sign_in, "password_checks"),
             10.0,
             "checks",
@@ -610,13 +610,13 @@ fn main() -> Result<(), BoxError> {
             f64::INFINITY
         };
         goals.push(Goal::at_most(
-            "#16 `/up` beside 5,000 slowloris connections: slowest of 50",
+            "`/up` beside 5,000 slowloris connections: slowest of 50",
             up_max,
             100.0,
             "ms",
         ));
         goals.push(Goal::at_most(
-            "#16 backlog after 1,000 changes/s for 10 s: drained after the stop in",
+            "backlog after 1,000 changes/s for 10 s: drained after the stop in",
             burst["drain_after_stop_ms"]
                 .as_f64()
                 .unwrap_or(f64::INFINITY),
@@ -624,7 +624,7 @@ fn main() -> Result<(), BoxError> {
             "ms",
         ));
         goals.push(Goal::at_most(
-            "#16 cable file growth over that burst",
+            "cable file growth over that burst",
             ms(&burst, "cable_growth_mb"),
             10.0,
             "MB",
