@@ -144,7 +144,7 @@ pub fn markdown(o: &Value) -> String {
     let (ew, em) = (&o["end_to_end_ms"]["without"], &o["end_to_end_ms"]["with"]);
     let fig = |v: &Value| v.as_f64().map_or("–".to_owned(), |x| format!("{x:.0}"));
     format!(
-        "## Metrics overhead (#17)\n\n\
+        "## Metrics overhead\n\n\
          `--metrics-bind` against none, alternating: {} rounds of the queue's end-to-end run \
          (1 job per call, 10 submitters; with the Prometheus recorder installed and rendered \
          every second), {} rounds of the pipeline ({} subscribers, {} changes, instant wake; \
