@@ -57,10 +57,11 @@ dist: frontend
 	@mkdir -p $(dir $(DIST_BIN))
 	cp target/$(DIST_TARGET)/release/trifecta $(DIST_BIN)
 
-## Every test: the front end's unit tests (vitest), Rust unit and integration tests, the
-## glibc requirement of `make dist`'s binary, then the headless-browser test against the
+## Every check and test, as CI runs them (`.ci/run`): first the checks that take seconds
+## (`make check`), then the front end's unit tests (vitest), Rust unit and integration tests,
+## the glibc requirement of `make dist`'s binary, and the headless-browser tests against the
 ## release binary.
-test: test-js test-rust test-dist test-browser
+test: check test-js test-rust test-dist test-browser
 
 ## The front end's unit tests (vitest): the cross-tab cable and the sync-marker debounce.
 test-js: $(NODE_MODULES)
@@ -87,7 +88,7 @@ fmt:
 fmt-check:
 	$(CARGO) fmt --all --check
 
-.PHONY: lint-rust lint-js tracked
+.PHONY: lint-rust lint-js tracked check
 
 ## Clippy over every crate and target, and ESLint (with the Rules of Hooks) over assets/src.
 lint: lint-js lint-rust
@@ -113,9 +114,12 @@ tracked:
 	  exit 1; \
 	fi
 
-## What CI runs: the checks that take seconds first (tracked files, formatting, ESLint), then
-## clippy, the docs, and the whole test suite.
-ci: tracked fmt-check lint-js lint-rust doc test
+## The house style, cheapest first: no generated file tracked, formatting, ESLint, clippy,
+## the API docs.
+check: tracked fmt-check lint-js lint-rust doc
+
+## What CI runs (the same as `make test`).
+ci: test
 
 ## Benchmarks against the release binary: one Markdown report on stdout, the figures in
 ## target/bench/latest.json, a latency CDF in target/bench/latency-cdf.svg. QUICK=1: ~1 minute.

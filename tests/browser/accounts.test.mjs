@@ -5,7 +5,7 @@
 // accounts pages fit a 360 px phone.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { harness, eventually } from './support.mjs'
+import { harness, eventually, screens } from './support.mjs'
 
 const h = harness()
 
@@ -81,16 +81,28 @@ test('a stale rename is refused with the current name shown; an untouched field 
   )
   assert.equal(await ann.page.getByTestId('account-name').textContent(), 'Bob’s name')
   assert.equal(await nameField(ann.page).inputValue(), 'Ann’s name')
+  await screens(ann.page, 'accounts-rename-conflict')
   await bob.page.reload()
   assert.equal(await bob.page.getByTestId('account-name').textContent(), 'Bob’s name', 'nothing overwritten')
   await eventually('Bob subscribed again', () => bobSeen.confirmed >= 2)
 
-  // Saving again replaces it, and Bob's untouched field follows without a reload.
+  // A second tab of Bob's on the same page.
+  const bobTab = await h.watch(await bob.context.newPage(), bob.problems)
+  await bobTab.goto(`${h.base}/accounts/${id}`)
+  await nameField(bobTab).waitFor()
+
+  // Saving again replaces it, and Bob's untouched fields follow without a reload, in both
+  // of his tabs.
   await ann.page.getByRole('button', { name: 'Rename' }).click()
   await ann.page.getByTestId('account-name').filter({ hasText: 'Ann’s name' }).waitFor()
-  await bob.page.getByTestId('account-name').filter({ hasText: 'Ann’s name' }).waitFor()
-  await eventually('Bob\'s field follows', async () => (await nameField(bob.page).inputValue()) === 'Ann’s name')
+  for (const tab of [bob.page, bobTab]) {
+    await tab.getByTestId('account-name').filter({ hasText: 'Ann’s name' }).waitFor()
+    await eventually('Bob\'s field follows', async () => (await nameField(tab).inputValue()) === 'Ann’s name')
+  }
   assert.equal(await ann.page.getByTestId('rename-conflict').count(), 0)
+  await screens(ann.page, 'accounts-renamed-ann')
+  await screens(bob.page, 'accounts-renamed-bob-tab1')
+  await screens(bobTab, 'accounts-renamed-bob-tab2')
 
   for (const s of [ann, bob]) {
     assert.deepEqual(s.problems, [])

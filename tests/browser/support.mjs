@@ -5,7 +5,7 @@
 import { before, after } from 'node:test'
 import { spawn, execSync } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -153,6 +153,25 @@ export function harness() {
     await page.getByTestId('current-user').waitFor()
   }
   return h
+}
+
+/** Where screenshots go (`SCREENS_DIR`, else the reviewers' folder). */
+export const SCREENS = process.env.SCREENS_DIR ?? '/work/screens'
+
+/**
+ * Saves full-page screenshots of `page` as `<name>-1280.png` and `<name>-360.png`, fails
+ * unless the page fits 360 px without sideways scrolling, and restores the viewport.
+ */
+export async function screens(page, name) {
+  mkdirSync(SCREENS, { recursive: true })
+  const before = page.viewportSize()
+  await page.setViewportSize({ width: 1280, height: 900 })
+  await page.screenshot({ path: `${SCREENS}/${name}-1280.png`, fullPage: true })
+  await page.setViewportSize({ width: 360, height: 780 })
+  await page.screenshot({ path: `${SCREENS}/${name}-360.png`, fullPage: true })
+  const width = await page.evaluate(() => document.documentElement.scrollWidth)
+  if (width > 360) throw new Error(`${name} is ${width} px wide at a 360 px viewport`)
+  if (before) await page.setViewportSize(before)
 }
 
 /** Polls `fn` every `every` ms until it returns a truthy value or `ms` pass. */

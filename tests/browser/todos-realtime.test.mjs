@@ -6,10 +6,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
-import { harness, eventually } from './support.mjs'
+import { harness, eventually, screens, SCREENS } from './support.mjs'
 
 const h = harness()
-const SCREENS = process.env.SCREENS_DIR ?? '/work/screens'
 
 // Not a wait for an effect: the scenario's own timing (injected network delay, the gap
 // between a user's clicks).
@@ -236,6 +235,18 @@ test('screenshots of the board at desktop and phone widths', async () => {
   await page.screenshot({ path: `${SCREENS}/todos-phone.png`, fullPage: true })
   const width = await page.evaluate(() => document.documentElement.scrollWidth)
   assert.ok(width <= 360, `the board fits 360 px (scroll width ${width})`)
+  // A second tab follows the leader's socket; a second user sees the same shared board.
+  const follower = await h.watch(await context.newPage(), problems)
+  await follower.goto(h.base + '/todos')
+  await follower.locator('[data-testid="connection-status"][data-status="connected"]').waitFor()
+  await row(follower, 'Water the plants on the balcony before the weekend').waitFor()
+  await screens(follower, 'todos-follower-tab')
+  const other = await h.watchedPage()
+  await h.signUp(other.page, 'screens-other@example.com', 'Other User')
+  await add(other.page, 'Only mine')
+  await screens(other.page, 'todos-second-user')
+  assert.deepEqual(other.problems, [])
+  await other.context.close()
   assert.deepEqual(problems, [])
   await context.close()
 })
