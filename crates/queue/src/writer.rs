@@ -54,7 +54,7 @@ impl Writer {
     {
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let op: Op = Box::new(move |conn: &Connection| {
-            let out = in_savepoint(conn, "op", f);
+            let out = in_savepoint(conn, f);
             Box::new(move || {
                 let _ = tx.send(out);
             })

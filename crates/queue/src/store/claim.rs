@@ -125,9 +125,7 @@ pub(crate) fn claim_nested(
     limit: usize,
     now: Timestamp,
 ) -> Result<Vec<ClaimedJob>> {
-    super::in_savepoint(conn, "claim", |conn| {
-        claim(conn, selector, process_id, limit, now)
-    })
+    super::in_savepoint(conn, |conn| claim(conn, selector, process_id, limit, now))
 }
 
 fn queue_names(

@@ -16,21 +16,21 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::error::Result;
 use trifecta_store::Timestamp;
 
-/// Runs `f` inside savepoint `name` of the caller's transaction: when `f` fails, only its
-/// own writes are undone and the transaction goes on.
+/// Runs `f` inside a savepoint of the caller's transaction: when `f` fails, only its own
+/// writes are undone and the transaction goes on. Savepoints nest (a claim inside a group
+/// writer's operation): SQLite releases or rolls back the innermost one of a name.
 pub(crate) fn in_savepoint<T>(
     conn: &Connection,
-    name: &'static str,
     f: impl FnOnce(&Connection) -> Result<T>,
 ) -> Result<T> {
-    conn.execute_batch(&format!("SAVEPOINT {name}"))?;
+    conn.execute_batch("SAVEPOINT op")?;
     match f(conn) {
         Ok(v) => {
-            conn.execute_batch(&format!("RELEASE {name}"))?;
+            conn.execute_batch("RELEASE op")?;
             Ok(v)
         }
         Err(e) => {
-            conn.execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?;
+            conn.execute_batch("ROLLBACK TO op; RELEASE op")?;
             Err(e)
         }
     }
@@ -171,5 +171,37 @@ pub(crate) fn admit(conn: &Connection, info: &DispatchInfo, now: Timestamp) -> R
             now
         ])?;
         Ok(Dispatched::Blocked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::in_savepoint;
+    use crate::{Error, JobId};
+
+    fn count(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_failing_inner_savepoint_undoes_only_its_own_writes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let tx = conn.transaction().unwrap();
+        let inner = in_savepoint(&tx, |outer| {
+            outer.execute("INSERT INTO t VALUES (1)", []).unwrap();
+            let inner = in_savepoint(outer, |c| {
+                c.execute("INSERT INTO t VALUES (2)", []).unwrap();
+                Err::<(), _>(Error::NotFound(JobId(7)))
+            });
+            assert_eq!(count(outer), 1, "the inner insert is undone");
+            Ok(inner.is_err())
+        });
+        assert!(inner.unwrap(), "the inner error reaches its caller");
+        tx.commit().unwrap();
+        assert_eq!(count(&conn), 1, "the outer insert commits");
     }
 }
