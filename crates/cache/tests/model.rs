@@ -465,12 +465,12 @@ impl StateMachineTest for Real {
             "rows and bytes in the file"
         );
         // Every key reads as the model says: nothing expired, deleted or evicted comes back.
-        for name in 0..NAMES.len() {
+        for (name, text) in NAMES.iter().enumerate() {
             for namespaced in [false, true] {
                 let key = K { name, namespaced };
                 let entry = real
                     .rt
-                    .block_on(real.handle(key).inspect(NAMES[name]))
+                    .block_on(real.handle(key).inspect(text))
                     .expect("inspect");
                 let want = model.live(key).map(|r| r.json.as_bytes().to_vec());
                 assert_eq!(

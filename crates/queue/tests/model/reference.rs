@@ -1,0 +1,596 @@
+//! The reference model of the queue: every job's state, the concurrency slots, pauses,
+//! processes and their heartbeats, and what each step must return.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use proptest_state_machine::ReferenceStateMachine;
+
+/// Queue names: `a` and `ab` share the prefix `a`.
+pub const QUEUES: [&str; 3] = ["a", "ab", "b"];
+/// The worker processes' queue lists.
+pub const SELECTORS: [&[&str]; 3] = [&["*"], &["b", "a"], &["a*"]];
+/// Threads of each worker.
+pub const THREADS: usize = 2;
+/// Concurrency keys and their limits.
+pub const KEYS: [(&str, u32); 2] = [("x", 1), ("y", 2)];
+/// Attempts of a job failing with the retryable error class.
+pub const ATTEMPTS: u32 = 2;
+/// Wait before the second attempt, in seconds.
+pub const RETRY_WAIT: u64 = 10;
+/// The alive threshold, in seconds.
+pub const THRESHOLD: u64 = 300;
+
+/// How a running job ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler succeeds.
+    Finish,
+    /// It fails with a class that is not retried.
+    Fatal,
+    /// It fails with the retryable class.
+    Flaky,
+    /// It fails with a class in `discard_on`.
+    Discardable,
+}
+
+/// One step of a test case.
+#[derive(Clone, Debug)]
+pub enum Step {
+    Enqueue {
+        queue: usize,
+        priority: i32,
+        key: Option<usize>,
+        delay: Option<u64>,
+    },
+    Claim {
+        process: usize,
+    },
+    Complete {
+        process: usize,
+        job: usize,
+        outcome: Outcome,
+    },
+    Retry {
+        job: usize,
+    },
+    Discard {
+        job: usize,
+    },
+    Pause {
+        queue: usize,
+    },
+    Resume {
+        queue: usize,
+    },
+    Dispatch,
+    Advance {
+        secs: u64,
+    },
+    Start {
+        selector: usize,
+    },
+    Kill {
+        process: usize,
+    },
+    Prune,
+}
+
+/// Where a job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Ready,
+    Scheduled(u64),
+    Claimed(usize),
+    Blocked,
+    Failed,
+    Finished,
+    /// Deleted: discarded, or finished without `preserve_finished_jobs`.
+    Gone,
+}
+
+impl State {
+    /// The name `JobState` gives it; `None` for a deleted job.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            State::Ready => "ready",
+            State::Scheduled(_) => "scheduled",
+            State::Claimed(_) => "claimed",
+            State::Blocked => "blocked",
+            State::Failed => "failed",
+            State::Finished => "finished",
+            State::Gone => return None,
+        })
+    }
+}
+
+/// A job of the model; its index in [`Model::jobs`] is its enqueue order.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub queue: usize,
+    pub priority: i32,
+    pub key: Option<usize>,
+    pub state: State,
+    /// Claims so far (reset by an admin retry): the attempt number of the next run - 1.
+    pub executions: u32,
+}
+
+/// What the last step must have returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    None,
+    /// Jobs claimed, with their attempt numbers (sorted by job).
+    Claimed(Vec<(usize, u32)>),
+    /// Whether an admin call succeeded, or pause/resume changed something.
+    Done(bool),
+    /// Scheduled jobs dispatched, and of those made ready.
+    Dispatched(usize, usize),
+    /// Processes pruned and claimed jobs recovered.
+    Pruned(usize, usize),
+}
+
+/// A worker process of the model.
+#[derive(Clone, Debug)]
+pub struct Proc {
+    /// Its queue list, in [`SELECTORS`].
+    pub selector: usize,
+    /// Heartbeating and claiming (until killed).
+    pub alive: bool,
+    /// Its row exists (until pruned).
+    pub registered: bool,
+    pub last_heartbeat: u64,
+}
+
+/// The whole model.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub fail_dead: bool,
+    pub preserve_finished: bool,
+    pub now: u64,
+    pub jobs: Vec<Job>,
+    pub paused: Vec<usize>,
+    pub procs: Vec<Proc>,
+    /// Runs whose handler is waiting for its outcome: (process, job).
+    pub running: Vec<(usize, usize)>,
+    pub answer: Answer,
+}
+
+impl Model {
+    /// A fresh queue: no jobs, one live process per queue list in [`SELECTORS`].
+    pub fn new(fail_dead: bool, preserve_finished: bool) -> Self {
+        Model {
+            fail_dead,
+            preserve_finished,
+            now: 0,
+            jobs: Vec::new(),
+            paused: Vec::new(),
+            procs: (0..SELECTORS.len())
+                .map(|selector| Proc {
+                    selector,
+                    alive: true,
+                    registered: true,
+                    last_heartbeat: 0,
+                })
+                .collect(),
+            running: Vec::new(),
+            answer: Answer::None,
+        }
+    }
+
+    fn used(&self, key: usize) -> usize {
+        self.jobs
+            .iter()
+            .filter(|j| j.key == Some(key) && matches!(j.state, State::Ready | State::Claimed(_)))
+            .count()
+    }
+
+    fn limit(key: usize) -> usize {
+        KEYS[key].1 as usize
+    }
+
+    /// Makes job `i` ready, or blocked when its key is full.
+    fn admit(&mut self, i: usize) {
+        let full = self.jobs[i]
+            .key
+            .is_some_and(|k| self.used(k) >= Self::limit(k));
+        self.jobs[i].state = if full { State::Blocked } else { State::Ready };
+    }
+
+    /// A slot of `key` was given back: the first blocked job of the key takes it.
+    fn free_slot(&mut self, key: Option<usize>) {
+        let Some(k) = key else { return };
+        if self.used(k) >= Self::limit(k) {
+            return;
+        }
+        let next = (0..self.jobs.len())
+            .filter(|&i| self.jobs[i].key == Some(k) && self.jobs[i].state == State::Blocked)
+            .min_by_key(|&i| (self.jobs[i].priority, i));
+        if let Some(i) = next {
+            self.jobs[i].state = State::Ready;
+        }
+    }
+
+    fn ready_in(&self, queue: usize) -> Vec<usize> {
+        let mut ids: Vec<usize> = (0..self.jobs.len())
+            .filter(|&i| self.jobs[i].state == State::Ready && self.jobs[i].queue == queue)
+            .collect();
+        ids.sort_by_key(|&i| (self.jobs[i].priority, i));
+        ids
+    }
+
+    /// The jobs a claim of `process` takes, in claim order.
+    pub fn claim_order(&self, process: usize) -> Vec<usize> {
+        let idle = THREADS - self.running.iter().filter(|r| r.0 == process).count();
+        let patterns = SELECTORS[self.procs[process].selector];
+        let all = patterns.contains(&"*");
+        let mut order: Vec<usize> = Vec::new();
+        if all && self.paused.is_empty() {
+            order = (0..self.jobs.len())
+                .filter(|&i| self.jobs[i].state == State::Ready)
+                .collect();
+            order.sort_by_key(|&i| (self.jobs[i].priority, i));
+        } else {
+            let with_ready = |q: &usize| !self.ready_in(*q).is_empty();
+            let mut names: Vec<usize> = Vec::new();
+            let patterns: &[&str] = if all { &["*"] } else { patterns };
+            for p in patterns {
+                let mut found: Vec<usize> = if *p == "*" {
+                    (0..QUEUES.len()).filter(with_ready).collect()
+                } else if let Some(prefix) = p.strip_suffix('*') {
+                    (0..QUEUES.len())
+                        .filter(|&q| QUEUES[q].starts_with(prefix))
+                        .filter(with_ready)
+                        .collect()
+                } else {
+                    (0..QUEUES.len()).filter(|&q| QUEUES[q] == *p).collect()
+                };
+                found.sort_by_key(|&q| QUEUES[q]);
+                for q in found {
+                    if !self.paused.contains(&q) && !names.contains(&q) {
+                        names.push(q);
+                    }
+                }
+            }
+            for q in names {
+                order.extend(self.ready_in(q));
+            }
+        }
+        order.truncate(idle);
+        order
+    }
+
+    /// Job `i` left its run (claimed by `process`) with `outcome`.
+    fn complete(&mut self, process: usize, i: usize, outcome: Outcome, attempt: u32) {
+        if self.jobs[i].state != State::Claimed(process) {
+            // Its claim was recovered meanwhile: a late outcome changes nothing.
+            return;
+        }
+        let done = if self.preserve_finished {
+            State::Finished
+        } else {
+            State::Gone
+        };
+        self.jobs[i].state = match outcome {
+            Outcome::Finish | Outcome::Discardable => done,
+            Outcome::Fatal => State::Failed,
+            Outcome::Flaky if attempt < ATTEMPTS => State::Scheduled(self.now + RETRY_WAIT),
+            Outcome::Flaky => State::Failed,
+        };
+        self.free_slot(self.jobs[i].key);
+    }
+
+    /// Counts per state overall, and per queue (states with jobs only).
+    pub fn counts(
+        &self,
+    ) -> (
+        BTreeMap<String, i64>,
+        BTreeMap<String, BTreeMap<String, i64>>,
+    ) {
+        let mut totals: BTreeMap<String, i64> = [
+            "ready",
+            "scheduled",
+            "claimed",
+            "blocked",
+            "failed",
+            "finished",
+        ]
+        .into_iter()
+        .map(|s| (s.to_owned(), 0))
+        .collect();
+        let mut queues: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for j in &self.jobs {
+            if let Some(name) = j.state.name() {
+                *totals.entry(name.to_owned()).or_default() += 1;
+                *queues
+                    .entry(QUEUES[j.queue].to_owned())
+                    .or_default()
+                    .entry(name.to_owned())
+                    .or_default() += 1;
+            }
+        }
+        (totals, queues)
+    }
+
+    /// The model's own rule: no key has more ready or claimed jobs than its limit, and a
+    /// key with a free slot has no blocked job.
+    pub fn check_limits(&self) {
+        for k in 0..KEYS.len() {
+            assert!(
+                self.used(k) <= Self::limit(k),
+                "model over the limit of key {k}"
+            );
+            let blocked = self
+                .jobs
+                .iter()
+                .any(|j| j.key == Some(k) && j.state == State::Blocked);
+            assert!(
+                !blocked || self.used(k) == Self::limit(k),
+                "model: key {k} has a free slot and a blocked job"
+            );
+        }
+    }
+}
+
+pub struct QueueModel;
+
+impl ReferenceStateMachine for QueueModel {
+    type State = Model;
+    type Transition = Step;
+
+    fn init_state() -> BoxedStrategy<Model> {
+        (any::<bool>(), any::<bool>())
+            .prop_map(|(fail_dead, preserve_finished)| Model::new(fail_dead, preserve_finished))
+            .boxed()
+    }
+
+    fn transitions(state: &Model) -> BoxedStrategy<Step> {
+        let process = 0..state.procs.len();
+        let queue = 0..QUEUES.len();
+        let job = 0..state.jobs.len().max(1);
+        let outcome = prop_oneof![
+            Just(Outcome::Finish),
+            Just(Outcome::Fatal),
+            Just(Outcome::Flaky),
+            Just(Outcome::Discardable),
+        ];
+        let mut steps = vec![
+            (
+                6,
+                (
+                    queue.clone(),
+                    0..3i32,
+                    proptest::option::of(0..KEYS.len()),
+                    proptest::option::weighted(0.25, 1..60u64),
+                )
+                    .prop_map(|(queue, priority, key, delay)| Step::Enqueue {
+                        queue,
+                        priority,
+                        key,
+                        delay,
+                    })
+                    .boxed(),
+            ),
+            (
+                5,
+                process
+                    .clone()
+                    .prop_map(|process| Step::Claim { process })
+                    .boxed(),
+            ),
+            (1, job.clone().prop_map(|job| Step::Retry { job }).boxed()),
+            (1, job.prop_map(|job| Step::Discard { job }).boxed()),
+            (
+                1,
+                queue
+                    .clone()
+                    .prop_map(|queue| Step::Pause { queue })
+                    .boxed(),
+            ),
+            (1, queue.prop_map(|queue| Step::Resume { queue }).boxed()),
+            (1, Just(Step::Dispatch).boxed()),
+            (
+                2,
+                (1..60u64).prop_map(|secs| Step::Advance { secs }).boxed(),
+            ),
+            (
+                // Jumps that leave a killed process past the threshold.
+                2,
+                (THRESHOLD..2 * THRESHOLD)
+                    .prop_map(|secs| Step::Advance { secs })
+                    .boxed(),
+            ),
+            (
+                2,
+                (0..SELECTORS.len())
+                    .prop_map(|selector| Step::Start { selector })
+                    .boxed(),
+            ),
+            (
+                1,
+                process.prop_map(|process| Step::Kill { process }).boxed(),
+            ),
+            (3, Just(Step::Prune).boxed()),
+        ];
+        let (live, hung): (Vec<_>, Vec<_>) = state
+            .running
+            .iter()
+            .copied()
+            .partition(|&(p, _)| state.procs[p].alive);
+        let (held, recovered): (Vec<_>, Vec<_>) = hung
+            .into_iter()
+            .partition(|&(p, j)| state.jobs[j].state == State::Claimed(p));
+        // A killed process's runs end rarely while it holds their claims, and often once
+        // they were recovered (a late outcome, to be ignored).
+        for (runs, weight) in [(live.clone(), 4), (held, 1), (recovered, 3)] {
+            if !runs.is_empty() {
+                steps.push((
+                    weight,
+                    (proptest::sample::select(runs), outcome.clone())
+                        .prop_map(|((process, job), outcome)| Step::Complete {
+                            process,
+                            job,
+                            outcome,
+                        })
+                        .boxed(),
+                ));
+            }
+        }
+        if !live.is_empty() {
+            // Mostly kill a process with jobs in flight: its claims are what pruning recovers.
+            steps.push((
+                2,
+                proptest::sample::select(live)
+                    .prop_map(|(process, _)| Step::Kill { process })
+                    .boxed(),
+            ));
+        }
+        proptest::strategy::Union::new_weighted(steps).boxed()
+    }
+
+    fn preconditions(state: &Model, step: &Step) -> bool {
+        match *step {
+            Step::Claim { process } | Step::Kill { process } => {
+                state.procs.get(process).is_some_and(|p| p.alive)
+            }
+            Step::Complete { process, job, .. } => state.running.contains(&(process, job)),
+            Step::Retry { job } | Step::Discard { job } => job < state.jobs.len(),
+            _ => true,
+        }
+    }
+
+    fn apply(mut state: Model, step: &Step) -> Model {
+        state.answer = Answer::None;
+        let now = state.now;
+        match *step {
+            Step::Enqueue {
+                queue,
+                priority,
+                key,
+                delay,
+            } => {
+                state.jobs.push(Job {
+                    queue,
+                    priority,
+                    key,
+                    state: State::Gone,
+                    executions: 0,
+                });
+                let i = state.jobs.len() - 1;
+                match delay {
+                    Some(d) => state.jobs[i].state = State::Scheduled(now + d),
+                    None => state.admit(i),
+                }
+            }
+            Step::Claim { process } => {
+                let mut claimed = Vec::new();
+                for i in state.claim_order(process) {
+                    state.jobs[i].state = State::Claimed(process);
+                    state.jobs[i].executions += 1;
+                    state.running.push((process, i));
+                    claimed.push((i, state.jobs[i].executions));
+                }
+                claimed.sort_unstable();
+                state.answer = Answer::Claimed(claimed);
+            }
+            Step::Complete {
+                process,
+                job,
+                outcome,
+            } => {
+                state.running.retain(|r| *r != (process, job));
+                let attempt = state.jobs[job].executions;
+                state.complete(process, job, outcome, attempt);
+            }
+            Step::Retry { job } => {
+                let ok = state.jobs[job].state == State::Failed;
+                if ok {
+                    state.jobs[job].executions = 0;
+                    state.admit(job);
+                }
+                state.answer = Answer::Done(ok);
+            }
+            Step::Discard { job } => {
+                let before = state.jobs[job].state;
+                let ok = matches!(
+                    before,
+                    State::Ready | State::Scheduled(_) | State::Blocked | State::Failed
+                );
+                if ok {
+                    state.jobs[job].state = State::Gone;
+                    if before == State::Ready {
+                        state.free_slot(state.jobs[job].key);
+                    }
+                }
+                state.answer = Answer::Done(ok);
+            }
+            Step::Pause { queue } => {
+                let new = !state.paused.contains(&queue);
+                if new {
+                    state.paused.push(queue);
+                }
+                state.answer = Answer::Done(new);
+            }
+            Step::Resume { queue } => {
+                let was = state.paused.contains(&queue);
+                state.paused.retain(|q| *q != queue);
+                state.answer = Answer::Done(was);
+            }
+            Step::Dispatch => {
+                let mut due: Vec<(u64, i32, usize)> = (0..state.jobs.len())
+                    .filter_map(|i| match state.jobs[i].state {
+                        State::Scheduled(at) if at <= now => Some((at, state.jobs[i].priority, i)),
+                        _ => None,
+                    })
+                    .collect();
+                due.sort_unstable();
+                let mut ready = 0;
+                for &(_, _, i) in &due {
+                    state.admit(i);
+                    ready += usize::from(state.jobs[i].state == State::Ready);
+                }
+                state.answer = Answer::Dispatched(due.len(), ready);
+            }
+            Step::Advance { secs } => {
+                // Then every live process heartbeats, before anyone can prune it.
+                state.now += secs;
+                for p in state.procs.iter_mut().filter(|p| p.alive) {
+                    p.last_heartbeat = state.now;
+                }
+            }
+            Step::Start { selector } => state.procs.push(Proc {
+                selector,
+                alive: true,
+                registered: true,
+                last_heartbeat: now,
+            }),
+            Step::Kill { process } => state.procs[process].alive = false,
+            Step::Prune => {
+                let (mut processes, mut jobs) = (0, 0);
+                for p in 0..state.procs.len() {
+                    let dead = state.procs[p].last_heartbeat + THRESHOLD < now;
+                    if !state.procs[p].registered || !dead {
+                        continue;
+                    }
+                    state.procs[p].registered = false;
+                    processes += 1;
+                    for i in 0..state.jobs.len() {
+                        if state.jobs[i].state != State::Claimed(p) {
+                            continue;
+                        }
+                        jobs += 1;
+                        if state.fail_dead {
+                            state.jobs[i].state = State::Failed;
+                            state.free_slot(state.jobs[i].key);
+                        } else {
+                            // Released straight to ready: it keeps its slot.
+                            state.jobs[i].state = State::Ready;
+                        }
+                    }
+                }
+                state.answer = Answer::Pruned(processes, jobs);
+            }
+        }
+        state.check_limits();
+        state
+    }
+}
