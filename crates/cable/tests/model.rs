@@ -38,6 +38,8 @@ const RETENTION: u64 = 60;
 /// 2023-11-14T22:13:20Z, the manual clock's start.
 const START: Timestamp = Timestamp(1_700_000_000_000_000);
 
+/// The proptest settings: no regression files, and [`DEFAULT_CASES`] unless
+/// `PROPTEST_CASES` says otherwise.
 fn config() -> Config {
     let mut config = Config {
         // Shrunk counterexamples become regular tests, not files in the tree.
@@ -119,6 +121,7 @@ impl Model {
     }
 }
 
+/// The model as a proptest state machine: it generates the steps and applies them.
 struct CableModel;
 
 impl ReferenceStateMachine for CableModel {
@@ -261,6 +264,7 @@ impl Sink for Inbox {
     }
 }
 
+/// One simulated process: its cable handle and its listener, driven by hand.
 struct Process {
     cable: Cable,
     listener: Listener,

@@ -36,6 +36,8 @@ const BATCH: u32 = 3;
 /// 2023-11-14T22:13:20Z, the manual clock's start.
 const START: Timestamp = Timestamp(1_700_000_000_000_000);
 
+/// The proptest settings: no regression files, and [`DEFAULT_CASES`] unless
+/// `PROPTEST_CASES` says otherwise.
 fn config() -> Config {
     let mut config = Config {
         // Shrunk counterexamples become regular tests, not files in the tree.
@@ -200,6 +202,7 @@ impl Model {
     }
 }
 
+/// The integer a stored value counts as for `increment` (a JSON number or numeric string).
 fn as_integer(json: &str) -> Option<i64> {
     match serde_json::from_str::<serde_json::Value>(json).ok()? {
         serde_json::Value::Number(n) => n.as_i64(),
@@ -208,8 +211,10 @@ fn as_integer(json: &str) -> Option<i64> {
     }
 }
 
+/// The model as a proptest state machine: it generates the steps and applies them.
 struct CacheModel;
 
+/// Any of the eight keys.
 fn key() -> impl Strategy<Value = K> {
     (0..NAMES.len(), any::<bool>()).prop_map(|(name, namespaced)| K { name, namespaced })
 }

@@ -31,6 +31,8 @@ use system::Real;
 /// Cases per run without `PROPTEST_CASES`: a few seconds here.
 const DEFAULT_CASES: u32 = 64;
 
+/// The proptest settings: no regression files, and [`DEFAULT_CASES`] unless
+/// `PROPTEST_CASES` says otherwise.
 fn config() -> Config {
     let mut config = Config {
         // Shrunk counterexamples become regular tests, not files in the tree.

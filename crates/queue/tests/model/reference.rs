@@ -331,6 +331,7 @@ impl Model {
     }
 }
 
+/// The model as a proptest state machine: it generates the steps and applies them.
 pub struct QueueModel;
 
 impl ReferenceStateMachine for QueueModel {

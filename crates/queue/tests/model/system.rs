@@ -62,6 +62,7 @@ struct Started {
     gate: oneshot::Sender<Result<(), JobError>>,
 }
 
+/// The queue under test, with the handles each step drives.
 pub struct Real {
     rt: Runtime,
     _dir: TempDir,
@@ -113,6 +114,7 @@ impl Real {
     }
 }
 
+/// What the handler returns for `outcome`.
 fn outcome_result(outcome: Outcome) -> Result<(), JobError> {
     match outcome {
         Outcome::Finish => Ok(()),
