@@ -43,6 +43,10 @@ pub enum Step {
         key: Option<usize>,
         delay: Option<u64>,
     },
+    /// Jobs enqueued together in one transaction, each (queue, priority, key).
+    EnqueueAll {
+        jobs: Vec<(usize, i32, Option<usize>)>,
+    },
     Claim {
         process: usize,
     },
@@ -57,6 +61,8 @@ pub enum Step {
     Discard {
         job: usize,
     },
+    RetryAll,
+    DiscardAllFailed,
     Pause {
         queue: usize,
     },
@@ -123,6 +129,8 @@ pub enum Answer {
     Claimed(Vec<(usize, u32)>),
     /// Whether an admin call succeeded, or pause/resume changed something.
     Done(bool),
+    /// The jobs an admin call on every failed job took.
+    Jobs(Vec<usize>),
     /// Scheduled jobs dispatched, and of those made ready.
     Dispatched(usize, usize),
     /// Processes pruned and claimed jobs recovered.
@@ -378,8 +386,23 @@ impl ReferenceStateMachine for QueueModel {
                     .prop_map(|process| Step::Claim { process })
                     .boxed(),
             ),
+            (
+                1,
+                proptest::collection::vec(
+                    (
+                        0..QUEUES.len(),
+                        0..3i32,
+                        proptest::option::of(0..KEYS.len()),
+                    ),
+                    1..4,
+                )
+                .prop_map(|jobs| Step::EnqueueAll { jobs })
+                .boxed(),
+            ),
             (1, job.clone().prop_map(|job| Step::Retry { job }).boxed()),
             (1, job.prop_map(|job| Step::Discard { job }).boxed()),
+            (1, Just(Step::RetryAll).boxed()),
+            (1, Just(Step::DiscardAllFailed).boxed()),
             (
                 1,
                 queue
@@ -501,6 +524,32 @@ impl ReferenceStateMachine for QueueModel {
                 state.running.retain(|r| *r != (process, job));
                 let attempt = state.jobs[job].executions;
                 state.complete(process, job, outcome, attempt);
+            }
+            Step::EnqueueAll { ref jobs } => {
+                for &(queue, priority, key) in jobs {
+                    state.jobs.push(Job {
+                        queue,
+                        priority,
+                        key,
+                        state: State::Gone,
+                        executions: 0,
+                    });
+                    state.admit(state.jobs.len() - 1);
+                }
+            }
+            Step::RetryAll | Step::DiscardAllFailed => {
+                let failed: Vec<usize> = (0..state.jobs.len())
+                    .filter(|&i| state.jobs[i].state == State::Failed)
+                    .collect();
+                for &i in &failed {
+                    if matches!(step, Step::RetryAll) {
+                        state.jobs[i].executions = 0;
+                        state.admit(i);
+                    } else {
+                        state.jobs[i].state = State::Gone;
+                    }
+                }
+                state.answer = Answer::Jobs(failed);
             }
             Step::Retry { job } => {
                 let ok = state.jobs[job].state == State::Failed;

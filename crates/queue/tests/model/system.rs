@@ -213,6 +213,38 @@ impl StateMachineTest for Real {
                 real.ids.push(id);
                 Answer::None
             }
+            Step::EnqueueAll { jobs } => {
+                let work: Vec<Work> = jobs
+                    .iter()
+                    .map(|&(q, priority, key)| Work {
+                        queue: QUEUES[q].to_owned(),
+                        priority,
+                        key: key.map(|k| (KEYS[k].0.to_owned(), KEYS[k].1)),
+                    })
+                    .collect();
+                let ids = real
+                    .rt
+                    .block_on(queue.enqueue_all(&work))
+                    .expect("enqueue all");
+                assert_eq!(ids.len(), work.len(), "every job enqueued");
+                real.ids.extend(ids);
+                Answer::None
+            }
+            Step::RetryAll | Step::DiscardAllFailed => {
+                let ids = real
+                    .rt
+                    .block_on(async {
+                        if matches!(step, Step::RetryAll) {
+                            queue.retry_all().await
+                        } else {
+                            queue.discard_all_failed().await
+                        }
+                    })
+                    .expect("admin call on failed jobs");
+                let mut jobs: Vec<usize> = ids.iter().map(|id| real.index(id.0)).collect();
+                jobs.sort_unstable();
+                Answer::Jobs(jobs)
+            }
             Step::Claim { process } => {
                 let worker = real.workers[process].clone();
                 let n = real.rt.block_on(worker.run_once()).expect("claim");
