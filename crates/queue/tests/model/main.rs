@@ -20,6 +20,7 @@
 //!
 //! `PROPTEST_CASES` sets the number of cases (default [`DEFAULT_CASES`]).
 
+mod machine;
 mod reference;
 mod system;
 

@@ -16,9 +16,10 @@ use trifecta_queue::{
 };
 use trifecta_store::{Clock, Db, PoolOptions, Timestamp, WakeMode};
 
+use super::machine::QueueModel;
 use super::reference::{
-    ATTEMPTS, Answer, KEYS, Model, Outcome, QUEUES, QueueModel, RETRY_WAIT, SELECTORS, State, Step,
-    THREADS, THRESHOLD,
+    ATTEMPTS, Answer, KEYS, Model, Outcome, QUEUES, RETRY_WAIT, SELECTORS, State, Step, THREADS,
+    THRESHOLD,
 };
 
 /// 2023-11-14T22:13:20Z, the manual clock's start.
