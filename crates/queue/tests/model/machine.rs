@@ -112,9 +112,13 @@ impl ReferenceStateMachine for QueueModel {
         let (held, recovered): (Vec<_>, Vec<_>) = hung
             .into_iter()
             .partition(|&(p, j)| state.jobs[j].state == State::Claimed(p));
+        let (reclaimed, recovered): (Vec<_>, Vec<_>) = recovered
+            .into_iter()
+            .partition(|&(_, j)| matches!(state.jobs[j].state, State::Claimed(_)));
         // A killed process's runs end rarely while it holds their claims, and often once
-        // they were recovered (a late outcome, to be ignored).
-        for (runs, weight) in [(live.clone(), 4), (held, 1), (recovered, 3)] {
+        // they were recovered (a late outcome, to be ignored), most often while another
+        // process runs the job again.
+        for (runs, weight) in [(live.clone(), 4), (held, 1), (recovered, 3), (reclaimed, 8)] {
             if !runs.is_empty() {
                 steps.push((
                     weight,
