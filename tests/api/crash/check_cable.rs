@@ -97,7 +97,7 @@ pub fn check(events: &[Event], inputs: &Inputs<'_>) -> Verdict {
             _ => {}
         }
     }
-    for (msg, _) in &published {
+    for msg in published.keys() {
         match (acked.get(msg), stored.get(*msg)) {
             (Some(a), Some(s)) if a == s => verdict.add(ACKED_STORED, String::new),
             (Some(a), s) => verdict.add(ACKED_NOT_STORED, || {

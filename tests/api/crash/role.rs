@@ -143,7 +143,7 @@ async fn enqueue_loop(
         if stop.exists() {
             return Ok(());
         }
-        let batch = if seq % 4 == 0 { 3 } else { 1 };
+        let batch = if seq.is_multiple_of(4) { 3 } else { 1 };
         let jobs: Vec<Record> = (0..batch)
             .map(|_| {
                 seq += 1;
