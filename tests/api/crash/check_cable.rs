@@ -5,8 +5,10 @@
 //! messages committed while a subscriber has no open subscription (its server died and it
 //! has not resubscribed yet) are not replayed, and a resubscription never gets a message
 //! from before it. So per subscriber: at most once, in order, nothing missing while
-//! connected. With `resume` (the future resume-after-reconnect work), nothing may be
-//! missing across reconnects either.
+//! connected, nothing acknowledged before a subscribe was sent delivered on that
+//! subscription. With `resume` (the future resume-after-reconnect work), nothing may be
+//! missing across reconnects either, and a resubscription may get older messages (still
+//! once each, in order).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,6 +20,7 @@ pub const MISSED_WHILE_AWAY: &str = "missed while disconnected";
 pub const DUPLICATED: &str = "duplicated";
 pub const MISSING: &str = "missing while connected";
 pub const OUT_OF_ORDER: &str = "out of order (deliveries)";
+pub const REPLAYED: &str = "replayed: acknowledged before the subscribe (deliveries)";
 pub const UNEXPECTED: &str = "delivered, never published";
 pub const ACKED_STORED: &str = "broadcast acknowledged, stored";
 pub const UNACKED: &str = "broadcast unacknowledged (publisher killed)";
@@ -27,6 +30,7 @@ pub const AGAINST_REAL_TIME: &str = "commit order against real time";
 /// One connection of a subscriber.
 #[derive(Debug, Default)]
 struct Conn {
+    subscribing: usize,
     confirmed: usize,
     received: Vec<String>,
     closed: Option<usize>,
@@ -51,6 +55,8 @@ pub fn check(events: &[Event], inputs: &Inputs<'_>) -> Verdict {
             (DUPLICATED, false),
             (MISSING, false),
             (OUT_OF_ORDER, false),
+            // Resuming is replaying what was missed.
+            (REPLAYED, inputs.resume),
             (UNEXPECTED, false),
             (ACKED_STORED, true),
             (UNACKED, true),
@@ -60,7 +66,7 @@ pub fn check(events: &[Event], inputs: &Inputs<'_>) -> Verdict {
     );
     let stored = inputs.stored;
     let mut published: HashMap<&str, usize> = HashMap::new();
-    let mut acked: HashMap<&str, i64> = HashMap::new();
+    let mut acked: HashMap<&str, (usize, i64)> = HashMap::new();
     let mut conns: BTreeMap<(usize, u64), Conn> = BTreeMap::new();
     // Highest row id acknowledged so far, while walking the ledger: a broadcast sent later
     // must commit above it.
@@ -78,8 +84,11 @@ pub fn check(events: &[Event], inputs: &Inputs<'_>) -> Verdict {
                 }
             }
             Event::Published { msg, id } => {
-                acked.insert(msg, *id);
+                acked.insert(msg, (pos, *id));
                 high_acked = high_acked.max(*id);
+            }
+            Event::Subscribing { sub, conn } => {
+                conns.entry((*sub, *conn)).or_default().subscribing = pos;
             }
             Event::Confirmed { sub, conn } => {
                 conns.entry((*sub, *conn)).or_default().confirmed = pos;
@@ -99,8 +108,8 @@ pub fn check(events: &[Event], inputs: &Inputs<'_>) -> Verdict {
     }
     for msg in published.keys() {
         match (acked.get(msg), stored.get(*msg)) {
-            (Some(a), Some(s)) if a == s => verdict.add(ACKED_STORED, String::new),
-            (Some(a), s) => verdict.add(ACKED_NOT_STORED, || {
+            (Some((_, a)), Some(s)) if a == s => verdict.add(ACKED_STORED, String::new),
+            (Some((_, a)), s) => verdict.add(ACKED_NOT_STORED, || {
                 format!("{msg}: acknowledged id {a}, stored {s:?}")
             }),
             (None, _) => verdict.add(UNACKED, String::new),
@@ -126,6 +135,13 @@ pub fn check(events: &[Event], inputs: &Inputs<'_>) -> Verdict {
             let mut last = 0;
             for msg in &conn.received {
                 *times.entry(msg).or_default() += 1;
+                if let Some(&(ack, _)) = acked.get(msg.as_str())
+                    && ack < conn.subscribing
+                {
+                    verdict.add(REPLAYED, || {
+                        format!("subscriber {sub}, connection {n}: {msg}")
+                    });
+                }
                 let Some(&id) = stored.get(msg) else {
                     verdict.add(UNEXPECTED, || format!("subscriber {sub}: {msg}"));
                     continue;

@@ -223,6 +223,13 @@ fn the_cable_checker_tells_every_history_apart() {
     assert_eq!(verdict.count(cable::OUT_OF_ORDER), 1, "{verdict}");
     assert_eq!(verdict.count(cable::UNEXPECTED), 1, "{verdict}");
 
+    // Acknowledged before the subscribe was sent, yet delivered on that subscription.
+    let mut replay = publish("m1", 1);
+    replay.extend([Event::Subscribing { sub: 0, conn: 0 }, confirmed(0)]);
+    replay.push(received(0, "m1"));
+    let verdict = cable_check(&replay, false);
+    assert_eq!(verdict.count(cable::REPLAYED), 1, "{verdict}");
+
     // Acknowledged under another id than stored, and a commit below an earlier ack.
     let mut ids = publish("m5", 4);
     ids.extend(publish("m3", 3));

@@ -34,6 +34,8 @@ pub enum Event {
     Publish { msg: String, by: String },
     /// The broadcast of `msg` was acknowledged with row id `id`.
     Published { msg: String, id: i64 },
+    /// Connection `conn` of subscriber `sub` is about to send its `subscribe`.
+    Subscribing { sub: usize, conn: u64 },
     /// Connection `conn` of subscriber `sub` got its `confirm_subscription`.
     Confirmed { sub: usize, conn: u64 },
     /// Connection `conn` of subscriber `sub` got message `msg`.

@@ -123,7 +123,7 @@ impl One {
         conn: u64,
         token: &CancellationToken,
     ) -> TestResult<bool> {
-        let Some((mut client, early)) = self.subscribe(addr).await else {
+        let Some((mut client, early)) = self.subscribe(addr, conn).await? else {
             return Ok(false);
         };
         let sub = self.sub;
@@ -166,23 +166,31 @@ impl One {
 
     /// A socket on `addr` with a confirmed `TodosChannel` subscription and the messages
     /// that came before the confirmation, or `None` when the server went away first.
-    async fn subscribe(&self, addr: SocketAddr) -> Option<(Client, Vec<String>)> {
+    async fn subscribe(
+        &self,
+        addr: SocketAddr,
+        conn: u64,
+    ) -> TestResult<Option<(Client, Vec<String>)>> {
         let opts = Opts::default()
             .ignore(&["ping", "welcome"])
             .header("cookie", &format!("_trifecta_session={}", self.cookie));
         let within = Duration::from_secs(10);
-        let mut client = tokio::time::timeout(within, Client::try_connect(addr, opts))
-            .await
-            .ok()?
-            .ok()?;
+        let connect = tokio::time::timeout(within, Client::try_connect(addr, opts)).await;
+        let Ok(Ok(mut client)) = connect else {
+            return Ok(None);
+        };
         let identifier = json!({"channel": "TodosChannel"}).to_string();
         let command = json!({"command": "subscribe", "identifier": identifier});
-        client.try_send(command).await.ok()?;
+        let sub = self.sub;
+        self.ledger.append(&Event::Subscribing { sub, conn })?;
+        if client.try_send(command).await.is_err() {
+            return Ok(None);
+        }
         let mut early = Vec::new();
         loop {
             match client.next_event(within).await {
                 Frame::Frame(v) if v["type"] == "confirm_subscription" => {
-                    return Some((client, early));
+                    return Ok(Some((client, early)));
                 }
                 Frame::Frame(v) if v["message"]["crash"].is_string() => {
                     early.extend(v["message"]["crash"].as_str().map(str::to_owned));
@@ -192,7 +200,7 @@ impl One {
                 }
                 // The board's first page, transmitted before the confirmation.
                 Frame::Frame(Value::Object(_)) => {}
-                Frame::Frame(_) | Frame::Timeout | Frame::Closed(_) => return None,
+                Frame::Frame(_) | Frame::Timeout | Frame::Closed(_) => return Ok(None),
             }
         }
     }
