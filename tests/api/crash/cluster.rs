@@ -178,7 +178,7 @@ fn ledger_len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
-/// Settles how long the short run's chaos lasts, or `CRASH_SECONDS`.
+/// How long the chaos lasts: `CRASH_SECONDS`, 10 s by default.
 pub fn chaos_length() -> Duration {
     let seconds = std::env::var("CRASH_SECONDS")
         .ok()
