@@ -4,17 +4,20 @@
 //! enqueue was acknowledged runs to completion; it runs more than once only when the
 //! process running it died (`kill -9`) before its finish was recorded, and then runs again
 //! (at-least-once, `--on-dead-process release`). A run is the window from its `Start` line
-//! to its `End` line, or to its process's `Dead` line when it never ended.
+//! to its `End` line, or to its process's `Dead` line when it never ended. With
+//! `--on-dead-process fail` a job its dead process was running fails (with
+//! `ProcessPrunedError`) instead of running again.
 
 use std::collections::{BTreeSet, HashMap};
 
-use trifecta::queue::JobState;
+use trifecta::queue::{JobState, OnDeadProcess};
 
 use super::ledger::Event;
 use super::verdict::Verdict;
 
 pub const RAN_ONCE: &str = "acknowledged, ran once";
 pub const RAN_AGAIN_AFTER_CRASH: &str = "acknowledged, ran again after its process died";
+pub const FAILED_AFTER_CRASH: &str = "failed when its dead process was pruned";
 pub const UNACKED_RAN: &str = "unacknowledged enqueue, ran";
 pub const UNACKED_NOT_RUN: &str = "unacknowledged enqueue, never stored";
 pub const CONCURRENT: &str = "ran twice concurrently";
@@ -22,6 +25,18 @@ pub const AGAIN_WITHOUT_CRASH: &str = "ran again, no crash in between";
 pub const LOST: &str = "acknowledged or stored, never completed (lost)";
 pub const NOT_FINISHED: &str = "completed, not finished at the end";
 pub const UNEXPECTED: &str = "ran or stored, never enqueued";
+
+/// A job as the queue file holds it at the end.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    /// Its state.
+    pub state: JobState,
+    /// The error class of a failed job.
+    pub error: Option<String>,
+}
+
+/// Error classes of the jobs `--on-dead-process fail` fails.
+const PRUNED: [&str; 2] = ["ProcessPrunedError", "ProcessMissingError"];
 
 /// One run of a job.
 #[derive(Debug)]
@@ -38,13 +53,16 @@ struct Job {
     runs: Vec<Run>,
 }
 
-/// Classifies every job named in `events` or in `stored` (tag → state at the end).
-pub fn check(events: &[Event], stored: &HashMap<String, JobState>) -> Verdict {
+/// Classifies every job named in `events` or in `stored` (tag → job at the end), for
+/// the recovery `mode` of the processes.
+pub fn check(events: &[Event], stored: &HashMap<String, Stored>, mode: OnDeadProcess) -> Verdict {
+    let release = mode == OnDeadProcess::Release;
     let mut verdict = Verdict::new(
         "jobs (one row per job)",
         &[
             (RAN_ONCE, true),
-            (RAN_AGAIN_AFTER_CRASH, true),
+            (RAN_AGAIN_AFTER_CRASH, release),
+            (FAILED_AFTER_CRASH, !release),
             (UNACKED_RAN, true),
             (UNACKED_NOT_RUN, true),
             (CONCURRENT, false),
@@ -91,8 +109,7 @@ pub fn check(events: &[Event], stored: &HashMap<String, JobState>) -> Verdict {
     let empty = Job::default();
     for tag in tags {
         let job = jobs.get(tag).unwrap_or(&empty);
-        let state = stored.get(tag).copied();
-        let (class, why) = classify(job, state, &dead);
+        let (class, why) = classify(job, stored.get(tag), &dead);
         verdict.add(class, || format!("{tag}: {why}"));
     }
     verdict
@@ -101,10 +118,12 @@ pub fn check(events: &[Event], stored: &HashMap<String, JobState>) -> Verdict {
 /// The class of one job, with a description for the examples.
 fn classify(
     job: &Job,
-    state: Option<JobState>,
+    stored: Option<&Stored>,
     dead: &HashMap<&str, usize>,
 ) -> (&'static str, String) {
     let runs = &job.runs;
+    let state = stored.map(|s| s.state);
+    let error = stored.and_then(|s| s.error.as_deref());
     let describe = || {
         let runs: Vec<String> = runs
             .iter()
@@ -116,7 +135,7 @@ fn classify(
                 format!("{} lines {}..{end} (died at {died})", r.proc, r.start)
             })
             .collect();
-        format!("runs [{}], state {state:?}", runs.join("; "))
+        format!("runs [{}], state {state:?} {error:?}", runs.join("; "))
     };
     if !job.enqueued {
         return (UNEXPECTED, describe());
@@ -139,6 +158,9 @@ fn classify(
                 return (AGAIN_WITHOUT_CRASH, describe());
             }
         }
+    }
+    if error.is_some_and(|e| PRUNED.contains(&e)) {
+        return (FAILED_AFTER_CRASH, describe());
     }
     let completed = runs.iter().any(|r| r.end.is_some());
     let stored_once = state.is_some();

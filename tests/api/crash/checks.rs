@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
-use trifecta::queue::JobState;
+use trifecta::queue::{JobState, OnDeadProcess};
 
 use super::check_cable::{self as cable, Inputs};
-use super::check_queue as queue;
+use super::check_queue::{self as queue, Stored};
 use super::ledger::Event;
 
 fn enqueue(tag: &str) -> Vec<Event> {
@@ -46,9 +46,11 @@ fn dead(proc: &str) -> Event {
 fn job_class(runs: Vec<Event>, state: Option<JobState>) -> Vec<&'static str> {
     let mut events = enqueue("a");
     events.extend(runs);
-    let stored: HashMap<String, JobState> =
-        state.map(|s| ("a".to_owned(), s)).into_iter().collect();
-    let verdict = queue::check(&events, &stored);
+    let stored: HashMap<String, Stored> = state
+        .map(|state| ("a".to_owned(), Stored { state, error: None }))
+        .into_iter()
+        .collect();
+    let verdict = queue::check(&events, &stored, OnDeadProcess::Release);
     let classes = [
         queue::RAN_ONCE,
         queue::RAN_AGAIN_AFTER_CRASH,
@@ -103,7 +105,7 @@ fn the_queue_checker_tells_every_history_apart() {
     );
 
     let stray = vec![start("p", 0), end("p", 0)];
-    let verdict = queue::check(&stray, &HashMap::new());
+    let verdict = queue::check(&stray, &HashMap::new(), OnDeadProcess::Release);
     assert_eq!(verdict.count(queue::UNEXPECTED), 1);
     let unacked = vec![
         Event::Enqueue {
@@ -125,11 +127,41 @@ fn the_queue_checker_tells_every_history_apart() {
             run: 0,
         },
     ];
-    let stored = HashMap::from([("b".to_owned(), JobState::Finished)]);
-    let verdict = queue::check(&unacked, &stored);
+    let done = Stored {
+        state: JobState::Finished,
+        error: None,
+    };
+    let stored = HashMap::from([("b".to_owned(), done)]);
+    let verdict = queue::check(&unacked, &stored, OnDeadProcess::Release);
     assert_eq!(verdict.count(queue::UNACKED_NOT_RUN), 1);
     assert_eq!(verdict.count(queue::UNACKED_RAN), 1);
     assert!(verdict.failures().is_empty(), "{verdict}");
+}
+
+#[test]
+fn with_on_dead_process_fail_a_crash_fails_the_job_instead_of_running_it_again() {
+    let mut events = enqueue("a");
+    events.extend([start("p", 0), dead("p")]);
+    let failed = Stored {
+        state: JobState::Failed,
+        error: Some("ProcessPrunedError".to_owned()),
+    };
+    let stored = HashMap::from([("a".to_owned(), failed)]);
+    let fail = queue::check(&events, &stored, OnDeadProcess::Fail);
+    assert_eq!(fail.count(queue::FAILED_AFTER_CRASH), 1, "{fail}");
+    assert!(fail.failures().is_empty(), "{fail}");
+    let release = queue::check(&events, &stored, OnDeadProcess::Release);
+    assert_eq!(release.failures().len(), 1, "{release}");
+
+    events.extend([start("q", 0), end("q", 0)]);
+    let finished = Stored {
+        state: JobState::Finished,
+        error: None,
+    };
+    let stored = HashMap::from([("a".to_owned(), finished)]);
+    let rerun = queue::check(&events, &stored, OnDeadProcess::Fail);
+    assert_eq!(rerun.count(queue::RAN_AGAIN_AFTER_CRASH), 1, "{rerun}");
+    assert_eq!(rerun.failures().len(), 1, "{rerun}");
 }
 
 fn publish(msg: &str, id: i64) -> Vec<Event> {

@@ -20,7 +20,7 @@ use crate::helpers::{ChildServer, kill_9_when_stopped, poll_blocking};
 pub const PER_KIND: usize = 3;
 
 /// `trifecta serve` on queue `default` only (the `crash` jobs are the workers'), pruning
-/// every second.
+/// every second (`--on-dead-process` is added).
 const SERVE_ARGS: [&str; 4] = ["--queues", "default", "--process-heartbeat-interval", "1s"];
 /// Child servers hash with the minimum bcrypt cost, as the in-process ones do.
 pub const COST: [(&str, &str); 1] = [("TRIFECTA_BCRYPT_COST", "4")];
@@ -81,7 +81,10 @@ impl Cluster {
     /// Starts a `trifecta serve` and waits until it listens.
     pub fn start_serve(&mut self) -> SocketAddr {
         self.started += 1;
-        let server = ChildServer::spawn_env(&self.storage, &SERVE_ARGS, &COST);
+        let mode = role::on_dead_process().name();
+        let mut args = SERVE_ARGS.to_vec();
+        args.extend(["--on-dead-process", mode]);
+        let server = ChildServer::spawn_env(&self.storage, &args, &COST);
         let addr = server.addr;
         self.addrs.lock().expect("addrs").push(addr);
         self.members.push(Member {

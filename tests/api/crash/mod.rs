@@ -11,7 +11,8 @@
 //! on any class the promises forbid.
 //!
 //! `CRASH_SECONDS` sets how long the chaos lasts (10 s here); `CRASH_CABLE_RESUME=1` also
-//! forbids messages missed across a reconnect.
+//! forbids messages missed across a reconnect; `CRASH_ON_DEAD_PROCESS=fail` runs every
+//! process with `--on-dead-process fail`.
 
 mod check_cable;
 mod check_queue;
@@ -126,7 +127,8 @@ async fn jobs_and_messages_keep_their_promises_across_kill_9() -> TestResult {
     blocking(move || cluster.kill_all()).await;
 
     let events = ledger::read(&ledger_path)?;
-    let jobs = check_queue::check(&events, &stored_jobs(&queue).await?);
+    let mode = role::on_dead_process();
+    let jobs = check_queue::check(&events, &stored_jobs(&queue).await?, mode);
     let stored = stored_messages(&storage)?;
     let resume = std::env::var("CRASH_CABLE_RESUME").is_ok_and(|v| v == "1");
     let inputs = check_cable::Inputs {
@@ -136,8 +138,8 @@ async fn jobs_and_messages_keep_their_promises_across_kill_9() -> TestResult {
     };
     let messages = check_cable::check(&events, &inputs);
     eprintln!(
-        "crash checker: {} s of chaos, {kills} kill -9s, {} ledger lines, dead processes \
-         pruned: {pruned}\n{jobs}{messages}",
+        "crash checker: {} s of chaos, {kills} kill -9s, --on-dead-process {mode}, {} ledger \
+         lines, dead processes pruned: {pruned}\n{jobs}{messages}",
         length.as_secs(),
         events.len()
     );
@@ -342,13 +344,18 @@ fn sorted(mut v: Vec<i64>) -> Vec<i64> {
 }
 
 /// The `crash` queue's jobs by tag, with their state.
-async fn stored_jobs(queue: &Queue) -> TestResult<HashMap<String, JobState>> {
+async fn stored_jobs(queue: &Queue) -> TestResult<HashMap<String, check_queue::Stored>> {
     let jobs = queue.jobs(None, Some("crash"), 10_000_000).await?;
     let mut by_tag = HashMap::new();
     for job in jobs {
         let args: serde_json::Value = serde_json::from_str(&job.arguments)?;
         let tag = args["tag"].as_str().ok_or("a crash job without a tag")?;
-        by_tag.insert(tag.to_owned(), job.state);
+        let error = job.error.map(|e| e.exception_class);
+        let stored = check_queue::Stored {
+            state: job.state,
+            error,
+        };
+        by_tag.insert(tag.to_owned(), stored);
     }
     Ok(by_tag)
 }

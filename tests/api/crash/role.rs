@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use trifecta::cable::{Cable, CableOptions};
 use trifecta::config::WakeMode;
-use trifecta::queue::{Job, JobOptions, Queue, QueueOptions, QueueSetup};
+use trifecta::queue::{Job, JobOptions, OnDeadProcess, Queue, QueueOptions, QueueSetup};
 use trifecta::store::{Clock, PoolOptions};
 use trifecta::stores::Stores;
 
@@ -37,6 +37,18 @@ pub const STOP_FILE: &str = "crash-stop";
 pub const STREAM: &str = "todos";
 /// The test's environment (file names).
 pub const ENV: &str = "test";
+/// What every process does with a dead process's jobs: `release` (default) or `fail`.
+pub const ON_DEAD_PROCESS: &str = "CRASH_ON_DEAD_PROCESS";
+
+/// The recovery mode of this run, from [`ON_DEAD_PROCESS`] (inherited by the workers).
+pub fn on_dead_process() -> OnDeadProcess {
+    match std::env::var(ON_DEAD_PROCESS) {
+        Ok(mode) => mode
+            .parse()
+            .unwrap_or_else(|e| panic!("{ON_DEAD_PROCESS}: {e}")),
+        Err(_) => OnDeadProcess::Release,
+    }
+}
 
 /// The job that records its runs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -84,6 +96,7 @@ async fn worker(dir: PathBuf, ledger: Arc<Ledger>, name: String) -> TestResult {
     let options = QueueOptions {
         queues: vec!["crash".to_owned()],
         heartbeat_interval: Duration::from_secs(1),
+        on_dead_process: on_dead_process(),
         ..QueueOptions::default()
     };
     let mut setup = QueueSetup::new(stores.queue, Clock::system(), options, WakeMode::Instant);
