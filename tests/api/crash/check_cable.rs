@@ -31,7 +31,8 @@ pub const AGAINST_REAL_TIME: &str = "commit order against real time";
 #[derive(Debug, Default)]
 struct Conn {
     subscribing: usize,
-    confirmed: usize,
+    /// `None` for an attempt whose subscription was never confirmed (its server died).
+    confirmed: Option<usize>,
     received: Vec<String>,
     closed: Option<usize>,
 }
@@ -91,7 +92,7 @@ pub fn check(events: &[Event], inputs: &Inputs<'_>) -> Verdict {
                 conns.entry((*sub, *conn)).or_default().subscribing = pos;
             }
             Event::Confirmed { sub, conn } => {
-                conns.entry((*sub, *conn)).or_default().confirmed = pos;
+                conns.entry((*sub, *conn)).or_default().confirmed = Some(pos);
             }
             Event::Received { sub, conn, msg } => {
                 conns
@@ -123,7 +124,7 @@ pub fn check(events: &[Event], inputs: &Inputs<'_>) -> Verdict {
     for (sub, conns) in &subs {
         let first = conns
             .iter()
-            .map(|c| c.confirmed)
+            .filter_map(|c| c.confirmed)
             .min()
             .unwrap_or(usize::MAX);
         let spans: Vec<Span> = conns
@@ -198,7 +199,8 @@ impl Span {
             .collect();
         let highest = ids.iter().copied().max().unwrap_or(0);
         Span {
-            confirmed: c.confirmed,
+            // An attempt never confirmed proves nothing: no message is due on it.
+            confirmed: c.confirmed.unwrap_or(usize::MAX),
             lowest: ids.iter().copied().min(),
             upper: match c.closed {
                 None => highest.max(fence_id.saturating_add(1)),

@@ -234,6 +234,8 @@ fn the_cable_checker_tells_every_history_apart() {
     away.push(confirmed(1));
     away.extend(publish("m9", 9));
     away.push(received(1, "m9"));
+    // An attempt in between whose subscription was never confirmed changes nothing.
+    away.insert(5, Event::Subscribing { sub: 0, conn: 5 });
     let today = cable_check(&away, false);
     assert_eq!(today.count(cable::MISSED_WHILE_AWAY), 1);
     assert!(today.failures().is_empty(), "{today}");

@@ -149,10 +149,14 @@ async fn jobs_and_messages_keep_their_promises_across_kill_9() -> TestResult {
         .chain(messages.failures())
         .map(|r| r.class)
         .collect();
-    assert!(
-        failures.is_empty(),
-        "forbidden outcomes: {failures:?}\n{jobs}{messages}"
-    );
+    if !failures.is_empty() {
+        // The ledger, the storage and the workers' logs, for the post-mortem.
+        let kept = root.keep();
+        panic!(
+            "forbidden outcomes: {failures:?} (ledger and storage kept in {})\n{jobs}{messages}",
+            kept.display()
+        );
+    }
     assert!(pruned, "a killed process is still registered in the queue");
     assert!(kills >= 2, "only {kills} kill -9s: the chaos did not run");
     assert!(
