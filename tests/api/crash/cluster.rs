@@ -104,7 +104,8 @@ impl Cluster {
             .env(role::STORAGE, &self.storage)
             .env(role::LEDGER, &self.ledger_path)
             .env(role::NAME, &name)
-            .stdin(Stdio::null())
+            // The worker exits when this end closes: with the test, whatever ends it.
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -174,6 +175,18 @@ impl Cluster {
         kill_9_when_stopped(member.child(), || {
             ledger.append(&Event::Dead { proc }).expect("ledger");
         });
+    }
+}
+
+impl Drop for Cluster {
+    /// A test that failed half-way leaves no process behind (servers also kill themselves
+    /// on drop, workers on the end of their stdin).
+    fn drop(&mut self) {
+        for member in &mut self.members {
+            let child = member.child();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

@@ -79,6 +79,11 @@ pub fn run_if_started() -> TestResult<bool> {
     };
     let ledger = Arc::new(Ledger::open(&PathBuf::from(std::env::var(LEDGER)?))?);
     let name = std::env::var(NAME)?;
+    // The test holds our stdin open; when it ends, however it ends, so does this process.
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
+    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
