@@ -47,7 +47,12 @@ impl Channel for BenchChannel {
 
 fn main() -> Result<(), BoxError> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let runtime = tokio::runtime::Runtime::new()?;
+    // The server runs on the binary's runtime; the driver on a default one.
+    let runtime = if std::env::var("CABLE_BENCH_ROLE").as_deref() == Ok("server") {
+        trifecta::server::runtime()?
+    } else {
+        tokio::runtime::Runtime::new()?
+    };
     if std::env::var("CABLE_BENCH_ROLE").as_deref() == Ok("server") {
         runtime.block_on(server())
     } else {

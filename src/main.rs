@@ -50,7 +50,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: trifecta::cli::Cli) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let runtime = trifecta::server::runtime().context("cannot start the async runtime")?;
     let mut out = std::io::stdout();
     runtime.block_on(trifecta::cli::run(cli, &mut out))?;
     Ok(())

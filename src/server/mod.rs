@@ -23,11 +23,13 @@ mod https;
 mod listen;
 mod memory;
 mod redirect;
+mod runtime;
 mod start;
 mod tls;
 
 pub use args::{ChallengeKind, HttpsArgs, LETS_ENCRYPT};
 pub use listen::ConnectionArgs;
+pub use runtime::{MAX_BLOCKING_THREADS, runtime};
 pub use start::Extras;
 
 /// How often the server checks that each store's file is still the one it opened.

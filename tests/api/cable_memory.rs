@@ -170,3 +170,87 @@ async fn non_reading_sockets_with_100_identifiers_each_do_not_grow_the_server() 
     assert!(server.wait_exit(Duration::from_secs(20)).is_some());
     Ok(())
 }
+
+/// The server's threads, from `/proc`.
+fn threads(pid: u32) -> usize {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_subscribes_does_not_turn_into_hundreds_of_threads() -> TestResult {
+    const SOCKETS: usize = 40;
+    const EACH: usize = 100;
+    let dir = tempfile::tempdir()?;
+    let server = ChildServer::spawn_env(dir.path(), &[], &COST);
+    let (addr, pid) = (server.addr, server.child.id());
+    let browser = Browser::new(addr, "");
+    let res = browser
+        .sign_up("burst@example.com", "correct horse battery")
+        .await;
+    assert!(res.status().is_redirection(), "sign up: {}", res.status());
+    let mut clients = Vec::new();
+    for _ in 0..SOCKETS {
+        clients.push(socket(addr, &browser).await);
+    }
+
+    // Every socket sends all of its subscribes at once; each one checks the session and
+    // reads the board, so thousands of store calls are in flight together.
+    let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let watching = watching.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut most = 0;
+            while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                most = most.max(threads(pid));
+                // The sampling pace, not a wait for an effect.
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            most
+        })
+    };
+    let mut bursts = Vec::new();
+    for mut client in clients {
+        bursts.push(tokio::spawn(async move {
+            for n in 0..EACH {
+                client
+                    .send(json!({"command": "subscribe", "identifier": todos_id(Some(n))}))
+                    .await;
+            }
+            let mut confirmed = 0;
+            while confirmed < EACH {
+                if client.receive().await["type"] == "confirm_subscription" {
+                    confirmed += 1;
+                }
+            }
+            client
+        }));
+    }
+    let mut clients = Vec::new();
+    for burst in bursts {
+        clients.push(burst.await?);
+    }
+    watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    let most = sampler.await?;
+    eprintln!(
+        "server threads: at most {most} during {} subscribes",
+        SOCKETS * EACH
+    );
+    // The blocking pool's bound, two workers, the main thread and the connection pools'
+    // helper threads (three per store).
+    let bound = trifecta::server::MAX_BLOCKING_THREADS + 2 + 16;
+    assert!(
+        most <= bound,
+        "the server ran {most} threads during the burst (bound {bound})"
+    );
+    for client in clients {
+        client.close().await;
+    }
+    Ok(())
+}
