@@ -6,6 +6,9 @@
 //! Inputs are text where the parser reads text; several fields of one input are separate
 //! lines, so a seed file is a real request or file a reader can open.
 
+// A check reports a broken invariant the way libFuzzer notices: by panicking.
+#![allow(clippy::panic)]
+
 pub mod backup_manifest;
 pub mod cable_frame;
 pub mod config_flags;
@@ -15,8 +18,11 @@ pub mod inertia_headers;
 pub mod public_ids;
 pub mod recurring;
 
+/// A target's check of one input.
+pub type Check = fn(&[u8]);
+
 /// Every target: its name (the directory of its corpus under `fuzz/corpus/`) and its check.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("backup_manifest", backup_manifest::run),
     ("cable_frame", cable_frame::run),
     ("config_flags", config_flags::run),
