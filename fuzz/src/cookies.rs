@@ -146,3 +146,23 @@ fn flash_round_trip(notice: &str) {
 fn is_cookie_octet(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seed `signed_session` holds a session cookie signed with this target's key, so
+    /// the fuzzer starts inside the verified branch rather than having to forge a MAC.
+    #[test]
+    fn the_signed_seed_carries_a_session_this_key_accepts() {
+        let seed = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/corpus/cookies/signed_session"
+        ))
+        .expect("the seed");
+        let cookie = crate::lines(&seed).next().expect("a Cookie line");
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_bytes(cookie).expect("a header"));
+        assert!(expected_token(&COOKIES, &headers).is_some());
+    }
+}
