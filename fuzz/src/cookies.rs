@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::IntoResponse;
-use axum_extra::extract::cookie::Key;
+use axum_extra::extract::cookie::{Cookie, Key};
 use axum_extra::extract::{PrivateCookieJar, SignedCookieJar};
 use serde_json::{Map, Value};
 use trifecta::inertia::InertiaConfig;
@@ -76,7 +76,7 @@ fn xsrf(headers: &HeaderMap, sent: Option<&str>) {
 fn signed_only(headers: &HeaderMap) {
     let jar = SignedCookieJar::from_headers(headers, COOKIES.key.clone());
     if let Some(found) = jar.get(SESSION_COOKIE) {
-        let signed = signed_value(found.value());
+        let (_, signed) = signed(found.value());
         let raw = axum_extra::extract::CookieJar::from_headers(headers);
         let sent = raw.get(SESSION_COOKIE).map(|c| c.value().to_owned());
         assert_eq!(
@@ -87,27 +87,26 @@ fn signed_only(headers: &HeaderMap) {
     }
 }
 
-/// The session cookie's value as the server sends it for `token`.
-fn signed_value(token: &str) -> String {
+/// The session cookie the server sends for `token`: its `Set-Cookie` header's
+/// `name=value` pair as sent (percent-encoded), and the value decoded.
+fn signed(token: &str) -> (String, String) {
     let jar =
         SignedCookieJar::new(COOKIES.key.clone()).add(session_cookie(&COOKIES, token.to_owned()));
     let response = jar.into_response();
     let set = response.headers().get(SET_COOKIE).expect("a Set-Cookie");
-    let pair = set
-        .to_str()
-        .expect("ASCII")
-        .split(';')
-        .next()
-        .unwrap_or_default();
-    pair.split_once('=')
-        .map(|(_, v)| v.to_owned())
-        .unwrap_or_default()
+    let set = set.to_str().expect("ASCII");
+    let value = Cookie::parse_encoded(set)
+        .expect("a cookie")
+        .value()
+        .to_owned();
+    let pair = set.split(';').next().unwrap_or_default().to_owned();
+    (pair, value)
 }
 
 fn session_round_trip(token: &str) {
-    let value = signed_value(token);
+    let (pair, _) = signed(token);
     let mut headers = HeaderMap::new();
-    let cookie = HeaderValue::from_str(&format!("{SESSION_COOKIE}={value}")).expect("a header");
+    let cookie = HeaderValue::from_str(&pair).expect("a header");
     headers.insert(COOKIE, cookie);
     let jar = SignedCookieJar::from_headers(&headers, COOKIES.key.clone());
     assert_eq!(
