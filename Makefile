@@ -89,14 +89,17 @@ test-fuzz: frontend
 FUZZ_SECONDS ?= 600
 FUZZ_EXTRA ?=
 FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
+# The release profile's thin LTO would make linking each target the longest part of the build,
+# and its stripped symbols would leave a crash without a backtrace.
+FUZZ_RUN := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_STRIP=false \
+  $(CARGO) +nightly fuzz run --sanitizer none --features libfuzzer --codegen-units 16
 fuzz: frontend
 	@rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz --version 0.13.2
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p target/fuzz-corpus/$$t && \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s" && \
-	  $(CARGO) +nightly fuzz run --sanitizer none --features libfuzzer $$t \
-	    target/fuzz-corpus/$$t fuzz/corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	  $(FUZZ_RUN) $$t target/fuzz-corpus/$$t fuzz/corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 	$(FUZZ_EXTRA)
 
