@@ -5,6 +5,7 @@
 
 use std::fmt::Debug;
 
+use crate::same_json;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use trifecta::web::fuzzing::{FormCheck, each_form, parse_form};
@@ -44,5 +45,14 @@ fn round_trip<T: DeserializeOwned + Serialize + PartialEq + Debug>(
     );
     let again: T = serde_json::from_slice(&json)
         .unwrap_or_else(|e| panic!("{name} {kind}: {value:?} does not read back: {e}"));
-    assert_eq!(&again, value, "{name} {kind} through JSON");
+    // Compared as JSON: an optional free-form field holds `null` from an empty form field
+    // and reads back as absent, which the handlers treat alike.
+    let (before, after) = (
+        serde_json::to_value(value).expect("a body type serialises"),
+        serde_json::to_value(&again).expect("a body type serialises"),
+    );
+    assert!(
+        same_json(&before, &after),
+        "{name} {kind} through JSON: {value:?} reads back as {again:?}"
+    );
 }

@@ -33,6 +33,31 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("recurring", recurring::run),
 ];
 
+/// Whether two JSON values are the same up to the last bits of their floats: serde_json
+/// parses a float correctly rounded only with its `float_roundtrip` feature, which the server
+/// does not use, so a float re-encoded and parsed again may differ in its last place.
+pub fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
+            let (x, y) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
+            (x - y).abs() <= 4.0 * f64::EPSILON * x.abs().max(y.abs())
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
 /// The lines of `data`, each at most one field of a multi-field input.
 pub(crate) fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     data.split(|b| *b == b'\n')
