@@ -62,7 +62,7 @@ where
 }
 
 /// Reads an `application/x-www-form-urlencoded` body with bracketed names (`todo[title]=..`)
-/// into `T`, as [`Input`] does.
+/// into `T`, as the `Input` extractor does.
 ///
 /// # Errors
 /// The body does not read into `T` (or nests deeper than three brackets).
