@@ -106,6 +106,14 @@ impl Client {
             .expect("send");
     }
 
+    /// Sends one JSON frame, returning the error of a socket the server already closed.
+    pub async fn try_send(
+        &mut self,
+        v: Value,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.ws.send(Message::Text(v.to_string().into())).await
+    }
+
     /// Sends raw text.
     pub async fn send_text(&mut self, text: &str) {
         self.ws

@@ -270,19 +270,61 @@ impl ChildServer {
 
     /// Sends a signal by name (`TERM`, `KILL`, `INT`) with the system `kill`.
     pub fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("kill")
-            .success();
-        assert!(ok, "kill -{name} failed");
+        signal(self.child.id(), name);
     }
 
     /// Waits up to `deadline` for the child to exit.
     pub fn wait_exit(&mut self, deadline: Duration) -> Option<ExitStatus> {
         poll_blocking(deadline, || self.child.try_wait().expect("try_wait"))
     }
+}
+
+/// Sends signal `name` (`TERM`, `KILL`, `STOP`, ...) to process `pid` with the system `kill`.
+pub fn signal(pid: u32, name: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill -{name} {pid} failed");
+}
+
+/// `kill -9` of `child` at an instant the caller can mark: stops it (`SIGSTOP`), waits
+/// until every thread of it is stopped, calls `stopped` (the child runs nothing from then
+/// on, and still counts as alive), then sends `SIGKILL` and reaps it.
+pub fn kill_9_when_stopped(child: &mut Child, stopped: impl FnOnce()) {
+    let pid = child.id();
+    signal(pid, "STOP");
+    poll_blocking(Duration::from_secs(10), || {
+        all_threads_stopped(pid).then_some(())
+    })
+    .unwrap_or_else(|| panic!("process {pid} did not stop"));
+    stopped();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Whether every thread of `pid` is stopped (`T` in `/proc/<pid>/task/*/stat`).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                let state = stat
+                    .rsplit_once(')')?
+                    .1
+                    .split_whitespace()
+                    .next()?
+                    .to_owned();
+                Some(state == "T" || state == "t")
+            })
+            // A thread that exited meanwhile runs nothing either.
+            .unwrap_or(true)
+    })
 }
 
 impl Drop for ChildServer {

@@ -23,6 +23,7 @@ mod cache;
 mod cache_eviction;
 mod cache_failures;
 mod cache_process;
+mod crash;
 mod deploy;
 mod docs;
 mod errors;

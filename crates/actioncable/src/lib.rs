@@ -82,6 +82,9 @@ struct Inner {
     next_conn: AtomicU64,
     counters: Counters,
     ledger: outbox::Ledger,
+    /// Permits to write a heavy batch (one owing many frames): heavy writers take turns on
+    /// part of the cores, so sockets owed a frame or two never queue behind them.
+    heavy_lane: Arc<tokio::sync::Semaphore>,
     /// The subscription to [`INTERNAL_CHANNEL`], once [`ActionCable::start`] made it.
     internal: Mutex<Option<cable::Subscription>>,
 }
@@ -174,6 +177,7 @@ impl ActionCable {
                 next_conn: AtomicU64::new(1),
                 counters: Counters::default(),
                 ledger: outbox::Ledger::new(),
+                heavy_lane: Arc::new(tokio::sync::Semaphore::new(session::heavy_lanes())),
                 internal: Mutex::new(None),
             }),
         }

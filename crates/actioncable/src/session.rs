@@ -3,6 +3,7 @@
 //! ping beat and the revalidation beat.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
@@ -12,7 +13,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, PollSemaphore};
 
 use super::connect::{ConnectRequest, ConnectionInfo, Rejected};
 use super::frame::{self, DisconnectReason};
@@ -272,12 +273,14 @@ impl Session {
     /// Writes one frame per target of each broadcast, built only now and one at a time (a
     /// frame is dropped once the socket took it), then flushes once.
     ///
-    /// A batch of many frames (a socket with many subscriptions to a stream) first yields
-    /// once, so sockets that owe one frame or two are written before it: one client's
-    /// hundred subscriptions cannot make everyone else wait behind them.
+    /// A batch of many frames (a socket with many subscriptions to a stream) is heavy: it
+    /// yields once, so sockets owed a frame or two in the same round go first, and is then
+    /// written in the heavy lane (see [`laned`]). However many heavy sockets there are,
+    /// light ones wait behind at most one heavy write per lane.
     async fn write_broadcasts(&mut self, items: &[Item]) -> Result<(), Gone> {
         let frames: usize = items.iter().map(|item| item.targets().count()).sum();
-        if frames > HEAVY_BATCH_FRAMES {
+        let heavy = frames > HEAVY_BATCH_FRAMES;
+        if heavy {
             tokio::task::yield_now().await;
         }
         let socket = &mut self.socket;
@@ -293,7 +296,13 @@ impl Session {
             }
             socket.flush().await
         };
-        let done = drive(io, self.server.inner.config.write_timeout, &self.outbox).await;
+        let limit = self.server.inner.config.write_timeout;
+        let done = if heavy {
+            let lane = PollSemaphore::new(self.server.inner.heavy_lane.clone());
+            drive(laned(io, lane), limit, &self.outbox).await
+        } else {
+            drive(io, limit, &self.outbox).await
+        };
         if done.is_ok() {
             self.server
                 .inner
@@ -336,6 +345,24 @@ impl Session {
     }
 }
 
+/// Permits of the heavy lane: half the cores, so light sockets always have the other half.
+pub(super) fn heavy_lanes() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
+/// `io` polled only while holding a permit of the heavy lane, taken anew on every poll:
+/// while the socket's buffer is full the permit serves the next heavy writer, so a socket
+/// that stops reading keeps no one waiting, and heavy writers take turns in order (the
+/// semaphore is fair) off the run queue instead of crowding it.
+fn laned<T>(io: impl Future<Output = T>, mut lane: PollSemaphore) -> impl Future<Output = T> {
+    let mut io = Box::pin(io);
+    std::future::poll_fn(move |cx| {
+        // `None` means a closed lane, which is never closed: write without a permit then.
+        let _permit = std::task::ready!(lane.poll_acquire(cx));
+        io.as_mut().poll(cx)
+    })
+}
+
 /// Runs a write within `limit` unless the connection is kicked first; a timeout kicks it.
 async fn drive(
     io: impl std::future::Future<Output = Result<(), axum::Error>>,
@@ -363,5 +390,46 @@ async fn drive(
             }
         },
         () = outbox.cancelled() => Err(Gone),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::task::Poll;
+
+    use tokio::sync::{Semaphore, oneshot};
+    use tokio_util::sync::PollSemaphore;
+
+    use super::laned;
+
+    #[tokio::test]
+    async fn a_laned_write_runs_only_with_a_permit_and_holds_none_while_it_waits() {
+        let lane = Arc::new(Semaphore::new(1));
+        // A write the socket cannot take yet (its buffer is full until `open` fires).
+        let (open, blocked) = oneshot::channel::<()>();
+        let mut stalled = Box::pin(laned(blocked, PollSemaphore::new(lane.clone())));
+        assert!(futures_util::poll!(stalled.as_mut()).is_pending());
+        assert_eq!(
+            lane.available_permits(),
+            1,
+            "a write that waits on its socket must leave the lane to the next heavy writer"
+        );
+
+        let held = lane.clone().try_acquire_owned().expect("the lane is free");
+        let mut ready = Box::pin(laned(async { 7 }, PollSemaphore::new(lane.clone())));
+        assert!(
+            futures_util::poll!(ready.as_mut()).is_pending(),
+            "a heavy write must wait while another holds the lane"
+        );
+        drop(held);
+        assert_eq!(ready.await, 7);
+
+        open.send(()).expect("the stalled write is waiting");
+        assert!(matches!(
+            futures_util::poll!(stalled.as_mut()),
+            Poll::Ready(Ok(()))
+        ));
+        assert_eq!(lane.available_permits(), 1);
     }
 }
