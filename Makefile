@@ -84,10 +84,11 @@ test-fuzz: frontend
 
 ## Every fuzz target for FUZZ_SECONDS (libFuzzer, nightly; both installed when missing),
 ## starting from the committed corpus and growing a working copy in target/fuzz-corpus/;
-## crashes land in fuzz/artifacts/. Then FUZZ_EXTRA, a command for longer runs of other
-## randomized tests.
+## crashes land in fuzz/artifacts/. Then FUZZ_EXTRA, longer runs of the other randomized
+## tests: by default the engines' model tests with MODEL_CASES sequences each.
 FUZZ_SECONDS ?= 600
-FUZZ_EXTRA ?=
+MODEL_CASES ?= 5000
+FUZZ_EXTRA ?= PROPTEST_CASES=$(MODEL_CASES) $(CARGO) test --locked -p trifecta-queue -p trifecta-cache -p trifecta-cable --test model
 FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
 # The release profile's thin LTO would make linking each target the longest part of the build,
 # and its stripped symbols would leave a crash without a backtrace.
