@@ -61,7 +61,7 @@ dist: frontend
 ## (`make check`), then the front end's unit tests (vitest), Rust unit and integration tests,
 ## the glibc requirement of `make dist`'s binary, and the headless-browser tests against the
 ## release binary.
-test: check test-js test-rust test-dist test-browser
+test: check test-js test-fuzz test-rust test-dist test-browser
 
 ## The front end's unit tests (vitest): the cross-tab cable and the sync-marker debounce.
 test-js: $(NODE_MODULES)
@@ -74,6 +74,35 @@ test-rust: frontend pebble promtool tests/js/node_modules/.package-lock.json
 tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json
 	$(NPM) ci --prefix tests/js --no-audit --no-fund
 	@touch $@
+
+.PHONY: test-fuzz fuzz
+
+## The committed fuzz corpus (fuzz/corpus/, fuzz/regressions/) replayed through every fuzz
+## target's checks, on stable, in seconds.
+test-fuzz: frontend
+	$(CARGO) test --locked -p trifecta-fuzz --test replay
+
+## Every fuzz target for FUZZ_SECONDS (libFuzzer, nightly; both installed when missing),
+## starting from the committed corpus and growing a working copy in target/fuzz-corpus/;
+## crashes land in fuzz/artifacts/. Then FUZZ_EXTRA, longer runs of the other randomized
+## tests: by default the engines' model tests with MODEL_CASES sequences each.
+FUZZ_SECONDS ?= 600
+MODEL_CASES ?= 5000
+FUZZ_EXTRA ?= PROPTEST_CASES=$(MODEL_CASES) $(CARGO) test --locked -p trifecta-queue -p trifecta-cache -p trifecta-cable --test model
+FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
+# The release profile's thin LTO would make linking each target the longest part of the build,
+# and its stripped symbols would leave a crash without a backtrace.
+FUZZ_RUN := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_STRIP=false \
+  $(CARGO) +nightly fuzz run --sanitizer none --features libfuzzer --codegen-units 16
+fuzz: frontend
+	@rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz --version 0.13.2
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/fuzz-corpus/$$t && \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s" && \
+	  $(FUZZ_RUN) $$t target/fuzz-corpus/$$t fuzz/corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+	$(FUZZ_EXTRA)
 
 ## Reads the symbol versions `make dist`'s binary requires against what README promises.
 test-dist: dist

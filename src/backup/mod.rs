@@ -136,6 +136,16 @@ pub struct FileEntry {
     pub schema_version: Option<i64>,
 }
 
+impl FileEntry {
+    /// Whether `name` is a plain file name, so the file lies inside the backup directory
+    /// (no separator, no `..`); a restore refuses any other.
+    pub fn has_plain_name(&self) -> bool {
+        Path::new(&self.name)
+            .file_name()
+            .is_some_and(|n| n == self.name.as_str())
+    }
+}
+
 impl Manifest {
     /// The entry of `kind`, if the backup has one.
     pub fn entry(&self, kind: &str) -> Option<&FileEntry> {
@@ -186,8 +196,20 @@ pub fn read_manifest(src: &Path) -> Result<Manifest> {
     };
     let text = std::fs::read_to_string(src.join(MANIFEST))
         .map_err(|e| not(format!("cannot read {MANIFEST}: {e}")))?;
+    parse_manifest(src, &text)
+}
+
+/// Parses the text of `manifest.json` of the backup at `src` (named in errors).
+///
+/// # Errors
+/// [`Error::NotABackup`] when it is not a manifest, or of an unknown format.
+pub fn parse_manifest(src: &Path, text: &str) -> Result<Manifest> {
+    let not = |reason: String| Error::NotABackup {
+        path: src.to_path_buf(),
+        reason,
+    };
     let manifest: Manifest =
-        serde_json::from_str(&text).map_err(|e| not(format!("invalid {MANIFEST}: {e}")))?;
+        serde_json::from_str(text).map_err(|e| not(format!("invalid {MANIFEST}: {e}")))?;
     if manifest.format != FORMAT {
         return Err(not(format!(
             "{MANIFEST} has format {}, this trifecta reads format {FORMAT}",

@@ -84,10 +84,7 @@ pub fn restore(src: &Path, dir: &Path, env: &str, force: bool) -> Result<Restore
 
 /// The file of `entry` in `src` has the manifest's size and checksum.
 fn verify(src: &Path, entry: &FileEntry) -> Result<PathBuf> {
-    let plain = Path::new(&entry.name)
-        .file_name()
-        .is_some_and(|n| n == entry.name.as_str());
-    if !plain {
+    if !entry.has_plain_name() {
         return Err(Error::NotABackup {
             path: src.to_path_buf(),
             reason: format!("manifest.json names {:?}, not a file name", entry.name),

@@ -27,24 +27,14 @@ pub const HEADER: &str = "x-xsrf-token";
 /// to another session.
 pub async fn protect(State(cookies): State<Cookies>, request: Request, next: Next) -> Response {
     let cookie = cookie_value(request.headers(), COOKIE);
-    let expected = session_token(&cookies, request.headers()).map(|s| derive(&cookies, &s));
+    let expected = expected_token(&cookies, request.headers());
     let safe = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     if !safe {
         let sent = request.headers().get(HEADER).and_then(|v| v.to_str().ok());
-        let valid = match (&cookie, sent) {
-            (Some(c), Some(s)) => {
-                !c.is_empty()
-                    && constant_time_eq(c.as_bytes(), s.as_bytes())
-                    && expected
-                        .as_ref()
-                        .is_none_or(|e| constant_time_eq(e.as_bytes(), s.as_bytes()))
-            }
-            _ => false,
-        };
-        if !valid {
+        if !accepts(cookie.as_deref(), sent, expected.as_deref()) {
             tracing::info!(method = %request.method(), uri = %request.uri(), "CSRF check failed");
             return (
                 StatusCode::FORBIDDEN,
@@ -77,6 +67,26 @@ pub async fn protect(State(cookies): State<Cookies>, request: Request, next: Nex
 /// called where a session starts, so the token held before signing in stops working.
 pub fn issue_for_session(cookies: &Cookies, session: &str, headers: &mut HeaderMap) {
     set_cookie(headers, &derive(cookies, session));
+}
+
+/// Whether a request that can change state passes, given its `XSRF-TOKEN` cookie, the
+/// `X-XSRF-TOKEN` header it sent, and the token of its session ([`expected_token`]): the
+/// header must equal a non-empty cookie, and the session's token when there is a session.
+pub fn accepts(cookie: Option<&str>, sent: Option<&str>, expected: Option<&str>) -> bool {
+    match (cookie, sent) {
+        (Some(c), Some(s)) => {
+            !c.is_empty()
+                && constant_time_eq(c.as_bytes(), s.as_bytes())
+                && expected.is_none_or(|e| constant_time_eq(e.as_bytes(), s.as_bytes()))
+        }
+        _ => false,
+    }
+}
+
+/// The CSRF token that the correctly signed session cookie among `headers` requires, if
+/// there is one.
+pub fn expected_token(cookies: &Cookies, headers: &HeaderMap) -> Option<String> {
+    session_token(cookies, headers).map(|s| derive(cookies, &s))
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.

@@ -55,13 +55,22 @@ where
         let body = Bytes::from_request(req, state)
             .await
             .map_err(|e| rejected("form", e.status(), &e.body_text()))?;
-        serde_qs::Config::new()
-            .max_depth(FORM_DEPTH)
-            .use_form_encoding(true)
-            .deserialize_bytes(&body)
+        parse_form(&body)
             .map(Input)
             .map_err(|e| rejected("form", StatusCode::BAD_REQUEST, &e.to_string()))
     }
+}
+
+/// Reads an `application/x-www-form-urlencoded` body with bracketed names (`todo[title]=..`)
+/// into `T`, as the `Input` extractor does.
+///
+/// # Errors
+/// The body does not read into `T` (or nests deeper than three brackets).
+pub fn parse_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_qs::Error> {
+    serde_qs::Config::new()
+        .max_depth(FORM_DEPTH)
+        .use_form_encoding(true)
+        .deserialize_bytes(body)
 }
 
 /// The error for a body the extractor refused: 413 when reading it ran past the body limit
@@ -147,10 +156,7 @@ mod tests {
     }
 
     fn form(text: &str) -> Result<Body, serde_qs::Error> {
-        serde_qs::Config::new()
-            .max_depth(FORM_DEPTH)
-            .use_form_encoding(true)
-            .deserialize_str(text)
+        parse_form(text.as_bytes())
     }
 
     fn body(name: Option<&str>, done: Option<bool>) -> Body {

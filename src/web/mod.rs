@@ -12,6 +12,8 @@ pub mod csrf;
 mod edge;
 mod error;
 mod error_page;
+#[doc(hidden)]
+pub mod fuzzing;
 mod health;
 mod input;
 mod pages;

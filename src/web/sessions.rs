@@ -20,7 +20,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::SignedCookieJar;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::auth::{self, MaybeUser};
@@ -51,16 +51,16 @@ pub(super) fn router() -> Router<AppState> {
         .route("/registration", post(create_registration))
 }
 
-#[derive(Debug, Deserialize)]
-struct Credentials {
+#[derive(Debug, PartialEq, Deserialize, Serialize)]
+pub(super) struct Credentials {
     #[serde(default)]
     email_address: String,
     #[serde(default)]
     password: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct Registration {
+#[derive(Debug, PartialEq, Deserialize, Serialize)]
+pub(super) struct Registration {
     #[serde(default)]
     name: String,
     #[serde(default)]

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{Redirect, Response};
 use axum::routing::{get, patch};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::answer::{answer, decode};
 use super::input::{Input, flag};
@@ -25,13 +25,13 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// The body of a change: `{"todo": {..}}` in JSON, `todo[title]=..` in a form.
-#[derive(Debug, Default, Deserialize)]
-struct TodoForm {
+#[derive(Debug, Default, PartialEq, Deserialize, Serialize)]
+pub(super) struct TodoForm {
     #[serde(default)]
     todo: TodoFields,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize, Serialize)]
 struct TodoFields {
     #[serde(default)]
     title: Option<String>,

@@ -6,8 +6,9 @@
 use std::path::{Component, Path, PathBuf};
 
 /// Folders whose paths the docs name as code (`src/app/board.rs`).
-const TOP_FOLDERS: [&str; 9] = [
+const TOP_FOLDERS: [&str; 10] = [
     "src/", "crates/", "sql/", "tests/", "bench/", "assets/", "docs/", "deploy/", "storage/",
+    "fuzz/",
 ];
 
 /// Files at the top of the repository that the docs name by themselves.

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 pub(crate) const WELCOME: Utf8Bytes = Utf8Bytes::from_static(r#"{"type":"welcome"}"#);
 
 /// The identifier as a JSON string literal, ready to splice into frames.
-pub(crate) fn identifier_json(raw: &str) -> String {
+pub fn identifier_json(raw: &str) -> String {
     Value::from(raw).to_string()
 }
 
@@ -21,7 +21,7 @@ pub(crate) fn ping(unix_secs: i64) -> Utf8Bytes {
 }
 
 /// `{"identifier":…,"type":"confirm_subscription"}`.
-pub(crate) fn confirm(id_json: &str) -> Utf8Bytes {
+pub fn confirm(id_json: &str) -> Utf8Bytes {
     Utf8Bytes::from(format!(
         r#"{{"identifier":{id_json},"type":"confirm_subscription"}}"#
     ))
@@ -75,27 +75,42 @@ pub(crate) fn disconnect(reason: DisconnectReason, reconnect: bool) -> Utf8Bytes
 
 /// A client command, with its identifier still raw.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Command {
+pub enum Command {
+    /// `{"command":"subscribe","identifier":…}`.
     Subscribe(String),
+    /// `{"command":"unsubscribe","identifier":…}`.
     Unsubscribe(String),
-    Message { identifier: String, data: Value },
+    /// `{"command":"message","identifier":…,"data":"<JSON object>"}`.
+    Message {
+        /// The raw identifier.
+        identifier: String,
+        /// `data`, decoded: always a JSON object.
+        data: Value,
+    },
 }
 
 /// Why a text frame is not a command we act on.
 #[derive(Debug, thiserror::Error, PartialEq)]
-pub(crate) enum BadFrame {
+pub enum BadFrame {
+    /// The frame is not a JSON object.
     #[error("not a JSON object")]
     NotAnObject,
+    /// `identifier` is missing or not a string.
     #[error("no string identifier")]
     NoIdentifier,
+    /// `command` is missing, not a string, or not one of the three.
     #[error("unknown command {0:?}")]
     UnknownCommand(String),
+    /// A `message` whose `data` is not a string holding a JSON object.
     #[error("message data is not a JSON-encoded string")]
     BadData,
 }
 
 /// Parses one text frame.
-pub(crate) fn parse_command(text: &str) -> Result<Command, BadFrame> {
+///
+/// # Errors
+/// [`BadFrame`]: why the frame is not a command.
+pub fn parse_command(text: &str) -> Result<Command, BadFrame> {
     let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(text) else {
         return Err(BadFrame::NotAnObject);
     };
@@ -124,7 +139,7 @@ pub(crate) fn parse_command(text: &str) -> Result<Command, BadFrame> {
 }
 
 /// The identifier's params, if it is a JSON object naming a channel.
-pub(crate) fn parse_identifier(raw: &str) -> Option<(String, Map<String, Value>)> {
+pub fn parse_identifier(raw: &str) -> Option<(String, Map<String, Value>)> {
     let Ok(Value::Object(params)) = serde_json::from_str::<Value>(raw) else {
         return None;
     };

@@ -54,6 +54,14 @@ pub use remote::{
 
 use trifecta_cable::{self as cable, Cable};
 
+/// The parsers of client frames, for the fuzz targets (`fuzz/`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::frame::{
+        BadFrame, Command, confirm, identifier_json, parse_command, parse_identifier,
+    };
+}
+
 /// The sub-protocol the server selects.
 pub const PROTOCOL: &str = "actioncable-v1-json";
 

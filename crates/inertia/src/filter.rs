@@ -6,12 +6,12 @@
 use serde_json::{Map, Value};
 
 /// Whether top-level `key` is wanted by the `only` paths.
-pub(super) fn top_level_wanted(key: &str, only: &[String]) -> bool {
+pub fn top_level_wanted(key: &str, only: &[String]) -> bool {
     only.iter().any(|p| first_segment(p) == key)
 }
 
 /// Whether top-level `key` is removed entirely by the `except` paths.
-pub(super) fn top_level_excluded(key: &str, except: &[String]) -> bool {
+pub fn top_level_excluded(key: &str, except: &[String]) -> bool {
     except.iter().any(|p| p == key)
 }
 
@@ -21,7 +21,7 @@ fn first_segment(path: &str) -> &str {
 
 /// Prunes `value` (the prop named `key`) to the nested parts named by `only` paths under
 /// `key`, then removes nested parts named by `except` paths.
-pub(super) fn prune(key: &str, value: &mut Value, only: &[String], except: &[String]) {
+pub fn prune(key: &str, value: &mut Value, only: &[String], except: &[String]) {
     let prefix = format!("{key}.");
     let nested_only: Vec<&str> = only
         .iter()

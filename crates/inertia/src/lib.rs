@@ -32,6 +32,13 @@ pub use props::Props;
 pub use request::InertiaRequest;
 pub use session::Errors;
 
+/// The parsers of request input, for the fuzz targets (`fuzz/`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::filter::{prune, top_level_excluded, top_level_wanted};
+    pub use super::session::{Carry, read as read_carry, write as write_carry};
+}
+
 /// Request header that marks an Inertia visit (and response header that marks the answer).
 pub const X_INERTIA: &str = "x-inertia";
 /// The client's asset version.

@@ -39,22 +39,25 @@ impl Errors {
 }
 
 /// What one request leaves for the next.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(super) struct Carry {
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Carry {
+    /// Flash data, shown once.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub flash: Map<String, Value>,
+    /// Validation errors of the form that redirected.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub errors: Map<String, Value>,
 }
 
 impl Carry {
+    /// Whether there is nothing to carry.
     pub fn is_empty(&self) -> bool {
         self.flash.is_empty() && self.errors.is_empty()
     }
 }
 
 /// Reads (and decrypts) the carried data; a tampered or unreadable cookie counts as none.
-pub(super) fn read(config: &InertiaConfig, jar: &PrivateCookieJar) -> Option<Carry> {
+pub fn read(config: &InertiaConfig, jar: &PrivateCookieJar) -> Option<Carry> {
     let cookie = jar.get(config.cookie_name())?;
     match serde_json::from_str(cookie.value()) {
         Ok(carry) => Some(carry),
@@ -75,11 +78,7 @@ fn cookie(config: &InertiaConfig, value: String) -> Cookie<'static> {
 }
 
 /// Stores `carry` for the next request.
-pub(super) fn write(
-    config: &InertiaConfig,
-    jar: PrivateCookieJar,
-    carry: &Carry,
-) -> PrivateCookieJar {
+pub fn write(config: &InertiaConfig, jar: PrivateCookieJar, carry: &Carry) -> PrivateCookieJar {
     match serde_json::to_string(carry) {
         Ok(json) => jar.add(cookie(config, json)),
         Err(err) => {

@@ -65,7 +65,7 @@ pub use job::{
     Retry, UnknownJobState,
 };
 pub use process::Process;
-pub use recurring::{RecurringTask, Schedule, load_schedule};
+pub use recurring::{RecurringTask, Schedule, load_schedule, parse_schedule};
 pub use registry::{BAD_ARGUMENTS, Registry, UNKNOWN_JOB};
 pub use request::with_request_id;
 pub use runtime::{QueueSetup, Runtime};

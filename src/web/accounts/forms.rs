@@ -2,19 +2,19 @@
 //! nested JSON (`{"account":{"name":…,"lock_version":3}}`, what the Inertia client sends)
 //! or from a form (`account[name]=…&account[lock_version]=3`).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::app;
 
 /// `account[name]`, `account[lock_version]`.
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct AccountForm {
+#[derive(Debug, Default, PartialEq, Deserialize, Serialize)]
+pub(in crate::web) struct AccountForm {
     #[serde(default)]
     account: AccountFields,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize, Serialize)]
 struct AccountFields {
     #[serde(default)]
     name: Option<String>,
@@ -46,13 +46,13 @@ impl AccountForm {
 }
 
 /// `member[email_address]`, `member[role]`.
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct MemberForm {
+#[derive(Debug, Default, PartialEq, Deserialize, Serialize)]
+pub(in crate::web) struct MemberForm {
     #[serde(default)]
     member: MemberFields,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize, Serialize)]
 struct MemberFields {
     #[serde(default)]
     email_address: Option<String>,

@@ -10,6 +10,8 @@ mod forms;
 mod members;
 mod pages;
 
+pub(super) use forms::{AccountForm, MemberForm};
+
 use axum::Router;
 use axum::routing::{get, patch, post};
 use serde_json::{Value, json};

@@ -48,23 +48,37 @@ enum Format {
 /// [`Error::Recurring`] naming the file and, when it is one task's fault, the task, in one
 /// line.
 pub fn load_schedule(path: &Path, env: &str) -> Result<Vec<RecurringTask>> {
-    let fail = |reason: String| Error::Recurring {
-        path: path.to_path_buf(),
-        reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
-    };
+    let text = std::fs::read_to_string(path).map_err(|e| failure(path, &e.to_string()))?;
+    parse_schedule(&text, path, env)
+}
+
+/// Validates the text of a schedule file as [`load_schedule`] does, `path` choosing the
+/// format by its extension and naming the file in errors.
+///
+/// # Errors
+/// [`Error::Recurring`], as [`load_schedule`].
+pub fn parse_schedule(text: &str, path: &Path, env: &str) -> Result<Vec<RecurringTask>> {
+    let fail = |reason: String| failure(path, &reason);
     let format = match path.extension().and_then(|e| e.to_str()) {
         Some(ext) if ext.eq_ignore_ascii_case("yml") || ext.eq_ignore_ascii_case("yaml") => {
             Format::Yaml
         }
         _ => Format::Toml,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    let top = parse(&text, format).map_err(fail)?;
+    let top = parse(text, format).map_err(fail)?;
     tasks_for(top, env)
         .map_err(fail)?
         .into_iter()
         .map(|(key, value)| task(&key, value, format).map_err(|e| fail(format!("task {key}: {e}"))))
         .collect()
+}
+
+/// The error of the schedule file at `path`, `reason` in one line.
+fn failure(path: &Path, reason: &str) -> Error {
+    Error::Recurring {
+        path: path.to_path_buf(),
+        reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }
 
 /// The file's top-level mapping (empty for an empty file).

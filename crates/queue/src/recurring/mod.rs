@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use trifecta_store::Timestamp;
 
-pub use file::load_schedule;
+pub use file::{load_schedule, parse_schedule};
 
 /// When a recurring task runs.
 #[derive(Clone, Debug)]
