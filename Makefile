@@ -85,10 +85,14 @@ test-fuzz: frontend
 ## Every fuzz target for FUZZ_SECONDS (libFuzzer, nightly; both installed when missing),
 ## starting from the committed corpus and growing a working copy in target/fuzz-corpus/;
 ## crashes land in fuzz/artifacts/. Then FUZZ_EXTRA, longer runs of the other randomized
-## tests: by default the engines' model tests with MODEL_CASES sequences each.
+## tests: by default the engines' model tests with MODEL_CASES sequences each, and the crash
+## checker for CRASH_SECONDS under each --on-dead-process mode.
 FUZZ_SECONDS ?= 600
 MODEL_CASES ?= 5000
-FUZZ_EXTRA ?= PROPTEST_CASES=$(MODEL_CASES) $(CARGO) test --locked -p trifecta-queue -p trifecta-cache -p trifecta-cable --test model
+CRASH_SECONDS ?= 600
+FUZZ_EXTRA ?= PROPTEST_CASES=$(MODEL_CASES) $(CARGO) test --locked -p trifecta-queue -p trifecta-cache -p trifecta-cable --test model && \
+  CRASH_SECONDS=$(CRASH_SECONDS) $(CARGO) test --locked --test api crash::jobs -- --nocapture && \
+  CRASH_SECONDS=$(CRASH_SECONDS) CRASH_ON_DEAD_PROCESS=fail $(CARGO) test --locked --test api crash::jobs -- --nocapture
 FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
 # The release profile's thin LTO would make linking each target the longest part of the build,
 # and its stripped symbols would leave a crash without a backtrace.
