@@ -437,7 +437,8 @@ async fn hostile(smoke: bool, out: &mut std::io::Stdout) -> Result<serde_json::V
     peak = peak.max(server.rss_kib().await?);
     drop(sockets);
     // Wait until the server has seen every hostile socket go, then for its memory beat
-    // (once a second) to give the freed memory back.
+    // (once a second) to give the freed memory back: at once, and again once the threads
+    // that served the crowd left the blocking pool (2 s idle).
     let closing = Instant::now();
     while server.sockets().await? > n_honest {
         if closing.elapsed() > Duration::from_secs(60) {
@@ -445,7 +446,7 @@ async fn hostile(smoke: bool, out: &mut std::io::Stdout) -> Result<serde_json::V
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    tokio::time::sleep(Duration::from_millis(5_000)).await;
     let after = server.rss_kib().await?;
     if trace {
         for _ in 0..10 {

@@ -5,7 +5,9 @@
 //! the freed chunks inside its arenas and the process stays at its peak RSS: only the top of
 //! each heap is returned on its own. So a beat watches the open sockets, and once they fell
 //! to half of their high mark (and by at least [`MIN_DROP`]) it asks the allocator, on a
-//! blocking thread, to return every free page (`malloc_trim`). Steady traffic never trims.
+//! blocking thread, to return every free page (`malloc_trim`), and once more when the
+//! threads that served the crowd have idled out of the blocking pool, taking their caches
+//! of freed chunks with them. Steady traffic never trims.
 
 use std::time::Duration;
 
@@ -23,6 +25,10 @@ pub(super) async fn return_after_closes(actioncable: ActionCable, token: Cancell
     let mut beat = tokio::time::interval(EVERY);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut high = 0usize;
+    // When to trim once more after a drop: the threads that served the crowd keep freed
+    // chunks in glibc's per-thread caches, pinning pages, until they idle out of the
+    // blocking pool.
+    let mut again: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             () = token.cancelled() => return,
@@ -30,13 +36,19 @@ pub(super) async fn return_after_closes(actioncable: ActionCable, token: Cancell
         }
         let open = actioncable.stats().connections;
         high = high.max(open);
+        let due = again.is_some_and(|at| tokio::time::Instant::now() >= at);
         if should_trim(high, open) {
             high = open;
-            match tokio::task::spawn_blocking(trim).await {
-                Ok(true) => tracing::debug!(open, "returned freed memory to the system"),
-                Ok(false) => {}
-                Err(err) => tracing::warn!(cause = %err, "memory trim task failed"),
-            }
+            again = Some(tokio::time::Instant::now() + super::runtime::KEEP_ALIVE + EVERY);
+        } else if due {
+            again = None;
+        } else {
+            continue;
+        }
+        match tokio::task::spawn_blocking(trim).await {
+            Ok(true) => tracing::debug!(open, "returned freed memory to the system"),
+            Ok(false) => {}
+            Err(err) => tracing::warn!(cause = %err, "memory trim task failed"),
         }
     }
 }
