@@ -15,6 +15,7 @@ pub mod config_flags;
 pub mod cookies;
 pub mod form_body;
 pub mod inertia_headers;
+pub mod proxy_headers;
 pub mod public_ids;
 pub mod recurring;
 
@@ -29,6 +30,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("cookies", cookies::run),
     ("form_body", form_body::run),
     ("inertia_headers", inertia_headers::run),
+    ("proxy_headers", proxy_headers::run),
     ("public_ids", public_ids::run),
     ("recurring", recurring::run),
 ];
