@@ -17,37 +17,22 @@
 //! `PROPTEST_CASES` sets the number of cases (default [`DEFAULT_CASES`]).
 
 mod reference;
+#[path = "../../../../tests/support/engine_model.rs"]
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use proptest::test_runner::Config;
 use proptest_state_machine::{StateMachineTest, prop_state_machine};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
 use trifecta_cable::{Cable, CableOptions, Listener, Message, Sink, Subscription};
-use trifecta_store::{Clock, Db, PoolOptions, Timestamp, WakeMode};
+use trifecta_store::{Clock, WakeMode};
 
 use reference::{CHANNELS, CableModel, Model, PROCESSES, RETENTION, Step};
 
 /// Cases per run without `PROPTEST_CASES`: about two seconds here.
 const DEFAULT_CASES: u32 = 64;
-/// 2023-11-14T22:13:20Z, the manual clock's start.
-const START: Timestamp = Timestamp(1_700_000_000_000_000);
-
-/// The proptest settings: no regression files, and [`DEFAULT_CASES`] unless
-/// `PROPTEST_CASES` says otherwise.
-fn config() -> Config {
-    let mut config = Config {
-        // Shrunk counterexamples become regular tests, not files in the tree.
-        failure_persistence: None,
-        ..Config::default()
-    };
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = DEFAULT_CASES;
-    }
-    config
-}
 
 /// A subscriber's inbox: (id, channel, payload) in delivery order.
 #[derive(Default)]
@@ -83,10 +68,7 @@ struct Real {
 
 impl Real {
     fn start(&self) -> Process {
-        let path = self.dir.path().join("cable.sqlite3");
-        let db = Db::open("cable", &path, &PoolOptions::default()).expect("open cable db");
-        db.migrate_blocking(trifecta_cable::SCHEMA)
-            .expect("migrate");
+        let db = support::migrated(self.dir.path(), "cable", trifecta_cable::SCHEMA);
         let options = CableOptions {
             message_retention: Duration::from_secs(RETENTION),
             trim_batch_size: 2,
@@ -111,14 +93,11 @@ impl StateMachineTest for Real {
     type Reference = CableModel;
 
     fn init_test(model: &Model) -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let rt = support::runtime();
         let mut real = Real {
             rt,
             dir: tempfile::tempdir().expect("temp dir"),
-            clock: Clock::manual(START),
+            clock: Clock::manual(support::START),
             wake: if model.instant {
                 WakeMode::Instant
             } else {
@@ -229,7 +208,7 @@ impl StateMachineTest for Real {
 }
 
 prop_state_machine! {
-    #![proptest_config(config())]
+    #![proptest_config(support::config(DEFAULT_CASES))]
 
     #[test]
     fn every_subscriber_gets_its_messages_once_in_order(sequential 1..40 => Real);

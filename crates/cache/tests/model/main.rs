@@ -15,15 +15,16 @@
 //! `PROPTEST_CASES` sets the number of cases (default [`DEFAULT_CASES`]).
 
 mod reference;
+#[path = "../../../../tests/support/engine_model.rs"]
+mod support;
 
 use std::time::Duration;
 
-use proptest::test_runner::Config;
 use proptest_state_machine::{StateMachineTest, prop_state_machine};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
 use trifecta_cache::{Cache, CacheOptions, WriteOptions};
-use trifecta_store::{Clock, Db, PoolOptions, Timestamp};
+use trifecta_store::Clock;
 
 use reference::{Answer, CacheModel, K, Model, NAMES, NAMESPACE, Step};
 
@@ -32,22 +33,6 @@ const DEFAULT_CASES: u32 = 48;
 /// Rows removed per expiry round. The round looks at the `3 × batch` oldest rows, which
 /// covers every row the model can hold (eight keys), so a pass sees the whole cache.
 const BATCH: u32 = 3;
-/// 2023-11-14T22:13:20Z, the manual clock's start.
-const START: Timestamp = Timestamp(1_700_000_000_000_000);
-
-/// The proptest settings: no regression files, and [`DEFAULT_CASES`] unless
-/// `PROPTEST_CASES` says otherwise.
-fn config() -> Config {
-    let mut config = Config {
-        // Shrunk counterexamples become regular tests, not files in the tree.
-        failure_persistence: None,
-        ..Config::default()
-    };
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = DEFAULT_CASES;
-    }
-    config
-}
 
 /// The system under test: one cache file, a handle without namespace and one with.
 struct Real {
@@ -73,20 +58,10 @@ impl StateMachineTest for Real {
     type Reference = CacheModel;
 
     fn init_test(model: &Model) -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let rt = support::runtime();
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::open(
-            "cache",
-            &dir.path().join("cache.sqlite3"),
-            &PoolOptions::default(),
-        )
-        .expect("open cache db");
-        db.migrate_blocking(trifecta_cache::SCHEMA)
-            .expect("migrate");
-        let clock = Clock::manual(START);
+        let db = support::migrated(dir.path(), "cache", trifecta_cache::SCHEMA);
+        let clock = Clock::manual(support::START);
         let options = CacheOptions {
             max_age: model.limits.max_age.map(Duration::from_secs),
             max_entries: model.limits.max_entries,
@@ -216,7 +191,7 @@ impl StateMachineTest for Real {
 }
 
 prop_state_machine! {
-    #![proptest_config(config())]
+    #![proptest_config(support::config(DEFAULT_CASES))]
 
     #[test]
     fn the_cache_holds_what_the_model_holds(sequential 1..40 => Real);

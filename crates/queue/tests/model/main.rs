@@ -22,9 +22,10 @@
 
 mod machine;
 mod reference;
+#[path = "../../../../tests/support/engine_model.rs"]
+mod support;
 mod system;
 
-use proptest::test_runner::Config;
 use proptest_state_machine::prop_state_machine;
 
 use system::Real;
@@ -32,22 +33,8 @@ use system::Real;
 /// Cases per run without `PROPTEST_CASES`: a few seconds here.
 const DEFAULT_CASES: u32 = 64;
 
-/// The proptest settings: no regression files, and [`DEFAULT_CASES`] unless
-/// `PROPTEST_CASES` says otherwise.
-fn config() -> Config {
-    let mut config = Config {
-        // Shrunk counterexamples become regular tests, not files in the tree.
-        failure_persistence: None,
-        ..Config::default()
-    };
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = DEFAULT_CASES;
-    }
-    config
-}
-
 prop_state_machine! {
-    #![proptest_config(config())]
+    #![proptest_config(support::config(DEFAULT_CASES))]
 
     #[test]
     fn the_queue_moves_jobs_as_the_model_does(sequential 1..50 => Real);
@@ -80,5 +67,10 @@ fn a_late_finish_of_a_pruned_process_leaves_the_new_claim_alone() {
             outcome: Outcome::Finish,
         },
     ];
-    Real::test_sequential(config(), Model::new(false, true), steps, None);
+    Real::test_sequential(
+        support::config(DEFAULT_CASES),
+        Model::new(false, true),
+        steps,
+        None,
+    );
 }

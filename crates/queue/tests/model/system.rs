@@ -14,7 +14,7 @@ use trifecta_queue::{
     Concurrency, Job, JobError, JobId, JobOptions, JobState, OnDeadProcess, Process, Queue,
     QueueOptions, QueueSelector, QueueSetup, Retry, Worker,
 };
-use trifecta_store::{Clock, Db, PoolOptions, Timestamp, WakeMode};
+use trifecta_store::{Clock, WakeMode};
 
 use super::machine::QueueModel;
 use super::reference::{
@@ -22,8 +22,6 @@ use super::reference::{
     THRESHOLD,
 };
 
-/// 2023-11-14T22:13:20Z, the manual clock's start.
-const START: Timestamp = Timestamp(1_700_000_000_000_000);
 /// Longest wait for a worker's task to act.
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -130,20 +128,10 @@ impl StateMachineTest for Real {
     type Reference = QueueModel;
 
     fn init_test(model: &Model) -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let rt = crate::support::runtime();
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::open(
-            "queue",
-            &dir.path().join("queue.sqlite3"),
-            &PoolOptions::default(),
-        )
-        .expect("open queue db");
-        db.migrate_blocking(trifecta_queue::SCHEMA)
-            .expect("migrate");
-        let clock = Clock::manual(START);
+        let db = crate::support::migrated(dir.path(), "queue", trifecta_queue::SCHEMA);
+        let clock = Clock::manual(crate::support::START);
         let options = QueueOptions {
             threads: THREADS,
             alive_threshold: Duration::from_secs(THRESHOLD),
