@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use proptest_state_machine::ReferenceStateMachine;
 
 use super::reference::{
-    Answer, Job, KEYS, Model, Outcome, Proc, QUEUES, SELECTORS, State, Step, THRESHOLD,
+    Answer, KEYS, Model, Outcome, Proc, QUEUES, SELECTORS, State, Step, THRESHOLD,
 };
 
 /// The model as a proptest state machine: it generates the steps and applies them.
@@ -165,14 +165,7 @@ impl ReferenceStateMachine for QueueModel {
                 key,
                 delay,
             } => {
-                state.jobs.push(Job {
-                    queue,
-                    priority,
-                    key,
-                    state: State::Gone,
-                    executions: 0,
-                });
-                let i = state.jobs.len() - 1;
+                let i = state.push_job(queue, priority, key);
                 match delay {
                     Some(d) => state.jobs[i].state = State::Scheduled(now + d),
                     None => state.admit(i),
@@ -200,14 +193,8 @@ impl ReferenceStateMachine for QueueModel {
             }
             Step::EnqueueAll { ref jobs } => {
                 for &(queue, priority, key) in jobs {
-                    state.jobs.push(Job {
-                        queue,
-                        priority,
-                        key,
-                        state: State::Gone,
-                        executions: 0,
-                    });
-                    state.admit(state.jobs.len() - 1);
+                    let i = state.push_job(queue, priority, key);
+                    state.admit(i);
                 }
             }
             Step::RetryAll | Step::DiscardAllFailed => {

@@ -194,6 +194,18 @@ impl Model {
         KEYS[key].1 as usize
     }
 
+    /// Records an enqueued job, in no state yet; returns its index.
+    pub(super) fn push_job(&mut self, queue: usize, priority: i32, key: Option<usize>) -> usize {
+        self.jobs.push(Job {
+            queue,
+            priority,
+            key,
+            state: State::Gone,
+            executions: 0,
+        });
+        self.jobs.len() - 1
+    }
+
     /// Makes job `i` ready, or blocked when its key is full.
     pub(super) fn admit(&mut self, i: usize) {
         let full = self.jobs[i]
