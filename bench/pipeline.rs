@@ -472,13 +472,15 @@ pub async fn pipeline(
 }
 
 /// `at[client][k]` = unix µs of the first frame that contained change `k`.
-struct Received {
-    at: Vec<Vec<Option<i64>>>,
+pub struct Received {
+    /// `at[client][k]`.
+    pub at: Vec<Vec<Option<i64>>>,
     highest: Vec<usize>,
 }
 
 impl Received {
-    fn new(clients: usize, changes: usize) -> Self {
+    /// Nothing received yet by `clients` clients of `changes` changes.
+    pub fn new(clients: usize, changes: usize) -> Self {
         Self {
             at: vec![vec![None; changes]; clients],
             highest: vec![0; clients],
@@ -486,7 +488,7 @@ impl Received {
     }
 
     /// A frame to `client` whose highest title is `bench-<seq>` arrived at `t`.
-    fn record(&mut self, (client, seq, t): (usize, u64, i64)) {
+    pub fn record(&mut self, (client, seq, t): (usize, u64, i64)) {
         let top = (seq as usize).min(self.at[client].len());
         for k in self.highest[client]..top {
             self.at[client][k] = Some(t);
@@ -494,7 +496,8 @@ impl Received {
         self.highest[client] = self.highest[client].max(top);
     }
 
-    fn complete(&self) -> bool {
+    /// Whether every client has every change.
+    pub fn complete(&self) -> bool {
         self.at
             .iter()
             .zip(&self.highest)

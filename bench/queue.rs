@@ -7,11 +7,16 @@
 //! skips the latency runs, `QUEUE_BENCH_ONLY=end_to_end` runs only end to end, 1 per call.
 //! `QUEUE_BENCH_METRICS=1` installs the Prometheus recorder of `--metrics-bind` first and
 //! renders its text every second meanwhile, as a scraped server does (the report's metrics
-//! overhead runs this binary with and without it).
+//! overhead runs this binary with and without it). `QUEUE_BENCH_ONLY=interleaved` measures
+//! that cost inside one process instead (`queue/interleaved.rs`): `QUEUE_BENCH_ROUNDS` pairs
+//! of 5,000-job blocks (default 60), with and without the recorder, alternating.
 
 #![allow(missing_docs)]
 
 mod support;
+
+#[path = "queue/interleaved.rs"]
+mod interleaved;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -54,11 +59,18 @@ struct Bench {
 }
 
 async fn setup(wake: WakeMode, threads: usize, start: bool) -> Res<Bench> {
+    let mut b = tokio::task::block_in_place(|| build(wake, threads))?;
+    if start {
+        b.start().await?;
+    }
+    Ok(b)
+}
+
+/// Opens the stores and builds the queue, not started. Synchronous and on the calling
+/// thread, so a local recorder around it decides what the metric handles record.
+fn build(wake: WakeMode, threads: usize) -> Res<Bench> {
     let dir = tempfile::tempdir()?;
-    let path = dir.path().to_path_buf();
-    let stores =
-        tokio::task::spawn_blocking(move || Stores::open(&path, "bench", &PoolOptions::default()))
-            .await??;
+    let stores = Stores::open(dir.path(), "bench", &PoolOptions::default())?;
     let settings = QueueOptions {
         threads,
         ..QueueOptions::default()
@@ -77,22 +89,16 @@ async fn setup(wake: WakeMode, threads: usize, start: bool) -> Res<Bench> {
         let _ = tx.send(clock.now().since(trifecta::store::Timestamp(p.sent_us)));
         async { Ok(()) }
     });
-    let token = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    let mut b = Bench {
+    Ok(Bench {
         _dir: dir,
         queue: jobs.queue().clone(),
         jobs: Some(jobs),
-        token,
-        tracker,
+        token: CancellationToken::new(),
+        tracker: TaskTracker::new(),
         done,
         all_done,
         latencies: Some(rx),
-    };
-    if start {
-        b.start().await?;
-    }
-    Ok(b)
+    })
 }
 
 impl Bench {
@@ -359,6 +365,19 @@ fn main() -> Res {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    if only == "interleaved" {
+        let rounds = std::env::var("QUEUE_BENCH_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(60);
+        let figures = rt.block_on(interleaved::interleaved(
+            rounds,
+            50_000 / scale / 10,
+            threads,
+        ))?;
+        support::write_figures(&serde_json::json!({ "interleaved": figures }))?;
+        return Ok(());
+    }
     let metrics =
         std::env::var_os("QUEUE_BENCH_METRICS").is_some_and(|v| !v.is_empty() && v != "0");
     if metrics {
