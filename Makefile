@@ -10,7 +10,7 @@ ASSETS_SRC := $(shell find assets/src -type f 2>/dev/null) assets/vite.config.js
 NODE_MODULES := assets/node_modules/.package-lock.json
 MANIFEST := assets/dist/.vite/manifest.json
 
-.PHONY: run build frontend chromium promtool pebble dist test test-js test-rust test-dist test-browser fmt fmt-check lint doc ci bench soak clean
+.PHONY: run build frontend chromium promtool pebble postgresql dist test test-js test-rust test-dist test-browser fmt fmt-check lint doc ci bench soak clean
 
 ## Build everything needed, then serve on $(BIND) with storage in $(STORAGE).
 run: build
@@ -37,6 +37,12 @@ chromium:
 ## Debian's promtool (package `prometheus`), which checks `/metrics` in the tests.
 promtool:
 	@command -v promtool >/dev/null || (apt-get update && apt-get install -y prometheus)
+
+## Debian's PostgreSQL server binaries (`initdb`, `postgres`): the tests start a throwaway
+## cluster of their own unless TRIFECTA_TEST_DATABASE_URL names a server (installed when
+## missing; the package's own cluster is not used).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update && apt-get install -y postgresql)
 
 ## Debian's pebble (the ACME test server) for the HTTPS tests (installed when missing).
 pebble:
@@ -67,7 +73,7 @@ test: check test-js test-fuzz test-rust test-dist test-browser
 test-js: $(NODE_MODULES)
 	$(NPM) test --prefix assets
 
-test-rust: frontend pebble promtool tests/js/node_modules/.package-lock.json
+test-rust: frontend pebble promtool postgresql tests/js/node_modules/.package-lock.json
 	$(CARGO) test --locked --workspace --all-targets
 
 ## The unmodified @rails/actioncable client and ws, for the Node test of /cable.

@@ -31,10 +31,15 @@ use tokio_util::task::TaskTracker;
 pub use config::CableOptions;
 
 mod embedded {
-    refinery::embed_migrations!("sql");
+    refinery::embed_migrations!("sql/sqlite");
 }
 
-/// This engine's tables: the migrations in `crates/cable/sql/`, which the store runs.
+mod embedded_pg {
+    refinery::embed_migrations!("sql/postgres");
+}
+
+/// This engine's tables on SQLite: the migrations in `crates/cable/sql/sqlite/`, which the
+/// store runs.
 pub const SCHEMA: trifecta_store::Schema = trifecta_store::Schema {
     name: "cable",
     runner: embedded::migrations::runner,
@@ -42,10 +47,15 @@ pub const SCHEMA: trifecta_store::Schema = trifecta_store::Schema {
 pub use error::{Error, Result};
 pub use hub::{Sink, Subscription};
 pub use listener::Listener;
-pub use store::{TableStats, channel_hash};
+pub use store::{Backend, TableStats, channel_hash};
+
+/// The cable's migrations on PostgreSQL (`sql/postgres/`), for [`trifecta_store::Pg::migrate`].
+pub fn postgres_migrations() -> refinery::Runner {
+    embedded_pg::migrations::runner()
+}
 
 use trifecta_store::WakeMode;
-use trifecta_store::{Clock, Db, Timestamp};
+use trifecta_store::{Clock, Timestamp};
 
 /// Longest channel name accepted, in bytes (Solid Cable's column limit).
 pub const MAX_CHANNEL_LEN: usize = 1024;
@@ -70,7 +80,7 @@ pub struct Cable {
 }
 
 struct Inner {
-    db: Db,
+    db: Backend,
     clock: Clock,
     config: CableOptions,
     wake_mode: WakeMode,
@@ -110,11 +120,17 @@ pub struct LocalStats {
 }
 
 impl Cable {
-    /// A cable on `db` (the cable store). Start its listener with [`Cable::spawn_listener`].
-    pub fn new(db: Db, clock: Clock, config: CableOptions, wake_mode: WakeMode) -> Self {
+    /// A cable on `db` (the cable store: an SQLite [`trifecta_store::Db`] or a
+    /// [`trifecta_store::Pg`]). Start its listener with [`Cable::spawn_listener`].
+    pub fn new(
+        db: impl Into<Backend>,
+        clock: Clock,
+        config: CableOptions,
+        wake_mode: WakeMode,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                db,
+                db: db.into(),
                 clock,
                 config,
                 wake_mode,
@@ -164,11 +180,7 @@ impl Cable {
         }
         let now = self.inner.clock.now();
         let name = channel.to_owned();
-        let (id, name, payload) = self
-            .inner
-            .db
-            .write(move |tx| store::insert(tx, &name, &payload, now).map(|id| (id, name, payload)))
-            .await?;
+        let (id, name, payload) = self.inner.db.insert(name, payload, now).await?;
         self.inner.broadcasts.increment(1);
         if self.inner.wake_mode == WakeMode::Instant {
             let message = Message {
@@ -190,7 +202,7 @@ impl Cable {
     /// # Errors
     /// The database could not be read.
     pub async fn subscribe(&self, channel: &str, sink: Arc<dyn Sink>) -> Result<Subscription> {
-        let floor = self.inner.db.call(|conn| store::max_id(conn)).await?;
+        let floor = self.inner.db.max_id().await?;
         Ok(self.inner.hub.add(channel, floor, sink))
     }
 
@@ -201,7 +213,7 @@ impl Cable {
     /// # Errors
     /// The database could not be read.
     pub async fn last_id(&self) -> Result<i64> {
-        self.inner.db.call(|conn| store::max_id(conn)).await
+        self.inner.db.max_id().await
     }
 
     /// Removes a registration made by [`Cable::subscribe`] (idempotent).
@@ -219,11 +231,7 @@ impl Cable {
         let batch = self.inner.config.trim_batch_size;
         let mut total = 0;
         loop {
-            let n = self
-                .inner
-                .db
-                .write(move |tx| store::trim_batch(tx, cutoff, batch))
-                .await?;
+            let n = self.inner.db.trim_batch(cutoff, batch).await?;
             total += n;
             if n < batch as usize {
                 break;
@@ -240,7 +248,7 @@ impl Cable {
     /// # Errors
     /// A database failure.
     pub async fn table_stats(&self) -> Result<TableStats> {
-        self.inner.db.call(|conn| store::table_stats(conn)).await
+        self.inner.db.table_stats().await
     }
 
     /// This process's subscribers and listener counters.
@@ -267,6 +275,16 @@ impl Cable {
             return;
         }
         tracker.spawn(self.listener().run(token.clone()));
+        if let Backend::Postgres(pg) = &self.inner.db {
+            // Other processes' publishes wake the listener at once; its poll stays the
+            // guarantee (notifications sent while this connection is down are lost).
+            let cable = self.clone();
+            let wake = move || cable.inner.wake.notify_one();
+            tracker.spawn(
+                pg.clone()
+                    .listen(store::NOTIFY_CHANNEL, wake, token.clone()),
+            );
+        }
         tracker.spawn(listener::trim_loop(self.clone(), token));
     }
 }

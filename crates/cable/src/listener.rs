@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Cable, Result, store};
+use super::{Cable, Result};
 
 /// Most rows read by one poll; a full batch polls again at once.
 const BATCH: u32 = 1000;
@@ -38,7 +38,7 @@ impl Listener {
         };
         let known = plan.after;
         // Read before the query: a commit landing in between changes it for next time.
-        let version = inner.db.data_version().ok();
+        let version = inner.db.data_version();
         if let (Some(v), Some((seen, at))) = (version, self.seen)
             && v == seen
             && known == at
@@ -49,24 +49,13 @@ impl Listener {
         inner
             .polls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (upto, rows) = inner
-            .db
-            .call(move |conn| {
-                let max = store::max_id(conn)?;
-                let after = known.unwrap_or(max);
-                if max <= after {
-                    return Ok((after, Vec::new()));
-                }
-                let rows = store::fetch(conn, after, &hashes, BATCH)?;
-                // A full batch may stop short of `max`; the rest is read next time.
-                let upto = if rows.len() == BATCH as usize {
-                    rows.last().map_or(max, |m| m.id)
-                } else {
-                    max
-                };
-                Ok::<_, super::Error>((upto, rows))
-            })
-            .await?;
+        let (max, rows) = inner.db.poll(known, hashes, BATCH).await?;
+        // A full batch may stop short of `max`; the rest is read next time.
+        let upto = if rows.len() == BATCH as usize {
+            rows.last().map_or(max, |m| m.id)
+        } else {
+            max.max(known.unwrap_or(max))
+        };
         let n = rows.len();
         // Only JSON goes out on the wire; another writer could have stored anything.
         let rows: Vec<_> = rows

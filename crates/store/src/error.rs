@@ -53,6 +53,27 @@ pub enum Error {
         /// Highest version embedded in this binary.
         known: i64,
     },
+    /// A store on PostgreSQL was migrated by a newer trifecta than this one.
+    #[error(
+        "{db} store on PostgreSQL has schema version {found}, newer than this binary knows ({known}); run a newer trifecta"
+    )]
+    NewerPgSchema {
+        /// Store name.
+        db: &'static str,
+        /// Highest applied version.
+        found: i64,
+        /// Highest version embedded in this binary.
+        known: i64,
+    },
+    /// A PostgreSQL operation failed: the server could not be reached, no pooled connection
+    /// was free in time, or a statement failed.
+    #[error("{db} store on PostgreSQL: {cause}")]
+    Postgres {
+        /// Store name.
+        db: &'static str,
+        /// The driver's or the pool's error.
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// An admin command found no databases to work on (it never creates them).
     #[error(
         "{dir} holds no trifecta databases for environment {env:?} ({missing} is missing); run `trifecta migrate --storage {dir}` to create them"

@@ -1,5 +1,5 @@
-//! Storage: one [`Db`] handle per SQLite file, the migrations of a [`Schema`] and the
-//! injected [`Clock`].
+//! Storage: one [`Db`] handle per SQLite file, or one [`Pg`] pool per store on PostgreSQL
+//! (`pg`), the migrations of a [`Schema`] and the injected [`Clock`].
 //!
 //! Every file gets the same per-connection pragmas (WAL, `synchronous=NORMAL`,
 //! `busy_timeout`, `foreign_keys`); the crate that owns a file's tables embeds its migrations
@@ -9,7 +9,7 @@
 //! A handle whose file is deleted or replaced under it retires and refuses all work until a
 //! restart ([`Db::verify_identity`]).
 //!
-//! Talks to: rusqlite, r2d2, refinery. Knows nothing of the engines built on top of it.
+//! Talks to: rusqlite, r2d2, refinery, tokio-postgres, deadpool-postgres. Knows nothing of the engines built on top of it.
 
 mod clock;
 mod db;
@@ -17,6 +17,7 @@ mod error;
 mod inspect;
 pub mod lock;
 mod migrate;
+pub mod pg;
 mod wake;
 
 pub use clock::{Clock, Timestamp};
@@ -25,4 +26,5 @@ pub use error::{Error, Result};
 pub use inspect::{CopyInfo, check_schema, copy_schema_version, inspect_copy};
 pub use lock::StorageLock;
 pub use migrate::{MigrationReport, Schema, run_migrations};
+pub use pg::Pg;
 pub use wake::WakeMode;

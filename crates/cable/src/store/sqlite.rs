@@ -1,22 +1,14 @@
-//! The SQL of Solid Cable: every statement on `solid_cable_messages`, each next to the one
-//! function that runs it. Called inside [`trifecta_store::Db::call`] / [`trifecta_store::Db::write`].
+//! The SQL of Solid Cable on SQLite: every statement on `solid_cable_messages`, each next to
+//! the one function that runs it. Called inside [`trifecta_store::Db::call`] /
+//! [`trifecta_store::Db::write`].
 
 use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use sha2::{Digest, Sha256};
 
-use super::{Message, Result};
+use super::super::{Message, Result};
+use super::{TableStats, channel_hash};
 use trifecta_store::Timestamp;
-
-/// Solid Cable's `channel_hash`: the first 8 bytes of SHA-256(channel) as a signed big-endian
-/// integer, so lookups use an integer index instead of comparing long blobs.
-pub fn channel_hash(channel: &str) -> i64 {
-    let digest = Sha256::digest(channel.as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    i64::from_be_bytes(first)
-}
 
 /// Appends one message; returns its id.
 pub(super) fn insert(
@@ -88,23 +80,6 @@ pub(super) fn trim_batch(tx: &Transaction<'_>, cutoff: Timestamp, limit: u32) ->
     Ok(tx.prepare_cached(SQL)?.execute(params![cutoff, limit])?)
 }
 
-/// What the table holds, for `trifecta cable stats`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct TableStats {
-    /// Messages stored.
-    pub messages: i64,
-    /// Distinct channels among them.
-    pub channels: i64,
-    /// Highest id ever handed out (0 when none).
-    pub max_id: i64,
-    /// Creation time of the oldest stored message.
-    pub oldest: Option<Timestamp>,
-    /// Creation time of the newest stored message.
-    pub newest: Option<Timestamp>,
-    /// Bytes of payload stored.
-    pub payload_bytes: i64,
-}
-
 /// Counts and bounds of the messages table.
 pub(super) fn table_stats(conn: &Connection) -> Result<TableStats> {
     const SQL: &str =
@@ -128,16 +103,4 @@ pub(super) fn table_stats(conn: &Connection) -> Result<TableStats> {
         .optional()?
         .unwrap_or(0);
     Ok(stats)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::channel_hash;
-
-    #[test]
-    fn channel_hash_is_the_gems_signed_big_endian_sha256_prefix() {
-        // Ruby: Digest::SHA256.digest(channel).unpack1("q>")
-        assert_eq!(channel_hash("chat"), 3_593_995_087_618_423_194);
-        assert_eq!(channel_hash("todos"), -3_965_474_278_363_221_185);
-    }
 }

@@ -1,0 +1,165 @@
+//! The store seam of Solid Cable: one table, `solid_cable_messages`, in an SQLite file
+//! (`sqlite`) or on a PostgreSQL server (`postgres`). [`Backend`] is what the engine calls;
+//! each operation is one transaction on one backend, and the engine above (publish, listener,
+//! trimmer, hub) is the same on both.
+//!
+//! The guarantee both keep: ids are committed in the order they are handed out, so a reader
+//! that asks for `id > last` never steps over a row that commits late. SQLite has one writer
+//! at a time, which gives it for free; on PostgreSQL publishes take a transaction-scoped
+//! advisory lock.
+
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use trifecta_store::{Db, Pg, Timestamp};
+
+use super::{Message, Result};
+
+pub(crate) use postgres::NOTIFY_CHANNEL;
+
+/// Solid Cable's `channel_hash`: the first 8 bytes of SHA-256(channel) as a signed big-endian
+/// integer, so lookups use an integer index instead of comparing long blobs.
+pub fn channel_hash(channel: &str) -> i64 {
+    let digest = Sha256::digest(channel.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
+/// What the table holds, for `trifecta cable stats`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableStats {
+    /// Messages stored.
+    pub messages: i64,
+    /// Distinct channels among them.
+    pub channels: i64,
+    /// Highest id ever handed out (0 when none).
+    pub max_id: i64,
+    /// Creation time of the oldest stored message.
+    pub oldest: Option<Timestamp>,
+    /// Creation time of the newest stored message.
+    pub newest: Option<Timestamp>,
+    /// Bytes of payload stored.
+    pub payload_bytes: i64,
+}
+
+/// Where the cable's messages live. Cheap to clone.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// The cable SQLite file.
+    Sqlite(Db),
+    /// A PostgreSQL database (`--database-url`).
+    Postgres(Pg),
+}
+
+impl From<Db> for Backend {
+    fn from(db: Db) -> Self {
+        Backend::Sqlite(db)
+    }
+}
+
+impl From<Pg> for Backend {
+    fn from(pg: Pg) -> Self {
+        Backend::Postgres(pg)
+    }
+}
+
+impl Backend {
+    /// Appends one message; returns its id.
+    pub(crate) async fn insert(
+        &self,
+        channel: String,
+        payload: String,
+        now: Timestamp,
+    ) -> Result<(i64, String, String)> {
+        match self {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| {
+                    sqlite::insert(tx, &channel, &payload, now).map(|id| (id, channel, payload))
+                })
+                .await
+            }
+            Backend::Postgres(pg) => {
+                let id = postgres::insert(pg, &channel, &payload, now).await?;
+                Ok((id, channel, payload))
+            }
+        }
+    }
+
+    /// The highest message id, 0 for an empty table.
+    pub(crate) async fn max_id(&self) -> Result<i64> {
+        match self {
+            Backend::Sqlite(db) => db.call(|conn| sqlite::max_id(conn)).await,
+            Backend::Postgres(pg) => postgres::max_id(pg).await,
+        }
+    }
+
+    /// In one snapshot: the highest id, and the messages with `after < id` on any of
+    /// `hashes` (a JSON array of channel hashes), in id order, at most `limit`. `after` of
+    /// `None` means "from the highest id on" (nothing is read).
+    pub(crate) async fn poll(
+        &self,
+        after: Option<i64>,
+        hashes: Arc<str>,
+        limit: u32,
+    ) -> Result<(i64, Vec<Message>)> {
+        match self {
+            Backend::Sqlite(db) => {
+                db.call(move |conn| {
+                    let max = sqlite::max_id(conn)?;
+                    let after = after.unwrap_or(max);
+                    if max <= after {
+                        return Ok((max, Vec::new()));
+                    }
+                    Ok((max, sqlite::fetch(conn, after, &hashes, limit)?))
+                })
+                .await
+            }
+            Backend::Postgres(pg) => postgres::poll(pg, after, &hashes, limit).await,
+        }
+    }
+
+    /// A cheap token that changes whenever another connection commits to the store, where
+    /// the backend has one (SQLite's `data_version`); while it is unchanged, nothing new can
+    /// be there.
+    pub(crate) fn data_version(&self) -> Option<i64> {
+        match self {
+            Backend::Sqlite(db) => db.data_version().ok(),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Deletes at most `limit` messages created before `cutoff`; returns how many.
+    pub(crate) async fn trim_batch(&self, cutoff: Timestamp, limit: u32) -> Result<usize> {
+        match self {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::trim_batch(tx, cutoff, limit))
+                    .await
+            }
+            Backend::Postgres(pg) => postgres::trim_batch(pg, cutoff, limit).await,
+        }
+    }
+
+    /// Counts and bounds of the messages table.
+    pub(crate) async fn table_stats(&self) -> Result<TableStats> {
+        match self {
+            Backend::Sqlite(db) => db.call(|conn| sqlite::table_stats(conn)).await,
+            Backend::Postgres(pg) => postgres::table_stats(pg).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::channel_hash;
+
+    #[test]
+    fn channel_hash_is_the_gems_signed_big_endian_sha256_prefix() {
+        // Ruby: Digest::SHA256.digest(channel).unpack1("q>")
+        assert_eq!(channel_hash("chat"), 3_593_995_087_618_423_194);
+        assert_eq!(channel_hash("todos"), -3_965_474_278_363_221_185);
+    }
+}

@@ -1,0 +1,150 @@
+//! The SQL of Solid Cable on PostgreSQL: every statement on `solid_cable_messages`, each
+//! next to the one function that runs it.
+//!
+//! PostgreSQL hands out identity values when a row is inserted but makes rows visible when
+//! their transaction commits, in whatever order the commits land: a reader of `id > last`
+//! could see id 11 and move past id 10, still in flight on another host. So every publish
+//! first takes the transaction-scoped advisory lock [`PUBLISH_LOCK`]: the next publisher's
+//! insert (and so its id) waits until this one's commit is visible (PostgreSQL releases a
+//! transaction's locks after its commit is visible), and ids commit in order. Each publish
+//! also sends `NOTIFY` on [`NOTIFY_CHANNEL`], which PostgreSQL delivers at commit: a wake-up
+//! for the other processes' listeners, never the guarantee (their poll is).
+
+use std::sync::Arc;
+
+use trifecta_store::{Pg, Timestamp};
+
+use super::super::{Error, Message, Result};
+use super::TableStats;
+
+/// The advisory lock key that serialises publishes ("cable" in ASCII).
+pub const PUBLISH_LOCK: i64 = 0x63_61_62_6c_65;
+
+/// The `LISTEN` channel every publish notifies.
+pub const NOTIFY_CHANNEL: &str = "trifecta_cable";
+
+fn db(pg: &Pg) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
+    move |e| Error::Store(pg.error(e))
+}
+
+/// Appends one message under the publish lock and notifies; returns its id.
+pub(super) async fn insert(pg: &Pg, channel: &str, payload: &str, now: Timestamp) -> Result<i64> {
+    const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+    const INSERT: &str =
+        "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
+                          VALUES ($1, $2, $3, $4) RETURNING id";
+    const NOTIFY: &str = "SELECT pg_notify($1, '')";
+    let mut conn = pg.get().await?;
+    let tx = conn.transaction().await.map_err(db(pg))?;
+    let lock = tx.prepare_cached(LOCK).await.map_err(db(pg))?;
+    tx.execute(&lock, &[&PUBLISH_LOCK]).await.map_err(db(pg))?;
+    let insert = tx.prepare_cached(INSERT).await.map_err(db(pg))?;
+    let row = tx
+        .query_one(
+            &insert,
+            &[
+                &channel.as_bytes(),
+                &payload.as_bytes(),
+                &now.0,
+                &super::channel_hash(channel),
+            ],
+        )
+        .await
+        .map_err(db(pg))?;
+    let notify = tx.prepare_cached(NOTIFY).await.map_err(db(pg))?;
+    tx.execute(&notify, &[&NOTIFY_CHANNEL])
+        .await
+        .map_err(db(pg))?;
+    tx.commit().await.map_err(db(pg))?;
+    Ok(row.get(0))
+}
+
+/// The highest message id, 0 for an empty table.
+pub(super) async fn max_id(pg: &Pg) -> Result<i64> {
+    const SQL: &str = "SELECT coalesce(max(id), 0)::bigint FROM solid_cable_messages";
+    let conn = pg.get().await?;
+    let stmt = conn.prepare_cached(SQL).await.map_err(db(pg))?;
+    Ok(conn.query_one(&stmt, &[]).await.map_err(db(pg))?.get(0))
+}
+
+/// In one statement (one snapshot): the highest id, and the messages after `after` on
+/// `hashes` (a JSON array), in id order, at most `limit`.
+pub(super) async fn poll(
+    pg: &Pg,
+    after: Option<i64>,
+    hashes: &str,
+    limit: u32,
+) -> Result<(i64, Vec<Message>)> {
+    const SQL: &str = "WITH top AS (SELECT coalesce(max(id), 0)::bigint AS max FROM solid_cable_messages)
+                       SELECT top.max, m.id, m.channel, m.payload, m.created_at
+                       FROM top LEFT JOIN LATERAL (
+                         SELECT id, channel, payload, created_at FROM solid_cable_messages
+                         WHERE id > coalesce($1, top.max)
+                           AND channel_hash IN (SELECT jsonb_array_elements_text($2::text::jsonb)::bigint)
+                         ORDER BY id LIMIT $3
+                       ) m ON true";
+    let conn = pg.get().await?;
+    let stmt = conn.prepare_cached(SQL).await.map_err(db(pg))?;
+    let rows = conn
+        .query(&stmt, &[&after, &hashes, &i64::from(limit)])
+        .await
+        .map_err(db(pg))?;
+    let mut max = after.unwrap_or(0);
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        max = row.get(0);
+        let Some(id) = row.get::<_, Option<i64>>(1) else {
+            continue;
+        };
+        let channel: Vec<u8> = row.get(2);
+        let payload: Vec<u8> = row.get(3);
+        match (String::from_utf8(channel), String::from_utf8(payload)) {
+            (Ok(channel), Ok(payload)) => out.push(Message {
+                id,
+                channel: Arc::from(channel),
+                payload: Arc::from(payload),
+                created_at: Timestamp(row.get(4)),
+            }),
+            _ => tracing::warn!(id, "skipping a cable message that is not UTF-8"),
+        }
+    }
+    Ok((max, out))
+}
+
+/// Deletes at most `limit` messages created before `cutoff`, skipping rows another trimmer
+/// has locked; returns how many.
+pub(super) async fn trim_batch(pg: &Pg, cutoff: Timestamp, limit: u32) -> Result<usize> {
+    const SQL: &str = "DELETE FROM solid_cable_messages WHERE id IN
+                         (SELECT id FROM solid_cable_messages WHERE created_at < $1
+                          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)";
+    let conn = pg.get().await?;
+    let stmt = conn.prepare_cached(SQL).await.map_err(db(pg))?;
+    let n = conn
+        .execute(&stmt, &[&cutoff.0, &i64::from(limit)])
+        .await
+        .map_err(db(pg))?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// Counts and bounds of the messages table.
+pub(super) async fn table_stats(pg: &Pg) -> Result<TableStats> {
+    const SQL: &str =
+        "SELECT count(*), count(DISTINCT channel_hash), min(created_at), max(created_at),
+                              coalesce(sum(length(payload)), 0)::bigint,
+                              (SELECT coalesce(max(id), 0)::bigint FROM solid_cable_messages)
+                       FROM solid_cable_messages";
+    let conn = pg.get().await?;
+    let row = conn.query_one(SQL, &[]).await.map_err(db(pg))?;
+    // The identity's last value survives trimming, as SQLite's sqlite_sequence does.
+    const SEQ: &str =
+        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM solid_cable_messages_id_seq";
+    let seq: i64 = conn.query_one(SEQ, &[]).await.map_err(db(pg))?.get(0);
+    Ok(TableStats {
+        messages: row.get(0),
+        channels: row.get(1),
+        max_id: seq.max(row.get(5)),
+        oldest: row.get::<_, Option<i64>>(2).map(Timestamp),
+        newest: row.get::<_, Option<i64>>(3).map(Timestamp),
+        payload_bytes: row.get(4),
+    })
+}

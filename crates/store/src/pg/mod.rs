@@ -1,0 +1,283 @@
+//! PostgreSQL: one [`Pg`] handle per store when `--database-url` puts the stores on a
+//! PostgreSQL server instead of SQLite files. A pool of connections (deadpool-postgres over
+//! tokio-postgres); each store keeps its own refinery history table
+//! (`<store>_schema_history`), so the four stores may share one database or use four.
+//!
+//! A connection is taken from the pool for one operation (one transaction) and given back
+//! when it ends.
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_postgres::AsyncMessage;
+use tokio_util::sync::CancellationToken;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use refinery::Runner;
+
+use super::error::{Error, Result};
+use super::migrate::MigrationReport;
+
+/// Connections of one store's pool, unless the URL says otherwise.
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// Longest pause between attempts to get the `LISTEN` connection back.
+const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(5);
+
+/// How long an operation waits for a free connection before it fails.
+const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(5);
+
+/// One store on a PostgreSQL server. Cheap to clone.
+#[derive(Clone)]
+pub struct Pg {
+    name: &'static str,
+    pool: Pool,
+    /// For the `LISTEN` connection, which stays out of the pool.
+    config: std::sync::Arc<tokio_postgres::Config>,
+}
+
+impl std::fmt::Debug for Pg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pg")
+            .field("name", &self.name)
+            .field("pool", &self.pool.status())
+            .finish()
+    }
+}
+
+/// A pooled connection, given back on drop.
+pub type Connection = deadpool_postgres::Object;
+
+impl Pg {
+    /// A pool of at most `size` connections to `url` for the store `name` (no connection is
+    /// made until the first operation).
+    ///
+    /// # Errors
+    /// [`Error::Postgres`] when `url` is not a PostgreSQL URL.
+    pub fn connect(name: &'static str, url: &str, size: usize) -> Result<Pg> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| Error::Postgres {
+            db: name,
+            cause: Box::new(e),
+        })?;
+        let manager = Manager::from_config(
+            config.clone(),
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(size)
+            .wait_timeout(Some(WAIT_FOR_CONNECTION))
+            .create_timeout(Some(WAIT_FOR_CONNECTION))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| Error::Postgres {
+                db: name,
+                cause: Box::new(e),
+            })?;
+        Ok(Pg {
+            name,
+            pool,
+            config: std::sync::Arc::new(config),
+        })
+    }
+
+    /// The store's short name (`cable`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// A connection from the pool.
+    ///
+    /// # Errors
+    /// [`Error::Postgres`] when none is free within 5 s or the server cannot be reached.
+    pub async fn get(&self) -> Result<Connection> {
+        self.pool.get().await.map_err(|e| Error::Postgres {
+            db: self.name,
+            cause: Box::new(e),
+        })
+    }
+
+    /// Wraps a driver error of this store.
+    pub fn error(&self, cause: tokio_postgres::Error) -> Error {
+        Error::Postgres {
+            db: self.name,
+            cause: Box::new(cause),
+        }
+    }
+
+    /// Applies the pending migrations of `runner` (the store's PostgreSQL migrations) in the
+    /// history table `<store>_schema_history`, refusing a history ahead of them.
+    ///
+    /// # Errors
+    /// [`Error::Migration`] naming the failing migration, [`Error::NewerPgSchema`], or
+    /// [`Error::Postgres`].
+    pub async fn migrate(&self, runner: fn() -> Runner) -> Result<MigrationReport> {
+        let mut conn = self.get().await?;
+        let table = format!("{}_schema_history", self.name);
+        let mut versions: Vec<(i64, String)> = runner()
+            .get_migrations()
+            .iter()
+            .map(|m| {
+                (
+                    i64::from(m.version()),
+                    format!("V{}__{}", m.version(), m.name()),
+                )
+            })
+            .collect();
+        versions.sort();
+        let known = versions.last().map_or(0, |v| v.0);
+        let found = self.applied_version(&conn, &table).await?;
+        if found > known {
+            return Err(Error::NewerPgSchema {
+                db: self.name,
+                found,
+                known,
+            });
+        }
+        let client: &mut tokio_postgres::Client = &mut conn;
+        let mut runner = runner();
+        runner.set_migration_table_name(&table);
+        let report = runner
+            .set_abort_divergent(true)
+            .set_abort_missing(true)
+            .run_async(client)
+            .await
+            .map_err(|e| {
+                let done = e
+                    .report()
+                    .and_then(|r| {
+                        r.applied_migrations()
+                            .iter()
+                            .map(|m| i64::from(m.version()))
+                            .max()
+                    })
+                    .unwrap_or(0)
+                    .max(found);
+                Error::Migration {
+                    db: self.name,
+                    migration: versions
+                        .iter()
+                        .find(|(v, _)| *v > done)
+                        .map_or_else(|| "?".to_owned(), |(_, name)| name.clone()),
+                    reason: e
+                        .to_string()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                }
+            })?;
+        Ok(MigrationReport {
+            db: self.name,
+            applied: report
+                .applied_migrations()
+                .iter()
+                .map(|m| format!("V{}__{}", m.version(), m.name()))
+                .collect(),
+            version: self.applied_version(&conn, &table).await?,
+        })
+    }
+
+    /// Highest version in the history table `table` (0 before the first migration).
+    async fn applied_version(&self, conn: &Connection, table: &str) -> Result<i64> {
+        let exists: Option<String> = conn
+            .query_one("SELECT to_regclass($1)::text", &[&table])
+            .await
+            .map_err(|e| self.error(e))?
+            .get(0);
+        if exists.is_none() {
+            return Ok(0);
+        }
+        let max: Option<i32> = conn
+            .query_one(&format!("SELECT max(version) FROM {table}"), &[])
+            .await
+            .map_err(|e| self.error(e))?
+            .get(0);
+        Ok(i64::from(max.unwrap_or(0)))
+    }
+
+    /// Runs until `token` is cancelled: a connection of its own (outside the pool) `LISTEN`s
+    /// on `channel` and calls `wake` for every notification, and once after every
+    /// (re)connect, since notifications sent while it was away are lost. A wake-up hint
+    /// only: whoever relies on the data must also poll. Reconnects with back-off.
+    pub async fn listen(
+        self,
+        channel: &'static str,
+        wake: impl Fn() + Send + Sync + 'static,
+        token: CancellationToken,
+    ) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.listen_once(channel, &wake, &token).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(db = self.name, cause = %e, ?backoff, "LISTEN connection lost; reconnecting")
+                }
+            }
+            tokio::select! {
+                () = token.cancelled() => return,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_LISTEN_BACKOFF);
+        }
+    }
+
+    /// One `LISTEN` connection's life; `Ok` when cancelled.
+    async fn listen_once(
+        &self,
+        channel: &'static str,
+        wake: &(impl Fn() + Send + Sync + 'static),
+        token: &CancellationToken,
+    ) -> Result<(), tokio_postgres::Error> {
+        let (client, mut connection) = self.config.connect(tokio_postgres::NoTls).await?;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        // The connection does its I/O only while polled; this task polls it and forwards
+        // the notifications.
+        let driver = tokio::spawn(async move {
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(AsyncMessage::Notification(_)) => {
+                        if tx.send(()).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        });
+        let _abort = AbortOnDrop(driver.abort_handle());
+        client.batch_execute(&format!("LISTEN {channel}")).await?;
+        wake();
+        loop {
+            tokio::select! {
+                () = token.cancelled() => return Ok(()),
+                got = rx.recv() => match got {
+                    Some(()) => wake(),
+                    None => break,
+                },
+            }
+        }
+        match driver.await {
+            Ok(Err(e)) => Err(e),
+            // The server closed the connection without an error.
+            _ => client.batch_execute("SELECT 1").await,
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
