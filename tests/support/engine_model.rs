@@ -3,7 +3,7 @@
 //! to put this in.
 
 use proptest::test_runner::Config;
-use trifecta_store::{Db, PoolOptions, Schema, Timestamp};
+use trifecta_store::{Db, Pg, PoolOptions, Schema, Timestamp};
 
 /// 2023-11-14T22:13:20Z, where the manual clocks of the models start.
 pub const START: Timestamp = Timestamp(1_700_000_000_000_000);
@@ -20,6 +20,17 @@ pub fn config(default_cases: u32) -> Config {
         config.cases = default_cases;
     }
     config
+}
+
+/// [`config`] for a model on PostgreSQL, where every case makes a database: shrinking a
+/// counterexample stops after 30 s, so a failure is reported in a minute rather than after
+/// thousands of databases.
+#[allow(dead_code, reason = "not every engine's model runs on PostgreSQL yet")]
+pub fn config_pg(default_cases: u32) -> Config {
+    Config {
+        max_shrink_time: 30_000,
+        ..config(default_cases)
+    }
 }
 
 /// A single-threaded runtime with time and I/O, as the models drive the engines step by
@@ -41,4 +52,22 @@ pub fn migrated(dir: &std::path::Path, name: &'static str, schema: Schema) -> Db
     .expect("open the store");
     db.migrate_blocking(schema).expect("migrate");
     db
+}
+
+/// A fresh store `name` in a new database on the test PostgreSQL server
+/// (`trifecta_store::pg::testing`), migrated with `runner`.
+#[allow(dead_code, reason = "not every engine's model runs on PostgreSQL yet")]
+pub fn migrated_pg(
+    rt: &tokio::runtime::Runtime,
+    name: &'static str,
+    runner: fn() -> refinery::Runner,
+) -> Pg {
+    rt.block_on(async {
+        let url = trifecta_store::pg::testing::database()
+            .await
+            .expect("test database");
+        let pg = Pg::connect(name, &url, 4).expect("pool");
+        pg.migrate(runner).await.expect("migrate");
+        pg
+    })
 }

@@ -239,3 +239,71 @@ async fn migrations_run_once_and_refuse_a_newer_history() {
         "{err}"
     );
 }
+
+/// The `LISTEN` connection is a hint only: when the server drops it, the listener connects
+/// again and polls once, so a message published while it was away still arrives (here the
+/// poll interval is an hour, so only the reconnection can deliver it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_listen_connection_comes_back_and_catches_up() {
+    let url = testing::database().await.expect("test database");
+    let slow = CableOptions {
+        polling_interval: Duration::from_secs(3600),
+        ..CableOptions::default()
+    };
+    let a = cable(store(&url, 2).await);
+    let b = Cable::new(
+        store(&url, 2).await,
+        Clock::system(),
+        slow,
+        WakeMode::Instant,
+    );
+    let (token, tracker) = (CancellationToken::new(), TaskTracker::new());
+    b.spawn_listener(&tracker, token.clone());
+    let inbox = Arc::new(Inbox::default());
+    b.subscribe("news", inbox.clone()).await.expect("subscribe");
+    let admin = store(&url, 1).await;
+    let conn = admin.get().await.expect("conn");
+    let listening = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let pid: i32 = loop {
+        if let Some(row) = conn
+            .query_opt(listening, &[])
+            .await
+            .expect("pg_stat_activity")
+        {
+            break row.get(0);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no LISTEN connection"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let killed: bool = conn
+        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+        .await
+        .expect("terminate")
+        .get(0);
+    assert!(killed);
+    // Published while the listener's connection is gone: no notification reaches it.
+    let id = a
+        .broadcast("news", &serde_json::json!({"n": 1}))
+        .await
+        .expect("broadcast");
+    eventually(20, "the message published while disconnected", || {
+        inbox.last_id() == Some(id)
+    })
+    .await;
+    let back = conn
+        .query_opt(listening, &[])
+        .await
+        .expect("pg_stat_activity");
+    let new_pid: Option<i32> = back.map(|r| r.get(0));
+    assert!(
+        new_pid.is_some_and(|p| p != pid),
+        "listening again on a new connection"
+    );
+    token.cancel();
+    tracker.close();
+    tracker.wait().await;
+}

@@ -7,8 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Cache;
 use super::error::Result;
-use super::store::stats::ServerStats;
-use super::store::{expire, stats as sql};
+use super::store::{Limits, ServerStats};
 
 /// Rounds one pass runs at most before yielding to the background task's other work; a
 /// pass that stops early is continued at once, so the cache always ends within bounds.
@@ -60,14 +59,16 @@ impl Cache {
         let mut outcome = ExpiryOutcome::default();
         while outcome.rounds < MAX_ROUNDS {
             let now = self.now();
-            let limits = expire::Limits {
+            let limits = Limits {
                 created_before: options.max_age.map(|age| now - age),
                 max_entries: options.max_entries,
                 max_size: options.max_size,
                 batch: options.expiry_batch_size,
             };
             let deleted = self
-                .write_quickly(move |tx| expire::round(tx, now, limits))
+                .inner
+                .db
+                .expire_round(now, limits, options.write_timeout)
                 .await?;
             outcome.rounds += 1;
             outcome.deleted += deleted;
@@ -123,7 +124,9 @@ impl Cache {
             updated_at: now,
         };
         let prune_before = now - STATS_RETENTION;
-        self.write_quickly(move |tx| sql::flush(tx, &row, prune_before))
+        self.inner
+            .db
+            .flush_stats(row, prune_before, o.write_timeout)
             .await
     }
 
@@ -166,12 +169,7 @@ impl Cache {
             }
         }
         let instance = self.inner.instance.clone();
-        if let Err(err) = self
-            .inner
-            .db
-            .write(move |tx| sql::remove(tx, &instance))
-            .await
-        {
+        if let Err(err) = self.inner.db.remove_stats(instance).await {
             tracing::warn!(cause = %err, "cannot remove cache stats row");
         }
     }

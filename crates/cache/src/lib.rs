@@ -38,10 +38,20 @@ pub use background::ExpiryOutcome;
 pub use config::CacheOptions;
 
 mod embedded {
-    refinery::embed_migrations!("sql");
+    refinery::embed_migrations!("sql/sqlite");
 }
 
-/// This engine's tables: the migrations in `crates/cache/sql/`, which the store runs.
+mod embedded_pg {
+    refinery::embed_migrations!("sql/postgres");
+}
+
+/// The cache's migrations on PostgreSQL (`sql/postgres/`), for [`trifecta_store::Pg::migrate`].
+pub fn postgres_migrations() -> refinery::Runner {
+    embedded_pg::migrations::runner()
+}
+
+/// This engine's tables on SQLite: the migrations in `crates/cache/sql/sqlite/`, which the
+/// store runs.
 pub const SCHEMA: trifecta_store::Schema = trifecta_store::Schema {
     name: "cache",
     runner: embedded::migrations::runner,
@@ -49,12 +59,11 @@ pub const SCHEMA: trifecta_store::Schema = trifecta_store::Schema {
 pub use error::{Error, Result};
 pub use key::MAX_KEY_BYTES;
 pub use stats::CacheStats;
-pub use store::read::EntryInfo;
-pub use store::stats::ServerStats;
+pub use store::{Backend, EntryInfo, ServerStats};
 pub use write::WriteOptions;
 
 use key::Key;
-use trifecta_store::{Clock, Db, Timestamp};
+use trifecta_store::{Clock, Timestamp};
 
 /// The cache. Cheap to clone; clones share counters, expiry and in-flight fetches.
 #[derive(Clone)]
@@ -64,7 +73,7 @@ pub struct Cache {
 }
 
 struct Inner {
-    db: Db,
+    db: Backend,
     clock: Clock,
     options: CacheOptions,
     hits: AtomicU64,
@@ -93,14 +102,15 @@ impl fmt::Debug for Cache {
 }
 
 impl Cache {
-    /// A cache on `db` (a migrated cache file), with time from `clock`.
-    pub fn new(db: Db, clock: Clock, options: CacheOptions) -> Self {
+    /// A cache on `db` (a migrated cache file, [`trifecta_store::Db`], or a migrated
+    /// [`trifecta_store::Pg`] store), with time from `clock`.
+    pub fn new(db: impl Into<Backend>, clock: Clock, options: CacheOptions) -> Self {
         let namespace = options.namespace.as_deref().map(Arc::from);
         let started_at = clock.now();
         let instance = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
         Self {
             inner: Arc::new(Inner {
-                db,
+                db: db.into(),
                 clock,
                 options,
                 hits: AtomicU64::new(0),
@@ -134,8 +144,8 @@ impl Cache {
         &self.inner.options
     }
 
-    /// The cache file.
-    pub fn db(&self) -> &Db {
+    /// Where the cache lives.
+    pub fn backend(&self) -> &Backend {
         &self.inner.db
     }
 

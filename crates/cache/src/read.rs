@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use super::Cache;
 use super::error::Result;
 use super::key::Key;
-use super::store::read::{self as sql, EntryInfo};
+use super::store::EntryInfo;
 
 impl Cache {
     /// The value under `key`, or `None` when it is absent, expired, of another type, or the
@@ -24,13 +24,7 @@ impl Cache {
         let normalized: Vec<Key> = keys.iter().map(|k| self.key(k)).collect();
         let now = self.now();
         let timeout = self.inner.options.read_timeout;
-        let found = self
-            .inner
-            .db
-            .call(move |conn| {
-                sql::with_read_timeout(conn, timeout, |c| sql::values(c, &normalized, now))
-            })
-            .await;
+        let found = self.inner.db.values(normalized, now, timeout).await;
         let mut out = HashMap::new();
         match found {
             Ok(values) => {
@@ -52,11 +46,7 @@ impl Cache {
         let key = self.key(key);
         let now = self.now();
         let timeout = self.inner.options.read_timeout;
-        let found = self
-            .inner
-            .db
-            .call(move |conn| sql::with_read_timeout(conn, timeout, |c| sql::exists(c, &key, now)))
-            .await;
+        let found = self.inner.db.exists(key, now, timeout).await;
         found.unwrap_or_else(|err| {
             warn_miss("exists", &err);
             false
@@ -72,26 +62,14 @@ impl Cache {
         let key = self.key(key);
         let now = self.now();
         let timeout = self.inner.options.read_timeout;
-        self.inner
-            .db
-            .call(move |conn| sql::with_read_timeout(conn, timeout, |c| sql::entry(c, &key, now)))
-            .await
+        self.inner.db.entry(key, now, timeout).await
     }
 
     /// One key's value, uncounted; failures logged as misses.
     pub(super) async fn read_key<T: DeserializeOwned>(&self, key: &Key) -> Option<T> {
         let now = self.now();
         let timeout = self.inner.options.read_timeout;
-        let lookup = key.clone();
-        let found = self
-            .inner
-            .db
-            .call(move |conn| {
-                sql::with_read_timeout(conn, timeout, |c| {
-                    sql::values(c, std::slice::from_ref(&lookup), now)
-                })
-            })
-            .await;
+        let found = self.inner.db.values(vec![key.clone()], now, timeout).await;
         match found {
             Ok(mut values) => values
                 .pop()

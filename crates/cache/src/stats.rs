@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use super::Cache;
 use super::error::Result;
-use super::store::expire::{self, Totals};
-use super::store::stats::{self as sql, ServerStats};
+use super::store::ServerStats;
 
 /// Counter rows flushed longer ago than this belong to processes that are gone.
 const LIVE_WINDOW: Duration = Duration::from_secs(60);
@@ -32,13 +31,7 @@ impl Cache {
     /// The file is busy, locked or unreadable.
     pub async fn stats(&self) -> Result<CacheStats> {
         let since = self.now() - LIVE_WINDOW;
-        let (totals, servers) = self
-            .inner
-            .db
-            .call(move |conn| -> Result<(Totals, Vec<ServerStats>)> {
-                Ok((expire::totals(conn)?, sql::live(conn, since)?))
-            })
-            .await?;
+        let (totals, servers) = self.inner.db.stats(since).await?;
         let unsigned = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(CacheStats {
             entries: unsigned(totals.entries),

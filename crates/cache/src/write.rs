@@ -9,7 +9,6 @@ use serde::Serialize;
 use super::Cache;
 use super::error::{Error, Result};
 use super::key::Key;
-use super::store::write as sql;
 use trifecta_store::Timestamp;
 
 /// How [`Cache::write`] writes.
@@ -75,17 +74,11 @@ impl Cache {
         let n = rows.len();
         let now = self.now();
         let expires_at = options.expires_in.map(|d| now + d);
+        let timeout = self.inner.options.write_timeout;
         let done = self
-            .write_quickly(move |tx| -> Result<()> {
-                for (key, value) in &rows {
-                    if options.unless_exist {
-                        sql::insert_unless_exist(tx, key, value, now, expires_at)?;
-                    } else {
-                        sql::upsert(tx, key, value, now, expires_at)?;
-                    }
-                }
-                Ok(())
-            })
+            .inner
+            .db
+            .write(rows, now, expires_at, options.unless_exist, timeout)
             .await;
         self.finish_write("write_multi", done, n).is_some()
     }
@@ -101,18 +94,15 @@ impl Cache {
     /// The file is busy, locked or unwritable.
     pub async fn try_delete(&self, key: &str) -> Result<bool> {
         let keys = vec![self.key(key)];
-        let n = self
-            .inner
-            .db
-            .write(move |tx| sql::delete(tx, &keys))
-            .await?;
+        let n = self.inner.db.delete(keys, None).await?;
         Ok(n > 0)
     }
 
     /// Deletes `keys`; returns how many entries went (0 when the write failed, logged).
     pub async fn delete_multi(&self, keys: &[&str]) -> usize {
         let keys: Vec<Key> = keys.iter().map(|k| self.key(k)).collect();
-        let done = self.write_quickly(move |tx| sql::delete(tx, &keys)).await;
+        let timeout = self.inner.options.write_timeout;
+        let done = self.inner.db.delete(keys, Some(timeout)).await;
         done.unwrap_or_else(|err| {
             warn_dropped("delete", &err);
             0
@@ -131,8 +121,11 @@ impl Cache {
         let key = self.key(key);
         let now = self.now();
         let expires_at = expires_in.map(|d| now + d);
+        let timeout = self.inner.options.write_timeout;
         let done = self
-            .write_quickly(move |tx| sql::increment(tx, &key, amount, now, expires_at))
+            .inner
+            .db
+            .increment(key, amount, now, expires_at, timeout)
             .await;
         self.finish_write("increment", done, 1)
     }
@@ -156,9 +149,7 @@ impl Cache {
         let next = self
             .inner
             .db
-            .write_within(timeout, move |tx| {
-                sql::increment(tx, &key, amount, now, expires_at)
-            })
+            .increment(key, amount, now, expires_at, timeout)
             .await?;
         self.track_writes(1);
         Ok(next)
@@ -181,7 +172,7 @@ impl Cache {
     /// # Errors
     /// The file is busy, locked or unwritable.
     pub async fn clear(&self) -> Result<usize> {
-        self.inner.db.write(sql::clear).await
+        self.inner.db.clear().await
     }
 
     /// Encodes and writes one normalized key.
@@ -201,28 +192,20 @@ impl Cache {
         let key = key.clone();
         let now = self.now();
         let expires_at: Option<Timestamp> = options.expires_in.map(|d| now + d);
-        let done = self
-            .write_quickly(move |tx| {
-                if options.unless_exist {
-                    sql::insert_unless_exist(tx, &key, &bytes, now, expires_at)
-                } else {
-                    sql::upsert(tx, &key, &bytes, now, expires_at).map(|()| true)
-                }
-            })
-            .await;
-        self.finish_write("write", done, 1).unwrap_or(false)
-    }
-
-    /// Runs `f` as a write transaction that waits at most the write timeout for the file
-    /// (this process's other writes and another process's lock together), so a locked
-    /// file drops the write quickly instead of stalling the caller for the busy timeout.
-    pub(super) async fn write_quickly<T, F>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
         let timeout = self.inner.options.write_timeout;
-        self.inner.db.write_within(timeout, f).await
+        let done = self
+            .inner
+            .db
+            .write(
+                vec![(key, bytes)],
+                now,
+                expires_at,
+                options.unless_exist,
+                timeout,
+            )
+            .await
+            .map(|written| written > 0);
+        self.finish_write("write", done, 1).unwrap_or(false)
     }
 
     /// Logs a failed write, or counts a successful one towards expiry.

@@ -1,7 +1,8 @@
 //! Model-based test of the cable: random sequences of publish, subscribe, unsubscribe, poll,
-//! listener and process restarts, clock advances and trims, run against real SQLite files by
-//! two "processes" (each its own `Db` and `Cable` on one file), each step checked against a
-//! small model of what every subscriber must have received ([`reference`]).
+//! listener and process restarts, clock advances and trims, run by two "processes" (each its
+//! own handle and `Cable` on one store) against a real SQLite file and against a PostgreSQL
+//! database, each step checked against a small model of what every subscriber must have
+//! received ([`reference`]).
 //!
 //! What must hold after every step:
 //! - a subscriber's messages are, in order and without repeats, the messages published to
@@ -20,14 +21,15 @@ mod reference;
 #[path = "../../../../tests/support/engine_model.rs"]
 mod support;
 
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use proptest_state_machine::{StateMachineTest, prop_state_machine};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
-use trifecta_cable::{Cable, CableOptions, Listener, Message, Sink, Subscription};
-use trifecta_store::{Clock, WakeMode};
+use trifecta_cable::{Backend, Cable, CableOptions, Listener, Message, Sink, Subscription};
+use trifecta_store::{Clock, Pg, WakeMode};
 
 use reference::{CHANNELS, CableModel, Model, PROCESSES, RETENTION, Step};
 
@@ -54,10 +56,63 @@ struct Process {
     listener: Listener,
 }
 
-/// The system under test: the cable file, one cable per process, the subscribers' inboxes.
-struct Real {
+/// Where a case's messages live: an SQLite file in a temporary directory, or a database on
+/// the test PostgreSQL server; each "process" opens its own handle on it.
+trait Store {
+    /// A fresh place.
+    fn fresh(rt: &Runtime) -> Place;
+}
+
+/// A fresh place's handle-opening details.
+enum Place {
+    Dir(TempDir),
+    Url(String),
+}
+
+impl Place {
+    /// A new handle on the place, migrated.
+    fn open(&self, rt: &Runtime) -> Backend {
+        match self {
+            Place::Dir(dir) => {
+                support::migrated(dir.path(), "cable", trifecta_cable::SCHEMA).into()
+            }
+            Place::Url(url) => rt.block_on(async {
+                let pg = Pg::connect("cable", url, 4).expect("pool");
+                pg.migrate(trifecta_cable::postgres_migrations)
+                    .await
+                    .expect("migrate");
+                pg.into()
+            }),
+        }
+    }
+}
+
+/// SQLite.
+struct OnSqlite;
+
+impl Store for OnSqlite {
+    fn fresh(_: &Runtime) -> Place {
+        Place::Dir(tempfile::tempdir().expect("temp dir"))
+    }
+}
+
+/// PostgreSQL.
+struct OnPostgres;
+
+impl Store for OnPostgres {
+    fn fresh(rt: &Runtime) -> Place {
+        Place::Url(
+            rt.block_on(trifecta_store::pg::testing::database())
+                .expect("test database"),
+        )
+    }
+}
+
+/// The system under test: the cable store, one cable per process, the subscribers' inboxes.
+struct Real<S> {
     rt: Runtime,
-    dir: TempDir,
+    place: Place,
+    store: PhantomData<S>,
     clock: Clock,
     wake: WakeMode,
     procs: Vec<Process>,
@@ -66,9 +121,9 @@ struct Real {
     ended: Vec<Option<usize>>,
 }
 
-impl Real {
+impl<S> Real<S> {
     fn start(&self) -> Process {
-        let db = support::migrated(self.dir.path(), "cable", trifecta_cable::SCHEMA);
+        let db = self.place.open(&self.rt);
         let options = CableOptions {
             message_retention: Duration::from_secs(RETENTION),
             trim_batch_size: 2,
@@ -88,15 +143,17 @@ impl Real {
     }
 }
 
-impl StateMachineTest for Real {
+impl<S: Store> StateMachineTest for Real<S> {
     type SystemUnderTest = Self;
     type Reference = CableModel;
 
     fn init_test(model: &Model) -> Self {
         let rt = support::runtime();
+        let place = S::fresh(&rt);
         let mut real = Real {
             rt,
-            dir: tempfile::tempdir().expect("temp dir"),
+            place,
+            store: PhantomData,
             clock: Clock::manual(support::START),
             wake: if model.instant {
                 WakeMode::Instant
@@ -211,5 +268,12 @@ prop_state_machine! {
     #![proptest_config(support::config(DEFAULT_CASES))]
 
     #[test]
-    fn every_subscriber_gets_its_messages_once_in_order(sequential 1..40 => Real);
+    fn every_subscriber_gets_its_messages_once_in_order(sequential 1..40 => Real<OnSqlite>);
+}
+
+prop_state_machine! {
+    #![proptest_config(support::config_pg(DEFAULT_CASES))]
+
+    #[test]
+    fn on_postgres_every_subscriber_gets_its_messages_once_in_order(sequential 1..40 => Real<OnPostgres>);
 }

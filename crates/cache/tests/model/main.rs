@@ -1,7 +1,7 @@
 //! Model-based test of the cache: random sequences of write (plain, `unless_exist`, with an
 //! expiry), read, delete, increment, clock advances and expiry passes, on two namespaces of
-//! one real SQLite file, with random entry, size and age limits, each step checked against an
-//! in-memory model of the rows ([`reference`]).
+//! one real store (an SQLite file, and a PostgreSQL database), with random entry, size and
+//! age limits, each step checked against an in-memory model of the rows ([`reference`]).
 //!
 //! What must hold after every step:
 //! - a read returns the value last written (or incremented) under the key, unless it was
@@ -18,12 +18,13 @@ mod reference;
 #[path = "../../../../tests/support/engine_model.rs"]
 mod support;
 
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use proptest_state_machine::{StateMachineTest, prop_state_machine};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
-use trifecta_cache::{Cache, CacheOptions, WriteOptions};
+use trifecta_cache::{Backend, Cache, CacheOptions, WriteOptions};
 use trifecta_store::Clock;
 
 use reference::{Answer, CacheModel, K, Model, NAMES, NAMESPACE, Step};
@@ -34,16 +35,44 @@ const DEFAULT_CASES: u32 = 48;
 /// covers every row the model can hold (eight keys), so a pass sees the whole cache.
 const BATCH: u32 = 3;
 
-/// The system under test: one cache file, a handle without namespace and one with.
-struct Real {
+/// Where a case's cache lives.
+trait Store {
+    /// A fresh, migrated store (and the directory to keep while it is used).
+    fn open(rt: &Runtime) -> (Backend, Option<TempDir>);
+}
+
+/// A cache file in a temporary directory.
+struct OnSqlite;
+
+impl Store for OnSqlite {
+    fn open(_: &Runtime) -> (Backend, Option<TempDir>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = support::migrated(dir.path(), "cache", trifecta_cache::SCHEMA);
+        (db.into(), Some(dir))
+    }
+}
+
+/// A new database on the test PostgreSQL server.
+struct OnPostgres;
+
+impl Store for OnPostgres {
+    fn open(rt: &Runtime) -> (Backend, Option<TempDir>) {
+        let pg = support::migrated_pg(rt, "cache", trifecta_cache::postgres_migrations);
+        (pg.into(), None)
+    }
+}
+
+/// The system under test: one cache store, a handle without namespace and one with.
+struct Real<S> {
     rt: Runtime,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
     clock: Clock,
     plain: Cache,
     namespaced: Cache,
+    store: PhantomData<S>,
 }
 
-impl Real {
+impl<S> Real<S> {
     fn handle(&self, key: K) -> &Cache {
         if key.namespaced {
             &self.namespaced
@@ -53,14 +82,13 @@ impl Real {
     }
 }
 
-impl StateMachineTest for Real {
+impl<S: Store> StateMachineTest for Real<S> {
     type SystemUnderTest = Self;
     type Reference = CacheModel;
 
     fn init_test(model: &Model) -> Self {
         let rt = support::runtime();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = support::migrated(dir.path(), "cache", trifecta_cache::SCHEMA);
+        let (db, dir) = S::open(&rt);
         let clock = Clock::manual(support::START);
         let options = CacheOptions {
             max_age: model.limits.max_age.map(Duration::from_secs),
@@ -80,6 +108,7 @@ impl StateMachineTest for Real {
             clock,
             plain,
             namespaced,
+            store: PhantomData,
         }
     }
 
@@ -194,5 +223,12 @@ prop_state_machine! {
     #![proptest_config(support::config(DEFAULT_CASES))]
 
     #[test]
-    fn the_cache_holds_what_the_model_holds(sequential 1..40 => Real);
+    fn the_cache_holds_what_the_model_holds(sequential 1..40 => Real<OnSqlite>);
+}
+
+prop_state_machine! {
+    #![proptest_config(support::config_pg(DEFAULT_CASES))]
+
+    #[test]
+    fn the_cache_on_postgres_holds_what_the_model_holds(sequential 1..40 => Real<OnPostgres>);
 }

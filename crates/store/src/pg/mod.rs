@@ -52,6 +52,10 @@ impl std::fmt::Debug for Pg {
 /// A pooled connection, given back on drop.
 pub type Connection = deadpool_postgres::Object;
 
+/// A transaction on a pooled connection (with its statement cache); rolled back if dropped
+/// before `commit`.
+pub type Transaction<'a> = deadpool_postgres::Transaction<'a>;
+
 impl Pg {
     /// A pool of at most `size` connections to `url` for the store `name` (no connection is
     /// made until the first operation).

@@ -1,9 +1,9 @@
-//! Writes, each inside the caller's `BEGIN IMMEDIATE` transaction. An overwrite keeps the
+//! Writes on SQLite, each inside the caller's `BEGIN IMMEDIATE` transaction. An overwrite keeps the
 //! row's `id` and `created_at` (its FIFO place), as Solid Cache does.
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::byte_size;
+use super::super::{byte_size, incremented};
 use crate::error::Result;
 use crate::key::Key;
 use trifecta_store::Timestamp;
@@ -75,9 +75,7 @@ pub(crate) fn insert_unless_exist(
     Ok(true)
 }
 
-/// Adds `amount` to the integer under `key` and returns the result. A live integer (a JSON
-/// number or numeric string) keeps its `expires_at`; anything else starts from 0 with
-/// `expires_at`.
+/// Adds `amount` to the integer under `key` and returns the result ([`incremented`]).
 pub(crate) fn increment(
     tx: &Transaction<'_>,
     key: &Key,
@@ -85,24 +83,9 @@ pub(crate) fn increment(
     now: Timestamp,
     expires_at: Option<Timestamp>,
 ) -> Result<i64> {
-    let (base, expiry) = match current(tx, key, now)? {
-        Some((value, kept)) => match as_integer(&value) {
-            Some(n) => (n, kept),
-            None => (0, expires_at),
-        },
-        None => (0, expires_at),
-    };
-    let next = base.saturating_add(amount);
+    let (next, expiry) = incremented(current(tx, key, now)?, amount, expires_at);
     upsert(tx, key, next.to_string().as_bytes(), now, expiry)?;
     Ok(next)
-}
-
-fn as_integer(value: &[u8]) -> Option<i64> {
-    match serde_json::from_slice::<serde_json::Value>(value).ok()? {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 const DELETE_KEY: &str = "DELETE FROM solid_cache_entries WHERE key_hash = ?1 AND key = ?2";

@@ -1,26 +1,14 @@
-//! Reads. A stored key that differs from the asked one (a `key_hash` collision) and an
+//! Reads on SQLite. A stored key that differs from the asked one (a `key_hash` collision) and an
 //! entry past its `expires_at` both read as absent.
 
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::super::EntryInfo;
 use crate::error::Result;
 use crate::key::Key;
 use trifecta_store::{BUSY_TIMEOUT, Timestamp};
-
-/// One stored entry, for `trifecta cache get`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EntryInfo {
-    /// The stored value bytes (JSON).
-    pub value: Vec<u8>,
-    /// When the key was first written (kept across overwrites).
-    pub created_at: Timestamp,
-    /// When it expires, if it has its own expiry.
-    pub expires_at: Option<Timestamp>,
-    /// Key + value + 140 bytes.
-    pub byte_size: i64,
-}
 
 /// Runs `f` with the connection's busy timeout lowered to `timeout`, so a file locked by
 /// another process makes a read fail fast instead of waiting the full [`BUSY_TIMEOUT`].

@@ -3,31 +3,9 @@
 
 use rusqlite::{Connection, Transaction, params};
 
+use super::super::ServerStats;
 use crate::error::Result;
 use trifecta_store::Timestamp;
-
-/// One process's flushed counters and limits.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServerStats {
-    /// Random id of that process's cache handle.
-    pub instance: String,
-    /// Its process id.
-    pub pid: i64,
-    /// Reads that found a live entry since it started.
-    pub hits: u64,
-    /// Reads that did not.
-    pub misses: u64,
-    /// Its `max_size` (0: none).
-    pub max_size: u64,
-    /// Its `max_entries` (0: none).
-    pub max_entries: u64,
-    /// Its `max_age` in microseconds (0: none).
-    pub max_age_micros: u64,
-    /// When it started.
-    pub started_at: Timestamp,
-    /// When it last flushed.
-    pub updated_at: Timestamp,
-}
 
 const UPSERT_STATS: &str = "INSERT INTO solid_cache_stats
        (instance, pid, hits, misses, max_size, max_entries, max_age, started_at, updated_at)
