@@ -32,6 +32,7 @@ mod helpers;
 mod hostile;
 mod hostile_store;
 mod inertia;
+mod lan;
 mod layering;
 mod membership;
 mod metrics;

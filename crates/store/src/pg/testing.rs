@@ -3,17 +3,18 @@
 //! makes with the machine's `initdb` and runs until it exits. Every [`database`] call creates
 //! a fresh, empty database on it, so tests never see each other's rows.
 //!
-//! The throwaway cluster lives in `$TMPDIR/trifecta-pg-<pid>`, owned by the `postgres` user
-//! when the tests run as root (PostgreSQL refuses to run as root); it is started with
+//! The throwaway cluster lives in `$TMPDIR/trifecta-pg-<pid>-<n>` (`/tmp` when the `postgres`
+//! user could not reach `$TMPDIR`), owned by the `postgres` user when the tests run as root
+//! (PostgreSQL refuses to run as root); it is started with
 //! durability off (`fsync`, `synchronous_commit`, `full_page_writes`), which tests do not
 //! need, and is killed by the kernel when this process ends (`PR_SET_PDEATHSIG` from a thread
 //! that lives as long as the process). Directories of earlier processes that are gone are
 //! removed the next time a cluster is made.
 
-use std::net::TcpListener;
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -26,6 +27,9 @@ static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
 
 /// Databases created by this process so far.
 static CREATED: AtomicU64 = AtomicU64::new(0);
+
+/// Clusters made by this process so far.
+static CLUSTERS: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Debug)]
 struct Server {
@@ -85,13 +89,85 @@ fn start() -> Result<Server, String> {
             admin_url: url,
         });
     }
+    let (dir, mut cmd, base) = prepare(None, IpAddr::V4(Ipv4Addr::LOCALHOST))?;
+    kill_with_parent(&mut cmd);
+    // The death signal follows the thread that forks the server, so that thread must live as
+    // long as the process: it waits on the server forever.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("test-postgres".into())
+        .spawn(move || match cmd.spawn() {
+            Ok(mut child) => {
+                let _ = tx.send(Ok(()));
+                let _ = child.wait();
+            }
+            Err(e) => {
+                let _ = tx.send(Err(format!("cannot start the test server: {e}")));
+            }
+        })
+        .map_err(|e| format!("cannot start the server thread: {e}"))?;
+    rx.recv().map_err(|e| e.to_string())??;
+    let admin_url = format!("{base}/postgres");
+    wait_ready(&admin_url, &dir)?;
+    Ok(Server { base, admin_url })
+}
+
+/// A cluster of its own for one test, in a network namespace (a host of a multi-host test):
+/// stopped and removed when dropped, and killed by the kernel if the thread that started it
+/// ends first.
+#[derive(Debug)]
+pub struct Cluster {
+    child: Child,
+    dir: PathBuf,
+    base: String,
+}
+
+impl Cluster {
+    /// Makes a cluster and starts it inside network namespace `netns` (`ip netns exec`),
+    /// listening on `addr`, which must be reachable from this process; waits until it
+    /// accepts connections.
+    ///
+    /// # Errors
+    /// As [`database`]: no `initdb`, or a server that does not start.
+    pub fn start_in(netns: &str, addr: IpAddr) -> Result<Cluster, String> {
+        let (dir, mut cmd, base) = prepare(Some(netns), addr)?;
+        kill_with_parent(&mut cmd);
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start the test server in {netns}: {e}"))?;
+        let cluster = Cluster { child, dir, base };
+        // wait_ready blocks on a runtime of its own, which cannot run inside the caller's.
+        let url = cluster.url("postgres");
+        std::thread::scope(|s| s.spawn(|| wait_ready(&url, &cluster.dir)).join())
+            .unwrap_or_else(|_| Err("waiting for the test server panicked".into()))?;
+        Ok(cluster)
+    }
+
+    /// The URL of database `name` on this cluster.
+    pub fn url(&self, name: &str) -> String {
+        format!("{}/{name}", self.base)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Makes and initialises a cluster directory; returns it, the command that runs its server
+/// (inside `netns` when given) listening on `addr`, and the server's base URL.
+fn prepare(netns: Option<&str>, addr: IpAddr) -> Result<(PathBuf, Command, String), String> {
     let bin = bin_dir()?;
-    let root = std::env::temp_dir();
+    let owner = owner()?;
+    let root = cluster_root(owner.is_some());
     remove_stale(&root);
-    let dir = root.join(format!("trifecta-pg-{}", std::process::id()));
+    let n = CLUSTERS.fetch_add(1, Ordering::Relaxed);
+    let dir = root.join(format!("trifecta-pg-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let owner = owner()?;
     if let Some((uid, gid)) = owner {
         chown(&dir, uid, gid)?;
     }
@@ -120,18 +196,41 @@ fn start() -> Result<Server, String> {
             String::from_utf8_lossy(&status.stderr).trim()
         ));
     }
-    let port = free_port()?;
+    // Hosts of a multi-host test connect from their own addresses; initdb trusts only
+    // local ones. Nothing but the test reaches these clusters.
+    let hba = data.join("pg_hba.conf");
+    let mut rules =
+        std::fs::read_to_string(&hba).map_err(|e| format!("cannot read {}: {e}", hba.display()))?;
+    rules.push_str("host all all 0.0.0.0/0 trust\nhost all all ::/0 trust\n");
+    std::fs::write(&hba, rules).map_err(|e| format!("cannot write {}: {e}", hba.display()))?;
+    let port = if netns.is_some() { 5432 } else { free_port()? };
     let postgres = bin.join("postgres");
     let log = std::fs::File::create(dir.join("server.log"))
         .map_err(|e| format!("cannot create the server log: {e}"))?;
-    let mut cmd = as_owner(Command::new(&postgres), owner);
+    let mut cmd = match netns {
+        // `ip netns exec` must run as root to enter the namespace; the server drops to the
+        // cluster's owner after it, through setpriv.
+        Some(ns) => {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", ns]);
+            if let Some((uid, gid)) = owner {
+                cmd.arg("setpriv")
+                    .arg(format!("--reuid={uid}"))
+                    .arg(format!("--regid={gid}"))
+                    .args(["--clear-groups", "--"]);
+            }
+            cmd.arg(&postgres);
+            cmd
+        }
+        None => as_owner(Command::new(&postgres), owner),
+    };
     cmd.arg("-D")
         .arg(&data)
         .args(["-p", &port.to_string(), "-k"])
         .arg(&dir)
+        .arg("-c")
+        .arg(format!("listen_addresses={addr}"))
         .args([
-            "-c",
-            "listen_addresses=127.0.0.1",
             "-c",
             "fsync=off",
             "-c",
@@ -145,27 +244,11 @@ fn start() -> Result<Server, String> {
         ])
         .stdout(Stdio::null())
         .stderr(log);
-    kill_with_parent(&mut cmd);
-    // The death signal follows the thread that forks the server, so that thread must live as
-    // long as the process: it waits on the server forever.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("test-postgres".into())
-        .spawn(move || match cmd.spawn() {
-            Ok(mut child) => {
-                let _ = tx.send(Ok(()));
-                let _ = child.wait();
-            }
-            Err(e) => {
-                let _ = tx.send(Err(format!("cannot start {}: {e}", postgres.display())));
-            }
-        })
-        .map_err(|e| format!("cannot start the server thread: {e}"))?;
-    rx.recv().map_err(|e| e.to_string())??;
-    let base = format!("postgres://postgres@127.0.0.1:{port}");
-    let admin_url = format!("{base}/postgres");
-    wait_ready(&admin_url, &dir)?;
-    Ok(Server { base, admin_url })
+    let host = match addr {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        IpAddr::V4(v4) => v4.to_string(),
+    };
+    Ok((dir, cmd, format!("postgres://postgres@{host}:{port}")))
 }
 
 /// Waits until the server accepts a connection (at most 60 s).
@@ -179,14 +262,32 @@ fn wait_ready(url: &str, dir: &Path) -> Result<(), String> {
         let attempt = rt.block_on(tokio_postgres::connect(url, tokio_postgres::NoTls));
         match attempt {
             Ok(_) => return Ok(()),
-            Err(e) if Instant::now() > deadline => {
+            // A refusal from the server (not "not up yet") will not change by waiting.
+            Err(e) if e.as_db_error().is_some() || Instant::now() > deadline => {
                 let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = lines[lines.len().saturating_sub(10)..].join("\n");
                 return Err(format!(
-                    "the test server did not start: {e}; its log: {log}"
+                    "the test server did not start: {e}; the end of its log:\n{tail}"
                 ));
             }
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
+    }
+}
+
+/// Where cluster directories go: the temp dir, unless the cluster runs as another user who
+/// could not reach it (a `TMPDIR` only root may enter), then `/tmp`.
+fn cluster_root(other_user: bool) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let root = std::env::temp_dir();
+    let reachable = root
+        .ancestors()
+        .all(|dir| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 != 0));
+    if other_user && !reachable {
+        PathBuf::from("/tmp")
+    } else {
+        root
     }
 }
 
@@ -269,14 +370,18 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Removes `trifecta-pg-<pid>` directories whose process is gone.
+/// Removes `trifecta-pg-<pid>-<n>` directories whose process is gone.
 fn remove_stale(root: &Path) {
     let Ok(entries) = std::fs::read_dir(root) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("trifecta-pg-")) else {
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("trifecta-pg-"))
+            .and_then(|rest| rest.split('-').next())
+        else {
             continue;
         };
         if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
