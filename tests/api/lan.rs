@@ -101,26 +101,18 @@ impl Lan {
 
     /// Takes host `h`'s link to the switch down: it reaches nobody and nobody reaches it.
     pub fn cut(&self, h: usize) -> Result<(), String> {
-        ip(&[
-            "-n",
-            &self.switch(),
-            "link",
-            "set",
-            &format!("{}s{h}", self.id),
-            "down",
-        ])
+        self.set_link(h, "down")
     }
 
     /// Puts host `h`'s link back up.
     pub fn mend(&self, h: usize) -> Result<(), String> {
-        ip(&[
-            "-n",
-            &self.switch(),
-            "link",
-            "set",
-            &format!("{}s{h}", self.id),
-            "up",
-        ])
+        self.set_link(h, "up")
+    }
+
+    /// Sets the switch's end of host `h`'s link `up` or `down`.
+    fn set_link(&self, h: usize, state: &str) -> Result<(), String> {
+        let port = format!("{}s{h}", self.id);
+        ip(&["-n", &self.switch(), "link", "set", &port, state])
     }
 
     fn switch(&self) -> String {
@@ -164,10 +156,7 @@ fn remove_stale() {
     };
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let name = line.split_whitespace().next().unwrap_or_default();
-        if let Some(pid) = name.strip_prefix("tf").and_then(|r| r.split('x').next())
-            && pid.parse::<u32>().is_ok()
-            && !std::path::Path::new("/proc").join(pid).exists()
-        {
+        if left_behind(name) {
             let _ = ip(&["netns", "del", name]);
         }
     }
@@ -181,13 +170,19 @@ fn remove_stale() {
         let Some(name) = line.split(": ").nth(1).and_then(|n| n.split('@').next()) else {
             continue;
         };
-        if let Some(pid) = name.strip_prefix("tf").and_then(|r| r.split('x').next())
-            && pid.parse::<u32>().is_ok()
-            && !std::path::Path::new("/proc").join(pid).exists()
-        {
+        if left_behind(name) {
             let _ = ip(&["link", "del", name]);
         }
     }
+}
+
+/// Whether `name` (`tf<pid>x…`) belongs to a test process that is gone.
+fn left_behind(name: &str) -> bool {
+    name.strip_prefix("tf")
+        .and_then(|r| r.split('x').next())
+        .is_some_and(|pid| {
+            pid.parse::<u32>().is_ok() && !std::path::Path::new("/proc").join(pid).exists()
+        })
 }
 
 /// PostgreSQL on one host answers the other host and this process until the other host's

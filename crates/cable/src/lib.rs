@@ -47,7 +47,7 @@ pub const SCHEMA: trifecta_store::Schema = trifecta_store::Schema {
 pub use error::{Error, Result};
 pub use hub::{Sink, Subscription};
 pub use listener::Listener;
-pub use store::{Backend, TableStats, channel_hash};
+pub use store::{TableStats, channel_hash};
 
 /// The cable's migrations on PostgreSQL (`sql/postgres/`), for [`trifecta_store::Pg::migrate`].
 pub fn postgres_migrations() -> refinery::Runner {
@@ -80,7 +80,7 @@ pub struct Cable {
 }
 
 struct Inner {
-    db: Backend,
+    db: store::Store,
     clock: Clock,
     config: CableOptions,
     wake_mode: WakeMode,
@@ -123,14 +123,14 @@ impl Cable {
     /// A cable on `db` (the cable store: an SQLite [`trifecta_store::Db`] or a
     /// [`trifecta_store::Pg`]). Start its listener with [`Cable::spawn_listener`].
     pub fn new(
-        db: impl Into<Backend>,
+        db: impl Into<trifecta_store::Backend>,
         clock: Clock,
         config: CableOptions,
         wake_mode: WakeMode,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                db: db.into(),
+                db: store::Store(db.into()),
                 clock,
                 config,
                 wake_mode,
@@ -275,7 +275,7 @@ impl Cable {
             return;
         }
         tracker.spawn(self.listener().run(token.clone()));
-        if let Backend::Postgres(pg) = &self.inner.db {
+        if let trifecta_store::Backend::Postgres(pg) = &self.inner.db.0 {
             // Other processes' publishes wake the listener at once; its poll stays the
             // guarantee (notifications sent while this connection is down are lost).
             let cable = self.clone();

@@ -140,19 +140,18 @@ async fn concurrent_publishers_on_two_servers_skip_no_message() {
     tracker.wait().await;
 }
 
-/// A message published on one server wakes the other's listener through `NOTIFY` long before
-/// its 100 ms poll would find it... and with the listener's poll interval set to an hour,
-/// only the notification can deliver it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_publish_on_one_server_wakes_the_other_through_notify() {
-    let url = testing::database().await.expect("test database");
+/// Two servers on `url`: one to publish on, and one subscribed to `news` whose listener
+/// polls once an hour, so that only a notification (or a reconnection) makes it read.
+async fn publisher_and_deaf_subscriber(
+    url: &str,
+) -> (Cable, Arc<Inbox>, (CancellationToken, TaskTracker)) {
     let slow = CableOptions {
         polling_interval: Duration::from_secs(3600),
         ..CableOptions::default()
     };
-    let a = cable(store(&url, 2).await);
+    let a = cable(store(url, 2).await);
     let b = Cable::new(
-        store(&url, 2).await,
+        store(url, 2).await,
         Clock::system(),
         slow,
         WakeMode::Instant,
@@ -161,6 +160,16 @@ async fn a_publish_on_one_server_wakes_the_other_through_notify() {
     b.spawn_listener(&tracker, token.clone());
     let inbox = Arc::new(Inbox::default());
     b.subscribe("news", inbox.clone()).await.expect("subscribe");
+    (a, inbox, (token, tracker))
+}
+
+/// A message published on one server wakes the other's listener through `NOTIFY` long before
+/// its 100 ms poll would find it... and with the listener's poll interval set to an hour,
+/// only the notification can deliver it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_on_one_server_wakes_the_other_through_notify() {
+    let url = testing::database().await.expect("test database");
+    let (a, inbox, (token, tracker)) = publisher_and_deaf_subscriber(&url).await;
     // The listener's first poll sets its position; the LISTEN connection wakes it once
     // connected. Publish until one arrives (the first may precede the LISTEN).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -246,21 +255,7 @@ async fn migrations_run_once_and_refuse_a_newer_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_listen_connection_comes_back_and_catches_up() {
     let url = testing::database().await.expect("test database");
-    let slow = CableOptions {
-        polling_interval: Duration::from_secs(3600),
-        ..CableOptions::default()
-    };
-    let a = cable(store(&url, 2).await);
-    let b = Cable::new(
-        store(&url, 2).await,
-        Clock::system(),
-        slow,
-        WakeMode::Instant,
-    );
-    let (token, tracker) = (CancellationToken::new(), TaskTracker::new());
-    b.spawn_listener(&tracker, token.clone());
-    let inbox = Arc::new(Inbox::default());
-    b.subscribe("news", inbox.clone()).await.expect("subscribe");
+    let (a, inbox, (token, tracker)) = publisher_and_deaf_subscriber(&url).await;
     let admin = store(&url, 1).await;
     let conn = admin.get().await.expect("conn");
     let listening = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'";

@@ -59,7 +59,7 @@ pub const SCHEMA: trifecta_store::Schema = trifecta_store::Schema {
 pub use error::{Error, Result};
 pub use key::MAX_KEY_BYTES;
 pub use stats::CacheStats;
-pub use store::{Backend, EntryInfo, ServerStats};
+pub use store::{EntryInfo, ServerStats};
 pub use write::WriteOptions;
 
 use key::Key;
@@ -73,7 +73,7 @@ pub struct Cache {
 }
 
 struct Inner {
-    db: Backend,
+    db: store::Store,
     clock: Clock,
     options: CacheOptions,
     hits: AtomicU64,
@@ -104,13 +104,17 @@ impl fmt::Debug for Cache {
 impl Cache {
     /// A cache on `db` (a migrated cache file, [`trifecta_store::Db`], or a migrated
     /// [`trifecta_store::Pg`] store), with time from `clock`.
-    pub fn new(db: impl Into<Backend>, clock: Clock, options: CacheOptions) -> Self {
+    pub fn new(
+        db: impl Into<trifecta_store::Backend>,
+        clock: Clock,
+        options: CacheOptions,
+    ) -> Self {
         let namespace = options.namespace.as_deref().map(Arc::from);
         let started_at = clock.now();
         let instance = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
         Self {
             inner: Arc::new(Inner {
-                db: db.into(),
+                db: store::Store(db.into()),
                 clock,
                 options,
                 hits: AtomicU64::new(0),
@@ -145,8 +149,8 @@ impl Cache {
     }
 
     /// Where the cache lives.
-    pub fn backend(&self) -> &Backend {
-        &self.inner.db
+    pub fn backend(&self) -> &trifecta_store::Backend {
+        &self.inner.db.0
     }
 
     /// Reads that found a live entry, since this cache was created (all handles).

@@ -11,6 +11,7 @@
 //!
 //! Talks to: rusqlite, r2d2, refinery, tokio-postgres, deadpool-postgres. Knows nothing of the engines built on top of it.
 
+mod backend;
 mod clock;
 mod db;
 mod error;
@@ -20,6 +21,7 @@ mod migrate;
 pub mod pg;
 mod wake;
 
+pub use backend::Backend;
 pub use clock::{Clock, Timestamp};
 pub use db::{BUSY_TIMEOUT, Db, PoolOptions};
 pub use error::{Error, Result};

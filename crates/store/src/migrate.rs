@@ -71,17 +71,7 @@ pub fn run_migrations(
     conn: &mut Connection,
     runner: Runner,
 ) -> Result<MigrationReport> {
-    let mut versions: Vec<(i64, String)> = runner
-        .get_migrations()
-        .iter()
-        .map(|m| {
-            (
-                i64::from(m.version()),
-                format!("V{}__{}", m.version(), m.name()),
-            )
-        })
-        .collect();
-    versions.sort();
+    let versions = versions(&runner);
     let known = versions.last().map_or(0, |v| v.0);
     let found = applied_version(conn)?;
     if found > known {
@@ -96,28 +86,7 @@ pub fn run_migrations(
         .set_abort_divergent(true)
         .set_abort_missing(true)
         .run(conn)
-        .map_err(|e| {
-            // refinery reports what it applied before the failure; the failing migration is
-            // the first one after both that and what the file already had.
-            let done = e
-                .report()
-                .and_then(|r| {
-                    r.applied_migrations()
-                        .iter()
-                        .map(|m| i64::from(m.version()))
-                        .max()
-                })
-                .unwrap_or(0)
-                .max(found);
-            Error::Migration {
-                db,
-                migration: versions
-                    .iter()
-                    .find(|(v, _)| *v > done)
-                    .map_or_else(|| "?".to_owned(), |(_, name)| name.clone()),
-                reason: one_line(&e.to_string()),
-            }
-        })?;
+        .map_err(|e| failed(db, &versions, found, &e))?;
     let applied = report
         .applied_migrations()
         .iter()
@@ -147,6 +116,51 @@ pub(super) fn applied_version(conn: &Connection) -> Result<i64> {
         [],
         |r| r.get(0),
     )?)
+}
+
+/// The migrations of `runner` as `(version, "V{n}__{name}")`, oldest first.
+pub(crate) fn versions(runner: &Runner) -> Vec<(i64, String)> {
+    let mut versions: Vec<(i64, String)> = runner
+        .get_migrations()
+        .iter()
+        .map(|m| {
+            (
+                i64::from(m.version()),
+                format!("V{}__{}", m.version(), m.name()),
+            )
+        })
+        .collect();
+    versions.sort();
+    versions
+}
+
+/// The error of a failed migration run of store `db`, whose history was at `found`.
+pub(crate) fn failed(
+    db: &'static str,
+    versions: &[(i64, String)],
+    found: i64,
+    e: &refinery::Error,
+) -> Error {
+    // refinery reports what it applied before the failure; the failing migration is the
+    // first one after both that and what the store already had.
+    let done = e
+        .report()
+        .and_then(|r| {
+            r.applied_migrations()
+                .iter()
+                .map(|m| i64::from(m.version()))
+                .max()
+        })
+        .unwrap_or(0)
+        .max(found);
+    Error::Migration {
+        db,
+        migration: versions
+            .iter()
+            .find(|(v, _)| *v > done)
+            .map_or_else(|| "?".to_owned(), |(_, name)| name.clone()),
+        reason: one_line(&e.to_string()),
+    }
 }
 
 fn one_line(s: &str) -> String {

@@ -1,5 +1,5 @@
 //! The store seam of Solid Cable: one table, `solid_cable_messages`, in an SQLite file
-//! (`sqlite`) or on a PostgreSQL server (`postgres`). [`Backend`] is what the engine calls;
+//! (`sqlite`) or on a PostgreSQL server (`postgres`). [`Store`] is what the engine calls;
 //! each operation is one transaction on one backend, and the engine above (publish, listener,
 //! trimmer, hub) is the same on both.
 //!
@@ -14,7 +14,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use trifecta_store::{Db, Pg, Timestamp};
+use trifecta_store::{Backend, Timestamp};
 
 use super::{Message, Result};
 
@@ -46,28 +46,11 @@ pub struct TableStats {
     pub payload_bytes: i64,
 }
 
-/// Where the cable's messages live. Cheap to clone.
+/// The cable's store: its operations on whichever [`Backend`] it is. Cheap to clone.
 #[derive(Clone, Debug)]
-pub enum Backend {
-    /// The cable SQLite file.
-    Sqlite(Db),
-    /// A PostgreSQL database (`--database-url`).
-    Postgres(Pg),
-}
+pub(crate) struct Store(pub(crate) Backend);
 
-impl From<Db> for Backend {
-    fn from(db: Db) -> Self {
-        Backend::Sqlite(db)
-    }
-}
-
-impl From<Pg> for Backend {
-    fn from(pg: Pg) -> Self {
-        Backend::Postgres(pg)
-    }
-}
-
-impl Backend {
+impl Store {
     /// Appends one message; returns its id.
     pub(crate) async fn insert(
         &self,
@@ -75,7 +58,7 @@ impl Backend {
         payload: String,
         now: Timestamp,
     ) -> Result<(i64, String, String)> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => {
                 db.write(move |tx| {
                     sqlite::insert(tx, &channel, &payload, now).map(|id| (id, channel, payload))
@@ -91,7 +74,7 @@ impl Backend {
 
     /// The highest message id, 0 for an empty table.
     pub(crate) async fn max_id(&self) -> Result<i64> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => db.call(|conn| sqlite::max_id(conn)).await,
             Backend::Postgres(pg) => postgres::max_id(pg).await,
         }
@@ -106,7 +89,7 @@ impl Backend {
         hashes: Arc<str>,
         limit: u32,
     ) -> Result<(i64, Vec<Message>)> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => {
                 db.call(move |conn| {
                     let max = sqlite::max_id(conn)?;
@@ -126,7 +109,7 @@ impl Backend {
     /// the backend has one (SQLite's `data_version`); while it is unchanged, nothing new can
     /// be there.
     pub(crate) fn data_version(&self) -> Option<i64> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => db.data_version().ok(),
             Backend::Postgres(_) => None,
         }
@@ -134,7 +117,7 @@ impl Backend {
 
     /// Deletes at most `limit` messages created before `cutoff`; returns how many.
     pub(crate) async fn trim_batch(&self, cutoff: Timestamp, limit: u32) -> Result<usize> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => {
                 db.write(move |tx| sqlite::trim_batch(tx, cutoff, limit))
                     .await
@@ -145,7 +128,7 @@ impl Backend {
 
     /// Counts and bounds of the messages table.
     pub(crate) async fn table_stats(&self) -> Result<TableStats> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => db.call(|conn| sqlite::table_stats(conn)).await,
             Backend::Postgres(pg) => postgres::table_stats(pg).await,
         }

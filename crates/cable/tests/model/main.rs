@@ -28,8 +28,8 @@ use std::time::Duration;
 use proptest_state_machine::{StateMachineTest, prop_state_machine};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
-use trifecta_cable::{Backend, Cable, CableOptions, Listener, Message, Sink, Subscription};
-use trifecta_store::{Clock, Pg, WakeMode};
+use trifecta_cable::{Cable, CableOptions, Listener, Message, Sink, Subscription};
+use trifecta_store::{Backend, Clock, Pg, WakeMode};
 
 use reference::{CHANNELS, CableModel, Model, PROCESSES, RETENTION, Step};
 

@@ -1,5 +1,5 @@
 //! The store seam of Solid Cache: its tables in an SQLite file (`sqlite`) or on a PostgreSQL
-//! server (`postgres`). [`Backend`] is what the [`Cache`](super::Cache) methods call; each
+//! server (`postgres`). [`Store`] is what the [`Cache`](super::Cache) methods call; each
 //! operation is one transaction on one backend. The rules both backends share (what an
 //! eviction round removes, what an increment starts from) live here, once.
 
@@ -8,7 +8,7 @@ mod sqlite;
 
 use std::time::Duration;
 
-use trifecta_store::{Db, Pg, Timestamp};
+use trifecta_store::{Backend, Timestamp};
 
 use crate::error::Result;
 use crate::key::Key;
@@ -144,28 +144,11 @@ fn as_integer(value: &[u8]) -> Option<i64> {
     }
 }
 
-/// Where the cache lives. Cheap to clone.
+/// The cache's store: its operations on whichever [`Backend`] it is. Cheap to clone.
 #[derive(Clone, Debug)]
-pub enum Backend {
-    /// The cache SQLite file.
-    Sqlite(Db),
-    /// A PostgreSQL database (`--database-url`).
-    Postgres(Pg),
-}
+pub(crate) struct Store(pub(crate) Backend);
 
-impl From<Db> for Backend {
-    fn from(db: Db) -> Self {
-        Backend::Sqlite(db)
-    }
-}
-
-impl From<Pg> for Backend {
-    fn from(pg: Pg) -> Self {
-        Backend::Postgres(pg)
-    }
-}
-
-impl Backend {
+impl Store {
     /// The live values of `keys`, in order (`None` for a miss); waits at most `timeout`.
     pub(crate) async fn values(
         &self,
@@ -173,7 +156,7 @@ impl Backend {
         now: Timestamp,
         timeout: Duration,
     ) -> Result<Vec<Option<Vec<u8>>>> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => {
                 db.call(move |conn| {
                     sqlite::read::with_read_timeout(conn, timeout, |c| {
@@ -190,7 +173,7 @@ impl Backend {
 
     /// Whether `key` has a live entry.
     pub(crate) async fn exists(&self, key: Key, now: Timestamp, timeout: Duration) -> Result<bool> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => {
                 db.call(move |conn| {
                     sqlite::read::with_read_timeout(conn, timeout, |c| {
@@ -218,7 +201,7 @@ impl Backend {
         now: Timestamp,
         timeout: Duration,
     ) -> Result<Option<EntryInfo>> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => {
                 db.call(move |conn| {
                     sqlite::read::with_read_timeout(conn, timeout, |c| {
@@ -244,7 +227,7 @@ impl Backend {
         unless_exist: bool,
         timeout: Duration,
     ) -> Result<usize> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => {
                 db.write_within(timeout, move |tx| {
                     let mut written = 0;
@@ -276,7 +259,7 @@ impl Backend {
     /// Deletes `keys`; returns how many rows went. `timeout` of `None` waits as long as the
     /// store's own busy timeout.
     pub(crate) async fn delete(&self, keys: Vec<Key>, timeout: Option<Duration>) -> Result<usize> {
-        match (self, timeout) {
+        match (&self.0, timeout) {
             (Backend::Sqlite(db), Some(t)) => {
                 db.write_within(t, move |tx| sqlite::write::delete(tx, &keys))
                     .await
@@ -300,7 +283,7 @@ impl Backend {
         expires_at: Option<Timestamp>,
         timeout: Duration,
     ) -> Result<i64> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => {
                 db.write_within(timeout, move |tx| {
                     sqlite::write::increment(tx, &key, amount, now, expires_at)
@@ -320,7 +303,7 @@ impl Backend {
 
     /// Deletes every entry; returns how many.
     pub(crate) async fn clear(&self) -> Result<usize> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => db.write(sqlite::write::clear).await,
             Backend::Postgres(pg) => postgres::clear(pg).await,
         }
@@ -333,7 +316,7 @@ impl Backend {
         limits: Limits,
         timeout: Duration,
     ) -> Result<usize> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => {
                 db.write_within(timeout, move |tx| sqlite::expire::round(tx, now, limits))
                     .await
@@ -351,7 +334,7 @@ impl Backend {
 
     /// The totals and the counters of servers that flushed since `since`.
     pub(crate) async fn stats(&self, since: Timestamp) -> Result<(Totals, Vec<ServerStats>)> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => {
                 db.call(move |conn| {
                     Ok((
@@ -372,7 +355,7 @@ impl Backend {
         prune_before: Timestamp,
         timeout: Duration,
     ) -> Result<()> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => {
                 db.write_within(timeout, move |tx| {
                     sqlite::stats::flush(tx, &row, prune_before)
@@ -387,7 +370,7 @@ impl Backend {
 
     /// Removes this process's counters (graceful shutdown).
     pub(crate) async fn remove_stats(&self, instance: String) -> Result<()> {
-        match self {
+        match &self.0 {
             Backend::Sqlite(db) => {
                 db.write(move |tx| sqlite::stats::remove(tx, &instance))
                     .await

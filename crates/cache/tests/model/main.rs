@@ -24,7 +24,8 @@ use std::time::Duration;
 use proptest_state_machine::{StateMachineTest, prop_state_machine};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
-use trifecta_cache::{Backend, Cache, CacheOptions, WriteOptions};
+use trifecta_cache::{Cache, CacheOptions, WriteOptions};
+use trifecta_store::Backend;
 use trifecta_store::Clock;
 
 use reference::{Answer, CacheModel, K, Model, NAMES, NAMESPACE, Step};

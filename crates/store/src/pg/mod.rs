@@ -20,7 +20,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use refinery::Runner;
 
 use super::error::{Error, Result};
-use super::migrate::MigrationReport;
+use super::migrate::{MigrationReport, failed, versions};
 
 /// Connections of one store's pool, unless the URL says otherwise.
 pub const DEFAULT_POOL_SIZE: usize = 16;
@@ -124,17 +124,7 @@ impl Pg {
     pub async fn migrate(&self, runner: fn() -> Runner) -> Result<MigrationReport> {
         let mut conn = self.get().await?;
         let table = format!("{}_schema_history", self.name);
-        let mut versions: Vec<(i64, String)> = runner()
-            .get_migrations()
-            .iter()
-            .map(|m| {
-                (
-                    i64::from(m.version()),
-                    format!("V{}__{}", m.version(), m.name()),
-                )
-            })
-            .collect();
-        versions.sort();
+        let versions = versions(&runner());
         let known = versions.last().map_or(0, |v| v.0);
         let found = self.applied_version(&conn, &table).await?;
         if found > known {
@@ -152,30 +142,7 @@ impl Pg {
             .set_abort_missing(true)
             .run_async(client)
             .await
-            .map_err(|e| {
-                let done = e
-                    .report()
-                    .and_then(|r| {
-                        r.applied_migrations()
-                            .iter()
-                            .map(|m| i64::from(m.version()))
-                            .max()
-                    })
-                    .unwrap_or(0)
-                    .max(found);
-                Error::Migration {
-                    db: self.name,
-                    migration: versions
-                        .iter()
-                        .find(|(v, _)| *v > done)
-                        .map_or_else(|| "?".to_owned(), |(_, name)| name.clone()),
-                    reason: e
-                        .to_string()
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                }
-            })?;
+            .map_err(|e| failed(self.name, &versions, found, &e))?;
         Ok(MigrationReport {
             db: self.name,
             applied: report

@@ -262,8 +262,8 @@ fn wait_ready(url: &str, dir: &Path) -> Result<(), String> {
         let attempt = rt.block_on(tokio_postgres::connect(url, tokio_postgres::NoTls));
         match attempt {
             Ok(_) => return Ok(()),
-            // A refusal from the server (not "not up yet") will not change by waiting.
-            Err(e) if e.as_db_error().is_some() || Instant::now() > deadline => {
+            // A refusal from the server other than "starting up" will not change by waiting.
+            Err(e) if refused(&e) || Instant::now() > deadline => {
                 let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
                 let lines: Vec<&str> = log.lines().collect();
                 let tail = lines[lines.len().saturating_sub(10)..].join("\n");
@@ -274,6 +274,13 @@ fn wait_ready(url: &str, dir: &Path) -> Result<(), String> {
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
     }
+}
+
+/// Whether the server answered and refused for good (not "the database system is starting
+/// up", which it says while it recovers).
+fn refused(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error()
+        .is_some_and(|db| *db.code() != tokio_postgres::error::SqlState::CANNOT_CONNECT_NOW)
 }
 
 /// Where cluster directories go: the temp dir, unless the cluster runs as another user who
