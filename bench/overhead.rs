@@ -89,12 +89,15 @@ pub fn measure(
     for round in 0..plan.e2e_rounds {
         let pair = rt.block_on(paired_pipeline(bin, plan, round, tick))?;
         for (off, on) in pair.without.iter().zip(&pair.with) {
-            if let (Some(a), Some(b)) = (median_ms(off), median_ms(on)) {
-                diffs.push(b - a);
+            if !off.0.is_empty() && !on.0.is_empty() {
+                let median_ms = |s: &Samples| s.quantile(0.5).as_secs_f64() * 1e3;
+                diffs.push(median_ms(on) - median_ms(off));
             }
         }
-        e2e_without.0.extend(pair.without.into_iter().flatten());
-        e2e_with.0.extend(pair.with.into_iter().flatten());
+        e2e_without
+            .0
+            .extend(pair.without.into_iter().flat_map(|s| s.0));
+        e2e_with.0.extend(pair.with.into_iter().flat_map(|s| s.0));
     }
     let ratio = Estimate::of(&per_process);
     let percent = |log_ratio: f64| finite(log_ratio.exp() * 100.0);
@@ -176,8 +179,8 @@ fn interleaved_jobs(exe: &Path, plan: &Plan) -> Result<Vec<Blocks>, BoxError> {
 
 /// Per change, the end-to-end latency to each subscriber that received it.
 struct Paired {
-    without: Vec<Vec<std::time::Duration>>,
-    with: Vec<Vec<std::time::Duration>>,
+    without: Vec<Samples>,
+    with: Vec<Samples>,
 }
 
 /// One server of a paired run, its signed-in client and its subscribers.
@@ -231,10 +234,7 @@ impl Side {
 
     /// Waits for the sends and (up to `deadline`) the frames, stops the server and returns
     /// each change's latencies.
-    async fn finish(
-        mut self,
-        deadline: tokio::time::Instant,
-    ) -> Result<Vec<Vec<Duration>>, BoxError> {
+    async fn finish(mut self, deadline: tokio::time::Instant) -> Result<Vec<Samples>, BoxError> {
         let mut sent = Vec::with_capacity(self.sends.len());
         for s in self.sends.drain(..) {
             sent.push(s.await??);
@@ -253,12 +253,14 @@ impl Side {
             .iter()
             .enumerate()
             .map(|(k, req)| {
-                self.got
-                    .at
-                    .iter()
-                    .filter_map(|c| c[k])
-                    .map(|t| Duration::from_micros((t - req).max(0) as u64))
-                    .collect()
+                Samples(
+                    self.got
+                        .at
+                        .iter()
+                        .filter_map(|c| c[k])
+                        .map(|t| Duration::from_micros((t - req).max(0) as u64))
+                        .collect(),
+                )
             })
             .collect())
     }
@@ -290,13 +292,6 @@ async fn paired_pipeline(
     let without = off.finish(deadline).await?;
     let with = on.finish(deadline).await?;
     Ok(Paired { without, with })
-}
-
-/// The median of `v` in ms; `None` when empty.
-fn median_ms(v: &[Duration]) -> Option<f64> {
-    let mut v = v.to_vec();
-    v.sort();
-    v.get(v.len() / 2).map(|d| d.as_secs_f64() * 1e3)
 }
 
 /// The mean of paired measurements and its 95 % percentile-bootstrap interval.

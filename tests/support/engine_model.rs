@@ -66,8 +66,8 @@ pub fn migrated_pg(
         let url = trifecta_store::pg::testing::database()
             .await
             .expect("test database");
-        let pg = Pg::connect(name, &url, 4).expect("pool");
-        pg.migrate(runner).await.expect("migrate");
-        pg
+        trifecta_store::pg::testing::open(name, &url, 4, runner)
+            .await
+            .expect("store")
     })
 }

@@ -37,11 +37,9 @@ impl Inbox {
 
 /// A migrated cable store on a fresh database, with a pool of `size` connections.
 async fn store(url: &str, size: usize) -> Pg {
-    let pg = Pg::connect("cable", url, size).expect("pool");
-    pg.migrate(trifecta_cable::postgres_migrations)
+    testing::open("cable", url, size, trifecta_cable::postgres_migrations)
         .await
-        .expect("migrate");
-    pg
+        .expect("cable store")
 }
 
 fn cable(pg: Pg) -> Cable {

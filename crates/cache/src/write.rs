@@ -1,6 +1,7 @@
 //! Write operations. A failed write is logged and dropped; the caller sees `false`/`None`.
-//! Each waits at most [`super::CacheOptions::write_timeout`] for a locked file
-//! ([`Cache::write_quickly`]); `clear` and `try_delete`, for administration, wait longer.
+//! Each waits at most [`super::CacheOptions::write_timeout`] for the store (the file's
+//! lock, or on PostgreSQL a connection and the totals lock); `clear` and `try_delete`, for
+//! administration, wait longer.
 
 use std::time::Duration;
 

@@ -12,11 +12,9 @@ use trifecta_store::{Clock, Pg};
 const KEYS: usize = 12;
 
 async fn store(url: &str) -> Pg {
-    let pg = Pg::connect("cache", url, 4).expect("pool");
-    pg.migrate(trifecta_cache::postgres_migrations)
+    testing::open("cache", url, 4, trifecta_cache::postgres_migrations)
         .await
-        .expect("migrate");
-    pg
+        .expect("cache store")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

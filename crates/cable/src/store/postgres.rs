@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use trifecta_store::{Pg, Timestamp};
 
-use super::super::{Error, Message, Result};
+use super::super::{Message, Result};
 use super::TableStats;
 
 /// The advisory lock key that serialises publishes ("cable" in ASCII).
@@ -22,10 +22,6 @@ pub const PUBLISH_LOCK: i64 = 0x63_61_62_6c_65;
 
 /// The `LISTEN` channel every publish notifies.
 pub const NOTIFY_CHANNEL: &str = "trifecta_cable";
-
-fn db(pg: &Pg) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
-    move |e| Error::Store(pg.error(e))
-}
 
 /// Appends one message under the publish lock and notifies; returns its id.
 pub(super) async fn insert(pg: &Pg, channel: &str, payload: &str, now: Timestamp) -> Result<i64> {
@@ -35,10 +31,12 @@ pub(super) async fn insert(pg: &Pg, channel: &str, payload: &str, now: Timestamp
                           VALUES ($1, $2, $3, $4) RETURNING id";
     const NOTIFY: &str = "SELECT pg_notify($1, '')";
     let mut conn = pg.get().await?;
-    let tx = conn.transaction().await.map_err(db(pg))?;
-    let lock = tx.prepare_cached(LOCK).await.map_err(db(pg))?;
-    tx.execute(&lock, &[&PUBLISH_LOCK]).await.map_err(db(pg))?;
-    let insert = tx.prepare_cached(INSERT).await.map_err(db(pg))?;
+    let tx = conn.transaction().await.map_err(|e| pg.error(e))?;
+    let lock = tx.prepare_cached(LOCK).await.map_err(|e| pg.error(e))?;
+    tx.execute(&lock, &[&PUBLISH_LOCK])
+        .await
+        .map_err(|e| pg.error(e))?;
+    let insert = tx.prepare_cached(INSERT).await.map_err(|e| pg.error(e))?;
     let row = tx
         .query_one(
             &insert,
@@ -50,12 +48,12 @@ pub(super) async fn insert(pg: &Pg, channel: &str, payload: &str, now: Timestamp
             ],
         )
         .await
-        .map_err(db(pg))?;
-    let notify = tx.prepare_cached(NOTIFY).await.map_err(db(pg))?;
+        .map_err(|e| pg.error(e))?;
+    let notify = tx.prepare_cached(NOTIFY).await.map_err(|e| pg.error(e))?;
     tx.execute(&notify, &[&NOTIFY_CHANNEL])
         .await
-        .map_err(db(pg))?;
-    tx.commit().await.map_err(db(pg))?;
+        .map_err(|e| pg.error(e))?;
+    tx.commit().await.map_err(|e| pg.error(e))?;
     Ok(row.get(0))
 }
 
@@ -63,8 +61,12 @@ pub(super) async fn insert(pg: &Pg, channel: &str, payload: &str, now: Timestamp
 pub(super) async fn max_id(pg: &Pg) -> Result<i64> {
     const SQL: &str = "SELECT coalesce(max(id), 0)::bigint FROM solid_cable_messages";
     let conn = pg.get().await?;
-    let stmt = conn.prepare_cached(SQL).await.map_err(db(pg))?;
-    Ok(conn.query_one(&stmt, &[]).await.map_err(db(pg))?.get(0))
+    let stmt = conn.prepare_cached(SQL).await.map_err(|e| pg.error(e))?;
+    Ok(conn
+        .query_one(&stmt, &[])
+        .await
+        .map_err(|e| pg.error(e))?
+        .get(0))
 }
 
 /// In one statement (one snapshot): the highest id, and the messages after `after` on
@@ -84,11 +86,11 @@ pub(super) async fn poll(
                          ORDER BY id LIMIT $3
                        ) m ON true";
     let conn = pg.get().await?;
-    let stmt = conn.prepare_cached(SQL).await.map_err(db(pg))?;
+    let stmt = conn.prepare_cached(SQL).await.map_err(|e| pg.error(e))?;
     let rows = conn
         .query(&stmt, &[&after, &hashes, &i64::from(limit)])
         .await
-        .map_err(db(pg))?;
+        .map_err(|e| pg.error(e))?;
     let mut max = after.unwrap_or(0);
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
@@ -118,11 +120,11 @@ pub(super) async fn trim_batch(pg: &Pg, cutoff: Timestamp, limit: u32) -> Result
                          (SELECT id FROM solid_cable_messages WHERE created_at < $1
                           ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)";
     let conn = pg.get().await?;
-    let stmt = conn.prepare_cached(SQL).await.map_err(db(pg))?;
+    let stmt = conn.prepare_cached(SQL).await.map_err(|e| pg.error(e))?;
     let n = conn
         .execute(&stmt, &[&cutoff.0, &i64::from(limit)])
         .await
-        .map_err(db(pg))?;
+        .map_err(|e| pg.error(e))?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
@@ -134,11 +136,15 @@ pub(super) async fn table_stats(pg: &Pg) -> Result<TableStats> {
                               (SELECT coalesce(max(id), 0)::bigint FROM solid_cable_messages)
                        FROM solid_cable_messages";
     let conn = pg.get().await?;
-    let row = conn.query_one(SQL, &[]).await.map_err(db(pg))?;
+    let row = conn.query_one(SQL, &[]).await.map_err(|e| pg.error(e))?;
     // The identity's last value survives trimming, as SQLite's sqlite_sequence does.
     const SEQ: &str =
         "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM solid_cable_messages_id_seq";
-    let seq: i64 = conn.query_one(SEQ, &[]).await.map_err(db(pg))?.get(0);
+    let seq: i64 = conn
+        .query_one(SEQ, &[])
+        .await
+        .map_err(|e| pg.error(e))?
+        .get(0);
     Ok(TableStats {
         messages: row.get(0),
         channels: row.get(1),

@@ -29,7 +29,7 @@ use proptest_state_machine::{StateMachineTest, prop_state_machine};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
 use trifecta_cable::{Cable, CableOptions, Listener, Message, Sink, Subscription};
-use trifecta_store::{Backend, Clock, Pg, WakeMode};
+use trifecta_store::{Backend, Clock, WakeMode};
 
 use reference::{CHANNELS, CableModel, Model, PROCESSES, RETENTION, Step};
 
@@ -77,11 +77,15 @@ impl Place {
                 support::migrated(dir.path(), "cable", trifecta_cable::SCHEMA).into()
             }
             Place::Url(url) => rt.block_on(async {
-                let pg = Pg::connect("cable", url, 4).expect("pool");
-                pg.migrate(trifecta_cable::postgres_migrations)
-                    .await
-                    .expect("migrate");
-                pg.into()
+                trifecta_store::pg::testing::open(
+                    "cable",
+                    url,
+                    4,
+                    trifecta_cable::postgres_migrations,
+                )
+                .await
+                .expect("cable store")
+                .into()
             }),
         }
     }

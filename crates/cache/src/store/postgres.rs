@@ -16,10 +16,6 @@ use super::{EntryInfo, Limits, Oldest, ServerStats, Totals, byte_size, increment
 use crate::error::{Error, Result};
 use crate::key::Key;
 
-fn db(pg: &Pg) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
-    move |e| Error::Store(pg.error(e))
-}
-
 /// Runs `op`, failing when it takes longer than `timeout` (a busy server or no free
 /// connection); an abandoned transaction is rolled back by the driver.
 pub(super) async fn within<T>(
@@ -43,12 +39,15 @@ const SELECT_VALUES: &str = "SELECT key_hash, key, value FROM solid_cache_entrie
 /// differs: a `key_hash` collision).
 pub(super) async fn values(pg: &Pg, keys: &[Key], now: Timestamp) -> Result<Vec<Option<Vec<u8>>>> {
     let conn = pg.get().await?;
-    let stmt = conn.prepare_cached(SELECT_VALUES).await.map_err(db(pg))?;
+    let stmt = conn
+        .prepare_cached(SELECT_VALUES)
+        .await
+        .map_err(|e| pg.error(e))?;
     let hashes: Vec<i64> = keys.iter().map(|k| k.hash).collect();
     let rows = conn
         .query(&stmt, &[&hashes, &now.0])
         .await
-        .map_err(db(pg))?;
+        .map_err(|e| pg.error(e))?;
     let found: Vec<(i64, Vec<u8>, Vec<u8>)> = rows
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
@@ -71,11 +70,14 @@ const SELECT_ENTRY: &str =
 /// The live entry of `key` with its metadata.
 pub(super) async fn entry(pg: &Pg, key: &Key, now: Timestamp) -> Result<Option<EntryInfo>> {
     let conn = pg.get().await?;
-    let stmt = conn.prepare_cached(SELECT_ENTRY).await.map_err(db(pg))?;
+    let stmt = conn
+        .prepare_cached(SELECT_ENTRY)
+        .await
+        .map_err(|e| pg.error(e))?;
     let row = conn
         .query_opt(&stmt, &[&key.hash, &key.bytes, &now.0])
         .await
-        .map_err(db(pg))?;
+        .map_err(|e| pg.error(e))?;
     Ok(row.map(|r| EntryInfo {
         value: r.get(0),
         created_at: Timestamp(r.get(1)),
@@ -90,13 +92,13 @@ async fn begin<'a>(
     conn: &'a mut trifecta_store::pg::Connection,
     timeout: Duration,
 ) -> Result<Transaction<'a>> {
-    let tx = conn.transaction().await.map_err(db(pg))?;
+    let tx = conn.transaction().await.map_err(|e| pg.error(e))?;
     let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
     tx.batch_execute(&format!(
         "SET LOCAL lock_timeout = {ms}; SELECT 1 FROM solid_cache_totals WHERE id = 1 FOR UPDATE"
     ))
     .await
-    .map_err(db(pg))?;
+    .map_err(|e| pg.error(e))?;
     Ok(tx)
 }
 
@@ -117,8 +119,14 @@ async fn current(
     key: &Key,
     now: Timestamp,
 ) -> Result<Option<(Vec<u8>, Option<Timestamp>)>> {
-    let stmt = tx.prepare_cached(SELECT_CURRENT).await.map_err(db(pg))?;
-    let row = tx.query_opt(&stmt, &[&key.hash]).await.map_err(db(pg))?;
+    let stmt = tx
+        .prepare_cached(SELECT_CURRENT)
+        .await
+        .map_err(|e| pg.error(e))?;
+    let row = tx
+        .query_opt(&stmt, &[&key.hash])
+        .await
+        .map_err(|e| pg.error(e))?;
     Ok(row.and_then(|r| {
         let stored: Vec<u8> = r.get(0);
         let expires_at = r.get::<_, Option<i64>>(2).map(Timestamp);
@@ -135,7 +143,7 @@ async fn upsert(
     now: Timestamp,
     expires_at: Option<Timestamp>,
 ) -> Result<()> {
-    let stmt = tx.prepare_cached(UPSERT).await.map_err(db(pg))?;
+    let stmt = tx.prepare_cached(UPSERT).await.map_err(|e| pg.error(e))?;
     tx.execute(
         &stmt,
         &[
@@ -148,7 +156,7 @@ async fn upsert(
         ],
     )
     .await
-    .map_err(db(pg))?;
+    .map_err(|e| pg.error(e))?;
     Ok(())
 }
 
@@ -172,7 +180,7 @@ pub(super) async fn write(
         upsert(pg, &tx, key, value, now, expires_at).await?;
         written += 1;
     }
-    tx.commit().await.map_err(db(pg))?;
+    tx.commit().await.map_err(|e| pg.error(e))?;
     Ok(written)
 }
 
@@ -189,7 +197,7 @@ pub(super) async fn increment(
     let tx = begin(pg, &mut conn, timeout).await?;
     let (next, expiry) = incremented(current(pg, &tx, key, now).await?, amount, expires_at);
     upsert(pg, &tx, key, next.to_string().as_bytes(), now, expiry).await?;
-    tx.commit().await.map_err(db(pg))?;
+    tx.commit().await.map_err(|e| pg.error(e))?;
     Ok(next)
 }
 
@@ -199,15 +207,18 @@ const DELETE_KEY: &str = "DELETE FROM solid_cache_entries WHERE key_hash = $1 AN
 pub(super) async fn delete(pg: &Pg, keys: &[Key], timeout: Duration) -> Result<usize> {
     let mut conn = pg.get().await?;
     let tx = begin(pg, &mut conn, timeout).await?;
-    let stmt = tx.prepare_cached(DELETE_KEY).await.map_err(db(pg))?;
+    let stmt = tx
+        .prepare_cached(DELETE_KEY)
+        .await
+        .map_err(|e| pg.error(e))?;
     let mut n = 0;
     for k in keys {
         n += tx
             .execute(&stmt, &[&k.hash, &k.bytes])
             .await
-            .map_err(db(pg))?;
+            .map_err(|e| pg.error(e))?;
     }
-    tx.commit().await.map_err(db(pg))?;
+    tx.commit().await.map_err(|e| pg.error(e))?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
@@ -218,8 +229,8 @@ pub(super) async fn clear(pg: &Pg) -> Result<usize> {
     let n = tx
         .execute("DELETE FROM solid_cache_entries", &[])
         .await
-        .map_err(db(pg))?;
-    tx.commit().await.map_err(db(pg))?;
+        .map_err(|e| pg.error(e))?;
+    tx.commit().await.map_err(|e| pg.error(e))?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
@@ -239,16 +250,22 @@ pub(super) async fn expire_round(
 ) -> Result<usize> {
     let mut conn = pg.get().await?;
     let tx = begin(pg, &mut conn, timeout).await?;
-    let t = tx.query_one(SELECT_TOTALS, &[]).await.map_err(db(pg))?;
+    let t = tx
+        .query_one(SELECT_TOTALS, &[])
+        .await
+        .map_err(|e| pg.error(e))?;
     let totals = Totals {
         entries: t.get(0),
         bytes: t.get(1),
     };
-    let stmt = tx.prepare_cached(SELECT_OLDEST).await.map_err(db(pg))?;
+    let stmt = tx
+        .prepare_cached(SELECT_OLDEST)
+        .await
+        .map_err(|e| pg.error(e))?;
     let oldest: Vec<Oldest> = tx
         .query(&stmt, &[&(i64::from(limits.batch) * 3)])
         .await
-        .map_err(db(pg))?
+        .map_err(|e| pg.error(e))?
         .iter()
         .map(|r| Oldest {
             id: r.get(0),
@@ -259,10 +276,13 @@ pub(super) async fn expire_round(
         .collect();
     let ids = victims(totals, &oldest, now, limits);
     if !ids.is_empty() {
-        let stmt = tx.prepare_cached(DELETE_IDS).await.map_err(db(pg))?;
-        tx.execute(&stmt, &[&ids]).await.map_err(db(pg))?;
+        let stmt = tx
+            .prepare_cached(DELETE_IDS)
+            .await
+            .map_err(|e| pg.error(e))?;
+        tx.execute(&stmt, &[&ids]).await.map_err(|e| pg.error(e))?;
     }
-    tx.commit().await.map_err(db(pg))?;
+    tx.commit().await.map_err(|e| pg.error(e))?;
     Ok(ids.len())
 }
 
@@ -273,7 +293,10 @@ const SELECT_LIVE: &str =
 /// The totals and the counters of servers that flushed since `since`.
 pub(super) async fn stats(pg: &Pg, since: Timestamp) -> Result<(Totals, Vec<ServerStats>)> {
     let conn = pg.get().await?;
-    let t = conn.query_one(SELECT_TOTALS, &[]).await.map_err(db(pg))?;
+    let t = conn
+        .query_one(SELECT_TOTALS, &[])
+        .await
+        .map_err(|e| pg.error(e))?;
     let totals = Totals {
         entries: t.get(0),
         bytes: t.get(1),
@@ -282,7 +305,7 @@ pub(super) async fn stats(pg: &Pg, since: Timestamp) -> Result<(Totals, Vec<Serv
     let servers = conn
         .query(SELECT_LIVE, &[&since.0])
         .await
-        .map_err(db(pg))?
+        .map_err(|e| pg.error(e))?
         .iter()
         .map(|r| ServerStats {
             instance: r.get(0),
@@ -311,8 +334,11 @@ const PRUNE_STATS: &str = "DELETE FROM solid_cache_stats WHERE updated_at < $1";
 pub(super) async fn flush_stats(pg: &Pg, s: &ServerStats, prune_before: Timestamp) -> Result<()> {
     let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let mut conn = pg.get().await?;
-    let tx = conn.transaction().await.map_err(db(pg))?;
-    let upsert = tx.prepare_cached(UPSERT_STATS).await.map_err(db(pg))?;
+    let tx = conn.transaction().await.map_err(|e| pg.error(e))?;
+    let upsert = tx
+        .prepare_cached(UPSERT_STATS)
+        .await
+        .map_err(|e| pg.error(e))?;
     tx.execute(
         &upsert,
         &[
@@ -328,12 +354,15 @@ pub(super) async fn flush_stats(pg: &Pg, s: &ServerStats, prune_before: Timestam
         ],
     )
     .await
-    .map_err(db(pg))?;
-    let prune = tx.prepare_cached(PRUNE_STATS).await.map_err(db(pg))?;
+    .map_err(|e| pg.error(e))?;
+    let prune = tx
+        .prepare_cached(PRUNE_STATS)
+        .await
+        .map_err(|e| pg.error(e))?;
     tx.execute(&prune, &[&prune_before.0])
         .await
-        .map_err(db(pg))?;
-    tx.commit().await.map_err(db(pg))?;
+        .map_err(|e| pg.error(e))?;
+    tx.commit().await.map_err(|e| pg.error(e))?;
     Ok(())
 }
 
@@ -345,6 +374,6 @@ pub(super) async fn remove_stats(pg: &Pg, instance: &str) -> Result<()> {
         &[&instance],
     )
     .await
-    .map_err(db(pg))?;
+    .map_err(|e| pg.error(e))?;
     Ok(())
 }

@@ -22,9 +22,6 @@ use refinery::Runner;
 use super::error::{Error, Result};
 use super::migrate::{MigrationReport, failed, versions};
 
-/// Connections of one store's pool, unless the URL says otherwise.
-pub const DEFAULT_POOL_SIZE: usize = 16;
-
 /// Longest pause between attempts to get the `LISTEN` connection back.
 const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(5);
 

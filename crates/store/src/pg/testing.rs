@@ -73,6 +73,22 @@ pub async fn database() -> Result<String, String> {
     Ok(format!("{}/{name}", server.base))
 }
 
+/// A pool of `size` connections to `url` for store `name`, migrated with `runner`: what a
+/// server's store on that database would be.
+///
+/// # Errors
+/// The pool cannot be made or the migrations fail; the message says which.
+pub async fn open(
+    name: &'static str,
+    url: &str,
+    size: usize,
+    runner: fn() -> refinery::Runner,
+) -> Result<super::Pg, String> {
+    let pg = super::Pg::connect(name, url, size).map_err(|e| e.to_string())?;
+    pg.migrate(runner).await.map_err(|e| e.to_string())?;
+    Ok(pg)
+}
+
 /// Uses [`URL_ENV`] or makes and starts a cluster.
 fn start() -> Result<Server, String> {
     if let Ok(url) = std::env::var(URL_ENV) {
