@@ -120,7 +120,7 @@ async fn run() {
     let token = tokio_util::sync::CancellationToken::new();
     let background = tokio::spawn(cache.clone().run(token.clone()));
     let value = Arc::new("v".repeat(VALUE_BYTES - 2));
-    let db = stores.cache.clone();
+    let db = stores.cache.sqlite().expect("a file").clone();
 
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(

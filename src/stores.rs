@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Db, Error, PoolOptions, Result, Schema, check_schema};
+use crate::store::{
+    Backend, Db, Error, MigrationReport, Pg, PoolOptions, Result, Schema, check_schema,
+};
 
 /// The four SQLite files of one environment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,6 +54,27 @@ impl StoreKind {
         }
     }
 
+    /// PostgreSQL migrations of this store's tables (applied into `<name>_schema_history`).
+    pub fn postgres_schema(self) -> fn() -> refinery::Runner {
+        match self {
+            // MERGE-FIX: app and queue runners land with their PostgreSQL stores.
+            Self::App => crate::cable::postgres_migrations,
+            Self::Queue => crate::cable::postgres_migrations,
+            Self::Cache => crate::cache::postgres_migrations,
+            Self::Cable => crate::cable::postgres_migrations,
+        }
+    }
+
+    /// Position in [`StoreKind::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            Self::App => 0,
+            Self::Queue => 1,
+            Self::Cache => 2,
+            Self::Cable => 3,
+        }
+    }
+
     /// File name for environment `env`, as Rails names them (`production_queue.sqlite3`).
     pub fn file_name(self, env: &str) -> String {
         match self {
@@ -61,21 +84,58 @@ impl StoreKind {
     }
 }
 
-/// The four open, migrated databases of one environment. Cheap to clone.
+/// Where the four stores of one environment live: the storage directory (for the stores
+/// without a URL, and for what stays per host) and a PostgreSQL URL per store, if any.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// The storage directory.
+    pub dir: PathBuf,
+    /// The environment name.
+    pub env: String,
+    /// PostgreSQL URL of each store, in [`StoreKind::ALL`] order; `None` keeps its file.
+    pub urls: [Option<String>; 4],
+    /// Most connections each store on PostgreSQL holds.
+    pub pool: usize,
+}
+
+impl Layout {
+    /// Every store in its SQLite file in `dir`.
+    pub fn sqlite(dir: &Path, env: &str) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            env: env.to_owned(),
+            urls: [None, None, None, None],
+            pool: 1,
+        }
+    }
+
+    /// The PostgreSQL URL of `kind`, if it has one.
+    pub fn url(&self, kind: StoreKind) -> Option<&str> {
+        self.urls[kind.index()].as_deref()
+    }
+
+    /// Whether any store is on PostgreSQL.
+    pub fn any_postgres(&self) -> bool {
+        self.urls.iter().any(Option::is_some)
+    }
+}
+
+/// The four open, migrated stores of one environment. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Stores {
     /// App data.
-    pub app: Db,
+    pub app: Backend,
     /// Solid Queue.
-    pub queue: Db,
+    pub queue: Backend,
     /// Solid Cache.
-    pub cache: Db,
+    pub cache: Backend,
     /// Solid Cable.
-    pub cable: Db,
+    pub cable: Backend,
 }
 
 impl Stores {
-    /// Creates `dir` if needed, opens the four files of `env` and applies pending migrations.
+    /// Creates `dir` if needed, opens the four SQLite files of `env` and applies pending
+    /// migrations: [`Stores::connect`] with every store a file.
     ///
     /// Blocking: call it from `spawn_blocking` or before the runtime is busy.
     ///
@@ -83,34 +143,58 @@ impl Stores {
     /// An unusable directory, a file that is not a SQLite database, a failing migration or a
     /// database written by a newer trifecta.
     pub fn open(dir: &Path, env: &str, options: &PoolOptions) -> Result<Self> {
-        validate_env(env)?;
-        std::fs::create_dir_all(dir).map_err(|cause| Error::Storage {
-            path: dir.to_path_buf(),
-            cause,
-        })?;
-        // Every file is opened and checked before any is migrated, so a bad file stops
-        // startup without touching the others.
-        let open = |kind: StoreKind| Db::open(kind.name(), &dir.join(kind.file_name(env)), options);
-        let dbs = [
-            open(StoreKind::App)?,
-            open(StoreKind::Queue)?,
-            open(StoreKind::Cache)?,
-            open(StoreKind::Cable)?,
-        ];
-        for (kind, db) in StoreKind::ALL.iter().zip(&dbs) {
-            let kind = *kind;
-            let report = db.migrate_blocking(kind.schema())?;
-            if !report.applied.is_empty() {
-                tracing::info!(db = kind.name(), applied = ?report.applied, version = report.version, "migrated");
-            }
-        }
-        let [app, queue, cache, cable] = dbs;
+        let files = open_files(&Layout::sqlite(dir, env), options)?;
+        let [Some(app), Some(queue), Some(cache), Some(cable)] = files else {
+            unreachable!("every store of an all-SQLite layout is a file")
+        };
         Ok(Self {
-            app,
-            queue,
-            cache,
-            cable,
+            app: app.into(),
+            queue: queue.into(),
+            cache: cache.into(),
+            cable: cable.into(),
         })
+    }
+
+    /// Opens every store where `layout` puts it, creating the storage directory and the
+    /// SQLite files as needed, and applies pending migrations (on PostgreSQL one server at a
+    /// time, so servers may start together). Returns what each migration did.
+    ///
+    /// # Errors
+    /// As [`Stores::open`], and for a store on PostgreSQL: a URL that does not parse, a
+    /// server that cannot be reached, a failing migration or a newer schema.
+    pub async fn connect(
+        layout: &Layout,
+        options: &PoolOptions,
+    ) -> Result<(Self, Vec<MigrationReport>)> {
+        let servers = connect_servers(layout)?;
+        let (files, options) = (layout.clone(), options.clone());
+        let files = tokio::task::spawn_blocking(move || open_files(&files, &options)).await??;
+        let mut reports = Vec::with_capacity(4);
+        let mut stores = Vec::with_capacity(4);
+        for ((kind, file), server) in StoreKind::ALL.into_iter().zip(files).zip(servers) {
+            let backend: Backend = match (file, server) {
+                (Some(db), _) => db.into(),
+                (None, Some(pg)) => pg.into(),
+                (None, None) => unreachable!("each store is a file or has a URL"),
+            };
+            let report = migrate(kind, &backend).await?;
+            if !report.applied.is_empty() {
+                tracing::info!(db = kind.name(), backend = backend.kind(), applied = ?report.applied, version = report.version, "migrated");
+            }
+            reports.push(report);
+            stores.push(backend);
+        }
+        let [app, queue, cache, cable] = <[Backend; 4]>::try_from(stores)
+            .unwrap_or_else(|_| unreachable!("four stores were opened"));
+        Ok((
+            Self {
+                app,
+                queue,
+                cache,
+                cable,
+            },
+            reports,
+        ))
     }
 
     /// Opens the four existing files of `env` in `dir` for work alongside (or without) a
@@ -123,38 +207,58 @@ impl Stores {
     /// [`Error::NewerSchema`] for a file at another schema version, [`Error::Open`] for a
     /// file that is not a database.
     pub fn open_existing(dir: &Path, env: &str, options: &PoolOptions) -> Result<Self> {
-        validate_env(env)?;
-        let missing = |what: String| Error::Missing {
-            dir: dir.to_path_buf(),
-            env: env.to_owned(),
-            missing: what,
-        };
-        if !dir.is_dir() {
-            return Err(missing(dir.display().to_string()));
-        }
-        for kind in StoreKind::ALL {
-            let name = kind.file_name(env);
-            if !dir.join(&name).is_file() {
-                return Err(missing(name));
-            }
-        }
-        // Every schema is checked before any pool opens, so a refusal leaves no trace.
-        for kind in StoreKind::ALL {
-            check_schema(kind.schema(), &dir.join(kind.file_name(env)))?;
-        }
-        let open = |kind: StoreKind| {
-            Db::open_existing(kind.name(), &dir.join(kind.file_name(env)), options)
+        let files = open_existing_files(&Layout::sqlite(dir, env), options)?;
+        let [Some(app), Some(queue), Some(cache), Some(cable)] = files else {
+            unreachable!("every store of an all-SQLite layout is a file")
         };
         Ok(Self {
-            app: open(StoreKind::App)?,
-            queue: open(StoreKind::Queue)?,
-            cache: open(StoreKind::Cache)?,
-            cable: open(StoreKind::Cable)?,
+            app: app.into(),
+            queue: queue.into(),
+            cache: cache.into(),
+            cable: cable.into(),
+        })
+    }
+
+    /// As [`Stores::open_existing`] for the stores `layout` puts in files; a store on
+    /// PostgreSQL must be at exactly this binary's schema. Nothing is created or migrated.
+    ///
+    /// # Errors
+    /// As [`Stores::open_existing`], and [`Error::OlderPgSchema`], [`Error::NewerPgSchema`]
+    /// or [`Error::Postgres`] for a store on PostgreSQL.
+    pub async fn connect_existing(layout: &Layout, options: &PoolOptions) -> Result<Self> {
+        let servers = connect_servers(layout)?;
+        for (kind, pg) in StoreKind::ALL.into_iter().zip(&servers) {
+            if let Some(pg) = pg {
+                pg.check_schema(kind.postgres_schema()).await?;
+            }
+        }
+        let (files, options) = (layout.clone(), options.clone());
+        let files =
+            tokio::task::spawn_blocking(move || open_existing_files(&files, &options)).await??;
+        let mut stores =
+            files
+                .into_iter()
+                .zip(servers)
+                .map(|(file, server)| match (file, server) {
+                    (Some(db), _) => Backend::from(db),
+                    (None, Some(pg)) => Backend::from(pg),
+                    (None, None) => unreachable!("each store is a file or has a URL"),
+                });
+        let mut next = || {
+            stores
+                .next()
+                .unwrap_or_else(|| unreachable!("four stores were opened"))
+        };
+        Ok(Self {
+            app: next(),
+            queue: next(),
+            cache: next(),
+            cable: next(),
         })
     }
 
     /// The handle of one store.
-    pub fn get(&self, kind: StoreKind) -> &Db {
+    pub fn get(&self, kind: StoreKind) -> &Backend {
         match kind {
             StoreKind::App => &self.app,
             StoreKind::Queue => &self.queue,
@@ -182,21 +286,115 @@ impl Stores {
             tokio::select! {
                 () = token.cancelled() => break,
                 _ = beat.tick() => {
-                    for kind in StoreKind::ALL {
+                    for (_, db) in self.files() {
                         // A failure is logged once by the check itself.
-                        let _ = self.get(kind).verify_identity();
+                        let _ = db.verify_identity();
                     }
                 }
             }
         }
     }
 
-    /// Paths of the four files, in [`StoreKind::ALL`] order.
-    pub fn paths(&self) -> Vec<PathBuf> {
+    /// The stores kept in SQLite files, with their handles, in [`StoreKind::ALL`] order.
+    pub fn files(&self) -> Vec<(StoreKind, &Db)> {
         StoreKind::ALL
-            .iter()
-            .map(|k| self.get(*k).path().to_path_buf())
+            .into_iter()
+            .filter_map(|k| self.get(k).sqlite().map(|db| (k, db)))
             .collect()
+    }
+}
+
+/// Opens the SQLite files of the stores `layout` keeps in files (creating the directory
+/// and the files), each checked before any is migrated, so a bad file stops startup
+/// without touching the others; then migrates them. `None` for a store on PostgreSQL.
+fn open_files(layout: &Layout, options: &PoolOptions) -> Result<[Option<Db>; 4]> {
+    validate_env(&layout.env)?;
+    let dir = &layout.dir;
+    std::fs::create_dir_all(dir).map_err(|cause| Error::Storage {
+        path: dir.to_path_buf(),
+        cause,
+    })?;
+    let mut files = [None, None, None, None];
+    for kind in StoreKind::ALL {
+        if layout.url(kind).is_none() {
+            files[kind.index()] = Some(Db::open(
+                kind.name(),
+                &dir.join(kind.file_name(&layout.env)),
+                options,
+            )?);
+        }
+    }
+    for (kind, db) in StoreKind::ALL.iter().zip(&files) {
+        if let Some(db) = db {
+            let report = db.migrate_blocking(kind.schema())?;
+            if !report.applied.is_empty() {
+                tracing::info!(db = kind.name(), applied = ?report.applied, version = report.version, "migrated");
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Opens the existing SQLite files of the stores `layout` keeps in files (see
+/// [`Stores::open_existing`]); `None` for a store on PostgreSQL.
+fn open_existing_files(layout: &Layout, options: &PoolOptions) -> Result<[Option<Db>; 4]> {
+    validate_env(&layout.env)?;
+    let (dir, env) = (&layout.dir, &layout.env);
+    let missing = |what: String| Error::Missing {
+        dir: dir.to_path_buf(),
+        env: env.to_owned(),
+        missing: what,
+    };
+    let kinds: Vec<StoreKind> = StoreKind::ALL
+        .into_iter()
+        .filter(|k| layout.url(*k).is_none())
+        .collect();
+    if kinds.is_empty() {
+        return Ok([None, None, None, None]);
+    }
+    if !dir.is_dir() {
+        return Err(missing(dir.display().to_string()));
+    }
+    for kind in &kinds {
+        let name = kind.file_name(env);
+        if !dir.join(&name).is_file() {
+            return Err(missing(name));
+        }
+    }
+    // Every schema is checked before any pool opens, so a refusal leaves no trace.
+    for kind in &kinds {
+        check_schema(kind.schema(), &dir.join(kind.file_name(env)))?;
+    }
+    let mut files = [None, None, None, None];
+    for kind in kinds {
+        files[kind.index()] = Some(Db::open_existing(
+            kind.name(),
+            &dir.join(kind.file_name(env)),
+            options,
+        )?);
+    }
+    Ok(files)
+}
+
+/// A pool per store `layout` puts on PostgreSQL (no connection is made yet).
+fn connect_servers(layout: &Layout) -> Result<[Option<Pg>; 4]> {
+    let mut servers = [None, None, None, None];
+    for kind in StoreKind::ALL {
+        if let Some(url) = layout.url(kind) {
+            servers[kind.index()] = Some(Pg::connect(kind.name(), url, layout.pool)?);
+        }
+    }
+    Ok(servers)
+}
+
+/// Applies the pending migrations of store `kind` on `backend`.
+async fn migrate(kind: StoreKind, backend: &Backend) -> Result<MigrationReport> {
+    match backend {
+        Backend::Sqlite(db) => {
+            let db = db.clone();
+            tokio::task::spawn_blocking(move || db.migrate_blocking(kind.schema())).await?
+        }
+        Backend::Postgres(pg) => pg.migrate(kind.postgres_schema()).await,
     }
 }
 

@@ -50,6 +50,11 @@ pub enum Error {
     /// Opening or copying a database failed.
     #[error(transparent)]
     Store(#[from] store::Error),
+    /// A store is on PostgreSQL, which this backup (of SQLite files) cannot copy.
+    #[error(
+        "the {0} store(s) are on PostgreSQL; trifecta backup copies SQLite files only: back PostgreSQL up with pg_dump or its own backup tools"
+    )]
+    OnPostgres(String),
     /// The destination of a backup exists already.
     #[error("backup destination {0} already exists; name a new directory")]
     Exists(PathBuf),
@@ -160,6 +165,14 @@ impl Manifest {
 /// # Errors
 /// An existing `dest`, or I/O and database errors; nothing is left at `dest` then.
 pub async fn create(stores: &Stores, storage: &Path, env: &str, dest: &Path) -> Result<Manifest> {
+    let on_postgres: Vec<&str> = StoreKind::ALL
+        .into_iter()
+        .filter(|k| stores.get(*k).postgres().is_some())
+        .map(StoreKind::name)
+        .collect();
+    if !on_postgres.is_empty() {
+        return Err(Error::OnPostgres(on_postgres.join(", ")));
+    }
     let dest = dest.to_path_buf();
     let tmp = {
         let (dest, env) = (dest.clone(), env.to_owned());
@@ -168,7 +181,9 @@ pub async fn create(stores: &Stores, storage: &Path, env: &str, dest: &Path) -> 
     let taken = async {
         for kind in StoreKind::ALL {
             let path = tmp.join(kind.file_name(env));
-            stores.get(kind).snapshot_into(path).await?;
+            if let Some(db) = stores.get(kind).sqlite() {
+                db.snapshot_into(path).await?;
+            }
         }
         let (storage, env, tmp, dest) = (
             storage.to_path_buf(),

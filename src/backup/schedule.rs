@@ -91,11 +91,21 @@ pub fn register(queue: &mut QueueSetup, stores: Stores, storage: PathBuf, env: S
 /// backups.
 ///
 /// # Errors
-/// A backup directory whose absolute path cannot be determined.
-pub fn schedule(queue: &mut QueueSetup, args: &BackupArgs) -> Result<()> {
+/// A backup directory whose absolute path cannot be determined, or a store on PostgreSQL
+/// ([`Error::OnPostgres`]).
+pub fn schedule(queue: &mut QueueSetup, args: &BackupArgs, stores: &Stores) -> Result<()> {
     let (Some(every), Some(dir)) = (args.every, args.dir.as_ref()) else {
         return Ok(());
     };
+    // Refused at startup rather than failing at every run.
+    let on_postgres: Vec<&str> = crate::stores::StoreKind::ALL
+        .into_iter()
+        .filter(|k| stores.get(*k).postgres().is_some())
+        .map(crate::stores::StoreKind::name)
+        .collect();
+    if !on_postgres.is_empty() {
+        return Err(Error::OnPostgres(on_postgres.join(", ")));
+    }
     // Absolute, so the job means the same directory in a server started elsewhere.
     let dir = std::path::absolute(dir).map_err(super::files::io(dir))?;
     let job = ScheduledBackup {

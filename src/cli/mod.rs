@@ -21,7 +21,7 @@ pub use cache::{CacheAction, CacheCommand};
 use crate::config::{AppArgs, ServeConfig, StorageArgs};
 use crate::server;
 use crate::store::{self, PoolOptions};
-use crate::stores::{StoreKind, Stores};
+use crate::stores::Stores;
 
 /// Errors a subcommand reports before exiting non-zero.
 #[derive(Debug, thiserror::Error)]
@@ -173,19 +173,12 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
         Command::Cable(command) => cable::run(cli.storage, command, out).await,
         Command::Jobs(args) => jobs::run(cli.storage, args, out).await,
         Command::Migrate => {
-            let storage = cli.storage;
-            let given = cli.app.secret_key_base;
-            let reports = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-                let stores = Stores::open(&storage.storage, &storage.env, &PoolOptions::default())?;
-                // Created here too, so admin commands find it before the first `serve`.
-                crate::web::secret::SecretKeyBase::load_or_create(
-                    &storage.storage,
-                    given.as_ref(),
-                )?;
-                Ok(StoreKind::ALL
-                    .iter()
-                    .map(|k| stores.get(*k).migrate_blocking(k.schema()))
-                    .collect::<Result<Vec<_>, _>>()?)
+            let layout = cli.storage.layout();
+            let (_, reports) = Stores::connect(&layout, &PoolOptions::default()).await?;
+            // Created here too, so admin commands find it before the first `serve`.
+            let (dir, given) = (layout.dir.clone(), cli.app.secret_key_base);
+            tokio::task::spawn_blocking(move || {
+                crate::web::secret::SecretKeyBase::load_or_create(&dir, given.as_ref())
             })
             .await??;
             for r in reports {
@@ -218,11 +211,7 @@ impl Offline {
     /// A missing directory or file, or a schema this binary does not match, in one line that
     /// says what to run.
     pub async fn open(storage: &StorageArgs) -> Result<Self, Error> {
-        let storage = storage.clone();
-        let stores = tokio::task::spawn_blocking(move || {
-            Stores::open_existing(&storage.storage, &storage.env, &PoolOptions::default())
-        })
-        .await??;
+        let stores = Stores::connect_existing(&storage.layout(), &PoolOptions::default()).await?;
         Ok(Self {
             stores,
             clock: crate::store::Clock::system(),
@@ -232,7 +221,7 @@ impl Offline {
     /// The job queue, with the built-in jobs registered (no worker runs).
     pub fn queue(&self) -> crate::queue::Queue {
         let mut setup = crate::queue::QueueSetup::new(
-            self.stores.queue.clone(),
+            merge_fix(&self.stores.queue),
             self.clock.clone(),
             crate::queue::QueueOptions::default(),
             crate::config::WakeMode::Poll,
@@ -304,10 +293,15 @@ async fn open_app(
     })?;
     let cable = offline.cable();
     let app = crate::app::App::new(
-        offline.stores.app,
+        merge_fix(&offline.stores.app),
         offline.clock,
         secret.expose_bytes(),
         args.settings(),
     );
     Ok((app, cable))
+}
+
+// MERGE-FIX: remove once the queue and the app take a Backend.
+fn merge_fix(b: &crate::store::Backend) -> crate::store::Db {
+    b.sqlite().cloned().expect("MERGE-FIX")
 }

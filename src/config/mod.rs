@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser};
 
+use crate::stores::{Layout, StoreKind};
+
 mod engines;
 
 pub use crate::store::WakeMode;
@@ -32,6 +34,98 @@ pub struct StorageArgs {
         global = true
     )]
     pub env: String,
+    /// Where the stores live: SQLite files in `storage`, or PostgreSQL.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// PostgreSQL URLs of the stores, as Rails' `DATABASE_URL` and `connects_to`: one URL for
+/// all four, and one per store that overrides it. A store without a URL stays its SQLite
+/// file in the storage directory.
+#[derive(Args, Clone, Debug)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL for all four stores (`postgres://user:password@host:5432/trifecta`).
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// PostgreSQL URL of the app data (users, sessions, accounts, todos).
+    #[arg(
+        long,
+        env = "TRIFECTA_APP_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub app_database_url: Option<String>,
+    /// PostgreSQL URL of Solid Queue.
+    #[arg(
+        long,
+        env = "TRIFECTA_QUEUE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub queue_database_url: Option<String>,
+    /// PostgreSQL URL of Solid Cache.
+    #[arg(
+        long,
+        env = "TRIFECTA_CACHE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub cache_database_url: Option<String>,
+    /// PostgreSQL URL of Solid Cable.
+    #[arg(
+        long,
+        env = "TRIFECTA_CABLE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub cable_database_url: Option<String>,
+    /// Most connections each store on PostgreSQL holds.
+    #[arg(long, env = "TRIFECTA_DATABASE_POOL", default_value_t = DEFAULT_POOL, value_parser = clap::value_parser!(u16).range(1..=1000), global = true)]
+    pub database_pool: u16,
+}
+
+impl Default for DatabaseArgs {
+    /// Every store in its SQLite file.
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            app_database_url: None,
+            queue_database_url: None,
+            cache_database_url: None,
+            cable_database_url: None,
+            database_pool: DEFAULT_POOL,
+        }
+    }
+}
+
+/// Connections per store on PostgreSQL unless `--database-pool` says otherwise.
+pub const DEFAULT_POOL: u16 = 8;
+
+impl DatabaseArgs {
+    /// The URL of store `kind`: its own, else the shared one, else none (SQLite).
+    pub fn url(&self, kind: StoreKind) -> Option<&str> {
+        let own = match kind {
+            StoreKind::App => &self.app_database_url,
+            StoreKind::Queue => &self.queue_database_url,
+            StoreKind::Cache => &self.cache_database_url,
+            StoreKind::Cable => &self.cable_database_url,
+        };
+        own.as_deref()
+            .or(self.database_url.as_deref())
+            .filter(|url| !url.is_empty())
+    }
+}
+
+impl StorageArgs {
+    /// Where each store of this environment lives.
+    pub fn layout(&self) -> Layout {
+        Layout {
+            dir: self.storage.clone(),
+            env: self.env.clone(),
+            urls: StoreKind::ALL.map(|kind| self.database.url(kind).map(str::to_owned)),
+            pool: usize::from(self.database.database_pool),
+        }
+    }
 }
 
 /// Settings of `trifecta serve`.

@@ -22,7 +22,7 @@ use super::process;
 use crate::actioncable::ActionCable;
 use crate::cache::Cache;
 use crate::queue::Queue;
-use crate::stores::{StoreKind, Stores};
+use crate::stores::Stores;
 
 /// The text exposition format's content type.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -105,12 +105,17 @@ async fn refresh(s: &Sources) -> Option<f64> {
     counter!(CABLE_FRAMES).absolute(cable.frames_delivered);
     let stores = s.stores.clone();
     let sizes = tokio::task::spawn_blocking(move || {
-        StoreKind::ALL.map(|kind| {
-            let path = stores.get(kind).path().to_path_buf();
-            let mut wal = path.clone().into_os_string();
-            wal.push("-wal");
-            (kind.name(), file_size(&path), file_size(wal.as_ref()))
-        })
+        // Stores on PostgreSQL have no file here: the server reports its own sizes.
+        stores
+            .files()
+            .into_iter()
+            .map(|(kind, db)| {
+                let path = db.path().to_path_buf();
+                let mut wal = path.clone().into_os_string();
+                wal.push("-wal");
+                (kind.name(), file_size(&path), file_size(wal.as_ref()))
+            })
+            .collect::<Vec<_>>()
     })
     .await;
     match sizes {

@@ -96,6 +96,7 @@ impl Config {
             storage: StorageArgs {
                 storage: dir.into(),
                 env: "test".to_owned(),
+                database: crate::config::DatabaseArgs::default(),
             },
             serve: ServeConfig::default(),
             app: AppArgs {

@@ -85,19 +85,21 @@ pub(super) async fn launch(
     serve(config, listener, router, state, lock).await
 }
 
-/// Takes the storage lock, opens (creating and migrating) the four stores and loads the
-/// secret key base.
+/// Takes the storage lock, opens (creating and migrating) the four stores where the
+/// configuration puts them and loads the secret key base.
 async fn open_storage(config: &Config) -> Result<(Stores, SecretKeyBase, StorageLock), Error> {
-    let storage = config.storage.clone();
+    let layout = config.storage.layout();
+    let dir = layout.dir.clone();
+    // Taken first, so no server opens files a restore is replacing.
+    let lock = tokio::task::spawn_blocking(move || StorageLock::shared(&dir)).await??;
+    let (stores, _) = Stores::connect(&layout, &PoolOptions::default()).await?;
+    let dir = layout.dir.clone();
     let given_secret = config.app.secret_key_base.clone();
-    tokio::task::spawn_blocking(move || -> Result<_, Error> {
-        // Taken first, so no server opens files a restore is replacing.
-        let lock = StorageLock::shared(&storage.storage)?;
-        let stores = Stores::open(&storage.storage, &storage.env, &PoolOptions::default())?;
-        let secret = SecretKeyBase::load_or_create(&storage.storage, given_secret.as_ref())?;
-        Ok((stores, secret, lock))
+    let secret = tokio::task::spawn_blocking(move || {
+        SecretKeyBase::load_or_create(&dir, given_secret.as_ref())
     })
-    .await?
+    .await??;
+    Ok((stores, secret, lock))
 }
 
 /// Builds every handle, registers every job and channel, and builds the ActionCable server
@@ -113,7 +115,7 @@ fn build(
     let clock = Clock::system();
     let wake = config.serve.wake;
     let mut jobs = QueueSetup::new(
-        stores.queue.clone(),
+        merge_fix(&stores.queue),
         clock.clone(),
         config.serve.queue.options(),
         wake,
@@ -125,7 +127,7 @@ fn build(
         config.storage.storage.clone(),
         config.storage.env.clone(),
     );
-    crate::backup::schedule::schedule(&mut jobs, &config.serve.backup)?;
+    crate::backup::schedule::schedule(&mut jobs, &config.serve.backup, &stores)?;
     let cable = Cable::new(
         stores.cable.clone(),
         clock.clone(),
@@ -138,7 +140,7 @@ fn build(
         config.serve.cache.options(),
     );
     let app = App::new(
-        stores.app.clone(),
+        merge_fix(&stores.app),
         clock.clone(),
         secret.expose_bytes(),
         config.app.settings(),
@@ -290,4 +292,9 @@ async fn serve(
         grace: config.serve.shutdown_grace,
         lock,
     })
+}
+
+// MERGE-FIX: remove once the queue and the app take a Backend.
+fn merge_fix(b: &crate::store::Backend) -> crate::store::Db {
+    b.sqlite().cloned().expect("MERGE-FIX")
 }

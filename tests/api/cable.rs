@@ -255,7 +255,7 @@ async fn the_listener_survives_an_unavailable_database_and_resumes() -> TestResu
     // Take the only connection and hold it until the listener has failed twice.
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
     let (held_tx, held_rx) = tokio::sync::oneshot::channel::<()>();
-    let holder = stores.cable.clone();
+    let holder = stores.cable.sqlite().expect("a file").clone();
     let held = tokio::spawn(async move {
         holder
             .call(move |_conn| {

@@ -47,6 +47,8 @@ async fn seed_todos(dir: &Path) -> TestResult {
     let now = Clock::system().now();
     stores
         .app
+        .sqlite()
+        .expect("a file")
         .write(move |tx| {
             let mut insert = tx.prepare(
                 "INSERT INTO todos (title, completed, created_at, updated_at)

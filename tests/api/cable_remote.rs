@@ -57,6 +57,8 @@ async fn write_cable_row(dir: &Path, channel: &str, payload: &str) -> TestResult
     let (channel, payload) = (channel.to_owned(), payload.to_owned());
     stores
         .cable
+        .sqlite()
+        .expect("a file")
         .write(move |tx| {
             tx.execute(
                 "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
@@ -90,6 +92,8 @@ async fn only_session_id(dir: &Path) -> TestResult<i64> {
     let stores = Stores::open(dir, "test", &PoolOptions::default())?;
     let id = stores
         .app
+        .sqlite()
+        .expect("a file")
         .call(|conn| {
             conn.query_row("SELECT id FROM sessions", [], |r| r.get(0))
                 .map_err(trifecta::store::Error::from)

@@ -229,6 +229,8 @@ async fn long_keys_are_hashed_to_the_limit_and_stay_distinct() -> TestResult {
     let lengths: Vec<i64> = t
         .stores
         .cache
+        .sqlite()
+        .expect("a file")
         .call(|conn| -> Result<_, trifecta::store::Error> {
             let mut stmt =
                 conn.prepare("SELECT length(key) FROM solid_cache_entries ORDER BY id")?;

@@ -102,7 +102,12 @@ async fn writes_to_a_file_locked_by_another_connection_are_dropped_while_it_is_h
     assert_eq!(c.increment("n", 1, None).await, Some(1));
 
     let (locked, release, holder) = hold_lock(
-        t.stores.cache.path().to_path_buf(),
+        t.stores
+            .cache
+            .sqlite()
+            .expect("a file")
+            .path()
+            .to_path_buf(),
         "BEGIN IMMEDIATE; UPDATE solid_cache_entries SET value = CAST('2' AS BLOB);",
         HOLD_AT_MOST,
     );
@@ -173,7 +178,13 @@ async fn an_exclusive_lock_is_refused_while_the_cache_is_open_and_stops_it_openi
     let t = open_cache(|_| {});
     let c = t.cache.clone();
     assert!(c.write("k", &1, WriteOptions::new()).await);
-    let path = t.stores.cache.path().to_path_buf();
+    let path = t
+        .stores
+        .cache
+        .sqlite()
+        .expect("a file")
+        .path()
+        .to_path_buf();
 
     let exclusive = |path: std::path::PathBuf| {
         std::thread::spawn(move || -> rusqlite::Result<()> {
@@ -233,12 +244,12 @@ async fn an_unreadable_cache_is_a_miss_and_writes_are_dropped() -> TestResult {
     let c = &t.cache;
     assert!(c.write("k", &1, WriteOptions::new()).await);
     let rename = |from: &'static str, to: &'static str| {
-        t.stores
-            .cache
-            .write(move |tx| -> Result<(), trifecta::store::Error> {
+        t.stores.cache.sqlite().expect("a file").write(
+            move |tx| -> Result<(), trifecta::store::Error> {
                 tx.execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}"))?;
                 Ok(())
-            })
+            },
+        )
     };
     rename("solid_cache_entries", "moved_away").await?;
     assert_eq!(c.read::<i32>("k").await, None);
@@ -280,7 +291,12 @@ async fn a_failed_expiry_pass_is_retried_without_further_writes() -> TestResult 
     assert_eq!(c.stats().await?.entries, 30);
 
     let (locked, release, holder) = hold_lock(
-        t.stores.cache.path().to_path_buf(),
+        t.stores
+            .cache
+            .sqlite()
+            .expect("a file")
+            .path()
+            .to_path_buf(),
         "BEGIN IMMEDIATE; UPDATE solid_cache_entries SET value = CAST('0' AS BLOB);",
         Duration::from_secs(30),
     );

@@ -49,6 +49,8 @@ async fn a_deleted_store_file_stays_unavailable_after_migrate_makes_a_new_one() 
         .state
         .stores
         .cable
+        .sqlite()
+        .expect("a file")
         .call(|conn| -> Result<i64, StoreError> {
             Ok(conn.query_row("SELECT 1", [], |r| r.get(0))?)
         })

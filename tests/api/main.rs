@@ -36,6 +36,7 @@ mod lan;
 mod layering;
 mod membership;
 mod metrics;
+mod multihost;
 mod process;
 mod proxy;
 mod queue_cli;

@@ -14,7 +14,7 @@ async fn pragmas_hold_on_every_pooled_connection_of_every_file() -> TestResult {
     let n = options.max_connections as usize;
     let stores = Stores::open(dir.path(), "test", &options)?;
     for kind in StoreKind::ALL {
-        let db = stores.get(kind).clone();
+        let db = stores.get(kind).sqlite().expect("a file").clone();
         // Every call waits at the barrier while holding its connection, so the pool must
         // hand out `n` distinct connections, and each one is checked.
         let barrier = Arc::new(Barrier::new(n));
@@ -62,22 +62,29 @@ fn migrations_apply_to_fresh_files_and_are_idempotent() -> TestResult {
     for kind in StoreKind::ALL {
         let path = dir.path().join(kind.file_name("test"));
         assert!(path.exists(), "{} exists", path.display());
-        let report = first.get(kind).migrate_blocking(kind.schema())?;
+        let report = first
+            .get(kind)
+            .sqlite()
+            .expect("a file")
+            .migrate_blocking(kind.schema())?;
         assert!(
             report.applied.is_empty(),
             "nothing left to apply: {report:?}"
         );
         assert!(report.version >= 1);
     }
-    let tables: i64 = first
-        .queue
-        .call_blocking(|c| -> Result<i64, store::Error> {
-            Ok(c.query_row(
+    let tables: i64 =
+        first
+            .queue
+            .sqlite()
+            .expect("a file")
+            .call_blocking(|c| -> Result<i64, store::Error> {
+                Ok(c.query_row(
             "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name LIKE 'solid_queue_%'",
             [],
             |r| r.get(0),
         )?)
-        })?;
+            })?;
     assert!(tables >= 10, "queue tables created: {tables}");
     drop(first);
     // A restart opens the same files and applies nothing.
@@ -86,6 +93,8 @@ fn migrations_apply_to_fresh_files_and_are_idempotent() -> TestResult {
         assert!(
             again
                 .get(kind)
+                .sqlite()
+                .expect("a file")
                 .migrate_blocking(kind.schema())?
                 .applied
                 .is_empty()
@@ -207,7 +216,7 @@ fn a_blocked_db_call_leaves_the_runtime_free_for_other_tasks() -> TestResult {
         let stores = Stores::open(dir.path(), "test", &PoolOptions::default())?;
         let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
         let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-        let db = stores.app.clone();
+        let db = stores.app.sqlite().expect("a file").clone();
         let call = tokio::spawn(async move {
             db.call(move |conn| -> Result<i64, store::Error> {
                 let _ = started_tx.send(());
@@ -244,7 +253,7 @@ fn a_panicking_db_call_is_an_error_and_the_handle_keeps_working() -> TestResult 
         runtime.block_on(async {
             let dir = tempfile::tempdir()?;
             let stores = Stores::open(dir.path(), "test", &PoolOptions::default())?;
-            let db = stores.cache.clone();
+            let db = stores.cache.sqlite().expect("a file").clone();
             // Through a spawned task, so on the multi-threaded runtime it runs on a worker.
             let failed = tokio::spawn(async move {
                 db.call(|_| -> Result<(), store::Error> { panic!("boom in a closure") })
@@ -261,6 +270,8 @@ fn a_panicking_db_call_is_an_error_and_the_handle_keeps_working() -> TestResult 
             }
             let one: i64 = stores
                 .cache
+                .sqlite()
+                .expect("a file")
                 .call(|c| -> Result<i64, store::Error> {
                     Ok(c.query_row("SELECT 1", [], |r| r.get(0))?)
                 })
@@ -276,7 +287,11 @@ fn a_panicking_db_call_is_an_error_and_the_handle_keeps_working() -> TestResult 
 async fn data_version_changes_on_every_commit_and_only_then() -> TestResult {
     let dir = tempfile::tempdir()?;
     let stores = Stores::open(dir.path(), "test", &PoolOptions::default())?;
-    let db = stores.get(StoreKind::Cache).clone();
+    let db = stores
+        .get(StoreKind::Cache)
+        .sqlite()
+        .expect("a file")
+        .clone();
     let first = db.data_version()?;
     // A read is not a commit.
     db.call(|conn| -> Result<i64, store::Error> {

@@ -65,6 +65,18 @@ pub enum Error {
         /// Highest version embedded in this binary.
         known: i64,
     },
+    /// A store on PostgreSQL has not been migrated to this binary's schema yet.
+    #[error(
+        "{db} store on PostgreSQL has schema version {found}, older than this binary's ({known}); upgrade it with `trifecta migrate`"
+    )]
+    OlderPgSchema {
+        /// Store name.
+        db: &'static str,
+        /// Highest applied version.
+        found: i64,
+        /// Highest version embedded in this binary.
+        known: i64,
+    },
     /// A PostgreSQL operation failed: the server could not be reached, no pooled connection
     /// was free in time, or a statement failed.
     #[error("{db} store on PostgreSQL: {cause}")]

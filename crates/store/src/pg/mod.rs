@@ -28,6 +28,9 @@ const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(5);
 /// How long an operation waits for a free connection before it fails.
 const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(5);
 
+/// Longest a health check waits for the server.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// One store on a PostgreSQL server. Cheap to clone.
 #[derive(Clone)]
 pub struct Pg {
@@ -121,9 +124,38 @@ impl Pg {
     pub async fn migrate(&self, runner: fn() -> Runner) -> Result<MigrationReport> {
         let mut conn = self.get().await?;
         let table = format!("{}_schema_history", self.name);
+        // Servers starting together on one database migrate one at a time: the first
+        // applies, the others find nothing pending. A session lock, released below or with
+        // the connection.
+        conn.execute(
+            "SELECT pg_advisory_lock(hashtextextended($1, 0))",
+            &[&table],
+        )
+        .await
+        .map_err(|e| self.error(e))?;
+        let result = self.migrate_locked(&mut conn, &table, runner).await;
+        if let Err(e) = conn
+            .execute(
+                "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
+                &[&table],
+            )
+            .await
+        {
+            tracing::warn!(db = self.name, cause = %e, "could not release the migration lock");
+        }
+        result
+    }
+
+    /// [`Pg::migrate`] once its lock is held.
+    async fn migrate_locked(
+        &self,
+        conn: &mut Connection,
+        table: &str,
+        runner: fn() -> Runner,
+    ) -> Result<MigrationReport> {
         let versions = versions(&runner());
         let known = versions.last().map_or(0, |v| v.0);
-        let found = self.applied_version(&conn, &table).await?;
+        let found = self.applied_version(conn, table).await?;
         if found > known {
             return Err(Error::NewerPgSchema {
                 db: self.name,
@@ -131,9 +163,9 @@ impl Pg {
                 known,
             });
         }
-        let client: &mut tokio_postgres::Client = &mut conn;
+        let client: &mut tokio_postgres::Client = conn;
         let mut runner = runner();
-        runner.set_migration_table_name(&table);
+        runner.set_migration_table_name(table);
         let report = runner
             .set_abort_divergent(true)
             .set_abort_missing(true)
@@ -147,8 +179,64 @@ impl Pg {
                 .iter()
                 .map(|m| format!("V{}__{}", m.version(), m.name()))
                 .collect(),
-            version: self.applied_version(&conn, &table).await?,
+            version: self.applied_version(conn, table).await?,
         })
+    }
+
+    /// Checks, without changing anything, that the store is at exactly the schema of
+    /// `runner` (as admin commands need before they work beside a server); returns the
+    /// version.
+    ///
+    /// # Errors
+    /// [`Error::OlderPgSchema`], [`Error::NewerPgSchema`] or [`Error::Postgres`].
+    pub async fn check_schema(&self, runner: fn() -> Runner) -> Result<i64> {
+        let conn = self.get().await?;
+        let table = format!("{}_schema_history", self.name);
+        let known = versions(&runner()).last().map_or(0, |v| v.0);
+        let found = self.applied_version(&conn, &table).await?;
+        match found.cmp(&known) {
+            std::cmp::Ordering::Less => Err(Error::OlderPgSchema {
+                db: self.name,
+                found,
+                known,
+            }),
+            std::cmp::Ordering::Greater => Err(Error::NewerPgSchema {
+                db: self.name,
+                found,
+                known,
+            }),
+            std::cmp::Ordering::Equal => Ok(found),
+        }
+    }
+
+    /// Health check: a pooled connection answers within [`PROBE_TIMEOUT`] and the server
+    /// takes writes (it is not a standby in recovery).
+    ///
+    /// # Errors
+    /// [`Error::Postgres`] saying which of these failed.
+    pub async fn check(&self) -> Result<()> {
+        let probe = async {
+            let conn = self.get().await?;
+            let standby: bool = conn
+                .query_one("SELECT pg_is_in_recovery()", &[])
+                .await
+                .map_err(|e| self.error(e))?
+                .get(0);
+            if standby {
+                return Err(Error::Postgres {
+                    db: self.name,
+                    cause: "the server is a standby in recovery and takes no writes".into(),
+                });
+            }
+            Ok(())
+        };
+        match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Postgres {
+                db: self.name,
+                cause: format!("no answer within {PROBE_TIMEOUT:?}").into(),
+            }),
+        }
     }
 
     /// Highest version in the history table `table` (0 before the first migration).
