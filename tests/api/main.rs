@@ -37,6 +37,7 @@ mod layering;
 mod membership;
 mod metrics;
 mod multihost;
+mod postgres_serve;
 mod process;
 mod proxy;
 mod queue_cli;
