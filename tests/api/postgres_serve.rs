@@ -128,6 +128,14 @@ async fn serve_on_postgres_is_up_and_refuses_a_file_backup_in_one_line() -> Test
     );
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     assert!(!dest.exists(), "nothing written");
+    // A restore would write files the stores on PostgreSQL never read.
+    let (status, _, stderr) = run_cli_env(
+        dir.path(),
+        &["restore", dest.to_str().expect("utf-8 path")],
+        &env,
+    );
+    assert!(!status.success(), "a file restore under PostgreSQL stores is refused");
+    assert!(stderr.contains("on PostgreSQL"), "says why: {stderr}");
     Ok(())
 }
 
