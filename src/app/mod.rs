@@ -20,6 +20,9 @@ mod todo_versions;
 mod todos;
 mod users;
 
+#[cfg(test)]
+mod tests;
+
 use std::time::Duration;
 
 pub use accounts::{Account, AccountUser, Addition, Role};

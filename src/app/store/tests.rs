@@ -57,7 +57,9 @@ async fn people(s: &Store) -> TestResult<Vec<String>> {
     let mut out = Vec::new();
     let (alice, personal) = s.insert_user(row("a@x.io", "Alice"), now).await?;
     assert!(alice.site_admin, "the first user is site admin");
-    let (bob, _) = s.insert_user(row("b@x.io", ""), now).await?;
+    let (bob, _) = s.insert_user(row("b@x.io", "Bob"), now).await?;
+    // No name: the personal account is named after the email.
+    s.insert_user(row("c@x.io", ""), now).await?;
     assert!(!bob.site_admin);
     let taken = s.insert_user(row("a@x.io", "Again"), now).await;
     assert!(
@@ -67,7 +69,7 @@ async fn people(s: &Store) -> TestResult<Vec<String>> {
     out.push(said(&taken));
     out.push(format!("{alice:?} {bob:?} {personal}"));
     assert!(s.email_taken("a@x.io".into()).await?);
-    assert!(!s.email_taken("c@x.io".into()).await?);
+    assert!(!s.email_taken("d@x.io".into()).await?);
     let (user, digest) = s
         .user_with_digest("a@x.io".into())
         .await?
