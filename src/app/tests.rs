@@ -2,7 +2,8 @@
 //! its own, on one database (`trifecta_store::pg::testing`), doing the same things at once.
 //! What SQLite gets from one writer at a time must hold here: board versions unique, gap-free
 //! and every change kept; one user per email, the loser told "has already been taken"; one
-//! first user; a session started on one host known on the other.
+//! first user; one membership per user and account; a page from one snapshot; a session
+//! started on one host known on the other.
 
 use std::collections::HashSet;
 use std::error::Error as StdError;
@@ -183,5 +184,34 @@ async fn a_page_is_one_snapshot_while_another_host_writes() -> TestResult {
     }
     writing.await??;
     assert!(pages > 1, "the reader read while the writer wrote");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_member_added_on_two_hosts_at_once_joins_once() -> TestResult {
+    let hosts = two_hosts().await?;
+    let owner = hosts[0].create_user(new_user("owner@example.com")).await?;
+    let team = hosts[0].create_account(&owner, "Team").await?;
+    for round in 0..10 {
+        let email = format!("member{round}@example.com");
+        hosts[1].create_user(new_user(&email)).await?;
+        let (a, b) = tokio::join!(
+            hosts[0].add_member(&owner, team.id, &email, super::Role::Member),
+            hosts[1].add_member(&owner, team.id, &email, super::Role::Admin),
+        );
+        match (a, b) {
+            (Ok(_), Err(Error::Invalid { field, message }))
+            | (Err(Error::Invalid { field, message }), Ok(_)) => {
+                assert_eq!(
+                    (field, message.as_str()),
+                    ("email_address", "is already a member")
+                );
+            }
+            other => panic!("expected one membership and one refusal, got {other:?}"),
+        }
+    }
+    let account = hosts[1].account_for(&owner, team.id).await?;
+    assert_eq!(account.members_count, 11);
+    assert_eq!(hosts[1].members_for(&owner, team.id).await?.len(), 11);
     Ok(())
 }
