@@ -26,6 +26,7 @@ mod cache_process;
 mod crash;
 mod deploy;
 mod docs;
+mod domain;
 mod errors;
 mod forms;
 mod helpers;
