@@ -293,7 +293,7 @@ async fn open_app(
     })?;
     let cable = offline.cable();
     let app = crate::app::App::new(
-        merge_fix(&offline.stores.app),
+        offline.stores.app,
         offline.clock,
         secret.expose_bytes(),
         args.settings(),

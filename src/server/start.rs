@@ -140,7 +140,7 @@ fn build(
         config.serve.cache.options(),
     );
     let app = App::new(
-        merge_fix(&stores.app),
+        stores.app.clone(),
         clock.clone(),
         secret.expose_bytes(),
         config.app.settings(),
