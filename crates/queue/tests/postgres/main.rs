@@ -25,13 +25,15 @@ async fn store(url: &str, size: usize) -> Pg {
         .expect("queue store")
 }
 
-/// A job numbered `n` on queue `queue`, limited by `key` to one at a time when set.
+/// A job numbered `n` on queue `queue`, limited by `key` (name, how many at once) when set,
+/// and then coalescing (at most one waits) with `coalesce`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Numbered {
     n: u64,
     queue: String,
     priority: i32,
-    key: Option<String>,
+    key: Option<(String, u32)>,
+    coalesce: bool,
 }
 
 impl Numbered {
@@ -41,6 +43,7 @@ impl Numbered {
             queue: "default".to_owned(),
             priority: 0,
             key: None,
+            coalesce: false,
         }
     }
 }
@@ -57,9 +60,12 @@ impl Job for Numbered {
     }
 
     fn concurrency(&self) -> Option<Concurrency> {
-        self.key
-            .as_ref()
-            .map(|k| Concurrency::new(k.clone()).duration(Duration::from_secs(600)))
+        self.key.as_ref().map(|(k, to)| {
+            let c = Concurrency::new(k.clone())
+                .to(*to)
+                .duration(Duration::from_secs(600));
+            if self.coalesce { c.coalescing() } else { c }
+        })
     }
 }
 

@@ -53,7 +53,7 @@ async fn a_limit_of_one_holds_across_two_servers() {
             tokio::spawn(async move {
                 for n in 0..EACH {
                     let job = Numbered {
-                        key: Some("one".to_owned()),
+                        key: Some(("one".to_owned(), 1)),
                         ..Numbered::new(i as u64 * EACH + n)
                     };
                     q.enqueue(&job).await.expect("enqueue");
@@ -78,6 +78,143 @@ async fn a_limit_of_one_holds_across_two_servers() {
     stop(token, tracker).await;
 }
 
+/// Another server's transaction takes the last slot of a limit of two and has not
+/// committed yet: an enqueue under the same key waits for it, then finds the limit full
+/// and blocks its job. Reading the slot count without locking the semaphore row would see
+/// the slot still free and take it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_slot_taken_by_another_server_is_not_taken_twice() {
+    let url = testing::database().await.expect("test database");
+    let clock = Clock::system();
+    let queue = offline(store(&url, 2).await, &clock);
+    let job = |n| Numbered {
+        key: Some(("two".to_owned(), 2)),
+        ..Numbered::new(n)
+    };
+    queue
+        .enqueue(&job(0))
+        .await
+        .expect("first job takes a slot");
+    let other = store(&url, 1).await;
+    let conn = other.get().await.expect("conn");
+    conn.batch_execute(
+        "BEGIN; UPDATE solid_queue_semaphores SET value = value - 1
+           WHERE key = 'numbered/two' AND value > 0",
+    )
+    .await
+    .expect("take the last slot");
+    let q = queue.clone();
+    let second = tokio::spawn(async move { q.enqueue(&job(1)).await });
+    // The enqueue waits at the semaphore row until the commit.
+    wait_for_a_lock(&url).await;
+    conn.batch_execute("COMMIT").await.expect("commit");
+    let id = second.await.expect("join").expect("enqueue");
+    let info = queue.job(id).await.expect("job").expect("exists");
+    assert_eq!(info.state, JobState::Blocked, "the limit of two is full");
+}
+
+/// Another server is enqueueing a coalescing job (it holds the key's lock, its job not
+/// committed yet): an enqueue of the same key waits, then coalesces into that job instead
+/// of adding a second waiting one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coalescing_holds_across_servers() {
+    let url = testing::database().await.expect("test database");
+    let queue = offline(store(&url, 2).await, &Clock::system());
+    let other = store(&url, 1).await;
+    let conn = other.get().await.expect("conn");
+    conn.batch_execute(
+        "BEGIN;
+         SELECT pg_advisory_xact_lock(hashtextextended('numbered/c', 0));
+         INSERT INTO solid_queue_jobs
+           (id, queue_name, class_name, concurrency_key, created_at, updated_at)
+           VALUES (777, 'default', 'numbered', 'numbered/c', 0, 0);
+         INSERT INTO solid_queue_ready_executions (job_id, queue_name, priority, created_at)
+           VALUES (777, 'default', 0, 0)",
+    )
+    .await
+    .expect("enqueue in another transaction");
+    let q = queue.clone();
+    let second = tokio::spawn(async move {
+        let job = Numbered {
+            key: Some(("c".to_owned(), 1)),
+            coalesce: true,
+            ..Numbered::new(1)
+        };
+        q.enqueue(&job).await
+    });
+    wait_for_a_lock(&url).await;
+    conn.batch_execute("COMMIT").await.expect("commit");
+    let id = second.await.expect("join").expect("enqueue");
+    assert_eq!(id.0, 777, "coalesced into the other server's job");
+    assert_eq!(queue.jobs(None, None, 10).await.expect("jobs").len(), 1);
+}
+
+/// Waits until some session of the database at `url` waits for a lock.
+async fn wait_for_a_lock(url: &str) {
+    let admin = store(url, 1).await;
+    let watcher = admin.get().await.expect("conn");
+    eventually(10, "a session to wait for a lock", async || {
+        watcher
+            .query_opt(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+                   AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .expect("pg_stat_activity")
+            .is_some()
+    })
+    .await;
+}
+
+/// A scheduler whose run another scheduler is recording right now (not committed yet)
+/// waits for that commit, then skips the run without an error: the record's unique
+/// `(task_key, run_at)` decides, not the check before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_recorded_concurrently_is_skipped() {
+    let url = testing::database().await.expect("test database");
+    let start = Timestamp(1_700_000_000_000_000);
+    let clock = Clock::manual(start);
+    let queue = offline(store(&url, 2).await, &clock);
+    let scheduler = Scheduler::new(&queue, vec![beat()]);
+    clock.advance(Duration::from_secs(1));
+    let other = store(&url, 1).await;
+    let conn = other.get().await.expect("conn");
+    conn.batch_execute(&format!(
+        "BEGIN;
+         INSERT INTO solid_queue_jobs (id, queue_name, class_name, created_at, updated_at)
+           VALUES (424242, 'default', 'noop', 0, 0);
+         INSERT INTO solid_queue_recurring_executions (job_id, task_key, run_at, created_at)
+           VALUES (424242, 'beat', {}, 0)",
+        start.0 + 1_000_000
+    ))
+    .await
+    .expect("record the run in another transaction");
+    let run = tokio::spawn(async move { scheduler.run_once().await });
+    wait_for_a_lock(&url).await;
+    conn.batch_execute("COMMIT").await.expect("commit");
+    let created = run.await.expect("join").expect("run_once");
+    assert!(
+        created.is_empty(),
+        "the run was enqueued by the other scheduler"
+    );
+    assert_eq!(queue.jobs(None, None, 10).await.expect("jobs").len(), 1);
+}
+
+/// A task enqueuing `noop` every second.
+fn beat() -> RecurringTask {
+    RecurringTask {
+        key: "beat".to_owned(),
+        schedule_text: "every 1 second".to_owned(),
+        schedule: Schedule::parse("every 1 second").expect("schedule"),
+        job: "noop".to_owned(),
+        args: "{}".to_owned(),
+        queue: None,
+        priority: None,
+        description: None,
+    }
+}
+
 /// Two schedulers on two servers, run at once for 40 runs of a task: each run is
 /// enqueued exactly once, and neither scheduler sees an error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,16 +225,7 @@ async fn two_schedulers_enqueue_each_run_once() {
         offline(store(&url, 2).await, &clock),
         offline(store(&url, 2).await, &clock),
     );
-    let task = RecurringTask {
-        key: "beat".to_owned(),
-        schedule_text: "every 1 second".to_owned(),
-        schedule: Schedule::parse("every 1 second").expect("schedule"),
-        job: "noop".to_owned(),
-        args: "{}".to_owned(),
-        queue: None,
-        priority: None,
-        description: None,
-    };
+    let task = beat();
     let (x, y) = (
         Scheduler::new(&a, vec![task.clone()]),
         Scheduler::new(&b, vec![task]),
