@@ -325,8 +325,14 @@ async fn an_enqueue_on_one_server_wakes_the_others_worker() {
     })
     .await;
     let other = offline(store(&url, 2).await, &Clock::system());
-    for n in 0..3 {
-        other.enqueue(&Numbered::new(n)).await.expect("enqueue");
+    // Jobs without a limit notify from their one insert statement; a limited one from
+    // the commit of its transaction.
+    for n in 0..4 {
+        let job = Numbered {
+            key: (n == 3).then(|| ("k".to_owned(), 1)),
+            ..Numbered::new(n)
+        };
+        other.enqueue(&job).await.expect("enqueue");
         let r = runs.clone();
         eventually(5, "the notified worker to run the job", async || {
             r.lock().expect("runs").iter().any(|(m, _)| *m == n)
