@@ -60,7 +60,7 @@ impl StoreKind {
     pub fn postgres_schema(self) -> fn() -> refinery::Runner {
         match self {
             Self::App => crate::app::postgres_migrations,
-            Self::Queue => crate::cable::postgres_migrations,
+            Self::Queue => crate::queue::postgres_migrations,
             Self::Cache => crate::cache::postgres_migrations,
             Self::Cable => crate::cable::postgres_migrations,
         }
