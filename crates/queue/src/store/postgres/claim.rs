@@ -26,8 +26,20 @@ const PREFIX_QUEUES: &str = "WITH RECURSIVE q AS (
              WHERE queue_name > q.name AND left(queue_name, length($1)) = $1)
     FROM q WHERE q.name IS NOT NULL)
   SELECT name FROM q WHERE name IS NOT NULL";
-const PICK_ALL: &str = "SELECT id, job_id FROM solid_queue_ready_executions
-  ORDER BY priority, job_id LIMIT $1 FOR UPDATE SKIP LOCKED";
+// The common case (`*`, nothing paused) in one statement: pick, move, count the attempt.
+const CLAIM_ALL: &str = "WITH picked AS (
+    SELECT id FROM solid_queue_ready_executions
+     ORDER BY priority, job_id LIMIT $1 FOR UPDATE SKIP LOCKED),
+  gone AS (
+    DELETE FROM solid_queue_ready_executions r USING picked WHERE r.id = picked.id
+    RETURNING r.job_id, r.priority),
+  held AS (
+    INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
+    SELECT job_id, $2, $3 FROM gone)
+  UPDATE solid_queue_jobs j SET executions = j.executions + 1, updated_at = $3
+    FROM gone WHERE j.id = gone.job_id
+  RETURNING j.id, j.class_name, j.arguments, j.queue_name, j.executions, j.created_at,
+            coalesce(j.scheduled_at, j.created_at), j.request_id, gone.priority";
 const PICK_QUEUE: &str = "SELECT id, job_id FROM solid_queue_ready_executions
   WHERE queue_name = $1 ORDER BY priority, job_id LIMIT $2 FOR UPDATE SKIP LOCKED";
 
@@ -43,40 +55,76 @@ pub(in super::super) async fn claim(
         return Ok(Vec::new());
     }
     let mut conn = pg.get().await?;
+    if selector.is_all() {
+        // Outside a transaction block: each statement commits on its own, two round trips
+        // for the common case. A pause committed between them is as if it came after.
+        let err = |e| crate::Error::Store(pg.error(e));
+        let stmt = conn.prepare_cached(PAUSED).await.map_err(err)?;
+        if conn.query(&stmt, &[]).await.map_err(err)?.is_empty() {
+            let stmt = conn.prepare_cached(CLAIM_ALL).await.map_err(err)?;
+            let rows = conn
+                .query(&stmt, &[&sql_limit(limit), &process_id, &now.0])
+                .await
+                .map_err(err)?;
+            return Ok(claimed_all(&rows));
+        }
+    }
     let tx = Tx::begin(pg, &mut conn).await?;
-    let claimed = claim_in(&tx, selector, process_id, limit, now).await?;
+    let paused = paused(&tx).await?;
+    let claimed = claim_in(&tx, selector, &paused, process_id, limit, now).await?;
     tx.commit().await?;
     Ok(claimed)
 }
 
-/// Claims up to `limit` jobs for `process_id` in the caller's transaction.
-pub(super) async fn claim_in(
-    tx: &Tx<'_>,
-    selector: &QueueSelector,
-    process_id: Option<i64>,
-    limit: usize,
-    now: Timestamp,
-) -> Result<Vec<ClaimedJob>> {
-    let rows = pick(tx, selector, limit).await?;
-    take(tx, &rows, process_id, now).await
-}
-
-/// Locks the first `limit` ready executions for `selector` that no other transaction has
-/// locked, in claim order: (id, job id).
-async fn pick(tx: &Tx<'_>, selector: &QueueSelector, limit: usize) -> Result<Vec<(i64, i64)>> {
-    let paused: Vec<String> = tx
+/// The paused queues.
+pub(super) async fn paused(tx: &Tx<'_>) -> Result<Vec<String>> {
+    Ok(tx
         .rows(PAUSED, &[])
         .await?
         .iter()
         .map(|r| r.get(0))
-        .collect();
-    let pair = |r: &tokio_postgres::Row| (r.get(0), r.get(1));
+        .collect())
+}
+
+/// The jobs [`CLAIM_ALL`] returned, in claim order (priority, then age).
+fn claimed_all(rows: &[tokio_postgres::Row]) -> Vec<ClaimedJob> {
+    let mut jobs: Vec<(i32, ClaimedJob)> =
+        rows.iter().map(|r| (r.get(8), claimed_row(r))).collect();
+    jobs.sort_by_key(|(priority, job)| (*priority, job.id));
+    jobs.into_iter().map(|(_, job)| job).collect()
+}
+
+/// Claims up to `limit` jobs for `process_id` in the caller's transaction, `paused` being
+/// the paused queues.
+pub(super) async fn claim_in(
+    tx: &Tx<'_>,
+    selector: &QueueSelector,
+    paused: &[String],
+    process_id: Option<i64>,
+    limit: usize,
+    now: Timestamp,
+) -> Result<Vec<ClaimedJob>> {
     if selector.is_all() && paused.is_empty() {
-        let rows = tx.rows(PICK_ALL, &[&sql_limit(limit)]).await?;
-        return Ok(rows.iter().map(pair).collect());
+        let rows = tx
+            .rows(CLAIM_ALL, &[&sql_limit(limit), &process_id, &now.0])
+            .await?;
+        return Ok(claimed_all(&rows));
     }
+    let rows = pick(tx, selector, paused, limit).await?;
+    take(tx, &rows, process_id, now).await
+}
+
+/// Locks the first `limit` ready executions for `selector` that no other transaction has
+/// locked, queue by queue in claim order: (id, job id).
+async fn pick(
+    tx: &Tx<'_>,
+    selector: &QueueSelector,
+    paused: &[String],
+    limit: usize,
+) -> Result<Vec<(i64, i64)>> {
+    let pair = |r: &tokio_postgres::Row| (r.get(0), r.get(1));
     let mut picked: Vec<(i64, i64)> = Vec::new();
-    for queue in queue_names(tx, selector, &paused).await? {
+    for queue in queue_names(tx, selector, paused).await? {
         let want = sql_limit(limit - picked.len());
         let rows = tx.rows(PICK_QUEUE, &[&queue, &want]).await?;
         picked.extend(rows.iter().map(pair));
@@ -152,19 +200,24 @@ async fn take(
         .rows(TAKE, &[&ready_ids, &process_id, &now.0])
         .await?
         .iter()
-        .map(|r| ClaimedJob {
-            id: r.get(0),
-            class_name: r.get(1),
-            arguments: r.get(2),
-            queue_name: r.get(3),
-            attempt: u32::try_from(r.get::<_, i32>(4)).unwrap_or(0),
-            created_at: Timestamp(r.get(5)),
-            scheduled_at: Timestamp(r.get(6)),
-            request_id: r.get(7),
-        })
+        .map(claimed_row)
         .collect();
     // RETURNING order is unspecified; callers get queue, priority, age order.
     let position = |id: i64| rows.iter().position(|r| r.1 == id).unwrap_or(usize::MAX);
     claimed.sort_by_key(|c| position(c.id));
     Ok(claimed)
+}
+
+/// A row of `TAKE`'s (or [`CLAIM_ALL`]'s) `RETURNING` columns.
+fn claimed_row(r: &tokio_postgres::Row) -> ClaimedJob {
+    ClaimedJob {
+        id: r.get(0),
+        class_name: r.get(1),
+        arguments: r.get(2),
+        queue_name: r.get(3),
+        attempt: u32::try_from(r.get::<_, i32>(4)).unwrap_or(0),
+        created_at: Timestamp(r.get(5)),
+        scheduled_at: Timestamp(r.get(6)),
+        request_id: r.get(7),
+    }
 }

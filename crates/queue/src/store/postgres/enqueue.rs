@@ -4,9 +4,9 @@
 
 use trifecta_store::{Pg, Timestamp};
 
-use super::super::model::{ClaimFor, DispatchInfo, Placed, Written, limit_of};
+use super::super::model::{ClaimFor, DispatchInfo, Dispatched, Placed, Written, limit_of};
 use super::Tx;
-use super::claim::claim_in;
+use super::claim::{claim_in, paused};
 use super::dispatch::dispatch;
 use crate::error::Result;
 use crate::job::NewJob;
@@ -20,6 +20,9 @@ pub(in super::super) async fn write_jobs(
     now: Timestamp,
     claim: Option<&ClaimFor>,
 ) -> Result<Written> {
+    if claim.is_none() && jobs.iter().all(|j| j.concurrency.is_none()) {
+        return write_plain(pg, jobs, now).await;
+    }
     let mut conn = pg.get().await?;
     let mut tx = Tx::begin(pg, &mut conn).await?;
     let placed = insert_all(&mut tx, jobs, now).await?;
@@ -29,10 +32,15 @@ pub(in super::super) async fn write_jobs(
         claim_done: false,
     };
     if let Some(c) = claim {
-        tx.batch("SAVEPOINT claim").await?;
-        match claim_in(&tx, &c.selector, c.process_id, c.slots, now).await {
+        // Sent together (one round trip); the commit releases the savepoint.
+        let (saved, paused) = tokio::join!(tx.batch("SAVEPOINT claim"), paused(&tx));
+        saved?;
+        let claimed = match paused {
+            Ok(paused) => claim_in(&tx, &c.selector, &paused, c.process_id, c.slots, now).await,
+            Err(e) => Err(e),
+        };
+        match claimed {
             Ok(claimed) => {
-                tx.batch("RELEASE SAVEPOINT claim").await?;
                 // Fewer jobs than slots: the claim took everything ready for this worker.
                 written.claim_done = claimed.len() < c.slots;
                 written.claimed = claimed;
@@ -45,7 +53,7 @@ pub(in super::super) async fn write_jobs(
         let ready = written
             .placed
             .iter()
-            .filter(|(_, p)| *p == Placed::Dispatched(super::super::model::Dispatched::Ready))
+            .filter(|(_, p)| *p == Placed::Dispatched(Dispatched::Ready))
             .count();
         // Other servers need waking only for jobs this claim did not take.
         tx.set_made_ready(ready > written.claimed.len());
@@ -75,8 +83,12 @@ pub(super) async fn insert_all(
     Ok(placed)
 }
 
-// Ids are drawn in input order, so a batch runs in the order it was given.
-const INSERT_PLAIN: &str = "WITH input AS MATERIALIZED (
+/// The statement that inserts a run of jobs without a concurrency limit, ending with `$tail`.
+/// Ids are drawn in input order, so a batch runs in the order it was given.
+macro_rules! insert_plain {
+    ($tail:literal) => {
+        concat!(
+            "WITH input AS MATERIALIZED (
     SELECT nextval('solid_queue_jobs_id_seq') AS id, t.*
       FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::int8[], $6::text[])
            WITH ORDINALITY AS t(queue_name, class_name, arguments, priority, scheduled_at,
@@ -92,8 +104,89 @@ const INSERT_PLAIN: &str = "WITH input AS MATERIALIZED (
   scheduled AS (
     INSERT INTO solid_queue_scheduled_executions
         (job_id, queue_name, priority, scheduled_at, created_at)
-    SELECT id, queue_name, priority, scheduled_at, $7 FROM input WHERE scheduled_at > $7)
-  SELECT id, scheduled_at > $7 FROM input ORDER BY ord";
+    SELECT id, queue_name, priority, scheduled_at, $7 FROM input WHERE scheduled_at > $7)",
+            $tail
+        )
+    };
+}
+
+const INSERT_PLAIN: &str = insert_plain!(" SELECT id, scheduled_at > $7 FROM input ORDER BY ord");
+// The same as a statement of its own, notifying when it made jobs ready (`count` makes the
+// notifying step run).
+const INSERT_PLAIN_NOTIFY: &str = insert_plain!(
+    ", woken AS (
+    SELECT pg_notify('trifecta_queue', '') FROM input WHERE scheduled_at <= $7 LIMIT 1)
+  SELECT id, scheduled_at > $7 FROM input, (SELECT count(*) FROM woken) w ORDER BY ord"
+);
+
+/// Jobs without a concurrency limit and no claim: one statement outside a transaction
+/// block (a statement is atomic), one round trip.
+async fn write_plain(pg: &Pg, jobs: &[NewJob], now: Timestamp) -> Result<Written> {
+    let conn = pg.get().await?;
+    let err = |e| crate::Error::Store(pg.error(e));
+    let stmt = conn
+        .prepare_cached(INSERT_PLAIN_NOTIFY)
+        .await
+        .map_err(err)?;
+    let p = PlainParams::of(jobs, now);
+    let rows = conn
+        .query(
+            &stmt,
+            &[
+                &p.queues,
+                &p.classes,
+                &p.args,
+                &p.priorities,
+                &p.at,
+                &p.requests,
+                &now.0,
+            ],
+        )
+        .await
+        .map_err(err)?;
+    Ok(Written {
+        placed: rows.iter().map(plain_placed).collect(),
+        claimed: Vec::new(),
+        claim_done: false,
+    })
+}
+
+/// The columns of a run of jobs, as arrays.
+struct PlainParams<'j> {
+    queues: Vec<&'j str>,
+    classes: Vec<&'j str>,
+    args: Vec<&'j str>,
+    priorities: Vec<i32>,
+    at: Vec<i64>,
+    requests: Vec<Option<&'j str>>,
+}
+
+impl<'j> PlainParams<'j> {
+    fn of(jobs: &'j [NewJob], now: Timestamp) -> Self {
+        Self {
+            queues: jobs.iter().map(|j| j.queue_name.as_str()).collect(),
+            classes: jobs.iter().map(|j| j.class_name.as_str()).collect(),
+            args: jobs.iter().map(|j| j.arguments.as_str()).collect(),
+            priorities: jobs.iter().map(|j| j.priority).collect(),
+            at: jobs
+                .iter()
+                .map(|j| j.scheduled_at.unwrap_or(now).0)
+                .collect(),
+            requests: jobs.iter().map(|j| j.request_id.as_deref()).collect(),
+        }
+    }
+}
+
+/// A row of the plain insert: the job's id and where it went.
+fn plain_placed(r: &tokio_postgres::Row) -> (i64, Placed) {
+    let scheduled: bool = r.get(1);
+    let place = if scheduled {
+        Placed::Scheduled
+    } else {
+        Placed::Dispatched(Dispatched::Ready)
+    };
+    (r.get(0), place)
+}
 
 /// Inserts jobs without a concurrency limit in one statement.
 async fn insert_plain(
@@ -101,41 +194,22 @@ async fn insert_plain(
     jobs: &[NewJob],
     now: Timestamp,
 ) -> Result<Vec<(i64, Placed)>> {
-    let queues: Vec<&str> = jobs.iter().map(|j| j.queue_name.as_str()).collect();
-    let classes: Vec<&str> = jobs.iter().map(|j| j.class_name.as_str()).collect();
-    let args: Vec<&str> = jobs.iter().map(|j| j.arguments.as_str()).collect();
-    let priorities: Vec<i32> = jobs.iter().map(|j| j.priority).collect();
-    let at: Vec<i64> = jobs
-        .iter()
-        .map(|j| j.scheduled_at.unwrap_or(now).0)
-        .collect();
-    let requests: Vec<Option<&str>> = jobs.iter().map(|j| j.request_id.as_deref()).collect();
+    let p = PlainParams::of(jobs, now);
     let rows = tx
         .rows(
             INSERT_PLAIN,
             &[
-                &queues,
-                &classes,
-                &args,
-                &priorities,
-                &at,
-                &requests,
+                &p.queues,
+                &p.classes,
+                &p.args,
+                &p.priorities,
+                &p.at,
+                &p.requests,
                 &now.0,
             ],
         )
         .await?;
-    let placed: Vec<(i64, Placed)> = rows
-        .iter()
-        .map(|r| {
-            let scheduled: bool = r.get(1);
-            let place = if scheduled {
-                Placed::Scheduled
-            } else {
-                Placed::Dispatched(super::super::model::Dispatched::Ready)
-            };
-            (r.get(0), place)
-        })
-        .collect();
+    let placed: Vec<(i64, Placed)> = rows.iter().map(plain_placed).collect();
     if placed.iter().any(|(_, p)| *p != Placed::Scheduled) {
         tx.made_ready();
     }
