@@ -10,7 +10,7 @@ ASSETS_SRC := $(shell find assets/src -type f 2>/dev/null) assets/vite.config.js
 NODE_MODULES := assets/node_modules/.package-lock.json
 MANIFEST := assets/dist/.vite/manifest.json
 
-.PHONY: run build frontend chromium promtool pebble postgresql dist test test-js test-rust test-dist test-browser fmt fmt-check lint doc ci bench soak clean
+.PHONY: run build frontend chromium promtool pebble postgresql dist test test-js test-rust test-postgres test-dist test-browser test-browser-postgres fmt fmt-check lint doc ci bench soak clean
 
 ## Build everything needed, then serve on $(BIND) with storage in $(STORAGE).
 run: build
@@ -67,7 +67,7 @@ dist: frontend
 ## (`make check`), then the front end's unit tests (vitest), Rust unit and integration tests,
 ## the glibc requirement of `make dist`'s binary, and the headless-browser tests against the
 ## release binary.
-test: check test-js test-fuzz test-rust test-dist test-browser
+test: check test-js test-fuzz test-rust test-postgres test-dist test-browser test-browser-postgres
 
 ## The front end's unit tests (vitest): the cross-tab cable and the sync-marker debounce.
 test-js: $(NODE_MODULES)
@@ -75,6 +75,14 @@ test-js: $(NODE_MODULES)
 
 test-rust: frontend pebble promtool postgresql tests/js/node_modules/.package-lock.json
 	$(CARGO) test --locked --workspace --all-targets
+
+## The integration tests of the app, the queue and the cable again, with the in-process
+## servers' stores on PostgreSQL (TRIFECTA_TEST_BACKEND=postgres; a throwaway cluster the
+## harness starts itself, or TRIFECTA_TEST_DATABASE_URL). The tests about SQLite files
+## (storage, backups, retired files) run once, in test-rust.
+PG_SUITES := PG_SUITES_TBD
+test-postgres: frontend postgresql tests/js/node_modules/.package-lock.json
+	TRIFECTA_TEST_BACKEND=postgres $(CARGO) test --locked --test api -- $(PG_SUITES)
 
 ## The unmodified @rails/actioncable client and ws, for the Node test of /cable.
 tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json
@@ -120,6 +128,10 @@ test-dist: dist
 
 test-browser: build chromium
 	node --test tests/browser/
+
+## The browser tests again with every server's stores on PostgreSQL (a throwaway cluster).
+test-browser-postgres: build chromium postgresql
+	tests/browser/with-postgres.sh
 
 fmt:
 	$(CARGO) fmt --all

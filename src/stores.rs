@@ -1,12 +1,14 @@
-//! The storage directory of one environment: which SQLite files it holds ([`StoreKind`]),
-//! opening all of them at once ([`Stores`]) and keeping an eye on them.
+//! The four stores of one environment: where each lives ([`Layout`]: an SQLite file in the
+//! storage directory, or a PostgreSQL database named by a URL), opening all of them at once
+//! ([`Stores`]) and keeping an eye on the files.
 //!
-//! The directory holds four files for an environment `<env>`: the app database, and one each
-//! for the queue, the cache and the cable. Each kind's migrations come from the crate that
-//! owns its tables ([`StoreKind::schema`]).
+//! For an environment `<env>` the storage directory holds up to four files: the app
+//! database, and one each for the queue, the cache and the cable ([`StoreKind::file_name`]);
+//! a store with a URL has no file. Each kind's migrations, for either backend, come from the
+//! crate that owns its tables ([`StoreKind::schema`], [`StoreKind::postgres_schema`]).
 //!
-//! Only `serve` and `migrate` create or migrate ([`Stores::open`]); admin commands open
-//! what exists at this binary's schema ([`Stores::open_existing`]). A handle whose file is
+//! Only `serve` and `migrate` create or migrate ([`Stores::connect`]); admin commands open
+//! what exists at this binary's schema ([`Stores::connect_existing`]). A handle whose file is
 //! deleted or replaced retires ([`Stores::watch_files`], `/up`).
 
 use std::path::{Path, PathBuf};

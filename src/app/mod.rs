@@ -1,7 +1,8 @@
 //! The domain: the todo board, users and their sessions, accounts and memberships,
 //! the `accessible_by` authorization scopes, and the obfuscated ids that leave the server.
 //!
-//! Talks to: `store` (the app database). The HTTP layer (`web`) and the admin CLI call in
+//! Talks to: `store` (the app database, an SQLite file or a PostgreSQL database, behind one
+//! seam whose methods are the domain's transactions). The HTTP layer (`web`) and the admin CLI call in
 //! here; nothing here knows about HTTP.
 
 mod accounts;
@@ -19,15 +20,28 @@ mod todo_versions;
 mod todos;
 mod users;
 
+#[cfg(test)]
+mod tests;
+
 use std::time::Duration;
 
 pub use accounts::{Account, AccountUser, Addition, Role};
 
 mod embedded {
-    refinery::embed_migrations!("sql/app");
+    refinery::embed_migrations!("sql/app/sqlite");
 }
 
-/// The domain's tables: the migrations in `sql/app/`, which the store runs.
+mod embedded_pg {
+    refinery::embed_migrations!("sql/app/postgres");
+}
+
+/// The domain's tables on PostgreSQL (`sql/app/postgres/`), for
+/// [`Pg::migrate`](crate::store::Pg::migrate).
+pub fn postgres_migrations() -> refinery::Runner {
+    embedded_pg::migrations::runner()
+}
+
+/// The domain's tables on SQLite: the migrations in `sql/app/sqlite/`, which the store runs.
 pub const SCHEMA: crate::store::Schema = crate::store::Schema {
     name: "app",
     runner: embedded::migrations::runner,
@@ -43,7 +57,7 @@ pub use todos::{MAX_TITLE, Todo, TodoChange, TodoProps, validate_title};
 pub use users::{EndedUser, NewUser, User};
 
 use crate::cable::Cable;
-use crate::store::{Clock, Db};
+use crate::store::{Backend, Clock};
 
 /// Settings of the domain layer.
 #[derive(Clone, Debug)]
@@ -66,7 +80,7 @@ impl Default for Settings {
 /// Handle to the domain. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct App {
-    db: Db,
+    store: store::Store,
     clock: Clock,
     ids: Ids,
     settings: Settings,
@@ -77,10 +91,16 @@ pub struct App {
 }
 
 impl App {
-    /// A domain handle over the app database; `secret` seeds the per-install id alphabet.
-    pub fn new(db: Db, clock: Clock, secret: &[u8], settings: Settings) -> Self {
+    /// A domain handle over the app database (a migrated SQLite [`Db`](crate::store::Db) or
+    /// PostgreSQL [`Pg`](crate::store::Pg)); `secret` seeds the per-install id alphabet.
+    pub fn new(
+        backend: impl Into<Backend>,
+        clock: Clock,
+        secret: &[u8],
+        settings: Settings,
+    ) -> Self {
         Self {
-            db,
+            store: store::Store::new(backend.into()),
             clock,
             ids: Ids::new(secret),
             settings,
@@ -102,9 +122,9 @@ impl App {
         &self.ids
     }
 
-    /// The app database.
-    pub fn db(&self) -> &Db {
-        &self.db
+    /// Where the app's data lives.
+    pub fn backend(&self) -> &Backend {
+        self.store.backend()
     }
 
     /// Password checks (sign-in attempts that reached bcrypt) since this handle was made.

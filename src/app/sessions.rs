@@ -2,9 +2,9 @@
 //! user agent. The browser holds a random token (in a signed cookie); the row is the truth,
 //! so deleting it (logout, password reset, user deletion) ends the session everywhere.
 
+use super::App;
 use super::error::Result;
 use super::users::User;
-use super::{App, store};
 use crate::store::Timestamp;
 
 /// A signed-in session.
@@ -47,10 +47,8 @@ impl App {
         let now = self.clock.now();
         let user_id = user.id;
         let user_agent = user_agent.map(|ua| ua.chars().take(500).collect::<String>());
-        self.db
-            .write(move |tx| {
-                store::sessions::insert(tx, user_id, token, ip_address, user_agent, now)
-            })
+        self.store
+            .insert_session(user_id, token, ip_address, user_agent, now)
             .await
     }
 
@@ -65,10 +63,7 @@ impl App {
         }
         let token = token.to_owned();
         let oldest = self.clock.now() - self.settings.session_max_age;
-        let found = self
-            .db
-            .call(move |conn| store::sessions::with_user(conn, &token))
-            .await?;
+        let found = self.store.session_with_user(token).await?;
         let Some((session, user)) = found else {
             return Ok(None);
         };
@@ -84,10 +79,7 @@ impl App {
     /// # Errors
     /// Only database failures.
     pub async fn end_session(&self, token: &str) -> Result<()> {
-        let token = token.to_owned();
-        self.db
-            .write(move |tx| store::sessions::delete(tx, &token))
-            .await
+        self.store.delete_session(token.to_owned()).await
     }
 
     /// Ids of the live sessions of user `user_id` (to reach their sockets).
@@ -95,8 +87,6 @@ impl App {
     /// # Errors
     /// Only database failures.
     pub async fn session_ids_of(&self, user_id: i64) -> Result<Vec<i64>> {
-        self.db
-            .call(move |conn| store::sessions::ids_of(conn, user_id))
-            .await
+        self.store.session_ids_of(user_id).await
     }
 }

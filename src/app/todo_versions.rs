@@ -12,9 +12,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::App;
 use super::error::Result;
 use super::todos::{TodoProps, to_props};
-use super::{App, store};
 
 /// Todos a page shows by default (newest first).
 pub const DEFAULT_LIMIT: usize = 200;
@@ -84,9 +84,7 @@ impl App {
     /// # Errors
     /// Only database failures.
     pub async fn todo_version(&self) -> Result<i64> {
-        self.db
-            .call(|conn| -> Result<i64> { Ok(store::versions::board(conn)?.version) })
-            .await
+        Ok(self.store.board().await?.version)
     }
 
     /// The newest `limit` todos (capped at [`MAX_LIMIT`]), with the version and counts
@@ -96,23 +94,13 @@ impl App {
     /// Only database failures.
     pub async fn todo_page(&self, limit: usize) -> Result<TodoPage> {
         let limit = limit.clamp(1, MAX_LIMIT);
-        let ids = self.ids.clone();
-        self.db
-            .call(move |conn| -> Result<TodoPage> {
-                let tx = conn.transaction()?;
-                let board = store::versions::board(&tx)?;
-                let todos = store::versions::newest(&tx, limit)?
-                    .iter()
-                    .map(|t| to_props(&ids, t))
-                    .collect();
-                Ok(TodoPage {
-                    todos,
-                    version: board.version,
-                    counts: board.counts,
-                    limit,
-                })
-            })
-            .await
+        let (board, todos) = self.store.page(limit).await?;
+        Ok(TodoPage {
+            todos: todos.iter().map(|t| to_props(&self.ids, t)).collect(),
+            version: board.version,
+            counts: board.counts,
+            limit,
+        })
     }
 
     /// What changed since the last broadcast, or `None` when nothing did.
@@ -120,53 +108,37 @@ impl App {
     /// # Errors
     /// Only database failures.
     pub async fn todo_batch(&self) -> Result<Option<TodoBatch>> {
-        let ids = self.ids.clone();
-        self.db
-            .call(move |conn| -> Result<Option<TodoBatch>> {
-                let tx = conn.transaction()?;
-                let board = store::versions::board(&tx)?;
-                if board.version <= board.broadcast_version {
-                    return Ok(None);
-                }
-                let since = board.broadcast_version;
-                let changed = store::versions::changed_since(&tx, since, MAX_BATCH + 1)?;
-                let changes = if changed.len() > MAX_BATCH {
-                    None
-                } else {
-                    let latest = store::versions::latest(&tx, changed)?;
-                    Some(
-                        latest
-                            .into_iter()
-                            .map(|(id, todo)| match todo {
-                                Some(t) => TodoDelta::Upsert {
-                                    id: ids.encode(id),
-                                    todo: to_props(&ids, &t),
-                                },
-                                None => TodoDelta::Deleted {
-                                    id: ids.encode(id),
-                                    deleted: true,
-                                },
-                            })
-                            .collect(),
-                    )
-                };
-                Ok(Some(match changes {
-                    Some(changes) => TodoBatch {
-                        version: board.version,
-                        since,
-                        changes,
-                        counts: board.counts,
-                    },
-                    // Too many to send: every client reloads.
-                    None => TodoBatch {
-                        version: board.version,
-                        since: board.version,
-                        changes: Vec::new(),
-                        counts: board.counts,
-                    },
-                }))
-            })
-            .await
+        let Some(pending) = self.store.pending(MAX_BATCH).await? else {
+            return Ok(None);
+        };
+        let board = pending.board;
+        Ok(Some(match pending.changes {
+            Some(latest) => TodoBatch {
+                version: board.version,
+                since: pending.since,
+                changes: latest
+                    .into_iter()
+                    .map(|(id, todo)| match todo {
+                        Some(t) => TodoDelta::Upsert {
+                            id: self.ids.encode(id),
+                            todo: to_props(&self.ids, &t),
+                        },
+                        None => TodoDelta::Deleted {
+                            id: self.ids.encode(id),
+                            deleted: true,
+                        },
+                    })
+                    .collect(),
+                counts: board.counts,
+            },
+            // Too many to send: every client reloads.
+            None => TodoBatch {
+                version: board.version,
+                since: board.version,
+                changes: Vec::new(),
+                counts: board.counts,
+            },
+        }))
     }
 
     /// Records that a batch up to `version` was broadcast, and drops the tombstones it
@@ -175,8 +147,6 @@ impl App {
     /// # Errors
     /// Only database failures.
     pub async fn todo_batch_sent(&self, version: i64) -> Result<()> {
-        self.db
-            .write(move |tx| store::versions::mark_sent(tx, version))
-            .await
+        self.store.mark_sent(version).await
     }
 }

@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::error::{Error, Result};
-use super::{App, Ids, store};
+use super::{App, Ids};
 use crate::store::Timestamp;
 
 /// Longest title accepted, in characters.
@@ -87,7 +87,7 @@ impl App {
     /// # Errors
     /// Only database failures.
     pub async fn todos(&self) -> Result<Vec<Todo>> {
-        self.db.call(|conn| store::todos::all(conn)).await
+        self.store.todos().await
     }
 
     /// The todo list as it leaves the server.
@@ -114,13 +114,7 @@ impl App {
     /// [`Error::Invalid`] on `title`.
     pub async fn create_todo(&self, title: &str) -> Result<Todo> {
         let title = validate_title(title)?;
-        let now = self.clock.now();
-        self.db
-            .write(move |tx| -> Result<Todo> {
-                let version = store::todos::next_version(tx)?;
-                store::todos::insert(tx, title, now, version)
-            })
-            .await
+        self.store.create_todo(title, self.clock.now()).await
     }
 
     /// Changes a todo.
@@ -129,17 +123,8 @@ impl App {
     /// [`Error::NotFound`] or [`Error::Invalid`] on `title`.
     pub async fn update_todo(&self, id: i64, change: TodoChange) -> Result<Todo> {
         let title = change.title.as_deref().map(validate_title).transpose()?;
-        let completed = change.completed;
-        let now = self.clock.now();
-        self.db
-            .write(move |tx| -> Result<Todo> {
-                let version = store::todos::next_version(tx)?;
-                if !store::todos::update(tx, id, title.as_deref(), completed, now, version)? {
-                    // Dropping the transaction rolls the version back too.
-                    return Err(Error::NotFound);
-                }
-                store::todos::find(tx, id)?.ok_or(Error::NotFound)
-            })
+        self.store
+            .update_todo(id, title, change.completed, self.clock.now())
             .await
     }
 
@@ -148,13 +133,6 @@ impl App {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn delete_todo(&self, id: i64) -> Result<Todo> {
-        self.db
-            .write(move |tx| -> Result<Todo> {
-                let todo = store::todos::find(tx, id)?.ok_or(Error::NotFound)?;
-                let version = store::todos::next_version(tx)?;
-                store::todos::delete(tx, id, version)?;
-                Ok(todo)
-            })
-            .await
+        self.store.delete_todo(id).await
     }
 }

@@ -2,12 +2,12 @@
 //! address, a bcrypt password digest, a name and a site-admin flag. Every new user gets a
 //! personal account they own; the first user ever created becomes site admin.
 
-use rusqlite::Transaction;
 use serde::Serialize;
 
 use super::broadcast::{self, Change};
 use super::error::{Error, Result};
-use super::{App, password, store};
+use super::store::NewRow;
+use super::{App, password};
 use crate::store::Timestamp;
 
 /// A user.
@@ -108,14 +108,10 @@ impl App {
                 errors.push((field, message));
             }
         }
-        if !errors.iter().any(|(f, _)| *f == "email_address") {
-            let taken: bool = self
-                .db
-                .call(move |conn| store::users::email_taken(conn, &email))
-                .await?;
-            if taken {
-                errors.push(("email_address", "has already been taken".to_owned()));
-            }
+        if !errors.iter().any(|(f, _)| *f == "email_address")
+            && self.store.email_taken(email).await?
+        {
+            errors.push(("email_address", "has already been taken".to_owned()));
         }
         Ok(errors)
     }
@@ -138,11 +134,13 @@ impl App {
             .digest(new.password, self.settings.bcrypt_cost)
             .await?;
         let now = self.clock.now();
-        let force_admin = new.site_admin;
-        let (user, account) = self
-            .db
-            .write(move |tx| insert_user(tx, &email, &digest, &name, force_admin, now))
-            .await?;
+        let row = NewRow {
+            email,
+            digest,
+            name,
+            force_admin: new.site_admin,
+        };
+        let (user, account) = self.store.insert_user(row, now).await?;
         self.published(&broadcast::ACCOUNT, Change::Created, account, None)
             .await;
         Ok(user)
@@ -155,10 +153,7 @@ impl App {
     /// Only database failures.
     pub async fn authenticate(&self, email: &str, password: &str) -> Result<Option<User>> {
         let email = normalize_email(email);
-        let found = self
-            .db
-            .call(move |conn| store::users::with_digest(conn, &email))
-            .await?;
+        let found = self.store.user_with_digest(email).await?;
         match found {
             Some((user, digest)) => Ok(self
                 .hasher
@@ -179,7 +174,7 @@ impl App {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn user(&self, id: i64) -> Result<User> {
-        self.db.call(move |conn| store::users::find(conn, id)).await
+        self.store.user(id).await
     }
 
     /// The user with `email` (normalized).
@@ -187,10 +182,7 @@ impl App {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn user_by_email(&self, email: &str) -> Result<User> {
-        let email = normalize_email(email);
-        self.db
-            .call(move |conn| store::users::by_email(conn, &email))
-            .await
+        self.store.user_by_email(normalize_email(email)).await
     }
 
     /// Every user, oldest first.
@@ -198,7 +190,7 @@ impl App {
     /// # Errors
     /// Only database failures.
     pub async fn users(&self) -> Result<Vec<User>> {
-        self.db.call(|conn| store::users::all(conn)).await
+        self.store.users().await
     }
 
     /// Sets a new password and ends every session of the user.
@@ -212,16 +204,9 @@ impl App {
             .hasher
             .digest(new_password, self.settings.bcrypt_cost)
             .await?;
-        let now = self.clock.now();
-        let id = user.id;
         let session_ids = self
-            .db
-            .write(move |tx| -> Result<Vec<i64>> {
-                store::users::set_digest(tx, id, &digest, now)?;
-                let ended = store::sessions::ids_of(tx, id)?;
-                store::sessions::delete_of(tx, id)?;
-                Ok(ended)
-            })
+            .store
+            .set_password(user.id, digest, self.clock.now())
             .await?;
         Ok(EndedUser { user, session_ids })
     }
@@ -232,45 +217,7 @@ impl App {
     /// [`Error::NotFound`].
     pub async fn delete_user(&self, email: &str) -> Result<EndedUser> {
         let user = self.user_by_email(email).await?;
-        let id = user.id;
-        let session_ids = self
-            .db
-            .write(move |tx| -> Result<Vec<i64>> {
-                // Read in the same transaction: a session started meanwhile is listed too.
-                let ended = store::sessions::ids_of(tx, id)?;
-                store::accounts::before_user_delete(tx, id)?;
-                store::users::delete(tx, id)?;
-                Ok(ended)
-            })
-            .await?;
+        let session_ids = self.store.delete_user(user.id).await?;
         Ok(EndedUser { user, session_ids })
     }
-}
-
-/// Inserts a user (site admin when first or forced) and their personal account; returns
-/// the user and the account's id.
-fn insert_user(
-    tx: &Transaction<'_>,
-    email: &str,
-    digest: &str,
-    name: &str,
-    force_admin: bool,
-    now: Timestamp,
-) -> Result<(User, i64)> {
-    if store::users::id_by_email(tx, email)?.is_some() {
-        return Err(Error::invalid("email_address", "has already been taken"));
-    }
-    let site_admin = store::users::none_yet(tx)? || force_admin;
-    let id = store::users::insert(tx, email, digest, name, site_admin, now)?;
-    let display = if name.is_empty() { email } else { name };
-    let account =
-        store::accounts::insert(tx, &format!("{display}'s account"), "personal", id, now)?;
-    let user = User {
-        id,
-        email_address: email.to_owned(),
-        name: name.to_owned(),
-        site_admin,
-        created_at: now,
-    };
-    Ok((user, account))
 }

@@ -37,6 +37,12 @@ pub(super) const CABLE_SLOW: &str = "trifecta_cable_slow_consumer_disconnects_to
 pub(super) const SQLITE_FILE: &str = "trifecta_sqlite_file_bytes";
 /// SQLite WAL size per store (read at scrape time).
 pub(super) const SQLITE_WAL: &str = "trifecta_sqlite_wal_bytes";
+/// Open connections of each store's PostgreSQL pool (read at scrape time).
+pub(super) const PG_OPEN: &str = "trifecta_postgres_pool_connections";
+/// Idle connections of each store's PostgreSQL pool (read at scrape time).
+pub(super) const PG_IDLE: &str = "trifecta_postgres_pool_idle_connections";
+/// Operations waiting for a connection of each store's PostgreSQL pool (read at scrape time).
+pub(super) const PG_WAITING: &str = "trifecta_postgres_pool_waiting";
 /// Resident memory (read at scrape time).
 pub(super) const PROCESS_RSS: &str = "trifecta_process_resident_memory_bytes";
 /// CPU time (read at scrape time).
@@ -143,6 +149,15 @@ pub(super) fn describe() {
         SQLITE_WAL,
         Unit::Bytes,
         "Size of each SQLite database's write-ahead log."
+    );
+    describe_gauge!(
+        PG_OPEN,
+        "Open connections of each PostgreSQL store's pool (stores on PostgreSQL only)."
+    );
+    describe_gauge!(PG_IDLE, "Idle connections of each PostgreSQL store's pool.");
+    describe_gauge!(
+        PG_WAITING,
+        "Operations waiting for a connection of each PostgreSQL store's pool."
     );
     describe_histogram!(
         "trifecta_sqlite_write_wait_seconds",

@@ -1,5 +1,5 @@
 //! `GET /metrics`: refreshes the figures read at scrape time (jobs by state, cache totals
-//! and counters, sockets, file sizes, the process), then renders every metric in the
+//! and counters, sockets, file sizes or PostgreSQL pools, the process), then renders every metric in the
 //! Prometheus text format. A figure that cannot be read now (a busy file) keeps its last
 //! value and is logged; the scrape still answers.
 
@@ -15,8 +15,8 @@ use metrics_exporter_prometheus::{LabelSet, formatting};
 use super::Exporter;
 use super::names::{
     CABLE_FRAMES, CABLE_SLOW, CABLE_SOCKETS, CACHE_BYTES, CACHE_ENTRIES, CACHE_HITS, CACHE_MISSES,
-    JOBS, PROCESS_CPU, PROCESS_CPU_HELP, PROCESS_FDS, PROCESS_MAX_FDS, PROCESS_RSS, SQLITE_FILE,
-    SQLITE_WAL,
+    JOBS, PG_IDLE, PG_OPEN, PG_WAITING, PROCESS_CPU, PROCESS_CPU_HELP, PROCESS_FDS,
+    PROCESS_MAX_FDS, PROCESS_RSS, SQLITE_FILE, SQLITE_WAL,
 };
 use super::process;
 use crate::actioncable::ActionCable;
@@ -103,6 +103,14 @@ async fn refresh(s: &Sources) -> Option<f64> {
     gauge!(CABLE_SOCKETS).set(cable.connections as f64);
     counter!(CABLE_SLOW).absolute(cable.slow_disconnects);
     counter!(CABLE_FRAMES).absolute(cable.frames_delivered);
+    for kind in crate::stores::StoreKind::ALL {
+        if let Some(pg) = s.stores.get(kind).postgres() {
+            let (open, idle, waiting) = pg.pool_status();
+            gauge!(PG_OPEN, "db" => kind.name()).set(open as f64);
+            gauge!(PG_IDLE, "db" => kind.name()).set(idle as f64);
+            gauge!(PG_WAITING, "db" => kind.name()).set(waiting as f64);
+        }
+    }
     let stores = s.stores.clone();
     let sizes = tokio::task::spawn_blocking(move || {
         // Stores on PostgreSQL have no file here: the server reports its own sizes.

@@ -251,19 +251,19 @@ async fn partial_reloads_return_only_the_requested_props_and_keep_the_scopes() -
 /// The account's name and `lock_version` as stored.
 async fn stored(app: &TestApp, sqid: &str) -> (String, i64) {
     let id = app.state.app.ids().decode(sqid).expect("sqid");
-    app.state
-        .app
-        .db()
-        .call(move |conn| {
-            conn.query_row(
-                "SELECT name, lock_version FROM accounts WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(trifecta::store::Error::from)
-        })
-        .await
-        .expect("account row")
+    let trifecta::store::Backend::Sqlite(db) = app.state.app.backend() else {
+        panic!("the test server keeps its app data in SQLite");
+    };
+    db.call(move |conn| {
+        conn.query_row(
+            "SELECT name, lock_version FROM accounts WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(trifecta::store::Error::from)
+    })
+    .await
+    .expect("account row")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,6 +31,12 @@ pub struct TestApp {
     dir: TempDir,
 }
 
+/// Whether this run puts the in-process apps' stores on PostgreSQL
+/// (`TRIFECTA_TEST_BACKEND=postgres`, as `make test-postgres` runs the suite).
+pub fn on_postgres() -> bool {
+    std::env::var("TRIFECTA_TEST_BACKEND").is_ok_and(|v| v == "postgres")
+}
+
 impl TestApp {
     /// Starts the app with default settings and a fresh temp storage dir.
     pub async fn spawn() -> TestApp {
@@ -46,6 +52,13 @@ impl TestApp {
     pub async fn spawn_extended(tune: impl FnOnce(&mut Config), extras: Extras) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::for_dir(dir.path());
+        if on_postgres() {
+            config.storage.database.database_url = Some(
+                trifecta::store::pg::testing::database()
+                    .await
+                    .expect("a test database on PostgreSQL"),
+            );
+        }
         tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -29,7 +29,7 @@ fn serve_with_metrics(dir: &std::path::Path) -> (ChildServer, SocketAddr) {
 
 /// The address of the `metrics listening metrics=ADDR` line (logged before the app's
 /// `listening` line, so it is in the log once the server is up).
-fn metrics_addr(server: &ChildServer) -> Option<SocketAddr> {
+pub fn metrics_addr(server: &ChildServer) -> Option<SocketAddr> {
     server.log.lock().expect("log").iter().find_map(|line| {
         line.contains("metrics listening")
             .then(|| {
@@ -44,7 +44,7 @@ fn metrics_addr(server: &ChildServer) -> Option<SocketAddr> {
     })
 }
 
-async fn scrape(addr: SocketAddr) -> String {
+pub async fn scrape(addr: SocketAddr) -> String {
     let res = reqwest::get(format!("http://{addr}/metrics"))
         .await
         .expect("GET /metrics");
@@ -54,7 +54,7 @@ async fn scrape(addr: SocketAddr) -> String {
 
 /// Runs `promtool check metrics` on `text`: its parser and its linter (help text, `_total`
 /// on counters, units) must accept every line.
-fn promtool_check(text: &str) {
+pub fn promtool_check(text: &str) {
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -79,7 +79,7 @@ fn promtool_check(text: &str) {
 
 /// The sum of the samples of `name` whose labels include every pair of `labels`; `None`
 /// when there is no such sample.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let mut found = None;
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let Some((series, value)) = line.rsplit_once(' ') else {

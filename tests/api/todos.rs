@@ -1,29 +1,15 @@
-//! Todos at the domain level: validation, ordering, updates, props.
+//! Todos at the domain level: validation, ordering, updates, props; each case on SQLite
+//! and on PostgreSQL.
 
 use std::time::Duration;
 
-use trifecta::app::{self, App, Settings, TodoChange};
-use trifecta::store::{Clock, PoolOptions, Timestamp};
-use trifecta::stores::Stores;
+use trifecta::app::{self, TodoChange};
 
+use crate::domain::{Domain, on_both};
 use crate::helpers::TestResult;
 
-fn domain() -> (App, Clock, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("dir");
-    let stores = Stores::open(dir.path(), "test", &PoolOptions::default()).expect("stores");
-    let clock = Clock::manual(Timestamp(1_700_000_000_000_000));
-    let app = App::new(
-        stores.app,
-        clock.clone(),
-        b"test secret key base, long enough",
-        Settings::default(),
-    );
-    (app, clock, dir)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn titles_are_trimmed_required_and_bounded() -> TestResult {
-    let (app, _, _dir) = domain();
+async fn titles_are_trimmed_required_and_bounded(d: Domain) -> TestResult {
+    let app = d.app;
     assert_eq!(app.create_todo("  buy milk  ").await?.title, "buy milk");
     for bad in ["", "   ", &"x".repeat(501)] {
         match app.create_todo(bad).await {
@@ -39,9 +25,9 @@ async fn titles_are_trimmed_required_and_bounded() -> TestResult {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_list_is_newest_first_and_updates_apply() -> TestResult {
-    let (app, clock, _dir) = domain();
+async fn the_list_is_newest_first_and_updates_apply(d: Domain) -> TestResult {
+    let app = d.app;
+    let clock = d.clock;
     let a = app.create_todo("first").await?;
     clock.advance(Duration::from_secs(1));
     let b = app.create_todo("second").await?;
@@ -104,3 +90,8 @@ async fn the_list_is_newest_first_and_updates_apply() -> TestResult {
     );
     Ok(())
 }
+
+on_both!(
+    titles_are_trimmed_required_and_bounded,
+    the_list_is_newest_first_and_updates_apply,
+);

@@ -1,39 +1,12 @@
-//! Users, sessions, accounts, scopes, obfuscated ids and the `users` CLI (domain level).
+//! Users, sessions, accounts, scopes, obfuscated ids and the `users` CLI (domain level);
+//! each domain case on SQLite and on PostgreSQL.
 
 use std::time::Duration;
 
-use trifecta::app::{self, App, NewUser, Role, Settings};
-use trifecta::store::{Clock, PoolOptions, Timestamp};
-use trifecta::stores::Stores;
+use trifecta::app::{self, NewUser, Role};
 
+use crate::domain::{Domain, on_both};
 use crate::helpers::{TestResult, run_cli_env, run_cli_stdin};
-
-struct Domain {
-    app: App,
-    clock: Clock,
-    _dir: tempfile::TempDir,
-}
-
-fn domain() -> Domain {
-    let dir = tempfile::tempdir().expect("dir");
-    let stores = Stores::open(dir.path(), "test", &PoolOptions::default()).expect("stores");
-    let clock = Clock::manual(Timestamp(1_700_000_000_000_000));
-    let settings = Settings {
-        bcrypt_cost: 4,
-        session_max_age: Duration::from_secs(3600),
-    };
-    let app = App::new(
-        stores.app,
-        clock.clone(),
-        b"test secret key base, long enough",
-        settings,
-    );
-    Domain {
-        app,
-        clock,
-        _dir: dir,
-    }
-}
 
 fn new_user(email: &str) -> NewUser {
     NewUser {
@@ -44,9 +17,9 @@ fn new_user(email: &str) -> NewUser {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_first_user_is_site_admin_and_everyone_gets_a_personal_account() -> TestResult {
-    let d = domain();
+async fn the_first_user_is_site_admin_and_everyone_gets_a_personal_account(
+    d: Domain,
+) -> TestResult {
     let first = d.app.create_user(new_user("  Alice@Example.COM ")).await?;
     assert_eq!(first.email_address, "alice@example.com");
     assert_eq!(first.name, "alice");
@@ -64,9 +37,7 @@ async fn the_first_user_is_site_admin_and_everyone_gets_a_personal_account() -> 
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_users_are_refused_with_field_errors() -> TestResult {
-    let d = domain();
+async fn invalid_users_are_refused_with_field_errors(d: Domain) -> TestResult {
     d.app.create_user(new_user("alice@example.com")).await?;
     let cases = [
         (
@@ -97,9 +68,7 @@ async fn invalid_users_are_refused_with_field_errors() -> TestResult {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn authentication_checks_the_password() -> TestResult {
-    let d = domain();
+async fn authentication_checks_the_password(d: Domain) -> TestResult {
     d.app.create_user(new_user("alice@example.com")).await?;
     assert!(
         d.app
@@ -122,9 +91,7 @@ async fn authentication_checks_the_password() -> TestResult {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sessions_resume_end_and_expire() -> TestResult {
-    let d = domain();
+async fn sessions_resume_end_and_expire(d: Domain) -> TestResult {
     let user = d.app.create_user(new_user("alice@example.com")).await?;
     let s = d
         .app
@@ -164,9 +131,7 @@ async fn sessions_resume_end_and_expire() -> TestResult {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scopes_hide_other_accounts_by_every_kind_of_id() -> TestResult {
-    let d = domain();
+async fn scopes_hide_other_accounts_by_every_kind_of_id(d: Domain) -> TestResult {
     let admin = d.app.create_user(new_user("admin@example.com")).await?;
     let alice = d.app.create_user(new_user("alice@example.com")).await?;
     let bob = d.app.create_user(new_user("bob@example.com")).await?;
@@ -233,9 +198,7 @@ async fn scopes_hide_other_accounts_by_every_kind_of_id() -> TestResult {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_owners_admins_and_site_admins_manage_an_account() -> TestResult {
-    let d = domain();
+async fn only_owners_admins_and_site_admins_manage_an_account(d: Domain) -> TestResult {
     let site_admin = d.app.create_user(new_user("root@example.com")).await?;
     let owner = d.app.create_user(new_user("owner@example.com")).await?;
     let member = d.app.create_user(new_user("member@example.com")).await?;
@@ -381,3 +344,12 @@ fn users_cli_creates_lists_resets_and_deletes() -> TestResult {
     assert!(err.contains("no user with email address"), "{err}");
     Ok(())
 }
+
+on_both!(
+    the_first_user_is_site_admin_and_everyone_gets_a_personal_account,
+    invalid_users_are_refused_with_field_errors,
+    authentication_checks_the_password,
+    sessions_resume_end_and_expire,
+    scopes_hide_other_accounts_by_every_kind_of_id,
+    only_owners_admins_and_site_admins_manage_an_account,
+);

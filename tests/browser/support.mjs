@@ -18,10 +18,27 @@ const { chromium } = require('playwright-core')
 const BIN = process.env.TRIFECTA_BIN ?? join(root, 'target', 'release', 'trifecta')
 const CHROMIUM = process.env.CHROMIUM ?? execSync('command -v chromium', { shell: '/bin/sh' }).toString().trim()
 
+// With TRIFECTA_BROWSER_POSTGRES (a server's base URL, as `make test-browser-postgres` sets
+// it), every server keeps its stores on PostgreSQL: a database of its own per storage dir.
+const POSTGRES = process.env.TRIFECTA_BROWSER_POSTGRES
+const databases = new Map()
+let created = 0
+
+/** The environment that puts `storage`'s stores on PostgreSQL (the same on a restart). */
+function databaseEnv(storage) {
+  if (!POSTGRES) return {}
+  if (!databases.has(storage)) {
+    const name = `browser_${process.pid}_${created++}`
+    execSync(`psql -X -q -d "${POSTGRES}/postgres" -c "CREATE DATABASE ${name}"`)
+    databases.set(storage, `${POSTGRES}/${name}`)
+  }
+  return { DATABASE_URL: databases.get(storage) }
+}
+
 /** Starts `trifecta serve` on `bind`; resolves with the child and its base URL. */
 function startServer(storage, bind = '127.0.0.1:0') {
   const server = spawn(BIN, ['--storage', storage, '--log', 'info', 'serve', '--bind', bind], {
-    env: { ...process.env, TRIFECTA_ENV: 'test', TRIFECTA_BCRYPT_COST: '4' },
+    env: { ...process.env, TRIFECTA_ENV: 'test', TRIFECTA_BCRYPT_COST: '4', ...databaseEnv(storage) },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   return new Promise((resolve, reject) => {

@@ -215,15 +215,27 @@ async fn trim_and_stats_on_postgres() {
 }
 
 /// Migrating twice applies nothing the second time; a history ahead of this binary is
-/// refused with a message saying so.
+/// refused with a message saying so. Checking without migrating (as admin commands do)
+/// refuses a store behind or ahead of this binary.
 #[tokio::test]
 async fn migrations_run_once_and_refuse_a_newer_history() {
     let url = testing::database().await.expect("test database");
     let pg = Pg::connect("cable", &url, 2).expect("pool");
+    let before = pg
+        .check_schema(trifecta_cable::postgres_migrations)
+        .await
+        .expect_err("an admin command refuses an unmigrated store");
+    assert!(before.to_string().contains("older than this binary"), "{before}");
     let first = pg
         .migrate(trifecta_cable::postgres_migrations)
         .await
         .expect("migrate");
+    assert_eq!(
+        pg.check_schema(trifecta_cable::postgres_migrations)
+            .await
+            .expect("at this binary's schema"),
+        1
+    );
     assert_eq!(first.applied, vec!["V1__messages".to_owned()]);
     let again = pg
         .migrate(trifecta_cable::postgres_migrations)
@@ -241,6 +253,14 @@ async fn migrations_run_once_and_refuse_a_newer_history() {
         .migrate(trifecta_cable::postgres_migrations)
         .await
         .expect_err("a newer history must be refused");
+    assert!(
+        err.to_string().contains("newer than this binary knows"),
+        "{err}"
+    );
+    let err = pg
+        .check_schema(trifecta_cable::postgres_migrations)
+        .await
+        .expect_err("an admin command refuses a newer store too");
     assert!(
         err.to_string().contains("newer than this binary knows"),
         "{err}"

@@ -2,10 +2,11 @@
 //! `lock_version` its author saw, and a rename since then refuses it (nothing is
 //! overwritten) with a message that shows the current name.
 
+use super::super::App;
 use super::super::broadcast::{ACCOUNT, Change};
 use super::super::error::{Error, Result};
+use super::super::store::Rename;
 use super::super::users::User;
-use super::super::{App, store};
 use super::Account;
 
 fn validate_account_name(name: &str) -> Result<String> {
@@ -41,11 +42,9 @@ impl App {
     /// [`Error::Invalid`] for a blank or long name.
     pub async fn create_account(&self, user: &User, name: &str) -> Result<Account> {
         let name = validate_account_name(name)?;
-        let now = self.clock.now();
-        let owner = user.id;
         let id = self
-            .db
-            .write(move |tx| store::accounts::insert(tx, &name, "team", owner, now))
+            .store
+            .create_account(name, user.id, self.clock.now())
             .await?;
         self.published(&ACCOUNT, Change::Created, id, None).await;
         self.account_for(user, id).await
@@ -68,21 +67,17 @@ impl App {
     ) -> Result<Account> {
         self.require_manage(user, account_id).await?;
         let name = validate_account_name(name)?;
-        let now = self.clock.now();
-        let renamed = self
-            .db
-            .write(move |tx| -> Result<bool> {
-                if store::accounts::rename(tx, account_id, &name, expected, now)? {
-                    return Ok(true);
-                }
-                // The name the refused rename lost to.
-                match store::accounts::name(tx, account_id)? {
-                    None => Err(Error::NotFound),
-                    Some(current) if current == name => Ok(false),
-                    Some(current) => Err(stale(&current)),
-                }
-            })
+        let outcome = self
+            .store
+            .rename_account(account_id, name.clone(), expected, self.clock.now())
             .await?;
+        let renamed = match outcome {
+            Rename::Done => true,
+            Rename::Gone => return Err(Error::NotFound),
+            // The name the refused rename lost to.
+            Rename::Lost(current) if current == name => false,
+            Rename::Lost(current) => return Err(stale(&current)),
+        };
         if renamed {
             self.published(&ACCOUNT, Change::Updated, account_id, None)
                 .await;
@@ -97,9 +92,7 @@ impl App {
     pub async fn delete_account(&self, user: &User, account_id: i64) -> Result<Account> {
         self.require_manage(user, account_id).await?;
         let account = self.account_for(user, account_id).await?;
-        self.db
-            .write(move |tx| store::accounts::delete(tx, account_id))
-            .await?;
+        self.store.delete_account(account_id).await?;
         // Its memberships went with it; their parent is gone, so only the account announces.
         self.published(&ACCOUNT, Change::Destroyed, account_id, None)
             .await;

@@ -11,10 +11,11 @@
 
 use serde_json::json;
 
+use super::super::App;
 use super::super::broadcast::{ACCOUNT, ACCOUNT_USER, Change, USER_MODEL, stream};
 use super::super::error::{Error, Result};
+use super::super::store::Addition as Outcome;
 use super::super::users::{User, normalize_email};
-use super::super::{App, store};
 use super::{AccountUser, Role};
 use crate::store::Timestamp;
 
@@ -55,25 +56,28 @@ impl App {
         }
         let email = normalize_email(email);
         let (now, by) = (self.clock.now(), user.id);
-        let (id, member) = self
-            .db
-            .write(move |tx| -> Result<(i64, i64)> {
-                if store::accounts::account_type(tx, account_id)? != "team" {
-                    return Err(Error::invalid(
-                        "member",
-                        "A personal account has only its owner. Create a team account to work with others.",
-                    ));
-                }
-                let Some(member) = store::users::id_by_email(tx, &email)? else {
-                    return Err(Error::invalid("email_address", "does not belong to any user"));
-                };
-                if store::members::is_member(tx, account_id, member)? {
-                    return Err(Error::invalid("email_address", "is already a member"));
-                }
-                let id = store::members::insert(tx, account_id, member, role, by, now)?;
-                Ok((id, member))
-            })
-            .await?;
+        let (id, member) = match self
+            .store
+            .add_member(account_id, email, role, by, now)
+            .await?
+        {
+            Outcome::Added { id, member } => (id, member),
+            Outcome::Personal => {
+                return Err(Error::invalid(
+                    "member",
+                    "A personal account has only its owner. Create a team account to work with others.",
+                ));
+            }
+            Outcome::NoSuchUser => {
+                return Err(Error::invalid(
+                    "email_address",
+                    "does not belong to any user",
+                ));
+            }
+            Outcome::AlreadyMember => {
+                return Err(Error::invalid("email_address", "is already a member"));
+            }
+        };
         self.member_changed(Change::Created, id, account_id, member)
             .await;
         self.account_user_for(user, id).await
@@ -94,9 +98,8 @@ impl App {
         if membership.role == Role::Owner || role == Role::Owner {
             return Err(Error::invalid("role", "the owner's role cannot change"));
         }
-        let now = self.clock.now();
-        self.db
-            .write(move |tx| store::members::set_role(tx, account_user_id, role, now))
+        self.store
+            .set_role(account_user_id, role, self.clock.now())
             .await?;
         self.published(
             &ACCOUNT_USER,
@@ -121,10 +124,9 @@ impl App {
         if membership.role == Role::Owner {
             return Err(Error::invalid("role", "the owner cannot be removed"));
         }
-        let now = self.clock.now();
         let account_id = membership.account_id;
-        self.db
-            .write(move |tx| store::members::delete(tx, account_user_id, account_id, now))
+        self.store
+            .remove_member(account_user_id, account_id, self.clock.now())
             .await?;
         self.member_changed(
             Change::Destroyed,
@@ -145,23 +147,10 @@ impl App {
     pub async fn acknowledge_additions(&self, user: &User) -> Result<Vec<Addition>> {
         let (uid, now): (i64, Timestamp) = (user.id, self.clock.now());
         // Most visits have nothing to tell: a read, not a write transaction, answers them.
-        let any = self
-            .db
-            .call(move |conn| store::members::any_unseen(conn, uid))
-            .await?;
-        if !any {
+        if !self.store.any_unseen(uid).await? {
             return Ok(Vec::new());
         }
-        let additions = self
-            .db
-            .write(move |tx| -> Result<Vec<Addition>> {
-                let additions = store::members::unseen(tx, uid)?;
-                if !additions.is_empty() {
-                    store::members::mark_seen(tx, uid, now)?;
-                }
-                Ok(additions)
-            })
-            .await?;
+        let additions = self.store.acknowledge(uid, now).await?;
         // The accounts' member lists now show the name: their pages refresh.
         for addition in &additions {
             self.published(&ACCOUNT, Change::Updated, addition.account_id, None)

@@ -12,9 +12,9 @@ mod members;
 
 pub use members::Addition;
 
+use super::App;
 use super::error::{Error, Result};
 use super::users::User;
-use super::{App, store};
 use crate::store::Timestamp;
 
 /// A member's role in an account.
@@ -123,9 +123,7 @@ impl App {
     }
 
     async fn scoped_accounts(&self, admin: bool, uid: i64) -> Result<Vec<Account>> {
-        self.db
-            .call(move |conn| store::accounts::scoped(conn, admin, uid))
-            .await
+        self.store.accounts(admin, uid).await
     }
 
     /// The account `id` if `user` may see it.
@@ -133,10 +131,7 @@ impl App {
     /// # Errors
     /// [`Error::NotFound`] for missing and inaccessible accounts alike.
     pub async fn account_for(&self, user: &User, id: i64) -> Result<Account> {
-        let (admin, uid) = (user.site_admin, user.id);
-        self.db
-            .call(move |conn| store::accounts::scoped_one(conn, admin, uid, id))
-            .await
+        self.store.account(user.site_admin, user.id, id).await
     }
 
     /// Members of account `account_id` if `user` may see the account, oldest first.
@@ -145,9 +140,8 @@ impl App {
     /// [`Error::NotFound`] when the account is missing or inaccessible.
     pub async fn members_for(&self, user: &User, account_id: i64) -> Result<Vec<AccountUser>> {
         self.account_for(user, account_id).await?;
-        let (admin, uid) = (user.site_admin, user.id);
-        self.db
-            .call(move |conn| store::accounts::scoped_members(conn, admin, uid, account_id))
+        self.store
+            .members(user.site_admin, user.id, account_id)
             .await
     }
 
@@ -156,10 +150,7 @@ impl App {
     /// # Errors
     /// [`Error::NotFound`] for missing and inaccessible memberships alike.
     pub async fn account_user_for(&self, user: &User, id: i64) -> Result<AccountUser> {
-        let (admin, uid) = (user.site_admin, user.id);
-        self.db
-            .call(move |conn| store::accounts::scoped_member(conn, admin, uid, id))
-            .await
+        self.store.member(user.site_admin, user.id, id).await
     }
 
     /// Whether `user` may change account `account_id`: site admins, and its owner and admins.
@@ -171,11 +162,7 @@ impl App {
         if user.site_admin {
             return Ok(true);
         }
-        let uid = user.id;
-        let role = self
-            .db
-            .call(move |conn| store::accounts::role(conn, account_id, uid))
-            .await?;
+        let role = self.store.role(account_id, user.id).await?;
         Ok(role.is_some_and(Role::manages))
     }
 

@@ -1,116 +1,224 @@
-//! Every statement of the store, run once against a database migrated with `sql/app/`:
-//! rusqlite checks no SQL at compile time, so a typo or a renamed column fails here.
+//! The store seam on both backends: one script of the domain's transactions runs on a
+//! migrated SQLite file and on a fresh PostgreSQL database
+//! (`trifecta_store::pg::testing`), checks what each step returns, and the two transcripts
+//! must be identical, errors included.
 
-use std::error::Error;
+use std::error::Error as StdError;
 
-use rusqlite::Connection;
+use crate::app::accounts::Role;
+use crate::app::error::Error;
+use crate::store::pg::testing;
+use crate::store::{Db, PoolOptions, Timestamp};
 
-use super::super::accounts::Role;
-use super::{accounts, members, sessions, todos, users, versions};
-use crate::store::Timestamp;
+use super::{Addition, NewRow, Rename, Store};
 
-type TestResult = Result<(), Box<dyn Error>>;
+type TestResult<T = ()> = Result<T, Box<dyn StdError>>;
 
-fn migrated() -> Result<Connection, Box<dyn Error>> {
-    let mut conn = Connection::open_in_memory()?;
-    conn.execute_batch("PRAGMA foreign_keys = ON")?;
-    (super::super::SCHEMA.runner)().run(&mut conn)?;
-    Ok(conn)
+/// A store on a migrated SQLite file in a temporary directory (kept alive by the guard).
+pub(in crate::app) fn on_sqlite() -> TestResult<(Store, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let db = Db::open(
+        "app",
+        &dir.path().join("app.sqlite3"),
+        &PoolOptions::default(),
+    )?;
+    db.migrate_blocking(crate::app::SCHEMA)?;
+    Ok((Store::new(db.into()), dir))
 }
 
-#[test]
-fn users_sessions_and_accounts() -> TestResult {
-    let conn = migrated()?;
+/// A store on a fresh, migrated PostgreSQL database.
+pub(in crate::app) async fn on_postgres() -> TestResult<Store> {
+    let url = testing::database().await?;
+    let pg = testing::open("app", &url, 4, crate::app::postgres_migrations).await?;
+    Ok(Store::new(pg.into()))
+}
+
+fn row(email: &str, name: &str) -> NewRow {
+    NewRow {
+        email: email.to_owned(),
+        digest: "digest".to_owned(),
+        name: name.to_owned(),
+        force_admin: false,
+    }
+}
+
+/// What an error says, for the transcript (a database error would differ by backend).
+fn said<T: std::fmt::Debug>(r: &Result<T, Error>) -> String {
+    match r {
+        Ok(v) => format!("{v:?}"),
+        Err(Error::Store(_)) => "a database error".to_owned(),
+        Err(e) => format!("refused: {e}"),
+    }
+}
+
+/// Users, sessions, accounts and memberships; returns the transcript.
+async fn people(s: &Store) -> TestResult<Vec<String>> {
     let now = Timestamp(1_000);
-    assert!(users::none_yet(&conn)?);
-    let alice = users::insert(&conn, "a@x.io", "digest", "Alice", true, now)?;
-    assert!(!users::none_yet(&conn)?);
-    assert!(users::email_taken(&conn, "a@x.io")?);
-    assert_eq!(users::id_by_email(&conn, "a@x.io")?, Some(alice));
-    users::set_digest(&conn, alice, "other", now)?;
-    let (user, digest) = users::with_digest(&conn, "a@x.io")?.ok_or("no alice")?;
-    assert_eq!((user.name.as_str(), digest.as_str()), ("Alice", "other"));
-    assert_eq!(
-        users::find(&conn, alice)?,
-        users::by_email(&conn, "a@x.io")?
+    let mut out = Vec::new();
+    let (alice, personal) = s.insert_user(row("a@x.io", "Alice"), now).await?;
+    assert!(alice.site_admin, "the first user is site admin");
+    let (bob, _) = s.insert_user(row("b@x.io", "Bob"), now).await?;
+    // No name: the personal account is named after the email.
+    s.insert_user(row("c@x.io", ""), now).await?;
+    assert!(!bob.site_admin);
+    let taken = s.insert_user(row("a@x.io", "Again"), now).await;
+    assert!(
+        matches!(&taken, Err(Error::Invalid { field: "email_address", message }) if message == "has already been taken"),
+        "{taken:?}"
     );
-    let bob = users::insert(&conn, "b@x.io", "digest", "Bob", false, now)?;
-    assert_eq!(users::all(&conn)?.len(), 2);
-
-    let session = sessions::insert(&conn, bob, "t".repeat(64), None, None, now)?;
-    let (found, user) = sessions::with_user(&conn, &session.token)?.ok_or("no session")?;
-    assert_eq!((found, user.id), (session.clone(), bob));
-    assert_eq!(sessions::ids_of(&conn, bob)?, vec![session.id]);
-    sessions::delete(&conn, &session.token)?;
-    sessions::insert(&conn, bob, "u".repeat(64), None, None, now)?;
-    sessions::delete_of(&conn, bob)?;
-    assert!(sessions::ids_of(&conn, bob)?.is_empty());
-
-    accounts::insert(&conn, "Bob's account", "personal", bob, now)?;
-    let team = accounts::insert(&conn, "Team", "team", alice, now)?;
-    assert_eq!(accounts::account_type(&conn, team)?, "team");
-    assert!(!members::is_member(&conn, team, bob)?);
-    let membership = members::insert(&conn, team, bob, Role::Member, alice, now)?;
-    assert!(members::is_member(&conn, team, bob)?);
-    assert_eq!(accounts::scoped(&conn, false, bob)?.len(), 2);
+    out.push(said(&taken));
+    out.push(format!("{alice:?} {bob:?} {personal}"));
+    assert!(s.email_taken("a@x.io".into()).await?);
+    assert!(!s.email_taken("d@x.io".into()).await?);
+    let (user, digest) = s
+        .user_with_digest("a@x.io".into())
+        .await?
+        .ok_or("no alice")?;
+    assert_eq!((&user, digest.as_str()), (&alice, "digest"));
     assert_eq!(
-        accounts::scoped_one(&conn, false, bob, team)?.members_count,
-        2
+        s.user(bob.id).await?,
+        s.user_by_email("b@x.io".into()).await?
     );
+    out.push(said(&s.user(999).await));
+    out.push(format!("{:?}", s.users().await?));
+
+    let session = s
+        .insert_session(bob.id, "t".repeat(64), Some("::1".into()), None, now)
+        .await?;
+    let (found, user) = s
+        .session_with_user(session.token.clone())
+        .await?
+        .ok_or("no session")?;
+    assert_eq!((&found, user.id), (&session, bob.id));
+    let other = s
+        .insert_session(bob.id, "u".repeat(64), None, None, now)
+        .await?;
+    assert_eq!(s.session_ids_of(bob.id).await?, vec![session.id, other.id]);
+    s.delete_session(session.token.clone()).await?;
+    assert!(s.session_with_user(session.token).await?.is_none());
+    let ended = s.set_password(bob.id, "other".into(), now).await?;
+    assert_eq!(ended, vec![other.id]);
+    assert!(s.session_ids_of(bob.id).await?.is_empty());
+
+    let team = s.create_account("Team".into(), alice.id, now).await?;
+    let added = s
+        .add_member(team, "b@x.io".into(), Role::Member, alice.id, now)
+        .await?;
+    let Addition::Added {
+        id: membership,
+        member,
+    } = added
+    else {
+        return Err(format!("not added: {added:?}").into());
+    };
+    assert_eq!(member, bob.id);
+    for (account, email) in [
+        (team, "b@x.io"),
+        (team, "nobody@x.io"),
+        (personal, "b@x.io"),
+    ] {
+        let outcome = s
+            .add_member(account, email.into(), Role::Member, alice.id, now)
+            .await;
+        out.push(said(&outcome));
+    }
+    out.push(said(
+        &s.add_member(999, "b@x.io".into(), Role::Member, alice.id, now)
+            .await,
+    ));
+    out.push(format!("{:?}", s.accounts(false, bob.id).await?));
     // Bob has not been told yet: Alice sees his email, not his name.
-    let hidden = accounts::scoped_member(&conn, false, alice, membership)?;
+    let hidden = s.member(false, alice.id, membership).await?;
     assert_eq!((hidden.name.as_str(), hidden.seen), ("", false));
-    assert!(members::any_unseen(&conn, bob)?);
-    assert_eq!(members::unseen(&conn, bob)?[0].added_by, "Alice");
-    members::mark_seen(&conn, bob, now)?;
-    assert!(!members::any_unseen(&conn, bob)?);
+    out.push(said(&s.member(false, 999, membership).await));
+    assert!(s.any_unseen(bob.id).await?);
+    let told = s.acknowledge(bob.id, now).await?;
+    assert_eq!(told.len(), 1);
+    out.push(format!("{told:?}"));
+    assert!(!s.any_unseen(bob.id).await?);
+    assert!(s.acknowledge(bob.id, now).await?.is_empty());
+    out.push(format!("{:?}", s.members(false, alice.id, team).await?));
+    s.set_role(membership, Role::Admin, now).await?;
+    assert_eq!(s.role(team, bob.id).await?, Some(Role::Admin));
+    assert_eq!(s.role(personal, bob.id).await?, None);
+
     assert_eq!(
-        accounts::scoped_members(&conn, false, alice, team)?[1].name,
-        "Bob"
+        s.rename_account(team, "Crew".into(), Some(0), now).await?,
+        Rename::Done
     );
-    members::set_role(&conn, membership, Role::Admin, now)?;
-    assert_eq!(accounts::role(&conn, team, bob)?, Some(Role::Admin));
+    assert_eq!(
+        s.rename_account(team, "Band".into(), Some(0), now).await?,
+        Rename::Lost("Crew".into())
+    );
+    assert_eq!(
+        s.rename_account(999, "Band".into(), None, now).await?,
+        Rename::Gone
+    );
+    out.push(format!("{:?}", s.account(false, bob.id, team).await?));
+    s.remove_member(membership, team, now).await?;
+    assert_eq!(s.role(team, bob.id).await?, None);
+    out.push(said(&s.account(false, bob.id, team).await));
 
-    assert!(accounts::rename(&conn, team, "Crew", Some(0), now)?);
-    assert!(!accounts::rename(&conn, team, "Band", Some(0), now)?);
-    assert_eq!(accounts::name(&conn, team)?.as_deref(), Some("Crew"));
-    members::delete(&conn, membership, team, now)?;
-    assert_eq!(accounts::role(&conn, team, bob)?, None);
+    let session = s
+        .insert_session(bob.id, "v".repeat(64), None, None, now)
+        .await?;
+    assert_eq!(s.delete_user(bob.id).await?, vec![session.id]);
+    s.delete_account(team).await?;
+    out.push(format!("{:?}", s.accounts(true, alice.id).await?));
+    Ok(out)
+}
 
-    accounts::before_user_delete(&conn, bob)?;
-    users::delete(&conn, bob)?;
-    accounts::delete(&conn, team)?;
-    assert!(accounts::scoped(&conn, true, alice)?.is_empty());
+/// Todos and the board's versions; returns the transcript.
+async fn board(s: &Store) -> TestResult<Vec<String>> {
+    let now = Timestamp(1_000);
+    let mut out = Vec::new();
+    let first = s.create_todo("one".into(), now).await?;
+    s.create_todo("two".into(), Timestamp(2_000)).await?;
+    let done = s.update_todo(first.id, None, Some(true), now).await?;
+    assert!(done.completed && done.version == 3);
+    out.push(said(&s.update_todo(999, Some("x".into()), None, now).await));
+    out.push(said(&s.delete_todo(999).await));
+    let board = s.board().await?;
+    assert_eq!(
+        (board.version, board.counts.total, board.counts.done),
+        (3, 2, 1),
+        "a refused change takes no version"
+    );
+    out.push(format!("{:?}", s.todos().await?));
+    out.push(format!("{:?}", s.page(1).await?));
+    out.push(format!("{:?}", s.pending(10).await?));
+    let pending = s.pending(1).await?.ok_or("nothing pending")?;
+    assert!(pending.changes.is_none(), "more than the limit");
+    s.mark_sent(board.version).await?;
+    assert!(s.pending(10).await?.is_none());
+    let gone = s.delete_todo(first.id).await?;
+    assert_eq!(gone.title, "one");
+    let pending = s.pending(10).await?.ok_or("nothing pending")?;
+    assert_eq!(pending.changes, Some(vec![(first.id, None)]));
+    out.push(format!("{pending:?}"));
+    s.mark_sent(pending.board.version).await?;
+    assert!(s.pending(10).await?.is_none());
+    // A stale mark never moves the broadcast version back.
+    s.mark_sent(1).await?;
+    assert_eq!(s.board().await?.broadcast_version, 4);
+    out.push(format!("{:?}", s.board().await?));
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_on_both_backends_give_the_same_results() -> TestResult {
+    let (sqlite, _dir) = on_sqlite()?;
+    let postgres = on_postgres().await?;
+    let on_sqlite = people(&sqlite).await?;
+    assert_eq!(on_sqlite, people(&postgres).await?);
     Ok(())
 }
 
-#[test]
-fn todos_and_versions() -> TestResult {
-    let conn = migrated()?;
-    let now = Timestamp(1_000);
-    let v1 = todos::next_version(&conn)?;
-    let first = todos::insert(&conn, "one".to_owned(), now, v1)?;
-    let v2 = todos::next_version(&conn)?;
-    todos::insert(&conn, "two".to_owned(), now, v2)?;
-    let v3 = todos::next_version(&conn)?;
-    assert!(todos::update(&conn, first.id, None, Some(true), now, v3)?);
-    assert!(!todos::update(&conn, 999, Some("x"), None, now, v3)?);
-    assert!(todos::find(&conn, first.id)?.ok_or("no todo")?.completed);
-    assert_eq!(todos::all(&conn)?.len(), 2);
-
-    let board = versions::board(&conn)?;
-    assert_eq!(
-        (board.version, board.counts.total, board.counts.done),
-        (3, 2, 1)
-    );
-    assert_eq!(versions::newest(&conn, 1)?.len(), 1);
-    versions::mark_sent(&conn, board.version)?;
-    let v4 = todos::next_version(&conn)?;
-    todos::delete(&conn, first.id, v4)?;
-    let changed = versions::changed_since(&conn, board.version, 10)?;
-    assert_eq!(changed, vec![(first.id, true)]);
-    assert_eq!(versions::latest(&conn, changed)?, vec![(first.id, None)]);
-    versions::mark_sent(&conn, v4)?;
-    assert!(versions::changed_since(&conn, v4, 10)?.is_empty());
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_board_on_both_backends_gives_the_same_results() -> TestResult {
+    let (sqlite, _dir) = on_sqlite()?;
+    let postgres = on_postgres().await?;
+    let on_sqlite = board(&sqlite).await?;
+    assert_eq!(on_sqlite, board(&postgres).await?);
     Ok(())
 }

@@ -2,8 +2,8 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
 
-use super::super::error::Result;
-use super::super::users::User;
+use crate::app::error::Result;
+use crate::app::users::User;
 use crate::store::Timestamp;
 
 /// The columns [`user_at`] reads, in order.

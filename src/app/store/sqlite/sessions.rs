@@ -2,9 +2,9 @@
 
 use rusqlite::{Connection, OptionalExtension, named_params};
 
-use super::super::error::Result;
-use super::super::sessions::Session;
-use super::super::users::User;
+use crate::app::error::Result;
+use crate::app::sessions::Session;
+use crate::app::users::User;
 use crate::store::Timestamp;
 
 const INSERT: &str =

@@ -3,8 +3,8 @@
 
 use rusqlite::{Connection, named_params, params};
 
-use super::super::accounts::{Addition, Role};
-use super::super::error::Result;
+use crate::app::accounts::{Addition, Role};
+use crate::app::error::Result;
 use crate::store::Timestamp;
 
 const IS_MEMBER: &str =

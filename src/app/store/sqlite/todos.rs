@@ -3,8 +3,8 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, named_params};
 
-use super::super::error::Result;
-use super::super::todos::Todo;
+use crate::app::error::Result;
+use crate::app::todos::Todo;
 use crate::store::Timestamp;
 
 /// The start of every read of todos; [`todo_row`] maps its columns.

@@ -3,20 +3,11 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::super::error::Result;
-use super::super::todo_versions::TodoCounts;
-use super::super::todos::Todo;
+use super::super::Board;
 use super::todos::{BY_ID, select, todo_row};
-
-/// The board's row.
-pub(in crate::app) struct Board {
-    /// The version of the latest change.
-    pub version: i64,
-    /// The version the last broadcast reached.
-    pub broadcast_version: i64,
-    /// Counts at `version`.
-    pub counts: TodoCounts,
-}
+use crate::app::error::Result;
+use crate::app::todo_versions::TodoCounts;
+use crate::app::todos::Todo;
 
 const BOARD: &str = "SELECT version, broadcast_version, total, done FROM todo_board WHERE id = 1";
 
