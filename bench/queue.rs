@@ -489,6 +489,7 @@ fn wake_name(wake: WakeMode) -> &'static str {
 }
 
 fn main() -> Res {
+    support::mark_checkout();
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without
     // it, and then a small throughput smoke run is enough to prove it works.
     let smoke = !std::env::args().any(|a| a == "--bench");

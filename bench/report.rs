@@ -166,11 +166,12 @@ fn burst(mode: Mode) -> board_load::Burst {
 }
 
 /// The newest built executable of bench target `name` beside this one (target/release/deps,
-/// wherever `CARGO_TARGET_DIR` puts it).
+/// wherever `CARGO_TARGET_DIR` puts it) that was built from this checkout: a target dir
+/// shared by several work trees holds their builds too.
 fn bench_exe(name: &str) -> Option<PathBuf> {
     let deps = std::env::current_exe().ok()?.parent()?.to_path_buf();
     let prefix = format!("{name}-");
-    std::fs::read_dir(deps)
+    let mut found: Vec<_> = std::fs::read_dir(deps)
         .ok()?
         .filter_map(Result::ok)
         .filter(|e| {
@@ -178,8 +179,14 @@ fn bench_exe(name: &str) -> Option<PathBuf> {
             n.starts_with(&prefix) && !n.contains('.')
         })
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .max()
+        .collect();
+    found.sort();
+    let ours = support::CHECKOUT.as_bytes();
+    found
+        .into_iter()
+        .rev()
         .map(|(_, p)| p)
+        .find(|p| std::fs::read(p).is_ok_and(|bytes| bytes.windows(ours.len()).any(|w| w == ours)))
 }
 
 /// Runs engine bench `name` (`--bench`), returning its Markdown output and the figures it
