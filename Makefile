@@ -73,8 +73,11 @@ test: check test-js test-fuzz test-rust test-postgres test-dist test-browser tes
 test-js: $(NODE_MODULES)
 	$(NPM) test --prefix assets
 
+## The queue's API tests run a second time with their queue on PostgreSQL (the engine crates'
+## own tests, models included, run on both backends in the first run).
 test-rust: frontend pebble promtool postgresql tests/js/node_modules/.package-lock.json
 	$(CARGO) test --locked --workspace --all-targets
+	TRIFECTA_TEST_BACKEND=postgres $(CARGO) test --locked --test api queue_
 
 ## The integration tests of the app, the queue and the cable again, with the in-process
 ## servers' stores on PostgreSQL (TRIFECTA_TEST_BACKEND=postgres; a throwaway cluster the

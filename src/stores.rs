@@ -59,9 +59,8 @@ impl StoreKind {
     /// PostgreSQL migrations of this store's tables (applied into `<name>_schema_history`).
     pub fn postgres_schema(self) -> fn() -> refinery::Runner {
         match self {
-            // MERGE-FIX: app and queue runners land with their PostgreSQL stores.
-            Self::App => crate::cable::postgres_migrations,
-            Self::Queue => crate::cable::postgres_migrations,
+            Self::App => crate::app::postgres_migrations,
+            Self::Queue => crate::queue::postgres_migrations,
             Self::Cache => crate::cache::postgres_migrations,
             Self::Cable => crate::cable::postgres_migrations,
         }

@@ -221,7 +221,7 @@ impl Offline {
     /// The job queue, with the built-in jobs registered (no worker runs).
     pub fn queue(&self) -> crate::queue::Queue {
         let mut setup = crate::queue::QueueSetup::new(
-            merge_fix(&self.stores.queue),
+            self.stores.queue.clone(),
             self.clock.clone(),
             crate::queue::QueueOptions::default(),
             crate::config::WakeMode::Poll,
@@ -293,15 +293,10 @@ async fn open_app(
     })?;
     let cable = offline.cable();
     let app = crate::app::App::new(
-        merge_fix(&offline.stores.app),
+        offline.stores.app,
         offline.clock,
         secret.expose_bytes(),
         args.settings(),
     );
     Ok((app, cable))
-}
-
-// MERGE-FIX: remove once the queue and the app take a Backend.
-fn merge_fix(b: &crate::store::Backend) -> crate::store::Db {
-    b.sqlite().cloned().expect("MERGE-FIX")
 }

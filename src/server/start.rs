@@ -115,7 +115,7 @@ fn build(
     let clock = Clock::system();
     let wake = config.serve.wake;
     let mut jobs = QueueSetup::new(
-        merge_fix(&stores.queue),
+        stores.queue.clone(),
         clock.clone(),
         config.serve.queue.options(),
         wake,
@@ -140,7 +140,7 @@ fn build(
         config.serve.cache.options(),
     );
     let app = App::new(
-        merge_fix(&stores.app),
+        stores.app.clone(),
         clock.clone(),
         secret.expose_bytes(),
         config.app.settings(),
@@ -292,9 +292,4 @@ async fn serve(
         grace: config.serve.shutdown_grace,
         lock,
     })
-}
-
-// MERGE-FIX: remove once the queue and the app take a Backend.
-fn merge_fix(b: &crate::store::Backend) -> crate::store::Db {
-    b.sqlite().cloned().expect("MERGE-FIX")
 }

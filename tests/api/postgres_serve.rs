@@ -60,10 +60,10 @@ async fn migrate_puts_every_store_on_postgres_once_even_from_two_hosts_at_once()
             assert!(stdout.contains(kind.name()), "{stdout}");
         }
     }
-    let versions = versions(&db).await?;
+    let migrated = versions(&db).await?;
     assert!(
-        versions.iter().all(|v| *v >= 1),
-        "every store migrated on PostgreSQL: {versions:?}"
+        migrated.iter().all(|v| *v >= 1),
+        "every store migrated on PostgreSQL: {migrated:?}"
     );
     for dir in &dirs {
         for kind in StoreKind::ALL {
@@ -77,7 +77,7 @@ async fn migrate_puts_every_store_on_postgres_once_even_from_two_hosts_at_once()
     // Again: nothing to apply, same versions.
     let (status, _, stderr) = run_cli_env(dirs[0].path(), &["migrate"], &[("DATABASE_URL", &url)]);
     assert!(status.success(), "{stderr}");
-    assert_eq!(versions(&db).await?, versions);
+    assert_eq!(versions(&db).await?, migrated);
     Ok(())
 }
 
@@ -134,7 +134,10 @@ async fn serve_on_postgres_is_up_and_refuses_a_file_backup_in_one_line() -> Test
         &["restore", dest.to_str().expect("utf-8 path")],
         &env,
     );
-    assert!(!status.success(), "a file restore under PostgreSQL stores is refused");
+    assert!(
+        !status.success(),
+        "a file restore under PostgreSQL stores is refused"
+    );
     assert!(stderr.contains("on PostgreSQL"), "says why: {stderr}");
     Ok(())
 }

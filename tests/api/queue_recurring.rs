@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use trifecta::config::WakeMode;
-use trifecta::queue::{Job, JobOptions, JobState, QueueSetup, Schedule, Scheduler, load_schedule};
-use trifecta::store::PoolOptions;
-use trifecta::stores::Stores;
+use trifecta::queue::{Job, JobOptions, JobState, Schedule, Scheduler, load_schedule};
 
 use crate::helpers::{TestResult, run_cli};
 use crate::queue_support::{Fixture, START, fixture};
@@ -76,19 +74,8 @@ args = { ms = 1 }
     )?;
     let tasks = load_schedule(&file, "test")?;
     assert_eq!(tasks.len(), 2);
-    // A second process: its own pool on the same file, the same clock.
-    let dir = f.dir.path().to_path_buf();
-    let stores =
-        tokio::task::spawn_blocking(move || Stores::open(&dir, "test", &PoolOptions::default()))
-            .await??;
-    let mut other = QueueSetup::new(
-        stores.queue,
-        f.clock.clone(),
-        f.queue.settings().clone(),
-        WakeMode::Poll,
-    );
-    trifecta::queue::builtin::register(&mut other);
-    let other = other.offline();
+    // A second process: its own pool on the same store, the same clock.
+    let other = f.other_process(WakeMode::Poll).await;
     let a = Scheduler::new(f.ready(), tasks.clone());
     let b = Scheduler::new(&other, tasks);
     a.sync().await?;

@@ -1,5 +1,7 @@
 //! Shared pieces of the queue tests: a queue on a temp dir with a manual clock, and small
-//! job types.
+//! job types. With `TRIFECTA_TEST_BACKEND=postgres` the queue's tables are on a fresh
+//! PostgreSQL database instead (`trifecta_store::pg::testing`); tests that need SQLite
+//! (a server, which keeps its queue on SQLite, or the file itself) skip with a reason.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -12,13 +14,35 @@ use trifecta::queue::{
     Concurrency, Job, JobContext, JobError, JobId, JobInfo, JobOptions, JobState, Queue,
     QueueOptions, QueueSelector, QueueSetup, Worker,
 };
-use trifecta::store::{Clock, PoolOptions, Timestamp};
+use trifecta::store::pg::testing;
+use trifecta::store::{Backend, Clock, PoolOptions, Timestamp};
 use trifecta::stores::Stores;
+
+/// The environment variable that picks the queue tests' backend (`postgres`; SQLite
+/// otherwise).
+pub const BACKEND_ENV: &str = "TRIFECTA_TEST_BACKEND";
+
+/// Whether the queue tests run on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var(BACKEND_ENV).is_ok_and(|b| b == "postgres")
+}
+
+/// True (after saying why) when the tests run on PostgreSQL and this test needs SQLite:
+/// the caller returns early.
+pub fn sqlite_only(reason: &str) -> bool {
+    let skip = on_postgres();
+    if skip {
+        eprintln!("skipped on PostgreSQL: {reason}");
+    }
+    skip
+}
 
 /// A queue on fresh storage, driven by hand. Its jobs are registered through
 /// [`Fixture::register`] until the first [`Fixture::ready`] (or worker) fixes them.
 pub struct Fixture {
     pub dir: TempDir,
+    /// The PostgreSQL database of the queue, when on PostgreSQL.
+    pub url: Option<String>,
     pub queue: Queue,
     pub clock: Clock,
     jobs: Mutex<Option<QueueSetup>>,
@@ -38,26 +62,59 @@ pub async fn fixture_with(tune: impl FnOnce(&mut QueueOptions)) -> Fixture {
 /// As [`fixture_with`], in wake mode `wake`.
 pub async fn fixture_in(wake: WakeMode, tune: impl FnOnce(&mut QueueOptions)) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().to_path_buf();
-    let stores =
-        tokio::task::spawn_blocking(move || Stores::open(&path, "test", &PoolOptions::default()))
-            .await
-            .expect("join")
-            .expect("open stores");
+    let url = if on_postgres() {
+        Some(testing::database().await.expect("test database"))
+    } else {
+        None
+    };
+    let store = queue_store(dir.path(), url.as_deref()).await;
     let mut settings = QueueOptions::default();
     tune(&mut settings);
     let clock = Clock::manual(START);
-    let mut jobs = QueueSetup::new(stores.queue, clock.clone(), settings, wake);
+    let mut jobs = QueueSetup::new(store, clock.clone(), settings, wake);
     trifecta::queue::builtin::register(&mut jobs);
     Fixture {
         dir,
+        url,
         queue: jobs.queue().clone(),
         clock,
         jobs: Mutex::new(Some(jobs)),
     }
 }
 
+/// The queue store: the database at `url` (PostgreSQL, migrated, a pool of its own), or
+/// the SQLite file in `dir`.
+async fn queue_store(dir: &std::path::Path, url: Option<&str>) -> Backend {
+    if let Some(url) = url {
+        return testing::open("queue", url, 8, trifecta::queue::postgres_migrations)
+            .await
+            .expect("queue store on PostgreSQL")
+            .into();
+    }
+    let dir = dir.to_path_buf();
+    let stores =
+        tokio::task::spawn_blocking(move || Stores::open(&dir, "test", &PoolOptions::default()))
+            .await
+            .expect("join")
+            .expect("open stores");
+    stores.queue.into()
+}
+
 impl Fixture {
+    /// A second handle on the same store with its own pool, as another process would
+    /// have, on the same clock and settings, its jobs registered.
+    pub async fn other_process(&self, wake: WakeMode) -> Queue {
+        let store = queue_store(self.dir.path(), self.url.as_deref()).await;
+        let mut setup = QueueSetup::new(
+            store,
+            self.clock.clone(),
+            self.queue.settings().clone(),
+            wake,
+        );
+        trifecta::queue::builtin::register(&mut setup);
+        setup.offline()
+    }
+
     /// Registers the handler of `J`; before the first [`Fixture::ready`].
     pub fn register<J, F, Fut>(&self, options: JobOptions, handler: F)
     where

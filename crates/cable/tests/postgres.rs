@@ -225,7 +225,10 @@ async fn migrations_run_once_and_refuse_a_newer_history() {
         .check_schema(trifecta_cable::postgres_migrations)
         .await
         .expect_err("an admin command refuses an unmigrated store");
-    assert!(before.to_string().contains("older than this binary"), "{before}");
+    assert!(
+        before.to_string().contains("older than this binary"),
+        "{before}"
+    );
     let first = pg
         .migrate(trifecta_cable::postgres_migrations)
         .await

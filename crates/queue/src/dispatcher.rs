@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Queue;
 use super::error::Result;
-use super::store::schedule::DispatchReport;
+use super::store::model::DispatchReport;
 
 /// The dispatcher of one process. Cheap to clone.
 #[derive(Clone, Debug)]

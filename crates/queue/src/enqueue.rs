@@ -5,12 +5,7 @@ use std::time::Duration;
 use super::Queue;
 use super::error::{Error, Result};
 use super::job::{DEFAULT_QUEUE, Job, JobId, NewJob};
-use super::store::Dispatched;
-use rusqlite::Connection;
-
-use super::selector::QueueSelector;
-use super::store::claim::{ClaimedJob, claim_nested};
-use super::store::enqueue::{Placed, insert, insert_for};
+use super::store::model::{ClaimFor, Dispatched, Placed};
 use trifecta_store::Timestamp;
 
 impl Queue {
@@ -145,21 +140,12 @@ impl Queue {
         let slots = (due > 0)
             .then(|| self.inner.local_worker.reserve(due))
             .flatten();
-        let claim_for = slots
-            .as_ref()
-            .map(|s| (s.selector().clone(), s.process_id(), s.len()));
-        let written = self
-            .group_write(move |tx| match claim_for {
-                Some((selector, process_id, n)) => {
-                    write_and_claim(tx, &jobs, now, &selector, process_id, n)
-                }
-                None => Ok(Written {
-                    placed: insert_all(tx, &jobs, now)?,
-                    claimed: Vec::new(),
-                    claim_done: false,
-                }),
-            })
-            .await?;
+        let claim_for = slots.as_ref().map(|s| ClaimFor {
+            selector: s.selector().clone(),
+            process_id: s.process_id(),
+            slots: s.len(),
+        });
+        let written = self.store().write_jobs(jobs, now, claim_for).await?;
         let ready = written
             .placed
             .iter()
@@ -177,72 +163,6 @@ impl Queue {
             self.notify_ready();
         }
         Ok(written.placed)
-    }
-}
-
-/// What an enqueue transaction did.
-struct Written {
-    placed: Vec<(i64, Placed)>,
-    /// Jobs claimed for the local worker in the same transaction.
-    claimed: Vec<ClaimedJob>,
-    /// The claim left nothing ready that the worker could take now.
-    claim_done: bool,
-}
-
-fn insert_all(tx: &Connection, jobs: &[NewJob], now: Timestamp) -> Result<Vec<(i64, Placed)>> {
-    jobs.iter().map(|j| insert(tx, j, now)).collect()
-}
-
-/// Inserts `jobs` and claims up to `slots` for the local worker. One job that the worker
-/// would take first is claimed as it is placed; otherwise the worker's ordinary claim runs
-/// after the inserts (a failing claim is logged and undone alone: the jobs still commit).
-fn write_and_claim(
-    tx: &Connection,
-    jobs: &[NewJob],
-    now: Timestamp,
-    selector: &QueueSelector,
-    process_id: Option<i64>,
-    slots: usize,
-) -> Result<Written> {
-    if let [job] = jobs {
-        let (id, placed, claimed) = insert_for(tx, job, now, selector, process_id)?;
-        if let Some(c) = claimed {
-            // Nothing was ready ahead of it, so nothing is left for the worker.
-            return Ok(Written {
-                placed: vec![(id, placed)],
-                claimed: vec![c],
-                claim_done: true,
-            });
-        }
-        return claim_after(tx, vec![(id, placed)], now, selector, process_id, slots);
-    }
-    let placed = insert_all(tx, jobs, now)?;
-    claim_after(tx, placed, now, selector, process_id, slots)
-}
-
-fn claim_after(
-    tx: &Connection,
-    placed: Vec<(i64, Placed)>,
-    now: Timestamp,
-    selector: &QueueSelector,
-    process_id: Option<i64>,
-    slots: usize,
-) -> Result<Written> {
-    match claim_nested(tx, selector, process_id, slots, now) {
-        Ok(claimed) => Ok(Written {
-            placed,
-            // Fewer jobs than slots: the claim took everything ready for this worker.
-            claim_done: claimed.len() < slots,
-            claimed,
-        }),
-        Err(e) => {
-            tracing::warn!(cause = %e, "claim at enqueue failed; the worker will poll");
-            Ok(Written {
-                placed,
-                claimed: Vec::new(),
-                claim_done: false,
-            })
-        }
     }
 }
 

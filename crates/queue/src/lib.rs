@@ -1,5 +1,5 @@
-//! Solid Queue on SQLite: durable jobs with workers, a dispatcher, recurring tasks,
-//! concurrency limits, retries and crash recovery.
+//! Solid Queue on SQLite or PostgreSQL: durable jobs with workers, a dispatcher, recurring
+//! tasks, concurrency limits, retries and crash recovery.
 //!
 //! A job's state is whichever execution row exists for it (ready, scheduled, claimed,
 //! blocked, failed) or `finished`. A queue begins as a [`QueueSetup`]: job handlers are
@@ -9,9 +9,10 @@
 //! [`Queue::enqueue_at`], [`Queue::enqueue_in`], [`Queue::enqueue_all`]) and administer
 //! (stats, retry, discard, pause):
 //!
-//! - [`Worker`]: claims up to its idle thread count per poll in one `BEGIN IMMEDIATE`
-//!   transaction, in strict queue order; woken at once by a local enqueue
-//!   ([`trifecta_store::WakeMode::Instant`]) and otherwise by its poll, which a
+//! - [`Worker`]: claims up to its idle thread count per poll in one transaction, in strict
+//!   queue order (on SQLite `BEGIN IMMEDIATE`, on PostgreSQL `FOR UPDATE SKIP LOCKED`);
+//!   woken at once by a local enqueue ([`trifecta_store::WakeMode::Instant`]), on
+//!   PostgreSQL also by other servers' `NOTIFY`, and otherwise by its poll, which on SQLite a
 //!   `PRAGMA data_version` check makes nearly free when nothing changed. Finishes of
 //!   several jobs are written in one transaction.
 //! - [`Dispatcher`]: due scheduled jobs to ready; concurrency maintenance; cleanup of old
@@ -21,6 +22,9 @@
 //!   `(task_key, run_at)`.
 //! - the process registry: heartbeats, pruning of dead processes and recovery of their
 //!   claimed jobs.
+//!
+//! The tables live behind one store seam (`store`: `store/sqlite/` and `store/postgres/`);
+//! everything above it is the same on both backends.
 //!
 //! Talks to: [`trifecta_store`] only. Knows nothing of the app or the web layer.
 
@@ -41,7 +45,6 @@ mod scheduler;
 mod selector;
 mod store;
 mod worker;
-mod writer;
 
 use std::sync::{Arc, LazyLock, OnceLock};
 
@@ -50,14 +53,24 @@ use tokio::sync::Notify;
 pub use config::{OnDeadProcess, QueueOptions, UnknownOnDeadProcess};
 
 mod embedded {
-    refinery::embed_migrations!("sql");
+    refinery::embed_migrations!("sql/sqlite");
 }
 
-/// This engine's tables: the migrations in `crates/queue/sql/`, which the store runs.
+mod embedded_pg {
+    refinery::embed_migrations!("sql/postgres");
+}
+
+/// This engine's tables on SQLite: the migrations in `crates/queue/sql/sqlite/`, which the
+/// store runs.
 pub const SCHEMA: trifecta_store::Schema = trifecta_store::Schema {
     name: "queue",
     runner: embedded::migrations::runner,
 };
+
+/// The queue's migrations on PostgreSQL (`sql/postgres/`), for [`trifecta_store::Pg::migrate`].
+pub fn postgres_migrations() -> refinery::Runner {
+    embedded_pg::migrations::runner()
+}
 pub use dispatcher::Dispatcher;
 pub use error::{Error, Result};
 pub use job::{
@@ -71,14 +84,11 @@ pub use request::with_request_id;
 pub use runtime::{QueueSetup, Runtime};
 pub use scheduler::Scheduler;
 pub use selector::{Pattern, QueueSelector};
-pub use store::admin::{JobInfo, Stats};
-pub use store::claim::ClaimedJob;
-pub use store::process::{ProcessRow, PruneReport};
-pub use store::schedule::DispatchReport;
+pub use store::model::{ClaimedJob, DispatchReport, JobInfo, ProcessRow, PruneReport, Stats};
 pub use worker::Worker;
 
 use trifecta_store::WakeMode;
-use trifecta_store::{Clock, Db};
+use trifecta_store::{Backend, Clock};
 
 /// The job queue. Cheap to clone; clones share the database, registry and wake-up signal.
 #[derive(Clone, Debug)]
@@ -88,7 +98,7 @@ pub struct Queue {
 
 #[derive(Debug)]
 struct Inner {
-    db: Db,
+    store: store::Store,
     clock: Clock,
     /// Set once, when the [`QueueSetup`] is consumed; read without a lock afterwards.
     registry: OnceLock<Registry>,
@@ -96,8 +106,6 @@ struct Inner {
     instant_wake: bool,
     /// Wakes this process's worker after a local enqueue commits (instant wake only).
     wake: Notify,
-    /// Group commit of enqueues, claims and finishes.
-    writer: writer::Writer,
     /// The running worker of this process, for enqueues that claim in their transaction.
     local_worker: worker::LocalWorker,
     /// The queue's metric handles.
@@ -134,17 +142,16 @@ impl JobMetrics {
 }
 
 impl Queue {
-    /// A handle on the queue database `db`, without jobs: only [`QueueSetup`] builds one.
-    fn new(db: Db, clock: Clock, settings: QueueOptions, wake: WakeMode) -> Self {
+    /// A handle on the queue store `backend`, without jobs: only [`QueueSetup`] builds one.
+    fn new(backend: Backend, clock: Clock, settings: QueueOptions, wake: WakeMode) -> Self {
         Self {
             inner: Arc::new(Inner {
-                db,
+                store: store::Store::new(backend),
                 clock,
                 registry: OnceLock::new(),
                 settings,
                 instant_wake: wake == WakeMode::Instant,
                 wake: Notify::new(),
-                writer: writer::Writer::default(),
                 local_worker: worker::LocalWorker::default(),
                 metrics: JobMetrics::new(),
             }),
@@ -168,18 +175,14 @@ impl Queue {
         &self.inner.clock
     }
 
-    /// The queue database.
-    pub fn db(&self) -> &Db {
-        &self.inner.db
+    /// Where the queue's tables live: an SQLite file or a PostgreSQL database.
+    pub fn backend(&self) -> &Backend {
+        self.inner.store.backend()
     }
 
-    /// Runs `f` in the next group-commit transaction (hot paths: enqueue, claim, finish).
-    async fn group_write<T, F>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.inner.writer.write(&self.inner.db, f).await
+    /// The store the queue's operations run on.
+    fn store(&self) -> &store::Store {
+        &self.inner.store
     }
 
     /// Wakes the local worker (instant wake only): called after a commit that made jobs

@@ -6,10 +6,7 @@ use super::enqueue::validate_queue_name;
 use super::error::Result;
 use super::job::{JobId, JobState};
 use super::selector::QueueSelector;
-use super::store::admin::{self, JobInfo, Stats};
-use super::store::claim::{ClaimedJob, claim};
-use super::store::schedule::{DispatchReport, dispatch_due};
-use super::store::semaphore;
+use super::store::model::{ClaimedJob, DispatchReport, JobInfo, Stats};
 
 /// Rows deleted per cleanup transaction.
 const CLEAR_BATCH: usize = 500;
@@ -20,7 +17,7 @@ impl Queue {
     /// # Errors
     /// Database errors.
     pub async fn stats(&self) -> Result<Stats> {
-        self.inner.db.call(|c| admin::stats(c)).await
+        self.store().stats().await
     }
 
     /// Jobs in `state` (any when `None`) on `queue` (any when `None`), oldest first.
@@ -33,10 +30,8 @@ impl Queue {
         queue: Option<&str>,
         limit: usize,
     ) -> Result<Vec<JobInfo>> {
-        let queue = queue.map(str::to_owned);
-        self.inner
-            .db
-            .call(move |c| admin::list(c, None, state, queue.as_deref(), limit))
+        self.store()
+            .list(None, state, queue.map(str::to_owned), limit)
             .await
     }
 
@@ -45,11 +40,7 @@ impl Queue {
     /// # Errors
     /// Database errors.
     pub async fn job(&self, id: JobId) -> Result<Option<JobInfo>> {
-        let mut found = self
-            .inner
-            .db
-            .call(move |c| admin::list(c, Some(id.0), None, None, 1))
-            .await?;
+        let mut found = self.store().list(Some(id.0), None, None, 1).await?;
         Ok(found.pop())
     }
 
@@ -74,11 +65,7 @@ impl Queue {
 
     async fn retry_inner(&self, id: Option<i64>) -> Result<Vec<JobId>> {
         let now = self.inner.clock.now();
-        let ids = self
-            .inner
-            .db
-            .write(move |tx| admin::retry(tx, id, now))
-            .await?;
+        let ids = self.store().retry(id, now).await?;
         if !ids.is_empty() {
             self.notify_ready();
         }
@@ -92,11 +79,7 @@ impl Queue {
     /// jobs, or database errors.
     pub async fn discard(&self, id: JobId) -> Result<()> {
         let now = self.inner.clock.now();
-        self.inner
-            .db
-            .write(move |tx| admin::discard(tx, Some(id.0), now))
-            .await
-            .map(|_| ())
+        self.store().discard(Some(id.0), now).await.map(|_| ())
     }
 
     /// Discards every failed job; returns their ids.
@@ -105,10 +88,7 @@ impl Queue {
     /// Database errors.
     pub async fn discard_all_failed(&self) -> Result<Vec<JobId>> {
         let now = self.inner.clock.now();
-        self.inner
-            .db
-            .write(move |tx| admin::discard(tx, None, now))
-            .await
+        self.store().discard(None, now).await
     }
 
     /// Pauses `queue`: its jobs are not claimed (scheduled ones still become ready).
@@ -120,10 +100,7 @@ impl Queue {
         validate_queue_name(queue)?;
         let queue = queue.to_owned();
         let now = self.inner.clock.now();
-        self.inner
-            .db
-            .write(move |tx| admin::pause(tx, &queue, now))
-            .await
+        self.store().pause(queue, now).await
     }
 
     /// Resumes `queue`. Returns false if it was not paused.
@@ -133,11 +110,7 @@ impl Queue {
     pub async fn resume(&self, queue: &str) -> Result<bool> {
         validate_queue_name(queue)?;
         let queue = queue.to_owned();
-        let resumed = self
-            .inner
-            .db
-            .write(move |tx| admin::resume(tx, &queue))
-            .await?;
+        let resumed = self.store().resume(queue).await?;
         if resumed {
             self.notify_ready();
         }
@@ -150,10 +123,7 @@ impl Queue {
     /// Database errors.
     pub async fn is_paused(&self, queue: &str) -> Result<bool> {
         let queue = queue.to_owned();
-        self.inner
-            .db
-            .call(move |c| admin::is_paused(c, &queue))
-            .await
+        self.store().is_paused(queue).await
     }
 
     /// Deletes jobs finished longer ago than `clear_finished_jobs_after`, in batches;
@@ -165,11 +135,7 @@ impl Queue {
         let before = self.inner.clock.now() - self.inner.settings.clear_finished_jobs_after;
         let mut total = 0;
         loop {
-            let n = self
-                .inner
-                .db
-                .write(move |tx| admin::clear_finished(tx, before, CLEAR_BATCH))
-                .await?;
+            let n = self.store().clear_finished(before, CLEAR_BATCH).await?;
             total += n;
             if n < CLEAR_BATCH {
                 return Ok(total);
@@ -189,10 +155,8 @@ impl Queue {
         process_id: Option<i64>,
         limit: usize,
     ) -> Result<Vec<ClaimedJob>> {
-        let selector = selector.clone();
         let now = self.inner.clock.now();
-        self.group_write(move |tx| claim(tx, &selector, process_id, limit, now))
-            .await
+        self.store().claim(selector, process_id, limit, now).await
     }
 
     /// Moves up to `batch` due scheduled jobs to ready (one dispatcher step).
@@ -201,11 +165,7 @@ impl Queue {
     /// Database errors.
     pub async fn dispatch_due(&self, batch: usize) -> Result<DispatchReport> {
         let now = self.inner.clock.now();
-        let report = self
-            .inner
-            .db
-            .write(move |tx| dispatch_due(tx, now, batch))
-            .await?;
+        let report = self.store().dispatch_due(now, batch).await?;
         if report.ready > 0 {
             self.notify_ready();
         }
@@ -220,11 +180,7 @@ impl Queue {
     pub async fn maintain_concurrency(&self) -> Result<usize> {
         let now = self.inner.clock.now();
         let batch = self.inner.settings.dispatcher_batch_size;
-        let released = self
-            .inner
-            .db
-            .write(move |tx| semaphore::maintain(tx, now, batch))
-            .await?;
+        let released = self.store().maintain(now, batch).await?;
         if released > 0 {
             self.notify_ready();
         }

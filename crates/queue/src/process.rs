@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::Queue;
 use super::error::Result;
-use super::store::process::{self, ProcessRow, PruneReport};
+use super::store::model::{IsDead, NewProcess, ProcessRow, PruneReport};
 use trifecta_store::Timestamp;
 
 /// A registered process. Its id is stored on every job it claims.
@@ -39,22 +39,14 @@ impl Queue {
         let name = format!("{}-{}", kind.to_lowercase(), random_hex());
         let metadata = metadata.to_string();
         let now = self.inner.clock.now();
-        let (k, n, m) = (kind.to_owned(), name.clone(), metadata.clone());
-        let id = self
-            .inner
-            .db
-            .write(move |tx| {
-                process::register(
-                    tx,
-                    &k,
-                    &n,
-                    i64::from(std::process::id()),
-                    &hostname(),
-                    &m,
-                    now,
-                )
-            })
-            .await?;
+        let row = NewProcess {
+            kind: kind.to_owned(),
+            name: name.clone(),
+            pid: i64::from(std::process::id()),
+            hostname: hostname(),
+            metadata: metadata.clone(),
+        };
+        let id = self.store().register(row, now).await?;
         tracing::info!(process_id = id, name = %name, "queue process registered");
         Ok(Process {
             id,
@@ -70,7 +62,7 @@ impl Queue {
     /// # Errors
     /// Database errors.
     pub async fn processes(&self) -> Result<Vec<ProcessRow>> {
-        self.inner.db.call(|c| process::list(c)).await
+        self.store().processes().await
     }
 
     /// Removes dead processes other than `me` and recovers their claimed jobs (released to
@@ -85,14 +77,9 @@ impl Queue {
         let threshold = self.inner.settings.alive_threshold;
         let on_dead = self.inner.settings.on_dead_process;
         let host = hostname();
-        let report = self
-            .inner
-            .db
-            .write(move |tx| {
-                let is_dead = |row: &ProcessRow| dead_reason(row, now - threshold, &host);
-                process::prune(tx, me, &is_dead, on_dead, now)
-            })
-            .await?;
+        let is_dead: IsDead =
+            Box::new(move |row: &ProcessRow| dead_reason(row, now - threshold, &host));
+        let report = self.store().prune(me, is_dead, on_dead, now).await?;
         if report.processes > 0 || report.jobs > 0 {
             tracing::warn!(
                 processes = report.processes,
@@ -113,35 +100,20 @@ impl Process {
     /// Database errors.
     pub async fn heartbeat(&self) -> Result<()> {
         let now = self.queue.inner.clock.now();
-        let (id, kind, name, metadata) = (
-            self.id,
-            self.kind.clone(),
-            self.name.clone(),
-            self.metadata.clone(),
-        );
-        self.queue
-            .inner
-            .db
-            .write(move |tx| {
-                if !process::heartbeat(tx, id, now)? {
-                    tracing::warn!(
-                        process_id = id,
-                        "queue process row was pruned; registering again"
-                    );
-                    process::reinsert(
-                        tx,
-                        id,
-                        &kind,
-                        &name,
-                        i64::from(std::process::id()),
-                        &hostname(),
-                        &metadata,
-                        now,
-                    )?;
-                }
-                Ok(())
-            })
-            .await
+        let row = NewProcess {
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            pid: i64::from(std::process::id()),
+            hostname: hostname(),
+            metadata: self.metadata.clone(),
+        };
+        if self.queue.store().heartbeat(self.id, row, now).await? {
+            tracing::warn!(
+                process_id = self.id,
+                "queue process row was pruned; registered again"
+            );
+        }
+        Ok(())
     }
 
     /// Removes this process from the registry, releasing any job it still holds.
@@ -151,12 +123,7 @@ impl Process {
     pub async fn deregister(&self) -> Result<usize> {
         let now = self.queue.inner.clock.now();
         let id = self.id;
-        let released = self
-            .queue
-            .inner
-            .db
-            .write(move |tx| process::deregister(tx, id, now))
-            .await?;
+        let released = self.queue.store().deregister(id, now).await?;
         tracing::info!(process_id = id, released, "queue process deregistered");
         Ok(released)
     }

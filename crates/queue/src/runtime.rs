@@ -21,7 +21,7 @@ use super::scheduler::Scheduler;
 use super::selector::QueueSelector;
 use super::worker::Worker;
 use super::{Queue, QueueOptions};
-use trifecta_store::{Clock, Db, WakeMode};
+use trifecta_store::{Backend, Clock, WakeMode};
 
 /// The actors [`QueueSetup::start`] launched.
 #[derive(Clone, Debug)]
@@ -49,11 +49,17 @@ pub struct QueueSetup {
 }
 
 impl QueueSetup {
-    /// A queue on the database `db`, with no jobs registered yet. Nothing runs until
+    /// A queue on the store `db` (an SQLite [`trifecta_store::Db`] or a
+    /// [`trifecta_store::Pg`]), with no jobs registered yet. Nothing runs until
     /// [`QueueSetup::start`].
-    pub fn new(db: Db, clock: Clock, settings: QueueOptions, wake: WakeMode) -> Self {
+    pub fn new(
+        db: impl Into<Backend>,
+        clock: Clock,
+        settings: QueueOptions,
+        wake: WakeMode,
+    ) -> Self {
         Self {
-            queue: Queue::new(db, clock, settings, wake),
+            queue: Queue::new(db.into(), clock, settings, wake),
             registry: Registry::default(),
             added_tasks: Vec::new(),
         }
@@ -157,8 +163,26 @@ impl Queue {
             dispatcher,
             scheduler,
         };
+        if runtime.worker.is_some() {
+            self.spawn_listener(tracker, token);
+        }
         tracker.spawn(supervise(self.clone(), runtime.clone(), token.clone()));
         Ok(runtime)
+    }
+
+    /// On PostgreSQL, wakes this process's worker whenever another server's commit made
+    /// jobs ready (`LISTEN`); the worker's poll stays the guarantee, since notifications
+    /// sent while the connection is down are lost. Nothing to do on SQLite, where the
+    /// poll's `data_version` check is the cheap signal.
+    fn spawn_listener(&self, tracker: &TaskTracker, token: &CancellationToken) {
+        if let Backend::Postgres(pg) = self.backend() {
+            let queue = self.clone();
+            let wake = move || queue.inner.wake.notify_one();
+            tracker.spawn(
+                pg.clone()
+                    .listen(super::store::NOTIFY_CHANNEL, wake, token.clone()),
+            );
+        }
     }
 
     /// The tasks added with [`QueueSetup::add_recurring`], each checked as a file's task is.

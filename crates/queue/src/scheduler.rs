@@ -11,7 +11,7 @@ use super::Queue;
 use super::error::Result;
 use super::job::JobId;
 use super::recurring::RecurringTask;
-use super::store::recurring::{TaskRow, enqueue_run, sync_tasks};
+use super::store::model::TaskRow;
 use trifecta_store::Timestamp;
 
 /// Longest sleep between checks, so clock jumps are noticed.
@@ -56,10 +56,7 @@ impl Scheduler {
             })
             .collect();
         let now = self.queue.clock().now();
-        self.queue
-            .db()
-            .write(move |tx| sync_tasks(tx, &rows, now))
-            .await
+        self.queue.store().sync_tasks(rows, now).await
     }
 
     /// Enqueues every task whose next run is due; returns the jobs this scheduler created
@@ -88,8 +85,8 @@ impl Scheduler {
             let key = task.key.clone();
             let id = self
                 .queue
-                .db()
-                .write(move |tx| enqueue_run(tx, &key, run_at, &job, now))
+                .store()
+                .enqueue_run(key, run_at, job, now)
                 .await?;
             if let Some(id) = id {
                 tracing::info!(task = %task.key, job_id = id, run_at = %run_at.to_rfc3339(), "recurring task enqueued");

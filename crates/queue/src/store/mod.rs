@@ -1,207 +1,374 @@
-//! All of the queue's SQL, one file per operation. Every function here takes a rusqlite
-//! connection or transaction and runs on a blocking thread inside `Db::call`/`Db::write`;
-//! the async side lives in the parent module.
+//! The store seam of Solid Queue: its tables in an SQLite file (`sqlite`) or on a PostgreSQL
+//! server (`postgres`). [`Store`] is what the engine calls, one async method per operation,
+//! each one transaction on one backend; the engine above (enqueue, workers, dispatcher,
+//! scheduler, process registry) is the same on both. What the operations take and return
+//! lives in `model`.
+//!
+//! SQLite has one writer at a time: the hot writes (enqueue, claim, finish) share
+//! transactions through the group-commit writer (`sqlite::writer`). PostgreSQL takes
+//! writers side by side: each operation runs on a pooled connection of its own, claims
+//! lock the rows they take with `FOR UPDATE SKIP LOCKED`, and commits that make jobs ready
+//! send `NOTIFY` ([`NOTIFY_CHANNEL`]) to wake the workers of other servers.
 
-pub(crate) mod admin;
-pub(crate) mod claim;
-pub(crate) mod enqueue;
-pub(crate) mod finish;
-pub(crate) mod process;
-pub(crate) mod recurring;
-pub(crate) mod schedule;
-pub(crate) mod semaphore;
+pub(crate) mod model;
+mod postgres;
+mod sqlite;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use trifecta_store::{Backend, Timestamp};
 
-use super::error::Result;
-use trifecta_store::Timestamp;
+use crate::config::OnDeadProcess;
+use crate::error::Result;
+use crate::job::{JobId, JobState, NewJob};
+use crate::selector::QueueSelector;
+use model::{
+    ClaimFor, ClaimedJob, Completion, DispatchReport, FinishReport, IsDead, JobInfo, NewProcess,
+    ProcessRow, PruneReport, Stats, TaskRow, Written,
+};
 
-/// Runs `f` inside a savepoint of the caller's transaction: when `f` fails, only its own
-/// writes are undone and the transaction goes on. Savepoints nest (a claim inside a group
-/// writer's operation): SQLite releases or rolls back the innermost one of a name.
-pub(crate) fn in_savepoint<T>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> Result<T>,
-) -> Result<T> {
-    conn.execute_batch("SAVEPOINT op")?;
-    match f(conn) {
-        Ok(v) => {
-            conn.execute_batch("RELEASE op")?;
-            Ok(v)
+pub(crate) use postgres::NOTIFY_CHANNEL;
+
+/// The queue's store: its operations on whichever [`Backend`] it is.
+#[derive(Debug)]
+pub(crate) struct Store {
+    backend: Backend,
+    /// Group commit of enqueues, claims and finishes (SQLite only).
+    writer: sqlite::writer::Writer,
+}
+
+impl Store {
+    /// The store on `backend`.
+    pub(crate) fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            writer: sqlite::writer::Writer::default(),
         }
-        Err(e) => {
-            conn.execute_batch("ROLLBACK TO op; RELEASE op")?;
-            Err(e)
+    }
+
+    /// Where the tables live.
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// A token that changes whenever another connection commits, where the backend has one
+    /// (SQLite's `data_version`): while it is unchanged, nothing new can be ready.
+    ///
+    /// # Errors
+    /// The SQLite watch connection cannot be opened or read.
+    pub(crate) fn data_version(&self) -> Result<Option<i64>> {
+        match &self.backend {
+            Backend::Sqlite(db) => Ok(Some(db.data_version()?)),
+            Backend::Postgres(_) => Ok(None),
         }
     }
-}
 
-/// A job's concurrency limit as stored on its row.
-#[derive(Clone, Debug)]
-pub(crate) struct Limit {
-    pub key: String,
-    pub to: i64,
-    pub duration_us: i64,
-    pub discard: bool,
-}
-
-/// What dispatching a job needs to know about it.
-#[derive(Clone, Debug)]
-pub(crate) struct DispatchInfo {
-    pub id: i64,
-    pub queue_name: String,
-    pub priority: i32,
-    pub limit: Option<Limit>,
-}
-
-/// Where [`dispatch`] put a job.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Dispatched {
-    Ready,
-    Blocked,
-    Discarded,
-}
-
-const LOAD_INFO: &str = "SELECT id, queue_name, priority, concurrency_key, concurrency_limit,
-        concurrency_duration, concurrency_discard
-   FROM solid_queue_jobs WHERE id = ?1";
-
-/// Reads what [`dispatch`] needs for job `id`.
-pub(crate) fn load_info(conn: &Connection, id: i64) -> Result<Option<DispatchInfo>> {
-    query_info(conn, LOAD_INFO, params![id])
-}
-
-/// Runs `sql`, which returns the [`DispatchInfo`] columns in `LOAD_INFO` order, for one row.
-fn query_info(
-    conn: &Connection,
-    sql: &str,
-    args: impl rusqlite::Params,
-) -> Result<Option<DispatchInfo>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    Ok(stmt.query_row(args, info_row).optional()?)
-}
-
-/// As [`query_info`], for every returned row.
-pub(crate) fn query_infos(
-    conn: &Connection,
-    sql: &str,
-    args: impl rusqlite::Params,
-) -> Result<Vec<DispatchInfo>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    Ok(stmt
-        .query_map(args, info_row)?
-        .collect::<rusqlite::Result<_>>()?)
-}
-
-fn info_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DispatchInfo> {
-    let key: Option<String> = r.get(3)?;
-    let limit = match key {
-        Some(key) => Some(Limit {
-            key,
-            to: r.get::<_, Option<i64>>(4)?.unwrap_or(1),
-            duration_us: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-            discard: r.get(6)?,
-        }),
-        None => None,
-    };
-    Ok(DispatchInfo {
-        id: r.get(0)?,
-        queue_name: r.get(1)?,
-        priority: r.get(2)?,
-        limit,
-    })
-}
-
-const INSERT_READY: &str =
-    "INSERT INTO solid_queue_ready_executions (job_id, queue_name, priority, created_at)
- VALUES (?1, ?2, ?3, ?4)";
-
-/// Makes the job ready (no concurrency check).
-pub(crate) fn insert_ready(
-    conn: &Connection,
-    id: i64,
-    queue: &str,
-    priority: i32,
-    now: Timestamp,
-) -> Result<()> {
-    conn.prepare_cached(INSERT_READY)?
-        .execute(params![id, queue, priority, now])?;
-    Ok(())
-}
-
-const INSERT_BLOCKED: &str = "INSERT INTO solid_queue_blocked_executions
-   (job_id, queue_name, priority, concurrency_key, expires_at, created_at)
- VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-
-const DELETE_JOB: &str = "DELETE FROM solid_queue_jobs WHERE id = ?1";
-
-/// Solid Queue's `dispatch`: ready, or (under a concurrency limit that is full) blocked or
-/// discarded (the job row is deleted).
-pub(crate) fn dispatch(
-    conn: &Connection,
-    info: &DispatchInfo,
-    now: Timestamp,
-) -> Result<Dispatched> {
-    let placed = admit(conn, info, now)?;
-    if placed == Dispatched::Ready {
-        insert_ready(conn, info.id, &info.queue_name, info.priority, now)?;
-    }
-    Ok(placed)
-}
-
-/// [`dispatch`] without the ready row: `Ready` means the job may run now (its concurrency
-/// slot, if any, is taken) and the caller makes it ready or claims it.
-pub(crate) fn admit(conn: &Connection, info: &DispatchInfo, now: Timestamp) -> Result<Dispatched> {
-    let Some(limit) = &info.limit else {
-        return Ok(Dispatched::Ready);
-    };
-    if semaphore::wait(conn, limit, now)? {
-        Ok(Dispatched::Ready)
-    } else if limit.discard {
-        conn.prepare_cached(DELETE_JOB)?.execute([info.id])?;
-        Ok(Dispatched::Discarded)
-    } else {
-        let expires = Timestamp(now.0.saturating_add(limit.duration_us));
-        conn.prepare_cached(INSERT_BLOCKED)?.execute(params![
-            info.id,
-            info.queue_name,
-            info.priority,
-            limit.key,
-            expires,
-            now
-        ])?;
-        Ok(Dispatched::Blocked)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use rusqlite::Connection;
-
-    use super::in_savepoint;
-    use crate::{Error, JobId};
-
-    fn count(conn: &Connection) -> i64 {
-        conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .unwrap()
+    /// Inserts `jobs` (and claims for the local worker when `claim` is given) in one
+    /// transaction.
+    pub(crate) async fn write_jobs(
+        &self,
+        jobs: Vec<NewJob>,
+        now: Timestamp,
+        claim: Option<ClaimFor>,
+    ) -> Result<Written> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.writer
+                    .write(db, move |tx| {
+                        sqlite::enqueue::write_jobs(tx, &jobs, now, claim.as_ref())
+                    })
+                    .await
+            }
+            Backend::Postgres(pg) => {
+                postgres::retry(|| postgres::enqueue::write_jobs(pg, &jobs, now, claim.as_ref()))
+                    .await
+            }
+        }
     }
 
-    #[test]
-    fn a_failing_inner_savepoint_undoes_only_its_own_writes() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
-        let tx = conn.transaction().unwrap();
-        let inner = in_savepoint(&tx, |outer| {
-            outer.execute("INSERT INTO t VALUES (1)", []).unwrap();
-            let inner = in_savepoint(outer, |c| {
-                c.execute("INSERT INTO t VALUES (2)", []).unwrap();
-                Err::<(), _>(Error::NotFound(JobId(7)))
-            });
-            assert_eq!(count(outer), 1, "the inner insert is undone");
-            Ok(inner.is_err())
-        });
-        assert!(inner.unwrap(), "the inner error reaches its caller");
-        tx.commit().unwrap();
-        assert_eq!(count(&conn), 1, "the outer insert commits");
+    /// Claims up to `limit` ready jobs for `process_id`, in strict queue order.
+    pub(crate) async fn claim(
+        &self,
+        selector: &QueueSelector,
+        process_id: Option<i64>,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<Vec<ClaimedJob>> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let selector = selector.clone();
+                self.writer
+                    .write(db, move |tx| {
+                        sqlite::claim::claim(tx, &selector, process_id, limit, now)
+                    })
+                    .await
+            }
+            Backend::Postgres(pg) => {
+                postgres::retry(|| postgres::claim::claim(pg, selector, process_id, limit, now))
+                    .await
+            }
+        }
+    }
+
+    /// Records the outcomes of `batch`, each only where `process_id` still holds its claim.
+    pub(crate) async fn finish(
+        &self,
+        process_id: Option<i64>,
+        batch: Vec<Completion>,
+        preserve: bool,
+        now: Timestamp,
+    ) -> Result<FinishReport> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.writer
+                    .write(db, move |tx| {
+                        sqlite::finish::finish_batch(tx, process_id, &batch, preserve, now)
+                    })
+                    .await
+            }
+            Backend::Postgres(pg) => {
+                postgres::retry(|| {
+                    postgres::finish::finish_batch(pg, process_id, &batch, preserve, now)
+                })
+                .await
+            }
+        }
+    }
+
+    /// Counts jobs by state and queue.
+    pub(crate) async fn stats(&self) -> Result<Stats> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.call(|c| sqlite::admin::stats(c)).await,
+            Backend::Postgres(pg) => postgres::admin::stats(pg).await,
+        }
+    }
+
+    /// Jobs matching the filters, oldest first.
+    pub(crate) async fn list(
+        &self,
+        id: Option<i64>,
+        state: Option<JobState>,
+        queue: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<JobInfo>> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.call(move |c| sqlite::admin::list(c, id, state, queue.as_deref(), limit))
+                    .await
+            }
+            Backend::Postgres(pg) => {
+                postgres::admin::list(pg, id, state, queue.as_deref(), limit).await
+            }
+        }
+    }
+
+    /// Retries failed job `id` (every failed job with `None`).
+    pub(crate) async fn retry(&self, id: Option<i64>, now: Timestamp) -> Result<Vec<JobId>> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.write(move |tx| sqlite::admin::retry(tx, id, now)).await,
+            Backend::Postgres(pg) => postgres::retry(|| postgres::admin::retry(pg, id, now)).await,
+        }
+    }
+
+    /// Discards job `id` (every failed job with `None`).
+    pub(crate) async fn discard(&self, id: Option<i64>, now: Timestamp) -> Result<Vec<JobId>> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::admin::discard(tx, id, now))
+                    .await
+            }
+            Backend::Postgres(pg) => {
+                postgres::retry(|| postgres::admin::discard(pg, id, now)).await
+            }
+        }
+    }
+
+    /// Pauses `queue`; false if it already was.
+    pub(crate) async fn pause(&self, queue: String, now: Timestamp) -> Result<bool> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::admin::pause(tx, &queue, now))
+                    .await
+            }
+            Backend::Postgres(pg) => postgres::admin::pause(pg, &queue, now).await,
+        }
+    }
+
+    /// Resumes `queue`; false if it was not paused.
+    pub(crate) async fn resume(&self, queue: String) -> Result<bool> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.write(move |tx| sqlite::admin::resume(tx, &queue)).await,
+            Backend::Postgres(pg) => postgres::admin::resume(pg, &queue).await,
+        }
+    }
+
+    /// Whether `queue` is paused.
+    pub(crate) async fn is_paused(&self, queue: String) -> Result<bool> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.call(move |c| sqlite::admin::is_paused(c, &queue)).await,
+            Backend::Postgres(pg) => postgres::admin::is_paused(pg, &queue).await,
+        }
+    }
+
+    /// Deletes up to `batch` jobs finished before `before`; returns how many.
+    pub(crate) async fn clear_finished(&self, before: Timestamp, batch: usize) -> Result<usize> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::admin::clear_finished(tx, before, batch))
+                    .await
+            }
+            Backend::Postgres(pg) => postgres::admin::clear_finished(pg, before, batch).await,
+        }
+    }
+
+    /// Moves up to `batch` due scheduled jobs to ready (or blocked).
+    pub(crate) async fn dispatch_due(
+        &self,
+        now: Timestamp,
+        batch: usize,
+    ) -> Result<DispatchReport> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::schedule::dispatch_due(tx, now, batch))
+                    .await
+            }
+            Backend::Postgres(pg) => {
+                postgres::retry(|| postgres::schedule::dispatch_due(pg, now, batch)).await
+            }
+        }
+    }
+
+    /// Concurrency maintenance; returns how many blocked jobs became ready.
+    pub(crate) async fn maintain(&self, now: Timestamp, batch: usize) -> Result<usize> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::semaphore::maintain(tx, now, batch))
+                    .await
+            }
+            Backend::Postgres(pg) => {
+                postgres::retry(|| postgres::semaphore::maintain(pg, now, batch)).await
+            }
+        }
+    }
+
+    /// Registers a process; returns its id.
+    pub(crate) async fn register(&self, p: NewProcess, now: Timestamp) -> Result<i64> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| {
+                    sqlite::process::register(
+                        tx,
+                        &p.kind,
+                        &p.name,
+                        p.pid,
+                        &p.hostname,
+                        &p.metadata,
+                        now,
+                    )
+                })
+                .await
+            }
+            Backend::Postgres(pg) => postgres::process::register(pg, &p, now).await,
+        }
+    }
+
+    /// Touches the heartbeat of process `id`; writes its row again (same id) when it was
+    /// pruned meanwhile, and then returns true.
+    pub(crate) async fn heartbeat(&self, id: i64, p: NewProcess, now: Timestamp) -> Result<bool> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| {
+                    if sqlite::process::heartbeat(tx, id, now)? {
+                        return Ok(false);
+                    }
+                    sqlite::process::reinsert(
+                        tx,
+                        id,
+                        &p.kind,
+                        &p.name,
+                        p.pid,
+                        &p.hostname,
+                        &p.metadata,
+                        now,
+                    )?;
+                    Ok(true)
+                })
+                .await
+            }
+            Backend::Postgres(pg) => postgres::process::heartbeat(pg, id, &p, now).await,
+        }
+    }
+
+    /// Removes process `id`, releasing its claims; returns how many.
+    pub(crate) async fn deregister(&self, id: i64, now: Timestamp) -> Result<usize> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::process::deregister(tx, id, now))
+                    .await
+            }
+            Backend::Postgres(pg) => {
+                postgres::retry(|| postgres::process::deregister(pg, id, now)).await
+            }
+        }
+    }
+
+    /// Every registered process.
+    pub(crate) async fn processes(&self) -> Result<Vec<ProcessRow>> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.call(|c| sqlite::process::list(c)).await,
+            Backend::Postgres(pg) => postgres::process::list(pg).await,
+        }
+    }
+
+    /// Removes the processes `is_dead` picks (never `me`) and recovers their claims, then
+    /// the claims of processes that no longer exist.
+    pub(crate) async fn prune(
+        &self,
+        me: Option<i64>,
+        is_dead: IsDead,
+        on_dead: OnDeadProcess,
+        now: Timestamp,
+    ) -> Result<PruneReport> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::process::prune(tx, me, &*is_dead, on_dead, now))
+                    .await
+            }
+            Backend::Postgres(pg) => {
+                postgres::retry(|| postgres::process::prune(pg, me, &*is_dead, on_dead, now)).await
+            }
+        }
+    }
+
+    /// Mirrors the schedule file's tasks.
+    pub(crate) async fn sync_tasks(&self, tasks: Vec<TaskRow>, now: Timestamp) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::recurring::sync_tasks(tx, &tasks, now))
+                    .await
+            }
+            Backend::Postgres(pg) => {
+                postgres::retry(|| postgres::recurring::sync_tasks(pg, &tasks, now)).await
+            }
+        }
+    }
+
+    /// Enqueues the run of task `key` at `run_at` unless some scheduler already did;
+    /// returns the job's id when this call enqueued it.
+    pub(crate) async fn enqueue_run(
+        &self,
+        key: String,
+        run_at: Timestamp,
+        job: NewJob,
+        now: Timestamp,
+    ) -> Result<Option<i64>> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::recurring::enqueue_run(tx, &key, run_at, &job, now))
+                    .await
+            }
+            Backend::Postgres(pg) => {
+                postgres::retry(|| postgres::recurring::enqueue_run(pg, &key, run_at, &job, now))
+                    .await
+            }
+        }
     }
 }

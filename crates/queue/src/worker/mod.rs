@@ -23,8 +23,7 @@ use super::Queue;
 use super::coalesce::Coalesce;
 use super::error::Result;
 use super::selector::QueueSelector;
-use super::store::claim::ClaimedJob;
-use super::store::finish::Completion;
+use super::store::model::{ClaimedJob, Completion};
 
 /// A pool of `threads` job slots fed from a queue list. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -134,7 +133,7 @@ impl Worker {
     /// A worker over `selector` with `threads` slots, claiming for `process_id`.
     ///
     /// # Errors
-    /// The `data_version` watch connection cannot be opened.
+    /// The `data_version` watch connection cannot be opened (SQLite).
     pub async fn new(
         queue: &Queue,
         selector: QueueSelector,
@@ -142,7 +141,7 @@ impl Worker {
         process_id: Option<i64>,
     ) -> Result<Self> {
         // Opens the watch connection now, so a broken file fails the start.
-        queue.db().data_version()?;
+        queue.store().data_version()?;
         Ok(Self {
             shared: Arc::new(Shared {
                 queue: queue.clone(),
@@ -195,7 +194,8 @@ impl Worker {
         let mut version = None;
         if guarded && !s.poll.lock().more {
             // A failed check (the file locked this instant) claims as if it had changed.
-            if let Ok(v) = s.queue.db().data_version() {
+            // PostgreSQL has no such token: its poll just claims.
+            if let Ok(Some(v)) = s.queue.store().data_version() {
                 if s.poll.lock().version == Some(v) {
                     return Ok(0);
                 }

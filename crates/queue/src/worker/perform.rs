@@ -10,8 +10,7 @@ use tracing::Instrument;
 
 use super::super::job::{AfterFailure, JobContext, JobError, JobId};
 use super::super::registry::UNKNOWN_JOB;
-use super::super::store::claim::ClaimedJob;
-use super::super::store::finish::{Completion, Outcome, finish_batch};
+use super::super::store::model::{ClaimedJob, Completion, Outcome};
 use super::Shared;
 
 /// Performs one claimed job inside its `job` span (which shows the id of the request that
@@ -129,7 +128,8 @@ async fn complete(s: &Shared, c: Completion) {
         count_outcomes(s, &batch);
         match s
             .queue
-            .group_write(move |tx| finish_batch(tx, process_id, &batch, preserve, now))
+            .store()
+            .finish(process_id, batch, preserve, now)
             .await
         {
             // Jobs this finish unblocked are claimable now, not at the next poll: as in

@@ -2,8 +2,8 @@
 //! priorities and concurrency keys), claims by three worker processes with different queue
 //! lists, finish / fail / retry / discard outcomes of the running jobs, admin retry and
 //! discard, pause and resume, dispatching, clock advances, heartbeats, process death and
-//! pruning, run against a real SQLite file and checked after every step against a small
-//! in-memory model ([`reference`]).
+//! pruning, run against a real SQLite file and against a PostgreSQL database, and checked
+//! after every step against a small in-memory model ([`reference`]).
 //!
 //! What must hold after every step:
 //! - every job is in exactly the state the model says (ready, scheduled, claimed, blocked,
@@ -28,7 +28,7 @@ mod system;
 
 use proptest_state_machine::prop_state_machine;
 
-use system::Real;
+use system::{OnPostgres, OnSqlite, Real};
 
 /// Cases per run without `PROPTEST_CASES`: a few seconds here.
 const DEFAULT_CASES: u32 = 64;
@@ -37,7 +37,14 @@ prop_state_machine! {
     #![proptest_config(support::config(DEFAULT_CASES))]
 
     #[test]
-    fn the_queue_moves_jobs_as_the_model_does(sequential 1..50 => Real);
+    fn the_queue_moves_jobs_as_the_model_does(sequential 1..50 => Real<OnSqlite>);
+}
+
+prop_state_machine! {
+    #![proptest_config(support::config_pg(DEFAULT_CASES))]
+
+    #[test]
+    fn on_postgres_the_queue_moves_jobs_as_the_model_does(sequential 1..50 => Real<OnPostgres>);
 }
 
 /// A fixed sequence through the model: a process is killed while it runs a job, pruned
@@ -67,7 +74,7 @@ fn a_late_finish_of_a_pruned_process_leaves_the_new_claim_alone() {
             outcome: Outcome::Finish,
         },
     ];
-    Real::test_sequential(
+    Real::<OnSqlite>::test_sequential(
         support::config(DEFAULT_CASES),
         Model::new(false, true),
         steps,

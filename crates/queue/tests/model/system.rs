@@ -1,7 +1,9 @@
-//! The system under test: a queue file, three registered processes each with a worker
-//! driven by hand, and a job whose handler waits until the test decides its outcome.
+//! The system under test: a queue store (an SQLite file, or a PostgreSQL database), three
+//! registered processes each with a worker driven by hand, and a job whose handler waits
+//! until the test decides its outcome.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ use trifecta_queue::{
     Concurrency, Job, JobError, JobId, JobOptions, JobState, OnDeadProcess, Process, Queue,
     QueueOptions, QueueSelector, QueueSetup, Retry, Worker,
 };
-use trifecta_store::{Clock, WakeMode};
+use trifecta_store::{Backend, Clock, WakeMode};
 
 use super::machine::QueueModel;
 use super::reference::{
@@ -61,10 +63,38 @@ struct Started {
     gate: oneshot::Sender<Result<(), JobError>>,
 }
 
+/// Where a case's queue lives.
+pub trait Store {
+    /// A fresh, migrated store, with the directory that holds it (SQLite).
+    fn fresh(rt: &Runtime) -> (Backend, Option<TempDir>);
+}
+
+/// An SQLite file in a temporary directory.
+pub struct OnSqlite;
+
+impl Store for OnSqlite {
+    fn fresh(_: &Runtime) -> (Backend, Option<TempDir>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = crate::support::migrated(dir.path(), "queue", trifecta_queue::SCHEMA);
+        (db.into(), Some(dir))
+    }
+}
+
+/// A new database on the test PostgreSQL server.
+pub struct OnPostgres;
+
+impl Store for OnPostgres {
+    fn fresh(rt: &Runtime) -> (Backend, Option<TempDir>) {
+        let pg = crate::support::migrated_pg(rt, "queue", trifecta_queue::postgres_migrations);
+        (pg.into(), None)
+    }
+}
+
 /// The queue under test, with the handles each step drives.
-pub struct Real {
+pub struct Real<S = OnSqlite> {
     rt: Runtime,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
+    store: PhantomData<S>,
     clock: Clock,
     queue: Queue,
     processes: Vec<Process>,
@@ -76,7 +106,7 @@ pub struct Real {
     gates: HashMap<(usize, usize), oneshot::Sender<Result<(), JobError>>>,
 }
 
-impl Real {
+impl<S> Real<S> {
     fn index(&self, id: i64) -> usize {
         self.ids
             .iter()
@@ -123,14 +153,13 @@ fn outcome_result(outcome: Outcome) -> Result<(), JobError> {
     }
 }
 
-impl StateMachineTest for Real {
+impl<S: Store> StateMachineTest for Real<S> {
     type SystemUnderTest = Self;
     type Reference = QueueModel;
 
     fn init_test(model: &Model) -> Self {
         let rt = crate::support::runtime();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = crate::support::migrated(dir.path(), "queue", trifecta_queue::SCHEMA);
+        let (db, dir) = S::fresh(&rt);
         let clock = Clock::manual(crate::support::START);
         let options = QueueOptions {
             threads: THREADS,
@@ -162,6 +191,7 @@ impl StateMachineTest for Real {
         let mut real = Real {
             rt,
             _dir: dir,
+            store: PhantomData,
             clock,
             queue,
             processes: Vec::new(),

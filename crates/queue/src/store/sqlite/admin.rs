@@ -1,26 +1,12 @@
 //! Inspection and administration: stats, listings, retry, discard, pause, cleanup.
 
-use std::collections::BTreeMap;
-
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::super::model::{JobInfo, Stats, parse_state, wrong};
 use super::{dispatch, load_info, semaphore};
 use crate::error::{Error, Result};
-use crate::job::{JobError, JobId, JobState};
+use crate::job::{JobId, JobState};
 use trifecta_store::Timestamp;
-
-/// Counts by state, overall and per queue.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct Stats {
-    /// Jobs per state (every state present).
-    pub totals: BTreeMap<String, i64>,
-    /// Per queue: jobs per state (states with jobs only).
-    pub queues: BTreeMap<String, BTreeMap<String, i64>>,
-    /// Paused queues.
-    pub paused: Vec<String>,
-    /// Registered processes.
-    pub processes: i64,
-}
 
 const STATS: &str = "
 SELECT 'ready', queue_name, count(*) FROM solid_queue_ready_executions GROUP BY queue_name
@@ -42,10 +28,7 @@ const PROCESSES: &str = "SELECT count(*) FROM solid_queue_processes";
 
 /// Counts jobs by state and queue.
 pub(crate) fn stats(conn: &Connection) -> Result<Stats> {
-    let mut stats = Stats::default();
-    for s in JobState::ALL {
-        stats.totals.insert(s.as_str().to_owned(), 0);
-    }
+    let mut stats = Stats::empty();
     let mut stmt = conn.prepare_cached(STATS)?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -56,13 +39,7 @@ pub(crate) fn stats(conn: &Connection) -> Result<Stats> {
     })?;
     for row in rows {
         let (state, queue, n) = row?;
-        *stats.totals.entry(state.clone()).or_default() += n;
-        *stats
-            .queues
-            .entry(queue)
-            .or_default()
-            .entry(state)
-            .or_default() += n;
+        stats.add(state, queue, n);
     }
     stats.paused = conn
         .prepare_cached(PAUSED)?
@@ -70,33 +47,6 @@ pub(crate) fn stats(conn: &Connection) -> Result<Stats> {
         .collect::<rusqlite::Result<_>>()?;
     stats.processes = conn.query_row(PROCESSES, [], |r| r.get(0))?;
     Ok(stats)
-}
-
-/// One job with its state, as listings show it.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct JobInfo {
-    /// The job.
-    pub id: JobId,
-    /// Registered name.
-    pub class_name: String,
-    /// Queue.
-    pub queue_name: String,
-    /// Priority.
-    pub priority: i32,
-    /// JSON arguments.
-    pub arguments: String,
-    /// Times claimed.
-    pub executions: i64,
-    /// Current state.
-    pub state: JobState,
-    /// Enqueue time.
-    pub created_at: Timestamp,
-    /// When due.
-    pub scheduled_at: Option<Timestamp>,
-    /// When finished.
-    pub finished_at: Option<Timestamp>,
-    /// The failure, when failed.
-    pub error: Option<JobError>,
 }
 
 const SELECT_JOBS: &str = "SELECT * FROM (SELECT j.id, j.class_name, j.queue_name, j.priority,
@@ -112,13 +62,6 @@ const SELECT_JOBS: &str = "SELECT * FROM (SELECT j.id, j.class_name, j.queue_nam
   FROM solid_queue_jobs j LEFT JOIN solid_queue_failed_executions f ON f.job_id = j.id)
  WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR queue_name = ?3)
  ORDER BY id LIMIT ?4";
-
-fn parse_state(s: &str) -> JobState {
-    JobState::ALL
-        .into_iter()
-        .find(|st| st.as_str() == s)
-        .unwrap_or(JobState::Ready)
-}
 
 /// Jobs matching the filters, oldest first.
 pub(crate) fn list(
@@ -194,15 +137,6 @@ fn failed_ids(conn: &Connection) -> Result<Vec<i64>> {
         .prepare_cached(FAILED_IDS)?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?)
-}
-
-fn wrong(id: i64, state: JobState, operation: &'static str, allowed: &'static str) -> Error {
-    Error::WrongState {
-        id: JobId(id),
-        state: state.to_string(),
-        operation,
-        allowed,
-    }
 }
 
 const DELETE_JOB: &str = "DELETE FROM solid_queue_jobs WHERE id = ?1";

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::coalesce::Coalesce;
-use super::error::{Error, Result};
-use super::store::in_savepoint;
+use super::in_savepoint;
+use crate::coalesce::Coalesce;
+use crate::error::{Error, Result};
 use trifecta_store::{self as store, Db};
 
 /// Delivers an operation's result once the transaction committed.

@@ -2,18 +2,10 @@
 
 use rusqlite::{Connection, params};
 
-use super::{Dispatched, dispatch, load_info};
+use super::super::model::{DispatchReport, Dispatched};
+use super::{dispatch, load_info};
 use crate::error::Result;
 use trifecta_store::Timestamp;
-
-/// What one dispatch batch did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DispatchReport {
-    /// Scheduled executions taken.
-    pub dispatched: usize,
-    /// Of those, made ready.
-    pub ready: usize,
-}
 
 const DUE: &str = "SELECT job_id FROM solid_queue_scheduled_executions
   WHERE scheduled_at <= ?1 ORDER BY scheduled_at, priority, job_id LIMIT ?2";

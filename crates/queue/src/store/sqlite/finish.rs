@@ -3,37 +3,11 @@
 
 use rusqlite::{Connection, params};
 
-use super::{Dispatched, dispatch, load_info, query_infos, semaphore};
+use super::super::model::{Completion, Dispatched, FinishReport, Outcome};
+use super::{dispatch, load_info, query_infos, semaphore};
 use crate::error::Result;
 use crate::job::JobError;
 use trifecta_store::Timestamp;
-
-/// How one execution ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// Performed successfully.
-    Finished,
-    /// Failed with a class in `discard_on`: finished without a failure record.
-    Discarded,
-    /// Failed; run again at this time.
-    Retry(Timestamp),
-    /// Failed for good.
-    Failed(JobError),
-}
-
-/// One finished execution.
-#[derive(Clone, Debug)]
-pub(crate) struct Completion {
-    pub job_id: i64,
-    pub outcome: Outcome,
-}
-
-/// What a finish batch changed beyond the jobs themselves.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct FinishReport {
-    /// Jobs that became ready (retries due now, released blocked jobs).
-    pub made_ready: usize,
-}
 
 const UNCLAIM: &str =
     "DELETE FROM solid_queue_claimed_executions WHERE job_id = ?1 AND process_id IS ?2";

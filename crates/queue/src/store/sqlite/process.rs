@@ -3,30 +3,12 @@
 
 use rusqlite::{Connection, params};
 
+use super::super::model::{ProcessRow, PruneReport, missing_error, pruned_error};
 use super::{finish::insert_failed, insert_ready, load_info};
 use crate::config::OnDeadProcess;
 use crate::error::Result;
 use crate::job::JobError;
 use trifecta_store::Timestamp;
-
-/// A registered process as stored.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct ProcessRow {
-    /// Row id (stored on its claims).
-    pub id: i64,
-    /// `Worker`, ...
-    pub kind: String,
-    /// `<kind>-<hex>`.
-    pub name: String,
-    /// OS process id.
-    pub pid: i64,
-    /// Host name.
-    pub hostname: Option<String>,
-    /// Last heartbeat.
-    pub last_heartbeat_at: Timestamp,
-    /// JSON metadata (queues, threads, `pid_start`).
-    pub metadata: Option<String>,
-}
 
 const INSERT: &str = "INSERT INTO solid_queue_processes
    (kind, last_heartbeat_at, pid, hostname, metadata, created_at, name)
@@ -85,15 +67,6 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<ProcessRow>> {
         .collect::<rusqlite::Result<_>>()?)
 }
 
-/// What one prune pass did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PruneReport {
-    /// Dead process rows removed.
-    pub processes: usize,
-    /// Claimed jobs recovered (released or failed), orphans included.
-    pub jobs: usize,
-}
-
 const ORPHANS: &str = "SELECT job_id FROM solid_queue_claimed_executions c
   WHERE c.process_id IS NULL
      OR NOT EXISTS (SELECT 1 FROM solid_queue_processes p WHERE p.id = c.process_id)";
@@ -115,13 +88,7 @@ pub(crate) fn prune(
         let Some(why) = is_dead(&row) else {
             continue;
         };
-        let error = JobError::new(
-            "ProcessPrunedError",
-            format!(
-                "process {} (pid {}) was found dead and pruned: {why}",
-                row.name, row.pid
-            ),
-        );
+        let error = pruned_error(&row, &why);
         report.jobs += recover_claims(conn, Some(row.id), on_dead, Some(&error), now)?;
         conn.prepare_cached(DELETE)?.execute([row.id])?;
         report.processes += 1;
@@ -130,10 +97,7 @@ pub(crate) fn prune(
         .prepare_cached(ORPHANS)?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let error = JobError::new(
-        "ProcessMissingError",
-        "the process that claimed this job is no longer registered",
-    );
+    let error = missing_error();
     for job_id in orphans {
         recover_one(conn, job_id, on_dead, Some(&error), now)?;
         report.jobs += 1;

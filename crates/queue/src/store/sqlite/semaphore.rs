@@ -2,7 +2,8 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Limit, insert_ready, load_info};
+use super::super::model::Limit;
+use super::{insert_ready, load_info};
 use crate::error::Result;
 use trifecta_store::Timestamp;
 

@@ -3,22 +3,11 @@
 
 use rusqlite::{Connection, OptionalExtension, named_params, params};
 
+use super::super::model::TaskRow;
 use super::enqueue::insert;
 use crate::error::Result;
 use crate::job::NewJob;
 use trifecta_store::Timestamp;
-
-/// A task as stored in `solid_queue_recurring_tasks`.
-#[derive(Clone, Debug)]
-pub(crate) struct TaskRow {
-    pub key: String,
-    pub schedule: String,
-    pub class_name: String,
-    pub arguments: String,
-    pub queue_name: Option<String>,
-    pub priority: i32,
-    pub description: Option<String>,
-}
 
 const UPSERT: &str = "INSERT INTO solid_queue_recurring_tasks
    (key, schedule, class_name, arguments, queue_name, priority, static, description,

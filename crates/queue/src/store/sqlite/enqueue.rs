@@ -2,21 +2,15 @@
 
 use rusqlite::{Connection, OptionalExtension, named_params, params};
 
-use super::claim::{ClaimedJob, claim_new, takes_new};
-use super::{DispatchInfo, Dispatched, Limit, admit, dispatch};
+use super::super::model::{
+    ClaimFor, ClaimedJob, DispatchInfo, Dispatched, Limit, Placed, Written, limit_of,
+};
+use super::claim::{claim_nested, claim_new, takes_new};
+use super::{admit, dispatch};
 use crate::error::Result;
-use crate::job::{NewJob, OnConflict};
+use crate::job::NewJob;
 use crate::selector::QueueSelector;
 use trifecta_store::Timestamp;
-
-/// Where an enqueued job went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Placed {
-    Dispatched(Dispatched),
-    Scheduled,
-    /// Not inserted: a job with the same coalescing key was already waiting.
-    Coalesced,
-}
 
 const INSERT_JOB: &str = "INSERT INTO solid_queue_jobs
    (queue_name, class_name, arguments, priority, scheduled_at, concurrency_key,
@@ -27,16 +21,6 @@ const INSERT_JOB: &str = "INSERT INTO solid_queue_jobs
 
 const INSERT_SCHEDULED: &str = "INSERT INTO solid_queue_scheduled_executions
    (job_id, queue_name, priority, scheduled_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
-
-/// The concurrency limit of `job` as stored.
-fn limit_of(job: &NewJob) -> Option<Limit> {
-    job.concurrency.as_ref().map(|c| Limit {
-        key: c.key.clone(),
-        to: i64::from(c.to.max(1)),
-        duration_us: i64::try_from(c.duration.as_micros()).unwrap_or(i64::MAX),
-        discard: c.on_conflict == OnConflict::Discard,
-    })
-}
 
 /// A waiting (ready or blocked) job with concurrency key `?1`. Jobs are found through the
 /// partial index of unfinished keyed jobs; blocked ones through their own key index.
@@ -151,4 +135,70 @@ pub(crate) fn insert_for(
         Dispatched::Blocked | Dispatched::Discarded => None,
     };
     Ok((id, Placed::Dispatched(placed), claimed))
+}
+
+/// Inserts `jobs` in order.
+pub(crate) fn insert_all(
+    tx: &Connection,
+    jobs: &[NewJob],
+    now: Timestamp,
+) -> Result<Vec<(i64, Placed)>> {
+    jobs.iter().map(|j| insert(tx, j, now)).collect()
+}
+
+/// Inserts `jobs` and, with `claim` given, claims for the local worker in the same
+/// transaction. One job that the worker would take first is claimed as it is placed;
+/// otherwise the worker's ordinary claim runs after the inserts (a failing claim is logged
+/// and undone alone: the jobs still commit).
+pub(crate) fn write_jobs(
+    tx: &Connection,
+    jobs: &[NewJob],
+    now: Timestamp,
+    claim: Option<&ClaimFor>,
+) -> Result<Written> {
+    let Some(claim) = claim else {
+        return Ok(Written {
+            placed: insert_all(tx, jobs, now)?,
+            claimed: Vec::new(),
+            claim_done: false,
+        });
+    };
+    if let [job] = jobs {
+        let (id, placed, claimed) = insert_for(tx, job, now, &claim.selector, claim.process_id)?;
+        if let Some(c) = claimed {
+            // Nothing was ready ahead of it, so nothing is left for the worker.
+            return Ok(Written {
+                placed: vec![(id, placed)],
+                claimed: vec![c],
+                claim_done: true,
+            });
+        }
+        return claim_after(tx, vec![(id, placed)], now, claim);
+    }
+    let placed = insert_all(tx, jobs, now)?;
+    claim_after(tx, placed, now, claim)
+}
+
+fn claim_after(
+    tx: &Connection,
+    placed: Vec<(i64, Placed)>,
+    now: Timestamp,
+    claim: &ClaimFor,
+) -> Result<Written> {
+    match claim_nested(tx, &claim.selector, claim.process_id, claim.slots, now) {
+        Ok(claimed) => Ok(Written {
+            placed,
+            // Fewer jobs than slots: the claim took everything ready for this worker.
+            claim_done: claimed.len() < claim.slots,
+            claimed,
+        }),
+        Err(e) => {
+            tracing::warn!(cause = %e, "claim at enqueue failed; the worker will poll");
+            Ok(Written {
+                placed,
+                claimed: Vec::new(),
+                claim_done: false,
+            })
+        }
+    }
 }

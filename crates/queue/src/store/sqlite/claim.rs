@@ -4,30 +4,10 @@
 
 use rusqlite::{Connection, params};
 
+use super::super::model::ClaimedJob;
 use crate::error::Result;
 use crate::selector::{Pattern, QueueSelector};
 use trifecta_store::Timestamp;
-
-/// A claimed job, as handed to a worker.
-#[derive(Clone, Debug)]
-pub struct ClaimedJob {
-    /// The job.
-    pub id: i64,
-    /// Registered name.
-    pub class_name: String,
-    /// JSON arguments.
-    pub arguments: String,
-    /// Queue.
-    pub queue_name: String,
-    /// Claims so far, this one included.
-    pub attempt: u32,
-    /// Enqueue time.
-    pub created_at: Timestamp,
-    /// When it became due.
-    pub scheduled_at: Timestamp,
-    /// The request that enqueued it, if any.
-    pub request_id: Option<String>,
-}
 
 const PAUSED: &str = "SELECT queue_name FROM solid_queue_pauses ORDER BY queue_name";
 const ALL_QUEUES: &str =
