@@ -104,14 +104,6 @@ async fn open_store() -> Res<(Storage, Backend)> {
     }
 }
 
-// MERGE-FIX: `QueueSetup::new` takes `impl Into<Backend>` once pg-queue lands: pass the
-// backend itself and drop this.
-fn merge_fix(b: &Backend) -> Res<trifecta::store::Db> {
-    b.sqlite()
-        .cloned()
-        .ok_or_else(|| "the queue on PostgreSQL needs the pg-queue branch".into())
-}
-
 struct Bench {
     storage: Storage,
     queue: Queue,
@@ -147,7 +139,7 @@ fn build_on(storage: Storage, store: &Backend, wake: WakeMode, threads: usize) -
         threads,
         ..QueueOptions::default()
     };
-    let mut jobs = QueueSetup::new(merge_fix(store)?, Clock::system(), settings, wake);
+    let mut jobs = QueueSetup::new(store.clone(), Clock::system(), settings, wake);
     let done = Arc::new(AtomicUsize::new(0));
     let all_done = Arc::new(Notify::new());
     let (tx, rx) = mpsc::unbounded_channel();
