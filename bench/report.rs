@@ -594,6 +594,7 @@ fn postgres_goals(p: &Value) -> Vec<Goal> {
 fn postgres_markdown(
     p: &Value,
     queue_md: &str,
+    sqlite_label: &str,
     sqlite_e2e: &Value,
     sqlite_queue: &Value,
 ) -> String {
@@ -638,7 +639,7 @@ fn postgres_markdown(
         format!("{} / {}", fig(&r["p50_ms"], 3), fig(&r["p99_ms"], 3))
     };
     let pg_q = &p["queue"];
-    out += "| | SQLite | PostgreSQL |\n| --- | ---: | ---: |\n";
+    out += &format!("| | {sqlite_label} | PostgreSQL |\n| --- | ---: | ---: |\n");
     out += &format!(
         "| end to end, 100 subscribers, instant: p50 / p99 / max (ms) | {} | {} |\n",
         three(sqlite_e2e),
@@ -696,11 +697,26 @@ fn postgres_only(mode: Mode, bin: &Path) -> Result<(), BoxError> {
     let report =
         json!({"postgres": part.json, "goals": goals.iter().map(Goal::json).collect::<Vec<_>>()});
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    // The SQLite column from the last full or quick report, if there is one.
+    let last: Value = std::fs::read_to_string(support::out_dir().join("latest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let label = match last["mode"].as_str() {
+        Some(m) => format!("SQLite (last report, {m} mode)"),
+        None => "SQLite (no earlier report)".to_owned(),
+    };
     println!("# trifecta benchmark report (PostgreSQL only)\n");
     print_goals(&goals);
     println!(
         "\n{}",
-        postgres_markdown(&part.json, &part.queue_md, &Value::Null, &Value::Null)
+        postgres_markdown(
+            &part.json,
+            &part.queue_md,
+            &label,
+            &last["pipeline"]["instant"]["100"]["stages"]["end_to_end"],
+            &last["engines"]["queue"],
+        )
     );
     println!("JSON: `{}`.", path.display());
     Ok(())
@@ -981,6 +997,7 @@ fn main() -> Result<(), BoxError> {
         postgres_markdown(
             &p.json,
             &p.queue_md,
+            "SQLite",
             &e2e("instant", 100).unwrap_or(Value::Null),
             &report["engines"]["queue"],
         )
