@@ -19,7 +19,8 @@
 //! `QUEUE_BENCH_POOL` connections (default `--database-pool`'s, 8). This mode runs the rows
 //! of the PostgreSQL goals only: enqueue one per call (10 submitters) and in batches, end to
 //! end one per call (10 submitters) and in batches of 100, and enqueue→start with the
-//! instant wake (LISTEN/NOTIFY).
+//! instant wake (LISTEN/NOTIFY); `QUEUE_BENCH_ONLY=end_to_end` runs end to end, 1 per call,
+//! alone here too.
 
 #![allow(missing_docs)]
 
@@ -429,6 +430,7 @@ async fn on_postgres(
     quick: bool,
     threads: usize,
     pool: usize,
+    only: &str,
 ) -> Res<serde_json::Map<String, serde_json::Value>> {
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -438,6 +440,14 @@ async fn on_postgres(
     writeln!(out, "|---|---|---|---|---|")?;
     let mut figures = serde_json::Map::new();
     let f = &mut figures;
+    if only == "end_to_end" {
+        end_to_end(50_000 / scale, 10, 1, threads).await?.print(
+            &mut out,
+            f,
+            "end_to_end_1_per_call",
+        )?;
+        return Ok(figures);
+    }
     enqueue_single(20_000 / scale, 10).await?.print(
         &mut out,
         f,
@@ -514,7 +524,7 @@ fn main() -> Res {
             Target::Sqlite => 0,
         };
         let _ = TARGET.set(target);
-        let figures = rt.block_on(on_postgres(scale, quick, threads, pool))?;
+        let figures = rt.block_on(on_postgres(scale, quick, threads, pool, &only))?;
         support::write_figures(&serde_json::Value::Object(figures))?;
         return Ok(());
     }
