@@ -98,20 +98,27 @@ fn settings(url: &str) -> Result<Value, BoxError> {
     })
 }
 
-/// Which stores the servers put on PostgreSQL (`BENCH_PG_STORES`, default all four).
+/// Which stores the servers put on PostgreSQL (`BENCH_PG_STORES`, default all four); the
+/// cable must be one of them, or the second server's sockets never hear of a change.
 fn stores_on_postgres() -> Result<Vec<&'static str>, BoxError> {
     let wanted = std::env::var("BENCH_PG_STORES").unwrap_or_default();
     if wanted.is_empty() || wanted == "all" {
         return Ok(STORES.to_vec());
     }
-    wanted
+    let stores: Vec<&'static str> = wanted
         .split(',')
         .map(|w| {
             STORES.into_iter().find(|s| *s == w.trim()).ok_or_else(|| {
-                format!("BENCH_PG_STORES: no store {w:?} (app, queue, cache, cable)").into()
+                BoxError::from(format!(
+                    "BENCH_PG_STORES: no store {w:?} (app, queue, cache, cable)"
+                ))
             })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    if !stores.contains(&"cable") {
+        return Err("BENCH_PG_STORES must include cable: the servers meet through it".into());
+    }
+    Ok(stores)
 }
 
 /// The environment that puts `stores` on the database at `url`.
