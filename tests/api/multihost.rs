@@ -291,7 +291,7 @@ async fn two_hosts_on_one_postgres_share_sockets_and_jobs_and_outlive_each_other
             )
         })
         .collect();
-    let a_pid = i32::try_from(a.child.id())?;
+    let a_pid = i64::from(a.child.id());
     let held_by_a = wait_for("host A holds a job", DEADLINE, || async {
         let held: Vec<i64> = db
             .query(
@@ -301,7 +301,7 @@ async fn two_hosts_on_one_postgres_share_sockets_and_jobs_and_outlive_each_other
                 &[&a_pid, &sleepers],
             )
             .await
-            .ok()?
+            .expect("claims query")
             .iter()
             .map(|r| r.get(0))
             .collect();
