@@ -177,8 +177,9 @@ ci: test
 
 ## Benchmarks against the release binary: one Markdown report on stdout, the figures in
 ## target/bench/latest.json, a latency CDF in target/bench/latency-cdf.svg. QUICK=1: ~1 minute.
+## PostgreSQL (for its part beside SQLite) is installed when missing.
 QUICK ?=
-bench: build
+bench: build postgresql
 	$(CARGO) bench --locked --no-run
 	BENCH_QUICK=$(QUICK) $(CARGO) bench --locked --bench report
 

@@ -46,6 +46,7 @@ impl Channel for BenchChannel {
 }
 
 fn main() -> Result<(), BoxError> {
+    support::mark_checkout();
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     // The server runs on the binary's runtime; the driver on a default one.
     let runtime = if std::env::var("CABLE_BENCH_ROLE").as_deref() == Ok("server") {

@@ -101,6 +101,7 @@ fn scaled(n: usize) -> usize {
 }
 
 fn main() {
+    support::mark_checkout();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

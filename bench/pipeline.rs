@@ -69,17 +69,36 @@ impl Server {
         Self::start_in(bin, wake, false, dir).await
     }
 
+    /// As [`Server::start`], with `extra` environment variables (e.g. `DATABASE_URL`).
+    pub async fn start_env(
+        bin: &Path,
+        wake: &str,
+        extra: &[(String, String)],
+    ) -> Result<Server, BoxError> {
+        Self::start_in_env(bin, wake, false, tempfile::tempdir()?, extra).await
+    }
+
     async fn start_in(
         bin: &Path,
         wake: &str,
         metrics: bool,
         dir: tempfile::TempDir,
     ) -> Result<Server, BoxError> {
+        Self::start_in_env(bin, wake, metrics, dir, &[]).await
+    }
+
+    async fn start_in_env(
+        bin: &Path,
+        wake: &str,
+        metrics: bool,
+        dir: tempfile::TempDir,
+        extra: &[(String, String)],
+    ) -> Result<Server, BoxError> {
         let mut args = vec!["--wake", wake];
         if metrics {
             args.extend(["--metrics-bind", "127.0.0.1:0"]);
         }
-        let (child, mut lines) = spawn_serve(bin, dir.path(), "bench", &args)?;
+        let (child, mut lines) = spawn_serve_env(bin, dir.path(), "bench", &args, extra)?;
         let mut metrics_at = None;
         // Measure a settled server: wait for it to listen and for its one-off start-up work
         // (precompressing the embedded assets, seconds of CPU) to end.
@@ -132,23 +151,30 @@ impl Server {
 
 /// Spawns `bin --storage dir serve` on 127.0.0.1:0 in environment `env` with `extra`
 /// arguments (cheap bcrypt, killed on drop); returns it and its log lines.
-pub fn spawn_serve(
+pub fn spawn_serve(bin: &Path, dir: &Path, env: &str, extra: &[&str]) -> Result<Spawned, BoxError> {
+    spawn_serve_env(bin, dir, env, extra, &[])
+}
+
+/// A spawned server and its log lines.
+pub type Spawned = (
+    Child,
+    tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
+);
+
+/// As [`spawn_serve`], with the environment variables `vars` set too.
+pub fn spawn_serve_env(
     bin: &Path,
     dir: &Path,
     env: &str,
     extra: &[&str],
-) -> Result<
-    (
-        Child,
-        tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
-    ),
-    BoxError,
-> {
+    vars: &[(String, String)],
+) -> Result<Spawned, BoxError> {
     let mut child = tokio::process::Command::new(bin)
         .arg("--storage")
         .arg(dir)
         .args(["--log", "info", "serve", "--bind", "127.0.0.1:0"])
         .args(extra)
+        .envs(vars.iter().map(|(k, v)| (k, v)))
         .env("TRIFECTA_ENV", env)
         .env("TRIFECTA_BCRYPT_COST", "4")
         .stdin(Stdio::null())
@@ -422,6 +448,17 @@ pub async fn pipeline(
     }
     server.stop().await;
 
+    Ok(outcome(&sent, &jobs, &broadcasts, &got))
+}
+
+/// The per-stage samples of a run: `sent` is `(request sent, response received)` of each
+/// change, `jobs` and `broadcasts` as [`read_stage_times`] returns them, `got` the frames.
+pub fn outcome(
+    sent: &[(i64, i64)],
+    jobs: &[(i64, Option<i64>)],
+    broadcasts: &[i64],
+    got: &Received,
+) -> Outcome {
     let us = |d: i64| Duration::from_micros(d.max(0) as u64);
     let mut http = Samples::default();
     let mut to_enqueued = Samples::default();
@@ -458,7 +495,7 @@ pub async fn pipeline(
             }
         }
     }
-    Ok(Outcome {
+    Outcome {
         stages: vec![
             ("http_response", http),
             ("request_to_enqueued", to_enqueued),
@@ -468,7 +505,7 @@ pub async fn pipeline(
             ("end_to_end", end_to_end),
         ],
         missing,
-    })
+    }
 }
 
 /// `at[client][k]` = unix µs of the first frame that contained change `k`.
@@ -505,7 +542,7 @@ impl Received {
     }
 }
 
-type StageTimes = (Vec<(i64, Option<i64>)>, Vec<i64>);
+pub type StageTimes = (Vec<(i64, Option<i64>)>, Vec<i64>);
 
 /// `(created_at, finished_at)` of every `BroadcastTodos` job and `created_at` of every
 /// broadcast on `todos`, both in insertion order.

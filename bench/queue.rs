@@ -10,6 +10,17 @@
 //! overhead runs this binary with and without it). `QUEUE_BENCH_ONLY=interleaved` measures
 //! that cost inside one process instead (`queue/interleaved.rs`): `QUEUE_BENCH_ROUNDS` pairs
 //! of 5,000-job blocks (default 60), with and without the recorder, alternating.
+//!
+//! On PostgreSQL (issue 19): `--postgres` makes a durable throwaway cluster on this machine
+//! (`pg::testing::Cluster::start_local(true)`: `fsync`, `synchronous_commit` and
+//! `full_page_writes` on), and `QUEUE_BENCH_POSTGRES=postgres://user@host:port` (a server's
+//! URL without a database name) uses that server instead. Each run gets a fresh database
+//! there, migrated as a server migrates its queue store, with a pool of
+//! `QUEUE_BENCH_POOL` connections (default `--database-pool`'s, 8). This mode runs the rows
+//! of the PostgreSQL goals only: enqueue one per call (10 submitters) and in batches, end to
+//! end one per call (10 submitters) and in batches of 100, and enqueue→start with the
+//! instant wake (LISTEN/NOTIFY); `QUEUE_BENCH_ONLY=end_to_end` runs end to end, 1 per call,
+//! alone here too.
 
 #![allow(missing_docs)]
 
@@ -20,6 +31,7 @@ mod interleaved;
 
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -30,8 +42,9 @@ use tokio_util::task::TaskTracker;
 use trifecta::config::WakeMode;
 use trifecta::queue::builtin::Noop;
 use trifecta::queue::{Job, JobOptions, Queue, QueueOptions, QueueSetup};
-use trifecta::store::{Clock, PoolOptions};
-use trifecta::stores::Stores;
+use trifecta::store::{Backend, Clock, Pg, PoolOptions};
+use trifecta::stores::{StoreKind, Stores};
+use trifecta_store::pg::testing;
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -46,8 +59,54 @@ impl Job for Probe {
     const NAME: &'static str = "probe";
 }
 
+/// Where the runs of this process keep their queue.
+enum Target {
+    /// A SQLite file in a temp dir of each run's own.
+    Sqlite,
+    /// A fresh database per run on the server at `base` (a URL without a database name),
+    /// with a pool of `pool` connections.
+    Postgres { base: String, pool: usize },
+}
+
+/// The target of this process (SQLite unless a PostgreSQL mode was asked for).
+static TARGET: OnceLock<Target> = OnceLock::new();
+
+/// Databases made by this process so far.
+static DATABASES: AtomicUsize = AtomicUsize::new(0);
+
+/// What one run's queue lives in, removed when the run stops.
+enum Storage {
+    Sqlite { _dir: tempfile::TempDir },
+    Postgres { admin: String, name: String },
+}
+
+/// A fresh, migrated queue store on this process's target.
+async fn open_store() -> Res<(Storage, Backend)> {
+    match TARGET.get().unwrap_or(&Target::Sqlite) {
+        Target::Sqlite => {
+            let dir = tempfile::tempdir()?;
+            let stores = tokio::task::block_in_place(|| {
+                Stores::open(dir.path(), "bench", &PoolOptions::default())
+            })?;
+            Ok((Storage::Sqlite { _dir: dir }, stores.queue))
+        }
+        Target::Postgres { base, pool } => {
+            let name = format!(
+                "queue_bench_{}_{}",
+                std::process::id(),
+                DATABASES.fetch_add(1, Ordering::Relaxed)
+            );
+            let admin = format!("{base}/postgres");
+            testing::create_database(&admin, &name).await?;
+            let pg = Pg::connect("queue", &format!("{base}/{name}"), *pool)?;
+            pg.migrate(StoreKind::Queue.postgres_schema()).await?;
+            Ok((Storage::Postgres { admin, name }, pg.into()))
+        }
+    }
+}
+
 struct Bench {
-    _dir: tempfile::TempDir,
+    storage: Storage,
     queue: Queue,
     /// The registrations, until [`Bench::start`] starts the queue with them.
     jobs: Option<QueueSetup>,
@@ -59,23 +118,29 @@ struct Bench {
 }
 
 async fn setup(wake: WakeMode, threads: usize, start: bool) -> Res<Bench> {
-    let mut b = tokio::task::block_in_place(|| build(wake, threads))?;
+    let (storage, store) = open_store().await?;
+    let mut b = tokio::task::block_in_place(|| build_on(storage, &store, wake, threads))?;
     if start {
         b.start().await?;
     }
     Ok(b)
 }
 
-/// Opens the stores and builds the queue, not started. Synchronous and on the calling
-/// thread, so a local recorder around it decides what the metric handles record.
+/// Opens the stores (SQLite) and builds the queue, not started. Synchronous and on the
+/// calling thread, so a local recorder around it decides what the metric handles record.
 fn build(wake: WakeMode, threads: usize) -> Res<Bench> {
     let dir = tempfile::tempdir()?;
     let stores = Stores::open(dir.path(), "bench", &PoolOptions::default())?;
+    build_on(Storage::Sqlite { _dir: dir }, &stores.queue, wake, threads)
+}
+
+/// Builds the queue on `store`, not started.
+fn build_on(storage: Storage, store: &Backend, wake: WakeMode, threads: usize) -> Res<Bench> {
     let settings = QueueOptions {
         threads,
         ..QueueOptions::default()
     };
-    let mut jobs = QueueSetup::new(stores.queue, Clock::system(), settings, wake);
+    let mut jobs = QueueSetup::new(store.clone(), Clock::system(), settings, wake);
     let done = Arc::new(AtomicUsize::new(0));
     let all_done = Arc::new(Notify::new());
     let (tx, rx) = mpsc::unbounded_channel();
@@ -90,7 +155,7 @@ fn build(wake: WakeMode, threads: usize) -> Res<Bench> {
         async { Ok(()) }
     });
     Ok(Bench {
-        _dir: dir,
+        storage,
         queue: jobs.queue().clone(),
         jobs: Some(jobs),
         token: CancellationToken::new(),
@@ -122,6 +187,10 @@ impl Bench {
         self.token.cancel();
         self.tracker.close();
         self.tracker.wait().await;
+        if let Storage::Postgres { admin, name } = &self.storage {
+            // Best effort: a throwaway cluster goes away with its rows anyway.
+            let _ = testing::drop_database(admin, name).await;
+        }
     }
 }
 
@@ -333,6 +402,87 @@ async fn latency(wake: WakeMode, gap: Duration, samples: usize) -> Res<Row> {
     })
 }
 
+/// The PostgreSQL target asked for, if any: `QUEUE_BENCH_POSTGRES`, or with `--postgres` a
+/// durable cluster made here (returned too, to be kept alive).
+fn postgres_target() -> Res<(Option<testing::Cluster>, Option<Target>)> {
+    let pool = std::env::var("QUEUE_BENCH_POOL")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(usize::from(trifecta::config::DEFAULT_POOL));
+    if let Some(base) = std::env::var("QUEUE_BENCH_POSTGRES")
+        .ok()
+        .filter(|b| !b.is_empty())
+    {
+        let base = base.trim_end_matches('/').to_owned();
+        return Ok((None, Some(Target::Postgres { base, pool })));
+    }
+    if !std::env::args().any(|a| a == "--postgres") {
+        return Ok((None, None));
+    }
+    let cluster = testing::Cluster::start_local(true)?;
+    let base = cluster.url("").trim_end_matches('/').to_owned();
+    Ok((Some(cluster), Some(Target::Postgres { base, pool })))
+}
+
+/// The rows of the PostgreSQL goals (issue 19), on [`TARGET`].
+async fn on_postgres(
+    scale: usize,
+    quick: bool,
+    threads: usize,
+    pool: usize,
+    only: &str,
+) -> Res<serde_json::Map<String, serde_json::Value>> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "\n| queue benchmark on PostgreSQL (durable, pool of {pool}, release, 2 runtime threads) | jobs/s | p50 | p99 | max |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    let mut figures = serde_json::Map::new();
+    let f = &mut figures;
+    if only == "end_to_end" {
+        end_to_end(50_000 / scale, 10, 1, threads).await?.print(
+            &mut out,
+            f,
+            "end_to_end_1_per_call",
+        )?;
+        return Ok(figures);
+    }
+    enqueue_single(20_000 / scale, 10).await?.print(
+        &mut out,
+        f,
+        "enqueue_1_per_call_10_submitters",
+    )?;
+    enqueue_batched(100_000 / scale)
+        .await?
+        .print(&mut out, f, "enqueue_batched")?;
+    end_to_end(50_000 / scale, 10, 1, threads).await?.print(
+        &mut out,
+        f,
+        "end_to_end_1_per_call",
+    )?;
+    end_to_end(100_000 / scale, 1, 100, threads)
+        .await?
+        .print(&mut out, f, "end_to_end_batched")?;
+    let mut pooled = Vec::new();
+    for (gap, n) in [(50, 200), (500, 60), (2000, 20)] {
+        let n = if quick { n / 10 } else { n };
+        let mut row = latency(WakeMode::Instant, Duration::from_millis(gap), n).await?;
+        row.print(&mut out, f, &format!("start_instant_{gap}ms"))?;
+        pooled.extend_from_slice(&row.samples);
+    }
+    let mut all = Row {
+        what: format!(
+            "enqueue→start, instant wake, all gaps ({} samples)",
+            pooled.len()
+        ),
+        rate: None,
+        samples: pooled,
+    };
+    all.print(&mut out, f, "start_instant_all")?;
+    Ok(figures)
+}
+
 fn wake_name(wake: WakeMode) -> &'static str {
     match wake {
         WakeMode::Instant => "instant",
@@ -341,6 +491,7 @@ fn wake_name(wake: WakeMode) -> &'static str {
 }
 
 fn main() -> Res {
+    support::mark_checkout();
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without
     // it, and then a small throughput smoke run is enough to prove it works.
     let smoke = !std::env::args().any(|a| a == "--bench");
@@ -361,10 +512,22 @@ fn main() -> Res {
     } else {
         std::env::var("QUEUE_BENCH_ONLY").unwrap_or_default()
     };
+    // The cluster of `--postgres` lives as long as this thread (and so this process).
+    let (_cluster, postgres) = postgres_target()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    if let Some(target) = postgres {
+        let pool = match &target {
+            Target::Postgres { pool, .. } => *pool,
+            Target::Sqlite => 0,
+        };
+        let _ = TARGET.set(target);
+        let figures = rt.block_on(on_postgres(scale, quick, threads, pool, &only))?;
+        support::write_figures(&serde_json::Value::Object(figures))?;
+        return Ok(());
+    }
     if only == "interleaved" {
         let rounds = std::env::var("QUEUE_BENCH_ROUNDS")
             .ok()

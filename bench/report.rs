@@ -4,6 +4,10 @@
 //! then prints one Markdown report and writes `target/bench/latest.json` and
 //! `target/bench/latency-cdf.svg`.
 //!
+//! PostgreSQL beside SQLite (issue 19, `postgres.rs`): one durable cluster on this machine,
+//! the end-to-end run across two servers on it and the queue bench on it;
+//! `BENCH_ONLY=postgres` runs those alone (writing `target/bench/postgres.json`).
+//!
 //! `BENCH_QUICK=1` (`make bench QUICK=1`) runs a ~1-minute subset. Without `--bench` (as
 //! `cargo test --all-targets` runs it) it is a few-second smoke run of the pipeline alone.
 
@@ -13,6 +17,7 @@ mod board_load;
 mod hostile;
 mod overhead;
 mod pipeline;
+mod postgres;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -160,11 +165,13 @@ fn burst(mode: Mode) -> board_load::Burst {
     }
 }
 
-/// The newest built executable of bench target `name` in target/release/deps.
+/// The newest built executable of bench target `name` beside this one (target/release/deps,
+/// wherever `CARGO_TARGET_DIR` puts it) that was built from this checkout: a target dir
+/// shared by several work trees holds their builds too.
 fn bench_exe(name: &str) -> Option<PathBuf> {
-    let deps = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/deps");
+    let deps = std::env::current_exe().ok()?.parent()?.to_path_buf();
     let prefix = format!("{name}-");
-    std::fs::read_dir(deps)
+    let mut found: Vec<_> = std::fs::read_dir(deps)
         .ok()?
         .filter_map(Result::ok)
         .filter(|e| {
@@ -172,24 +179,37 @@ fn bench_exe(name: &str) -> Option<PathBuf> {
             n.starts_with(&prefix) && !n.contains('.')
         })
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .max()
+        .collect();
+    found.sort();
+    let ours = support::CHECKOUT.as_bytes();
+    found
+        .into_iter()
+        .rev()
         .map(|(_, p)| p)
+        .find(|p| std::fs::read(p).is_ok_and(|bytes| bytes.windows(ours.len()).any(|w| w == ours)))
 }
 
 /// Runs engine bench `name` (`--bench`), returning its Markdown output and the figures it
 /// wrote for the goal checks (`null` when it wrote none).
 fn engine(name: &str, quick: bool) -> (String, Value) {
+    engine_with(name, name, quick, &[])
+}
+
+/// As [`engine`], with the environment variables `vars` set too; `run` names the figures
+/// file (`target/bench/<run>-figures.json`).
+fn engine_with(name: &str, run: &str, quick: bool, vars: &[(&str, String)]) -> (String, Value) {
     let Some(exe) = bench_exe(name) else {
         let md = format!("_`{name}` bench not built (run `cargo bench --no-run` first)._\n");
         return (md, Value::Null);
     };
-    let figures = support::out_dir().join(format!("{name}-figures.json"));
+    let figures = support::out_dir().join(format!("{run}-figures.json"));
     let _ = std::fs::remove_file(&figures);
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("--bench")
+        .envs(vars.iter().map(|(k, v)| (k, v)))
         .env(support::FIGURES_ENV, &figures)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(std::process::Stdio::null());
+        .stderr(std::process::Stdio::piped());
     if quick {
         cmd.env("QUEUE_BENCH_QUICK", "1")
             .env("CACHE_BENCH_SCALE", "0.1")
@@ -197,11 +217,16 @@ fn engine(name: &str, quick: bool) -> (String, Value) {
     }
     let md = match cmd.output() {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
-        Ok(o) => format!(
-            "_`{name}` bench failed ({})_\n\n{}",
-            o.status,
-            String::from_utf8_lossy(&o.stdout)
-        ),
+        Ok(o) => {
+            // The error a failed bench returns from `main` is the last line of its stderr.
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            let why = stderr.lines().last().unwrap_or("");
+            format!(
+                "_`{name}` bench failed ({}): {why}_\n\n{}",
+                o.status,
+                String::from_utf8_lossy(&o.stdout)
+            )
+        }
         Err(e) => format!("_`{name}` bench could not start: {e}_\n"),
     };
     let figures = std::fs::read_to_string(&figures)
@@ -455,6 +480,248 @@ fn metrics_only(mode: Mode, bin: &Path) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// The end-to-end run on PostgreSQL of `mode`.
+fn postgres_plan(mode: Mode) -> postgres::Plan {
+    let (clients, changes) = match mode {
+        Mode::Smoke => (2, 3),
+        Mode::Quick => (100, 60),
+        Mode::Full => (100, 200),
+    };
+    postgres::Plan {
+        clients,
+        changes,
+        gap: Duration::from_millis(50),
+    }
+}
+
+/// Progress ticks of the PostgreSQL part: one per change, 100 for the queue bench.
+fn postgres_ticks(mode: Mode) -> u64 {
+    postgres_plan(mode).changes as u64 + 100
+}
+
+/// What the PostgreSQL part measured.
+struct PgPart {
+    /// `{"settings", "end_to_end", "queue", "errors"}`.
+    json: Value,
+    /// The queue bench's table.
+    queue_md: String,
+    /// End-to-end samples (for the CDF).
+    samples: support::Samples,
+}
+
+/// Runs the PostgreSQL part (issue 19): a durable cluster, the end-to-end run across two
+/// servers on it and the queue bench on it. A part that fails is reported as failed, with
+/// the rest of the report intact.
+fn postgres_part(mode: Mode, bin: &Path, bar: &ProgressBar) -> PgPart {
+    let mut part = PgPart {
+        json: json!({"errors": []}),
+        queue_md: String::new(),
+        samples: support::Samples::default(),
+    };
+    let mut errors = Vec::new();
+    bar.set_message("PostgreSQL: starting a durable cluster");
+    let pg = match postgres::Postgres::start() {
+        Ok(pg) => pg,
+        Err(e) => {
+            part.json["errors"] = json!([format!("no PostgreSQL cluster: {e}")]);
+            bar.inc(postgres_ticks(mode));
+            return part;
+        }
+    };
+    part.json["settings"] = pg.settings.clone();
+    bar.set_message("PostgreSQL: end to end across two servers");
+    let plan = postgres_plan(mode);
+    let tick = || bar.inc(1);
+    let e2e = tokio::runtime::Runtime::new()
+        .map_err(pipeline::BoxError::from)
+        .and_then(|rt| rt.block_on(postgres::end_to_end(bin, &pg, &plan, &tick)));
+    match e2e {
+        Ok((figures, samples)) => {
+            part.json["end_to_end"] = figures;
+            part.samples = samples;
+        }
+        Err(e) => errors.push(format!("end to end: {e}")),
+    }
+    bar.set_message("PostgreSQL: queue bench");
+    let (md, figures) = engine_with(
+        "queue",
+        "queue-postgres",
+        mode != Mode::Full,
+        &[("QUEUE_BENCH_POSTGRES", pg.base_url())],
+    );
+    bar.inc(100);
+    part.queue_md = md;
+    part.json["queue"] = figures;
+    part.json["errors"] = json!(errors);
+    part
+}
+
+/// The goals of issue 19 on PostgreSQL.
+fn postgres_goals(p: &Value) -> Vec<Goal> {
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let q = &p["queue"];
+    vec![
+        Goal::at_most(
+            "PostgreSQL: end to end across 2 servers, 100 subscribers, instant: p50",
+            f(&p["end_to_end"]["end_to_end"]["p50"]),
+            10.0,
+            "ms",
+        ),
+        Goal::at_least(
+            "PostgreSQL: jobs end to end, 1 per call (10 submitters)",
+            f(&q["end_to_end_1_per_call"]["jobs_per_s"]),
+            5_000.0,
+            "jobs/s",
+        ),
+        Goal::at_least(
+            "PostgreSQL: jobs end to end, batches of 100",
+            f(&q["end_to_end_batched"]["jobs_per_s"]),
+            20_000.0,
+            "jobs/s",
+        ),
+        Goal::at_most(
+            "PostgreSQL: enqueue→start, instant: p50 (all gaps)",
+            f(&q["start_instant_all"]["p50_ms"]),
+            5.0,
+            "ms",
+        ),
+    ]
+}
+
+/// The PostgreSQL section: the setup, SQLite and PostgreSQL side by side (`sqlite` is the
+/// SQLite end-to-end summary of 100 instant subscribers and the SQLite queue figures, `null`
+/// when this run did not measure them), then each PostgreSQL table.
+fn postgres_markdown(
+    p: &Value,
+    queue_md: &str,
+    sqlite_label: &str,
+    sqlite_e2e: &Value,
+    sqlite_queue: &Value,
+) -> String {
+    let s = &p["settings"];
+    let mut out = String::from("## PostgreSQL beside SQLite\n\n");
+    if s.is_object() {
+        out += &format!(
+            "PostgreSQL {} on this machine, durable (`fsync` {}, `synchronous_commit` {}, \
+             `full_page_writes` {}, `wal_sync_method` {}), `shared_buffers` {}; pools of {} \
+             connections per store. SQLite: one server; PostgreSQL: two servers on one \
+             database.\n\n",
+            s["server_version"].as_str().unwrap_or("?"),
+            s["fsync"].as_str().unwrap_or("?"),
+            s["synchronous_commit"].as_str().unwrap_or("?"),
+            s["full_page_writes"].as_str().unwrap_or("?"),
+            s["wal_sync_method"].as_str().unwrap_or("?"),
+            s["shared_buffers"].as_str().unwrap_or("?"),
+            trifecta::config::DEFAULT_POOL,
+        );
+    }
+    for e in p["errors"].as_array().into_iter().flatten() {
+        out += &format!(
+            "_PostgreSQL part failed: {}_\n\n",
+            e.as_str().unwrap_or("?")
+        );
+    }
+    let fig = |v: &Value, digits: usize| {
+        v.as_f64()
+            .map_or("–".to_owned(), |x| format!("{x:.digits$}"))
+    };
+    let three = |v: &Value| {
+        format!(
+            "{} / {} / {}",
+            fig(&v["p50"], 2),
+            fig(&v["p99"], 2),
+            fig(&v["max"], 2)
+        )
+    };
+    let rate = |q: &Value, row: &str| fig(&q[row]["jobs_per_s"], 0);
+    let start = |q: &Value| {
+        let r = &q["start_instant_all"];
+        format!("{} / {}", fig(&r["p50_ms"], 3), fig(&r["p99_ms"], 3))
+    };
+    let pg_q = &p["queue"];
+    out += &format!("| | {sqlite_label} | PostgreSQL |\n| --- | ---: | ---: |\n");
+    out += &format!(
+        "| end to end, 100 subscribers, instant: p50 / p99 / max (ms) | {} | {} |\n",
+        three(sqlite_e2e),
+        three(&p["end_to_end"]["end_to_end"])
+    );
+    for (what, row) in [
+        (
+            "enqueue, 1 job per call, 10 submitters (jobs/s)",
+            "enqueue_1_per_call_10_submitters",
+        ),
+        ("enqueue, batches of 100 (jobs/s)", "enqueue_batched"),
+        (
+            "jobs end to end, 1 per call, 10 submitters (jobs/s)",
+            "end_to_end_1_per_call",
+        ),
+        (
+            "jobs end to end, batches of 100 (jobs/s)",
+            "end_to_end_batched",
+        ),
+    ] {
+        out += &format!(
+            "| {what} | {} | {} |\n",
+            rate(sqlite_queue, row),
+            rate(pg_q, row)
+        );
+    }
+    out += &format!(
+        "| enqueue→start, instant, all gaps: p50 / p99 (ms) | {} | {} |\n\n",
+        start(sqlite_queue),
+        start(pg_q)
+    );
+    if p["end_to_end"].is_object() {
+        out += &format!(
+            "### End to end across two servers (ms)\n\n{}\n",
+            postgres::markdown(&p["end_to_end"])
+        );
+    }
+    if !queue_md.is_empty() {
+        out += &format!("### Queue on PostgreSQL\n\n{queue_md}\n");
+    }
+    out
+}
+
+/// `BENCH_ONLY=postgres`: the PostgreSQL part alone, with its goals.
+fn postgres_only(mode: Mode, bin: &Path) -> Result<(), BoxError> {
+    let bar = if mode == Mode::Smoke {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(postgres_ticks(mode))
+    };
+    let part = postgres_part(mode, bin, &bar);
+    bar.finish_and_clear();
+    let goals = postgres_goals(&part.json);
+    let path = support::out_dir().join("postgres.json");
+    let report =
+        json!({"postgres": part.json, "goals": goals.iter().map(Goal::json).collect::<Vec<_>>()});
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    // The SQLite column from the last full or quick report, if there is one.
+    let last: Value = std::fs::read_to_string(support::out_dir().join("latest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let label = match last["mode"].as_str() {
+        Some(m) => format!("SQLite (last report, {m} mode)"),
+        None => "SQLite (no earlier report)".to_owned(),
+    };
+    println!("# trifecta benchmark report (PostgreSQL only)\n");
+    print_goals(&goals);
+    println!(
+        "\n{}",
+        postgres_markdown(
+            &part.json,
+            &part.queue_md,
+            &label,
+            &last["pipeline"]["instant"]["100"]["stages"]["end_to_end"],
+            &last["engines"]["queue"],
+        )
+    );
+    println!("JSON: `{}`.", path.display());
+    Ok(())
+}
+
 fn ms(v: &Value, key: &str) -> f64 {
     v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
 }
@@ -474,6 +741,10 @@ fn main() -> Result<(), BoxError> {
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "metrics") {
         return metrics_only(mode, &bin);
     }
+    // `BENCH_ONLY=postgres` measures the PostgreSQL part alone.
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "postgres") {
+        return postgres_only(mode, &bin);
+    }
 
     let runs = runs(mode);
     let idle_window = match mode {
@@ -488,10 +759,17 @@ fn main() -> Result<(), BoxError> {
     } else {
         &["queue", "cache", "cable", "web"]
     };
+    // PostgreSQL beside SQLite (issue 19), but not in the smoke run of `cargo test`.
+    let with_postgres = mode != Mode::Smoke && !pipeline_only;
     let total = runs.iter().map(|r| r.changes as u64).sum::<u64>()
         + idle_window.as_secs()
         + 100 * engines.len() as u64
         + overhead_ticks(&overhead_plan(mode))
+        + if with_postgres {
+            postgres_ticks(mode)
+        } else {
+            0
+        }
         + 1;
     let bar = if mode == Mode::Smoke {
         ProgressBar::hidden()
@@ -550,6 +828,7 @@ fn main() -> Result<(), BoxError> {
         bar.inc(100);
     }
     let metrics_overhead = metrics_overhead(mode, &bin, &bar)?;
+    let pg = with_postgres.then(|| postgres_part(mode, &bin, &bar));
     bar.finish_and_clear();
 
     // Goals (issue 10).
@@ -642,6 +921,9 @@ fn main() -> Result<(), BoxError> {
         goals.extend(engine_goals(&engine_figures));
     }
     goals.extend(overhead_goals(&metrics_overhead));
+    if let Some(pg) = &pg {
+        goals.extend(postgres_goals(&pg.json));
+    }
 
     // JSON.
     let mut pipeline_json = serde_json::Map::new();
@@ -670,6 +952,7 @@ fn main() -> Result<(), BoxError> {
         "sign_in_burst": sign_in,
         "slowloris": slowloris,
         "metrics_overhead": metrics_overhead,
+        "postgres": pg.as_ref().map(|p| p.json.clone()),
         "goals": goals.iter().map(Goal::json).collect::<Vec<_>>(),
         "engines_markdown": engine_md,
         "engines": engine_figures,
@@ -691,11 +974,17 @@ fn main() -> Result<(), BoxError> {
             n => format!("{} · {} clients · {n} todos", r.wake, r.clients),
         })
         .collect();
-    let series: Vec<(&str, Vec<f64>)> = labels
+    let mut series: Vec<(&str, Vec<f64>)> = labels
         .iter()
         .zip(&results)
         .map(|(l, o)| (l.as_str(), thin(o.end_to_end().sorted_ms(), 400)))
         .collect();
+    if let Some(pg) = pg.as_ref().filter(|p| !p.samples.0.is_empty()) {
+        series.push((
+            "PostgreSQL · instant · 100 clients · 2 servers",
+            thin(pg.samples.sorted_ms(), 400),
+        ));
+    }
     std::fs::write(
         &svg_path,
         support::svg_cdf(
@@ -704,7 +993,24 @@ fn main() -> Result<(), BoxError> {
         ),
     )?;
 
-    print_markdown(&report, &runs, &results, &goals, &json_path, &svg_path);
+    let pg_md = pg.as_ref().map(|p| {
+        postgres_markdown(
+            &p.json,
+            &p.queue_md,
+            "SQLite",
+            &e2e("instant", 100).unwrap_or(Value::Null),
+            &report["engines"]["queue"],
+        )
+    });
+    print_markdown(
+        &report,
+        &runs,
+        &results,
+        &goals,
+        &json_path,
+        &svg_path,
+        pg_md.as_deref(),
+    );
     Ok(())
 }
 
@@ -723,6 +1029,7 @@ fn print_markdown(
     goals: &[Goal],
     json_path: &Path,
     svg_path: &Path,
+    postgres: Option<&str>,
 ) {
     let m = &report["machine"];
     println!(
@@ -810,6 +1117,9 @@ fn print_markdown(
         idle["window_s"], idle["rss_mb"], idle["cpu_percent"]
     );
     println!("{}", overhead::markdown(&report["metrics_overhead"]));
+    if let Some(md) = postgres {
+        println!("{md}");
+    }
     if let Some(engines) = report["engines_markdown"].as_object() {
         for (name, md) in engines {
             println!("## Engine bench: {name}\n\n{}\n", md.as_str().unwrap_or(""));

@@ -3,6 +3,8 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use trifecta::server::{self, Config};
@@ -58,6 +60,7 @@ async fn run(
 }
 
 fn main() {
+    support::mark_checkout();
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this as a quick smoke test.
     let full = std::env::args().any(|a| a == "--bench");
     let requests = if full { 4000 } else { 64 };

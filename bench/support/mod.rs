@@ -130,6 +130,16 @@ pub fn write_figures(figures: &Value) -> std::io::Result<()> {
     }
 }
 
+/// A marker naming this checkout, which every engine bench keeps in its binary
+/// ([`mark_checkout`]): the report runs the engine benches built from its own checkout, not
+/// those of another work tree that shares the `CARGO_TARGET_DIR`.
+pub const CHECKOUT: &str = concat!("trifecta-bench-checkout:", env!("CARGO_MANIFEST_DIR"), "\0");
+
+/// Keeps [`CHECKOUT`] in this binary (call it from `main`).
+pub fn mark_checkout() {
+    std::hint::black_box(CHECKOUT);
+}
+
 /// `target/bench/`, created if missing.
 pub fn out_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");

@@ -10,6 +10,11 @@
 //! need, and is killed by the kernel when this process ends (`PR_SET_PDEATHSIG` from a thread
 //! that lives as long as the process). Directories of earlier processes that are gone are
 //! removed the next time a cluster is made.
+//!
+//! Benchmarks make their own cluster instead ([`Cluster::start_local`] with `durable`): the
+//! same throwaway directory, but with PostgreSQL's durability defaults left alone (`fsync`,
+//! `synchronous_commit` and `full_page_writes` on), so that a commit costs what it costs a
+//! production server on the same disk.
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::os::unix::process::CommandExt;
@@ -60,17 +65,44 @@ pub async fn database() -> Result<String, String> {
         std::process::id(),
         CREATED.fetch_add(1, Ordering::Relaxed)
     );
-    let (client, conn) = tokio_postgres::connect(&server.admin_url, tokio_postgres::NoTls)
+    create_database(&server.admin_url, &name).await?;
+    Ok(format!("{}/{name}", server.base))
+}
+
+/// Creates the empty database `name` (a plain identifier) on the server of `admin_url`, a
+/// URL of an existing database there (`postgres`).
+///
+/// # Errors
+/// The server cannot be reached or refuses; the message says which.
+pub async fn create_database(admin_url: &str, name: &str) -> Result<(), String> {
+    admin(admin_url, &format!("CREATE DATABASE {name}"))
         .await
-        .map_err(|e| format!("cannot connect to the test server: {e}"))?;
+        .map_err(|e| format!("cannot create the database {name}: {e}"))
+}
+
+/// Drops database `name` on the server of `admin_url`, closing its connections first.
+///
+/// # Errors
+/// As [`create_database`].
+pub async fn drop_database(admin_url: &str, name: &str) -> Result<(), String> {
+    admin(
+        admin_url,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    )
+    .await
+    .map_err(|e| format!("cannot drop the database {name}: {e}"))
+}
+
+/// Runs `sql` on one connection to `admin_url`.
+async fn admin(admin_url: &str, sql: &str) -> Result<(), String> {
+    let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| format!("cannot connect to the server: {e}"))?;
     let task = tokio::spawn(conn);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .map_err(|e| format!("cannot create the test database {name}: {e}"))?;
+    let done = client.batch_execute(sql).await.map_err(|e| e.to_string());
     drop(client);
     let _ = task.await;
-    Ok(format!("{}/{name}", server.base))
+    done
 }
 
 /// A pool of `size` connections to `url` for store `name`, migrated with `runner`: what a
@@ -105,7 +137,7 @@ fn start() -> Result<Server, String> {
             admin_url: url,
         });
     }
-    let (dir, mut cmd, base) = prepare(None, IpAddr::V4(Ipv4Addr::LOCALHOST))?;
+    let (dir, mut cmd, base) = prepare(None, IpAddr::V4(Ipv4Addr::LOCALHOST), false)?;
     kill_with_parent(&mut cmd);
     // The death signal follows the thread that forks the server, so that thread must live as
     // long as the process: it waits on the server forever.
@@ -146,12 +178,32 @@ impl Cluster {
     /// # Errors
     /// As [`database`]: no `initdb`, or a server that does not start.
     pub fn start_in(netns: &str, addr: IpAddr) -> Result<Cluster, String> {
-        let (dir, mut cmd, base) = prepare(Some(netns), addr)?;
+        let (dir, mut cmd, base) = prepare(Some(netns), addr, false)?;
         kill_with_parent(&mut cmd);
         let child = cmd
             .spawn()
             .map_err(|e| format!("cannot start the test server in {netns}: {e}"))?;
-        let cluster = Cluster { child, dir, base };
+        Self::ready(Cluster { child, dir, base })
+    }
+
+    /// Makes a cluster and starts it on 127.0.0.1 (a free port), as for the tests but of
+    /// its own; with `durable` PostgreSQL's durability settings stay at their defaults
+    /// (`fsync`, `synchronous_commit`, `full_page_writes` on), which benchmarks need for
+    /// honest figures. Waits until it accepts connections.
+    ///
+    /// # Errors
+    /// As [`database`]: no `initdb`, or a server that does not start.
+    pub fn start_local(durable: bool) -> Result<Cluster, String> {
+        let (dir, mut cmd, base) = prepare(None, IpAddr::V4(Ipv4Addr::LOCALHOST), durable)?;
+        kill_with_parent(&mut cmd);
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start the cluster: {e}"))?;
+        Self::ready(Cluster { child, dir, base })
+    }
+
+    /// Waits until `cluster` accepts connections.
+    fn ready(cluster: Cluster) -> Result<Cluster, String> {
         // wait_ready blocks on a runtime of its own, which cannot run inside the caller's.
         let url = cluster.url("postgres");
         std::thread::scope(|s| s.spawn(|| wait_ready(&url, &cluster.dir)).join())
@@ -162,6 +214,15 @@ impl Cluster {
     /// The URL of database `name` on this cluster.
     pub fn url(&self, name: &str) -> String {
         format!("{}/{name}", self.base)
+    }
+
+    /// Creates the empty database `name` on this cluster; returns its URL.
+    ///
+    /// # Errors
+    /// As [`create_database`].
+    pub async fn database(&self, name: &str) -> Result<String, String> {
+        create_database(&self.url("postgres"), name).await?;
+        Ok(self.url(name))
     }
 }
 
@@ -174,8 +235,13 @@ impl Drop for Cluster {
 }
 
 /// Makes and initialises a cluster directory; returns it, the command that runs its server
-/// (inside `netns` when given) listening on `addr`, and the server's base URL.
-fn prepare(netns: Option<&str>, addr: IpAddr) -> Result<(PathBuf, Command, String), String> {
+/// (inside `netns` when given) listening on `addr`, and the server's base URL. Durability is
+/// off unless `durable`.
+fn prepare(
+    netns: Option<&str>,
+    addr: IpAddr,
+    durable: bool,
+) -> Result<(PathBuf, Command, String), String> {
     let bin = bin_dir()?;
     let owner = owner()?;
     let root = cluster_root(owner.is_some());
@@ -246,7 +312,9 @@ fn prepare(netns: Option<&str>, addr: IpAddr) -> Result<(PathBuf, Command, Strin
         .arg(&dir)
         .arg("-c")
         .arg(format!("listen_addresses={addr}"))
-        .args([
+        .args(["-c", "max_connections=400"]);
+    if !durable {
+        cmd.args([
             "-c",
             "fsync=off",
             "-c",
@@ -254,12 +322,10 @@ fn prepare(netns: Option<&str>, addr: IpAddr) -> Result<(PathBuf, Command, Strin
             "-c",
             "full_page_writes=off",
             "-c",
-            "max_connections=400",
-            "-c",
             "shared_buffers=64MB",
-        ])
-        .stdout(Stdio::null())
-        .stderr(log);
+        ]);
+    }
+    cmd.stdout(Stdio::null()).stderr(log);
     let host = match addr {
         IpAddr::V6(v6) => format!("[{v6}]"),
         IpAddr::V4(v4) => v4.to_string(),
