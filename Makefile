@@ -73,19 +73,16 @@ test: check test-js test-fuzz test-rust test-postgres test-dist test-browser tes
 test-js: $(NODE_MODULES)
 	$(NPM) test --prefix assets
 
-## The queue's API tests run a second time with their queue on PostgreSQL (the engine crates'
-## own tests, models included, run on both backends in the first run).
+## Every crate's tests; the engines' own tests (models included) run on both backends.
 test-rust: frontend pebble promtool postgresql tests/js/node_modules/.package-lock.json
 	$(CARGO) test --locked --workspace --all-targets
-	TRIFECTA_TEST_BACKEND=postgres $(CARGO) test --locked --test api queue_
 
-## The integration tests of the app, the queue and the cable again, with the in-process
-## servers' stores on PostgreSQL (TRIFECTA_TEST_BACKEND=postgres; a throwaway cluster the
-## harness starts itself, or TRIFECTA_TEST_DATABASE_URL). The tests about SQLite files
-## (storage, backups, retired files) run once, in test-rust.
-PG_SUITES := PG_SUITES_TBD
-test-postgres: frontend postgresql tests/js/node_modules/.package-lock.json
-	TRIFECTA_TEST_BACKEND=postgres $(CARGO) test --locked --test api -- $(PG_SUITES)
+## The integration tests again with their stores on PostgreSQL (TRIFECTA_TEST_BACKEND=postgres:
+## each in-process server and queue fixture gets a fresh database on a throwaway cluster the
+## harness starts itself, or on TRIFECTA_TEST_DATABASE_URL, and the CLI and second servers a
+## test starts on its storage dir use it too). The tests about SQLite files skip, saying so.
+test-postgres: frontend pebble promtool postgresql tests/js/node_modules/.package-lock.json
+	TRIFECTA_TEST_BACKEND=postgres $(CARGO) test --locked --test api
 
 ## The unmodified @rails/actioncable client and ws, for the Node test of /cable.
 tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json

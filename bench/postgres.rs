@@ -1,4 +1,4 @@
-//! PostgreSQL beside SQLite (issue 19): one durable PostgreSQL cluster on this machine
+//! PostgreSQL beside SQLite: one durable PostgreSQL cluster on this machine
 //! (`pg::testing::Cluster::start_local(true)`: `fsync`, `synchronous_commit` and
 //! `full_page_writes` at their defaults, on), and on it
 //!

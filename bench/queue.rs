@@ -11,7 +11,7 @@
 //! that cost inside one process instead (`queue/interleaved.rs`): `QUEUE_BENCH_ROUNDS` pairs
 //! of 5,000-job blocks (default 60), with and without the recorder, alternating.
 //!
-//! On PostgreSQL (issue 19): `--postgres` makes a durable throwaway cluster on this machine
+//! On PostgreSQL: `--postgres` makes a durable throwaway cluster on this machine
 //! (`pg::testing::Cluster::start_local(true)`: `fsync`, `synchronous_commit` and
 //! `full_page_writes` on), and `QUEUE_BENCH_POSTGRES=postgres://user@host:port` (a server's
 //! URL without a database name) uses that server instead. Each run gets a fresh database
@@ -424,7 +424,7 @@ fn postgres_target() -> Res<(Option<testing::Cluster>, Option<Target>)> {
     Ok((Some(cluster), Some(Target::Postgres { base, pool })))
 }
 
-/// The rows of the PostgreSQL goals (issue 19), on [`TARGET`].
+/// The rows of the PostgreSQL goals, on [`TARGET`].
 async fn on_postgres(
     scale: usize,
     quick: bool,

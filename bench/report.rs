@@ -4,7 +4,7 @@
 //! then prints one Markdown report and writes `target/bench/latest.json` and
 //! `target/bench/latency-cdf.svg`.
 //!
-//! PostgreSQL beside SQLite (issue 19, `postgres.rs`): one durable cluster on this machine,
+//! PostgreSQL beside SQLite (`postgres.rs`): one durable cluster on this machine,
 //! the end-to-end run across two servers on it and the queue bench on it;
 //! `BENCH_ONLY=postgres` runs those alone (writing `target/bench/postgres.json`).
 //!
@@ -509,7 +509,7 @@ struct PgPart {
     samples: support::Samples,
 }
 
-/// Runs the PostgreSQL part (issue 19): a durable cluster, the end-to-end run across two
+/// Runs the PostgreSQL part: a durable cluster, the end-to-end run across two
 /// servers on it and the queue bench on it. A part that fails is reported as failed, with
 /// the rest of the report intact.
 fn postgres_part(mode: Mode, bin: &Path, bar: &ProgressBar) -> PgPart {
@@ -556,7 +556,7 @@ fn postgres_part(mode: Mode, bin: &Path, bar: &ProgressBar) -> PgPart {
     part
 }
 
-/// The goals of issue 19 on PostgreSQL.
+/// The goals on PostgreSQL.
 fn postgres_goals(p: &Value) -> Vec<Goal> {
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     let q = &p["queue"];
@@ -759,7 +759,7 @@ fn main() -> Result<(), BoxError> {
     } else {
         &["queue", "cache", "cable", "web"]
     };
-    // PostgreSQL beside SQLite (issue 19), but not in the smoke run of `cargo test`.
+    // PostgreSQL beside SQLite, but not in the smoke run of `cargo test`.
     let with_postgres = mode != Mode::Smoke && !pipeline_only;
     let total = runs.iter().map(|r| r.changes as u64).sum::<u64>()
         + idle_window.as_secs()

@@ -251,8 +251,21 @@ async fn partial_reloads_return_only_the_requested_props_and_keep_the_scopes() -
 /// The account's name and `lock_version` as stored.
 async fn stored(app: &TestApp, sqid: &str) -> (String, i64) {
     let id = app.state.app.ids().decode(sqid).expect("sqid");
-    let trifecta::store::Backend::Sqlite(db) = app.state.app.backend() else {
-        panic!("the test server keeps its app data in SQLite");
+    let db = match app.state.app.backend() {
+        trifecta::store::Backend::Sqlite(db) => db,
+        trifecta::store::Backend::Postgres(pg) => {
+            let row = pg
+                .get()
+                .await
+                .expect("connection")
+                .query_one(
+                    "SELECT name, lock_version FROM accounts WHERE id = $1",
+                    &[&id],
+                )
+                .await
+                .expect("account row");
+            return (row.get(0), row.get(1));
+        }
     };
     db.call(move |conn| {
         conn.query_row(

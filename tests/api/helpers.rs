@@ -37,6 +37,52 @@ pub fn on_postgres() -> bool {
     std::env::var("TRIFECTA_TEST_BACKEND").is_ok_and(|v| v == "postgres")
 }
 
+/// The PostgreSQL databases of each storage dir whose stores a test put there (an
+/// in-process app: all four; a queue fixture: the queue), as the environment variables that
+/// say so, so that the other processes a test starts on that dir (the CLI, a second server)
+/// use them too.
+static DATABASES: std::sync::LazyLock<
+    Mutex<std::collections::HashMap<PathBuf, Vec<(&'static str, String)>>>,
+> = std::sync::LazyLock::new(Mutex::default);
+
+/// Records that the stores of storage dir `dir` named by `var` (`DATABASE_URL`,
+/// `TRIFECTA_QUEUE_DATABASE_URL`, ...) are at `url`.
+pub fn register_database(dir: &Path, var: &'static str, url: &str) {
+    DATABASES
+        .lock()
+        .expect("databases lock")
+        .entry(dir.to_path_buf())
+        .or_default()
+        .push((var, url.to_owned()));
+}
+
+/// The `DATABASE_URL` of storage dir `dir`, when an in-process app put its stores there.
+pub fn database_of(dir: &Path) -> Option<String> {
+    database_env(dir)
+        .into_iter()
+        .find_map(|(var, url)| (var == "DATABASE_URL").then_some(url))
+}
+
+/// The environment that points a process on storage dir `dir` at its stores on PostgreSQL.
+fn database_env(dir: &Path) -> Vec<(&'static str, String)> {
+    DATABASES
+        .lock()
+        .expect("databases lock")
+        .get(dir)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// True (after saying why) when the tests run on PostgreSQL and this test is about SQLite
+/// files: the caller returns early.
+pub fn sqlite_only(reason: &str) -> bool {
+    let skip = on_postgres();
+    if skip {
+        eprintln!("skipped on PostgreSQL: {reason}");
+    }
+    skip
+}
+
 impl TestApp {
     /// Starts the app with default settings and a fresh temp storage dir.
     pub async fn spawn() -> TestApp {
@@ -52,14 +98,21 @@ impl TestApp {
     pub async fn spawn_extended(tune: impl FnOnce(&mut Config), extras: Extras) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::for_dir(dir.path());
-        if on_postgres() {
-            config.storage.database.database_url = Some(
-                trifecta::store::pg::testing::database()
-                    .await
-                    .expect("a test database on PostgreSQL"),
-            );
-        }
         tune(&mut config);
+        if on_postgres() && config.storage.database.database_url.is_none() {
+            let storage = config.storage.storage.clone();
+            let url = match database_of(&storage) {
+                Some(url) => url,
+                None => {
+                    let url = trifecta::store::pg::testing::database()
+                        .await
+                        .expect("a test database on PostgreSQL");
+                    register_database(&storage, "DATABASE_URL", &url);
+                    url
+                }
+            };
+            config.storage.database.database_url = Some(url);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -165,6 +218,7 @@ pub fn run_cli_env(
         .arg(dir)
         .args(args)
         .env("TRIFECTA_ENV", "test")
+        .envs(database_env(dir))
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
@@ -241,6 +295,7 @@ impl ChildServer {
             .args(["--bind", bind])
             .args(args)
             .env("TRIFECTA_ENV", "test")
+            .envs(database_env(dir))
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -385,6 +440,7 @@ pub fn run_cli_stdin(
         .arg(dir)
         .args(args)
         .env("TRIFECTA_ENV", "test")
+        .envs(database_env(dir))
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -28,6 +28,9 @@ async fn up(client: &reqwest::Client, url: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_store_file_stays_unavailable_after_migrate_makes_a_new_one() -> TestResult {
+    if crate::helpers::sqlite_only("about a deleted store file, which only SQLite has") {
+        return Ok(());
+    }
     let app = TestApp::spawn().await;
     let cable = app.storage().join(StoreKind::Cable.file_name("test"));
     remove_with_sidecars(&cable);
@@ -64,6 +67,9 @@ async fn a_deleted_store_file_stays_unavailable_after_migrate_makes_a_new_one() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_on_a_replaced_app_file_are_503_not_served_from_another_file() -> TestResult {
+    if crate::helpers::sqlite_only("about a replaced store file, which only SQLite has") {
+        return Ok(());
+    }
     let app = TestApp::spawn().await;
     let browser = signed_up(&app, "ann@example.com").await;
     assert_eq!(browser.visit("/todos").await.status(), 200);
@@ -120,6 +126,11 @@ fn immutable(dir: &Path, on: bool) -> bool {
 /// supports it; elsewhere the test says so and passes without checking).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_is_503_while_the_store_files_cannot_be_written_and_recovers() -> TestResult {
+    if crate::helpers::sqlite_only(
+        "about store files that cannot be written, which only SQLite has",
+    ) {
+        return Ok(());
+    }
     let app = TestApp::spawn().await;
     assert_eq!(up(&app.client, &app.url("/up")).await.0, 200);
     if !immutable(app.storage(), true) {
@@ -170,6 +181,10 @@ impl Drop for Tmpfs {
 /// these tests run as; elsewhere the test says so and passes without checking).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_is_503_on_a_full_disk_and_recovers() -> TestResult {
+    if crate::helpers::sqlite_only("about a full disk under the store files, which only SQLite has")
+    {
+        return Ok(());
+    }
     let Some(fs) = Tmpfs::mount("16m") else {
         eprintln!("skipped: cannot mount a tmpfs here (needs root)");
         return Ok(());

@@ -16,11 +16,6 @@ fn stats(dir: &std::path::Path) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_commands_work_while_a_server_runs() -> TestResult {
-    if crate::queue_support::sqlite_only(
-        "a server keeps its queue on SQLite until --database-url is wired",
-    ) {
-        return Ok(());
-    }
     let dir = tempfile::tempdir()?;
     let d = dir.path();
     let _server = ChildServer::spawn(d, &["--queue-polling-interval", "20ms"]);

@@ -12,11 +12,6 @@ use crate::queue_support::{count, fixture, fixture_with, queue_on};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_file_run_every_job_exactly_once() -> TestResult {
-    if crate::queue_support::sqlite_only(
-        "a server keeps its queue on SQLite until --database-url is wired",
-    ) {
-        return Ok(());
-    }
     let dir = tempfile::tempdir()?;
     let queue = queue_on(dir.path()).await;
     let args = ["--queue-threads", "8", "--queue-polling-interval", "20ms"];
@@ -51,11 +46,6 @@ async fn two_servers_on_one_file_run_every_job_exactly_once() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_of_a_killed_server_complete_after_restart() -> TestResult {
-    if crate::queue_support::sqlite_only(
-        "a server keeps its queue on SQLite until --database-url is wired",
-    ) {
-        return Ok(());
-    }
     let dir = tempfile::tempdir()?;
     let queue = queue_on(dir.path()).await;
     let jobs: Vec<Sleep> = (0..60).map(|_| Sleep { ms: 100 }).collect();
@@ -102,11 +92,6 @@ async fn jobs_of_a_killed_server_complete_after_restart() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_finishes_short_jobs_and_releases_the_rest() -> TestResult {
-    if crate::queue_support::sqlite_only(
-        "a server keeps its queue on SQLite until --database-url is wired",
-    ) {
-        return Ok(());
-    }
     let app =
         TestApp::spawn_with(|c| c.serve.queue.shutdown_timeout = Duration::from_millis(500)).await;
     let queue = app.state.queue.clone();
@@ -138,11 +123,6 @@ async fn graceful_shutdown_finishes_short_jobs_and_releases_the_rest() -> TestRe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_enqueue_runs_in_the_server() -> TestResult {
-    if crate::queue_support::sqlite_only(
-        "a server keeps its queue on SQLite until --database-url is wired",
-    ) {
-        return Ok(());
-    }
     let app = TestApp::spawn().await;
     let queue = app.state.queue.clone();
     let id = queue.enqueue(&Noop::default()).await?;

@@ -18,24 +18,7 @@ use trifecta::store::pg::testing;
 use trifecta::store::{Backend, Clock, PoolOptions, Timestamp};
 use trifecta::stores::Stores;
 
-/// The environment variable that picks the queue tests' backend (`postgres`; SQLite
-/// otherwise).
-pub const BACKEND_ENV: &str = "TRIFECTA_TEST_BACKEND";
-
-/// Whether the queue tests run on PostgreSQL.
-pub fn on_postgres() -> bool {
-    std::env::var(BACKEND_ENV).is_ok_and(|b| b == "postgres")
-}
-
-/// True (after saying why) when the tests run on PostgreSQL and this test needs SQLite:
-/// the caller returns early.
-pub fn sqlite_only(reason: &str) -> bool {
-    let skip = on_postgres();
-    if skip {
-        eprintln!("skipped on PostgreSQL: {reason}");
-    }
-    skip
-}
+pub use crate::helpers::on_postgres;
 
 /// A queue on fresh storage, driven by hand. Its jobs are registered through
 /// [`Fixture::register`] until the first [`Fixture::ready`] (or worker) fixes them.
@@ -63,7 +46,10 @@ pub async fn fixture_with(tune: impl FnOnce(&mut QueueOptions)) -> Fixture {
 pub async fn fixture_in(wake: WakeMode, tune: impl FnOnce(&mut QueueOptions)) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = if on_postgres() {
-        Some(testing::database().await.expect("test database"))
+        let url = testing::database().await.expect("test database");
+        // A server or the CLI started on this dir keeps its queue there too.
+        crate::helpers::register_database(dir.path(), "TRIFECTA_QUEUE_DATABASE_URL", &url);
+        Some(url)
     } else {
         None
     };

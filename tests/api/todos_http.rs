@@ -305,7 +305,7 @@ async fn todos_channel_transmits_on_subscribe_and_streams_every_change() -> Test
     .await;
     assert_eq!(finished, 0, "no failed broadcasts");
     // Tombstones live until their batch went out.
-    assert_eq!(tombstones(&app)?, 0);
+    assert_eq!(tombstones(&app).await?, 0);
     app.stop().await
 }
 
@@ -440,9 +440,18 @@ async fn board_socket(app: &TestApp, b: &Browser) -> Client {
     socket
 }
 
-fn tombstones(app: &TestApp) -> rusqlite::Result<i64> {
-    let conn = rusqlite::Connection::open(app.storage().join("test.sqlite3"))?;
-    conn.query_row("SELECT count(*) FROM todo_tombstones", [], |r| r.get(0))
+/// Tombstones left in the app store, wherever it lives.
+async fn tombstones(app: &TestApp) -> TestResult<i64> {
+    const COUNT: &str = "SELECT count(*) FROM todo_tombstones";
+    Ok(match app.state.app.backend() {
+        trifecta::store::Backend::Sqlite(_) => {
+            let conn = rusqlite::Connection::open(app.storage().join("test.sqlite3"))?;
+            conn.query_row(COUNT, [], |r| r.get(0))?
+        }
+        trifecta::store::Backend::Postgres(pg) => {
+            pg.get().await?.query_one(COUNT, &[]).await?.get(0)
+        }
+    })
 }
 
 fn titles_of(todos: &Value) -> Vec<String> {
