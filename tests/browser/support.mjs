@@ -5,7 +5,7 @@
 import { before, after } from 'node:test'
 import { spawn, execSync } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -50,6 +50,10 @@ function startServer(storage, bind = '127.0.0.1:0') {
       const m = log.match(/listening addr=(\S+)/)
       if (m) {
         clearTimeout(timer)
+        // On PostgreSQL no store may fall back to a file in the storage dir.
+        if (POSTGRES && existsSync(join(storage, 'test.sqlite3'))) {
+          reject(new Error(`the server made ${join(storage, 'test.sqlite3')} instead of using PostgreSQL`))
+        }
         resolve({ server, base: `http://${m[1]}` })
       }
     })
