@@ -41,9 +41,11 @@ pub fn on_postgres() -> bool {
 /// in-process app: all four; a queue fixture: the queue), as the environment variables that
 /// say so, so that the other processes a test starts on that dir (the CLI, a second server)
 /// use them too.
-static DATABASES: std::sync::LazyLock<
-    Mutex<std::collections::HashMap<PathBuf, Vec<(&'static str, String)>>>,
-> = std::sync::LazyLock::new(Mutex::default);
+static DATABASES: std::sync::LazyLock<Mutex<std::collections::HashMap<PathBuf, DatabaseEnv>>> =
+    std::sync::LazyLock::new(Mutex::default);
+
+/// Environment variables naming stores' databases, with their URLs.
+type DatabaseEnv = Vec<(&'static str, String)>;
 
 /// Records that the stores of storage dir `dir` named by `var` (`DATABASE_URL`,
 /// `TRIFECTA_QUEUE_DATABASE_URL`, ...) are at `url`.

@@ -83,7 +83,7 @@ async fn queue_store(dir: &std::path::Path, url: Option<&str>) -> Backend {
             .await
             .expect("join")
             .expect("open stores");
-    stores.queue.into()
+    stores.queue
 }
 
 impl Fixture {
