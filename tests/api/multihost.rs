@@ -320,6 +320,19 @@ async fn two_hosts_on_one_postgres_share_sockets_and_jobs_and_outlive_each_other
         },
     )
     .await;
+    // Every sleeper finishes (B's own included), and none stays claimed.
+    wait_for("every sleeper finished", Duration::from_secs(60), || async {
+        let finished: i64 = db
+            .query_one(
+                "SELECT count(*) FROM solid_queue_jobs WHERE id = ANY($1) AND finished_at IS NOT NULL",
+                &[&sleepers],
+            )
+            .await
+            .expect("finished query")
+            .get(0);
+        (finished == 6).then_some(())
+    })
+    .await;
     let left: i64 = db
         .query_one(
             "SELECT count(*) FROM solid_queue_claimed_executions WHERE job_id = ANY($1)",
