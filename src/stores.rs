@@ -182,6 +182,8 @@ impl Stores {
             if !report.applied.is_empty() {
                 tracing::info!(db = kind.name(), backend = backend.kind(), applied = ?report.applied, version = report.version, "migrated");
             }
+            // Never the URL: it may hold a password.
+            tracing::info!(db = kind.name(), backend = backend.kind(), version = report.version, "store open");
             reports.push(report);
             stores.push(backend);
         }
