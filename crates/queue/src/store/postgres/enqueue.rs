@@ -111,39 +111,39 @@ macro_rules! insert_plain {
 }
 
 const INSERT_PLAIN: &str = insert_plain!(" SELECT id, scheduled_at > $7 FROM input ORDER BY ord");
-// The same as a statement of its own, notifying when it made jobs ready (`count` makes the
-// notifying step run).
-const INSERT_PLAIN_NOTIFY: &str = insert_plain!(
-    ", woken AS (
-    SELECT pg_notify('trifecta_queue', '') FROM input WHERE scheduled_at <= $7 LIMIT 1)
-  SELECT id, scheduled_at > $7 FROM input, (SELECT count(*) FROM woken) w ORDER BY ord"
-);
 
 /// Jobs without a concurrency limit and no claim: one statement outside a transaction
-/// block (a statement is atomic), one round trip.
+/// block (a statement is atomic), then, when it made jobs ready, the `NOTIFY` as a
+/// statement of its own, pipelined behind it (one round trip; see [`super::Tx::commit`] for
+/// why the notify is not part of the insert's transaction).
 async fn write_plain(pg: &Pg, jobs: &[NewJob], now: Timestamp) -> Result<Written> {
     let conn = pg.get().await?;
     let err = |e| crate::Error::Store(pg.error(e));
-    let stmt = conn
-        .prepare_cached(INSERT_PLAIN_NOTIFY)
-        .await
-        .map_err(err)?;
+    let stmt = conn.prepare_cached(INSERT_PLAIN).await.map_err(err)?;
     let p = PlainParams::of(jobs, now);
-    let rows = conn
-        .query(
-            &stmt,
-            &[
-                &p.queues,
-                &p.classes,
-                &p.args,
-                &p.priorities,
-                &p.at,
-                &p.requests,
-                &now.0,
-            ],
-        )
-        .await
-        .map_err(err)?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
+        &p.queues,
+        &p.classes,
+        &p.args,
+        &p.priorities,
+        &p.at,
+        &p.requests,
+        &now.0,
+    ];
+    let rows = if p.at.iter().any(|at| *at <= now.0) {
+        // `join!` polls the insert first: its statement (and implicit commit) runs first.
+        let (rows, notified) = tokio::join!(
+            conn.query(&stmt, &params),
+            conn.batch_execute(super::NOTIFY)
+        );
+        if let Err(e) = notified {
+            tracing::debug!(cause = %e, "NOTIFY after enqueue failed; the poll will find the jobs");
+        }
+        rows
+    } else {
+        conn.query(&stmt, &params).await
+    }
+    .map_err(err)?;
     Ok(Written {
         placed: rows.iter().map(plain_placed).collect(),
         claimed: Vec::new(),
