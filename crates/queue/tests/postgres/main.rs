@@ -5,6 +5,7 @@
 //! across servers, `NOTIFY` wake-ups and migrations ([`shared`]).
 
 mod claims;
+mod enqueue;
 mod shared;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

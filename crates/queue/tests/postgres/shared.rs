@@ -291,7 +291,7 @@ async fn a_dead_servers_claims_are_released_once() {
 }
 
 /// A worker polling once an hour runs a job another server enqueued within seconds: only
-/// the `NOTIFY` of the enqueue's commit can wake it. Jobs are enqueued only once its
+/// the `NOTIFY` sent after the enqueue's commit can wake it. Jobs are enqueued only once its
 /// `LISTEN` connection is up (its wake-up after connecting would otherwise find them).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enqueue_on_one_server_wakes_the_others_worker() {
@@ -325,8 +325,9 @@ async fn an_enqueue_on_one_server_wakes_the_others_worker() {
     })
     .await;
     let other = offline(store(&url, 2).await, &Clock::system());
-    // Jobs without a limit notify from their one insert statement; a limited one from
-    // the commit of its transaction.
+    // Jobs without a limit notify right after their one insert statement; a limited one
+    // right after the commit of its transaction (the NOTIFY is a statement of its own,
+    // outside the durable transaction).
     for n in 0..4 {
         let job = Numbered {
             key: (n == 3).then(|| ("k".to_owned(), 1)),

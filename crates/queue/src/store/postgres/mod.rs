@@ -14,8 +14,9 @@
 //! - recovery deletes the claims of a dead process with `DELETE ... RETURNING`, so two
 //!   servers pruning at once recover each job once.
 //!
-//! Each commit that leaves jobs ready sends `NOTIFY` on [`NOTIFY_CHANNEL`] (delivered at
-//! commit), a wake-up for the other servers' workers; their poll stays the guarantee.
+//! Each commit that leaves jobs ready is followed by a `NOTIFY` on [`NOTIFY_CHANNEL`] of its
+//! own on the same connection (not inside the durable transaction, see [`Tx::commit`]), a
+//! wake-up for the other servers' workers; their poll stays the guarantee.
 //! Deadlocks between transactions that lock several semaphore rows are retried ([`retry`]).
 
 pub(super) mod admin;
@@ -34,7 +35,9 @@ use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use trifecta_store::Pg;
-use trifecta_store::pg::{Connection, Transaction};
+use trifecta_store::pg::Connection;
+#[cfg(doc)]
+use trifecta_store::pg::Transaction;
 
 use crate::error::{Error, Result};
 
@@ -48,64 +51,114 @@ const ATTEMPTS: usize = 3;
 pub(super) type Params<'p> = [&'p (dyn ToSql + Sync)];
 
 /// One transaction of one operation, with its statements prepared once per connection.
+///
+/// `BEGIN` and `COMMIT` are sent by hand (not with [`Transaction`]) so that the commit's
+/// `NOTIFY` can follow it on the same connection in the same round trip: see
+/// [`Tx::commit`]. Dropped without a commit (an error, or the caller's future dropped), it
+/// sends `ROLLBACK` ahead of anything the next user of the connection sends.
 pub(super) struct Tx<'c> {
-    tx: Transaction<'c>,
+    conn: &'c Connection,
     pg: &'c Pg,
-    /// This transaction made jobs ready: notify at commit.
+    /// This transaction made jobs ready: notify after the commit.
     wake: bool,
+    /// Committed, or its end already sent.
+    done: bool,
+    /// The answer to `BEGIN`, sent but not yet read: it is read with the first statement's,
+    /// which goes out behind it without waiting (one round trip less).
+    begun: std::sync::Mutex<Option<Pending<'c>>>,
 }
 
+/// A request on the wire whose answer has not been read.
+type Pending<'c> = std::pin::Pin<
+    Box<dyn Future<Output = std::result::Result<(), tokio_postgres::Error>> + Send + 'c>,
+>;
+
+/// The wake-up the other servers' workers `LISTEN` for, a statement of its own.
+pub(super) const NOTIFY: &str = "SELECT pg_notify('trifecta_queue', '')";
+
 impl<'c> Tx<'c> {
-    /// Begins a transaction on `conn`.
+    /// Begins a transaction on `conn`: sends `BEGIN` and returns without waiting for its
+    /// answer (the first statement reads it; requests on one connection run in order).
     pub(super) async fn begin(pg: &'c Pg, conn: &'c mut Connection) -> Result<Self> {
-        let tx = conn.transaction().await.map_err(|e| pg.error(e))?;
+        let conn: &'c Connection = conn;
+        let mut begin: Pending<'c> = Box::pin(conn.batch_execute("BEGIN"));
+        // The first poll encodes and sends it.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let begun = match begin.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(r) => {
+                r.map_err(|e| pg.error(e))?;
+                None
+            }
+            std::task::Poll::Pending => Some(begin),
+        };
         Ok(Self {
-            tx,
+            conn,
             pg,
             wake: false,
+            done: false,
+            begun: std::sync::Mutex::new(begun),
         })
+    }
+
+    /// Runs `request` after reading the answer to `BEGIN` if it is still unread; both
+    /// are polled together, so `request` goes out without waiting for it.
+    async fn run<T>(
+        &self,
+        request: impl Future<Output = std::result::Result<T, tokio_postgres::Error>>,
+    ) -> Result<T> {
+        let pending = self
+            .begun
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let begun = async {
+            match pending {
+                Some(begin) => begin.await,
+                None => Ok(()),
+            }
+        };
+        let (begun, out) = tokio::join!(begun, request);
+        begun.map_err(|e| self.err(e))?;
+        out.map_err(|e| self.err(e))
     }
 
     fn err(&self, e: tokio_postgres::Error) -> Error {
         Error::Store(self.pg.error(e))
     }
 
+    /// `sql` prepared once per connection. Not joined with `BEGIN`'s answer: a cached
+    /// statement is at hand at once, and its request should go out with the `BEGIN`.
+    async fn prepare(&self, sql: &str) -> Result<tokio_postgres::Statement> {
+        self.conn.prepare_cached(sql).await.map_err(|e| self.err(e))
+    }
+
     /// Every row `sql` returns.
     pub(super) async fn rows(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
-        let stmt = self.tx.prepare_cached(sql).await.map_err(|e| self.err(e))?;
-        self.tx.query(&stmt, params).await.map_err(|e| self.err(e))
+        let stmt = self.prepare(sql).await?;
+        self.run(self.conn.query(&stmt, params)).await
     }
 
     /// The row `sql` returns, if any.
     pub(super) async fn opt(&self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
-        let stmt = self.tx.prepare_cached(sql).await.map_err(|e| self.err(e))?;
-        self.tx
-            .query_opt(&stmt, params)
-            .await
-            .map_err(|e| self.err(e))
+        let stmt = self.prepare(sql).await?;
+        self.run(self.conn.query_opt(&stmt, params)).await
     }
 
     /// The one row `sql` returns.
     pub(super) async fn one(&self, sql: &str, params: &Params<'_>) -> Result<Row> {
-        let stmt = self.tx.prepare_cached(sql).await.map_err(|e| self.err(e))?;
-        self.tx
-            .query_one(&stmt, params)
-            .await
-            .map_err(|e| self.err(e))
+        let stmt = self.prepare(sql).await?;
+        self.run(self.conn.query_one(&stmt, params)).await
     }
 
     /// Runs `sql`; returns how many rows it changed.
     pub(super) async fn exec(&self, sql: &str, params: &Params<'_>) -> Result<u64> {
-        let stmt = self.tx.prepare_cached(sql).await.map_err(|e| self.err(e))?;
-        self.tx
-            .execute(&stmt, params)
-            .await
-            .map_err(|e| self.err(e))
+        let stmt = self.prepare(sql).await?;
+        self.run(self.conn.execute(&stmt, params)).await
     }
 
     /// Runs `sql` (no parameters, several statements allowed).
     pub(super) async fn batch(&self, sql: &str) -> Result<()> {
-        self.tx.batch_execute(sql).await.map_err(|e| self.err(e))
+        self.run(self.conn.batch_execute(sql)).await
     }
 
     /// Marks that this transaction made jobs ready: the commit notifies.
@@ -118,17 +171,45 @@ impl<'c> Tx<'c> {
         self.wake = wake;
     }
 
-    /// Notifies when jobs were made ready, then commits.
-    pub(super) async fn commit(self) -> Result<()> {
-        const NOTIFY: &str = "SELECT pg_notify($1, '')";
+    /// Commits, then notifies when jobs were made ready.
+    ///
+    /// The `NOTIFY` is not part of the transaction: a transaction that notifies holds
+    /// PostgreSQL's global notify lock from its pre-commit until its commit record is
+    /// flushed, so concurrent commits that notify cannot share a WAL flush. Sent after
+    /// `COMMIT` (pipelined: the server runs it once the commit is durable, and its own
+    /// transaction has nothing to flush), the lock is held only briefly. The commit's result
+    /// is this call's; the wake-up is a hint (a failed one is logged, and a crash between
+    /// the two is covered by the workers' poll).
+    pub(super) async fn commit(mut self) -> Result<()> {
+        self.done = true;
         if self.wake {
-            self.exec(NOTIFY, &[&NOTIFY_CHANNEL]).await?;
+            // `join!` polls the commit first: `COMMIT` is on the wire before the `NOTIFY`.
+            let (committed, notified) = tokio::join!(
+                self.run(self.conn.batch_execute("COMMIT")),
+                self.conn.batch_execute(NOTIFY)
+            );
+            committed?;
+            if let Err(e) = notified {
+                tracing::debug!(cause = %e, "NOTIFY after commit failed; the poll will find the jobs");
+            }
+            Ok(())
+        } else {
+            self.run(self.conn.batch_execute("COMMIT")).await
         }
-        let pg = self.pg;
-        self.tx
-            .commit()
-            .await
-            .map_err(|e| Error::Store(pg.error(e)))
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // As `Transaction`'s drop does: queue `ROLLBACK` on the connection without waiting
+        // for its answer. Its first poll encodes and sends it; the answer is dropped.
+        let rollback = self.conn.batch_execute("ROLLBACK");
+        let mut rollback = std::pin::pin!(rollback);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let _ = rollback.as_mut().poll(&mut cx);
     }
 }
 
