@@ -145,15 +145,7 @@ impl Stores {
     /// database written by a newer trifecta.
     pub fn open(dir: &Path, env: &str, options: &PoolOptions) -> Result<Self> {
         let files = open_files(&Layout::sqlite(dir, env), options)?;
-        let [Some(app), Some(queue), Some(cache), Some(cable)] = files else {
-            unreachable!("every store of an all-SQLite layout is a file")
-        };
-        Ok(Self {
-            app: app.into(),
-            queue: queue.into(),
-            cache: cache.into(),
-            cable: cable.into(),
-        })
+        Ok(Self::assemble(files, [None, None, None, None]))
     }
 
     /// Opens every store where `layout` puts it, creating the storage directory and the
@@ -170,34 +162,24 @@ impl Stores {
         let servers = connect_servers(layout)?;
         let (files, options) = (layout.clone(), options.clone());
         let files = tokio::task::spawn_blocking(move || open_files(&files, &options)).await??;
+        let stores = Self::assemble(files, servers);
         let mut reports = Vec::with_capacity(4);
-        let mut stores = Vec::with_capacity(4);
-        for ((kind, file), server) in StoreKind::ALL.into_iter().zip(files).zip(servers) {
-            let backend: Backend = match (file, server) {
-                (Some(db), _) => db.into(),
-                (None, Some(pg)) => pg.into(),
-                (None, None) => unreachable!("each store is a file or has a URL"),
-            };
-            let report = migrate(kind, &backend).await?;
+        for kind in StoreKind::ALL {
+            let backend = stores.get(kind);
+            let report = migrate(kind, backend).await?;
             if !report.applied.is_empty() {
                 tracing::info!(db = kind.name(), backend = backend.kind(), applied = ?report.applied, version = report.version, "migrated");
             }
             // Never the URL: it may hold a password.
-            tracing::info!(db = kind.name(), backend = backend.kind(), version = report.version, "store open");
+            tracing::info!(
+                db = kind.name(),
+                backend = backend.kind(),
+                version = report.version,
+                "store open"
+            );
             reports.push(report);
-            stores.push(backend);
         }
-        let [app, queue, cache, cable] = <[Backend; 4]>::try_from(stores)
-            .unwrap_or_else(|_| unreachable!("four stores were opened"));
-        Ok((
-            Self {
-                app,
-                queue,
-                cache,
-                cable,
-            },
-            reports,
-        ))
+        Ok((stores, reports))
     }
 
     /// Opens the four existing files of `env` in `dir` for work alongside (or without) a
@@ -211,15 +193,7 @@ impl Stores {
     /// file that is not a database.
     pub fn open_existing(dir: &Path, env: &str, options: &PoolOptions) -> Result<Self> {
         let files = open_existing_files(&Layout::sqlite(dir, env), options)?;
-        let [Some(app), Some(queue), Some(cache), Some(cable)] = files else {
-            unreachable!("every store of an all-SQLite layout is a file")
-        };
-        Ok(Self {
-            app: app.into(),
-            queue: queue.into(),
-            cache: cache.into(),
-            cable: cable.into(),
-        })
+        Ok(Self::assemble(files, [None, None, None, None]))
     }
 
     /// As [`Stores::open_existing`] for the stores `layout` puts in files; a store on
@@ -238,26 +212,25 @@ impl Stores {
         let (files, options) = (layout.clone(), options.clone());
         let files =
             tokio::task::spawn_blocking(move || open_existing_files(&files, &options)).await??;
-        let mut stores =
-            files
-                .into_iter()
-                .zip(servers)
-                .map(|(file, server)| match (file, server) {
-                    (Some(db), _) => Backend::from(db),
-                    (None, Some(pg)) => Backend::from(pg),
+        Ok(Self::assemble(files, servers))
+    }
+
+    /// The stores from each kind's file or server (a layout gives every store exactly one).
+    fn assemble(files: [Option<Db>; 4], servers: [Option<Pg>; 4]) -> Self {
+        let [app, queue, cache, cable] =
+            StoreKind::ALL.map(
+                |kind| match (&files[kind.index()], &servers[kind.index()]) {
+                    (Some(db), _) => Backend::from(db.clone()),
+                    (None, Some(pg)) => Backend::from(pg.clone()),
                     (None, None) => unreachable!("each store is a file or has a URL"),
-                });
-        let mut next = || {
-            stores
-                .next()
-                .unwrap_or_else(|| unreachable!("four stores were opened"))
-        };
-        Ok(Self {
-            app: next(),
-            queue: next(),
-            cache: next(),
-            cable: next(),
-        })
+                },
+            );
+        Self {
+            app,
+            queue,
+            cache,
+            cable,
+        }
     }
 
     /// The handle of one store.
