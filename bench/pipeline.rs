@@ -372,6 +372,81 @@ impl Outcome {
     }
 }
 
+/// Subscribes `clients` sockets to `TodosChannel`, socket `i` at `at(i)` (an address and
+/// a session cookie), at most 64 connecting at once; their frames arrive on the receiver.
+pub async fn subscribe_all(
+    clients: usize,
+    at: impl Fn(usize) -> (SocketAddr, String),
+) -> Result<mpsc::UnboundedReceiver<(usize, u64, i64)>, BoxError> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let connects: Vec<_> = (0..clients)
+        .map(|i| {
+            let tx = tx.clone();
+            let (addr, session) = at(i);
+            async move { subscribe(addr, i, &session, tx).await }
+        })
+        .collect();
+    let results: Vec<_> = futures_util::stream::iter(connects)
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    drop(tx);
+    for r in results {
+        r?;
+    }
+    Ok(rx)
+}
+
+/// Posts `changes` todos to `addr` open-loop, one every `gap` (change `k` titled
+/// `bench-(k+1)`, so frame `k` carries it), recording the frames that arrive meanwhile and
+/// for up to 5 s after the last; `tick` is called after each send. Returns each request's
+/// (sent, answered) times in Unix microseconds.
+#[allow(clippy::too_many_arguments)]
+pub async fn post_open_loop(
+    client: &reqwest::Client,
+    addr: SocketAddr,
+    xsrf: &str,
+    changes: usize,
+    gap: Duration,
+    rx: &mut mpsc::UnboundedReceiver<(usize, u64, i64)>,
+    got: &mut Received,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<(i64, i64)>, BoxError> {
+    let start = Instant::now();
+    let mut sends = Vec::with_capacity(changes);
+    for k in 0..changes {
+        tokio::time::sleep_until((start + gap * k as u32).into()).await;
+        while let Ok(ev) = rx.try_recv() {
+            got.record(ev);
+        }
+        let (client, xsrf) = (client.clone(), xsrf.to_owned());
+        let title = format!("bench-{}", k + 1);
+        sends.push(tokio::spawn(async move {
+            let sent = now_us();
+            let res = post_todo(&client, addr, &xsrf, &title).await;
+            let done = now_us();
+            match res {
+                Ok(r) if r.status().is_success() || r.status().is_redirection() => Ok((sent, done)),
+                Ok(r) => Err(format!("POST /todos: {}", r.status())),
+                Err(e) => Err(format!("POST /todos: {e}")),
+            }
+        }));
+        tick();
+    }
+    let mut sent = Vec::with_capacity(changes);
+    for s in sends {
+        sent.push(s.await??);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !got.complete() {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => got.record(ev),
+            _ => break,
+        }
+    }
+    Ok(sent)
+}
+
 /// Runs one pipeline measurement; `tick` is called after each change is sent.
 pub async fn pipeline(
     bin: &Path,
@@ -388,56 +463,20 @@ pub async fn pipeline(
         .metrics
         .map(|at| scrape_every(at, Duration::from_secs(1)));
     let (client, xsrf, session) = sign_up(addr).await?;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let connects: Vec<_> = (0..run.clients)
-        .map(|i| {
-            let (tx, session) = (tx.clone(), session.clone());
-            async move { subscribe(addr, i, &session, tx).await }
-        })
-        .collect();
-    let results: Vec<_> = futures_util::stream::iter(connects)
-        .buffer_unordered(64)
-        .collect()
-        .await;
-    drop(tx);
-    for r in results {
-        r?;
-    }
+    let mut rx = subscribe_all(run.clients, |_| (addr, session.clone())).await?;
     let mut got = Received::new(run.clients, run.changes);
 
-    let start = Instant::now();
-    let mut sends = Vec::with_capacity(run.changes);
-    for k in 0..run.changes {
-        tokio::time::sleep_until((start + run.gap * k as u32).into()).await;
-        while let Ok(ev) = rx.try_recv() {
-            got.record(ev);
-        }
-        let (client, xsrf) = (client.clone(), xsrf.clone());
-        // seq is 1-based in the title so that frame k carries `bench-(k+1)`.
-        let title = format!("bench-{}", k + 1);
-        sends.push(tokio::spawn(async move {
-            let sent = now_us();
-            let res = post_todo(&client, addr, &xsrf, &title).await;
-            let done = now_us();
-            match res {
-                Ok(r) if r.status().is_success() || r.status().is_redirection() => Ok((sent, done)),
-                Ok(r) => Err(format!("POST /todos: {}", r.status())),
-                Err(e) => Err(format!("POST /todos: {e}")),
-            }
-        }));
-        tick();
-    }
-    let mut sent = Vec::with_capacity(run.changes);
-    for s in sends {
-        sent.push(s.await??);
-    }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !got.complete() {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(ev)) => got.record(ev),
-            _ => break,
-        }
-    }
+    let sent = post_open_loop(
+        &client,
+        addr,
+        &xsrf,
+        run.changes,
+        run.gap,
+        &mut rx,
+        &mut got,
+        tick,
+    )
+    .await?;
 
     let queue_db = server.db("queue");
     let cable_db = server.db("cable");

@@ -18,9 +18,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 use trifecta_store::pg::testing::Cluster;
 
 use crate::pipeline::{self, BoxError, Received, Server, StageTimes};
@@ -163,60 +161,27 @@ pub async fn end_to_end(
         pipeline::sign_up(second.addr).await?.2
     };
     // Socket i is on the first server when i is even.
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let connects: Vec<_> = (0..plan.clients)
-        .map(|i| {
-            let tx = tx.clone();
-            let (addr, session) = if i % 2 == 0 {
-                (first.addr, session.clone())
-            } else {
-                (second.addr, other_session.clone())
-            };
-            async move { pipeline::subscribe(addr, i, &session, tx).await }
-        })
-        .collect();
-    let results: Vec<_> = futures_util::stream::iter(connects)
-        .buffer_unordered(64)
-        .collect()
-        .await;
-    drop(tx);
-    for r in results {
-        r?;
-    }
+    let mut rx = pipeline::subscribe_all(plan.clients, |i| {
+        if i % 2 == 0 {
+            (first.addr, session.clone())
+        } else {
+            (second.addr, other_session.clone())
+        }
+    })
+    .await?;
     let mut got = Received::new(plan.clients, plan.changes);
     let addr = first.addr;
-    let start = tokio::time::Instant::now();
-    let mut sends = Vec::with_capacity(plan.changes);
-    for k in 0..plan.changes {
-        tokio::time::sleep_until(start + plan.gap * k as u32).await;
-        while let Ok(ev) = rx.try_recv() {
-            got.record(ev);
-        }
-        let (client, xsrf) = (client.clone(), xsrf.clone());
-        let title = format!("bench-{}", k + 1);
-        sends.push(tokio::spawn(async move {
-            let sent = pipeline::now_us();
-            let res = pipeline::post_todo(&client, addr, &xsrf, &title).await;
-            let done = pipeline::now_us();
-            match res {
-                Ok(r) if r.status().is_success() || r.status().is_redirection() => Ok((sent, done)),
-                Ok(r) => Err(format!("POST /todos: {}", r.status())),
-                Err(e) => Err(format!("POST /todos: {e}")),
-            }
-        }));
-        tick();
-    }
-    let mut sent = Vec::with_capacity(plan.changes);
-    for s in sends {
-        sent.push(s.await??);
-    }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !got.complete() {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(ev)) => got.record(ev),
-            _ => break,
-        }
-    }
+    let sent = pipeline::post_open_loop(
+        &client,
+        addr,
+        &xsrf,
+        plan.changes,
+        plan.gap,
+        &mut rx,
+        &mut got,
+        tick,
+    )
+    .await?;
     let (jobs, broadcasts) = stage_times(&url, &stores, &first).await?;
     first.stop().await;
     second.stop().await;

@@ -115,9 +115,13 @@ impl Layout {
         self.urls[kind.index()].as_deref()
     }
 
-    /// Whether any store is on PostgreSQL.
-    pub fn any_postgres(&self) -> bool {
-        self.urls.iter().any(Option::is_some)
+    /// Names of the stores on PostgreSQL, in [`StoreKind::ALL`] order.
+    pub fn postgres_stores(&self) -> Vec<&'static str> {
+        StoreKind::ALL
+            .into_iter()
+            .filter(|k| self.url(*k).is_some())
+            .map(StoreKind::name)
+            .collect()
     }
 }
 
@@ -145,6 +149,14 @@ impl Stores {
     /// database written by a newer trifecta.
     pub fn open(dir: &Path, env: &str, options: &PoolOptions) -> Result<Self> {
         let files = open_files(&Layout::sqlite(dir, env), options)?;
+        for (kind, db) in StoreKind::ALL.iter().zip(&files) {
+            if let Some(db) = db {
+                let report = db.migrate_blocking(kind.schema())?;
+                if !report.applied.is_empty() {
+                    tracing::info!(db = kind.name(), applied = ?report.applied, version = report.version, "migrated");
+                }
+            }
+        }
         Ok(Self::assemble(files, [None, None, None, None]))
     }
 
@@ -170,14 +182,18 @@ impl Stores {
             if !report.applied.is_empty() {
                 tracing::info!(db = kind.name(), backend = backend.kind(), applied = ?report.applied, version = report.version, "migrated");
             }
+            reports.push(report);
+        }
+        // Once every store is ready, so a refused start logs only its one error line.
+        for (kind, report) in StoreKind::ALL.iter().zip(&reports) {
             // Never the URL: it may hold a password.
+            let backend = stores.get(*kind).kind();
             tracing::info!(
                 db = kind.name(),
-                backend = backend.kind(),
+                backend,
                 version = report.version,
                 "store open"
             );
-            reports.push(report);
         }
         Ok((stores, reports))
     }
@@ -243,6 +259,15 @@ impl Stores {
         }
     }
 
+    /// Names of the stores on PostgreSQL, in [`StoreKind::ALL`] order.
+    pub fn postgres_stores(&self) -> Vec<&'static str> {
+        StoreKind::ALL
+            .into_iter()
+            .filter(|k| self.get(*k).postgres().is_some())
+            .map(StoreKind::name)
+            .collect()
+    }
+
     /// Names of the stores whose handle is retired (their file was deleted or replaced).
     pub fn retired(&self) -> Vec<&'static str> {
         StoreKind::ALL
@@ -281,8 +306,8 @@ impl Stores {
 }
 
 /// Opens the SQLite files of the stores `layout` keeps in files (creating the directory
-/// and the files), each checked before any is migrated, so a bad file stops startup
-/// without touching the others; then migrates them. `None` for a store on PostgreSQL.
+/// and the files). The caller migrates them once every file opened, so a bad file stops
+/// startup without touching the others. `None` for a store on PostgreSQL.
 fn open_files(layout: &Layout, options: &PoolOptions) -> Result<[Option<Db>; 4]> {
     validate_env(&layout.env)?;
     let dir = &layout.dir;
@@ -298,14 +323,6 @@ fn open_files(layout: &Layout, options: &PoolOptions) -> Result<[Option<Db>; 4]>
                 &dir.join(kind.file_name(&layout.env)),
                 options,
             )?);
-        }
-    }
-    for (kind, db) in StoreKind::ALL.iter().zip(&files) {
-        if let Some(db) = db {
-            let report = db.migrate_blocking(kind.schema())?;
-            if !report.applied.is_empty() {
-                tracing::info!(db = kind.name(), applied = ?report.applied, version = report.version, "migrated");
-            }
         }
     }
     Ok(files)

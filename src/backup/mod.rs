@@ -158,6 +158,19 @@ impl Manifest {
     }
 }
 
+/// Refuses a backup or a restore when any of the stores named by `on_postgres` is on
+/// PostgreSQL: these copy SQLite files only.
+///
+/// # Errors
+/// [`Error::OnPostgres`] naming them.
+pub fn files_only(on_postgres: &[&str]) -> Result<()> {
+    if on_postgres.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::OnPostgres(on_postgres.join(", ")))
+    }
+}
+
 /// Takes a backup of the four databases of `stores` (environment `env`, storage directory
 /// `storage`, where the `secret_key_base` file is looked for) into the new directory
 /// `dest`, while servers keep serving.
@@ -165,14 +178,7 @@ impl Manifest {
 /// # Errors
 /// An existing `dest`, or I/O and database errors; nothing is left at `dest` then.
 pub async fn create(stores: &Stores, storage: &Path, env: &str, dest: &Path) -> Result<Manifest> {
-    let on_postgres: Vec<&str> = StoreKind::ALL
-        .into_iter()
-        .filter(|k| stores.get(*k).postgres().is_some())
-        .map(StoreKind::name)
-        .collect();
-    if !on_postgres.is_empty() {
-        return Err(Error::OnPostgres(on_postgres.join(", ")));
-    }
+    files_only(&stores.postgres_stores())?;
     let dest = dest.to_path_buf();
     let tmp = {
         let (dest, env) = (dest.clone(), env.to_owned());

@@ -98,14 +98,7 @@ pub fn schedule(queue: &mut QueueSetup, args: &BackupArgs, stores: &Stores) -> R
         return Ok(());
     };
     // Refused at startup rather than failing at every run.
-    let on_postgres: Vec<&str> = crate::stores::StoreKind::ALL
-        .into_iter()
-        .filter(|k| stores.get(*k).postgres().is_some())
-        .map(crate::stores::StoreKind::name)
-        .collect();
-    if !on_postgres.is_empty() {
-        return Err(Error::OnPostgres(on_postgres.join(", ")));
-    }
+    super::files_only(&stores.postgres_stores())?;
     // Absolute, so the job means the same directory in a server started elsewhere.
     let dir = std::path::absolute(dir).map_err(super::files::io(dir))?;
     let job = ScheduledBackup {

@@ -52,15 +52,7 @@ pub async fn restore(
     command: RestoreCommand,
     out: &mut (dyn Write + Send),
 ) -> Result<(), Error> {
-    let layout = storage.layout();
-    if layout.any_postgres() {
-        let on: Vec<&str> = crate::stores::StoreKind::ALL
-            .into_iter()
-            .filter(|k| layout.url(*k).is_some())
-            .map(crate::stores::StoreKind::name)
-            .collect();
-        return Err(backup::Error::OnPostgres(on.join(", ")).into());
-    }
+    backup::files_only(&storage.layout().postgres_stores())?;
     let (src, dir, env) = (
         command.src.clone(),
         storage.storage.clone(),

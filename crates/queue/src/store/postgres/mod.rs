@@ -63,71 +63,37 @@ pub(super) struct Tx<'c> {
     wake: bool,
     /// Committed, or its end already sent.
     done: bool,
-    /// The answer to `BEGIN`, sent but not yet read: it is read with the first statement's,
-    /// which goes out behind it without waiting (one round trip less).
-    begun: std::sync::Mutex<Option<Pending<'c>>>,
 }
-
-/// A request on the wire whose answer has not been read.
-type Pending<'c> = std::pin::Pin<
-    Box<dyn Future<Output = std::result::Result<(), tokio_postgres::Error>> + Send + 'c>,
->;
 
 /// The wake-up the other servers' workers `LISTEN` for, a statement of its own.
 pub(super) const NOTIFY: &str = "SELECT pg_notify('trifecta_queue', '')";
 
 impl<'c> Tx<'c> {
-    /// Begins a transaction on `conn`: sends `BEGIN` and returns without waiting for its
-    /// answer (the first statement reads it; requests on one connection run in order).
+    /// Begins a transaction on `conn`.
     pub(super) async fn begin(pg: &'c Pg, conn: &'c mut Connection) -> Result<Self> {
         let conn: &'c Connection = conn;
-        let mut begin: Pending<'c> = Box::pin(conn.batch_execute("BEGIN"));
-        // The first poll encodes and sends it.
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        let begun = match begin.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(r) => {
-                r.map_err(|e| pg.error(e))?;
-                None
-            }
-            std::task::Poll::Pending => Some(begin),
-        };
+        conn.batch_execute("BEGIN").await.map_err(|e| pg.error(e))?;
         Ok(Self {
             conn,
             pg,
             wake: false,
             done: false,
-            begun: std::sync::Mutex::new(begun),
         })
     }
 
-    /// Runs `request` after reading the answer to `BEGIN` if it is still unread; both
-    /// are polled together, so `request` goes out without waiting for it.
+    /// Awaits `request`, its driver error wrapped as this store's.
     async fn run<T>(
         &self,
         request: impl Future<Output = std::result::Result<T, tokio_postgres::Error>>,
     ) -> Result<T> {
-        let pending = self
-            .begun
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        let begun = async {
-            match pending {
-                Some(begin) => begin.await,
-                None => Ok(()),
-            }
-        };
-        let (begun, out) = tokio::join!(begun, request);
-        begun.map_err(|e| self.err(e))?;
-        out.map_err(|e| self.err(e))
+        request.await.map_err(|e| self.err(e))
     }
 
     fn err(&self, e: tokio_postgres::Error) -> Error {
         Error::Store(self.pg.error(e))
     }
 
-    /// `sql` prepared once per connection. Not joined with `BEGIN`'s answer: a cached
-    /// statement is at hand at once, and its request should go out with the `BEGIN`.
+    /// `sql` prepared once per connection.
     async fn prepare(&self, sql: &str) -> Result<tokio_postgres::Statement> {
         self.conn.prepare_cached(sql).await.map_err(|e| self.err(e))
     }
