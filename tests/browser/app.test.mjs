@@ -34,6 +34,8 @@ test('navigates between Home and Status without a full reload, with no console e
   assert.equal(first.status(), 200)
   assert.match(first.headers()['content-security-policy'], /script-src 'self'/)
   await page.getByRole('heading', { level: 1 }).filter({ hasText: 'One binary' }).waitFor()
+  // The title is set by <Head> after the page renders: wait for it, within a deadline.
+  await page.waitForFunction((t) => document.title === t, 'Home · trifecta', { timeout: 5_000 }).catch(() => {})
   assert.equal(await page.title(), 'Home · trifecta')
   await page.evaluate(() => {
     window.__sameDocument = 'still here'
@@ -47,6 +49,7 @@ test('navigates between Home and Status without a full reload, with no console e
     await page.locator('.stores li', { hasText: store }).getByText('ok').waitFor()
   }
   assert.equal(await page.evaluate(() => window.__sameDocument), 'still here', 'no full reload')
+  await page.waitForFunction((t) => document.title === t, 'Status · trifecta', { timeout: 5_000 }).catch(() => {})
   assert.equal(await page.title(), 'Status · trifecta')
 
   // A partial reload from the page's own button.
