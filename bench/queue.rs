@@ -98,7 +98,12 @@ async fn open_store() -> Res<(Storage, Backend)> {
             );
             let admin = format!("{base}/postgres");
             testing::create_database(&admin, &name).await?;
-            let pg = Pg::connect("queue", &format!("{base}/{name}"), *pool)?;
+            let pg = Pg::connect_with(
+                "queue",
+                &format!("{base}/{name}"),
+                *pool,
+                StoreKind::Queue.postgres_settings(),
+            )?;
             pg.migrate(StoreKind::Queue.postgres_schema()).await?;
             Ok((Storage::Postgres { admin, name }, pg.into()))
         }

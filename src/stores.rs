@@ -66,6 +66,14 @@ impl StoreKind {
         }
     }
 
+    /// Run-time parameters every PostgreSQL connection of this store starts with.
+    pub fn postgres_settings(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::Queue => crate::queue::POSTGRES_SETTINGS,
+            Self::App | Self::Cache | Self::Cable => &[],
+        }
+    }
+
     /// Position in [`StoreKind::ALL`].
     pub fn index(self) -> usize {
         match self {
@@ -374,7 +382,12 @@ fn connect_servers(layout: &Layout) -> Result<[Option<Pg>; 4]> {
     let mut servers = [None, None, None, None];
     for kind in StoreKind::ALL {
         if let Some(url) = layout.url(kind) {
-            servers[kind.index()] = Some(Pg::connect(kind.name(), url, layout.pool)?);
+            servers[kind.index()] = Some(Pg::connect_with(
+                kind.name(),
+                url,
+                layout.pool,
+                kind.postgres_settings(),
+            )?);
         }
     }
     Ok(servers)

@@ -72,10 +72,16 @@ pub async fn fixture_in(wake: WakeMode, tune: impl FnOnce(&mut QueueOptions)) ->
 /// the SQLite file in `dir`.
 async fn queue_store(dir: &std::path::Path, url: Option<&str>) -> Backend {
     if let Some(url) = url {
-        return testing::open("queue", url, 8, trifecta::queue::postgres_migrations)
-            .await
-            .expect("queue store on PostgreSQL")
-            .into();
+        return testing::open_with(
+            "queue",
+            url,
+            8,
+            trifecta::queue::postgres_migrations,
+            trifecta::queue::POSTGRES_SETTINGS,
+        )
+        .await
+        .expect("queue store on PostgreSQL")
+        .into();
     }
     let dir = dir.to_path_buf();
     let stores =

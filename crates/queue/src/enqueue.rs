@@ -137,9 +137,12 @@ impl Queue {
             .iter()
             .filter(|j| j.scheduled_at.is_none_or(|at| at <= now))
             .count();
-        let slots = (due > 0)
-            .then(|| self.inner.local_worker.reserve(due))
-            .flatten();
+        let slots = if due > 0 {
+            let margin = self.store().claim_margin();
+            self.inner.local_worker.reserve(due + margin).await
+        } else {
+            None
+        };
         let claim_for = slots.as_ref().map(|s| ClaimFor {
             selector: s.selector().clone(),
             process_id: s.process_id(),

@@ -163,7 +163,8 @@ impl Queue {
             dispatcher,
             scheduler,
         };
-        if runtime.worker.is_some() {
+        if let Some(worker) = &runtime.worker {
+            worker.offer_slots();
             self.spawn_listener(tracker, token);
         }
         tracker.spawn(supervise(self.clone(), runtime.clone(), token.clone()));
@@ -175,6 +176,10 @@ impl Queue {
     /// sent while the connection is down are lost. Nothing to do on SQLite, where the
     /// poll's `data_version` check is the cheap signal.
     fn spawn_listener(&self, tracker: &TaskTracker, token: &CancellationToken) {
+        if !self.inner.instant_wake {
+            // `--wake poll`: the poll alone, on every backend.
+            return;
+        }
         if let Backend::Postgres(pg) = self.backend() {
             let queue = self.clone();
             let wake = move || queue.inner.wake.notify_one();

@@ -160,4 +160,15 @@ impl Error {
                 if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
         ) || matches!(self, Error::WriteQueueTimeout { .. })
     }
+
+    /// The SQLSTATE PostgreSQL answered a failed statement with (`40P01` for a deadlock),
+    /// if this is such a failure.
+    pub fn sql_state(&self) -> Option<&tokio_postgres::error::SqlState> {
+        let Error::Postgres { cause, .. } = self else {
+            return None;
+        };
+        cause
+            .downcast_ref::<tokio_postgres::Error>()
+            .and_then(tokio_postgres::Error::code)
+    }
 }

@@ -33,6 +33,8 @@ pub(crate) struct Store {
     backend: Backend,
     /// Group commit of enqueues, claims and finishes (SQLite only).
     writer: sqlite::writer::Writer,
+    /// Group commit of single enqueues that claim at insert (PostgreSQL only).
+    group: postgres::group::Group,
 }
 
 impl Store {
@@ -41,12 +43,31 @@ impl Store {
         Self {
             backend,
             writer: sqlite::writer::Writer::default(),
+            group: postgres::group::Group::default(),
         }
     }
 
     /// Where the tables live.
     pub(crate) fn backend(&self) -> &Backend {
         &self.backend
+    }
+
+    /// Slots beyond its own jobs that a local enqueue reserves for its claim. On
+    /// PostgreSQL, jobs left ready (an enqueue that found no idle slot, another server's)
+    /// are claimed by the next enqueues a few at a time, where a claim of exactly its own
+    /// count would take one older job and leave its own ready, keeping the backlog and
+    /// paying a ready row per job. SQLite's single writer drains it in the worker's
+    /// cheap polls instead.
+    pub(crate) fn claim_margin(&self) -> usize {
+        match self.backend {
+            Backend::Sqlite(_) => 0,
+            Backend::Postgres(_) => 8,
+        }
+    }
+
+    /// Whether [`Store::data_version`] gives a token that tells a poll nothing changed.
+    pub(crate) fn has_change_token(&self) -> bool {
+        matches!(self.backend, Backend::Sqlite(_))
     }
 
     /// A token that changes whenever another connection commits, where the backend has one
@@ -78,6 +99,11 @@ impl Store {
                     .await
             }
             Backend::Postgres(pg) => {
+                if let (Some(c), [job]) = (&claim, jobs.as_slice())
+                    && postgres::enqueue::claims_at_insert(job, now, c)
+                {
+                    return self.group.write(pg, job.clone(), now, c.clone()).await;
+                }
                 postgres::retry(|| postgres::enqueue::write_jobs(pg, &jobs, now, claim.as_ref()))
                     .await
             }

@@ -44,6 +44,10 @@ struct Shared {
     finish: Mutex<Coalesce<Completion>>,
     /// Set once the worker stops claiming (shutdown): no more slots are handed out.
     stopping: AtomicBool,
+    /// Set while a poll holds the idle slots for its claim.
+    polling: AtomicBool,
+    /// Signalled when a poll has started its jobs and given back the slots it did not use.
+    poll_done: Notify,
 }
 
 /// Idle slots of a worker, reserved for one claim. Claim at most [`Slots::len`] jobs for
@@ -62,9 +66,24 @@ pub(crate) struct LocalWorker(Mutex<Weak<Shared>>);
 
 impl LocalWorker {
     /// Up to `n` idle slots of the running worker; `None` when there is none or it is full.
-    pub(crate) fn reserve(&self, n: usize) -> Option<Slots> {
+    /// While the worker's own poll holds its idle slots for a claim (a millisecond or two),
+    /// this waits for the poll to give back what it did not use rather than answer `None`,
+    /// which would leave the job ready for another claim.
+    pub(crate) async fn reserve(&self, n: usize) -> Option<Slots> {
         let shared = self.0.lock().upgrade()?;
-        reserve(&shared, n)
+        loop {
+            let done = shared.poll_done.notified();
+            tokio::pin!(done);
+            // Registered before the check, so a poll ending in between still wakes it.
+            done.as_mut().enable();
+            if let Some(slots) = reserve(&shared, n) {
+                return Some(slots);
+            }
+            if !shared.polling.load(Ordering::Acquire) {
+                return None;
+            }
+            done.await;
+        }
     }
 
     fn set(&self, worker: &Arc<Shared>) {
@@ -121,6 +140,17 @@ impl Slots {
     }
 }
 
+/// Marks the end of a poll when dropped (after its slots are given back, or on error or
+/// cancellation): waiting enqueues look again.
+struct PollDone<'a>(&'a Shared);
+
+impl Drop for PollDone<'_> {
+    fn drop(&mut self) {
+        self.0.polling.store(false, Ordering::Release);
+        self.0.poll_done.notify_waiters();
+    }
+}
+
 #[derive(Debug, Default)]
 struct PollState {
     /// `data_version` read before the last guarded claim.
@@ -154,8 +184,19 @@ impl Worker {
                 poll: Mutex::new(PollState::default()),
                 finish: Mutex::new(Coalesce::default()),
                 stopping: AtomicBool::new(false),
+                polling: AtomicBool::new(false),
+                poll_done: Notify::new(),
             }),
         })
+    }
+
+    /// With instant wake, offers this worker's idle slots to local enqueues from now on
+    /// (they claim for it in their own statement), so a started queue claims at enqueue
+    /// before its worker's loop first runs. Taken back at shutdown.
+    pub(crate) fn offer_slots(&self) {
+        if self.shared.queue.inner.instant_wake {
+            self.shared.queue.inner.local_worker.set(&self.shared);
+        }
     }
 
     /// Slots free right now.
@@ -203,7 +244,10 @@ impl Worker {
             }
         }
         // The slots are taken before the claim, so a local enqueue claiming at the same
-        // time cannot leave this claim with jobs and no slot to run them.
+        // time cannot leave this claim with jobs and no slot to run them; the enqueue waits
+        // for the slots this claim does not use (`LocalWorker::reserve`).
+        s.polling.store(true, Ordering::Release);
+        let _done = PollDone(s);
         let Some(slots) = reserve(&self.shared, usize::MAX) else {
             s.poll.lock().more = true;
             return Ok(0);
@@ -231,9 +275,7 @@ impl Worker {
         // instead of one transaction per finished job.
         let refill = threads.div_ceil(2).max(1);
         tracing::info!(queues = %s.selector.describe(), threads, ?interval, "worker started");
-        if s.queue.inner.instant_wake {
-            s.queue.inner.local_worker.set(&s);
-        }
+        self.offer_slots();
         // The first poll runs at once, as Solid Queue's: jobs waiting at boot start now.
         let mut first = true;
         loop {
@@ -247,7 +289,16 @@ impl Worker {
                     () = token.cancelled() => break,
                     () = s.queue.inner.wake.notified() => false,
                     () = s.freed.notified() => {
-                        if s.poll.lock().more && s.slots.available_permits() < refill {
+                        let more = s.poll.lock().more;
+                        if more && s.slots.available_permits() < refill {
+                            continue;
+                        }
+                        // With no backlog known, a freed slot is worth a look only where the
+                        // look is free: SQLite's `data_version` guard. On PostgreSQL it would
+                        // be a claim per finished job, and while it holds the idle slots a
+                        // local enqueue cannot claim for itself; wake-ups and the timer cover
+                        // jobs enqueued meanwhile.
+                        if !more && !s.queue.store().has_change_token() {
                             continue;
                         }
                         true

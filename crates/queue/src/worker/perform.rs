@@ -136,6 +136,9 @@ async fn complete(s: &Shared, c: Completion) {
             // Solid Queue, whose thread finishes (unblocking the next job) before waking its
             // worker. This holds in `--wake poll` too; it is the worker's own work.
             Ok(report) if report.made_ready > 0 => {
+                // Known work: the freed-slot wake-up polls on it even where a look with
+                // nothing known is skipped (PostgreSQL).
+                s.poll.lock().more = true;
                 s.freed.notify_one();
                 s.queue.notify_ready();
             }

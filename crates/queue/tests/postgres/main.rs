@@ -21,9 +21,15 @@ use trifecta_store::{Clock, Pg, WakeMode};
 
 /// A migrated queue store on `url`, with a pool of `size` connections.
 async fn store(url: &str, size: usize) -> Pg {
-    testing::open("queue", url, size, trifecta_queue::postgres_migrations)
-        .await
-        .expect("queue store")
+    testing::open_with(
+        "queue",
+        url,
+        size,
+        trifecta_queue::postgres_migrations,
+        trifecta_queue::POSTGRES_SETTINGS,
+    )
+    .await
+    .expect("queue store")
 }
 
 /// A job numbered `n` on queue `queue`, limited by `key` (name, how many at once) when set,

@@ -354,7 +354,16 @@ async fn migrations_run_once_and_refuse_a_newer_history() {
         .await
         .expect("again");
     assert!(again.applied.is_empty());
-    assert_eq!(again.version, 1);
+    let latest = trifecta_queue::postgres_migrations()
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max();
+    assert_eq!(Some(again.version), latest);
+    assert!(
+        again.version >= 2,
+        "the jobs table's fillfactor migration is known"
+    );
     let conn = pg.get().await.expect("conn");
     conn.batch_execute(
         "INSERT INTO queue_schema_history (version, name, applied_on, checksum) VALUES (99, 'future', 'now', '0')",
@@ -370,4 +379,43 @@ async fn migrations_run_once_and_refuse_a_newer_history() {
         err.to_string().contains("newer than this binary knows"),
         "{err}"
     );
+}
+
+/// `--wake poll` keeps to the poll on PostgreSQL too: its worker opens no `LISTEN`
+/// connection, so another server's `NOTIFY` cannot wake it. A second worker with the
+/// instant wake, started at the same time on the same database, shows its connection is
+/// counted once it is up: there is then exactly one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_in_poll_mode_does_not_listen() {
+    let url = testing::database().await.expect("test database");
+    let (token, tracker) = (CancellationToken::new(), TaskTracker::new());
+    for wake in [WakeMode::Poll, WakeMode::Instant] {
+        setup(
+            store(&url, 2).await,
+            Clock::system(),
+            QueueOptions::default(),
+            wake,
+            Runs::default(),
+            None,
+        )
+        .start("test", &token, &tracker)
+        .await
+        .expect("start");
+    }
+    let admin = store(&url, 1).await;
+    let conn = admin.get().await.expect("conn");
+    let listening = "SELECT count(*) FROM pg_stat_activity
+        WHERE datname = current_database() AND query = 'LISTEN trifecta_queue'";
+    let count = async || -> i64 {
+        conn.query_one(listening, &[])
+            .await
+            .expect("pg_stat_activity")
+            .get(0)
+    };
+    eventually(20, "the instant worker's LISTEN connection", async || {
+        count().await > 0
+    })
+    .await;
+    assert_eq!(count().await, 1, "only the instant worker listens");
+    stop(token, tracker).await;
 }

@@ -67,10 +67,31 @@ impl Pg {
     /// # Errors
     /// [`Error::Postgres`] when `url` is not a PostgreSQL URL.
     pub fn connect(name: &'static str, url: &str, size: usize) -> Result<Pg> {
+        Self::connect_with(name, url, size, &[])
+    }
+
+    /// [`Pg::connect`], each connection starting with the run-time parameters `settings`
+    /// (`("enable_seqscan", "off")`), after any the URL's `options` set.
+    ///
+    /// # Errors
+    /// [`Error::Postgres`] when `url` is not a PostgreSQL URL.
+    pub fn connect_with(
+        name: &'static str,
+        url: &str,
+        size: usize,
+        settings: &[(&str, &str)],
+    ) -> Result<Pg> {
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| Error::Postgres {
             db: name,
             cause: Box::new(e),
         })?;
+        if !settings.is_empty() {
+            let mut options = config.get_options().unwrap_or_default().to_owned();
+            for (key, value) in settings {
+                options.push_str(&format!(" -c {key}={value}"));
+            }
+            config.options(options.trim_start());
+        }
         // A host cut off from the server must not wait out TCP's retransmissions (about 15
         // minutes) on a connection in use: the kernel drops it after this long instead, the
         // operation fails, and the pool opens a new connection when the network is back.

@@ -116,7 +116,21 @@ pub async fn open(
     size: usize,
     runner: fn() -> refinery::Runner,
 ) -> Result<super::Pg, String> {
-    let pg = super::Pg::connect(name, url, size).map_err(|e| e.to_string())?;
+    open_with(name, url, size, runner, &[]).await
+}
+
+/// [`open`] with the store's session `settings` (see [`super::Pg::connect_with`]).
+///
+/// # Errors
+/// The pool cannot be made or the migrations fail; the message says which.
+pub async fn open_with(
+    name: &'static str,
+    url: &str,
+    size: usize,
+    runner: fn() -> refinery::Runner,
+    settings: &[(&str, &str)],
+) -> Result<super::Pg, String> {
+    let pg = super::Pg::connect_with(name, url, size, settings).map_err(|e| e.to_string())?;
     pg.migrate(runner).await.map_err(|e| e.to_string())?;
     Ok(pg)
 }

@@ -27,19 +27,25 @@ const PREFIX_QUEUES: &str = "WITH RECURSIVE q AS (
     FROM q WHERE q.name IS NOT NULL)
   SELECT name FROM q WHERE name IS NOT NULL";
 // The common case (`*`, nothing paused) in one statement: pick, move, count the attempt.
+// Rows are found by `= ANY(ARRAY(…))`, never by a join with a CTE: a cached generic plan
+// guesses the CTE's size and, with the statistics of a small table, picks a hash join
+// over a sequential scan, which then reads all of `solid_queue_jobs` on every claim as
+// finished jobs pile up (measured: 3 ms per claim at 50,000 rows).
 const CLAIM_ALL: &str = "WITH picked AS (
     SELECT id FROM solid_queue_ready_executions
      ORDER BY priority, job_id LIMIT $1 FOR UPDATE SKIP LOCKED),
   gone AS (
-    DELETE FROM solid_queue_ready_executions r USING picked WHERE r.id = picked.id
-    RETURNING r.job_id, r.priority),
+    DELETE FROM solid_queue_ready_executions WHERE id = ANY(ARRAY(SELECT id FROM picked))
+    RETURNING job_id, priority),
   held AS (
     INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
-    SELECT job_id, $2, $3 FROM gone)
-  UPDATE solid_queue_jobs j SET executions = j.executions + 1, updated_at = $3
-    FROM gone WHERE j.id = gone.job_id
-  RETURNING j.id, j.class_name, j.arguments, j.queue_name, j.executions, j.created_at,
-            coalesce(j.scheduled_at, j.created_at), j.request_id, gone.priority";
+    SELECT job_id, $2, $3 FROM gone),
+  bumped AS (
+    UPDATE solid_queue_jobs SET executions = executions + 1, updated_at = $3
+     WHERE id = ANY(ARRAY(SELECT job_id FROM gone))
+    RETURNING id, class_name, arguments, queue_name, executions, created_at,
+              coalesce(scheduled_at, created_at) AS due, request_id)
+  SELECT b.*, gone.priority FROM bumped b JOIN gone ON gone.job_id = b.id";
 const PICK_QUEUE: &str = "SELECT id, job_id FROM solid_queue_ready_executions
   WHERE queue_name = $1 ORDER BY priority, job_id LIMIT $2 FOR UPDATE SKIP LOCKED";
 
@@ -181,7 +187,7 @@ const TAKE: &str = "WITH gone AS (
     INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
     SELECT job_id, $2, $3 FROM gone)
   UPDATE solid_queue_jobs j SET executions = j.executions + 1, updated_at = $3
-    FROM gone WHERE j.id = gone.job_id
+   WHERE j.id = ANY(ARRAY(SELECT job_id FROM gone))
   RETURNING j.id, j.class_name, j.arguments, j.queue_name, j.executions, j.created_at,
             coalesce(j.scheduled_at, j.created_at), j.request_id";
 
@@ -210,14 +216,18 @@ async fn take(
 
 /// A row of `TAKE`'s (or [`CLAIM_ALL`]'s) `RETURNING` columns.
 fn claimed_row(r: &tokio_postgres::Row) -> ClaimedJob {
+    claimed_at(r, 0)
+}
+
+fn claimed_at(r: &tokio_postgres::Row, at: usize) -> ClaimedJob {
     ClaimedJob {
-        id: r.get(0),
-        class_name: r.get(1),
-        arguments: r.get(2),
-        queue_name: r.get(3),
-        attempt: u32::try_from(r.get::<_, i32>(4)).unwrap_or(0),
-        created_at: Timestamp(r.get(5)),
-        scheduled_at: Timestamp(r.get(6)),
-        request_id: r.get(7),
+        id: r.get(at),
+        class_name: r.get(at + 1),
+        arguments: r.get(at + 2),
+        queue_name: r.get(at + 3),
+        attempt: u32::try_from(r.get::<_, i32>(at + 4)).unwrap_or(0),
+        created_at: Timestamp(r.get(at + 5)),
+        scheduled_at: Timestamp(r.get(at + 6)),
+        request_id: r.get(at + 7),
     }
 }

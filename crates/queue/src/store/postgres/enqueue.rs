@@ -4,11 +4,9 @@
 
 use trifecta_store::{Pg, Timestamp};
 
-use super::super::model::{
-    ClaimFor, ClaimedJob, DispatchInfo, Dispatched, Placed, Written, limit_of,
-};
+use super::super::model::{ClaimFor, DispatchInfo, Dispatched, Placed, Written, limit_of};
 use super::Tx;
-use super::claim::{claim, claim_in, paused};
+use super::claim::{claim_in, paused};
 use super::dispatch::dispatch;
 use crate::error::Result;
 use crate::job::NewJob;
@@ -25,13 +23,10 @@ pub(in super::super) async fn write_jobs(
     if claim.is_none() && jobs.iter().all(|j| j.concurrency.is_none()) {
         return write_plain(pg, jobs, now).await;
     }
-    if let (Some(c), [job]) = (claim, jobs)
-        && c.selector.is_all()
-        && c.slots > 0
-        && job.concurrency.is_none()
-        && job.scheduled_at.is_none_or(|at| at <= now)
+    if let Some(c) = claim
+        && jobs.iter().all(|j| claims_at_insert(j, now, c))
     {
-        return write_claimed(pg, job, now, c).await;
+        return super::claiming::write_claiming(pg, jobs, now, c).await;
     }
     let mut conn = pg.get().await?;
     let mut tx = Tx::begin(pg, &mut conn).await?;
@@ -70,6 +65,15 @@ pub(in super::super) async fn write_jobs(
     }
     tx.commit().await?;
     Ok(written)
+}
+
+/// Whether `job` is inserted by [`super::claiming`], claiming for `claim` in the same
+/// statement: due, without a concurrency limit, for a worker that polls every queue.
+pub(in super::super) fn claims_at_insert(job: &NewJob, now: Timestamp, claim: &ClaimFor) -> bool {
+    claim.selector.is_all()
+        && claim.slots > 0
+        && job.concurrency.is_none()
+        && job.scheduled_at.is_none_or(|at| at <= now)
 }
 
 /// Inserts `jobs` in order in the caller's transaction.
@@ -161,111 +165,18 @@ async fn write_plain(pg: &Pg, jobs: &[NewJob], now: Timestamp) -> Result<Written
     })
 }
 
-/// One due job without a limit, for a worker that polls every queue: inserted and, when
-/// nothing is ready ahead of it (no unpaused ready row of its priority or better that
-/// another claim has not locked) and its queue is not paused, claimed at once: the claimed
-/// execution is inserted directly, with no ready row written and deleted (the rows a claim
-/// walks past in the index until vacuum). That is the claim the ordinary path makes, in
-/// strict order: the job is the first a claim would take. Otherwise it is made ready.
-const INSERT_CLAIMED: &str = "WITH input AS MATERIALIZED (
-    SELECT nextval('solid_queue_jobs_id_seq') AS id),
-  ahead AS MATERIALIZED (
-    SELECT r.id FROM solid_queue_ready_executions r
-     WHERE r.priority <= $4
-       AND NOT EXISTS (SELECT 1 FROM solid_queue_pauses p WHERE p.queue_name = r.queue_name)
-     ORDER BY r.priority, r.job_id LIMIT 1 FOR UPDATE OF r SKIP LOCKED),
-  free AS MATERIALIZED (
-    SELECT NOT EXISTS (SELECT 1 FROM ahead)
-       AND NOT EXISTS (SELECT 1 FROM solid_queue_pauses WHERE queue_name = $1) AS ok),
-  jobs AS (
-    INSERT INTO solid_queue_jobs (id, queue_name, class_name, arguments, priority,
-        scheduled_at, request_id, executions, created_at, updated_at)
-    SELECT id, $1, $2, $3, $4, $8, $6, CASE WHEN ok THEN 1 ELSE 0 END, $5, $5
-      FROM input, free),
-  ready AS (
-    INSERT INTO solid_queue_ready_executions (job_id, queue_name, priority, created_at)
-    SELECT id, $1, $4, $5 FROM input, free WHERE NOT ok),
-  held AS (
-    INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
-    SELECT id, $7, $5 FROM input, free WHERE ok)
-  SELECT id, ok FROM input, free";
-
-/// [`INSERT_CLAIMED`] in one autocommit statement. A job left ready is followed by the
-/// worker's ordinary claim (its failure logged: the job is committed) and, when that took
-/// nothing, the `NOTIFY` for the other servers.
-async fn write_claimed(pg: &Pg, job: &NewJob, now: Timestamp, c: &ClaimFor) -> Result<Written> {
-    let conn = pg.get().await?;
-    let err = |e| crate::Error::Store(pg.error(e));
-    let stmt = conn.prepare_cached(INSERT_CLAIMED).await.map_err(err)?;
-    let scheduled_at = job.scheduled_at.unwrap_or(now);
-    let row = conn
-        .query_one(
-            &stmt,
-            &[
-                &job.queue_name,
-                &job.class_name,
-                &job.arguments,
-                &job.priority,
-                &now.0,
-                &job.request_id,
-                &c.process_id,
-                &scheduled_at.0,
-            ],
-        )
-        .await
-        .map_err(err)?;
-    drop(conn);
-    let (id, claimed_at_once): (i64, bool) = (row.get(0), row.get(1));
-    let placed = vec![(id, Placed::Dispatched(Dispatched::Ready))];
-    if claimed_at_once {
-        return Ok(Written {
-            placed,
-            claimed: vec![ClaimedJob {
-                id,
-                class_name: job.class_name.clone(),
-                arguments: job.arguments.clone(),
-                queue_name: job.queue_name.clone(),
-                attempt: 1,
-                created_at: now,
-                scheduled_at,
-                request_id: job.request_id.clone(),
-            }],
-            // Nothing was ready ahead of it, so nothing is left for the worker.
-            claim_done: true,
-        });
-    }
-    let claimed = match claim(pg, &c.selector, c.process_id, c.slots, now).await {
-        Ok(claimed) => claimed,
-        Err(e) => {
-            tracing::warn!(cause = %e, "claim at enqueue failed; the worker will poll");
-            Vec::new()
-        }
-    };
-    if claimed.is_empty() {
-        let conn = pg.get().await?;
-        if let Err(e) = conn.batch_execute(super::NOTIFY).await {
-            tracing::debug!(cause = %e, "NOTIFY after enqueue failed; the poll will find the jobs");
-        }
-    }
-    Ok(Written {
-        placed,
-        claim_done: claimed.len() < c.slots,
-        claimed,
-    })
-}
-
 /// The columns of a run of jobs, as arrays.
-struct PlainParams<'j> {
-    queues: Vec<&'j str>,
-    classes: Vec<&'j str>,
-    args: Vec<&'j str>,
-    priorities: Vec<i32>,
-    at: Vec<i64>,
-    requests: Vec<Option<&'j str>>,
+pub(super) struct PlainParams<'j> {
+    pub queues: Vec<&'j str>,
+    pub classes: Vec<&'j str>,
+    pub args: Vec<&'j str>,
+    pub priorities: Vec<i32>,
+    pub at: Vec<i64>,
+    pub requests: Vec<Option<&'j str>>,
 }
 
 impl<'j> PlainParams<'j> {
-    fn of(jobs: &'j [NewJob], now: Timestamp) -> Self {
+    pub(super) fn of(jobs: &'j [NewJob], now: Timestamp) -> Self {
         Self {
             queues: jobs.iter().map(|j| j.queue_name.as_str()).collect(),
             classes: jobs.iter().map(|j| j.class_name.as_str()).collect(),

@@ -80,7 +80,9 @@ pub(in super::super) async fn finish_batch(
 }
 
 /// One statement for the whole batch: the claims still held are deleted and their jobs
-/// marked finished (or deleted); the jobs with a concurrency limit come back.
+/// marked finished (or deleted); the jobs with a concurrency limit come back. Jobs are
+/// found by `= ANY(ARRAY(…))`, as in [`super::claim`], so a cached plan never scans the
+/// jobs table.
 fn finish_sql(preserve: bool) -> &'static str {
     if preserve {
         const MARK: &str = "WITH held AS (
@@ -88,7 +90,7 @@ fn finish_sql(preserve: bool) -> &'static str {
              WHERE process_id IS NOT DISTINCT FROM $2 AND job_id = ANY($1) RETURNING job_id),
           done AS (
             UPDATE solid_queue_jobs j SET finished_at = $3, updated_at = $3
-              FROM held WHERE j.id = held.job_id
+             WHERE j.id = ANY(ARRAY(SELECT job_id FROM held))
             RETURNING j.id, j.queue_name, j.priority, j.concurrency_key, j.concurrency_limit,
                       j.concurrency_duration, j.concurrency_discard)
           SELECT * FROM done WHERE concurrency_key IS NOT NULL ORDER BY concurrency_key, id";
@@ -98,7 +100,7 @@ fn finish_sql(preserve: bool) -> &'static str {
             DELETE FROM solid_queue_claimed_executions
              WHERE process_id IS NOT DISTINCT FROM $2 AND job_id = ANY($1) RETURNING job_id),
           done AS (
-            DELETE FROM solid_queue_jobs j USING held WHERE j.id = held.job_id
+            DELETE FROM solid_queue_jobs j WHERE j.id = ANY(ARRAY(SELECT job_id FROM held))
             RETURNING j.id, j.queue_name, j.priority, j.concurrency_key, j.concurrency_limit,
                       j.concurrency_duration, j.concurrency_discard)
           SELECT * FROM done WHERE concurrency_key IS NOT NULL ORDER BY concurrency_key, id";

@@ -21,9 +21,11 @@
 
 pub(super) mod admin;
 pub(super) mod claim;
+mod claiming;
 mod dispatch;
 pub(super) mod enqueue;
 pub(super) mod finish;
+pub(super) mod group;
 pub(super) mod process;
 pub(super) mod recurring;
 pub(super) mod schedule;
@@ -200,15 +202,12 @@ where
 
 /// Whether `e` is a deadlock or serialization failure, which a new attempt may not meet.
 fn transient(e: &Error) -> bool {
-    let Error::Store(trifecta_store::Error::Postgres { cause, .. }) = e else {
+    let Error::Store(e) = e else {
         return false;
     };
-    cause
-        .downcast_ref::<tokio_postgres::Error>()
-        .and_then(tokio_postgres::Error::code)
-        .is_some_and(|c| {
-            *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
-        })
+    e.sql_state().is_some_and(|c| {
+        *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    })
 }
 
 /// `n` as a SQL `LIMIT`.

@@ -12,8 +12,8 @@ use crate::error::Result;
 const TAKE_DUE: &str = "WITH due AS (
     SELECT id FROM solid_queue_scheduled_executions WHERE scheduled_at <= $1
      ORDER BY scheduled_at, priority, job_id LIMIT $2 FOR UPDATE SKIP LOCKED)
-  DELETE FROM solid_queue_scheduled_executions s USING due WHERE s.id = due.id
-  RETURNING s.job_id, s.scheduled_at, s.priority";
+  DELETE FROM solid_queue_scheduled_executions WHERE id = ANY(ARRAY(SELECT id FROM due))
+  RETURNING job_id, scheduled_at, priority";
 const INFOS: &str = "SELECT id, queue_name, priority, concurrency_key, concurrency_limit,
         concurrency_duration, concurrency_discard
    FROM solid_queue_jobs WHERE id = ANY($1)";
