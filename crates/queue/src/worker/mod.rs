@@ -66,11 +66,19 @@ pub(crate) struct LocalWorker(Mutex<Weak<Shared>>);
 
 impl LocalWorker {
     /// Up to `n` idle slots of the running worker; `None` when there is none or it is full.
-    /// While the worker's own poll holds its idle slots for a claim (a millisecond or two),
-    /// this waits for the poll to give back what it did not use rather than answer `None`,
-    /// which would leave the job ready for another claim.
+    /// On PostgreSQL, while the worker's own poll holds its idle slots for a claim (a
+    /// millisecond or two), this waits for the poll to give back what it did not use rather
+    /// than answer `None`, which would leave the job ready for another claim.
     pub(crate) async fn reserve(&self, n: usize) -> Option<Slots> {
         let shared = self.0.lock().upgrade()?;
+        if let Some(slots) = reserve(&shared, n) {
+            return Some(slots);
+        }
+        // SQLite's polls are frequent and cheap (the `data_version` guard) and a job left
+        // ready goes in the next one; waiting there would queue enqueues behind them.
+        if shared.queue.store().has_change_token() {
+            return None;
+        }
         loop {
             let done = shared.poll_done.notified();
             tokio::pin!(done);
