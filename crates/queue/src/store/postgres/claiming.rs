@@ -85,21 +85,9 @@ pub(super) async fn write_claiming(
     let err = |e| crate::Error::Store(pg.error(e));
     let stmt = conn.prepare_cached(INSERT_CLAIMING).await.map_err(err)?;
     let p = PlainParams::of(jobs, now);
+    let slots = sql_limit(c.slots);
     let rows = conn
-        .query(
-            &stmt,
-            &[
-                &p.queues,
-                &p.classes,
-                &p.args,
-                &p.priorities,
-                &p.at,
-                &p.requests,
-                &now.0,
-                &sql_limit(c.slots),
-                &c.process_id,
-            ],
-        )
+        .query(&stmt, &p.with(&[&now.0, &slots, &c.process_id]))
         .await
         .map_err(err)?;
     let mut placed: Vec<(i64, (i64, Placed))> = Vec::with_capacity(jobs.len());

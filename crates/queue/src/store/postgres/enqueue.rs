@@ -135,15 +135,7 @@ async fn write_plain(pg: &Pg, jobs: &[NewJob], now: Timestamp) -> Result<Written
     let err = |e| crate::Error::Store(pg.error(e));
     let stmt = conn.prepare_cached(INSERT_PLAIN).await.map_err(err)?;
     let p = PlainParams::of(jobs, now);
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
-        &p.queues,
-        &p.classes,
-        &p.args,
-        &p.priorities,
-        &p.at,
-        &p.requests,
-        &now.0,
-    ];
+    let params = p.with(&[&now.0]);
     let rows = if p.at.iter().any(|at| *at <= now.0) {
         // `join!` polls the insert first: its statement (and implicit commit) runs first.
         let (rows, notified) = tokio::join!(
@@ -175,7 +167,24 @@ pub(super) struct PlainParams<'j> {
     pub requests: Vec<Option<&'j str>>,
 }
 
+/// A statement parameter.
+pub(super) type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+
 impl<'j> PlainParams<'j> {
+    /// The six columns as parameters `$1`–`$6`, then `rest`.
+    pub(super) fn with<'a>(&'a self, rest: &[Param<'a>]) -> Vec<Param<'a>> {
+        let mut params: Vec<Param<'a>> = vec![
+            &self.queues,
+            &self.classes,
+            &self.args,
+            &self.priorities,
+            &self.at,
+            &self.requests,
+        ];
+        params.extend_from_slice(rest);
+        params
+    }
+
     pub(super) fn of(jobs: &'j [NewJob], now: Timestamp) -> Self {
         Self {
             queues: jobs.iter().map(|j| j.queue_name.as_str()).collect(),
@@ -209,20 +218,7 @@ async fn insert_plain(
     now: Timestamp,
 ) -> Result<Vec<(i64, Placed)>> {
     let p = PlainParams::of(jobs, now);
-    let rows = tx
-        .rows(
-            INSERT_PLAIN,
-            &[
-                &p.queues,
-                &p.classes,
-                &p.args,
-                &p.priorities,
-                &p.at,
-                &p.requests,
-                &now.0,
-            ],
-        )
-        .await?;
+    let rows = tx.rows(INSERT_PLAIN, &p.with(&[&now.0])).await?;
     let placed: Vec<(i64, Placed)> = rows.iter().map(plain_placed).collect();
     if placed.iter().any(|(_, p)| *p != Placed::Scheduled) {
         tx.made_ready();
