@@ -254,8 +254,11 @@ impl Worker {
         // The slots are taken before the claim, so a local enqueue claiming at the same
         // time cannot leave this claim with jobs and no slot to run them; the enqueue waits
         // for the slots this claim does not use (`LocalWorker::reserve`).
-        s.polling.store(true, Ordering::Release);
-        let _done = PollDone(s);
+        // Only PostgreSQL's enqueues wait for a poll's slots (`LocalWorker::reserve`).
+        let _done = (!s.queue.store().has_change_token()).then(|| {
+            s.polling.store(true, Ordering::Release);
+            PollDone(s)
+        });
         let Some(slots) = reserve(&self.shared, usize::MAX) else {
             s.poll.lock().more = true;
             return Ok(0);
