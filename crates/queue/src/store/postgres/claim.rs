@@ -216,18 +216,14 @@ async fn take(
 
 /// A row of `TAKE`'s (or [`CLAIM_ALL`]'s) `RETURNING` columns.
 fn claimed_row(r: &tokio_postgres::Row) -> ClaimedJob {
-    claimed_at(r, 0)
-}
-
-fn claimed_at(r: &tokio_postgres::Row, at: usize) -> ClaimedJob {
     ClaimedJob {
-        id: r.get(at),
-        class_name: r.get(at + 1),
-        arguments: r.get(at + 2),
-        queue_name: r.get(at + 3),
-        attempt: u32::try_from(r.get::<_, i32>(at + 4)).unwrap_or(0),
-        created_at: Timestamp(r.get(at + 5)),
-        scheduled_at: Timestamp(r.get(at + 6)),
-        request_id: r.get(at + 7),
+        id: r.get(0),
+        class_name: r.get(1),
+        arguments: r.get(2),
+        queue_name: r.get(3),
+        attempt: u32::try_from(r.get::<_, i32>(4)).unwrap_or(0),
+        created_at: Timestamp(r.get(5)),
+        scheduled_at: Timestamp(r.get(6)),
+        request_id: r.get(7),
     }
 }

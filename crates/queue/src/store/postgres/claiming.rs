@@ -92,6 +92,7 @@ pub(super) async fn write_claiming(
         .map_err(err)?;
     let mut placed: Vec<(i64, (i64, Placed))> = Vec::with_capacity(jobs.len());
     let mut claimed: Vec<(i32, ClaimedJob)> = Vec::new();
+    let mut left_ready = 0;
     for row in &rows {
         let (kind, id, priority, claim): (i32, i64, i32, bool) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
@@ -101,6 +102,9 @@ pub(super) async fn write_claiming(
         }
         let ord: i64 = row.get(4);
         placed.push((ord, (id, Placed::Dispatched(Dispatched::Ready))));
+        if !claim {
+            left_ready += 1;
+        }
         let job = usize::try_from(ord - 1).ok().and_then(|i| jobs.get(i));
         if let (true, Some(job)) = (claim, job) {
             claimed.push((
@@ -119,10 +123,6 @@ pub(super) async fn write_claiming(
         }
     }
     placed.sort_by_key(|(ord, _)| *ord);
-    let left_ready = rows
-        .iter()
-        .filter(|r| r.get::<_, i32>(0) == 0 && !r.get::<_, bool>(3))
-        .count();
     // The worker starts them in claim order: priority, then id.
     claimed.sort_by_key(|(priority, job)| (*priority, job.id));
     if left_ready > 0

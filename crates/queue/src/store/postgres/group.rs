@@ -99,11 +99,9 @@ async fn write_group(pg: &Pg, group: Vec<Pending>) {
         return;
     };
     if group.len() == 1 {
-        let Some(p) = group.into_iter().next() else {
-            return;
-        };
-        let out = write_claiming(pg, std::slice::from_ref(&p.job), p.now, &p.claim).await;
-        let _ = p.done.send(out);
+        for p in group {
+            write_alone(pg, p).await;
+        }
         return;
     }
     let now = group.iter().map(|p| p.now).max().unwrap_or(first.now);
@@ -118,11 +116,16 @@ async fn write_group(pg: &Pg, group: Vec<Pending>) {
         Err(e) => {
             tracing::debug!(cause = %e, jobs = group.len(), "group enqueue failed; writing each alone");
             for p in group {
-                let out = write_claiming(pg, std::slice::from_ref(&p.job), p.now, &p.claim).await;
-                let _ = p.done.send(out);
+                write_alone(pg, p).await;
             }
         }
     }
+}
+
+/// One job in a statement of its own, with the slots its caller reserved.
+async fn write_alone(pg: &Pg, p: Pending) {
+    let out = write_claiming(pg, std::slice::from_ref(&p.job), p.now, &p.claim).await;
+    let _ = p.done.send(out);
 }
 
 /// Gives each caller its job's place and at most as many claimed jobs as it reserved
