@@ -1,5 +1,6 @@
-//! ActionCable client frames: `subscribe`, `unsubscribe` and `message` commands, and the
-//! channel identifiers inside them. A frame that parses re-encodes to one that parses the
+//! ActionCable client frames: `subscribe` (with the extended protocol's `history`),
+//! `history`, `unsubscribe`, `message` and `pong` commands, and the channel identifiers
+//! inside them. A frame that parses re-encodes to one that parses the
 //! same; its identifier is echoed byte for byte in the confirmation; a rejection names why.
 
 use crate::same_json;
@@ -21,17 +22,32 @@ pub fn run(data: &[u8]) {
 }
 
 fn parsed(text: &str, command: Command) {
+    let identifier = match &command {
+        Command::Unsubscribe(identifier)
+        | Command::Subscribe { identifier, .. }
+        | Command::History { identifier, .. }
+        | Command::Message { identifier, .. } => identifier,
+        Command::Pong => return,
+    };
     let canonical = match &command {
-        Command::Subscribe(id) => json!({"command": "subscribe", "identifier": id}),
+        Command::Pong => return,
+        Command::Subscribe {
+            identifier,
+            history: None,
+        } => json!({"command": "subscribe", "identifier": identifier}),
+        Command::Subscribe {
+            identifier,
+            history: Some(h),
+        } => json!({"command": "subscribe", "identifier": identifier, "history": h.to_json()}),
+        Command::History {
+            identifier,
+            history,
+        } => json!({"command": "history", "identifier": identifier, "history": history.to_json()}),
         Command::Unsubscribe(id) => json!({"command": "unsubscribe", "identifier": id}),
         Command::Message { identifier, data } => {
             assert!(data.is_object(), "message data {data} is not an object");
             json!({"command": "message", "identifier": identifier, "data": data.to_string()})
         }
-    };
-    let identifier = match &command {
-        Command::Subscribe(id) | Command::Unsubscribe(id) => id,
-        Command::Message { identifier, .. } => identifier,
     };
     assert!(
         identifier.len() <= text.len(),

@@ -147,6 +147,15 @@ pub struct CableArgs {
     /// Most rows deleted by one trim transaction (trimming repeats until done).
     #[arg(id = "cable_trim_batch_size", long = "cable-trim-batch-size", env = "TRIFECTA_CABLE_TRIM_BATCH_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub trim_batch_size: u32,
+    /// Most messages of one stream replayed to a resuming client; a longer gap is refused.
+    #[arg(id = "cable_history_limit", long = "cable-history-limit", env = "TRIFECTA_CABLE_HISTORY_LIMIT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub history_limit: u32,
+    /// Oldest message replayed to a resuming client; a gap reaching further back is refused.
+    #[arg(id = "cable_history_ttl", long = "cable-history-ttl", env = "TRIFECTA_CABLE_HISTORY_TTL", default_value = "5min", value_parser = humantime::parse_duration)]
+    pub history_ttl: Duration,
+    /// How long a closed connection's session can be restored by its client.
+    #[arg(id = "cable_session_ttl", long = "cable-session-ttl", env = "TRIFECTA_CABLE_SESSION_TTL", default_value = "5min", value_parser = humantime::parse_duration)]
+    pub session_ttl: Duration,
 }
 
 impl CableArgs {
@@ -157,6 +166,9 @@ impl CableArgs {
             message_retention: self.message_retention,
             trim_interval: self.trim_interval,
             trim_batch_size: self.trim_batch_size,
+            history_limit: self.history_limit,
+            history_ttl: self.history_ttl,
+            session_ttl: self.session_ttl,
         }
     }
 }
@@ -170,6 +182,9 @@ impl Default for CableArgs {
             message_retention: o.message_retention,
             trim_interval: o.trim_interval,
             trim_batch_size: o.trim_batch_size,
+            history_limit: o.history_limit,
+            history_ttl: o.history_ttl,
+            session_ttl: o.session_ttl,
         }
     }
 }

@@ -38,7 +38,10 @@ pub fn js_dir() -> PathBuf {
 /// `make test` runs `npm ci` first; a bare `cargo test` installs here once.
 pub fn ensure_node_modules() {
     let dir = js_dir();
-    if dir.join("node_modules/@rails/actioncable").exists() && dir.join("node_modules/ws").exists()
+    let installed = ["@rails/actioncable", "@anycable/core", "ws"];
+    if installed
+        .iter()
+        .all(|m| dir.join("node_modules").join(m).exists())
     {
         return;
     }

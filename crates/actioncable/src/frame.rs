@@ -4,6 +4,8 @@
 //! escape ([`identifier_json`]); they are never re-serialized from parsed params, whose key
 //! order or number format could differ (`docs/protocols.md` §1.4).
 
+use std::sync::Arc;
+
 use axum::extract::ws::Utf8Bytes;
 use serde_json::{Map, Value};
 
@@ -73,11 +75,106 @@ pub(crate) fn disconnect(reason: DisconnectReason, reconnect: bool) -> Utf8Bytes
     ))
 }
 
+/// `{"type":"welcome","sid":…}`, or with `restored` the identifiers of the subscriptions a
+/// restored session kept (the extended protocol).
+pub(crate) fn welcome_ext(sid: &str, restored: Option<&[Arc<str>]>) -> Utf8Bytes {
+    let sid = Value::from(sid);
+    Utf8Bytes::from(match restored {
+        None => format!(r#"{{"type":"welcome","sid":{sid}}}"#),
+        Some(ids) => {
+            let ids = Value::from(ids.iter().map(|i| Value::from(&**i)).collect::<Vec<_>>());
+            format!(r#"{{"type":"welcome","sid":{sid},"restored":true,"restored_ids":{ids}}}"#)
+        }
+    })
+}
+
+/// `{"identifier":…,"message":<payload>,"stream_id":…,"epoch":…,"offset":…}`: a broadcast
+/// with its place in the stream's history (the extended protocol).
+pub(crate) fn data_ext(
+    id_json: &str,
+    payload: &str,
+    stream: &str,
+    epoch_json: &str,
+    offset: i64,
+) -> Utf8Bytes {
+    let stream = Value::from(stream);
+    Utf8Bytes::from(format!(
+        r#"{{"identifier":{id_json},"message":{payload},"stream_id":{stream},"epoch":{epoch_json},"offset":{offset}}}"#
+    ))
+}
+
+/// `{"identifier":…,"type":"confirm_history"}`: the whole gap was sent.
+pub(crate) fn confirm_history(id_json: &str) -> Utf8Bytes {
+    Utf8Bytes::from(format!(
+        r#"{{"identifier":{id_json},"type":"confirm_history"}}"#
+    ))
+}
+
+/// `{"identifier":…,"type":"reject_history"}`: the gap could not be sent whole, and none of
+/// it was.
+pub(crate) fn reject_history(id_json: &str) -> Utf8Bytes {
+    Utf8Bytes::from(format!(
+        r#"{{"identifier":{id_json},"type":"reject_history"}}"#
+    ))
+}
+
+/// What a resuming client asks to be sent (`history` of `subscribe` and of the `history`
+/// command): per stream the last offset it got, and for streams it has no offset for, the
+/// time (Unix seconds) since when.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HistoryRequest {
+    /// Unix seconds: messages created since then, for streams not in `streams`.
+    pub since: Option<i64>,
+    /// Stream name → (epoch, offset), in the order sent.
+    pub streams: Vec<(String, String, i64)>,
+}
+
+impl HistoryRequest {
+    /// The client's position on `stream`, if it sent one.
+    pub(crate) fn position(&self, stream: &str) -> Option<(&str, i64)> {
+        self.streams
+            .iter()
+            .find(|(s, _, _)| s == stream)
+            .map(|(_, epoch, offset)| (epoch.as_str(), *offset))
+    }
+
+    /// The request as the client sends it.
+    pub fn to_json(&self) -> Value {
+        let mut streams = Map::new();
+        for (stream, epoch, offset) in &self.streams {
+            streams.insert(
+                stream.clone(),
+                serde_json::json!({"epoch": epoch, "offset": offset}),
+            );
+        }
+        let mut out = Map::new();
+        if let Some(since) = self.since {
+            out.insert("since".into(), since.into());
+        }
+        out.insert("streams".into(), Value::Object(streams));
+        Value::Object(out)
+    }
+}
+
 /// A client command, with its identifier still raw.
 #[derive(Debug, PartialEq)]
 pub enum Command {
-    /// `{"command":"subscribe","identifier":…}`.
-    Subscribe(String),
+    /// `{"command":"subscribe","identifier":…}`, with the extended protocol's `history`.
+    Subscribe {
+        /// The raw identifier.
+        identifier: String,
+        /// What to replay after the confirmation.
+        history: Option<HistoryRequest>,
+    },
+    /// `{"command":"history","identifier":…,"history":{…}}` (the extended protocol).
+    History {
+        /// The raw identifier.
+        identifier: String,
+        /// What to replay.
+        history: HistoryRequest,
+    },
+    /// `{"command":"pong"}` (the extended protocol's answer to a ping).
+    Pong,
     /// `{"command":"unsubscribe","identifier":…}`.
     Unsubscribe(String),
     /// `{"command":"message","identifier":…,"data":"<JSON object>"}`.
@@ -104,6 +201,9 @@ pub enum BadFrame {
     /// A `message` whose `data` is not a string holding a JSON object.
     #[error("message data is not a JSON-encoded string")]
     BadData,
+    /// A `history` that is not `{since?: integer, streams?: {name: {epoch, offset}}}`.
+    #[error("history is not {{since, streams: {{name: {{epoch, offset}}}}}}")]
+    BadHistory,
 }
 
 /// Parses one text frame.
@@ -118,11 +218,30 @@ pub fn parse_command(text: &str) -> Result<Command, BadFrame> {
         Some(Value::String(c)) => c,
         other => return Err(BadFrame::UnknownCommand(format!("{other:?}"))),
     };
+    if command == "pong" {
+        return Ok(Command::Pong);
+    }
     let Some(Value::String(identifier)) = m.remove("identifier") else {
         return Err(BadFrame::NoIdentifier);
     };
     match command.as_str() {
-        "subscribe" => Ok(Command::Subscribe(identifier)),
+        "subscribe" => {
+            let history = match m.remove("history") {
+                None | Some(Value::Null) => None,
+                Some(h) => Some(parse_history(h)?),
+            };
+            Ok(Command::Subscribe {
+                identifier,
+                history,
+            })
+        }
+        "history" => {
+            let history = parse_history(m.remove("history").unwrap_or(Value::Null))?;
+            Ok(Command::History {
+                identifier,
+                history,
+            })
+        }
         "unsubscribe" => Ok(Command::Unsubscribe(identifier)),
         "message" => {
             // `perform` sends `data` as a JSON-encoded string of an object.
@@ -136,6 +255,37 @@ pub fn parse_command(text: &str) -> Result<Command, BadFrame> {
         }
         _ => Err(BadFrame::UnknownCommand(command)),
     }
+}
+
+/// `{since?: integer, streams?: {name: {epoch: string, offset: integer}}}`; at least one of
+/// the two.
+fn parse_history(value: Value) -> Result<HistoryRequest, BadFrame> {
+    let Value::Object(mut h) = value else {
+        return Err(BadFrame::BadHistory);
+    };
+    let since = match h.remove("since") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_i64().ok_or(BadFrame::BadHistory)?),
+    };
+    let mut streams = Vec::new();
+    match h.remove("streams") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (stream, pos) in map {
+                let epoch = pos.get("epoch").and_then(Value::as_str);
+                let offset = pos.get("offset").and_then(Value::as_i64);
+                let (Some(epoch), Some(offset)) = (epoch, offset) else {
+                    return Err(BadFrame::BadHistory);
+                };
+                streams.push((stream, epoch.to_owned(), offset));
+            }
+        }
+        Some(_) => return Err(BadFrame::BadHistory),
+    }
+    if since.is_none() && streams.is_empty() {
+        return Err(BadFrame::BadHistory);
+    }
+    Ok(HistoryRequest { since, streams })
 }
 
 /// The identifier's params, if it is a JSON object naming a channel.
@@ -163,8 +313,34 @@ mod tests {
     fn commands_parse() {
         assert_eq!(
             parse_command(r#"{"command":"subscribe","identifier":"{\"channel\":\"A\"}"}"#),
-            Ok(Command::Subscribe(r#"{"channel":"A"}"#.into()))
+            Ok(Command::Subscribe {
+                identifier: r#"{"channel":"A"}"#.into(),
+                history: None
+            })
         );
+        assert_eq!(
+            parse_command(
+                r#"{"command":"history","identifier":"x","history":{"since":5,"streams":{"s":{"epoch":"e","offset":7}}}}"#
+            ),
+            Ok(Command::History {
+                identifier: "x".into(),
+                history: HistoryRequest {
+                    since: Some(5),
+                    streams: vec![("s".into(), "e".into(), 7)]
+                }
+            })
+        );
+        assert_eq!(
+            parse_command(r#"{"command":"history","identifier":"x","history":{"streams":{}}}"#),
+            Err(BadFrame::BadHistory)
+        );
+        assert_eq!(
+            parse_command(
+                r#"{"command":"history","identifier":"x","history":{"streams":{"s":{"offset":1}}}}"#
+            ),
+            Err(BadFrame::BadHistory)
+        );
+        assert_eq!(parse_command(r#"{"command":"pong"}"#), Ok(Command::Pong));
         assert_eq!(parse_command("nope"), Err(BadFrame::NotAnObject));
         assert_eq!(
             parse_command(r#"{"command":"message","identifier":"x","data":{"a":1}}"#),

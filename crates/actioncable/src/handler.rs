@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::connect::ConnectRequest;
-use super::{ActionCable, PROTOCOL, session};
+use super::resume::RESTORE_HEADER;
+use super::{ActionCable, PROTOCOL, PROTOCOL_EXT, session};
 
 /// Read buffer per socket: commands are small, and a large buffer would be most of an idle
 /// connection's memory.
@@ -45,11 +46,15 @@ async fn upgrade(State(server): State<ActionCable>, request: Request) -> Respons
         tracing::info!(origin = ?parts.headers.get(header::ORIGIN), "cable origin not allowed");
         return not_found();
     }
-    let ws = ws.protocols([PROTOCOL]);
-    if ws.selected_protocol().is_none() {
-        tracing::info!("cable client did not offer {PROTOCOL}");
-        return not_found();
-    }
+    let ws = ws.protocols([PROTOCOL_EXT, PROTOCOL]);
+    let ext = match ws.selected_protocol().map(|p| p.as_bytes()) {
+        Some(p) if p == PROTOCOL_EXT.as_bytes() => true,
+        Some(_) => false,
+        None => {
+            tracing::info!("cable client offered neither {PROTOCOL} nor {PROTOCOL_EXT}");
+            return not_found();
+        }
+    };
     if server.inner.token.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     }
@@ -58,6 +63,13 @@ async fn upgrade(State(server): State<ActionCable>, request: Request) -> Respons
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
     let request = ConnectRequest::new(parts.uri, parts.headers, peer);
+    // The session a reconnecting extended-protocol client asks to restore.
+    let ext = ext.then(|| {
+        request
+            .header(RESTORE_HEADER)
+            .or_else(|| request.param("sid"))
+            .map(str::to_owned)
+    });
     let max = server.inner.config.max_frame;
     ws.max_message_size(max)
         .max_frame_size(max)
@@ -66,7 +78,7 @@ async fn upgrade(State(server): State<ActionCable>, request: Request) -> Respons
         .on_upgrade(move |socket| {
             // axum spawns this future itself; tracking it makes shutdown wait for it.
             let tracker = server.inner.tracker.clone();
-            tracker.track_future(session::run(server, socket, request))
+            tracker.track_future(session::run(server, socket, request, ext))
         })
 }
 

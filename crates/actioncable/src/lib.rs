@@ -1,5 +1,6 @@
-//! An ActionCable server: the wire protocol of `@rails/actioncable` (`actioncable-v1-json`)
-//! at `GET /cable`, over the [`Cable`] pub/sub.
+//! An ActionCable server: the wire protocol of `@rails/actioncable` (`actioncable-v1-json`),
+//! and AnyCable's extension of it for `@anycable/web` (`actioncable-v1-ext-json`), at
+//! `GET /cable`, over the [`Cable`] pub/sub.
 //!
 //! - [`handler`]: the upgrade: 404 for plain HTTP, foreign origins or clients not offering
 //!   `actioncable-v1-json`; limits on frame size and buffers.
@@ -11,6 +12,10 @@
 //! - `outbox`: broadcasts shared by every queue (never copied per socket or identifier),
 //!   queues bounded in bytes, and the server-wide memory budget.
 //! - [`Channel`] / [`Registry`]: the channel API; [`Connect`]: the connection hook.
+//! - `resume` and `replay`: AnyCable's extended protocol ([`PROTOCOL_EXT`], chosen when the
+//!   client offers it): a session id in the welcome, sessions saved in the cable store and
+//!   restored on reconnect (`restored_ids`), broadcasts carrying `stream_id`, `epoch` and
+//!   `offset` (the Solid Cable message id), and `history` replays, whole or refused.
 //! - `remote`: disconnect and unsubscribe orders across processes on the internal cable
 //!   channel [`INTERNAL_CHANNEL`] ([`ActionCable::disconnect_everywhere`],
 //!   [`ActionCable::unsubscribe_everywhere`], [`remote_disconnect`], [`remote_unsubscribe`]).
@@ -31,6 +36,8 @@ mod frame;
 pub mod handler;
 mod outbox;
 mod remote;
+mod replay;
+mod resume;
 mod session;
 mod subscriptions;
 
@@ -58,12 +65,17 @@ use trifecta_cable::{self as cable, Cable};
 #[doc(hidden)]
 pub mod fuzzing {
     pub use super::frame::{
-        BadFrame, Command, confirm, identifier_json, parse_command, parse_identifier,
+        BadFrame, Command, HistoryRequest, confirm, identifier_json, parse_command,
+        parse_identifier,
     };
 }
 
-/// The sub-protocol the server selects.
+/// The sub-protocol of `@rails/actioncable`.
 pub const PROTOCOL: &str = "actioncable-v1-json";
+
+/// AnyCable's extended protocol (session restore, history, stream offsets), selected when
+/// the client offers it (`@anycable/web`).
+pub const PROTOCOL_EXT: &str = "actioncable-v1-ext-json";
 
 /// The ActionCable server handle. Cheap to clone.
 #[derive(Clone)]
@@ -97,6 +109,9 @@ struct Counters {
     oversize_frames: AtomicU64,
     revoked_connections: AtomicU64,
     frames_delivered: AtomicU64,
+    restored_sessions: AtomicU64,
+    replayed_messages: AtomicU64,
+    rejected_histories: AtomicU64,
 }
 
 struct Conn {
@@ -151,6 +166,12 @@ pub struct ServerStats {
     pub payloads: u64,
     /// Broadcast frames written to sockets since start (one per receiving identifier).
     pub frames_delivered: u64,
+    /// Sessions restored by a reconnecting client (extended protocol).
+    pub restored_sessions: u64,
+    /// Messages sent by history replays.
+    pub replayed_messages: u64,
+    /// History requests answered `reject_history` (a gap not kept whole).
+    pub rejected_histories: u64,
 }
 
 impl ActionCable {
@@ -357,6 +378,9 @@ impl ActionCable {
             oversize_frames: c.oversize_frames.load(Ordering::Relaxed),
             payloads: self.inner.ledger.payloads(),
             frames_delivered: c.frames_delivered.load(Ordering::Relaxed),
+            restored_sessions: c.restored_sessions.load(Ordering::Relaxed),
+            replayed_messages: c.replayed_messages.load(Ordering::Relaxed),
+            rejected_histories: c.rejected_histories.load(Ordering::Relaxed),
         }
     }
 

@@ -72,7 +72,11 @@ impl Ledger {
         {
             return payload;
         }
-        let payload = Arc::new(Payload::new(message.payload.clone(), server));
+        let payload = Arc::new(Payload::new(
+            message.payload.clone(),
+            message.channel.clone(),
+            server,
+        ));
         *last = (message.id, Arc::downgrade(&payload));
         payload
     }
@@ -94,11 +98,13 @@ impl Ledger {
 /// alive.
 pub(super) struct Payload {
     text: Arc<str>,
+    /// The stream it was broadcast on (the extended protocol's `stream_id`).
+    stream: Arc<str>,
     server: Weak<Inner>,
 }
 
 impl Payload {
-    pub(super) fn new(text: Arc<str>, server: &Arc<Inner>) -> Self {
+    pub(super) fn new(text: Arc<str>, stream: Arc<str>, server: &Arc<Inner>) -> Self {
         server
             .ledger
             .pinned
@@ -106,12 +112,17 @@ impl Payload {
         server.ledger.payloads.fetch_add(1, Ordering::Relaxed);
         Self {
             text,
+            stream,
             server: Arc::downgrade(server),
         }
     }
 
     pub(super) fn text(&self) -> &str {
         &self.text
+    }
+
+    pub(super) fn stream(&self) -> &str {
+        &self.stream
     }
 }
 

@@ -18,6 +18,7 @@ use tokio_util::sync::{CancellationToken, PollSemaphore};
 use super::connect::{ConnectRequest, ConnectionInfo, Rejected};
 use super::frame::{self, DisconnectReason};
 use super::outbox::{self, Item, Outbox};
+use super::resume::Ext;
 use super::subscriptions::{Stream, Sub};
 use super::{ActionCable, Conn, Control};
 
@@ -47,10 +48,19 @@ pub(super) struct Session {
     pub(super) streams: HashMap<String, Stream>,
     pub(super) outbox: Outbox,
     pub(super) kick: CancellationToken,
+    /// The extended protocol's state, when the client speaks it (boxed: most sockets do
+    /// not, and an idle socket's task stays small).
+    pub(super) ext: Option<Box<Ext>>,
 }
 
-/// Runs one connection from upgrade to close.
-pub(super) async fn run(server: ActionCable, mut socket: WebSocket, request: ConnectRequest) {
+/// Runs one connection from upgrade to close. `ext` when the client chose the extended
+/// protocol, with the session id it presented to restore, if any.
+pub(super) async fn run(
+    server: ActionCable,
+    mut socket: WebSocket,
+    request: ConnectRequest,
+    ext: Option<Option<String>>,
+) {
     let identity = match server.connect_hook().connect(&request).await {
         Ok(identity) => identity,
         Err(Rejected) => {
@@ -64,6 +74,18 @@ pub(super) async fn run(server: ActionCable, mut socket: WebSocket, request: Con
             let _ = tokio::time::timeout(GOODBYE_TIMEOUT, goodbye(&mut socket, bye)).await;
             return;
         }
+    };
+    let ext = match ext {
+        None => None,
+        Some(restore_from) => match server.inner.cable.epoch().await {
+            Ok(epoch) => Some(Box::new(Ext::new(&epoch, restore_from))),
+            Err(err) => {
+                tracing::error!(cause = %err, "cannot read the cable's epoch; closing the socket");
+                let bye = frame::disconnect(DisconnectReason::ServerRestart, true);
+                let _ = tokio::time::timeout(GOODBYE_TIMEOUT, goodbye(&mut socket, bye)).await;
+                return;
+            }
+        },
     };
     let (control_tx, control_rx) = mpsc::channel(CONTROL_QUEUE);
     let kick = CancellationToken::new();
@@ -82,6 +104,7 @@ pub(super) async fn run(server: ActionCable, mut socket: WebSocket, request: Con
         streams: HashMap::new(),
         outbox,
         kick,
+        ext,
     };
     tracing::debug!(conn = conn_id, identity = ?session.info.identity.id, "cable connected");
     session.serve(out_rx, control_rx).await;
@@ -91,6 +114,10 @@ pub(super) async fn run(server: ActionCable, mut socket: WebSocket, request: Con
             identity = ?session.info.identity.id,
             "disconnected a cable client too slow to read its frames"
         );
+    }
+    if session.ext.is_some() && !session.subs.is_empty() {
+        // What a client that comes back within the session TTL restores.
+        Box::pin(session.save()).await;
     }
     Box::pin(session.close_subscriptions()).await;
     server.deregister_conn(conn_id);
@@ -128,7 +155,8 @@ impl Session {
         control_rx: &mut mpsc::Receiver<Control>,
         queued: &AtomicUsize,
     ) {
-        if self.write(vec![frame::WELCOME]).await.is_err() {
+        let welcome = Box::pin(self.welcome()).await;
+        if self.write(vec![welcome]).await.is_err() {
             return;
         }
         let config = &self.server.inner.config;
@@ -200,6 +228,9 @@ impl Session {
                     let now = self.server.inner.cable.clock().now().secs();
                     if self.write(vec![frame::ping(now)]).await.is_err() {
                         return;
+                    }
+                    if self.ext.as_ref().is_some_and(|e| !e.parked.is_empty()) {
+                        Box::pin(self.unpark_older_than(every)).await;
                     }
                 }
                 _ = check.tick() => {
@@ -284,12 +315,22 @@ impl Session {
             tokio::task::yield_now().await;
         }
         let socket = &mut self.socket;
+        let epoch = self.ext.as_ref().map(|e| e.epoch_json.clone());
         let mut frames = 0_u64;
         let written = &mut frames;
         let io = async move {
             for item in items {
                 for target in item.targets() {
-                    let f = frame::data(&target.id_json, item.payload.text());
+                    let f = match &epoch {
+                        None => frame::data(&target.id_json, item.payload.text()),
+                        Some(epoch) => frame::data_ext(
+                            &target.id_json,
+                            item.payload.text(),
+                            item.payload.stream(),
+                            epoch,
+                            item.message_id,
+                        ),
+                    };
                     socket.feed(Message::Text(f)).await?;
                     *written += 1;
                 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::channel::{Channel, Context, Effect};
-use super::frame::{self, Command};
+use super::frame::{self, Command, HistoryRequest};
 use super::outbox::{Outbox, Target};
 use super::remote;
 use super::session::{Gone, Session};
@@ -21,13 +21,13 @@ use trifecta_cable::{self as cable, Message, Sink};
 /// One live subscription of a connection.
 pub(super) struct Sub {
     /// The identifier as a JSON string literal.
-    id_json: Arc<str>,
+    pub(super) id_json: Arc<str>,
     /// The channel's registered name (the `trifecta_cable_subscriptions` label).
-    name: String,
-    channel: Box<dyn Channel>,
+    pub(super) name: String,
+    pub(super) channel: Box<dyn Channel>,
     /// Names of the socket's streams this subscription is a target of (one or two, so a
     /// list: a set or the parsed params kept here cost ~700 bytes per subscription).
-    streams: Vec<String>,
+    pub(super) streams: Vec<String>,
 }
 
 /// One stream of a socket: its cable registration and the sink every subscription of the
@@ -85,7 +85,15 @@ fn params_of(identifier: &str) -> Map<String, Value> {
 impl Session {
     pub(super) async fn on_text(&mut self, text: &str) -> Result<(), Gone> {
         match frame::parse_command(text) {
-            Ok(Command::Subscribe(id)) => self.subscribe(id).await,
+            Ok(Command::Subscribe {
+                identifier,
+                history,
+            }) => self.subscribe(identifier, history).await,
+            Ok(Command::History {
+                identifier,
+                history,
+            }) => self.history(&identifier, &history).await,
+            Ok(Command::Pong) => Ok(()),
             Ok(Command::Unsubscribe(id)) => {
                 self.unsubscribe(&id).await;
                 Ok(())
@@ -99,7 +107,11 @@ impl Session {
         }
     }
 
-    async fn subscribe(&mut self, identifier: String) -> Result<(), Gone> {
+    async fn subscribe(
+        &mut self,
+        identifier: String,
+        history: Option<HistoryRequest>,
+    ) -> Result<(), Gone> {
         if !self.still_valid().await {
             self.revoke().await;
             return Err(Gone);
@@ -149,8 +161,30 @@ impl Session {
         let confirm = frame::confirm(&sub.id_json);
         metrics::gauge!("trifecta_cable_subscriptions", "channel" => sub.name.clone())
             .increment(1.0);
-        self.subs.insert(Arc::from(identifier), sub);
-        self.write(vec![confirm]).await
+        let key: Arc<str> = Arc::from(identifier);
+        self.subs.insert(key.clone(), sub);
+        self.write(vec![confirm]).await?;
+        if self.ext.is_some() {
+            self.save().await;
+            if let Some(history) = history {
+                self.replay(&key, &history).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The floor at which `id_json` joined the socket's stream `name`: it gets the stream's
+    /// messages after it, so a replay for it ends there.
+    pub(super) fn join_floor(&self, name: &str, id_json: &str) -> Option<i64> {
+        let stream = self.streams.get(name)?;
+        let targets = stream.sink.targets();
+        let target = targets.iter().find(|t| &*t.id_json == id_json)?;
+        // The registration's first target keeps the registration's own floor.
+        Some(if target.floor == i64::MIN {
+            stream.registration.floor()
+        } else {
+            target.floor
+        })
     }
 
     async fn unsubscribe(&mut self, identifier: &str) {
@@ -158,7 +192,9 @@ impl Session {
             tracing::debug!(identifier, "unsubscribe from an unknown subscription");
             return;
         };
+        self.forget_parked(&key);
         self.run_unsubscribed(&key, &mut sub).await;
+        self.save().await;
     }
 
     async fn message(&mut self, identifier: &str, data: Value) -> Result<(), Gone> {
@@ -242,7 +278,7 @@ impl Session {
 
     /// Makes `id_json` a target of the socket's stream `name`, registering the stream with
     /// the cable if it is the first.
-    async fn join_stream(
+    pub(super) async fn join_stream(
         &mut self,
         cable: &cable::Cable,
         name: &str,
@@ -315,12 +351,16 @@ impl Session {
         let ended: Vec<Arc<str>> = self
             .subs
             .iter()
-            .filter(|(_, sub)| streams.iter().any(|s| sub.streams.contains(s)))
+            .filter(|(key, sub)| {
+                streams.iter().any(|s| sub.streams.contains(s))
+                    || self.parked_streams_any(key, streams)
+            })
             .map(|(key, _)| key.clone())
             .collect();
         let mut frames = Vec::with_capacity(ended.len());
         for key in ended {
             if let Some((key, mut sub)) = self.subs.remove_entry(&key) {
+                self.forget_parked(&key);
                 self.run_unsubscribed(&key, &mut sub).await;
                 frames.push(frame::reject(&sub.id_json));
             }
@@ -329,6 +369,7 @@ impl Session {
             return Ok(());
         }
         tracing::info!(subscriptions = frames.len(), "ended subscriptions by order");
+        self.save().await;
         self.write(frames).await
     }
 

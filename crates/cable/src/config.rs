@@ -13,6 +13,13 @@ pub struct CableOptions {
     pub trim_interval: Duration,
     /// Most rows deleted by one trim transaction (trimming repeats until done).
     pub trim_batch_size: u32,
+    /// Most messages of one stream a resuming client is sent; a longer gap is refused.
+    pub history_limit: u32,
+    /// Oldest message a resuming client is sent; a gap reaching further back is refused.
+    /// At most the message retention.
+    pub history_ttl: Duration,
+    /// How long a closed connection's session can be restored.
+    pub session_ttl: Duration,
 }
 
 impl Default for CableOptions {
@@ -22,6 +29,10 @@ impl Default for CableOptions {
             message_retention: Duration::from_secs(24 * 60 * 60),
             trim_interval: Duration::from_secs(60),
             trim_batch_size: 1000,
+            // AnyCable's defaults.
+            history_limit: 100,
+            history_ttl: Duration::from_secs(300),
+            session_ttl: Duration::from_secs(300),
         }
     }
 }

@@ -33,12 +33,19 @@ pub trait Sink: Send + Sync + 'static {
 pub struct Subscription {
     channel: Arc<str>,
     id: u64,
+    floor: i64,
 }
 
 impl Subscription {
     /// The channel subscribed to.
     pub fn channel(&self) -> &str {
         &self.channel
+    }
+
+    /// The id of the newest message when the registration was made: it gets every later
+    /// message and none up to this one (where a history replay for it ends).
+    pub fn floor(&self) -> i64 {
+        self.floor
     }
 }
 
@@ -109,7 +116,11 @@ impl Hub {
             ch.sinks.insert(id, Entry { sink, floor });
         }
         state.rewind = Some(state.rewind.map_or(floor, |r| r.min(floor)));
-        Subscription { channel: key, id }
+        Subscription {
+            channel: key,
+            id,
+            floor,
+        }
     }
 
     pub(super) fn remove(&self, sub: &Subscription) {

@@ -16,6 +16,7 @@
 
 mod config;
 mod error;
+mod history;
 mod hub;
 mod listener;
 mod store;
@@ -45,17 +46,20 @@ pub const SCHEMA: trifecta_store::Schema = trifecta_store::Schema {
     runner: embedded::migrations::runner,
 };
 pub use error::{Error, Result};
+pub use history::{Gap, History, Start};
 pub use hub::{Sink, Subscription};
 pub use listener::Listener;
 pub use store::{TableStats, channel_hash};
+/// The time type of [`Message::created_at`] and [`Start::Since`].
+pub use trifecta_store::Timestamp;
 
 /// The cable's migrations on PostgreSQL (`sql/postgres/`), for [`trifecta_store::Pg::migrate`].
 pub fn postgres_migrations() -> refinery::Runner {
     embedded_pg::migrations::runner()
 }
 
+use trifecta_store::Clock;
 use trifecta_store::WakeMode;
-use trifecta_store::{Clock, Timestamp};
 
 /// Longest channel name accepted, in bytes (Solid Cable's column limit).
 pub const MAX_CHANNEL_LEN: usize = 1024;
@@ -89,6 +93,8 @@ struct Inner {
     listener_started: AtomicBool,
     listener_errors: AtomicU64,
     polls: AtomicU64,
+    /// The store's history epoch, read once.
+    epoch: tokio::sync::OnceCell<Arc<str>>,
     /// `trifecta_cable_broadcasts_total`, looked up once (a registry lookup per broadcast
     /// otherwise, with a recorder installed).
     broadcasts: metrics::Counter,
@@ -139,6 +145,7 @@ impl Cable {
                 listener_started: AtomicBool::new(false),
                 listener_errors: AtomicU64::new(0),
                 polls: AtomicU64::new(0),
+                epoch: tokio::sync::OnceCell::new(),
                 broadcasts: metrics::counter!("trifecta_cable_broadcasts_total"),
             }),
         }

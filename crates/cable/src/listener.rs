@@ -131,7 +131,7 @@ fn jittered(interval: Duration) -> Duration {
     interval.mul_f64(0.9 + fastrand::f64() * 0.1)
 }
 
-/// Trims old messages every trim interval until `token` is cancelled.
+/// Trims old messages and expired sessions every trim interval until `token` is cancelled.
 pub(super) async fn trim_loop(cable: Cable, token: tokio_util::sync::CancellationToken) {
     let every = cable.inner.config.trim_interval;
     loop {
@@ -141,6 +141,9 @@ pub(super) async fn trim_loop(cable: Cable, token: tokio_util::sync::Cancellatio
         }
         if let Err(err) = cable.trim().await {
             tracing::warn!(cause = %err, "cable trim failed; will retry");
+        }
+        if let Err(err) = cable.trim_sessions().await {
+            tracing::warn!(cause = %err, "cable session trim failed; will retry");
         }
     }
 }

@@ -2,6 +2,9 @@
 //! gap-free guarantee under concurrent publishers on two "servers" (two cables, each with its
 //! own pool, hub and listener, on one database), trimming, stats and migrations.
 
+#[path = "shared/history.rs"]
+mod history;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -237,15 +240,18 @@ async fn migrations_run_once_and_refuse_a_newer_history() {
         pg.check_schema(trifecta_cable::postgres_migrations)
             .await
             .expect("at this binary's schema"),
-        1
+        2
     );
-    assert_eq!(first.applied, vec!["V1__messages".to_owned()]);
+    assert_eq!(
+        first.applied,
+        vec!["V1__messages".to_owned(), "V2__history".to_owned()]
+    );
     let again = pg
         .migrate(trifecta_cable::postgres_migrations)
         .await
         .expect("again");
     assert!(again.applied.is_empty());
-    assert_eq!(again.version, 1);
+    assert_eq!(again.version, 2);
     let conn = pg.get().await.expect("conn");
     conn.batch_execute(
         "INSERT INTO cable_schema_history (version, name, applied_on, checksum) VALUES (99, 'future', 'now', '0')",
@@ -322,4 +328,10 @@ async fn a_killed_listen_connection_comes_back_and_catches_up() {
     token.cancel();
     tracker.close();
     tracker.wait().await;
+}
+
+#[tokio::test]
+async fn history_and_sessions_on_postgres() {
+    let url = testing::database().await.expect("test database");
+    history::check(store(&url, 2).await).await;
 }

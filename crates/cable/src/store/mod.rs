@@ -46,6 +46,15 @@ pub struct TableStats {
     pub payload_bytes: i64,
 }
 
+/// Which of a stream's messages a history read wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Window {
+    /// Those with an id above this.
+    After(i64),
+    /// Those created at or after this.
+    Since(Timestamp),
+}
+
 /// The cable's store: its operations on whichever [`Backend`] it is. Cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct Store(pub(crate) Backend);
@@ -123,6 +132,72 @@ impl Store {
                     .await
             }
             Backend::Postgres(pg) => postgres::trim_batch(pg, cutoff, limit).await,
+        }
+    }
+
+    /// The history's epoch and the highest message id ever trimmed.
+    pub(crate) async fn meta(&self) -> Result<(String, i64)> {
+        match &self.0 {
+            Backend::Sqlite(db) => db.call(|conn| sqlite::meta(conn)).await,
+            Backend::Postgres(pg) => postgres::meta(pg).await,
+        }
+    }
+
+    /// The messages of `channel` in `from`, up to id `upto`, in id order, at most `limit`.
+    pub(crate) async fn stream_messages(
+        &self,
+        channel: &str,
+        from: Window,
+        upto: i64,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        match &self.0 {
+            Backend::Sqlite(db) => {
+                let channel = channel.to_owned();
+                db.call(move |conn| sqlite::stream_messages(conn, &channel, from, upto, limit))
+                    .await
+            }
+            Backend::Postgres(pg) => {
+                postgres::stream_messages(pg, channel, from, upto, limit).await
+            }
+        }
+    }
+
+    /// Saves (or replaces) a session's state until `expires_at`.
+    pub(crate) async fn save_session(
+        &self,
+        sid: String,
+        state: String,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        match &self.0 {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::save_session(tx, &sid, &state, expires_at))
+                    .await
+            }
+            Backend::Postgres(pg) => postgres::save_session(pg, &sid, &state, expires_at).await,
+        }
+    }
+
+    /// Removes a session and returns its state, if it had not expired by `now`.
+    pub(crate) async fn take_session(&self, sid: String, now: Timestamp) -> Result<Option<String>> {
+        match &self.0 {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::take_session(tx, &sid, now))
+                    .await
+            }
+            Backend::Postgres(pg) => postgres::take_session(pg, &sid, now).await,
+        }
+    }
+
+    /// Deletes at most `limit` sessions expired by `now`; returns how many.
+    pub(crate) async fn trim_sessions(&self, now: Timestamp, limit: u32) -> Result<usize> {
+        match &self.0 {
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::trim_sessions(tx, now, limit))
+                    .await
+            }
+            Backend::Postgres(pg) => postgres::trim_sessions(pg, now, limit).await,
         }
     }
 

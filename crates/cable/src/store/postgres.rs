@@ -1,5 +1,5 @@
-//! The SQL of Solid Cable on PostgreSQL: every statement on `solid_cable_messages`, each
-//! next to the one function that runs it.
+//! The SQL of Solid Cable on PostgreSQL: every statement on `solid_cable_messages`, its
+//! history mark and its saved sessions, each next to the one function that runs it.
 //!
 //! PostgreSQL hands out identity values when a row is inserted but makes rows visible when
 //! their transaction commits, in whatever order the commits land: a reader of `id > last`
@@ -114,15 +114,130 @@ pub(super) async fn poll(
 }
 
 /// Deletes at most `limit` messages created before `cutoff`, skipping rows another trimmer
-/// has locked; returns how many.
+/// has locked, and raises the trim mark to the highest id deleted; returns how many.
 pub(super) async fn trim_batch(pg: &Pg, cutoff: Timestamp, limit: u32) -> Result<usize> {
-    const SQL: &str = "DELETE FROM solid_cable_messages WHERE id IN
-                         (SELECT id FROM solid_cable_messages WHERE created_at < $1
-                          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)";
+    const SQL: &str = "WITH gone AS (
+                         DELETE FROM solid_cable_messages WHERE id IN
+                           (SELECT id FROM solid_cable_messages WHERE created_at < $1
+                            ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+                         RETURNING id),
+                       mark AS (
+                         UPDATE trifecta_cable_meta
+                         SET trimmed_through = GREATEST(trimmed_through, (SELECT max(id) FROM gone))
+                         WHERE EXISTS (SELECT 1 FROM gone))
+                       SELECT count(*) FROM gone";
+    let conn = pg.get().await?;
+    let stmt = conn.prepare_cached(SQL).await.map_err(|e| pg.error(e))?;
+    let n: i64 = conn
+        .query_one(&stmt, &[&cutoff.0, &i64::from(limit)])
+        .await
+        .map_err(|e| pg.error(e))?
+        .get(0);
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// The history's epoch and the highest id ever trimmed.
+pub(super) async fn meta(pg: &Pg) -> Result<(String, i64)> {
+    const SQL: &str = "SELECT epoch, trimmed_through FROM trifecta_cable_meta WHERE id = 1";
+    let conn = pg.get().await?;
+    let stmt = conn.prepare_cached(SQL).await.map_err(|e| pg.error(e))?;
+    let row = conn.query_one(&stmt, &[]).await.map_err(|e| pg.error(e))?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// The messages of `channel` with `after < id <= upto` (by id), or, with `since`, those
+/// created at or after it up to `upto`; in id order, at most `limit`.
+pub(super) async fn stream_messages(
+    pg: &Pg,
+    channel: &str,
+    from: super::Window,
+    upto: i64,
+    limit: u32,
+) -> Result<Vec<Message>> {
+    const AFTER: &str = "SELECT id, payload, created_at FROM solid_cable_messages
+                         WHERE channel_hash = $1 AND channel = $2 AND id > $3 AND id <= $4
+                         ORDER BY id LIMIT $5";
+    const SINCE: &str = "SELECT id, payload, created_at FROM solid_cable_messages
+                         WHERE channel_hash = $1 AND channel = $2 AND created_at >= $3
+                           AND id <= $4
+                         ORDER BY id LIMIT $5";
+    let (sql, bound) = match from {
+        super::Window::After(id) => (AFTER, id),
+        super::Window::Since(t) => (SINCE, t.0),
+    };
+    let conn = pg.get().await?;
+    let stmt = conn.prepare_cached(sql).await.map_err(|e| pg.error(e))?;
+    let rows = conn
+        .query(
+            &stmt,
+            &[
+                &super::channel_hash(channel),
+                &channel.as_bytes(),
+                &bound,
+                &upto,
+                &i64::from(limit),
+            ],
+        )
+        .await
+        .map_err(|e| pg.error(e))?;
+    let name: Arc<str> = Arc::from(channel);
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: i64 = row.get(0);
+        match String::from_utf8(row.get(1)) {
+            Ok(payload) => out.push(Message {
+                id,
+                channel: name.clone(),
+                payload: Arc::from(payload),
+                created_at: Timestamp(row.get(2)),
+            }),
+            Err(_) => tracing::warn!(id, "skipping a cable message that is not UTF-8"),
+        }
+    }
+    Ok(out)
+}
+
+/// Saves (or replaces) a session's state until `expires_at`.
+pub(super) async fn save_session(
+    pg: &Pg,
+    sid: &str,
+    state: &str,
+    expires_at: Timestamp,
+) -> Result<()> {
+    const SQL: &str = "INSERT INTO trifecta_cable_sessions (sid, state, expires_at)
+                       VALUES ($1, $2, $3)
+                       ON CONFLICT (sid) DO UPDATE SET state = excluded.state,
+                                                       expires_at = excluded.expires_at";
+    let conn = pg.get().await?;
+    let stmt = conn.prepare_cached(SQL).await.map_err(|e| pg.error(e))?;
+    conn.execute(&stmt, &[&sid, &state, &expires_at.0])
+        .await
+        .map_err(|e| pg.error(e))?;
+    Ok(())
+}
+
+/// Removes a session and returns its state, if it had not expired by `now`.
+pub(super) async fn take_session(pg: &Pg, sid: &str, now: Timestamp) -> Result<Option<String>> {
+    const SQL: &str = "DELETE FROM trifecta_cable_sessions WHERE sid = $1
+                       RETURNING state, expires_at";
+    let conn = pg.get().await?;
+    let stmt = conn.prepare_cached(SQL).await.map_err(|e| pg.error(e))?;
+    let row = conn
+        .query_opt(&stmt, &[&sid])
+        .await
+        .map_err(|e| pg.error(e))?;
+    Ok(row.and_then(|r| (r.get::<_, i64>(1) > now.0).then(|| r.get(0))))
+}
+
+/// Deletes at most `limit` sessions expired by `now`; returns how many.
+pub(super) async fn trim_sessions(pg: &Pg, now: Timestamp, limit: u32) -> Result<usize> {
+    const SQL: &str = "DELETE FROM trifecta_cable_sessions WHERE sid IN
+                         (SELECT sid FROM trifecta_cable_sessions WHERE expires_at <= $1
+                          LIMIT $2 FOR UPDATE SKIP LOCKED)";
     let conn = pg.get().await?;
     let stmt = conn.prepare_cached(SQL).await.map_err(|e| pg.error(e))?;
     let n = conn
-        .execute(&stmt, &[&cutoff.0, &i64::from(limit)])
+        .execute(&stmt, &[&now.0, &i64::from(limit)])
         .await
         .map_err(|e| pg.error(e))?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))

@@ -1,6 +1,6 @@
-//! The SQL of Solid Cable on SQLite: every statement on `solid_cable_messages`, each next to
-//! the one function that runs it. Called inside [`trifecta_store::Db::call`] /
-//! [`trifecta_store::Db::write`].
+//! The SQL of Solid Cable on SQLite: every statement on `solid_cable_messages`, its history
+//! mark and its saved sessions, each next to the one function that runs it. Called inside
+//! [`trifecta_store::Db::call`] / [`trifecta_store::Db::write`].
 
 use std::sync::Arc;
 
@@ -73,11 +73,123 @@ pub(super) fn fetch(
     Ok(out)
 }
 
-/// Deletes at most `limit` messages created before `cutoff`; returns how many.
+/// Deletes at most `limit` messages created before `cutoff` and raises the trim mark to the
+/// highest id deleted; returns how many.
 pub(super) fn trim_batch(tx: &Transaction<'_>, cutoff: Timestamp, limit: u32) -> Result<usize> {
     const SQL: &str = "DELETE FROM solid_cable_messages WHERE id IN
-                         (SELECT id FROM solid_cable_messages WHERE created_at < ?1 ORDER BY id LIMIT ?2)";
-    Ok(tx.prepare_cached(SQL)?.execute(params![cutoff, limit])?)
+                         (SELECT id FROM solid_cable_messages WHERE created_at < ?1 ORDER BY id LIMIT ?2)
+                       RETURNING id";
+    const MARK: &str = "UPDATE trifecta_cable_meta SET trimmed_through = max(trimmed_through, ?1)";
+    let mut stmt = tx.prepare_cached(SQL)?;
+    let ids = stmt
+        .query_map(params![cutoff, limit], |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    if let Some(top) = ids.iter().max() {
+        tx.prepare_cached(MARK)?.execute([top])?;
+    }
+    Ok(ids.len())
+}
+
+/// The history's epoch and the highest id ever trimmed.
+pub(super) fn meta(conn: &Connection) -> Result<(String, i64)> {
+    const SQL: &str = "SELECT epoch, trimmed_through FROM trifecta_cable_meta WHERE id = 1";
+    Ok(conn
+        .prepare_cached(SQL)?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+/// The messages of `channel` with `after < id <= upto` (by id), or, with `since`, those
+/// created at or after it up to `upto`; in id order, at most `limit`.
+pub(super) fn stream_messages(
+    conn: &Connection,
+    channel: &str,
+    from: super::Window,
+    upto: i64,
+    limit: u32,
+) -> Result<Vec<Message>> {
+    const AFTER: &str = "SELECT id, payload, created_at FROM solid_cable_messages
+                         WHERE channel_hash = ?1 AND channel = ?2 AND id > ?3 AND id <= ?4
+                         ORDER BY id LIMIT ?5";
+    const SINCE: &str = "SELECT id, payload, created_at FROM solid_cable_messages
+                         WHERE channel_hash = ?1 AND channel = ?2 AND created_at >= ?3
+                           AND id <= ?4
+                         ORDER BY id LIMIT ?5";
+    let (sql, bound) = match from {
+        super::Window::After(id) => (AFTER, id),
+        super::Window::Since(t) => (SINCE, t.0),
+    };
+    let name: Arc<str> = Arc::from(channel);
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(
+        params![
+            channel_hash(channel),
+            channel.as_bytes(),
+            bound,
+            upto,
+            limit
+        ],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Timestamp>(2)?,
+            ))
+        },
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, payload, created_at) = row?;
+        match String::from_utf8(payload) {
+            Ok(payload) => out.push(Message {
+                id,
+                channel: name.clone(),
+                payload: Arc::from(payload),
+                created_at,
+            }),
+            Err(_) => tracing::warn!(id, "skipping a cable message that is not UTF-8"),
+        }
+    }
+    Ok(out)
+}
+
+/// Saves (or replaces) a session's state until `expires_at`.
+pub(super) fn save_session(
+    tx: &Transaction<'_>,
+    sid: &str,
+    state: &str,
+    expires_at: Timestamp,
+) -> Result<()> {
+    const SQL: &str = "INSERT INTO trifecta_cable_sessions (sid, state, expires_at)
+                       VALUES (?1, ?2, ?3)
+                       ON CONFLICT (sid) DO UPDATE SET state = excluded.state,
+                                                       expires_at = excluded.expires_at";
+    tx.prepare_cached(SQL)?
+        .execute(params![sid, state, expires_at])?;
+    Ok(())
+}
+
+/// Removes a session and returns its state, if it had not expired by `now`.
+pub(super) fn take_session(
+    tx: &Transaction<'_>,
+    sid: &str,
+    now: Timestamp,
+) -> Result<Option<String>> {
+    const SQL: &str = "DELETE FROM trifecta_cable_sessions WHERE sid = ?1
+                       RETURNING state, expires_at";
+    let row = tx
+        .prepare_cached(SQL)?
+        .query_row([sid], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Timestamp>(1)?))
+        })
+        .optional()?;
+    Ok(row.and_then(|(state, expires)| (expires > now).then_some(state)))
+}
+
+/// Deletes at most `limit` sessions expired by `now`; returns how many.
+pub(super) fn trim_sessions(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> Result<usize> {
+    const SQL: &str = "DELETE FROM trifecta_cable_sessions WHERE sid IN
+                         (SELECT sid FROM trifecta_cable_sessions WHERE expires_at <= ?1 LIMIT ?2)";
+    Ok(tx.prepare_cached(SQL)?.execute(params![now, limit])?)
 }
 
 /// Counts and bounds of the messages table.

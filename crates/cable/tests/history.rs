@@ -1,0 +1,40 @@
+//! The cable's history and saved sessions on SQLite (the same checks run on PostgreSQL in
+//! `tests/postgres.rs`). The epoch survives reopening the file.
+
+#[path = "shared/history.rs"]
+mod shared;
+
+use trifecta_cable::{Cable, CableOptions};
+use trifecta_store::{Clock, Db, PoolOptions, WakeMode};
+
+fn migrated(dir: &std::path::Path) -> Db {
+    let db = Db::open("cable", &dir.join("cable.sqlite3"), &PoolOptions::default())
+        .expect("open the store");
+    db.migrate_blocking(trifecta_cable::SCHEMA)
+        .expect("migrate");
+    db
+}
+
+#[tokio::test]
+async fn history_and_sessions_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    shared::check(migrated(dir.path())).await;
+}
+
+#[tokio::test]
+async fn the_epoch_is_the_files_and_survives_a_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let open = |dir: &std::path::Path| {
+        Cable::new(
+            migrated(dir),
+            Clock::system(),
+            CableOptions::default(),
+            WakeMode::Poll,
+        )
+    };
+    let first = open(dir.path()).epoch().await.expect("epoch");
+    let again = open(dir.path()).epoch().await.expect("epoch");
+    assert_eq!(first, again);
+    let other = tempfile::tempdir().expect("tempdir");
+    assert_ne!(open(other.path()).epoch().await.expect("epoch"), first);
+}
