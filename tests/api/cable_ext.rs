@@ -41,6 +41,17 @@ async fn send_n(server: &Running, n: i64) -> i64 {
         .expect("broadcast")
 }
 
+/// An extended-protocol client subscribed to the lobby, and its sid.
+async fn in_lobby(server: &Running) -> (Client, String) {
+    let mut c = Client::connect(server.addr, ext()).await;
+    let sid = welcome(&mut c).await["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
+    c.subscribe(&lobby()).await;
+    (c, sid)
+}
+
 /// Waits until the server has no connection left (a closed socket's session is saved
 /// before its connection is gone).
 async fn until_closed(server: &Running) {
@@ -80,12 +91,7 @@ async fn the_welcome_carries_a_sid_and_each_broadcast_its_stream_epoch_and_offse
 async fn a_restored_subscription_gets_its_replay_before_any_live_message() -> TestResult {
     let dir = tempfile::tempdir()?;
     let server = start(dir.path(), &Banned::default(), |_| {}).await;
-    let mut c = Client::connect(server.addr, ext()).await;
-    let sid = welcome(&mut c).await["sid"]
-        .as_str()
-        .expect("sid")
-        .to_owned();
-    c.subscribe(&lobby()).await;
+    let (mut c, sid) = in_lobby(&server).await;
     let first = send_n(&server, 1).await;
     assert_eq!(c.receive().await["offset"], first);
     c.close().await;
@@ -130,12 +136,7 @@ async fn a_restored_subscription_gets_its_replay_before_any_live_message() -> Te
 async fn a_session_is_restored_once() -> TestResult {
     let dir = tempfile::tempdir()?;
     let server = start(dir.path(), &Banned::default(), |_| {}).await;
-    let mut c = Client::connect(server.addr, ext()).await;
-    let sid = welcome(&mut c).await["sid"]
-        .as_str()
-        .expect("sid")
-        .to_owned();
-    c.subscribe(&lobby()).await;
+    let (c, sid) = in_lobby(&server).await;
     c.close().await;
     until_closed(&server).await;
     let restore = ext().header("X-AnyCable-Restore-Sid", &sid);

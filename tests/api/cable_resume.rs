@@ -245,6 +245,41 @@ async fn broadcast_over(
     Ok(())
 }
 
+/// A server, a relay to it and a node client through the relay, subscribed and sent the
+/// messages 1..=`first`.
+async fn connected(
+    dir: &Path,
+    banned: &Banned,
+    tune: impl FnOnce(&mut Config),
+    first: i64,
+) -> TestResult<(Running, CutProxy, Node)> {
+    let server = start(dir, banned, tune).await;
+    let proxy = CutProxy::start(server.addr).await;
+    let mut node = Node::spawn(&proxy.url());
+    node.until(json!({"event": "subscribed", "restored": false}))
+        .await;
+    broadcast(&server, 1..=first).await?;
+    node.until_message(first).await;
+    Ok((server, proxy, node))
+}
+
+/// Cuts the relay and waits for the client to notice.
+async fn cut_off(proxy: &CutProxy, node: &mut Node) {
+    proxy.cut();
+    node.until(json!({"event": "disconnect"})).await;
+}
+
+/// Ends the client, the relay and the servers.
+async fn finish<const N: usize>(node: Node, proxy: CutProxy, servers: [Running; N]) -> TestResult {
+    node.quit().await?;
+    drop(proxy);
+    for server in servers {
+        server.shutdown();
+        server.wait().await?;
+    }
+    Ok(())
+}
+
 /// Asserts `got` is exactly 1..=n.
 fn assert_all_in_order(got: &[i64], n: i64) {
     let want: Vec<i64> = (1..=n).collect();
@@ -256,16 +291,9 @@ async fn a_client_cut_off_for_5_s_gets_all_50_broadcasts_and_the_live_ones_in_or
 -> TestResult {
     let dir = tempfile::tempdir()?;
     let banned = Banned::default();
-    let server = start(dir.path(), &banned, |_| {}).await;
-    let proxy = CutProxy::start(server.addr).await;
-    let mut node = Node::spawn(&proxy.url());
-    node.until(json!({"event": "subscribed", "restored": false}))
-        .await;
-    broadcast(&server, 1..=5).await?;
-    node.until_message(5).await;
+    let (server, proxy, mut node) = connected(dir.path(), &banned, |_| {}, 5).await?;
 
-    proxy.cut();
-    node.until(json!({"event": "disconnect"})).await;
+    cut_off(&proxy, &mut node).await;
     broadcast_over(&server, 6..=55, Duration::from_secs(5)).await?;
     // Broadcasts go on while the client comes back: live ones must wait for the replay.
     let live = tokio::spawn({
@@ -303,27 +331,16 @@ async fn a_client_cut_off_for_5_s_gets_all_50_broadcasts_and_the_live_ones_in_or
     let stats = server.state.actioncable.stats();
     assert_eq!(stats.restored_sessions, 1);
     assert!(stats.replayed_messages >= 50, "{stats:?}");
-    node.quit().await?;
-    drop(proxy);
-    server.shutdown();
-    server.wait().await?;
-    Ok(())
+    finish(node, proxy, [server]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_is_restored_on_a_second_server_after_the_first_stopped() -> TestResult {
     let dir = tempfile::tempdir()?;
     let banned = Banned::default();
-    let first = start(dir.path(), &banned, |_| {}).await;
-    let proxy = CutProxy::start(first.addr).await;
-    let mut node = Node::spawn(&proxy.url());
-    node.until(json!({"event": "subscribed", "restored": false}))
-        .await;
-    broadcast(&first, 1..=5).await?;
-    node.until_message(5).await;
+    let (first, proxy, mut node) = connected(dir.path(), &banned, |_| {}, 5).await?;
 
-    proxy.cut();
-    node.until(json!({"event": "disconnect"})).await;
+    cut_off(&proxy, &mut node).await;
     first.shutdown();
     first.wait().await?;
     let second = start(dir.path(), &banned, |_| {}).await;
@@ -336,11 +353,7 @@ async fn a_session_is_restored_on_a_second_server_after_the_first_stopped() -> T
     node.until_message(56).await;
     assert_all_in_order(&node.received(), 56);
     assert_eq!(second.state.actioncable.stats().restored_sessions, 1);
-    node.quit().await?;
-    drop(proxy);
-    second.shutdown();
-    second.wait().await?;
-    Ok(())
+    finish(node, proxy, [second]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,13 +361,7 @@ async fn after_a_restart_the_client_resubscribes_with_its_offsets_and_misses_not
 {
     let dir = tempfile::tempdir()?;
     let banned = Banned::default();
-    let first = start(dir.path(), &banned, |_| {}).await;
-    let proxy = CutProxy::start(first.addr).await;
-    let mut node = Node::spawn(&proxy.url());
-    node.until(json!({"event": "subscribed", "restored": false}))
-        .await;
-    broadcast(&first, 1..=5).await?;
-    node.until_message(5).await;
+    let (first, proxy, mut node) = connected(dir.path(), &banned, |_| {}, 5).await?;
 
     // A graceful stop says `server_restart`: the client forgets its session and will
     // subscribe again, with the offsets it has, instead of restoring.
@@ -371,29 +378,17 @@ async fn after_a_restart_the_client_resubscribes_with_its_offsets_and_misses_not
     broadcast(&restarted, 56..=56).await?;
     node.until_message(56).await;
     assert_all_in_order(&node.received(), 56);
-    node.quit().await?;
-    drop(proxy);
-    for server in [writer, restarted] {
-        server.shutdown();
-        server.wait().await?;
-    }
-    Ok(())
+    finish(node, proxy, [writer, restarted]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gap_longer_than_the_history_is_refused_whole() -> TestResult {
     let dir = tempfile::tempdir()?;
     let banned = Banned::default();
-    let server = start(dir.path(), &banned, |c| c.serve.cable.history_limit = 10).await;
-    let proxy = CutProxy::start(server.addr).await;
-    let mut node = Node::spawn(&proxy.url());
-    node.until(json!({"event": "subscribed", "restored": false}))
-        .await;
-    broadcast(&server, 1..=5).await?;
-    node.until_message(5).await;
+    let (server, proxy, mut node) =
+        connected(dir.path(), &banned, |c| c.serve.cable.history_limit = 10, 5).await?;
 
-    proxy.cut();
-    node.until(json!({"event": "disconnect"})).await;
+    cut_off(&proxy, &mut node).await;
     broadcast(&server, 6..=25).await?;
     proxy.mend(server.addr);
     node.until(json!({"event": "info", "type": "history_not_found"}))
@@ -403,27 +398,16 @@ async fn a_gap_longer_than_the_history_is_refused_whole() -> TestResult {
     // Nothing of the 20-message gap: a partial replay would be worse than none.
     assert_eq!(node.received(), vec![1, 2, 3, 4, 5, 26]);
     assert_eq!(server.state.actioncable.stats().rejected_histories, 1);
-    node.quit().await?;
-    drop(proxy);
-    server.shutdown();
-    server.wait().await?;
-    Ok(())
+    finish(node, proxy, [server]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restored_session_loses_a_subscription_its_channel_now_rejects() -> TestResult {
     let dir = tempfile::tempdir()?;
     let banned = Banned::default();
-    let server = start(dir.path(), &banned, |_| {}).await;
-    let proxy = CutProxy::start(server.addr).await;
-    let mut node = Node::spawn(&proxy.url());
-    node.until(json!({"event": "subscribed", "restored": false}))
-        .await;
-    broadcast(&server, 1..=3).await?;
-    node.until_message(3).await;
+    let (server, proxy, mut node) = connected(dir.path(), &banned, |_| {}, 3).await?;
 
-    proxy.cut();
-    node.until(json!({"event": "disconnect"})).await;
+    cut_off(&proxy, &mut node).await;
     banned.lock().insert("lobby".to_owned());
     broadcast(&server, 4..=13).await?;
     proxy.mend(server.addr);
@@ -433,9 +417,5 @@ async fn a_restored_session_loses_a_subscription_its_channel_now_rejects() -> Te
     node.until(json!({"event": "closed"})).await;
     assert_eq!(node.received(), vec![1, 2, 3]);
     assert_eq!(server.state.actioncable.stats().replayed_messages, 0);
-    node.quit().await?;
-    drop(proxy);
-    server.shutdown();
-    server.wait().await?;
-    Ok(())
+    finish(node, proxy, [server]).await
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::channel::{Context, Effect};
+use super::channel::Effect;
 use super::frame;
 use super::remote;
 use super::session::Session;
@@ -230,17 +230,9 @@ impl Session {
         let (name, params) = frame::parse_identifier(&identifier)?;
         let mut channel = self.server.registry().make(&name)?;
         let id_json: Arc<str> = Arc::from(frame::identifier_json(&identifier));
-        let (effects, rejected) = {
-            let mut ctx = Context::new(
-                &identifier,
-                &id_json,
-                &params,
-                &self.info,
-                &self.server.inner.cable,
-            );
-            channel.subscribed(&mut ctx).await;
-            (ctx.effects, ctx.rejected)
-        };
+        let (effects, rejected) = self
+            .run_subscribed(channel.as_mut(), &identifier, &id_json, &params)
+            .await;
         if rejected {
             tracing::info!(channel = name, "a restored subscription is now rejected");
             return None;

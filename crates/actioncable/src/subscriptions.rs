@@ -136,17 +136,9 @@ impl Session {
             );
             return self.write(vec![frame::reject(&id_json)]).await;
         };
-        let (effects, rejected) = {
-            let mut ctx = Context::new(
-                &identifier,
-                &id_json,
-                &params,
-                &self.info,
-                &self.server.inner.cable,
-            );
-            channel.subscribed(&mut ctx).await;
-            (ctx.effects, ctx.rejected)
-        };
+        let (effects, rejected) = self
+            .run_subscribed(channel.as_mut(), &identifier, &id_json, &params)
+            .await;
         let mut sub = Sub {
             id_json,
             name,
@@ -171,6 +163,25 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Runs `channel`'s `subscribed` for `identifier`: its effects, and whether it rejected.
+    pub(super) async fn run_subscribed(
+        &mut self,
+        channel: &mut dyn Channel,
+        identifier: &str,
+        id_json: &str,
+        params: &Map<String, Value>,
+    ) -> (Vec<Effect>, bool) {
+        let mut ctx = Context::new(
+            identifier,
+            id_json,
+            params,
+            &self.info,
+            &self.server.inner.cable,
+        );
+        channel.subscribed(&mut ctx).await;
+        (ctx.effects, ctx.rejected)
     }
 
     /// The floor at which `id_json` joined the socket's stream `name`: it gets the stream's
