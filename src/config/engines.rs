@@ -234,6 +234,19 @@ pub struct ActionCableArgs {
     /// Longest time one write to a client may take before it counts as too slow.
     #[arg(id = "cable_write_timeout", long = "cable-write-timeout", env = "TRIFECTA_CABLE_WRITE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub write_timeout: Duration,
+    /// Commands (frames) a connection may send per second on average; 0 for no limit. A
+    /// frame past it is rejected (logged and ignored), and a connection that keeps going
+    /// for 5 s is closed (`rate_limited`, no reconnect).
+    #[arg(
+        id = "cable_max_commands",
+        long = "cable-max-commands",
+        env = "TRIFECTA_CABLE_MAX_COMMANDS",
+        default_value_t = 50
+    )]
+    pub max_commands: u32,
+    /// Commands a connection may send at once before the rate applies.
+    #[arg(id = "cable_commands_burst", long = "cable-commands-burst", env = "TRIFECTA_CABLE_COMMANDS_BURST", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub commands_burst: u32,
 }
 
 impl ActionCableArgs {
@@ -248,6 +261,8 @@ impl ActionCableArgs {
             memory_budget: self.memory_budget,
             revalidate_interval: self.revalidate_interval,
             write_timeout: self.write_timeout,
+            max_commands: self.max_commands,
+            commands_burst: self.commands_burst,
         }
     }
 }
@@ -265,6 +280,8 @@ impl Default for ActionCableArgs {
             memory_budget: o.memory_budget,
             revalidate_interval: o.revalidate_interval,
             write_timeout: o.write_timeout,
+            max_commands: o.max_commands,
+            commands_burst: o.commands_burst,
         }
     }
 }

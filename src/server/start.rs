@@ -64,6 +64,7 @@ pub(super) async fn launch(
         )),
         None => None,
     };
+    memory::fix_thresholds();
     let (stores, secret, lock) = open_storage(&config).await?;
     let (state, jobs) = build(&config, stores, &secret, extras, token, tracker)?;
     let state = spawn_engines(&config, state, jobs).await?;
@@ -259,7 +260,12 @@ async fn serve(
         Some((listener, _)) => Some(listener.local_addr()?),
         None => None,
     };
-    tracker.spawn_blocking(web::warm_assets);
+    tracker.spawn_blocking(|| {
+        web::warm_assets();
+        // The compressors' working memory (megabytes at the highest levels) is freed but
+        // stays in this thread's arena; give it back, or an idle server keeps it for life.
+        super::memory::trim();
+    });
     // Joined in `Running::wait`, so it is scoped rather than tracked.
     let http = tokio::spawn(serve_both(listener, serve, plain, token.clone()));
     let scheme = if config.serve.native_tls() {

@@ -62,6 +62,74 @@ async fn a_subscription_flood_is_rejected_past_the_limit() -> TestResult {
     app.stop().await
 }
 
+/// Past its burst a socket's frames are ignored (the others' are not), it gets frames
+/// again as its rate refills, and one that keeps flooding is closed with `rate_limited`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_flood_is_ignored_past_the_rate_and_closed_when_it_persists() -> TestResult {
+    let app = app_with(|c| {
+        c.serve.actioncable.max_commands = 2;
+        c.serve.actioncable.commands_burst = 5;
+    })
+    .await;
+    let mut flood = Client::connect(app.addr, Opts::anyt()).await;
+    let mut calm = Client::connect(app.addr, Opts::anyt()).await;
+    for i in 0..20 {
+        let ident = id(&format!("Nope{i}"));
+        flood
+            .send(json!({"command": "subscribe", "identifier": ident}))
+            .await;
+    }
+    // The burst of five is answered, the rest ignored.
+    for i in 0..5 {
+        assert_eq!(flood.receive().await, reject(&id(&format!("Nope{i}"))));
+    }
+    flood.assert_silent().await;
+    assert_eq!(app.state.actioncable.stats().rate_limited_frames, 15);
+    calm.subscribe(&id("SingleStreamChannel")).await;
+    // The rate refills (two a second): a frame is answered again.
+    let started = std::time::Instant::now();
+    let again = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no token came back"
+        );
+        flood
+            .send(json!({"command": "subscribe", "identifier": id("Again")}))
+            .await;
+        if let Event::Frame(f) = flood.next_event(Duration::from_millis(100)).await {
+            break f;
+        }
+    };
+    assert_eq!(again, reject(&id("Again")));
+    // Keep flooding: closed after 5 s of it, told not to come back.
+    let started = std::time::Instant::now();
+    let bye = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "a persistent flood must be closed"
+        );
+        if flood
+            .try_send(json!({"command": "subscribe", "identifier": id("More")}))
+            .await
+            .is_err()
+        {
+            break None;
+        }
+        match flood.next_event(Duration::from_millis(10)).await {
+            Event::Frame(f) if f["type"] == "disconnect" => break Some(f),
+            Event::Closed(_) => break None,
+            _ => {}
+        }
+    };
+    assert_eq!(
+        bye,
+        Some(json!({"type": "disconnect", "reason": "rate_limited", "reconnect": false}))
+    );
+    assert_eq!(app.state.actioncable.stats().rate_limited_connections, 1);
+    calm.assert_silent().await;
+    app.stop().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_consumer_is_disconnected_and_others_keep_receiving() -> TestResult {
     let app = app_with(|c| c.serve.actioncable.send_queue_bytes = 8 * 61 * 1024).await;

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-/// ActionCable server settings: origins, ping beat, the limits of one connection and the
-/// server's memory budget.
+/// ActionCable server settings: origins, ping beat, the limits of one connection (frame size,
+/// subscriptions, queue, command rate) and the server's memory budget.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActionCableOptions {
     /// Extra origins allowed to open `/cable` (comma separated, `*` for any). The page's own
@@ -29,6 +29,12 @@ pub struct ActionCableOptions {
     pub revalidate_interval: Duration,
     /// Longest time one write to a client may take before it counts as too slow.
     pub write_timeout: Duration,
+    /// Commands (frames) a connection may send per second on average; 0 for no limit. A
+    /// frame past it is rejected (logged and ignored), and a connection that keeps going
+    /// for 5 s is closed (`rate_limited`, no reconnect).
+    pub max_commands: u32,
+    /// Commands a connection may send at once before the rate applies.
+    pub commands_burst: u32,
 }
 
 impl Default for ActionCableOptions {
@@ -42,6 +48,8 @@ impl Default for ActionCableOptions {
             memory_budget: 128 * 1024 * 1024,
             revalidate_interval: Duration::from_secs(30),
             write_timeout: Duration::from_secs(10),
+            max_commands: 50,
+            commands_burst: 200,
         }
     }
 }

@@ -53,6 +53,8 @@ pub enum DisconnectReason {
     Remote,
     /// The client did not read its frames fast enough (AnyCable's reason).
     TooSlow,
+    /// The client kept sending commands past its rate (`--cable-max-commands`).
+    RateLimited,
 }
 
 impl DisconnectReason {
@@ -63,6 +65,7 @@ impl DisconnectReason {
             Self::ServerRestart => "server_restart",
             Self::Remote => "remote",
             Self::TooSlow => "too_slow",
+            Self::RateLimited => "rate_limited",
         }
     }
 }

@@ -35,6 +35,7 @@ mod connect;
 mod frame;
 pub mod handler;
 mod outbox;
+mod ratelimit;
 mod remote;
 mod replay;
 mod resume;
@@ -112,6 +113,8 @@ struct Counters {
     restored_sessions: AtomicU64,
     replayed_messages: AtomicU64,
     rejected_histories: AtomicU64,
+    rate_limited_frames: AtomicU64,
+    rate_limited_connections: AtomicU64,
 }
 
 struct Conn {
@@ -172,6 +175,10 @@ pub struct ServerStats {
     pub replayed_messages: u64,
     /// History requests answered `reject_history` (a gap not kept whole).
     pub rejected_histories: u64,
+    /// Frames rejected for coming past their connection's command rate.
+    pub rate_limited_frames: u64,
+    /// Connections closed for staying past their command rate.
+    pub rate_limited_connections: u64,
 }
 
 impl ActionCable {
@@ -381,6 +388,8 @@ impl ActionCable {
             restored_sessions: c.restored_sessions.load(Ordering::Relaxed),
             replayed_messages: c.replayed_messages.load(Ordering::Relaxed),
             rejected_histories: c.rejected_histories.load(Ordering::Relaxed),
+            rate_limited_frames: c.rate_limited_frames.load(Ordering::Relaxed),
+            rate_limited_connections: c.rate_limited_connections.load(Ordering::Relaxed),
         }
     }
 

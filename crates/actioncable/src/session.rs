@@ -18,6 +18,7 @@ use tokio_util::sync::{CancellationToken, PollSemaphore};
 use super::connect::{ConnectRequest, ConnectionInfo, Rejected};
 use super::frame::{self, DisconnectReason};
 use super::outbox::{self, Item, Outbox};
+use super::ratelimit::{Bucket, Verdict};
 use super::resume::Ext;
 use super::subscriptions::{Stream, Sub};
 use super::{ActionCable, Conn, Control};
@@ -51,6 +52,8 @@ pub(super) struct Session {
     /// The extended protocol's state, when the client speaks it (boxed: most sockets do
     /// not, and an idle socket's task stays small).
     pub(super) ext: Option<Box<Ext>>,
+    /// The command rate limit.
+    bucket: Bucket,
 }
 
 /// Runs one connection from upgrade to close. `ext` when the client chose the extended
@@ -105,6 +108,7 @@ pub(super) async fn run(
         outbox,
         kick,
         ext,
+        bucket: Bucket::new(server.inner.config.commands_burst, Instant::now()),
     };
     tracing::debug!(conn = conn_id, identity = ?session.info.identity.id, "cable connected");
     session.serve(out_rx, control_rx).await;
@@ -248,6 +252,43 @@ impl Session {
         &mut self,
         incoming: Option<Result<Message, axum::Error>>,
     ) -> Result<(), Gone> {
+        if let Some(Ok(Message::Text(_) | Message::Binary(_))) = &incoming {
+            let config = &self.server.inner.config;
+            match self
+                .bucket
+                .take(config.max_commands, config.commands_burst, Instant::now())
+            {
+                Verdict::Take => {}
+                Verdict::Reject(first) => {
+                    self.server
+                        .inner
+                        .counters
+                        .rate_limited_frames
+                        .fetch_add(1, Ordering::Relaxed);
+                    if first {
+                        // Once per spell: a flood must not flood the log too.
+                        tracing::info!(
+                            identity = ?self.info.identity.id,
+                            "ignoring cable frames past the connection's command rate"
+                        );
+                    }
+                    return Ok(());
+                }
+                Verdict::Close => {
+                    self.server
+                        .inner
+                        .counters
+                        .rate_limited_connections
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(
+                        identity = ?self.info.identity.id,
+                        "closing a cable connection that kept sending past its command rate"
+                    );
+                    self.close(DisconnectReason::RateLimited, false).await;
+                    return Err(Gone);
+                }
+            }
+        }
         match incoming {
             None | Some(Ok(Message::Close(_))) => Err(Gone),
             Some(Ok(Message::Text(text))) => self.on_text(&text).await,
