@@ -1,8 +1,11 @@
 //! Broadcast → received latency through `/cable` to 1, 100, 1,000 and 10,000 subscribed
-//! sockets on loopback, with instant wake and with pure 100 ms polling; the server's
+//! sockets on loopback, with instant wake and with pure 100 ms polling (and, at 1,000 and
+//! 10,000, instant on the extended protocol, whose frames carry offsets); the server's
 //! resident memory per idle subscribed socket; and the hostile case of issue #16: 1,000
 //! non-reading sockets with 100 subscriptions each while changes flow to 100 honest sockets
-//! (server RSS and honest percentiles).
+//! (server RSS and honest percentiles); and the catch-up of 1,000 clients on the extended
+//! protocol that each missed 20 broadcasts while the server was killed and restarted
+//! (`resume.rs`).
 //!
 //! The server runs in a child process (this same binary with `CABLE_BENCH_ROLE=server`) so
 //! its RSS is its own; the driver process holds the client sockets, spread over several
@@ -11,10 +14,12 @@
 //! the frame. Both processes share the machine's cores.
 //!
 //! `make bench` (or `cargo bench --bench cable`). `CABLE_BENCH_MAX=1000` stops at 1,000
-//! sockets; `CABLE_BENCH_ONLY=hostile` runs only the hostile case.
+//! sockets; `CABLE_BENCH_ONLY=hostile` runs only the hostile case, `=resume` only the
+//! catch-up.
 //! Without `--bench` (as `cargo test --all-targets` runs it) it is a one-socket smoke run.
 
 mod pipeline;
+mod resume;
 mod support;
 
 use std::io::Write;
@@ -63,13 +68,17 @@ fn main() -> Result<(), BoxError> {
 
 /// The child: a real server; commands on stdin (`b SEQ`, `rss`, `quit`).
 async fn server() -> Result<(), BoxError> {
-    let dir = tempfile::tempdir()?;
-    let mut config = trifecta::server::Config::for_dir(dir.path());
+    // `CABLE_BENCH_DIR` and `CABLE_BENCH_BIND`: a restarted server keeps its storage and port.
+    let temp = tempfile::tempdir()?;
+    let dir =
+        std::env::var_os("CABLE_BENCH_DIR").map_or_else(|| temp.path().to_owned(), Into::into);
+    let mut config = trifecta::server::Config::for_dir(&dir);
     config.serve.wake = match std::env::var("CABLE_BENCH_WAKE").as_deref() {
         Ok("poll") => WakeMode::Poll,
         _ => WakeMode::Instant,
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let bind = std::env::var("CABLE_BENCH_BIND").unwrap_or_else(|_| "127.0.0.1:0".to_owned());
+    let listener = trifecta::server::bind(bind.parse()?)?;
     let mut extras = trifecta::server::Extras::default();
     extras.channels.register("BenchChannel", || BenchChannel);
     let running = trifecta::server::start_with(config, listener, extras).await?;
@@ -126,9 +135,15 @@ struct Server {
 
 impl Server {
     async fn spawn(wake: &str) -> Result<Server, BoxError> {
+        Self::spawn_with(wake, &[]).await
+    }
+
+    /// As [`Server::spawn`], with extra environment (`CABLE_BENCH_DIR`, `CABLE_BENCH_BIND`).
+    async fn spawn_with(wake: &str, vars: &[(&str, String)]) -> Result<Server, BoxError> {
         let mut child = tokio::process::Command::new(std::env::current_exe()?)
             .env("CABLE_BENCH_ROLE", "server")
             .env("CABLE_BENCH_WAKE", wake)
+            .envs(vars.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -181,9 +196,14 @@ async fn connect(
     addr: SocketAddr,
     source: Ipv4Addr,
     session: String,
+    ext: bool,
     seen: mpsc::UnboundedSender<(u64, Instant)>,
 ) -> Result<(), BoxError> {
-    let mut ws = ws::open(addr, source, &session).await?;
+    let mut ws = if ext {
+        ws::open_ext(addr, source, &session, None).await?
+    } else {
+        ws::open(addr, source, &session).await?
+    };
     ws::subscribe(&mut ws, [IDENTIFIER]).await?;
     ws::read_text(ws, move |frame| {
         // A substring scan, not a JSON parse: the client's CPU is the server's too.
@@ -247,14 +267,20 @@ async fn driver() -> Result<(), BoxError> {
     writeln!(out, "|---|---|---|---|---|---|---|---|")?;
     let mut memory = Vec::new();
     let mut figures = serde_json::Map::new();
-    // `CABLE_BENCH_ONLY=hostile` runs the hostile case alone (for profiling it).
-    let only_hostile = std::env::var("CABLE_BENCH_ONLY").as_deref() == Ok("hostile");
-    let wakes: &[&str] = if only_hostile {
-        &[]
+    // `CABLE_BENCH_ONLY=hostile` (or `resume`) runs that case alone (for profiling it).
+    let only = std::env::var("CABLE_BENCH_ONLY").unwrap_or_default();
+    // `instant-ext`: the instant fan-out again on the extended protocol (frames with
+    // `stream_id`, `epoch`, `offset`), at 1,000 sockets and up.
+    let wakes: &[&str] = if only.is_empty() {
+        &["instant", "poll", "instant-ext"]
     } else {
-        &["instant", "poll"]
+        &[]
     };
-    for &wake in wakes {
+    for &label in wakes {
+        let (wake, ext) = match label {
+            "instant-ext" => ("instant", true),
+            other => (other, false),
+        };
         let mut server = Server::spawn(wake).await?;
         let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
         // `/cable` admits signed-in users only: sign one up and share its session cookie.
@@ -263,7 +289,7 @@ async fn driver() -> Result<(), BoxError> {
         let mut open = 0usize;
         let mut seq = 0u64;
         let mut jitter = Jitter(42);
-        for &n in &steps {
+        for &n in steps.iter().filter(|&&n| !ext || n >= 1_000 || smoke) {
             while open < n {
                 let batch = (n - open).min(250);
                 let mut joins = Vec::with_capacity(batch);
@@ -273,6 +299,7 @@ async fn driver() -> Result<(), BoxError> {
                         server.addr,
                         source,
                         session.clone(),
+                        ext,
                         seen_tx.clone(),
                     )));
                 }
@@ -281,7 +308,7 @@ async fn driver() -> Result<(), BoxError> {
                 }
                 open += batch;
             }
-            if wake == "instant" {
+            if label == "instant" {
                 let rss = server.rss_kib().await?;
                 memory.push((n, rss.saturating_sub(base_rss) * 1024 / n as u64, rss));
             }
@@ -332,7 +359,7 @@ async fn driver() -> Result<(), BoxError> {
             all.sort();
             let f = |d: Duration| d.as_secs_f64() * 1000.0;
             figures.insert(
-                format!("{wake}_{n}"),
+                format!("{label}_{n}"),
                 json!({
                     "p50_ms": f(percentile(&each, 0.50)),
                     "p95_ms": f(percentile(&each, 0.95)),
@@ -342,7 +369,7 @@ async fn driver() -> Result<(), BoxError> {
             );
             writeln!(
                 out,
-                "| {wake} | {n} | {samples} | {} | {} | {} | {} | {} |",
+                "| {label} | {n} | {samples} | {} | {} | {} | {} | {} |",
                 ms(percentile(&each, 0.50)),
                 ms(percentile(&each, 0.95)),
                 ms(percentile(&each, 0.99)),
@@ -352,6 +379,18 @@ async fn driver() -> Result<(), BoxError> {
             out.flush()?;
         }
         server.stop().await?;
+    }
+    // What offsets cost: the extended protocol's fan-out p95 as % of the plain one.
+    for n in [1_000, 10_000] {
+        let p95 = |key: String| figures.get(&key).and_then(|f| f["p95_ms"].as_f64());
+        if let (Some(plain), Some(ext)) =
+            (p95(format!("instant_{n}")), p95(format!("instant-ext_{n}")))
+        {
+            figures.insert(
+                format!("ext_overhead_{n}"),
+                json!({ "pct": ext / plain * 100.0 }),
+            );
+        }
     }
     writeln!(out)?;
     writeln!(
@@ -366,8 +405,14 @@ async fn driver() -> Result<(), BoxError> {
             json!({ "bytes": per, "kb": per as f64 / 1000.0 }),
         );
     }
-    let hostile = hostile(smoke, &mut out).await?;
-    figures.insert("hostile_1000".to_owned(), hostile);
+    if only.is_empty() || only == "hostile" {
+        let hostile = hostile(smoke, &mut out).await?;
+        figures.insert("hostile_1000".to_owned(), hostile);
+    }
+    if only.is_empty() || only == "resume" {
+        let resumed = resume::catch_up(smoke, &mut out).await?;
+        figures.insert("resume_1000".to_owned(), resumed);
+    }
     support::write_figures(&serde_json::Value::Object(figures))?;
     Ok(())
 }
@@ -384,7 +429,7 @@ async fn hostile(smoke: bool, out: &mut std::io::Stdout) -> Result<serde_json::V
     let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
     for i in 0..n_honest {
         let source = ws::source(i, SOURCES);
-        connect(server.addr, source, session.clone(), seen_tx.clone()).await?;
+        connect(server.addr, source, session.clone(), false, seen_tx.clone()).await?;
     }
     let mut sockets = Vec::with_capacity(n_hostile);
     for chunk in (0..n_hostile).collect::<Vec<_>>().chunks(50) {

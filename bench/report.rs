@@ -263,7 +263,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
         ),
     ];
     // Queue latency: percentiles over the samples of all idle gaps (50 ms, 500 ms, 2 s).
-    let upper: [(&str, &str, &str, &str, f64, &str); 13] = [
+    let upper: [(&str, &str, &str, &str, f64, &str); 16] = [
         (
             "enqueue→start, instant: p50 (all gaps)",
             "queue",
@@ -367,6 +367,30 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "honest_p99_ms",
             50.0,
             "ms",
+        ),
+        (
+            "1,000 clients resuming after kill -9, 20 missed each: caught up p95",
+            "cable",
+            "resume_1000",
+            "p95_ms",
+            1000.0,
+            "ms",
+        ),
+        (
+            "fan-out to 1,000 sockets with offsets (extended protocol): p95 as % of plain",
+            "cable",
+            "ext_overhead_1000",
+            "pct",
+            105.0,
+            "%",
+        ),
+        (
+            "fan-out to 10,000 sockets with offsets (extended protocol): p95 as % of plain",
+            "cable",
+            "ext_overhead_10000",
+            "pct",
+            105.0,
+            "%",
         ),
     ];
     for (what, bench, row, field, limit, unit) in upper {

@@ -45,11 +45,38 @@ pub fn cable_request(addr: SocketAddr, session: &str) -> Result<Request, BoxErro
 /// Opens a `/cable` socket to `addr` from `source`, signed in with `session` (Nagle off,
 /// so a small frame is not held back waiting for an acknowledgement).
 pub async fn open(addr: SocketAddr, source: Ipv4Addr, session: &str) -> Result<Socket, BoxError> {
+    open_request(addr, source, cable_request(addr, session)?).await
+}
+
+/// As [`open`], on AnyCable's extended protocol (`actioncable-v1-ext-json`), presenting
+/// `sid` to restore when given.
+pub async fn open_ext(
+    addr: SocketAddr,
+    source: Ipv4Addr,
+    session: &str,
+    sid: Option<&str>,
+) -> Result<Socket, BoxError> {
+    let mut request = cable_request(addr, session)?;
+    if let Some(sid) = sid {
+        *request.uri_mut() = format!("ws://{addr}/cable?sid={sid}").parse()?;
+    }
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("actioncable-v1-ext-json"),
+    );
+    open_request(addr, source, request).await
+}
+
+async fn open_request(
+    addr: SocketAddr,
+    source: Ipv4Addr,
+    request: Request,
+) -> Result<Socket, BoxError> {
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.bind(SocketAddr::from((source, 0)))?;
     let stream = socket.connect(addr).await?;
     stream.set_nodelay(true)?;
-    let (ws, _) = tokio_tungstenite::client_async(cable_request(addr, session)?, stream).await?;
+    let (ws, _) = tokio_tungstenite::client_async(request, stream).await?;
     Ok(ws)
 }
 

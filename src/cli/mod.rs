@@ -156,12 +156,10 @@ pub enum Command {
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<(), Error> {
     match cli.command {
         Command::Serve(serve) => {
-            let listener = tokio::net::TcpListener::bind(serve.bind)
-                .await
-                .map_err(|cause| Error::Bind {
-                    addr: serve.bind,
-                    cause,
-                })?;
+            let listener = server::bind(serve.bind).map_err(|cause| Error::Bind {
+                addr: serve.bind,
+                cause,
+            })?;
             let config = server::Config {
                 storage: cli.storage,
                 serve: *serve,

@@ -93,6 +93,27 @@ pub(super) fn raise_descriptor_limit() -> u64 {
     }
 }
 
+/// Connections the kernel may hold completed but not yet accepted (capped by
+/// `net.core.somaxconn`, 4096 on current kernels). tokio's default is 1024: a reconnect
+/// storm of more clients than that while the accept loop is busy overflows it, and each
+/// dropped handshake waits a second for its SYN to be sent again.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds a listener on `addr` with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR`, so a restarted
+/// server takes its port back at once).
+///
+/// # Errors
+/// The address cannot be bound.
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// The connection limit for a descriptor limit of `nofile`: an eighth (at least
 /// [`MIN_HEADROOM`]) stays free for everything else, and at least one connection is allowed.
 pub(super) fn default_max_connections(nofile: u64) -> usize {

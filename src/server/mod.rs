@@ -28,7 +28,7 @@ mod start;
 mod tls;
 
 pub use args::{ChallengeKind, HttpsArgs, LETS_ENCRYPT};
-pub use listen::ConnectionArgs;
+pub use listen::{ConnectionArgs, LISTEN_BACKLOG, bind};
 pub use runtime::{MAX_BLOCKING_THREADS, runtime};
 pub use start::Extras;
 

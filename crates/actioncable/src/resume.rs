@@ -5,8 +5,9 @@
 //! - Every welcome carries a fresh `sid`. While the socket lives, each change of its
 //!   subscriptions saves `{identity, subscriptions}` under that sid in the cable store (and
 //!   again when it closes), for the session TTL.
-//! - A reconnect presenting an old sid (`?sid=` or `X-ANYCABLE-RESTORE-SID`) takes that saved
-//!   session, at most once, on any process sharing the store. The connection is identified
+//! - A reconnect presenting an old sid (`?sid=` or `X-ANYCABLE-RESTORE-SID`) moves that saved
+//!   session to its own sid in one write (so an old sid restores at most once), on any
+//!   process sharing the store. The connection is identified
 //!   by the connect hook as any other (a sid alone, which travels in URLs and logs, never
 //!   stands in for the cookie), and must come out as the same identity. Each saved
 //!   subscription's `subscribed` runs again, its transmissions dropped: one the channel now
@@ -99,18 +100,16 @@ impl Session {
         };
         let restored = self.restore(&old).await;
         let sid = self.ext.as_ref().map_or("", |e| e.sid.as_str());
-        let frame = frame::welcome_ext(sid, restored.as_deref());
-        if restored.is_some() {
-            self.save().await;
-        }
-        frame
+        frame::welcome_ext(sid, restored.as_deref())
     }
 
-    /// Takes the saved session `old` and restores its subscriptions (parked); `None` when
-    /// there is none to restore for this connection.
+    /// Takes the saved session `old`, saved again under this connection's sid in the same
+    /// write, and restores its subscriptions (parked); `None` when there is none to restore
+    /// for this connection.
     async fn restore(&mut self, old: &str) -> Option<Vec<Arc<str>>> {
         let cable = self.server.inner.cable.clone();
-        let state = match cable.take_session(old).await {
+        let new = self.ext.as_ref()?.sid.clone();
+        let state = match cable.renew_session(old, &new).await {
             Ok(Some(state)) => state,
             Ok(None) => {
                 tracing::debug!("no session to restore");
@@ -130,9 +129,12 @@ impl Session {
         };
         if saved.identity != self.info.identity.id {
             tracing::info!("a saved cable session belongs to another identity; not restored");
+            // It was renewed under this connection's sid: forget it.
+            self.save().await;
             return None;
         }
-        let mut restored = Vec::with_capacity(saved.subscriptions.len());
+        let wanted = saved.subscriptions.len();
+        let mut restored = Vec::with_capacity(wanted);
         for identifier in saved.subscriptions {
             if let Some((key, streams)) = self.restore_subscription(identifier).await {
                 if let Some(ext) = self.ext.as_mut() {
@@ -144,6 +146,10 @@ impl Session {
                 }
                 restored.push(key);
             }
+        }
+        if restored.len() < wanted {
+            // Some subscription was not restored: the renewed row still lists it.
+            self.save().await;
         }
         self.server
             .inner

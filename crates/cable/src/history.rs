@@ -140,14 +140,19 @@ impl Cable {
             .await
     }
 
-    /// Removes the session `sid` and returns its state, unless it expired or never was: a
-    /// session is restored at most once.
+    /// Moves the session `old` to the id `new` for the session TTL from now and returns its
+    /// state, unless it expired or never was: in one write, `old` is restored at most once
+    /// and `new` is saved as it was.
     ///
     /// # Errors
     /// The store could not be written.
-    pub async fn take_session(&self, sid: &str) -> Result<Option<String>> {
+    pub async fn renew_session(&self, old: &str, new: &str) -> Result<Option<String>> {
         let now = self.inner.clock.now();
-        self.inner.db.take_session(sid.to_owned(), now).await
+        let expires = now + self.inner.config.session_ttl;
+        self.inner
+            .db
+            .renew_session(old.to_owned(), new.to_owned(), now, expires)
+            .await
     }
 
     /// Deletes expired sessions, in batches; returns how many.

@@ -179,14 +179,21 @@ impl Store {
         }
     }
 
-    /// Removes a session and returns its state, if it had not expired by `now`.
-    pub(crate) async fn take_session(&self, sid: String, now: Timestamp) -> Result<Option<String>> {
+    /// Moves the session `old` (unexpired at `now`) to `new`, expiring at `expires_at`;
+    /// returns its state.
+    pub(crate) async fn renew_session(
+        &self,
+        old: String,
+        new: String,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<Option<String>> {
         match &self.0 {
             Backend::Sqlite(db) => {
-                db.write(move |tx| sqlite::take_session(tx, &sid, now))
+                db.write(move |tx| sqlite::renew_session(tx, &old, &new, now, expires_at))
                     .await
             }
-            Backend::Postgres(pg) => postgres::take_session(pg, &sid, now).await,
+            Backend::Postgres(pg) => postgres::renew_session(pg, &old, &new, now, expires_at).await,
         }
     }
 

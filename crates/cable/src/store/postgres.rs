@@ -216,17 +216,25 @@ pub(super) async fn save_session(
     Ok(())
 }
 
-/// Removes a session and returns its state, if it had not expired by `now`.
-pub(super) async fn take_session(pg: &Pg, sid: &str, now: Timestamp) -> Result<Option<String>> {
-    const SQL: &str = "DELETE FROM trifecta_cable_sessions WHERE sid = $1
-                       RETURNING state, expires_at";
+/// Moves the session `old`, unless it expired by `now`, to the id `new` with a new expiry
+/// and returns its state: `old` can be restored no more.
+pub(super) async fn renew_session(
+    pg: &Pg,
+    old: &str,
+    new: &str,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<Option<String>> {
+    const SQL: &str = "UPDATE trifecta_cable_sessions SET sid = $2, expires_at = $4
+                       WHERE sid = $1 AND expires_at > $3
+                       RETURNING state";
     let conn = pg.get().await?;
     let stmt = conn.prepare_cached(SQL).await.map_err(|e| pg.error(e))?;
     let row = conn
-        .query_opt(&stmt, &[&sid])
+        .query_opt(&stmt, &[&old, &new, &now.0, &expires_at.0])
         .await
         .map_err(|e| pg.error(e))?;
-    Ok(row.and_then(|r| (r.get::<_, i64>(1) > now.0).then(|| r.get(0))))
+    Ok(row.map(|r| r.get(0)))
 }
 
 /// Deletes at most `limit` sessions expired by `now`; returns how many.

@@ -168,21 +168,22 @@ pub(super) fn save_session(
     Ok(())
 }
 
-/// Removes a session and returns its state, if it had not expired by `now`.
-pub(super) fn take_session(
+/// Moves the session `old`, unless it expired by `now`, to the id `new` with a new expiry
+/// and returns its state: `old` can be restored no more.
+pub(super) fn renew_session(
     tx: &Transaction<'_>,
-    sid: &str,
+    old: &str,
+    new: &str,
     now: Timestamp,
+    expires_at: Timestamp,
 ) -> Result<Option<String>> {
-    const SQL: &str = "DELETE FROM trifecta_cable_sessions WHERE sid = ?1
-                       RETURNING state, expires_at";
-    let row = tx
+    const SQL: &str = "UPDATE trifecta_cable_sessions SET sid = ?2, expires_at = ?4
+                       WHERE sid = ?1 AND expires_at > ?3
+                       RETURNING state";
+    Ok(tx
         .prepare_cached(SQL)?
-        .query_row([sid], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Timestamp>(1)?))
-        })
-        .optional()?;
-    Ok(row.and_then(|(state, expires)| (expires > now).then_some(state)))
+        .query_row(params![old, new, now, expires_at], |r| r.get(0))
+        .optional()?)
 }
 
 /// Deletes at most `limit` sessions expired by `now`; returns how many.

@@ -133,20 +133,29 @@ pub async fn check(db: impl Into<Backend>) {
         Err(Gap::Trimmed)
     );
 
-    // Sessions: taken once, not after their TTL, and trimmed when expired.
+    // Sessions: renewed under a new id once, not after their TTL, trimmed when expired.
     c.save_session("s1", "one".into()).await.expect("save");
     c.save_session("s1", "two".into())
         .await
         .expect("save again");
+    let renew = |old: &'static str, new: &'static str| {
+        let c = c.clone();
+        async move { c.renew_session(old, new).await.expect("store") }
+    };
+    assert_eq!(renew("s1", "n1").await.as_deref(), Some("two"));
+    assert_eq!(renew("s1", "n2").await, None, "the old id is gone");
     assert_eq!(
-        c.take_session("s1").await.expect("store").as_deref(),
-        Some("two")
+        renew("n1", "n3").await.as_deref(),
+        Some("two"),
+        "the new one lives"
     );
-    assert_eq!(c.take_session("s1").await.expect("store"), None);
     c.save_session("s2", "x".into()).await.expect("save");
-    c.save_session("s3", "y".into()).await.expect("save");
     clock.advance(Duration::from_secs(31));
-    assert_eq!(c.take_session("s2").await.expect("store"), None, "expired");
-    assert_eq!(c.trim_sessions().await.expect("trim sessions"), 1);
-    assert_eq!(c.take_session("s3").await.expect("store"), None);
+    assert_eq!(renew("s2", "n4").await, None, "expired");
+    assert_eq!(
+        c.trim_sessions().await.expect("trim sessions"),
+        2,
+        "s2 and n3"
+    );
+    assert_eq!(renew("n3", "n5").await, None);
 }
