@@ -1,9 +1,9 @@
 //! The catch-up of reliable real time: 1,000 clients on AnyCable's extended protocol,
-//! subscribed to one stream, lose the server to `kill -9`; a new server on the same storage and port
-//! broadcasts 20 messages; then every client comes back at once, restores its session
-//! (`?sid=`), asks for its history from the last offset it had, and is caught up when its
-//! 20 messages and `confirm_history` arrived. Reports the time from the moment the clients
-//! reconnect to each one's catch-up (p50, p95, max), and how many were restored.
+//! subscribed to one stream, lose the server to `kill -9`; a new server on the same storage
+//! and port broadcasts 20 messages; then every client comes back at once, restores its
+//! session (`?sid=`), asks for its history from the last offset it had, and is caught up
+//! when its 20 messages and `confirm_history` arrived. Reports the time from the moment the
+//! clients reconnect to each one's catch-up (p50, p95, max), and how many were restored.
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
