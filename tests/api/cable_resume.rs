@@ -3,7 +3,8 @@
 //! whether it comes back to the same server, to a second server on the same storage after
 //! the first one stopped, or after a restart that told it to start over; a gap longer than
 //! the history is refused whole; and a restored session does not get back a subscription
-//! its channel now rejects.
+//! its channel now rejects. With `TRIFECTA_TEST_BACKEND=postgres` every server of a test
+//! shares one PostgreSQL database.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -25,7 +26,7 @@ use trifecta::actioncable::{Channel, Context};
 use trifecta::server::{self, Config, Extras, Running};
 
 use crate::cable_js::{ensure_node_modules, js_dir};
-use crate::helpers::TestResult;
+use crate::helpers::{TestResult, database_of, on_postgres, register_database};
 
 /// Rooms whose subscriptions the channel rejects (changed by a test while a client is away).
 pub type Banned = Arc<Mutex<HashSet<String>>>;
@@ -61,6 +62,20 @@ pub async fn start(dir: &Path, banned: &Banned, tune: impl FnOnce(&mut Config)) 
         });
     let mut config = Config::for_dir(dir);
     tune(&mut config);
+    if on_postgres() {
+        // Every server of a test on one database, as on one storage dir.
+        let url = match database_of(dir) {
+            Some(url) => url,
+            None => {
+                let url = trifecta::store::pg::testing::database()
+                    .await
+                    .expect("a test database on PostgreSQL");
+                register_database(dir, "DATABASE_URL", &url);
+                url
+            }
+        };
+        config.storage.database.database_url = Some(url);
+    }
     server::start_with(config, listener, extras)
         .await
         .expect("start")
