@@ -192,3 +192,39 @@ async fn history_by_time_replays_a_subscribe_and_another_epoch_is_rejected() -> 
     server.wait().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_dropped_connection_saves_its_session_and_one_closed_by_the_server_does_not() -> TestResult
+{
+    let dir = tempfile::tempdir()?;
+    let server = start(dir.path(), &Banned::default(), |_| {}).await;
+    let actioncable = server.state.actioncable.clone();
+    let saved = |n: u64| {
+        let actioncable = actioncable.clone();
+        wait_for("the sessions saved", Duration::from_secs(5), move || {
+            let actioncable = actioncable.clone();
+            async move { (actioncable.stats().saved_sessions == n).then_some(()) }
+        })
+    };
+    let (dropped, _) = in_lobby(&server).await;
+    saved(1).await; // at subscribe
+    dropped.close().await;
+    until_closed(&server).await;
+    saved(2).await; // again when the connection dropped
+    // Closed by the server with a `disconnect` frame: the client forgets its sid.
+    let (mut kicked, _) = in_lobby(&server).await;
+    saved(3).await;
+    server.shutdown();
+    let (frames, _) = kicked.wait_closed().await;
+    assert_eq!(
+        frames.last(),
+        Some(&json!({"type": "disconnect", "reason": "server_restart", "reconnect": true}))
+    );
+    server.wait().await?;
+    assert_eq!(
+        actioncable.stats().saved_sessions,
+        3,
+        "nothing saved for a client told to start afresh"
+    );
+    Ok(())
+}

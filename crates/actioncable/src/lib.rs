@@ -111,6 +111,7 @@ struct Counters {
     revoked_connections: AtomicU64,
     frames_delivered: AtomicU64,
     restored_sessions: AtomicU64,
+    saved_sessions: AtomicU64,
     replayed_messages: AtomicU64,
     rejected_histories: AtomicU64,
     rate_limited_frames: AtomicU64,
@@ -171,6 +172,8 @@ pub struct ServerStats {
     pub frames_delivered: u64,
     /// Sessions restored by a reconnecting client (extended protocol).
     pub restored_sessions: u64,
+    /// Writes of a session's state to the cable store (extended protocol).
+    pub saved_sessions: u64,
     /// Messages sent by history replays.
     pub replayed_messages: u64,
     /// History requests answered `reject_history` (a gap not kept whole).
@@ -386,6 +389,7 @@ impl ActionCable {
             payloads: self.inner.ledger.payloads(),
             frames_delivered: c.frames_delivered.load(Ordering::Relaxed),
             restored_sessions: c.restored_sessions.load(Ordering::Relaxed),
+            saved_sessions: c.saved_sessions.load(Ordering::Relaxed),
             replayed_messages: c.replayed_messages.load(Ordering::Relaxed),
             rejected_histories: c.rejected_histories.load(Ordering::Relaxed),
             rate_limited_frames: c.rate_limited_frames.load(Ordering::Relaxed),

@@ -3,8 +3,9 @@
 //! replays are in `replay`.
 //!
 //! - Every welcome carries a fresh `sid`. While the socket lives, each change of its
-//!   subscriptions saves `{identity, subscriptions}` under that sid in the cable store (and
-//!   again when it closes), for the session TTL.
+//!   subscriptions saves `{identity, subscriptions}` under that sid in the cable store, and
+//!   again when the connection drops (not when the server closes it with a `disconnect`
+//!   frame, after which the client forgets its sid), for the session TTL.
 //! - A reconnect presenting an old sid (`?sid=` or `X-ANYCABLE-RESTORE-SID`) moves that saved
 //!   session to its own sid in one write (so an old sid restores at most once), on any
 //!   process sharing the store. The connection is identified
@@ -41,6 +42,9 @@ pub(super) struct Ext {
     pub(super) restore_from: Option<String>,
     /// Restored subscriptions whose streams wait for the client's `history`.
     pub(super) parked: Vec<Parked>,
+    /// The server sent a `disconnect` frame, after which the client drops its session id:
+    /// the session is not saved again when the socket closes.
+    pub(super) dismissed: bool,
 }
 
 /// A restored subscription not streaming yet.
@@ -65,6 +69,7 @@ impl Ext {
             epoch_json: Arc::from(serde_json::Value::from(epoch).to_string()),
             restore_from: restore_from.filter(|s| !s.is_empty() && s.len() <= 64),
             parked: Vec::new(),
+            dismissed: false,
         }
     }
 }
@@ -173,8 +178,15 @@ impl Session {
         let Ok(state) = serde_json::to_string(&saved) else {
             return;
         };
-        if let Err(err) = self.server.inner.cable.save_session(&ext.sid, state).await {
-            tracing::warn!(cause = %err, "cannot save a cable session");
+        match self.server.inner.cable.save_session(&ext.sid, state).await {
+            Ok(()) => {
+                self.server
+                    .inner
+                    .counters
+                    .saved_sessions
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(err) => tracing::warn!(cause = %err, "cannot save a cable session"),
         }
     }
 

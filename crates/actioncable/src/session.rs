@@ -119,8 +119,9 @@ pub(super) async fn run(
             "disconnected a cable client too slow to read its frames"
         );
     }
-    if session.ext.is_some() && !session.subs.is_empty() {
-        // What a client that comes back within the session TTL restores.
+    if session.ext.as_ref().is_some_and(|e| !e.dismissed) && !session.subs.is_empty() {
+        // What a client that comes back within the session TTL restores (a dropped
+        // connection; one the server closed with a `disconnect` frame starts afresh).
         Box::pin(session.save()).await;
     }
     Box::pin(session.close_subscriptions()).await;
@@ -418,6 +419,10 @@ impl Session {
     }
 
     async fn close(&mut self, reason: DisconnectReason, reconnect: bool) {
+        if let Some(ext) = self.ext.as_mut() {
+            // A client told `disconnect` forgets its session id: nothing to keep for it.
+            ext.dismissed = true;
+        }
         let bye = frame::disconnect(reason, reconnect);
         let _ = tokio::time::timeout(GOODBYE_TIMEOUT, goodbye(&mut self.socket, bye)).await;
     }
