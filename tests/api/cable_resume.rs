@@ -379,16 +379,17 @@ async fn after_a_restart_the_client_resubscribes_with_its_offsets_and_misses_not
     let (first, proxy, mut node) = connected(dir.path(), &banned, |_| {}, 5).await?;
 
     // A graceful stop says `server_restart`: the client forgets its session and will
-    // subscribe again, with the offsets it has, instead of restoring.
-    proxy.cut();
+    // subscribe again, with the offsets it has, instead of restoring. (Until the restart
+    // its attempts reach the relay, whose server is gone.)
     first.shutdown();
-    first.wait().await?;
     node.until(json!({"event": "disconnect"})).await;
+    first.wait().await?;
     let writer = start(dir.path(), &banned, |_| {}).await;
     broadcast(&writer, 6..=55).await?;
     let restarted = start(dir.path(), &banned, |_| {}).await;
     proxy.mend(restarted.addr);
-    node.until(json!({"event": "connect"})).await;
+    node.until(json!({"event": "connect", "restored": false}))
+        .await;
     node.until_message(55).await;
     broadcast(&restarted, 56..=56).await?;
     node.until_message(56).await;
