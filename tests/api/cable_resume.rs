@@ -23,6 +23,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use trifecta::actioncable::{Channel, Context};
+use trifecta::cable::Cable;
 use trifecta::server::{self, Config, Extras, Running};
 
 use crate::cable_js::{ensure_node_modules, js_dir};
@@ -233,20 +234,16 @@ impl Node {
     }
 }
 
-async fn broadcast(server: &Running, range: std::ops::RangeInclusive<i64>) -> TestResult {
+async fn broadcast(cable: &Cable, range: std::ops::RangeInclusive<i64>) -> TestResult {
     for n in range {
-        server
-            .state
-            .cable
-            .broadcast("chat:lobby", &json!({"n": n}))
-            .await?;
+        cable.broadcast("chat:lobby", &json!({"n": n})).await?;
     }
     Ok(())
 }
 
 /// Broadcasts `range` spread over `span` (the network stays cut that long).
 async fn broadcast_over(
-    server: &Running,
+    cable: &Cable,
     range: std::ops::RangeInclusive<i64>,
     span: Duration,
 ) -> TestResult {
@@ -255,7 +252,7 @@ async fn broadcast_over(
     let mut tick = tokio::time::interval(every);
     for n in range {
         tick.tick().await;
-        broadcast(server, n..=n).await?;
+        broadcast(cable, n..=n).await?;
     }
     Ok(())
 }
@@ -273,7 +270,7 @@ async fn connected(
     let mut node = Node::spawn(&proxy.url());
     node.until(json!({"event": "subscribed", "restored": false}))
         .await;
-    broadcast(&server, 1..=first).await?;
+    broadcast(&server.state.cable, 1..=first).await?;
     node.until_message(first).await;
     Ok((server, proxy, node))
 }
@@ -309,17 +306,11 @@ async fn a_client_cut_off_for_5_s_gets_all_50_broadcasts_and_the_live_ones_in_or
     let (server, proxy, mut node) = connected(dir.path(), &banned, |_| {}, 5).await?;
 
     cut_off(&proxy, &mut node).await;
-    broadcast_over(&server, 6..=55, Duration::from_secs(5)).await?;
+    broadcast_over(&server.state.cable, 6..=55, Duration::from_secs(5)).await?;
     // Broadcasts go on while the client comes back: live ones must wait for the replay.
     let live = tokio::spawn({
         let cable = server.state.cable.clone();
-        async move {
-            for n in 56..=105 {
-                cable.broadcast("chat:lobby", &json!({"n": n})).await?;
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            Ok::<_, trifecta::cable::Error>(())
-        }
+        async move { broadcast_over(&cable, 56..=105, Duration::from_millis(250)).await }
     });
     proxy.mend(server.addr);
     node.until(json!({"event": "connect", "restored": true}))
@@ -329,7 +320,7 @@ async fn a_client_cut_off_for_5_s_gets_all_50_broadcasts_and_the_live_ones_in_or
     live.await??;
     node.until_message(105).await;
     // One more, live: nothing of the gap arrives twice before it.
-    broadcast(&server, 106..=106).await?;
+    broadcast(&server.state.cable, 106..=106).await?;
     node.until_message(106).await;
     assert_all_in_order(&node.received(), 106);
     let offsets: Vec<i64> = node
@@ -359,12 +350,12 @@ async fn a_session_is_restored_on_a_second_server_after_the_first_stopped() -> T
     first.shutdown();
     first.wait().await?;
     let second = start(dir.path(), &banned, |_| {}).await;
-    broadcast(&second, 6..=55).await?;
+    broadcast(&second.state.cable, 6..=55).await?;
     proxy.mend(second.addr);
     node.until(json!({"event": "connect", "restored": true}))
         .await;
     node.until_message(55).await;
-    broadcast(&second, 56..=56).await?;
+    broadcast(&second.state.cable, 56..=56).await?;
     node.until_message(56).await;
     assert_all_in_order(&node.received(), 56);
     assert_eq!(second.state.actioncable.stats().restored_sessions, 1);
@@ -385,13 +376,13 @@ async fn after_a_restart_the_client_resubscribes_with_its_offsets_and_misses_not
     node.until(json!({"event": "disconnect"})).await;
     first.wait().await?;
     let writer = start(dir.path(), &banned, |_| {}).await;
-    broadcast(&writer, 6..=55).await?;
+    broadcast(&writer.state.cable, 6..=55).await?;
     let restarted = start(dir.path(), &banned, |_| {}).await;
     proxy.mend(restarted.addr);
     node.until(json!({"event": "connect", "restored": false}))
         .await;
     node.until_message(55).await;
-    broadcast(&restarted, 56..=56).await?;
+    broadcast(&restarted.state.cable, 56..=56).await?;
     node.until_message(56).await;
     assert_all_in_order(&node.received(), 56);
     finish(node, proxy, [writer, restarted]).await
@@ -405,11 +396,11 @@ async fn a_gap_longer_than_the_history_is_refused_whole() -> TestResult {
         connected(dir.path(), &banned, |c| c.serve.cable.history_limit = 10, 5).await?;
 
     cut_off(&proxy, &mut node).await;
-    broadcast(&server, 6..=25).await?;
+    broadcast(&server.state.cable, 6..=25).await?;
     proxy.mend(server.addr);
     node.until(json!({"event": "info", "type": "history_not_found"}))
         .await;
-    broadcast(&server, 26..=26).await?;
+    broadcast(&server.state.cable, 26..=26).await?;
     node.until_message(26).await;
     // Nothing of the 20-message gap: a partial replay would be worse than none.
     assert_eq!(node.received(), vec![1, 2, 3, 4, 5, 26]);
@@ -425,7 +416,7 @@ async fn a_restored_session_loses_a_subscription_its_channel_now_rejects() -> Te
 
     cut_off(&proxy, &mut node).await;
     banned.lock().insert("lobby".to_owned());
-    broadcast(&server, 4..=13).await?;
+    broadcast(&server.state.cable, 4..=13).await?;
     proxy.mend(server.addr);
     node.until(json!({"event": "connect", "restored": true}))
         .await;

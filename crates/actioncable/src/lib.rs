@@ -9,6 +9,8 @@
 //!   close.
 //! - `subscriptions`: `subscribe` / `unsubscribe` / `message`, keyed by the raw identifier;
 //!   the identifiers of one socket streaming the same stream share one hub registration.
+//! - `writing`: writes within the write timeout, and the heavy lane; `ratelimit`: the
+//!   command rate per connection.
 //! - `outbox`: broadcasts shared by every queue (never copied per socket or identifier),
 //!   queues bounded in bytes, and the server-wide memory budget.
 //! - [`Channel`] / [`Registry`]: the channel API; [`Connect`]: the connection hook.
@@ -41,6 +43,7 @@ mod replay;
 mod resume;
 mod session;
 mod subscriptions;
+mod writing;
 
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
@@ -208,7 +211,7 @@ impl ActionCable {
                 next_conn: AtomicU64::new(1),
                 counters: Counters::default(),
                 ledger: outbox::Ledger::new(),
-                heavy_lane: Arc::new(tokio::sync::Semaphore::new(session::heavy_lanes())),
+                heavy_lane: Arc::new(tokio::sync::Semaphore::new(writing::heavy_lanes())),
                 internal: Mutex::new(None),
             }),
         }

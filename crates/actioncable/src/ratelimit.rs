@@ -1,11 +1,16 @@
 //! Commands per second per connection: a token bucket of `--cable-commands-burst` tokens
 //! refilled at `--cable-max-commands` a second. A frame finding the bucket empty is rejected
 //! (logged and ignored, like any bad frame); a client whose frames keep being rejected for
-//! [`PERSIST`] on end is closed. A client within the rate never notices.
+//! [`PERSIST`] on end is closed. A client within the rate never notices. The session asks
+//! [`Session::within_rate`] for every text or binary frame.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use super::frame::DisconnectReason;
+use super::session::{Gone, Session};
 
 /// How long a client may go on sending past its rate (with no quiet second between rejected
 /// frames) before it is closed.
@@ -66,6 +71,41 @@ impl Bucket {
             Verdict::Close
         } else {
             Verdict::Reject(fresh)
+        }
+    }
+}
+
+impl Session {
+    /// Takes a token for an incoming frame: `Ok(true)` to handle it, `Ok(false)` to ignore
+    /// it (logged once per spell: a flood must not flood the log too), `Err` once the
+    /// connection was closed for flooding.
+    pub(super) async fn within_rate(&mut self) -> Result<bool, Gone> {
+        let config = &self.server.inner.config;
+        let (rate, burst) = (config.max_commands, config.commands_burst);
+        let counters = &self.server.inner.counters;
+        match self.bucket.take(rate, burst, Instant::now()) {
+            Verdict::Take => Ok(true),
+            Verdict::Reject(first) => {
+                counters.rate_limited_frames.fetch_add(1, Ordering::Relaxed);
+                if first {
+                    tracing::info!(
+                        identity = ?self.info.identity.id,
+                        "ignoring cable frames past the connection's command rate"
+                    );
+                }
+                Ok(false)
+            }
+            Verdict::Close => {
+                counters
+                    .rate_limited_connections
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    identity = ?self.info.identity.id,
+                    "closing a cable connection that kept sending past its command rate"
+                );
+                self.close(DisconnectReason::RateLimited, false).await;
+                Err(Gone)
+            }
         }
     }
 }

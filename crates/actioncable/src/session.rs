@@ -3,10 +3,8 @@
 //! ping beat and the revalidation beat.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -18,9 +16,10 @@ use tokio_util::sync::{CancellationToken, PollSemaphore};
 use super::connect::{ConnectRequest, ConnectionInfo, Rejected};
 use super::frame::{self, DisconnectReason};
 use super::outbox::{self, Item, Outbox};
-use super::ratelimit::{Bucket, Verdict};
+use super::ratelimit::Bucket;
 use super::resume::Ext;
 use super::subscriptions::{Stream, Sub};
+use super::writing::{drive, laned};
 use super::{ActionCable, Conn, Control};
 
 /// Most queued broadcasts written before one flush.
@@ -53,7 +52,7 @@ pub(super) struct Session {
     /// not, and an idle socket's task stays small).
     pub(super) ext: Option<Box<Ext>>,
     /// The command rate limit.
-    bucket: Bucket,
+    pub(super) bucket: Bucket,
 }
 
 /// Runs one connection from upgrade to close. `ext` when the client chose the extended
@@ -253,42 +252,10 @@ impl Session {
         &mut self,
         incoming: Option<Result<Message, axum::Error>>,
     ) -> Result<(), Gone> {
-        if let Some(Ok(Message::Text(_) | Message::Binary(_))) = &incoming {
-            let config = &self.server.inner.config;
-            match self
-                .bucket
-                .take(config.max_commands, config.commands_burst, Instant::now())
-            {
-                Verdict::Take => {}
-                Verdict::Reject(first) => {
-                    self.server
-                        .inner
-                        .counters
-                        .rate_limited_frames
-                        .fetch_add(1, Ordering::Relaxed);
-                    if first {
-                        // Once per spell: a flood must not flood the log too.
-                        tracing::info!(
-                            identity = ?self.info.identity.id,
-                            "ignoring cable frames past the connection's command rate"
-                        );
-                    }
-                    return Ok(());
-                }
-                Verdict::Close => {
-                    self.server
-                        .inner
-                        .counters
-                        .rate_limited_connections
-                        .fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(
-                        identity = ?self.info.identity.id,
-                        "closing a cable connection that kept sending past its command rate"
-                    );
-                    self.close(DisconnectReason::RateLimited, false).await;
-                    return Err(Gone);
-                }
-            }
+        if matches!(&incoming, Some(Ok(Message::Text(_) | Message::Binary(_))))
+            && !self.within_rate().await?
+        {
+            return Ok(());
         }
         match incoming {
             None | Some(Ok(Message::Close(_))) => Err(Gone),
@@ -418,7 +385,7 @@ impl Session {
         self.close(DisconnectReason::Unauthorized, false).await;
     }
 
-    async fn close(&mut self, reason: DisconnectReason, reconnect: bool) {
+    pub(super) async fn close(&mut self, reason: DisconnectReason, reconnect: bool) {
         if let Some(ext) = self.ext.as_mut() {
             // A client told `disconnect` forgets its session id: nothing to keep for it.
             ext.dismissed = true;
@@ -429,94 +396,5 @@ impl Session {
 
     async fn too_slow(&mut self) {
         self.close(DisconnectReason::TooSlow, true).await;
-    }
-}
-
-/// Permits of the heavy lane: half the cores, so light sockets always have the other half.
-pub(super) fn heavy_lanes() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
-}
-
-/// `io` polled only while holding a permit of the heavy lane, taken anew on every poll:
-/// while the socket's buffer is full the permit serves the next heavy writer, so a socket
-/// that stops reading keeps no one waiting, and heavy writers take turns in order (the
-/// semaphore is fair) off the run queue instead of crowding it.
-fn laned<T>(io: impl Future<Output = T>, mut lane: PollSemaphore) -> impl Future<Output = T> {
-    let mut io = Box::pin(io);
-    std::future::poll_fn(move |cx| {
-        // `None` means a closed lane, which is never closed: write without a permit then.
-        let _permit = std::task::ready!(lane.poll_acquire(cx));
-        io.as_mut().poll(cx)
-    })
-}
-
-/// Runs a write within `limit` unless the connection is kicked first; a timeout kicks it.
-async fn drive(
-    io: impl std::future::Future<Output = Result<(), axum::Error>>,
-    limit: Duration,
-    outbox: &Outbox,
-) -> Result<(), Gone> {
-    let mut io = std::pin::pin!(io);
-    // Most writes fit in the socket buffer at once: no timer for those.
-    if let Poll::Ready(r) = futures_util::poll!(io.as_mut()) {
-        return r.map_err(|err| {
-            tracing::debug!(cause = %err, "cable write failed");
-            Gone
-        });
-    }
-    tokio::select! {
-        r = tokio::time::timeout(limit, io) => match r {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(err)) => {
-                tracing::debug!(cause = %err, "cable write failed");
-                Err(Gone)
-            }
-            Err(_) => {
-                outbox.kick_slow();
-                Err(Gone)
-            }
-        },
-        () = outbox.cancelled() => Err(Gone),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-    use std::task::Poll;
-
-    use tokio::sync::{Semaphore, oneshot};
-    use tokio_util::sync::PollSemaphore;
-
-    use super::laned;
-
-    #[tokio::test]
-    async fn a_laned_write_runs_only_with_a_permit_and_holds_none_while_it_waits() {
-        let lane = Arc::new(Semaphore::new(1));
-        // A write the socket cannot take yet (its buffer is full until `open` fires).
-        let (open, blocked) = oneshot::channel::<()>();
-        let mut stalled = Box::pin(laned(blocked, PollSemaphore::new(lane.clone())));
-        assert!(futures_util::poll!(stalled.as_mut()).is_pending());
-        assert_eq!(
-            lane.available_permits(),
-            1,
-            "a write that waits on its socket must leave the lane to the next heavy writer"
-        );
-
-        let held = lane.clone().try_acquire_owned().expect("the lane is free");
-        let mut ready = Box::pin(laned(async { 7 }, PollSemaphore::new(lane.clone())));
-        assert!(
-            futures_util::poll!(ready.as_mut()).is_pending(),
-            "a heavy write must wait while another holds the lane"
-        );
-        drop(held);
-        assert_eq!(ready.await, 7);
-
-        open.send(()).expect("the stalled write is waiting");
-        assert!(matches!(
-            futures_util::poll!(stalled.as_mut()),
-            Poll::Ready(Ok(()))
-        ));
-        assert_eq!(lane.available_permits(), 1);
     }
 }

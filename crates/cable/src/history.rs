@@ -87,17 +87,13 @@ impl Cable {
     pub async fn history(&self, stream: &str, start: &Start, upto: i64) -> Result<History> {
         let config = &self.inner.config;
         let now = self.inner.clock.now();
-        let (epoch, trimmed) = self.inner.db.meta().await?;
         let window = match start {
-            Start::Offset { epoch: e, offset } => {
-                if *e != epoch {
+            Start::Offset { epoch, offset } => {
+                if **epoch != *self.epoch().await? {
                     return Ok(History::Gap(Gap::Epoch));
                 }
                 if *offset > upto {
                     return Ok(History::Gap(Gap::Ahead));
-                }
-                if *offset < trimmed {
-                    return Ok(History::Gap(Gap::Trimmed));
                 }
                 Window::After(*offset)
             }
@@ -110,11 +106,16 @@ impl Cable {
             }
         };
         let limit = config.history_limit;
-        let messages = self
+        let (messages, trimmed) = self
             .inner
             .db
             .stream_messages(stream, window, upto, limit.saturating_add(1))
             .await?;
+        if let Window::After(offset) = window
+            && offset < trimmed
+        {
+            return Ok(History::Gap(Gap::Trimmed));
+        }
         if messages.len() > limit as usize {
             return Ok(History::Gap(Gap::TooLong));
         }

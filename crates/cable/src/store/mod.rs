@@ -143,19 +143,25 @@ impl Store {
         }
     }
 
-    /// The messages of `channel` in `from`, up to id `upto`, in id order, at most `limit`.
+    /// The messages of `channel` in `from`, up to id `upto`, in id order, at most `limit`;
+    /// then the trim mark (the highest id ever trimmed), read after them: a trim that
+    /// removed any of the window's rows before they were read shows in the mark, so a
+    /// window read whole is never mistaken for one read in part.
     pub(crate) async fn stream_messages(
         &self,
         channel: &str,
         from: Window,
         upto: i64,
         limit: u32,
-    ) -> Result<Vec<Message>> {
+    ) -> Result<(Vec<Message>, i64)> {
         match &self.0 {
             Backend::Sqlite(db) => {
                 let channel = channel.to_owned();
-                db.call(move |conn| sqlite::stream_messages(conn, &channel, from, upto, limit))
-                    .await
+                db.call(move |conn| {
+                    let messages = sqlite::stream_messages(conn, &channel, from, upto, limit)?;
+                    Ok((messages, sqlite::meta(conn)?.1))
+                })
+                .await
             }
             Backend::Postgres(pg) => {
                 postgres::stream_messages(pg, channel, from, upto, limit).await

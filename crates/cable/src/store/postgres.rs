@@ -138,22 +138,27 @@ pub(super) async fn trim_batch(pg: &Pg, cutoff: Timestamp, limit: u32) -> Result
 
 /// The history's epoch and the highest id ever trimmed.
 pub(super) async fn meta(pg: &Pg) -> Result<(String, i64)> {
-    const SQL: &str = "SELECT epoch, trimmed_through FROM trifecta_cable_meta WHERE id = 1";
     let conn = pg.get().await?;
+    meta_on(pg, &conn).await
+}
+
+async fn meta_on(pg: &Pg, conn: &trifecta_store::pg::Connection) -> Result<(String, i64)> {
+    const SQL: &str = "SELECT epoch, trimmed_through FROM trifecta_cable_meta WHERE id = 1";
     let stmt = conn.prepare_cached(SQL).await.map_err(|e| pg.error(e))?;
     let row = conn.query_one(&stmt, &[]).await.map_err(|e| pg.error(e))?;
     Ok((row.get(0), row.get(1)))
 }
 
 /// The messages of `channel` with `after < id <= upto` (by id), or, with `since`, those
-/// created at or after it up to `upto`; in id order, at most `limit`.
+/// created at or after it up to `upto`; in id order, at most `limit`. Then, on the same
+/// connection, the trim mark.
 pub(super) async fn stream_messages(
     pg: &Pg,
     channel: &str,
     from: super::Window,
     upto: i64,
     limit: u32,
-) -> Result<Vec<Message>> {
+) -> Result<(Vec<Message>, i64)> {
     const AFTER: &str = "SELECT id, payload, created_at FROM solid_cable_messages
                          WHERE channel_hash = $1 AND channel = $2 AND id > $3 AND id <= $4
                          ORDER BY id LIMIT $5";
@@ -194,7 +199,8 @@ pub(super) async fn stream_messages(
             Err(_) => tracing::warn!(id, "skipping a cable message that is not UTF-8"),
         }
     }
-    Ok(out)
+    let (_, trimmed) = meta_on(pg, &conn).await?;
+    Ok((out, trimmed))
 }
 
 /// Saves (or replaces) a session's state until `expires_at`.

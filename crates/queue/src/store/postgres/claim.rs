@@ -216,14 +216,20 @@ async fn take(
 
 /// A row of `TAKE`'s (or [`CLAIM_ALL`]'s) `RETURNING` columns.
 fn claimed_row(r: &tokio_postgres::Row) -> ClaimedJob {
+    claimed_at(r, 0, 1)
+}
+
+/// A claimed job from row `r`: its id in column `id`, then class name, arguments, queue,
+/// attempt, creation, schedule and request id in the seven columns from `first` on.
+pub(super) fn claimed_at(r: &tokio_postgres::Row, id: usize, first: usize) -> ClaimedJob {
     ClaimedJob {
-        id: r.get(0),
-        class_name: r.get(1),
-        arguments: r.get(2),
-        queue_name: r.get(3),
-        attempt: u32::try_from(r.get::<_, i32>(4)).unwrap_or(0),
-        created_at: Timestamp(r.get(5)),
-        scheduled_at: Timestamp(r.get(6)),
-        request_id: r.get(7),
+        id: r.get(id),
+        class_name: r.get(first),
+        arguments: r.get(first + 1),
+        queue_name: r.get(first + 2),
+        attempt: u32::try_from(r.get::<_, i32>(first + 3)).unwrap_or(0),
+        created_at: Timestamp(r.get(first + 4)),
+        scheduled_at: Timestamp(r.get(first + 5)),
+        request_id: r.get(first + 6),
     }
 }

@@ -142,14 +142,5 @@ pub(super) async fn write_claiming(
 
 /// A ready job [`INSERT_CLAIMING`] claimed (a row of kind 1).
 fn claimed_ready(r: &tokio_postgres::Row) -> ClaimedJob {
-    ClaimedJob {
-        id: r.get(1),
-        class_name: r.get(5),
-        arguments: r.get(6),
-        queue_name: r.get(7),
-        attempt: u32::try_from(r.get::<_, i32>(8)).unwrap_or(0),
-        created_at: Timestamp(r.get(9)),
-        scheduled_at: Timestamp(r.get(10)),
-        request_id: r.get(11),
-    }
+    super::claim::claimed_at(r, 1, 5)
 }
