@@ -1,5 +1,6 @@
-//! ActionCable client frames: `subscribe` (with the extended protocol's `history`),
-//! `history`, `unsubscribe`, `message` and `pong` commands, and the channel identifiers
+//! ActionCable client frames: `subscribe` (with the extended protocol's `history` and
+//! `presence`), `history`, `join`, `leave`, `presence`, `unsubscribe`, `message` and `pong`
+//! commands, and the channel identifiers
 //! inside them. A frame that parses re-encodes to one that parses the
 //! same; its identifier is echoed byte for byte in the confirmation; a rejection names why.
 
@@ -26,6 +27,9 @@ fn parsed(text: &str, command: Command) {
         Command::Unsubscribe(identifier)
         | Command::Subscribe { identifier, .. }
         | Command::History { identifier, .. }
+        | Command::Join(identifier)
+        | Command::Leave(identifier)
+        | Command::Presence { identifier, .. }
         | Command::Message { identifier, .. } => identifier,
         Command::Pong => return,
     };
@@ -33,12 +37,25 @@ fn parsed(text: &str, command: Command) {
         Command::Pong => return,
         Command::Subscribe {
             identifier,
-            history: None,
-        } => json!({"command": "subscribe", "identifier": identifier}),
-        Command::Subscribe {
+            history,
+            presence,
+        } => {
+            let mut c = json!({"command": "subscribe", "identifier": identifier});
+            if let Some(h) = history {
+                c["history"] = h.to_json();
+            }
+            if *presence {
+                c["presence"] = json!({});
+            }
+            c
+        }
+        Command::Join(id) => json!({"command": "join", "identifier": id}),
+        Command::Leave(id) => json!({"command": "leave", "identifier": id}),
+        Command::Presence {
             identifier,
-            history: Some(h),
-        } => json!({"command": "subscribe", "identifier": identifier, "history": h.to_json()}),
+            records,
+        } => json!({"command": "presence", "identifier": identifier,
+                    "data": {"return_records": records}}),
         Command::History {
             identifier,
             history,

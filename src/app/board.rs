@@ -169,7 +169,7 @@ impl Board {
 }
 
 /// `{"channel":"TodosChannel"}`: streams the board's batches and transmits the newest todos
-/// (a [`TodoPage`]) at once.
+/// (a [`TodoPage`]) at once; who is looking at the board is its presence set.
 pub struct TodosChannel {
     board: Board,
 }
@@ -178,6 +178,10 @@ pub struct TodosChannel {
 impl Channel for TodosChannel {
     async fn subscribed(&mut self, ctx: &mut Context<'_>) {
         ctx.stream_from(STREAM);
+        if let Some(user) = ctx.connection().identity.data::<super::User>() {
+            let (id, info) = super::channels::presence_of(&self.board.app, user);
+            ctx.presence(STREAM, id, info);
+        }
         match self.board.broadcast_list().await {
             Ok(page) => match serde_json::to_value(&page) {
                 Ok(value) => ctx.transmit(&value),

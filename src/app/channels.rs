@@ -6,6 +6,8 @@
 //! any other id must decode and name a record in the model's `accessible_by` scope of the
 //! socket's user (for `User`: the user themselves; `User` has no `all`). Then the
 //! subscription streams from `Model:<id>`. Everything else is rejected, indistinguishably.
+//! One account's subscription also has that account's presence set (who is looking at it),
+//! which the extended protocol's clients see and join as themselves.
 
 use async_trait::async_trait;
 
@@ -62,28 +64,43 @@ struct SyncChannel {
 }
 
 impl SyncChannel {
-    /// The stream this subscription may read, or `None` to reject.
-    async fn authorize(&self, ctx: &Context<'_>) -> Option<String> {
+    /// The stream this subscription may read and whether it has a presence set (one account's
+    /// page; not a list, nor a user's own stream), or `None` to reject.
+    async fn authorize(&self, ctx: &Context<'_>) -> Option<(String, bool)> {
         let user = ctx.connection().identity.data::<User>()?;
         let model = Model::lookup(ctx.param("model")?.as_str()?)?;
         let id = ctx.param("id")?.as_str()?;
         if id == "all" {
             return (user.site_admin && matches!(model, Model::Account))
-                .then(|| broadcast::stream(model.name(), "all"));
+                .then(|| (broadcast::stream(model.name(), "all"), false));
         }
         let db_id = self.app.ids().decode(id)?;
-        model
-            .accessible(&self.app, user, db_id)
-            .await
-            .then(|| broadcast::stream(model.name(), id))
+        model.accessible(&self.app, user, db_id).await.then(|| {
+            let presence = matches!(model, Model::Account);
+            (broadcast::stream(model.name(), id), presence)
+        })
     }
+}
+
+/// How `user` shows in presence sets: their public id, and their name.
+pub(crate) fn presence_of(app: &App, user: &User) -> (String, serde_json::Value) {
+    (
+        app.ids().encode(user.id),
+        serde_json::json!({"name": user.name}),
+    )
 }
 
 #[async_trait]
 impl Channel for SyncChannel {
     async fn subscribed(&mut self, ctx: &mut Context<'_>) {
         match self.authorize(ctx).await {
-            Some(stream) => ctx.stream_from(stream),
+            Some((stream, presence)) => {
+                if presence && let Some(user) = ctx.connection().identity.data::<User>() {
+                    let (id, info) = presence_of(&self.app, user);
+                    ctx.presence(stream.clone(), id, info);
+                }
+                ctx.stream_from(stream);
+            }
             None => {
                 tracing::debug!(identifier = ctx.identifier(), "sync subscription rejected");
                 ctx.reject();

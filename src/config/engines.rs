@@ -156,6 +156,18 @@ pub struct CableArgs {
     /// How long a closed connection's session can be restored by its client.
     #[arg(id = "cable_session_ttl", long = "cable-session-ttl", env = "TRIFECTA_CABLE_SESSION_TTL", default_value = "5min", value_parser = humantime::parse_duration)]
     pub session_ttl: Duration,
+    /// How long someone whose socket closed (or whose server died) stays in presence sets.
+    #[arg(id = "cable_presence_ttl", long = "cable-presence-ttl", env = "TRIFECTA_CABLE_PRESENCE_TTL", default_value = "15s", value_parser = presence_ttl)]
+    pub presence_ttl: Duration,
+}
+
+/// A presence TTL: from 1 s (rows are refreshed every quarter of it) to 1 hour.
+fn presence_ttl(text: &str) -> Result<Duration, String> {
+    let ttl = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if ttl < Duration::from_secs(1) || ttl > Duration::from_secs(3600) {
+        return Err("must be from 1s to 1h".into());
+    }
+    Ok(ttl)
 }
 
 impl CableArgs {
@@ -169,6 +181,7 @@ impl CableArgs {
             history_limit: self.history_limit,
             history_ttl: self.history_ttl,
             session_ttl: self.session_ttl,
+            presence_ttl: self.presence_ttl,
         }
     }
 }
@@ -185,6 +198,7 @@ impl Default for CableArgs {
             history_limit: o.history_limit,
             history_ttl: o.history_ttl,
             session_ttl: o.session_ttl,
+            presence_ttl: o.presence_ttl,
         }
     }
 }

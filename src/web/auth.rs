@@ -110,6 +110,7 @@ pub async fn load_user(
     };
     let user = found.as_ref().map(|c| {
         serde_json::json!({
+            "id": state.app.ids().encode(c.user.id),
             "name": c.user.name,
             "email_address": c.user.email_address,
             "site_admin": c.user.site_admin,

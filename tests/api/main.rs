@@ -19,6 +19,7 @@ mod cable_ext;
 mod cable_js;
 mod cable_limits;
 mod cable_memory;
+mod cable_presence;
 mod cable_remote;
 mod cable_resume;
 mod cache;

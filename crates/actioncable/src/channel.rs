@@ -44,6 +44,15 @@ pub(crate) enum Effect {
     StreamFrom(String),
     StopStream(String),
     StopAllStreams,
+    Presence(PresenceAs),
+}
+
+/// How a subscription takes part in a stream's presence set (see [`Context::presence`]).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PresenceAs {
+    pub(crate) stream: String,
+    pub(crate) id: String,
+    pub(crate) info: Value,
 }
 
 /// The handle a channel callback acts through.
@@ -121,6 +130,19 @@ impl<'a> Context<'a> {
     /// Stops every stream of this subscription.
     pub fn stop_all_streams(&mut self) {
         self.effects.push(Effect::StopAllStreams);
+    }
+
+    /// Lets this subscription take part in `stream`'s presence set, for clients of the
+    /// extended protocol (call it from `subscribed`): it receives the set's join and leave
+    /// events, may ask who is there, and may join and leave — always as `id` with `info`,
+    /// whatever the client sends, so nobody joins as someone else. Only subscriptions the
+    /// channel accepted see a set, so only those allowed to read a stream see who is on it.
+    pub fn presence(&mut self, stream: impl Into<String>, id: impl Into<String>, info: Value) {
+        self.effects.push(Effect::Presence(PresenceAs {
+            stream: stream.into(),
+            id: id.into(),
+            info,
+        }));
     }
 
     /// Rejects the subscription (only meaningful in `subscribed`).

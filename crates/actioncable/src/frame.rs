@@ -121,6 +121,14 @@ pub(crate) fn reject_history(id_json: &str) -> Utf8Bytes {
     ))
 }
 
+/// `{"type":"presence","identifier":…,"message":<event>}`: a presence event (join, leave,
+/// info or error) for one subscription (the extended protocol); `event` is JSON text.
+pub(crate) fn presence(id_json: &str, event: &str) -> Utf8Bytes {
+    Utf8Bytes::from(format!(
+        r#"{{"type":"presence","identifier":{id_json},"message":{event}}}"#
+    ))
+}
+
 /// What a resuming client asks to be sent (`history` of `subscribe` and of the `history`
 /// command): per stream the last offset it got, and for streams it has no offset for, the
 /// time (Unix seconds) since when.
@@ -168,6 +176,21 @@ pub enum Command {
         identifier: String,
         /// What to replay after the confirmation.
         history: Option<HistoryRequest>,
+        /// The client joins the subscription's presence set once subscribed (the extended
+        /// protocol; whatever id and info it sent, the channel decides them).
+        presence: bool,
+    },
+    /// `{"command":"join","identifier":…,"presence":{…}}`: join the subscription's presence
+    /// set (as the channel decides, whatever the client sent).
+    Join(String),
+    /// `{"command":"leave","identifier":…}`: leave the subscription's presence set.
+    Leave(String),
+    /// `{"command":"presence","identifier":…,"data":{"return_records":…}}`: who is there.
+    Presence {
+        /// The raw identifier.
+        identifier: String,
+        /// Whether to list them (the default) or only count them.
+        records: bool,
     },
     /// `{"command":"history","identifier":…,"history":{…}}` (the extended protocol).
     History {
@@ -198,7 +221,7 @@ pub enum BadFrame {
     /// `identifier` is missing or not a string.
     #[error("no string identifier")]
     NoIdentifier,
-    /// `command` is missing, not a string, or not one of the three.
+    /// `command` is missing, not a string, or not one we know.
     #[error("unknown command {0:?}")]
     UnknownCommand(String),
     /// A `message` whose `data` is not a string holding a JSON object.
@@ -233,9 +256,24 @@ pub fn parse_command(text: &str) -> Result<Command, BadFrame> {
                 None | Some(Value::Null) => None,
                 Some(h) => Some(parse_history(h)?),
             };
+            let presence = m.get("presence").is_some_and(|p| !p.is_null());
             Ok(Command::Subscribe {
                 identifier,
                 history,
+                presence,
+            })
+        }
+        "join" => Ok(Command::Join(identifier)),
+        "leave" => Ok(Command::Leave(identifier)),
+        "presence" => {
+            let records = m
+                .get("data")
+                .and_then(|d| d.get("return_records"))
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            Ok(Command::Presence {
+                identifier,
+                records,
             })
         }
         "history" => {
@@ -318,7 +356,42 @@ mod tests {
             parse_command(r#"{"command":"subscribe","identifier":"{\"channel\":\"A\"}"}"#),
             Ok(Command::Subscribe {
                 identifier: r#"{"channel":"A"}"#.into(),
-                history: None
+                history: None,
+                presence: false
+            })
+        );
+        assert_eq!(
+            parse_command(
+                r#"{"command":"subscribe","identifier":"x","presence":{"id":"1","info":{}}}"#
+            ),
+            Ok(Command::Subscribe {
+                identifier: "x".into(),
+                history: None,
+                presence: true
+            })
+        );
+        assert_eq!(
+            parse_command(r#"{"command":"join","identifier":"x","presence":{"id":"1"}}"#),
+            Ok(Command::Join("x".into()))
+        );
+        assert_eq!(
+            parse_command(r#"{"command":"leave","identifier":"x"}"#),
+            Ok(Command::Leave("x".into()))
+        );
+        assert_eq!(
+            parse_command(r#"{"command":"presence","identifier":"x","data":{}}"#),
+            Ok(Command::Presence {
+                identifier: "x".into(),
+                records: true
+            })
+        );
+        assert_eq!(
+            parse_command(
+                r#"{"command":"presence","identifier":"x","data":{"return_records":false}}"#
+            ),
+            Ok(Command::Presence {
+                identifier: "x".into(),
+                records: false
             })
         );
         assert_eq!(

@@ -18,6 +18,8 @@
 //!   client offers it): a session id in the welcome, sessions saved in the cable store and
 //!   restored on reconnect (`restored_ids`), broadcasts carrying `stream_id`, `epoch` and
 //!   `offset` (the Solid Cable message id), and `history` replays, whole or refused.
+//! - `presence`: the extended protocol's presence (`join`, `leave`, `presence`) on the cable
+//!   store's presence sets, for subscriptions a channel opts in ([`Context::presence`]).
 //! - `remote`: disconnect and unsubscribe orders across processes on the internal cable
 //!   channel [`INTERNAL_CHANNEL`] ([`ActionCable::disconnect_everywhere`],
 //!   [`ActionCable::unsubscribe_everywhere`], [`remote_disconnect`], [`remote_unsubscribe`]).
@@ -37,6 +39,7 @@ mod connect;
 mod frame;
 pub mod handler;
 mod outbox;
+mod presence;
 mod ratelimit;
 mod remote;
 mod replay;

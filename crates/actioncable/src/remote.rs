@@ -54,7 +54,7 @@ enum Order {
 
 /// Whether `stream` is reserved for the server (see [`RESERVED_PREFIX`]).
 pub(super) fn is_reserved(stream: &str) -> bool {
-    stream.starts_with(RESERVED_PREFIX)
+    stream.starts_with(RESERVED_PREFIX) || stream.starts_with(trifecta_cable::PRESENCE_PREFIX)
 }
 
 /// Publishes an order to disconnect `identities` on every ActionCable server sharing
@@ -239,6 +239,7 @@ mod tests {
     #[test]
     fn the_internal_channel_is_reserved() {
         assert!(is_reserved(INTERNAL_CHANNEL));
+        assert!(is_reserved(&trifecta_cable::presence_channel("todos")));
         assert!(!is_reserved("todos"));
         assert!(!is_reserved("Account:all"));
     }

@@ -39,9 +39,11 @@ impl Session {
             return Ok(());
         };
         let id_json = sub.id_json.clone();
+        // Presence channels have no history to replay (their events are not messages).
         let floors: Vec<(String, i64)> = sub
             .streams
             .iter()
+            .filter(|s| !s.starts_with(trifecta_cable::PRESENCE_PREFIX))
             .filter_map(|s| self.join_floor(s, &id_json).map(|f| (s.clone(), f)))
             .collect();
         let cable = self.server.inner.cable.clone();

@@ -256,6 +256,7 @@ impl Session {
             return None;
         }
         let mut streams: Vec<String> = Vec::new();
+        let mut presence = None;
         for effect in effects {
             match effect {
                 Effect::Transmit(_) => {}
@@ -270,19 +271,24 @@ impl Session {
                 }
                 Effect::StopStream(s) => streams.retain(|x| *x != s),
                 Effect::StopAllStreams => streams.clear(),
+                Effect::Presence(as_) => presence = Some(as_),
             }
         }
         metrics::gauge!("trifecta_cable_subscriptions", "channel" => name.clone()).increment(1.0);
         let key: Arc<str> = Arc::from(identifier);
-        self.subs.insert(
-            key.clone(),
-            Sub {
-                id_json,
-                name,
-                channel,
-                streams: Vec::new(),
-            },
-        );
+        let mut sub = Sub {
+            id_json,
+            name,
+            channel,
+            streams: Vec::new(),
+            presence: None,
+        };
+        // Presence events have no history to wait for: they start at once. The session's
+        // places came back with its id; the client joins again to keep them.
+        if let Some(as_) = presence {
+            self.enable_presence(&mut sub, as_).await;
+        }
+        self.subs.insert(key.clone(), sub);
         Some((key, streams))
     }
 

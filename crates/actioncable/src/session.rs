@@ -21,6 +21,7 @@ use super::resume::Ext;
 use super::subscriptions::{Stream, Sub};
 use super::writing::{drive, laned};
 use super::{ActionCable, Conn, Control};
+use trifecta_cable::PRESENCE_PREFIX;
 
 /// Most queued broadcasts written before one flush.
 const BATCH: usize = 64;
@@ -123,6 +124,7 @@ pub(super) async fn run(
         // connection; one the server closed with a `disconnect` frame starts afresh).
         Box::pin(session.save()).await;
     }
+    Box::pin(session.detach_presence()).await;
     Box::pin(session.close_subscriptions()).await;
     server.deregister_conn(conn_id);
     tracing::debug!(conn = conn_id, "cable disconnected");
@@ -329,8 +331,10 @@ impl Session {
         let written = &mut frames;
         let io = async move {
             for item in items {
+                let presence = item.payload.stream().starts_with(PRESENCE_PREFIX);
                 for target in item.targets() {
                     let f = match &epoch {
+                        _ if presence => frame::presence(&target.id_json, item.payload.text()),
                         None => frame::data(&target.id_json, item.payload.text()),
                         Some(epoch) => frame::data_ext(
                             &target.id_json,

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use super::channel::{Channel, Context, Effect};
 use super::frame::{self, Command, HistoryRequest};
 use super::outbox::{Outbox, Target};
+use super::presence::SubPresence;
 use super::remote;
 use super::session::{Gone, Session};
 use trifecta_cable::{self as cable, Message, Sink};
@@ -28,6 +29,8 @@ pub(super) struct Sub {
     /// Names of the socket's streams this subscription is a target of (one or two, so a
     /// list: a set or the parsed params kept here cost ~700 bytes per subscription).
     pub(super) streams: Vec<String>,
+    /// Its part in a presence set, if its channel gave it one (boxed: most have none).
+    pub(super) presence: Option<Box<SubPresence>>,
 }
 
 /// One stream of a socket: its cable registration and the sink every subscription of the
@@ -88,7 +91,14 @@ impl Session {
             Ok(Command::Subscribe {
                 identifier,
                 history,
-            }) => self.subscribe(identifier, history).await,
+                presence,
+            }) => self.subscribe(identifier, history, presence).await,
+            Ok(Command::Join(identifier)) => self.join_presence(&identifier).await,
+            Ok(Command::Leave(identifier)) => self.leave_presence(&identifier).await,
+            Ok(Command::Presence {
+                identifier,
+                records,
+            }) => self.presence_info(&identifier, records).await,
             Ok(Command::History {
                 identifier,
                 history,
@@ -111,6 +121,7 @@ impl Session {
         &mut self,
         identifier: String,
         history: Option<HistoryRequest>,
+        presence: bool,
     ) -> Result<(), Gone> {
         if !self.still_valid().await {
             self.revoke().await;
@@ -144,6 +155,7 @@ impl Session {
             name,
             channel,
             streams: Vec::new(),
+            presence: None,
         };
         let streamed = self.apply(&mut sub, effects, !rejected).await?;
         if rejected || !streamed {
@@ -160,6 +172,9 @@ impl Session {
             self.save().await;
             if let Some(history) = history {
                 self.replay(&key, &history).await?;
+            }
+            if presence {
+                self.join_presence(&key).await?;
             }
         }
         Ok(())
@@ -205,6 +220,8 @@ impl Session {
         };
         self.forget_parked(&key);
         self.run_unsubscribed(&key, &mut sub).await;
+        // After its streams stopped: the leave is no event for this subscription.
+        self.leave_presence_of(&mut sub).await;
         self.save().await;
     }
 
@@ -282,6 +299,8 @@ impl Session {
                     }
                 }
                 Effect::StopAllStreams => self.leave_streams(sub),
+                Effect::Presence(as_) if streams => self.enable_presence(sub, as_).await,
+                Effect::Presence(_) => {}
             }
         }
         Ok(streamed)
@@ -373,6 +392,7 @@ impl Session {
             if let Some((key, mut sub)) = self.subs.remove_entry(&key) {
                 self.forget_parked(&key);
                 self.run_unsubscribed(&key, &mut sub).await;
+                self.leave_presence_of(&mut sub).await;
                 frames.push(frame::reject(&sub.id_json));
             }
         }

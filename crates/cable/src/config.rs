@@ -20,6 +20,9 @@ pub struct CableOptions {
     pub history_ttl: Duration,
     /// How long a closed connection's session can be restored.
     pub session_ttl: Duration,
+    /// How long a session whose socket closed (or whose process died) stays in presence
+    /// sets.
+    pub presence_ttl: Duration,
 }
 
 impl Default for CableOptions {
@@ -33,6 +36,7 @@ impl Default for CableOptions {
             history_limit: 100,
             history_ttl: Duration::from_secs(300),
             session_ttl: Duration::from_secs(300),
+            presence_ttl: Duration::from_secs(15),
         }
     }
 }

@@ -19,6 +19,7 @@ mod error;
 mod history;
 mod hub;
 mod listener;
+mod presence;
 mod store;
 
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub use error::{Error, Result};
 pub use history::{Gap, History, Start};
 pub use hub::{Sink, Subscription};
 pub use listener::Listener;
+pub use presence::{CHANNEL_PREFIX as PRESENCE_PREFIX, Present, channel as presence_channel};
 pub use store::{TableStats, channel_hash};
 /// The time type of [`Message::created_at`] and [`Start::Since`].
 pub use trifecta_store::Timestamp;
@@ -98,6 +100,12 @@ struct Inner {
     /// `trifecta_cable_broadcasts_total`, looked up once (a registry lookup per broadcast
     /// otherwise, with a recorder installed).
     broadcasts: metrics::Counter,
+    /// This process's id on the presence rows it keeps alive.
+    node: String,
+    /// This process's sessions with presence rows.
+    live_members: presence::LiveMembers,
+    /// The presence clock, from the TTL.
+    presence: presence::Timing,
 }
 
 impl std::fmt::Debug for Cable {
@@ -138,7 +146,6 @@ impl Cable {
             inner: Arc::new(Inner {
                 db: store::Store(db.into()),
                 clock,
-                config,
                 wake_mode,
                 hub: hub::Hub::default(),
                 wake: Notify::new(),
@@ -147,6 +154,10 @@ impl Cable {
                 polls: AtomicU64::new(0),
                 epoch: tokio::sync::OnceCell::new(),
                 broadcasts: metrics::counter!("trifecta_cable_broadcasts_total"),
+                node: presence::node_id(),
+                live_members: presence::LiveMembers::default(),
+                presence: presence::Timing::new(config.presence_ttl),
+                config,
             }),
         }
     }
@@ -182,9 +193,7 @@ impl Cable {
 
     #[tracing::instrument(skip_all, fields(channel, bytes = payload.len()))]
     async fn publish(&self, channel: &str, payload: String) -> Result<i64> {
-        if channel.is_empty() || channel.len() > MAX_CHANNEL_LEN {
-            return Err(Error::InvalidChannel { len: channel.len() });
-        }
+        self.check_channel(channel)?;
         let now = self.inner.clock.now();
         let name = channel.to_owned();
         let (id, name, payload) = self.inner.db.insert(name, payload, now).await?;
@@ -201,6 +210,14 @@ impl Cable {
             }
         }
         Ok(id)
+    }
+
+    /// A channel name the table takes.
+    fn check_channel(&self, channel: &str) -> Result<()> {
+        if channel.is_empty() || channel.len() > MAX_CHANNEL_LEN {
+            return Err(Error::InvalidChannel { len: channel.len() });
+        }
+        Ok(())
     }
 
     /// Registers `sink` for `channel`. It gets every message broadcast after this call
@@ -275,8 +292,8 @@ impl Cable {
         Listener::new(self.clone())
     }
 
-    /// Starts this process's listener and trimmer on `tracker`; both stop when `token` is
-    /// cancelled. A second call does nothing.
+    /// Starts this process's listener, trimmer and presence loop on `tracker`; all stop when
+    /// `token` is cancelled. A second call does nothing.
     pub fn spawn_listener(&self, tracker: &TaskTracker, token: CancellationToken) {
         if self.inner.listener_started.swap(true, Ordering::SeqCst) {
             return;
@@ -292,6 +309,7 @@ impl Cable {
                     .listen(store::NOTIFY_CHANNEL, wake, token.clone()),
             );
         }
+        tracker.spawn(presence::presence_loop(self.clone(), token.clone()));
         tracker.spawn(listener::trim_loop(self.clone(), token));
     }
 }

@@ -38,3 +38,26 @@ async fn the_epoch_is_the_files_and_survives_a_reopen() {
     let other = tempfile::tempdir().expect("tempdir");
     assert_ne!(open(other.path()).epoch().await.expect("epoch"), first);
 }
+
+#[path = "shared/presence.rs"]
+mod presence;
+
+#[tokio::test]
+async fn presence_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_owned();
+    drop(migrated(&path));
+    presence::check(|| {
+        let path = path.clone();
+        async move {
+            let db = Db::open(
+                "cable",
+                &path.join("cable.sqlite3"),
+                &PoolOptions::default(),
+            )
+            .expect("open the store");
+            trifecta_store::Backend::from(db)
+        }
+    })
+    .await;
+}

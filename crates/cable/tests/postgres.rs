@@ -4,6 +4,8 @@
 
 #[path = "shared/history.rs"]
 mod history;
+#[path = "shared/presence.rs"]
+mod presence;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -240,18 +242,22 @@ async fn migrations_run_once_and_refuse_a_newer_history() {
         pg.check_schema(trifecta_cable::postgres_migrations)
             .await
             .expect("at this binary's schema"),
-        2
+        3
     );
     assert_eq!(
         first.applied,
-        vec!["V1__messages".to_owned(), "V2__history".to_owned()]
+        vec![
+            "V1__messages".to_owned(),
+            "V2__history".to_owned(),
+            "V3__presence".to_owned()
+        ]
     );
     let again = pg
         .migrate(trifecta_cable::postgres_migrations)
         .await
         .expect("again");
     assert!(again.applied.is_empty());
-    assert_eq!(again.version, 2);
+    assert_eq!(again.version, 3);
     let conn = pg.get().await.expect("conn");
     conn.batch_execute(
         "INSERT INTO cable_schema_history (version, name, applied_on, checksum) VALUES (99, 'future', 'now', '0')",
@@ -334,4 +340,14 @@ async fn a_killed_listen_connection_comes_back_and_catches_up() {
 async fn history_and_sessions_on_postgres() {
     let url = testing::database().await.expect("test database");
     history::check(store(&url, 2).await).await;
+}
+
+#[tokio::test]
+async fn presence_on_postgres() {
+    let url = testing::database().await.expect("test database");
+    presence::check(|| {
+        let url = url.clone();
+        async move { trifecta_store::Backend::from(store(&url, 2).await) }
+    })
+    .await;
 }

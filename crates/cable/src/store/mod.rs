@@ -9,6 +9,7 @@
 //! advisory lock.
 
 mod postgres;
+pub(crate) mod presence;
 mod sqlite;
 
 use std::sync::Arc;

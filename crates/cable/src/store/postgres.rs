@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use trifecta_store::pg::Transaction;
 use trifecta_store::{Pg, Timestamp};
 
 use super::super::{Message, Result};
@@ -25,17 +26,27 @@ pub const NOTIFY_CHANNEL: &str = "trifecta_cable";
 
 /// Appends one message under the publish lock and notifies; returns its id.
 pub(super) async fn insert(pg: &Pg, channel: &str, payload: &str, now: Timestamp) -> Result<i64> {
-    const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+    let mut conn = pg.get().await?;
+    let tx = conn.transaction().await.map_err(|e| pg.error(e))?;
+    let id = insert_in(pg, &tx, channel, payload, now).await?;
+    tx.commit().await.map_err(|e| pg.error(e))?;
+    Ok(id)
+}
+
+/// Takes the publish lock (if this transaction does not hold it yet), appends one message and
+/// notifies at commit; returns its id.
+pub(super) async fn insert_in(
+    pg: &Pg,
+    tx: &Transaction<'_>,
+    channel: &str,
+    payload: &str,
+    now: Timestamp,
+) -> Result<i64> {
     const INSERT: &str =
         "INSERT INTO solid_cable_messages (channel, payload, created_at, channel_hash)
                           VALUES ($1, $2, $3, $4) RETURNING id";
     const NOTIFY: &str = "SELECT pg_notify($1, '')";
-    let mut conn = pg.get().await?;
-    let tx = conn.transaction().await.map_err(|e| pg.error(e))?;
-    let lock = tx.prepare_cached(LOCK).await.map_err(|e| pg.error(e))?;
-    tx.execute(&lock, &[&PUBLISH_LOCK])
-        .await
-        .map_err(|e| pg.error(e))?;
+    lock(pg, tx).await?;
     let insert = tx.prepare_cached(INSERT).await.map_err(|e| pg.error(e))?;
     let row = tx
         .query_one(
@@ -53,8 +64,17 @@ pub(super) async fn insert(pg: &Pg, channel: &str, payload: &str, now: Timestamp
     tx.execute(&notify, &[&NOTIFY_CHANNEL])
         .await
         .map_err(|e| pg.error(e))?;
-    tx.commit().await.map_err(|e| pg.error(e))?;
     Ok(row.get(0))
+}
+
+/// Takes the publish lock [`PUBLISH_LOCK`] until the transaction ends (again is a no-op).
+pub(super) async fn lock(pg: &Pg, tx: &Transaction<'_>) -> Result<()> {
+    const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+    let lock = tx.prepare_cached(LOCK).await.map_err(|e| pg.error(e))?;
+    tx.execute(&lock, &[&PUBLISH_LOCK])
+        .await
+        .map_err(|e| pg.error(e))?;
+    Ok(())
 }
 
 /// The highest message id, 0 for an empty table.
@@ -223,7 +243,7 @@ pub(super) async fn save_session(
 }
 
 /// Moves the session `old`, unless it expired by `now`, to the id `new` with a new expiry
-/// and returns its state: `old` can be restored no more.
+/// (its presence rows too) and returns its state: `old` can be restored no more.
 pub(super) async fn renew_session(
     pg: &Pg,
     old: &str,
@@ -231,9 +251,13 @@ pub(super) async fn renew_session(
     now: Timestamp,
     expires_at: Timestamp,
 ) -> Result<Option<String>> {
-    const SQL: &str = "UPDATE trifecta_cable_sessions SET sid = $2, expires_at = $4
-                       WHERE sid = $1 AND expires_at > $3
-                       RETURNING state";
+    // The session's presence rows move with it (still detached, until it joins again).
+    const SQL: &str = "WITH s AS (UPDATE trifecta_cable_sessions SET sid = $2, expires_at = $4
+                                  WHERE sid = $1 AND expires_at > $3
+                                  RETURNING state),
+                            p AS (UPDATE trifecta_cable_presence SET member = $2
+                                  WHERE member = $1 AND EXISTS (SELECT 1 FROM s))
+                       SELECT state FROM s";
     let conn = pg.get().await?;
     let stmt = conn.prepare_cached(SQL).await.map_err(|e| pg.error(e))?;
     let row = conn

@@ -169,7 +169,7 @@ pub(super) fn save_session(
 }
 
 /// Moves the session `old`, unless it expired by `now`, to the id `new` with a new expiry
-/// and returns its state: `old` can be restored no more.
+/// (its presence rows too) and returns its state: `old` can be restored no more.
 pub(super) fn renew_session(
     tx: &Transaction<'_>,
     old: &str,
@@ -180,10 +180,16 @@ pub(super) fn renew_session(
     const SQL: &str = "UPDATE trifecta_cable_sessions SET sid = ?2, expires_at = ?4
                        WHERE sid = ?1 AND expires_at > ?3
                        RETURNING state";
-    Ok(tx
+    // The session's presence rows move with it (still detached, until it joins again).
+    const PRESENCE: &str = "UPDATE trifecta_cable_presence SET member = ?2 WHERE member = ?1";
+    let state: Option<String> = tx
         .prepare_cached(SQL)?
         .query_row(params![old, new, now, expires_at], |r| r.get(0))
-        .optional()?)
+        .optional()?;
+    if state.is_some() {
+        tx.prepare_cached(PRESENCE)?.execute(params![old, new])?;
+    }
+    Ok(state)
 }
 
 /// Deletes at most `limit` sessions expired by `now`; returns how many.
