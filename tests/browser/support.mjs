@@ -4,6 +4,7 @@
 // stopped and started again on the same storage and port.
 import { before, after } from 'node:test'
 import { spawn, execSync } from 'node:child_process'
+import { createServer, connect } from 'node:net'
 import { createRequire } from 'node:module'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -35,10 +36,10 @@ function databaseEnv(storage) {
   return { DATABASE_URL: databases.get(storage) }
 }
 
-/** Starts `trifecta serve` on `bind`; resolves with the child and its base URL. */
-function startServer(storage, bind = '127.0.0.1:0') {
+/** Starts `trifecta serve` on `bind` (with `env` added); resolves with the child and its base URL. */
+function startServer(storage, bind = '127.0.0.1:0', env = {}) {
   const server = spawn(BIN, ['--storage', storage, '--log', 'info', 'serve', '--bind', bind], {
-    env: { ...process.env, TRIFECTA_ENV: 'test', TRIFECTA_BCRYPT_COST: '4', ...databaseEnv(storage) },
+    env: { ...process.env, TRIFECTA_ENV: 'test', TRIFECTA_BCRYPT_COST: '4', ...databaseEnv(storage), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   return new Promise((resolve, reject) => {
@@ -73,15 +74,16 @@ async function stopServer(server) {
 }
 
 /**
- * Registers before/after hooks that start one server and one browser for the test file;
- * returns `{ base, browser, watchedPage, signUp }` (`base` and `browser` are set once the
- * before hook ran).
+ * Registers before/after hooks that start one server (its environment plus `env`, e.g.
+ * `{TRIFECTA_CABLE_HISTORY_LIMIT: '1'}`) and one browser for the test file; returns
+ * `{ base, browser, watchedPage, signUp }` (`base` and `browser` are set once the before
+ * hook ran).
  */
-export function harness() {
+export function harness({ env = {} } = {}) {
   const h = { base: null, browser: null, server: null, storage: null }
   before(async () => {
     h.storage = mkdtempSync(join(tmpdir(), 'trifecta-browser-'))
-    const started = await startServer(h.storage)
+    const started = await startServer(h.storage, undefined, env)
     h.server = started.server
     h.base = started.base
     h.browser = await chromium.launch({
@@ -113,7 +115,7 @@ export function harness() {
     const bind = new URL(h.base).host
     await eventually('the old address to be free', async () => {
       try {
-        h.server = (await startServer(h.storage, bind)).server
+        h.server = (await startServer(h.storage, bind, env)).server
         return true
       } catch (err) {
         if (!/in use/i.test(String(err.message))) throw err
@@ -163,14 +165,17 @@ export function harness() {
     return { context, page, problems }
   }
 
-  /** Signs up through the real form; the browser lands on the todo board, signed in. */
-  h.signUp = async (page, email, name = 'Tester') => {
-    await page.goto(h.base + '/signup')
+  /**
+   * Signs up through the real form (at `base`, e.g. a relay's); the browser lands on the todo
+   * board, signed in.
+   */
+  h.signUp = async (page, email, name = 'Tester', base = h.base) => {
+    await page.goto(base + '/signup')
     await page.getByLabel('Name').fill(name)
     await page.getByLabel('Email address').fill(email)
     await page.getByLabel(/^Password/).fill('correct horse battery')
     await page.getByRole('button', { name: 'Sign up' }).click()
-    await page.waitForURL(h.base + '/todos')
+    await page.waitForURL(base + '/todos')
     await page.getByTestId('current-user').waitFor()
   }
   return h
@@ -205,4 +210,63 @@ export async function eventually(label, fn, ms = 10_000, every = 50) {
     if (Date.now() - start > ms) throw new Error(`timed out waiting for ${label} (last: ${JSON.stringify(last)})`)
     await new Promise((r) => setTimeout(r, every))
   }
+}
+
+/**
+ * A TCP relay in front of the server at `base`, for a browser whose network drops while the
+ * server stays up: resolves with `{ base, cut(), restore(), close() }`. `cut()` destroys every
+ * connection through it (the page's WebSocket closes as on a real drop, without a close
+ * frame from the server) and resets new ones until `restore()`.
+ */
+export async function relay(base) {
+  const target = new URL(base)
+  const sockets = new Set()
+  let down = false
+  const server = createServer((client) => {
+    if (down) return client.resetAndDestroy()
+    const upstream = connect(Number(target.port), target.hostname)
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+      s.on('error', () => {})
+    }
+    client.pipe(upstream)
+    upstream.pipe(client)
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    base: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      down = true
+      for (const s of sockets) s.resetAndDestroy()
+    },
+    restore() {
+      down = false
+    },
+    close() {
+      down = true
+      for (const s of sockets) s.destroy()
+      return new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+/**
+ * Records every `data-status` the page's connection pill shows, in order (consecutive
+ * repeats folded), in `window.__statuses`; survives partial reloads, not a full navigation.
+ */
+export async function recordStatuses(page) {
+  await page.evaluate(() => {
+    const seen = []
+    window.__statuses = seen
+    const look = () => {
+      const now = document.querySelector('[data-testid="connection-status"]')?.getAttribute('data-status')
+      if (now && seen[seen.length - 1] !== now) seen.push(now)
+    }
+    look()
+    new MutationObserver(look).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'] })
+  })
+  return () => page.evaluate(() => window.__statuses.slice())
 }

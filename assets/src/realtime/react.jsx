@@ -1,41 +1,65 @@
 // React bindings: one shared cable per tab, created lazily on first use, plus hooks and the
 // small UI pieces every real-time page shows (role badge, connection status, event log).
-import { createConsumer } from '@rails/actioncable'
+import { createCable } from '@anycable/web'
 import { router } from '@inertiajs/react'
 import { useEffect, useEffectEvent, useState, useSyncExternalStore } from 'react'
 import { createSharedCable } from './sharedCable.js'
-import { createSyncSubscriber } from './syncMarkers.js'
+import { createEventLog } from './eventLog.js'
+import { coalesce, createSyncSubscriber } from './syncMarkers.js'
 
 let shared = null
 
+// The client's own warnings and errors (a refused subscription, a lost history) are expected
+// events here, handled by the pages: they go to the event log, not the console.
+const cableLogger = (log) => ({
+  debug() {},
+  info() {},
+  warn: (msg) => log.add('cable', String(msg)),
+  error: (msg) => log.add('cable', String(msg)),
+})
+
 export function realtime() {
-  if (!shared) shared = createSharedCable({ createConsumer })
+  if (!shared) {
+    const log = createEventLog()
+    const wsUrl = (path) => `${window.location.protocol.replace('http', 'ws')}//${window.location.host}${path}`
+    shared = createSharedCable({
+      log,
+      createCable: (url) => createCable(wsUrl(url), { protocol: 'actioncable-v1-ext-json', logger: cableLogger(log) }),
+    })
+  }
   return shared
 }
+
+// A subscription whose missed messages are gone (`history_not_found` after a reconnect)
+// reloads every prop of the page, once however many subscriptions say so at the same time.
+const reloadAll = coalesce((done, { cable, gone }) => {
+  cable.log.add('cable', 'missed changes are gone; reloading the page data')
+  router.reload({ onHttpException: gone, onFinish: done })
+})
 
 // subscribeToModel(model, id, props, options) -> unsubscribe; reloads only `props`
 // (debounced). Options: `as` reloads these props for any marker instead (a list page
 // watching single records); `gone` is where to go when the reload answers 404/403 (the
 // record was deleted or the user lost access), instead of showing the error page, and
 // `goneNotice` the flash notice shown there (a string, or a function returning one).
+//
+// A reconnect that could not replay what this record's stream missed reloads all props of
+// the page (shared by all subscriptions: one reload however many of them lost their gap).
 export function subscribeToModel(model, id, props, { as, gone, goneNotice } = {}) {
   const cable = realtime()
-  const reload = ({ only }) =>
-    router.reload({
-      only: as ?? only,
-      onHttpException: (response) => {
-        if (!gone || (response.status !== 404 && response.status !== 403)) return undefined
-        cable.log.add('broadcast', `${model}:${id} is gone; leaving for ${gone}`)
-        router.visit(gone, {
-          replace: true,
-          onSuccess: () => {
-            const notice = typeof goneNotice === 'function' ? goneNotice() : goneNotice
-            if (notice) router.flash('notice', notice)
-          },
-        })
-        return false
+  const onHttpException = (response) => {
+    if (!gone || (response.status !== 404 && response.status !== 403)) return undefined
+    cable.log.add('broadcast', `${model}:${id} is gone; leaving for ${gone}`)
+    router.visit(gone, {
+      replace: true,
+      onSuccess: () => {
+        const notice = typeof goneNotice === 'function' ? goneNotice() : goneNotice
+        if (notice) router.flash('notice', notice)
       },
     })
+    return false
+  }
+  const reload = ({ only }) => router.reload({ only: as ?? only, onHttpException })
   const subscribe = createSyncSubscriber({
     cable,
     log: cable.log,
@@ -43,16 +67,22 @@ export function subscribeToModel(model, id, props, { as, gone, goneNotice } = {}
     // Refused (deleted, or access lost, e.g. my sockets reconnected after I was removed):
     // reload once; the server answers with fresh props or a 404 that `gone` handles.
     onRejected: () => reload({ only: props }),
+    onHistoryLost: () => reloadAll({ cable, gone: onHttpException }),
   })
   return subscribe(model, id, as ? [] : props)
 }
 
 // Subscribes while the component is mounted. Each frame goes to the latest `onReceived`
-// (an effect event), so a new closure on every render does not resubscribe.
-export function useChannel(identifier, onReceived) {
+// and each `info` event (e.g. `{type: 'history_not_found'}`) to the latest `onInfo` (effect
+// events), so a new closure on every render does not resubscribe.
+export function useChannel(identifier, onReceived, onInfo) {
   const key = JSON.stringify(identifier)
   const received = useEffectEvent(onReceived)
-  useEffect(() => realtime().subscribe(JSON.parse(key), { received: (data) => received(data) }), [key])
+  const info = useEffectEvent((event) => onInfo?.(event))
+  useEffect(
+    () => realtime().subscribe(JSON.parse(key), { received: (data) => received(data), info: (event) => info(event) }),
+    [key],
+  )
 }
 
 // Subscribes to sync markers of one record while mounted (options as subscribeToModel).
@@ -96,12 +126,29 @@ export function RoleBadge() {
   )
 }
 
-const STATUS_LABEL = { connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline', connecting: 'Connecting…' }
+const STATUS_LABEL = {
+  connected: 'Connected',
+  'caught-up': 'Caught up',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+  connecting: 'Connecting…',
+}
+
+const STATUS_TITLE = {
+  'caught-up': 'Back online: every change made while the connection was down has arrived.',
+  reconnecting: 'The connection dropped; changes made meanwhile will arrive when it is back.',
+}
 
 export function ConnectionStatus() {
   const status = useConnectionStatus()
   return (
-    <span className={`status status-${status}`} data-testid="connection-status" data-status={status}>
+    <span
+      className={`status status-${status}`}
+      data-testid="connection-status"
+      data-status={status}
+      role="status"
+      title={STATUS_TITLE[status]}
+    >
       <span className="status-dot" aria-hidden="true" />
       {STATUS_LABEL[status] ?? status}
     </span>

@@ -1,16 +1,27 @@
-// One ActionCable connection for all tabs of a browser. The elected leader tab owns the
-// WebSocket (the unmodified @rails/actioncable consumer) and relays everything it receives
-// to the other tabs over a BroadcastChannel; follower tabs ask the leader to subscribe on
-// their behalf. When the leader goes away the next tab takes over, opens its own socket and
-// resubscribes everything the remaining tabs still need.
+// One cable connection for all tabs of a browser. The elected leader tab owns the WebSocket
+// (the unmodified @anycable/web cable, speaking AnyCable's extended protocol
+// `actioncable-v1-ext-json`) and relays everything it receives to the other tabs over a
+// BroadcastChannel; follower tabs ask the leader to subscribe on their behalf. When the
+// leader goes away the next tab takes over, opens its own socket and resubscribes everything
+// the remaining tabs still need.
+//
+// The extended protocol makes a dropped socket lossless: the cable reconnects with its
+// session id, the server restores the subscriptions, and the cable asks for the messages each
+// stream missed, which arrive as ordinary messages followed by an `info` event
+// `history_received` per subscription, or `history_not_found` when the gap is no longer
+// kept (then the page must reload its data; subscribers get the `info` event and decide how).
 //
 // Status is the leader's truth, relayed: 'connecting' until the first socket opens,
-// 'connected' while it is open, 'reconnecting' while it is down, and 'offline' once it has
-// been down for OFFLINE_AFTER_MS or the browser says it is offline. The leader answers every
-// follower that says hello or subscribes with the current status, so a tab that opens late
-// never waits for the next change. While the socket is down the leader probes `/up` every
-// PROBE_MS and reopens the consumer as soon as the server answers, instead of waiting for
-// @rails/actioncable's back-off (3 to 20 s).
+// 'connected' while it is open, 'reconnecting' while it is down and, after a reconnect,
+// until every subscription's missed messages are in; then 'caught-up' for CAUGHT_UP_MS (or
+// 'connected' at once when a subscription's history was lost, or did not come within
+// HISTORY_WAIT_MS). 'offline' once it has been down for OFFLINE_AFTER_MS, the browser says
+// it is offline, or the cable was closed for good. The leader answers every follower that
+// says hello or subscribes with the current status, so a tab that opens late never waits
+// for the next change. While the socket is down the leader probes `/up` every PROBE_MS and
+// asks the cable's monitor to reconnect now as soon as the server answers, instead of
+// waiting for its back-off (3 s, doubling, with jitter); the monitor's own triggers (focus,
+// online, visibility) stay as they are.
 import { electLeader, newTabId } from './election.js'
 import { createEventLog } from './eventLog.js'
 
@@ -24,6 +35,11 @@ export const PROBE_MS = 250
 /** The longest wait between two reopens when the server answers `/up` but not the socket. */
 export const MAX_REOPEN_MS = 5000
 
+/** How long 'caught-up' shows before the status says 'connected' again. */
+export const CAUGHT_UP_MS = 3000
+/** How long after a reconnect the leader waits for the subscriptions' history answers. */
+export const HISTORY_WAIT_MS = 5000
+
 /** Resolves true when the server answers `GET url` with a 2xx, false otherwise. */
 export function probeUp(url = '/up') {
   const signal = globalThis.AbortSignal?.timeout?.(2000)
@@ -33,8 +49,13 @@ export function probeUp(url = '/up') {
   )
 }
 
+const isRejection = (err) => err?.name === 'SubscriptionRejectedError'
+
+// `createCable(url)` makes the leader's cable: an @anycable/web Cable (or a fake in tests)
+// with `connect()`, `disconnect()`, `state`, `on(event)`, `subscribeTo(name, params)` and
+// `monitor.reconnectNow()`.
 export function createSharedCable({
-  createConsumer,
+  createCable,
   url = '/cable',
   name = 'trifecta-cable',
   BroadcastChannelImpl = globalThis.BroadcastChannel,
@@ -46,13 +67,14 @@ export function createSharedCable({
 } = {}) {
   const tabId = newTabId()
   const channel = new BroadcastChannelImpl(name)
-  // key -> { identifier, handlers: Set<{received, confirmed, rejected}> }
+  // key -> { identifier, handlers: Set<{received, confirmed, rejected, info}> }
   const local = new Map()
   // Leader only: key -> { identifier, tabs: Set<tabId>, subscription }
   const remote = new Map()
   const roleListeners = new Set()
   const statusListeners = new Set()
-  let consumer = null
+  let cable = null
+  let unbindCable = []
   let role = null
   let status = 'connecting'
   let statusTimer = null
@@ -62,7 +84,12 @@ export function createSharedCable({
   let probing = false
   let reopenWait = PROBE_MS
   let nextReopen = 0
+  // Leader only, after a reconnect: {pending: Set<key>, lost, since} until every
+  // subscription's history answer is in; then until when 'caught-up' shows.
+  let catchUp = null
+  let caughtUpUntil = 0
 
+  const live = () => status === 'connected' || status === 'caught-up'
   const setStatus = (next) => {
     if (next === status) return
     status = next
@@ -77,77 +104,127 @@ export function createSharedCable({
   const confirm = (key, ok) => {
     local.get(key)?.handlers.forEach((h) => (ok ? h.confirmed?.() : h.rejected?.()))
   }
+  const inform = (key, info) => {
+    local.get(key)?.handlers.forEach((h) => h.info?.(info))
+  }
 
   // --- leader side -------------------------------------------------------------------
   const wanted = (key) => local.has(key) || (remote.get(key)?.tabs.size ?? 0) > 0
+  // The end of a catch-up: 'caught-up' when every history came, else plain 'connected'.
+  const finishCatchUp = () => {
+    const { lost } = catchUp
+    catchUp = null
+    if (lost) {
+      setStatus('connected')
+    } else {
+      caughtUpUntil = now() + CAUGHT_UP_MS
+      log.add('cable', 'caught up: every missed message is in')
+      setStatus('caught-up')
+    }
+  }
+  const historyAnswered = (key, found) => {
+    if (!catchUp?.pending.has(key)) return
+    catchUp.pending.delete(key)
+    if (!found) catchUp.lost = true
+    if (catchUp.pending.size === 0) finishCatchUp()
+  }
   const leaderSubscribe = (key, identifier) => {
     let entry = remote.get(key)
     if (!entry) {
       entry = { identifier, tabs: new Set(), subscription: null }
       remote.set(key, entry)
     }
-    if (entry.subscription || !consumer) return entry
-    entry.subscription = consumer.subscriptions.create(identifier, {
-      received(data) {
-        log.add('broadcast', `${identifier.channel}: message received`)
-        deliver(key, data)
-        channel.postMessage({ type: 'message', key, data })
-      },
-      connected() {
-        everConnected = true
-        downSince = null
-        setStatus('connected')
-        confirm(key, true)
-        channel.postMessage({ type: 'confirmed', key })
-      },
-      disconnected() {
-        checkLink()
-      },
-      rejected() {
-        log.add('cable', `${identifier.channel}: subscription rejected`)
-        confirm(key, false)
-        channel.postMessage({ type: 'rejected', key })
-        entry.subscription = null
-        remote.delete(key)
-      },
+    if (entry.subscription || !cable) return entry
+    const { channel: channelName, ...params } = identifier
+    const sub = cable.subscribeTo(channelName, params)
+    entry.subscription = sub
+    sub.on('message', (data) => {
+      log.add('broadcast', `${channelName}: message received`)
+      deliver(key, data)
+      channel.postMessage({ type: 'message', key, data })
+    })
+    sub.on('connect', () => {
+      confirm(key, true)
+      channel.postMessage({ type: 'confirmed', key })
+    })
+    sub.on('info', (info) => {
+      if (info?.type === 'history_not_found') log.add('cable', `${channelName}: missed messages are gone; reloading`)
+      inform(key, info)
+      channel.postMessage({ type: 'info', key, info })
+      if (info?.type === 'history_received') historyAnswered(key, true)
+      else if (info?.type === 'history_not_found') historyAnswered(key, false)
+    })
+    sub.on('close', (err) => {
+      if (!isRejection(err) || entry.subscription !== sub) return
+      log.add('cable', `${channelName}: subscription rejected`)
+      confirm(key, false)
+      channel.postMessage({ type: 'rejected', key })
+      historyAnswered(key, true)
+      entry.subscription = null
+      remote.delete(key)
     })
     return entry
   }
   const leaderRelease = (key) => {
     const entry = remote.get(key)
     if (!entry || wanted(key)) return
-    entry.subscription?.unsubscribe()
+    const sub = entry.subscription
+    entry.subscription = null
     remote.delete(key)
+    catchUp?.pending.delete(key)
+    sub?.disconnect()
   }
-  // Leader only: derives the status from the socket and, while it is down, reopens it the
-  // moment the server answers `/up`. A reopen that does not stick (the server answers /up
-  // but refuses the socket) doubles the wait before the next one, up to MAX_REOPEN_MS.
+  const onConnect = ({ reconnect } = {}) => {
+    everConnected = true
+    downSince = null
+    reopenWait = PROBE_MS
+    nextReopen = 0
+    const keys = [...remote].filter(([, e]) => e.subscription).map(([key]) => key)
+    if (reconnect && keys.length > 0) {
+      // Not live until the missed messages are in.
+      catchUp = { pending: new Set(keys), lost: false, since: now() }
+      setStatus('reconnecting')
+    } else {
+      catchUp = null
+      setStatus('connected')
+    }
+  }
+  // Leader only: derives the status from the cable and, while it is down, has it reconnect
+  // the moment the server answers `/up`. A reconnect that does not stick (the server answers
+  // /up but refuses the socket) doubles the wait before the next one, up to MAX_REOPEN_MS.
   const checkLink = () => {
-    const connection = consumer?.connection
-    if (!connection) return
-    if (connection.isOpen?.()) {
-      everConnected = true
-      downSince = null
-      reopenWait = PROBE_MS
-      nextReopen = 0
+    if (!cable) return
+    if (cable.state === 'connected') {
+      if (catchUp) {
+        if (now() - catchUp.since >= HISTORY_WAIT_MS) {
+          log.add('cable', 'no history answer in time; live from here on')
+          catchUp.lost = true
+          finishCatchUp()
+        }
+        return
+      }
+      if (status === 'caught-up' && now() < caughtUpUntil) return
       setStatus('connected')
       return
     }
+    catchUp = null
     if (downSince === null) downSince = now()
     // Closed on purpose (the server said not to reconnect, or the tab let go): no probing.
-    if (connection.monitor && !connection.monitor.isRunning?.()) return setStatus('offline')
+    if (cable.state === 'closed' || cable.monitor?.state === 'closed') return setStatus('offline')
     if (!online() || now() - downSince >= OFFLINE_AFTER_MS) setStatus('offline')
     else setStatus(everConnected ? 'reconnecting' : 'connecting')
-    // A socket that is still opening gets to finish; reopening it would add a 500 ms delay.
-    if (probing || now() < nextReopen || connection.isActive?.()) return
+    // A socket that is still opening gets to finish.
+    if (probing || now() < nextReopen || cable.state === 'connecting') return
     probing = true
+    const mine = cable
     Promise.resolve(probe())
       .then((up) => {
-        if (!up || consumer?.connection !== connection || connection.isActive?.()) return
-        log.add('cable', 'the server answers again; reopening the socket now')
+        if (!up || cable !== mine || mine.state !== 'disconnected') return
+        log.add('cable', 'the server answers again; reconnecting now')
         nextReopen = now() + reopenWait
         reopenWait = Math.min(reopenWait * 2, MAX_REOPEN_MS)
-        connection.reopen()
+        if (mine.monitor) mine.monitor.reconnectNow()
+        else mine.connect().catch(() => {})
       })
       .catch(() => {})
       .finally(() => {
@@ -156,14 +233,29 @@ export function createSharedCable({
   }
   const becomeLeader = () => {
     log.add('leader', 'this tab is the leader and holds the WebSocket')
-    consumer = createConsumer(url)
-    consumer.connect?.()
+    everConnected = false
+    downSince = null
+    catchUp = null
+    cable = createCable(url)
+    unbindCable = [
+      cable.on('connect', onConnect),
+      cable.on('disconnect', checkLink),
+      cable.on('close', checkLink),
+    ]
+    cable.connect().catch(() => {})
     for (const [key, { identifier }] of local) leaderSubscribe(key, identifier)
     // Followers answer with what they need.
     channel.postMessage({ type: 'leader', tab: tabId })
-    everConnected = false
-    downSince = null
     statusTimer = setInterval(checkLink, PROBE_MS)
+  }
+  const stopLeading = () => {
+    clearInterval(statusTimer)
+    unbindCable.forEach((unbind) => unbind?.())
+    unbindCable = []
+    cable?.disconnect()
+    cable?.monitor?.dispose?.()
+    cable = null
+    catchUp = null
   }
 
   // --- follower side -----------------------------------------------------------------
@@ -181,6 +273,9 @@ export function createSharedCable({
           log.add('follower', 'message relayed from the leader')
           deliver(msg.key, msg.data)
         }
+        break
+      case 'info':
+        if (role === 'follower') inform(msg.key, msg.info)
         break
       case 'confirmed':
       case 'rejected':
@@ -203,7 +298,7 @@ export function createSharedCable({
           for (const { key, identifier } of msg.subscriptions ?? []) {
             const entry = leaderSubscribe(key, identifier)
             entry.tabs.add(msg.tab)
-            if (entry.subscription && status === 'connected') channel.postMessage({ type: 'confirmed', key })
+            if (entry.subscription && live()) channel.postMessage({ type: 'confirmed', key })
           }
           postStatus()
         }
@@ -247,9 +342,7 @@ export function createSharedCable({
       if (next === 'leader') becomeLeader()
       else {
         if (previous === 'leader') {
-          clearInterval(statusTimer)
-          consumer?.disconnect()
-          consumer = null
+          stopLeading()
           for (const entry of remote.values()) entry.subscription = null
         }
         log.add('follower', 'this tab follows; the leader tab holds the WebSocket')
@@ -274,8 +367,9 @@ export function createSharedCable({
       statusListeners.add(fn)
       return () => statusListeners.delete(fn)
     },
-    // Subscribes this tab to `identifier` (e.g. {channel: 'TodosChannel'}); returns the
-    // function that unsubscribes.
+    // Subscribes this tab to `identifier` (e.g. {channel: 'TodosChannel'}) with handlers
+    // `{received(data), confirmed(), rejected(), info({type})}`; returns the function that
+    // unsubscribes.
     subscribe(identifier, handlers) {
       const key = keyOf(identifier)
       let entry = local.get(key)
@@ -286,7 +380,7 @@ export function createSharedCable({
       entry.handlers.add(handlers)
       if (role === 'leader') {
         const sub = leaderSubscribe(key, identifier)
-        if (sub.subscription && status === 'connected') handlers.confirmed?.()
+        if (sub.subscription?.state === 'connected') handlers.confirmed?.()
       } else {
         channel.postMessage({ type: 'subscribe', tab: tabId, key, identifier })
       }
@@ -300,8 +394,7 @@ export function createSharedCable({
     },
     close() {
       election.stop()
-      clearInterval(statusTimer)
-      consumer?.disconnect()
+      stopLeading()
       channel.postMessage({ type: 'bye', tab: tabId })
       channel.close()
     },

@@ -4,10 +4,15 @@
 // debounce and state; nothing is shared between subscriptions.
 export const DEBOUNCE_MS = 300
 
+// Markers missed while the socket was down are replayed after the reconnect as ordinary
+// messages, so they take the same debounce. When they cannot be replayed (the server no
+// longer keeps that far back: an `info` event `history_not_found`), `onHistoryLost({model,
+// id, props})` lets the page reload everything instead.
+//
 // A rejected subscription (at first, or when the cable resubscribes after a reconnect) means
 // the record is gone or no longer mine: `onRejected({model, id, props})` lets the page find
 // out through the same authorized reload.
-export function createSyncSubscriber({ cable, reload, debounceMs = DEBOUNCE_MS, log, onRejected }) {
+export function createSyncSubscriber({ cable, reload, debounceMs = DEBOUNCE_MS, log, onRejected, onHistoryLost }) {
   return function subscribeToModel(model, id, props = []) {
     const pending = new Set()
     let timer = null
@@ -29,6 +34,11 @@ export function createSyncSubscriber({ cable, reload, debounceMs = DEBOUNCE_MS, 
           if (timer) clearTimeout(timer)
           timer = setTimeout(flush, debounceMs)
         },
+        info(event) {
+          if (event?.type !== 'history_not_found') return
+          log?.add('cable', `${model}:${id} missed markers that are gone`)
+          onHistoryLost?.({ model, id, props })
+        },
         rejected() {
           log?.add('cable', `${model}:${id} subscription refused`)
           onRejected?.({ model, id, props })
@@ -40,5 +50,18 @@ export function createSyncSubscriber({ cable, reload, debounceMs = DEBOUNCE_MS, 
       pending.clear()
       unsubscribe()
     }
+  }
+}
+
+// Runs `fn(done, arg)` for the first call, `waitMs` later (so the rest of a burst arrives
+// first), and drops every further call until `fn` calls `done`: several subscriptions that
+// lost their history at the same reconnect make one reload.
+export function coalesce(fn, waitMs = 50) {
+  let busy = false
+  return (arg) => {
+    if (busy) return false
+    busy = true
+    setTimeout(() => fn(() => (busy = false), arg), waitMs)
+    return true
   }
 }

@@ -4,7 +4,7 @@
 // or removes me. `added` lists, once, the accounts others added me to.
 import { Head, Link, useForm } from '@inertiajs/react'
 import AccountsTable from '../../components/AccountsTable.jsx'
-import { useSyncMarkers } from '../../realtime/react.jsx'
+import { ConnectionStatus, useSyncMarkers } from '../../realtime/react.jsx'
 
 function Watch({ id }) {
   useSyncMarkers('Account', id, [], { as: ['accounts'] })
@@ -38,6 +38,7 @@ export default function AccountsIndex({ accounts, added = [], me }) {
       <Head title="Accounts" />
       <div className="page-head">
         <h1>Accounts</h1>
+        <ConnectionStatus />
       </div>
       <Added added={added} />
       {accounts.map((a) => (

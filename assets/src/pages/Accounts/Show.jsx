@@ -3,7 +3,7 @@
 // to my accounts with a notice saying why.
 import { Head, Link } from '@inertiajs/react'
 import AccountDetail from '../../components/AccountDetail.jsx'
-import { useSyncMarkers } from '../../realtime/react.jsx'
+import { ConnectionStatus, useSyncMarkers } from '../../realtime/react.jsx'
 
 export default function AccountsShow({ account }) {
   useSyncMarkers('Account', account.id, ['account'], {
@@ -13,9 +13,10 @@ export default function AccountsShow({ account }) {
   return (
     <>
       <Head title={account.name} />
-      <p className="small">
+      <div className="page-head small">
         <Link href="/accounts">← Accounts</Link>
-      </p>
+        <ConnectionStatus />
+      </div>
       <AccountDetail key={account.id} account={account} />
     </>
   )

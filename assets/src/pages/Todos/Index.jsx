@@ -85,16 +85,26 @@ export default function TodosIndex(props) {
       })
   }, [apply, boardRef, request])
 
-  useChannel({ channel: 'TodosChannel' }, (data) => {
-    const outcome = apply((b) => applyMessage(b, data))
-    if (outcome === 'gap') {
-      realtime().log.add('broadcast', 'todos: missed a change; reloading the board')
+  // Changes missed while the socket was down are replayed after the reconnect; when they
+  // cannot be (history_not_found), the board takes the same way back as for a gap.
+  useChannel(
+    { channel: 'TodosChannel' },
+    (data) => {
+      const outcome = apply((b) => applyMessage(b, data))
+      if (outcome === 'gap') {
+        realtime().log.add('broadcast', 'todos: missed a change; reloading the board')
+        refresh()
+      } else if (outcome !== 'ignored') {
+        const n = Array.isArray(data?.changes) ? `${data.changes.length} change(s)` : `${data?.todos?.length} todos`
+        realtime().log.add('broadcast', `todos: ${n} received`)
+      }
+    },
+    (event) => {
+      if (event?.type !== 'history_not_found') return
+      realtime().log.add('broadcast', 'todos: missed changes are gone; reloading the board')
       refresh()
-    } else if (outcome !== 'ignored') {
-      const n = Array.isArray(data?.changes) ? `${data.changes.length} change(s)` : `${data?.todos?.length} todos`
-      realtime().log.add('broadcast', `todos: ${n} received`)
-    }
-  })
+    },
+  )
 
   const settle = useCallback((id, mine) => {
     setPending((p) => {
