@@ -1,7 +1,7 @@
 // React bindings: one shared cable per tab, created lazily on first use, plus hooks and the
 // small UI pieces every real-time page shows (role badge, connection status, event log).
 import { createCable } from '@anycable/web'
-import { router } from '@inertiajs/react'
+import { router, usePage } from '@inertiajs/react'
 import { useEffect, useEffectEvent, useState, useSyncExternalStore } from 'react'
 import { createSharedCable } from './sharedCable.js'
 import { createEventLog } from './eventLog.js'
@@ -175,6 +175,37 @@ export function EventLogPanel() {
           ))}
         </ol>
       )}
+    </section>
+  )
+}
+
+// Who is on `identifier`'s presence set while mounted (this tab counted among them):
+// `[{id, name}]`, by name.
+export function usePresence(identifier) {
+  const key = JSON.stringify(identifier)
+  const [list, setList] = useState([])
+  useEffect(() => realtime().subscribe(JSON.parse(key), { presence: setList }), [key])
+  return list
+}
+
+// "Here now": the people looking at the same page, live; the signed-in user is marked as
+// you.
+export function PresenceList({ identifier }) {
+  const list = usePresence(identifier)
+  const me = usePage().props.auth?.user?.id
+  return (
+    <section className="presence" aria-label="Here now" data-testid="presence">
+      <span className="presence-label">Here now</span>
+      <ul>
+        {list.length === 0 && <li className="muted">Just you</li>}
+        {list.map((p) => (
+          <li key={p.id} data-presence-id={p.id} data-testid="present" className={p.id === me ? 'presence-me' : undefined}>
+            <span className="presence-dot" aria-hidden="true" />
+            {p.name ?? 'Someone'}
+            {p.id === me && <span className="muted"> (you)</span>}
+          </li>
+        ))}
+      </ul>
     </section>
   )
 }

@@ -142,6 +142,19 @@ function fakeCable({ autoOpen = true } = {}) {
             subEvents.emit(state === 'connected' ? 'connect' : 'disconnect', arg)
           },
           receive: (data) => subEvents.emit('message', data),
+          presenceEvent: (event) => subEvents.emit('presence', event),
+          performed: [],
+          perform(action) {
+            sub.performed.push(action)
+            return Promise.resolve()
+          },
+          presence: {
+            joins: 0,
+            join() {
+              sub.presence.joins += 1
+              return Promise.resolve()
+            },
+          },
           info: (type) => subEvents.emit('info', { type }),
           reject() {
             sub.closed = true
@@ -518,6 +531,48 @@ describe('shared cable', () => {
     expect(rejected).toHaveBeenCalledTimes(1)
     expect(a.status()).toBe('caught-up')
     a.close()
+  })
+
+  it('presence: the leader joins once, asks who is there at every connect, and each tab that wants the list gets it', async () => {
+    vi.useFakeTimers()
+    const { consumers, createCable } = fakeCable()
+    const locks = fakeLocks()
+    const opts = { createCable, locks, BroadcastChannelImpl: FakeChannel, probe: async () => false }
+    const a = createSharedCable(opts)
+    const b = createSharedCable(opts)
+    const c = createSharedCable(opts)
+    await vi.advanceTimersByTimeAsync(0)
+    const lists = { a: [], b: [], d: [] }
+    const names = (list) => list.map((p) => p.name).join(',')
+    a.subscribe({ channel: 'TodosChannel' }, { presence: (l) => lists.a.push(names(l)) })
+    b.subscribe({ channel: 'TodosChannel' }, { presence: (l) => lists.b.push(names(l)) })
+    c.subscribe({ channel: 'TodosChannel' }, { received: () => {} })
+    await vi.advanceTimersByTimeAsync(PROBE_MS)
+    const sub = consumers[0].subs[0]
+    expect(consumers[0].subs).toHaveLength(1)
+    expect(sub.presence.joins).toBe(1)
+    expect(sub.performed).toEqual(['$presence:info'])
+    sub.presenceEvent({ type: 'info', total: 1, records: [{ id: '2', info: { name: 'Bob' } }] })
+    sub.presenceEvent({ type: 'join', id: '1', info: { name: 'Ann' } })
+    sub.presenceEvent({ type: 'join', id: '3', info: { name: 'Cy' } })
+    sub.presenceEvent({ type: 'leave', id: '2' })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(lists.a).toEqual(['Bob', 'Ann,Bob', 'Ann,Bob,Cy', 'Ann,Cy'])
+    expect(lists.b).toEqual(lists.a)
+    // A resumed socket asks again (events sent while it was down are not replayed); the
+    // cable's protocol joins again by itself.
+    consumers[0].drop()
+    consumers[0].open({ restored: true })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(sub.performed).toEqual(['$presence:info', '$presence:info'])
+    expect(sub.presence.joins).toBe(1)
+    // A tab that wants the list later gets the current one at once.
+    const d = createSharedCable(opts)
+    await vi.advanceTimersByTimeAsync(0)
+    d.subscribe({ channel: 'TodosChannel' }, { presence: (l) => lists.d.push(names(l)) })
+    await vi.advanceTimersByTimeAsync(PROBE_MS)
+    expect(lists.d).toEqual(['Ann,Cy'])
+    for (const tab of [a, b, c, d]) tab.close()
   })
 
   it('falls back to the discover/ping election without Web Locks', async () => {

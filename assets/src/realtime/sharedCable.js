@@ -11,6 +11,12 @@
 // `history_received` per subscription, or `history_not_found` when the gap is no longer
 // kept (then the page must reload its data; subscribers get the `info` event and decide how).
 //
+// Presence: a tab that subscribes with a `presence(list)` handler wants to know who else is
+// looking (and to be counted). The leader joins the subscription's presence set once (the
+// server decides as whom; the cable's extended protocol re-joins after a reconnect), keeps
+// the set from the server's join/leave events and an `info` request at every (re)connect,
+// and hands the list of `{id, ...info}` to every tab that wants it.
+//
 // Status is the leader's truth, relayed: 'connecting' until the first socket opens,
 // 'connected' while it is open, 'reconnecting' while it is down and, after a reconnect,
 // until every subscription's missed messages are in; then 'caught-up' for CAUGHT_UP_MS (or
@@ -67,9 +73,9 @@ export function createSharedCable({
 } = {}) {
   const tabId = newTabId()
   const channel = new BroadcastChannelImpl(name)
-  // key -> { identifier, handlers: Set<{received, confirmed, rejected, info}> }
+  // key -> { identifier, handlers: Set<{received, confirmed, rejected, info, presence}>, present }
   const local = new Map()
-  // Leader only: key -> { identifier, tabs: Set<tabId>, subscription }
+  // Leader only: key -> { identifier, tabs: Set<tabId>, subscription, presence, joined, present }
   const remote = new Map()
   const roleListeners = new Set()
   const statusListeners = new Set()
@@ -107,6 +113,13 @@ export function createSharedCable({
   const inform = (key, info) => {
     local.get(key)?.handlers.forEach((h) => h.info?.(info))
   }
+  const showPresence = (key, list) => {
+    const entry = local.get(key)
+    if (!entry) return
+    entry.present = list
+    entry.handlers.forEach((h) => h.presence?.(list))
+  }
+  const wantsPresence = (handlers) => [...handlers].some((h) => typeof h.presence === 'function')
 
   // --- leader side -------------------------------------------------------------------
   const wanted = (key) => local.has(key) || (remote.get(key)?.tabs.size ?? 0) > 0
@@ -128,16 +141,40 @@ export function createSharedCable({
     if (!found) catchUp.lost = true
     if (catchUp.pending.size === 0) finishCatchUp()
   }
-  const leaderSubscribe = (key, identifier) => {
+  // The set as a list, by name, to this tab and the others.
+  const publishPresence = (key, entry) => {
+    const list = [...entry.present].map(([id, info]) => ({ ...(info && typeof info === 'object' ? info : {}), id }))
+    list.sort((a, b) => String(a.name ?? a.id).localeCompare(String(b.name ?? b.id)))
+    showPresence(key, list)
+    channel.postMessage({ type: 'presence', key, list })
+  }
+  // Joins once, then asks who is there (again after every reconnect: events sent while the
+  // socket was down are not replayed).
+  const startPresence = (entry) => {
+    const sub = entry.subscription
+    if (!entry.presence || !sub || sub.state !== 'connected') return
+    if (!entry.joined) {
+      entry.joined = true
+      Promise.resolve(sub.presence?.join('me', {})).catch(() => {})
+    }
+    Promise.resolve(sub.perform('$presence:info', {})).catch(() => {})
+  }
+  const leaderSubscribe = (key, identifier, presence = false) => {
     let entry = remote.get(key)
     if (!entry) {
-      entry = { identifier, tabs: new Set(), subscription: null }
+      entry = { identifier, tabs: new Set(), subscription: null, presence: false, joined: false, present: new Map() }
       remote.set(key, entry)
+    }
+    if (presence && !entry.presence) {
+      entry.presence = true
+      startPresence(entry)
     }
     if (entry.subscription || !cable) return entry
     const { channel: channelName, ...params } = identifier
     const sub = cable.subscribeTo(channelName, params)
     entry.subscription = sub
+    // A new subscription (a new leader's cable) joins afresh.
+    entry.joined = false
     sub.on('message', (data) => {
       log.add('broadcast', `${channelName}: message received`)
       deliver(key, data)
@@ -146,6 +183,22 @@ export function createSharedCable({
     sub.on('connect', () => {
       confirm(key, true)
       channel.postMessage({ type: 'confirmed', key })
+      startPresence(entry)
+    })
+    sub.on('presence', (event) => {
+      if (event?.type === 'info') {
+        entry.present = new Map((event.records ?? []).map((r) => [String(r.id), r.info]))
+      } else if (event?.type === 'join') {
+        entry.present.set(String(event.id), event.info)
+        log.add('presence', `${event.info?.name ?? event.id} is here`)
+      } else if (event?.type === 'leave') {
+        const info = entry.present.get(String(event.id))
+        entry.present.delete(String(event.id))
+        log.add('presence', `${info?.name ?? event.id} left`)
+      } else {
+        return
+      }
+      publishPresence(key, entry)
     })
     sub.on('info', (info) => {
       if (info?.type === 'history_not_found') log.add('cable', `${channelName}: missed messages are gone; reloading`)
@@ -243,7 +296,7 @@ export function createSharedCable({
       cable.on('close', checkLink),
     ]
     cable.connect().catch(() => {})
-    for (const [key, { identifier }] of local) leaderSubscribe(key, identifier)
+    for (const [key, { identifier, handlers }] of local) leaderSubscribe(key, identifier, wantsPresence(handlers))
     // Followers answer with what they need.
     channel.postMessage({ type: 'leader', tab: tabId })
     statusTimer = setInterval(checkLink, PROBE_MS)
@@ -260,7 +313,11 @@ export function createSharedCable({
 
   // --- follower side -----------------------------------------------------------------
   const announce = () => {
-    const keys = [...local].map(([key, { identifier }]) => ({ key, identifier }))
+    const keys = [...local].map(([key, { identifier, handlers }]) => ({
+      key,
+      identifier,
+      presence: wantsPresence(handlers),
+    }))
     channel.postMessage({ type: 'hello', tab: tabId, subscriptions: keys })
   }
 
@@ -276,6 +333,9 @@ export function createSharedCable({
         break
       case 'info':
         if (role === 'follower') inform(msg.key, msg.info)
+        break
+      case 'presence':
+        if (role === 'follower' && Array.isArray(msg.list)) showPresence(msg.key, msg.list)
         break
       case 'confirmed':
       case 'rejected':
@@ -295,17 +355,20 @@ export function createSharedCable({
         break
       case 'hello':
         if (role === 'leader') {
-          for (const { key, identifier } of msg.subscriptions ?? []) {
-            const entry = leaderSubscribe(key, identifier)
+          for (const { key, identifier, presence } of msg.subscriptions ?? []) {
+            const entry = leaderSubscribe(key, identifier, presence === true)
             entry.tabs.add(msg.tab)
             if (entry.subscription && live()) channel.postMessage({ type: 'confirmed', key })
+            if (presence === true && entry.present.size > 0) publishPresence(key, entry)
           }
           postStatus()
         }
         break
       case 'subscribe':
         if (role === 'leader') {
-          leaderSubscribe(msg.key, msg.identifier).tabs.add(msg.tab)
+          const entry = leaderSubscribe(msg.key, msg.identifier, msg.presence === true)
+          entry.tabs.add(msg.tab)
+          if (msg.presence === true && entry.present.size > 0) publishPresence(msg.key, entry)
           postStatus()
         }
         break
@@ -368,21 +431,24 @@ export function createSharedCable({
       return () => statusListeners.delete(fn)
     },
     // Subscribes this tab to `identifier` (e.g. {channel: 'TodosChannel'}) with handlers
-    // `{received(data), confirmed(), rejected(), info({type})}`; returns the function that
-    // unsubscribes.
+    // `{received(data), confirmed(), rejected(), info({type}), presence(list)}` (with
+    // `presence`, the tab is counted in the subscription's presence set and gets its list,
+    // `[{id, name}]`, on every change); returns the function that unsubscribes.
     subscribe(identifier, handlers) {
       const key = keyOf(identifier)
       let entry = local.get(key)
       if (!entry) {
-        entry = { identifier, handlers: new Set() }
+        entry = { identifier, handlers: new Set(), present: null }
         local.set(key, entry)
       }
       entry.handlers.add(handlers)
+      const presence = typeof handlers.presence === 'function'
+      if (presence && entry.present) handlers.presence(entry.present)
       if (role === 'leader') {
-        const sub = leaderSubscribe(key, identifier)
+        const sub = leaderSubscribe(key, identifier, presence)
         if (sub.subscription?.state === 'connected') handlers.confirmed?.()
       } else {
-        channel.postMessage({ type: 'subscribe', tab: tabId, key, identifier })
+        channel.postMessage({ type: 'subscribe', tab: tabId, key, identifier, presence })
       }
       return () => {
         entry.handlers.delete(handlers)

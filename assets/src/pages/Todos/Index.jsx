@@ -6,9 +6,12 @@
 // batches are applied by version, and a gap reloads the board props.
 import { Head, router, usePage } from '@inertiajs/react'
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react'
-import { ConnectionStatus, EventLogPanel, RoleBadge, realtime, useChannel } from '../../realtime/react.jsx'
+import { ConnectionStatus, EventLogPanel, PresenceList, RoleBadge, realtime, useChannel } from '../../realtime/react.jsx'
 import { BOARD_PROPS, applyFull, applyMessage, fromProps, view } from '../../realtime/todoBoard.js'
 import { createQueue, describeFailure, sendTodoRequest } from '../../realtime/mutations.js'
+
+// The board's subscription (its todos, and who is looking at it).
+const BOARD = { channel: 'TodosChannel' }
 
 // The board this tab shows, fed by page props (visits, "Show more") and by `apply`.
 function useBoard(props) {
@@ -88,7 +91,7 @@ export default function TodosIndex(props) {
   // Changes missed while the socket was down are replayed after the reconnect; when they
   // cannot be (history_not_found), the board takes the same way back as for a gap.
   useChannel(
-    { channel: 'TodosChannel' },
+    BOARD,
     (data) => {
       const outcome = apply((b) => applyMessage(b, data))
       if (outcome === 'gap') {
@@ -198,6 +201,7 @@ export default function TodosIndex(props) {
             <ConnectionStatus />
           </div>
         </header>
+        <PresenceList identifier={BOARD} />
         <dl className="stats" data-testid="stats">
           <div>
             <dt>Total</dt>
