@@ -1,8 +1,8 @@
 // The accounts pages in headless Chromium, two users at once: a stale rename is refused with
 // the current name shown and nothing overwritten (an untouched Name field follows remote
 // renames instead); a removed member leaves the account's page within 1 s with a notice
-// saying why, every time; the added user is told on their accounts page; the admin and
-// accounts pages fit a 360 px phone.
+// saying why, every time; the added user is told on their accounts page, and a removed one
+// sees the account leave their list live; the admin and accounts pages fit a 360 px phone.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { harness, eventually, screens } from './support.mjs'
@@ -176,6 +176,28 @@ test('the added user is told on their accounts page; the adder sees only the ema
   await cy.page.getByText('You left the account.').waitFor()
   await ann.page.getByTestId('members-count').filter({ hasText: /^1 member$/ }).waitFor()
   for (const s of [ann, cy]) {
+    assert.deepEqual(s.problems, [])
+    await s.context.close()
+  }
+})
+
+test('a member removed while on their accounts list sees the account go, live, without a page load', async () => {
+  const ann = await person('Ann')
+  const di = await person('Di')
+  await di.page.goto(h.base + '/accounts')
+  await di.page.getByRole('heading', { name: 'Accounts' }).waitFor()
+  await di.page.evaluate(() => {
+    window.__sameDocument = 'still here'
+  })
+  await createTeam(ann.page, 'Purple team')
+  await addMember(ann.page, di.email)
+  const row = di.page.getByTestId('account-row').filter({ hasText: 'Purple team' })
+  await row.waitFor()
+  ann.page.once('dialog', (dialog) => dialog.accept())
+  await ann.page.locator(`[data-testid=member][data-email="${di.email}"]`).getByRole('button', { name: 'Remove' }).click()
+  await eventually('the account gone from Di’s list', async () => (await row.count()) === 0)
+  assert.equal(await di.page.evaluate(() => window.__sameDocument), 'still here', 'no full page load')
+  for (const s of [ann, di]) {
     assert.deepEqual(s.problems, [])
     await s.context.close()
   }
