@@ -36,7 +36,8 @@ async function addMember(page, email, role = 'member') {
   await page.getByLabel('Add member by email').fill(email)
   await page.getByLabel('Role', { exact: true }).selectOption(role)
   await page.getByRole('button', { name: 'Add', exact: true }).click()
-  await page.getByTestId('member').filter({ hasText: email }).waitFor()
+  // By address: the row shows the email until the member is told, then their name.
+  await page.locator(`[data-testid=member][data-email="${email}"]`).waitFor()
 }
 
 const nameField = (page) => page.getByLabel('Name', { exact: true })
@@ -126,7 +127,7 @@ test('a removed member leaves the account page within 1 s with a notice, 10 time
 
     owner.page.once('dialog', (dialog) => dialog.accept())
     const started = Date.now()
-    await owner.page.getByTestId('member').filter({ hasText: member.email }).getByRole('button', { name: 'Remove' }).click()
+    await owner.page.locator(`[data-testid=member][data-email="${member.email}"]`).getByRole('button', { name: 'Remove' }).click()
     await member.page.waitForURL(`${h.base}/accounts`, { timeout: 5_000 })
     const notice = member.page.getByRole('status').filter({ hasText: 'You no longer have access to “Red team”' })
     await notice.waitFor({ timeout: 5_000 })

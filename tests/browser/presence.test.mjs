@@ -34,7 +34,7 @@ test('two users on one account page see each other; one closing the tab disappea
   const id = new URL(ann.page.url()).pathname.split('/').pop()
   await ann.page.getByLabel('Add member by email').fill(bob.email)
   await ann.page.getByRole('button', { name: 'Add', exact: true }).click()
-  await ann.page.getByTestId('member').filter({ hasText: bob.email }).waitFor()
+  await ann.page.locator(`[data-testid=member][data-email="${bob.email}"]`).waitFor()
 
   await bob.page.goto(`${h.base}/accounts/${id}`)
   await eventually('Ann sees Bob', async () => (await present(ann.page)).join('|') === 'Ann (you)|Bob')
