@@ -54,8 +54,7 @@ test('an account page whose socket drops while the account is renamed twice show
   await bob.page.goto(`${net.base}/accounts/${id}`)
   await bob.page.getByTestId('account-name').filter({ hasText: 'Blue team' }).waitFor()
   await pill(bob.page, 'connected').waitFor()
-  // Subscribed, and the subscribe's own history answer is in: nothing left over from before.
-  await eventually('the subscription confirmed', () => seen.some((f) => f.type === 'confirm_history'))
+  await eventually('the subscription confirmed', () => seen.some((f) => f.type === 'confirm_subscription'))
   const statuses = await recordStatuses(bob.page)
   await bob.page.evaluate(() => {
     window.__sameDocument = 'still here'
