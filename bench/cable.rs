@@ -145,7 +145,18 @@ impl Server {
 
     /// As [`Server::spawn`], with extra environment (`CABLE_BENCH_DIR`, `CABLE_BENCH_BIND`).
     async fn spawn_with(wake: &str, vars: &[(&str, String)]) -> Result<Server, BoxError> {
-        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        // `CABLE_BENCH_WRAP="heaptrack -o /tmp/cable"`: the server runs under that command.
+        let wrap = std::env::var("CABLE_BENCH_WRAP").unwrap_or_default();
+        let mut words = wrap.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut c = tokio::process::Command::new(program);
+                c.args(words).arg(std::env::current_exe()?);
+                c
+            }
+            None => tokio::process::Command::new(std::env::current_exe()?),
+        };
+        let mut child = command
             .env("CABLE_BENCH_ROLE", "server")
             .env("CABLE_BENCH_WAKE", wake)
             .envs(vars.iter().map(|(k, v)| (k, v)))
@@ -155,8 +166,13 @@ impl Server {
             .spawn()?;
         let stdin = child.stdin.take().ok_or("stdin")?;
         let mut stdout = BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
-        let line = stdout.next_line().await?.ok_or("server exited")?;
-        let addr = line.trim_start_matches("listening ").parse()?;
+        // A wrapper may print lines of its own first.
+        let addr = loop {
+            let line = stdout.next_line().await?.ok_or("server exited")?;
+            if let Some(addr) = line.strip_prefix("listening ") {
+                break addr.parse()?;
+            }
+        };
         Ok(Server {
             child,
             stdin,

@@ -37,6 +37,7 @@ mod connect;
 mod frame;
 pub mod handler;
 mod outbox;
+mod queue;
 mod ratelimit;
 mod remote;
 mod replay;
@@ -50,7 +51,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -123,7 +123,7 @@ struct Counters {
 
 struct Conn {
     identity: Option<String>,
-    control: mpsc::Sender<Control>,
+    control: queue::Sender<Control>,
     /// Its send queue, for the budget pass: queued bytes and the kick.
     outbox: outbox::Outbox,
 }
