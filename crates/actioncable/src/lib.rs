@@ -12,7 +12,8 @@
 //! - `writing`: writes within the write timeout, and the heavy lane; `ratelimit`: the
 //!   command rate per connection.
 //! - `outbox`: broadcasts shared by every queue (never copied per socket or identifier),
-//!   queues bounded in bytes, and the server-wide memory budget.
+//!   queues bounded in bytes, and the server-wide memory budget; `queue`: a connection's
+//!   queues (broadcasts, outside orders), which allocate nothing until something is queued.
 //! - [`Channel`] / [`Registry`]: the channel API; [`Connect`]: the connection hook.
 //! - `resume` and `replay`: AnyCable's extended protocol ([`PROTOCOL_EXT`], chosen when the
 //!   client offers it): a session id in the welcome, sessions saved in the cable store and
