@@ -71,7 +71,7 @@ fn main() -> Result<(), BoxError> {
     }
 }
 
-/// The child: a real server; commands on stdin (`b SEQ`, `rss`, `quit`).
+/// The child: a real server; commands on stdin (`b SEQ`, `rss`, `sockets`, `saved`, `quit`).
 async fn server() -> Result<(), BoxError> {
     // `CABLE_BENCH_DIR` and `CABLE_BENCH_BIND`: a restarted server keeps its storage and port.
     let temp = tempfile::tempdir()?;
@@ -107,6 +107,11 @@ async fn server() -> Result<(), BoxError> {
             }
             (Some("rss"), _) => {
                 writeln!(out, "rss {}", rss_kib()?)?;
+                out.flush()?;
+            }
+            (Some("saved"), _) => {
+                let saved = running.state.actioncable.stats().saved_sessions;
+                writeln!(out, "saved {saved}")?;
                 out.flush()?;
             }
             (Some("sockets"), _) => {
@@ -194,6 +199,14 @@ impl Server {
         self.stdin.flush().await?;
         let line = self.stdout.next_line().await?.ok_or("server exited")?;
         Ok(line.trim_start_matches("rss ").parse()?)
+    }
+
+    /// Sessions the server has saved (extended protocol).
+    async fn saved(&mut self) -> Result<u64, BoxError> {
+        self.stdin.write_all(b"saved\n").await?;
+        self.stdin.flush().await?;
+        let line = self.stdout.next_line().await?.ok_or("server exited")?;
+        Ok(line.trim_start_matches("saved ").parse()?)
     }
 
     /// The server's open cable sockets.

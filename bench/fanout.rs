@@ -106,6 +106,24 @@ pub async fn idle(smoke: bool, ext: bool, out: &mut std::io::Stdout) -> Result<V
     for client in &mut clients {
         client.ready().await?;
     }
+    // On the extended protocol each subscribe is confirmed before its session is saved:
+    // wait for the saves, or the broadcasts would queue behind 50,000 writes.
+    if ext {
+        let quiet = std::time::Instant::now();
+        loop {
+            let mut saved = 0;
+            for server in &mut servers {
+                saved += server.saved().await?;
+            }
+            if saved >= n as u64 {
+                break;
+            }
+            if quiet.elapsed() > Duration::from_secs(120) {
+                return Err(format!("{saved} of {n} sessions saved after 120 s").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     let connect_s = started.elapsed().as_secs_f64();
     let mut rss = 0;
     for server in &mut servers {
