@@ -15,9 +15,11 @@
 //!
 //! `make bench` (or `cargo bench --bench cable`). `CABLE_BENCH_MAX=1000` stops at 1,000
 //! sockets; `CABLE_BENCH_ONLY=hostile` runs only the hostile case, `=resume` only the
-//! catch-up.
+//! catch-up; `=idle50k` (or `=idle50k-ext`) only the 50,000-socket step (`fanout.rs`), which
+//! the full run includes.
 //! Without `--bench` (as `cargo test --all-targets` runs it) it is a one-socket smoke run.
 
+mod fanout;
 mod pipeline;
 mod resume;
 mod support;
@@ -52,7 +54,10 @@ impl Channel for BenchChannel {
 
 fn main() -> Result<(), BoxError> {
     support::mark_checkout();
-    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    fanout::raise_fd_limit(fanout::WANT_FDS);
+    if std::env::var("CABLE_BENCH_ROLE").as_deref() == Ok("client") {
+        return fanout::client_main();
+    }
     // The server runs on the binary's runtime; the driver on a default one.
     let runtime = if std::env::var("CABLE_BENCH_ROLE").as_deref() == Ok("server") {
         trifecta::server::runtime()?
@@ -66,7 +71,7 @@ fn main() -> Result<(), BoxError> {
     }
 }
 
-/// The child: a real server; commands on stdin (`b SEQ`, `rss`, `quit`).
+/// The child: a real server; commands on stdin (`b SEQ`, `rss`, `sockets`, `saved`, `quit`).
 async fn server() -> Result<(), BoxError> {
     // `CABLE_BENCH_DIR` and `CABLE_BENCH_BIND`: a restarted server keeps its storage and port.
     let temp = tempfile::tempdir()?;
@@ -102,6 +107,11 @@ async fn server() -> Result<(), BoxError> {
             }
             (Some("rss"), _) => {
                 writeln!(out, "rss {}", rss_kib()?)?;
+                out.flush()?;
+            }
+            (Some("saved"), _) => {
+                let saved = running.state.actioncable.stats().saved_sessions;
+                writeln!(out, "saved {saved}")?;
                 out.flush()?;
             }
             (Some("sockets"), _) => {
@@ -140,7 +150,18 @@ impl Server {
 
     /// As [`Server::spawn`], with extra environment (`CABLE_BENCH_DIR`, `CABLE_BENCH_BIND`).
     async fn spawn_with(wake: &str, vars: &[(&str, String)]) -> Result<Server, BoxError> {
-        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        // `CABLE_BENCH_WRAP="heaptrack -o /tmp/cable"`: the server runs under that command.
+        let wrap = std::env::var("CABLE_BENCH_WRAP").unwrap_or_default();
+        let mut words = wrap.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut c = tokio::process::Command::new(program);
+                c.args(words).arg(std::env::current_exe()?);
+                c
+            }
+            None => tokio::process::Command::new(std::env::current_exe()?),
+        };
+        let mut child = command
             .env("CABLE_BENCH_ROLE", "server")
             .env("CABLE_BENCH_WAKE", wake)
             .envs(vars.iter().map(|(k, v)| (k, v)))
@@ -150,8 +171,13 @@ impl Server {
             .spawn()?;
         let stdin = child.stdin.take().ok_or("stdin")?;
         let mut stdout = BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
-        let line = stdout.next_line().await?.ok_or("server exited")?;
-        let addr = line.trim_start_matches("listening ").parse()?;
+        // A wrapper may print lines of its own first.
+        let addr = loop {
+            let line = stdout.next_line().await?.ok_or("server exited")?;
+            if let Some(addr) = line.strip_prefix("listening ") {
+                break addr.parse()?;
+            }
+        };
         Ok(Server {
             child,
             stdin,
@@ -173,6 +199,14 @@ impl Server {
         self.stdin.flush().await?;
         let line = self.stdout.next_line().await?.ok_or("server exited")?;
         Ok(line.trim_start_matches("rss ").parse()?)
+    }
+
+    /// Sessions the server has saved (extended protocol).
+    async fn saved(&mut self) -> Result<u64, BoxError> {
+        self.stdin.write_all(b"saved\n").await?;
+        self.stdin.flush().await?;
+        let line = self.stdout.next_line().await?.ok_or("server exited")?;
+        Ok(line.trim_start_matches("saved ").parse()?)
     }
 
     /// The server's open cable sockets.
@@ -412,6 +446,15 @@ async fn driver() -> Result<(), BoxError> {
     if only.is_empty() || only == "resume" {
         let resumed = resume::catch_up(smoke, &mut out).await?;
         figures.insert("resume_1000".to_owned(), resumed);
+    }
+    // The full run's 50,000 sockets (`CABLE_BENCH_MAX` below 10,000 leaves them out).
+    if (only.is_empty() && (smoke || max >= 10_000)) || only == "idle50k" {
+        let idle = fanout::idle(smoke, false, &mut out).await?;
+        figures.insert("idle_50000".to_owned(), idle);
+    }
+    if only == "idle50k-ext" {
+        let idle = fanout::idle(smoke, true, &mut out).await?;
+        figures.insert("idle_50000_ext".to_owned(), idle);
     }
     support::write_figures(&serde_json::Value::Object(figures))?;
     Ok(())

@@ -263,7 +263,7 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
         ),
     ];
     // Queue latency: percentiles over the samples of all idle gaps (50 ms, 500 ms, 2 s).
-    let upper: [(&str, &str, &str, &str, f64, &str); 16] = [
+    let upper: [(&str, &str, &str, &str, f64, &str); 18] = [
         (
             "enqueue→start, instant: p50 (all gaps)",
             "queue",
@@ -351,6 +351,22 @@ fn engine_goals(figures: &serde_json::Map<String, Value>) -> Vec<Goal> {
             "kb",
             20.0,
             "KB",
+        ),
+        (
+            "server memory per idle subscribed socket (at 50,000)",
+            "cable",
+            "idle_50000",
+            "kb",
+            15.0,
+            "KB",
+        ),
+        (
+            "one broadcast to 50,000 idle sockets: p95 (worst of 3)",
+            "cable",
+            "idle_50000",
+            "p95_ms",
+            1500.0,
+            "ms",
         ),
         (
             "1,000 non-reading sockets × 100 subscriptions: server RSS",

@@ -9,7 +9,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
+
+/// Headers of the WebSocket handshake alone, dropped from [`ConnectRequest::headers`].
+const HANDSHAKE: [HeaderName; 5] = [
+    header::UPGRADE,
+    header::CONNECTION,
+    header::SEC_WEBSOCKET_KEY,
+    header::SEC_WEBSOCKET_VERSION,
+    header::SEC_WEBSOCKET_EXTENSIONS,
+];
 
 /// The HTTP upgrade request of a connection.
 #[derive(Clone, Debug)]
@@ -29,14 +38,17 @@ impl ConnectRequest {
     ///
     /// The URI and header values are copied into allocations of their own: as parsed they
     /// are slices of the HTTP connection's read buffer, and keeping them for the life of the
-    /// socket would keep that whole buffer (8 KiB or more) alive with it.
+    /// socket would keep that whole buffer (8 KiB or more) alive with it. The headers that
+    /// only serve the upgrade itself (`Upgrade`, `Connection`, `Sec-WebSocket-Key`,
+    /// `-Version`, `-Extensions`) are not kept: they mean nothing once it is done.
     pub fn new(uri: Uri, headers: HeaderMap, peer: Option<SocketAddr>) -> Self {
         let params = axum::extract::Query::<HashMap<String, String>>::try_from_uri(&uri)
             .map(|q| q.0)
             .unwrap_or_default();
         let uri = Uri::try_from(uri.to_string()).unwrap_or(uri);
-        let mut own = HeaderMap::with_capacity(headers.len());
-        for (name, value) in &headers {
+        let kept = || headers.iter().filter(|(name, _)| !HANDSHAKE.contains(name));
+        let mut own = HeaderMap::with_capacity(kept().count());
+        for (name, value) in kept() {
             let mut copy =
                 HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
             copy.set_sensitive(value.is_sensitive());

@@ -14,9 +14,10 @@ use super::connect::ConnectRequest;
 use super::resume::RESTORE_HEADER;
 use super::{ActionCable, PROTOCOL, PROTOCOL_EXT, session};
 
-/// Read buffer per socket: commands are small, and a large buffer would be most of an idle
-/// connection's memory.
-const READ_BUFFER: usize = 1024;
+/// Read buffer per socket: commands are small (a subscribe is about 100 bytes), and the
+/// buffer is a fixed part of every idle connection's memory. A larger frame grows it to the
+/// frame's length when its header arrives.
+const READ_BUFFER: usize = 256;
 
 /// The `/cable` route, for any router state that can hand out the [`ActionCable`] handle.
 pub fn router<S>() -> Router<S>

@@ -12,7 +12,8 @@
 //! - `writing`: writes within the write timeout, and the heavy lane; `ratelimit`: the
 //!   command rate per connection.
 //! - `outbox`: broadcasts shared by every queue (never copied per socket or identifier),
-//!   queues bounded in bytes, and the server-wide memory budget.
+//!   queues bounded in bytes, and the server-wide memory budget; `queue`: a connection's
+//!   queues (broadcasts, outside orders), which allocate nothing until something is queued.
 //! - [`Channel`] / [`Registry`]: the channel API; [`Connect`]: the connection hook.
 //! - `resume` and `replay`: AnyCable's extended protocol ([`PROTOCOL_EXT`], chosen when the
 //!   client offers it): a session id in the welcome, sessions saved in the cable store and
@@ -40,6 +41,7 @@ mod frame;
 pub mod handler;
 mod outbox;
 mod presence;
+mod queue;
 mod ratelimit;
 mod remote;
 mod replay;
@@ -53,7 +55,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -126,7 +127,7 @@ struct Counters {
 
 struct Conn {
     identity: Option<String>,
-    control: mpsc::Sender<Control>,
+    control: queue::Sender<Control>,
     /// Its send queue, for the budget pass: queued bytes and the kick.
     outbox: outbox::Outbox,
 }

@@ -18,10 +18,10 @@ use std::sync::Arc;
 use std::sync::Weak;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::Inner;
+use super::queue::{self, Receiver, Sender};
 use trifecta_cable::Message;
 
 /// Bytes an item costs besides its payload (the item, its channel slot, bookkeeping).
@@ -169,7 +169,7 @@ impl Item {
 /// The sending side of one connection's queue; cheap to clone (one per stream sink).
 #[derive(Clone)]
 pub(super) struct Outbox {
-    tx: mpsc::UnboundedSender<Item>,
+    tx: Sender<Item>,
     queued: Arc<AtomicUsize>,
     limit: usize,
     kick: CancellationToken,
@@ -185,8 +185,8 @@ impl Outbox {
         server: &Arc<Inner>,
         limit: usize,
         kick: CancellationToken,
-    ) -> (Self, mpsc::UnboundedReceiver<Item>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+    ) -> (Self, Receiver<Item>) {
+        let (tx, rx) = queue::channel(usize::MAX);
         let outbox = Self {
             tx,
             queued: Arc::new(AtomicUsize::new(0)),
@@ -257,7 +257,7 @@ impl Outbox {
             self.kick_slow();
             return;
         }
-        if self.tx.send(item).is_err() {
+        if self.tx.try_send(item).is_err() {
             // The queue was discarded (and its count zeroed) in between.
             saturating_sub(&self.queued, cost);
             return;
@@ -282,9 +282,9 @@ fn saturating_sub(queued: &AtomicUsize, n: usize) {
 }
 
 /// Drops everything still queued (the connection is closing) and zeroes its count.
-pub(super) fn discard(rx: &mut mpsc::UnboundedReceiver<Item>, queued: &AtomicUsize) {
+pub(super) fn discard(rx: &mut Receiver<Item>, queued: &AtomicUsize) {
     rx.close();
-    while rx.try_recv().is_ok() {}
+    while rx.try_recv().is_some() {}
     queued.store(0, Ordering::Relaxed);
 }
 

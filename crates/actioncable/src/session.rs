@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
-use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::{CancellationToken, PollSemaphore};
 
 use super::connect::{ConnectRequest, ConnectionInfo, Rejected};
 use super::frame::{self, DisconnectReason};
 use super::outbox::{self, Item, Outbox};
+use super::queue::{self, Receiver};
 use super::ratelimit::Bucket;
 use super::resume::Ext;
 use super::subscriptions::{Stream, Sub};
@@ -74,23 +74,31 @@ pub(super) async fn run(
                 .fetch_add(1, Ordering::Relaxed);
             tracing::info!(uri = %request.uri, "cable connection rejected");
             let bye = frame::disconnect(DisconnectReason::Unauthorized, false);
-            let _ = tokio::time::timeout(GOODBYE_TIMEOUT, goodbye(&mut socket, bye)).await;
+            let _ = Box::pin(tokio::time::timeout(
+                GOODBYE_TIMEOUT,
+                goodbye(&mut socket, bye),
+            ))
+            .await;
             return;
         }
     };
     let ext = match ext {
         None => None,
-        Some(restore_from) => match server.inner.cable.epoch().await {
+        Some(restore_from) => match Box::pin(server.inner.cable.epoch()).await {
             Ok(epoch) => Some(Box::new(Ext::new(&epoch, restore_from))),
             Err(err) => {
                 tracing::error!(cause = %err, "cannot read the cable's epoch; closing the socket");
                 let bye = frame::disconnect(DisconnectReason::ServerRestart, true);
-                let _ = tokio::time::timeout(GOODBYE_TIMEOUT, goodbye(&mut socket, bye)).await;
+                let _ = Box::pin(tokio::time::timeout(
+                    GOODBYE_TIMEOUT,
+                    goodbye(&mut socket, bye),
+                ))
+                .await;
                 return;
             }
         },
     };
-    let (control_tx, control_rx) = mpsc::channel(CONTROL_QUEUE);
+    let (control_tx, control_rx) = queue::channel(CONTROL_QUEUE);
     let kick = CancellationToken::new();
     let limit = usize::try_from(server.inner.config.send_queue_bytes).unwrap_or(usize::MAX);
     let (outbox, out_rx) = Outbox::new(&server.inner, limit, kick.clone());
@@ -142,11 +150,7 @@ async fn goodbye(socket: &mut WebSocket, frame: Utf8Bytes) -> Result<(), axum::E
 }
 
 impl Session {
-    async fn serve(
-        &mut self,
-        mut out_rx: mpsc::UnboundedReceiver<Item>,
-        mut control_rx: mpsc::Receiver<Control>,
-    ) {
+    async fn serve(&mut self, mut out_rx: Receiver<Item>, mut control_rx: Receiver<Control>) {
         let queued = self.outbox.queued().clone();
         self.serve_until_done(&mut out_rx, &mut control_rx, &queued)
             .await;
@@ -157,12 +161,12 @@ impl Session {
 
     async fn serve_until_done(
         &mut self,
-        out_rx: &mut mpsc::UnboundedReceiver<Item>,
-        control_rx: &mut mpsc::Receiver<Control>,
+        out_rx: &mut Receiver<Item>,
+        control_rx: &mut Receiver<Control>,
         queued: &AtomicUsize,
     ) {
         let welcome = Box::pin(self.welcome()).await;
-        if self.write(vec![welcome]).await.is_err() {
+        if Box::pin(self.write(vec![welcome])).await.is_err() {
             return;
         }
         let config = &self.server.inner.config;
@@ -184,24 +188,24 @@ impl Session {
                 biased;
                 () = &mut shutdown => {
                     outbox::discard(out_rx, queued);
-                    self.close(DisconnectReason::ServerRestart, true).await;
+                    Box::pin(self.close(DisconnectReason::ServerRestart, true)).await;
                     return;
                 }
                 Some(control) = control_rx.recv() => match control {
                     Control::Disconnect { reason, reconnect } => {
                         outbox::discard(out_rx, queued);
-                        self.close(reason, reconnect).await;
+                        Box::pin(self.close(reason, reconnect)).await;
                         return;
                     }
                     Control::Unsubscribe { streams } => {
-                        if self.unsubscribe_streaming(&streams).await.is_err() {
+                        if Box::pin(self.unsubscribe_streaming(&streams)).await.is_err() {
                             return;
                         }
                     }
                 },
                 () = &mut kicked => {
                     outbox::discard(out_rx, queued);
-                    self.too_slow().await;
+                    Box::pin(self.too_slow()).await;
                     return;
                 }
                 Some(first) = out_rx.recv() => {
@@ -209,14 +213,14 @@ impl Session {
                     let mut batch = vec![first];
                     while batch.len() < BATCH && bytes < BATCH_BYTES {
                         match out_rx.try_recv() {
-                            Ok(item) => {
+                            Some(item) => {
                                 bytes += item.cost();
                                 batch.push(item);
                             }
-                            Err(_) => break,
+                            None => break,
                         }
                     }
-                    let written = self.write_broadcasts(&batch).await;
+                    let written = Box::pin(self.write_broadcasts(&batch)).await;
                     outbox::release(queued, &batch);
                     drop(batch);
                     if written.is_err() {
@@ -232,7 +236,7 @@ impl Session {
                 }
                 _ = beat.tick() => {
                     let now = self.server.inner.cable.clock().now().secs();
-                    if self.write(vec![frame::ping(now)]).await.is_err() {
+                    if Box::pin(self.write(vec![frame::ping(now)])).await.is_err() {
                         return;
                     }
                     if self.ext.as_ref().is_some_and(|e| !e.parked.is_empty()) {
@@ -242,7 +246,7 @@ impl Session {
                 _ = check.tick() => {
                     if !Box::pin(self.still_valid()).await {
                         outbox::discard(out_rx, queued);
-                        self.revoke().await;
+                        Box::pin(self.revoke()).await;
                         return;
                     }
                 }
