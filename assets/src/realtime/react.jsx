@@ -30,11 +30,37 @@ export function realtime() {
   return shared
 }
 
+// Background reloads (sync markers, lost histories) that fail on the network — the
+// connection dropped while one was in flight — are not errors of the page: each runs again,
+// once, when the cable is live again (by then it may also have replayed what it missed).
+const retries = new Map()
+let retrying = null
+function retryWhenBack(cable, key, again) {
+  retries.set(key, again)
+  cable.log.add('cable', 'a data reload failed on the network; it runs again once reconnected')
+  if (retrying) return
+  retrying = cable.onStatus((status) => {
+    if (status !== 'connected' && status !== 'caught-up') return
+    const due = [...retries.values()]
+    retries.clear()
+    retrying()
+    retrying = null
+    due.forEach((fn) => fn())
+  })
+}
+
 // A subscription whose missed messages are gone (`history_not_found` after a reconnect)
 // reloads every prop of the page, once however many subscriptions say so at the same time.
 const reloadAll = coalesce((done, { cable, gone }) => {
   cable.log.add('cable', 'missed changes are gone; reloading the page data')
-  router.reload({ onHttpException: gone, onFinish: done })
+  router.reload({
+    onHttpException: gone,
+    onNetworkError: () => {
+      retryWhenBack(cable, 'all', () => reloadAll({ cable, gone }))
+      return false
+    },
+    onFinish: done,
+  })
 })
 
 // subscribeToModel(model, id, props, options) -> unsubscribe; reloads only `props`
@@ -59,7 +85,15 @@ export function subscribeToModel(model, id, props, { as, gone, goneNotice } = {}
     })
     return false
   }
-  const reload = ({ only }) => router.reload({ only: as ?? only, onHttpException })
+  const reload = ({ only }) =>
+    router.reload({
+      only: as ?? only,
+      onHttpException,
+      onNetworkError: () => {
+        retryWhenBack(cable, `${model}:${id}:${(as ?? only).join(',')}`, () => reload({ only }))
+        return false
+      },
+    })
   const subscribe = createSyncSubscriber({
     cable,
     log: cable.log,
