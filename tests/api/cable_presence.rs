@@ -125,19 +125,25 @@ async fn team(ttl: &str) -> Team {
     }
 }
 
+/// Ann's and Bob's sockets on the team's page, and Ann joined (as herself, whatever she
+/// claimed), seen by both.
+async fn ann_joined(t: &Team) -> (Client, Client, (String, String), (String, String)) {
+    let (ann, bob) = (me(&t.ann).await, me(&t.bob).await);
+    let mut a = ext_socket(t.app.addr, &t.ann).await;
+    let mut b = ext_socket(t.app.addr, &t.bob).await;
+    a.subscribe(&t.id).await;
+    b.subscribe(&t.id).await;
+    join(&mut a, &t.id).await;
+    assert_eq!(a.receive().await, joined(&t.id, &ann));
+    assert_eq!(b.receive().await, joined(&t.id, &ann));
+    (a, b, ann, bob)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_see_each_other_join_and_leave_as_themselves() -> TestResult {
     let t = team("1s").await;
-    let (ann, bob) = (me(&t.ann).await, me(&t.bob).await);
-    let mut a1 = ext_socket(t.app.addr, &t.ann).await;
-    let mut b = ext_socket(t.app.addr, &t.bob).await;
-    a1.subscribe(&t.id).await;
-    b.subscribe(&t.id).await;
-
     // Ann joins claiming to be someone else: everyone sees Ann, with her name.
-    join(&mut a1, &t.id).await;
-    assert_eq!(a1.receive().await, joined(&t.id, &ann));
-    assert_eq!(b.receive().await, joined(&t.id, &ann));
+    let (mut a1, mut b, ann, bob) = ann_joined(&t).await;
     b.send(json!({"command": "presence", "identifier": t.id, "data": {}}))
         .await;
     assert_eq!(
@@ -187,14 +193,7 @@ async fn members_see_each_other_join_and_leave_as_themselves() -> TestResult {
 async fn an_unsubscribe_or_a_removal_leaves_at_once_and_outsiders_see_nothing() -> TestResult {
     // A TTL far longer than any wait here: every leave below is immediate.
     let t = team("1h").await;
-    let (ann, bob) = (me(&t.ann).await, me(&t.bob).await);
-    let mut a = ext_socket(t.app.addr, &t.ann).await;
-    let mut b = ext_socket(t.app.addr, &t.bob).await;
-    a.subscribe(&t.id).await;
-    b.subscribe(&t.id).await;
-    join(&mut a, &t.id).await;
-    assert_eq!(a.receive().await, joined(&t.id, &ann));
-    assert_eq!(b.receive().await, joined(&t.id, &ann));
+    let (mut a, mut b, ann, bob) = ann_joined(&t).await;
     join(&mut b, &t.id).await;
     assert_eq!(a.receive().await, joined(&t.id, &bob));
     assert_eq!(b.receive().await, joined(&t.id, &bob));

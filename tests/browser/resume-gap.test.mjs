@@ -8,7 +8,7 @@
 // Screenshots of both pages while reconnecting.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { harness, eventually, relay, recordStatuses, screens } from './support.mjs'
+import { harness, eventually, relay, recordStatuses, screens, frames } from './support.mjs'
 
 const h = harness({ env: { TRIFECTA_CABLE_HISTORY_LIMIT: '1' } })
 
@@ -16,18 +16,6 @@ const unexpected = (problems) =>
   problems.filter((p) => !/request failed|Failed to load resource|ERR_CONNECTION|ERR_EMPTY_RESPONSE|WebSocket connection/.test(p))
 
 const pill = (page, status) => page.locator(`[data-testid="connection-status"][data-status="${status}"]`)
-
-/** The frames (other than pings) a page's sockets receive, parsed, in order. */
-function frames(page) {
-  const seen = []
-  page.on('websocket', (ws) => {
-    ws.on('framereceived', ({ payload }) => {
-      const frame = JSON.parse(typeof payload === 'string' ? payload : payload.toString())
-      if (frame.type !== 'ping') seen.push(frame)
-    })
-  })
-  return seen
-}
 
 const isHistoryAnswer = (f) => f.type === 'confirm_history' || f.type === 'reject_history'
 

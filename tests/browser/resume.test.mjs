@@ -6,25 +6,13 @@
 // pill went from "Reconnecting…" to "Caught up". Screenshots of both states.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { harness, eventually, screens, relay, recordStatuses } from './support.mjs'
+import { harness, eventually, screens, relay, recordStatuses, frames } from './support.mjs'
 
 const h = harness()
 
 /** Problems other than the network failures a cut network causes on purpose. */
 const unexpected = (problems) =>
   problems.filter((p) => !/request failed|Failed to load resource|ERR_CONNECTION|ERR_EMPTY_RESPONSE|WebSocket connection/.test(p))
-
-/** The frames (other than pings) a page's sockets receive, parsed, in order. */
-function frames(page) {
-  const seen = []
-  page.on('websocket', (ws) => {
-    ws.on('framereceived', ({ payload }) => {
-      const frame = JSON.parse(typeof payload === 'string' ? payload : payload.toString())
-      if (frame.type !== 'ping') seen.push(frame)
-    })
-  })
-  return seen
-}
 
 const pill = (page, status) => page.locator(`[data-testid="connection-status"][data-status="${status}"]`)
 

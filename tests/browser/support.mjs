@@ -270,3 +270,15 @@ export async function recordStatuses(page) {
   })
   return () => page.evaluate(() => window.__statuses.slice())
 }
+
+/** The frames (other than pings) a page's sockets receive, parsed, in order. */
+export function frames(page) {
+  const seen = []
+  page.on('websocket', (ws) => {
+    ws.on('framereceived', ({ payload }) => {
+      const frame = JSON.parse(typeof payload === 'string' ? payload : payload.toString())
+      if (frame.type !== 'ping') seen.push(frame)
+    })
+  })
+  return seen
+}
