@@ -27,19 +27,6 @@ fn one_line(stderr: &str) -> bool {
     stderr.lines().filter(|l| !l.trim().is_empty()).count() == 1
 }
 
-/// The page object of a first (HTML) visit, read from its `<script data-page>` element.
-async fn first_visit(browser: &Browser, path: &str) -> Value {
-    let res = browser.get(path).await;
-    assert_eq!(res.status(), 200, "GET {path}");
-    let html = res.text().await.expect("html");
-    let start = html
-        .find(r#"type="application/json">"#)
-        .expect("page script")
-        + r#"type="application/json">"#.len();
-    let end = start + html[start..].find("</script>").expect("script end");
-    serde_json::from_str(&html[start..end]).expect("page JSON")
-}
-
 fn titles_in(db: &Path) -> rusqlite::Result<HashSet<String>> {
     let conn = rusqlite::Connection::open(db)?;
     let mut stmt = conn.prepare("SELECT title FROM todos")?;
@@ -62,7 +49,7 @@ async fn a_backup_taken_while_todos_are_posted_restores_them_with_cookies_and_id
         .send_json(Method::POST, "/todos", json!({"todo": {"title": "first"}}))
         .await;
     assert_eq!(location(&res), "/todos");
-    let page = first_visit(&browser, "/todos").await;
+    let page = browser.first_page("/todos").await;
     let first_id = page["props"]["todos"][0]["id"]
         .as_str()
         .expect("public id")
@@ -155,7 +142,7 @@ async fn a_backup_taken_while_todos_are_posted_restores_them_with_cookies_and_id
         .await;
     assert_eq!(res.status(), 303, "PATCH with the old cookie and id");
     assert_eq!(location(&res), "/todos");
-    let page = first_visit(&same, "/todos?limit=5000").await;
+    let page = same.first_page("/todos?limit=5000").await;
     let todos = page["props"]["todos"].as_array().expect("todos");
     let first = todos
         .iter()

@@ -19,34 +19,26 @@ use crate::helpers::{
 
 const EXT: &str = "actioncable-v1-ext-json";
 
-/// A welcomed extended-protocol socket of `browser`'s session at `addr` (pings ignored).
-async fn ext_socket(addr: SocketAddr, browser: &Browser) -> Client {
+/// Extended-protocol options with `browser`'s session cookie (pings ignored).
+fn ext_opts(browser: &Browser) -> Opts {
     let session = browser.cookie("_trifecta_session").expect("signed in");
-    let opts = Opts::default()
+    Opts::default()
         .ignore(&["ping"])
         .protocol(EXT)
-        .header("cookie", &format!("_trifecta_session={session}"));
-    let mut client = Client::connect(addr, opts).await;
+        .header("cookie", &format!("_trifecta_session={session}"))
+}
+
+/// A welcomed extended-protocol socket of `browser`'s session at `addr` (pings ignored).
+async fn ext_socket(addr: SocketAddr, browser: &Browser) -> Client {
+    let mut client = Client::connect(addr, ext_opts(browser)).await;
     let welcome = client.receive().await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
     client
 }
 
-/// The page object of `path` as a first visit gets it (in the HTML), whatever the asset
-/// version.
-async fn html_page(browser: &Browser, path: &str) -> Value {
-    let res = browser.get(path).await;
-    assert_eq!(res.status(), 200, "GET {path}");
-    let html = res.text().await.expect("html");
-    let marker = r#"type="application/json">"#;
-    let start = html.find(marker).expect("page script") + marker.len();
-    let end = start + html[start..].find("</script>").expect("script end");
-    serde_json::from_str(&html[start..end]).expect("page JSON")
-}
-
 /// `(id, name)` of the signed-in user, as pages show it.
 async fn me(browser: &Browser) -> (String, String) {
-    let page = html_page(browser, "/accounts").await;
+    let page = browser.first_page("/accounts").await;
     let user = &page["props"]["auth"]["user"];
     (
         user["id"].as_str().expect("user id").to_owned(),
@@ -287,7 +279,7 @@ async fn a_killed_server_leaves_no_ghost_past_the_ttl() -> TestResult {
     let args = ["--cable-presence-ttl", "2s"];
     let mut one = ChildServer::spawn(dir.path(), &args);
     let two = ChildServer::spawn(dir.path(), &args);
-    let version = html_page(&Browser::new(one.addr, ""), "/signup").await["version"]
+    let version = Browser::new(one.addr, "").first_page("/signup").await["version"]
         .as_str()
         .expect("asset version")
         .to_owned();
@@ -338,13 +330,7 @@ async fn a_killed_server_leaves_no_ghost_past_the_ttl() -> TestResult {
 async fn a_restored_session_keeps_its_place() -> TestResult {
     let t = team("1h").await;
     let (ann, bob) = (me(&t.ann).await, me(&t.bob).await);
-    let session = t.ann.cookie("_trifecta_session").expect("signed in");
-    let opts = || {
-        Opts::default()
-            .ignore(&["ping"])
-            .protocol(EXT)
-            .header("cookie", &format!("_trifecta_session={session}"))
-    };
+    let opts = || ext_opts(&t.ann);
     let mut a = Client::connect(t.app.addr, opts()).await;
     let sid = a.receive().await["sid"].as_str().expect("sid").to_owned();
     a.subscribe(&t.id).await;

@@ -595,6 +595,18 @@ impl Browser {
         .await
     }
 
+    /// The page object of `path` as a first visit gets it (embedded in the HTML), whatever
+    /// this browser's asset version (panics on a non-200 answer or a page without one).
+    pub async fn first_page(&self, path: &str) -> serde_json::Value {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), 200, "GET {path}");
+        let html = res.text().await.expect("html");
+        let marker = r#"type="application/json">"#;
+        let start = html.find(marker).expect("page script") + marker.len();
+        let end = start + html[start..].find("</script>").expect("script end");
+        serde_json::from_str(&html[start..end]).expect("page JSON")
+    }
+
     /// The Inertia page object of `path` (panics on a non-200 or non-Inertia answer).
     pub async fn page(&self, path: &str) -> serde_json::Value {
         let res = self.visit(path).await;

@@ -276,13 +276,7 @@ impl Session {
         }
         metrics::gauge!("trifecta_cable_subscriptions", "channel" => name.clone()).increment(1.0);
         let key: Arc<str> = Arc::from(identifier);
-        let mut sub = Sub {
-            id_json,
-            name,
-            channel,
-            streams: Vec::new(),
-            presence: None,
-        };
+        let mut sub = Sub::new(id_json, name, channel);
         // Presence events have no history to wait for: they start at once. The session's
         // places came back with its id; the client joins again to keep them.
         if let Some(as_) = presence {

@@ -33,6 +33,19 @@ pub(super) struct Sub {
     pub(super) presence: Option<Box<SubPresence>>,
 }
 
+impl Sub {
+    /// A subscription to channel `name` with no streams yet.
+    pub(super) fn new(id_json: Arc<str>, name: String, channel: Box<dyn Channel>) -> Self {
+        Self {
+            id_json,
+            name,
+            channel,
+            streams: Vec::new(),
+            presence: None,
+        }
+    }
+}
+
 /// One stream of a socket: its cable registration and the sink every subscription of the
 /// socket streaming it shares.
 pub(super) struct Stream {
@@ -150,13 +163,7 @@ impl Session {
         let (effects, rejected) = self
             .run_subscribed(channel.as_mut(), &identifier, &id_json, &params)
             .await;
-        let mut sub = Sub {
-            id_json,
-            name,
-            channel,
-            streams: Vec::new(),
-            presence: None,
-        };
+        let mut sub = Sub::new(id_json, name, channel);
         let streamed = self.apply(&mut sub, effects, !rejected).await?;
         if rejected || !streamed {
             self.leave_streams(&mut sub);
