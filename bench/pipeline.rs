@@ -51,6 +51,19 @@ impl Server {
     /// As [`Server::start`], on a board that already holds `todos` todos (written straight
     /// into the migrated app database before the server starts).
     pub async fn start_seeded(bin: &Path, wake: &str, todos: usize) -> Result<Server, BoxError> {
+        Self::start_prepared(bin, wake, move |dir| {
+            seed_todos(&dir.join("bench.sqlite3"), todos)
+        })
+        .await
+    }
+
+    /// As [`Server::start`], on storage that is migrated and then given to `prepare` (on a
+    /// blocking thread) before the server starts.
+    pub async fn start_prepared(
+        bin: &Path,
+        wake: &str,
+        prepare: impl FnOnce(&Path) -> Result<(), BoxError> + Send + 'static,
+    ) -> Result<Server, BoxError> {
         let dir = tempfile::tempdir()?;
         let status = tokio::process::Command::new(bin)
             .arg("--storage")
@@ -64,8 +77,8 @@ impl Server {
         if !status.success() {
             return Err(format!("trifecta migrate: {status}").into());
         }
-        let db = dir.path().join("bench.sqlite3");
-        tokio::task::spawn_blocking(move || seed_todos(&db, todos)).await??;
+        let path = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || prepare(&path)).await??;
         Self::start_in(bin, wake, false, dir).await
     }
 

@@ -14,6 +14,7 @@
 #![allow(clippy::print_stdout, missing_docs)]
 
 mod board_load;
+mod dashboard;
 mod hostile;
 mod overhead;
 mod pipeline;
@@ -781,6 +782,10 @@ fn main() -> Result<(), BoxError> {
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "metrics") {
         return metrics_only(mode, &bin);
     }
+    // `BENCH_ONLY=dashboard` measures the operations dashboard alone.
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "dashboard") {
+        return dashboard_only(mode, &bin);
+    }
     // `BENCH_ONLY=postgres` measures the PostgreSQL part alone.
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "postgres") {
         return postgres_only(mode, &bin);
@@ -856,6 +861,13 @@ fn main() -> Result<(), BoxError> {
     bar.set_message(format!("idle server for {} s", idle_window.as_secs()));
     let idle = rt.block_on(pipeline::idle(&bin, idle_window))?;
     bar.inc(idle_window.as_secs());
+    let dashboard = match dashboard_rounds(mode) {
+        0 => Value::Null,
+        rounds => {
+            bar.set_message("the operations dashboard on 1.1 M jobs");
+            rt.block_on(dashboard::run(&bin, rounds))?
+        }
+    };
     drop(rt);
 
     let mut engine_md = serde_json::Map::new();
@@ -960,6 +972,7 @@ fn main() -> Result<(), BoxError> {
     if !engines.is_empty() {
         goals.extend(engine_goals(&engine_figures));
     }
+    goals.extend(dashboard_goals(&dashboard));
     goals.extend(overhead_goals(&metrics_overhead));
     if let Some(pg) = &pg {
         goals.extend(postgres_goals(&pg.json));
@@ -992,6 +1005,7 @@ fn main() -> Result<(), BoxError> {
         "sign_in_burst": sign_in,
         "slowloris": slowloris,
         "metrics_overhead": metrics_overhead,
+        "dashboard": dashboard,
         "postgres": pg.as_ref().map(|p| p.json.clone()),
         "goals": goals.iter().map(Goal::json).collect::<Vec<_>>(),
         "engines_markdown": engine_md,
@@ -1051,6 +1065,73 @@ fn main() -> Result<(), BoxError> {
         &svg_path,
         pg_md.as_deref(),
     );
+    Ok(())
+}
+
+/// Requests per dashboard page and action (0: not run).
+fn dashboard_rounds(mode: Mode) -> usize {
+    match mode {
+        Mode::Smoke => 0,
+        Mode::Quick => 20,
+        Mode::Full => 100,
+    }
+}
+
+/// The dashboard's goal: every page and action answers in p95 ≤ 50 ms on the big file.
+fn dashboard_goals(figures: &Value) -> Vec<Goal> {
+    let Some(requests) = figures["requests"].as_object() else {
+        return Vec::new();
+    };
+    requests
+        .iter()
+        .map(|(label, v)| {
+            Goal::at_most(
+                format!("dashboard on 1.1 M jobs, {label}: p95"),
+                ms(v, "p95"),
+                50.0,
+                "ms",
+            )
+        })
+        .collect()
+}
+
+/// The dashboard's Markdown table.
+fn dashboard_markdown(figures: &Value) {
+    let Some(requests) = figures["requests"].as_object() else {
+        return;
+    };
+    println!("\n## Operations dashboard (ms)\n");
+    println!(
+        "A queue file of {} finished, {} failed, {} ready and {} scheduled jobs (seeded in {} s); \
+         {} Inertia visits or actions each, one after another, as a site admin.\n",
+        figures["seeded"]["finished"],
+        figures["seeded"]["failed"],
+        figures["seeded"]["ready"],
+        figures["seeded"]["scheduled"],
+        figures["seed_s"],
+        figures["rounds"]
+    );
+    println!("| request | p50 | p95 | p99 | max |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (label, v) in requests {
+        println!(
+            "| {label} | {} | {} | {} | {} |",
+            v["p50"], v["p95"], v["p99"], v["max"]
+        );
+    }
+}
+
+/// `BENCH_ONLY=dashboard`: the dashboard bench alone, its goals and table on stdout, its
+/// figures in `target/bench/dashboard.json`.
+fn dashboard_only(mode: Mode, bin: &Path) -> Result<(), BoxError> {
+    let rounds = dashboard_rounds(mode).max(5);
+    let figures = tokio::runtime::Runtime::new()?.block_on(dashboard::run(bin, rounds))?;
+    std::fs::write(
+        support::out_dir().join("dashboard.json"),
+        serde_json::to_string_pretty(&figures)?,
+    )?;
+    print_goals(&dashboard_goals(&figures));
+    dashboard_markdown(&figures);
     Ok(())
 }
 
@@ -1157,6 +1238,7 @@ fn print_markdown(
         idle["window_s"], idle["rss_mb"], idle["cpu_percent"]
     );
     println!("{}", overhead::markdown(&report["metrics_overhead"]));
+    dashboard_markdown(&report["dashboard"]);
     if let Some(md) = postgres {
         println!("{md}");
     }

@@ -15,6 +15,8 @@
 //! - [`server`]: `run`/`start`; owns the `CancellationToken` and `TaskTracker` of every task.
 //! - [`backup`]: online backups (`VACUUM INTO`) with a manifest, restore, scheduled backups.
 //! - [`web`]: the axum router, handlers and HTTP edge; its `AppState` holds every handle.
+//! - [`dashboard`]: the operations dashboard's live side: per-minute cache and cable samples
+//!   and the pulse that sends admin pages their sync markers.
 //! - [`prometheus`]: `--metrics-bind`: the `/metrics` listener, HTTP and scrape-time metrics.
 //! - [`config`]: clap `Args` structs, every flag also a `TRIFECTA_*` variable; they turn into
 //!   the engines' plain option structs.
@@ -38,6 +40,7 @@ pub mod app;
 pub mod backup;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod prometheus;
 pub mod server;
 pub mod stores;

@@ -56,6 +56,13 @@ pub const ACCOUNT_USER: Declaration = Declaration {
 /// (a membership made or ended for them) refresh their prop `accounts` there.
 pub const USER_MODEL: &str = "User";
 
+/// The model name of the operations dashboard's streams (`Admin:jobs`, `Admin:cache`,
+/// `Admin:cable`): markers that its figures changed, readable by site admins only.
+pub const ADMIN_MODEL: &str = "Admin";
+
+/// The dashboard's topics, the ids of its `Admin:<topic>` streams.
+pub const ADMIN_TOPICS: [&str; 3] = ["jobs", "cache", "cable"];
+
 /// What happened to a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {

@@ -6,12 +6,14 @@
 //! any other id must decode and name a record in the model's `accessible_by` scope of the
 //! socket's user (for `User`: the user themselves; `User` has no `all`). Then the
 //! subscription streams from `Model:<id>`. Everything else is rejected, indistinguishably.
+//! `Admin` (ids `jobs`, `cache`, `cable`: the operations dashboard's markers) is for site
+//! admins only.
 //! One account's subscription also has that account's presence set (who is looking at it),
 //! which the extended protocol's clients see and join as themselves.
 
 use async_trait::async_trait;
 
-use super::broadcast::{self, ACCOUNT, USER_MODEL};
+use super::broadcast::{self, ACCOUNT, ADMIN_MODEL, ADMIN_TOPICS, USER_MODEL};
 use super::{App, User};
 use crate::actioncable::{Channel, Context, Registry};
 
@@ -31,6 +33,7 @@ pub fn register(registry: &mut Registry, app: &App) {
 enum Model {
     Account,
     User,
+    Admin,
 }
 
 impl Model {
@@ -38,6 +41,7 @@ impl Model {
         match name {
             "Account" => Some(Model::Account),
             "User" => Some(Model::User),
+            "Admin" => Some(Model::Admin),
             _ => None,
         }
     }
@@ -46,6 +50,7 @@ impl Model {
         match self {
             Model::Account => ACCOUNT.model,
             Model::User => USER_MODEL,
+            Model::Admin => ADMIN_MODEL,
         }
     }
 
@@ -54,6 +59,8 @@ impl Model {
         match self {
             Model::Account => app.account_for(user, id).await.is_ok(),
             Model::User => user.id == id,
+            // Named by topic, never by a record id.
+            Model::Admin => false,
         }
     }
 }
@@ -70,6 +77,10 @@ impl SyncChannel {
         let user = ctx.connection().identity.data::<User>()?;
         let model = Model::lookup(ctx.param("model")?.as_str()?)?;
         let id = ctx.param("id")?.as_str()?;
+        if matches!(model, Model::Admin) {
+            return (user.site_admin && ADMIN_TOPICS.contains(&id))
+                .then(|| (broadcast::stream(ADMIN_MODEL, id), false));
+        }
         if id == "all" {
             return (user.site_admin && matches!(model, Model::Account))
                 .then(|| (broadcast::stream(model.name(), "all"), false));

@@ -16,6 +16,7 @@ use crate::actioncable::{ActionCable, Connect, Registry};
 use crate::app::{App, Board};
 use crate::cable::Cable;
 use crate::cache::Cache;
+use crate::dashboard::Dashboard;
 use crate::prometheus;
 use crate::queue::{self, QueueSetup};
 use crate::store::{Clock, PoolOptions, StorageLock};
@@ -175,6 +176,12 @@ fn build(
         tracker.clone(),
         token.clone(),
     );
+    let dashboard = Dashboard::new(
+        queue.clone(),
+        cache.clone(),
+        cable.clone(),
+        actioncable.clone(),
+    );
     let state = AppState {
         stores,
         app,
@@ -188,12 +195,13 @@ fn build(
         actioncable,
         queue,
         board,
+        dashboard,
     };
     Ok((state, jobs))
 }
 
 /// Spawns the engines' background tasks: the store file check, the cable listener, the
-/// ActionCable order subscription, the cache loop, and the queue (which consumes its
+/// ActionCable order subscription, the cache loop, the dashboard's pulse, and the queue (which consumes its
 /// registrations).
 async fn spawn_engines(
     config: &Config,
@@ -211,6 +219,7 @@ async fn spawn_engines(
     // Remote disconnect orders from any process sharing the cable file.
     state.actioncable.start().await?;
     tracker.spawn(state.cache.clone().run(token.clone()));
+    tracker.spawn(state.dashboard.clone().run(token.clone()));
     jobs.start(&config.storage.env, token, tracker).await?;
     Ok(state)
 }

@@ -3,6 +3,7 @@
 //! limits).
 
 mod accounts;
+mod admin;
 mod answer;
 mod args;
 mod assets;
@@ -41,6 +42,7 @@ use crate::app::{App, Board};
 use crate::cable::Cable;
 use crate::cache::Cache;
 use crate::config::ServeConfig;
+use crate::dashboard::Dashboard;
 use crate::inertia::InertiaConfig;
 use crate::queue::Queue;
 use crate::store::Clock;
@@ -94,6 +96,8 @@ pub struct AppState {
     pub queue: Queue,
     /// The todo board and its real-time pipeline.
     pub board: Board,
+    /// The operations dashboard's samples and pulse.
+    pub dashboard: Dashboard,
 }
 
 impl FromRef<AppState> for InertiaConfig {
@@ -119,9 +123,16 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .merge(todos::router())
         .merge(accounts::router())
         .route_layer(axum::middleware::from_fn(auth::require_user));
-    let app_routes = Router::new().merge(pages).merge(sessions::router()).layer(
-        axum::middleware::from_fn_with_state(state.clone(), auth::load_user),
-    );
+    // The dashboard refuses anyone but a site admin with a 404 itself: an anonymous
+    // visitor is not sent to sign in, so its pages are not there for anyone else.
+    let app_routes = Router::new()
+        .merge(pages)
+        .merge(sessions::router())
+        .merge(admin::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::load_user,
+        ));
     // Health probes and assets are outside the CSRF layer: they change nothing and must
     // set no cookie (a probe every few seconds, and responses that caches keep).
     let routes = Router::new()

@@ -27,6 +27,7 @@ mod cache_eviction;
 mod cache_failures;
 mod cache_process;
 mod crash;
+mod dashboard;
 mod deploy;
 mod docs;
 mod domain;

@@ -182,6 +182,7 @@ async fn failed_jobs_can_be_retried_or_discarded_one_or_all() -> TestResult {
                 f.queue
                     .enqueue(&Fail {
                         message: format!("m{i}"),
+                        while_exists: None,
                     })
                     .await?,
             );

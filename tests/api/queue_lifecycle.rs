@@ -50,6 +50,7 @@ async fn a_job_walks_through_every_state() -> TestResult {
         .queue
         .enqueue(&Fail {
             message: "boom".into(),
+            while_exists: None,
         })
         .await?;
     // Nothing handles `limited` here: its jobs fail as unknown, which still frees the slot.

@@ -3,7 +3,7 @@
 // console errors and CSP violations, sign-up through the real form, and a server that can be
 // stopped and started again on the same storage and port.
 import { before, after } from 'node:test'
-import { spawn, execSync } from 'node:child_process'
+import { spawn, execSync, execFileSync } from 'node:child_process'
 import { createServer, connect } from 'node:net'
 import { createRequire } from 'node:module'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -123,6 +123,13 @@ export function harness({ env = {} } = {}) {
       }
     })
   }
+
+  /** Runs `trifecta ARGS` on the server's storage (e.g. `['jobs', 'enqueue', ...]`); its stdout. */
+  h.cli = (args) =>
+    execFileSync(BIN, ['--storage', h.storage, ...args], {
+      env: { ...process.env, TRIFECTA_ENV: 'test', ...databaseEnv(h.storage), ...env },
+      encoding: 'utf8',
+    })
 
   /** Resolves when `GET /up` answers 200 (checked every 10 ms); the time it did, in ms. */
   h.whenUp = (ms = 10_000) =>

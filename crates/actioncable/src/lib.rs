@@ -123,6 +123,23 @@ struct Counters {
     rejected_histories: AtomicU64,
     rate_limited_frames: AtomicU64,
     rate_limited_connections: AtomicU64,
+    /// Open subscriptions by channel name (changed on subscribe and unsubscribe only).
+    by_channel: Mutex<std::collections::BTreeMap<String, i64>>,
+}
+
+impl Inner {
+    /// Counts a subscription to channel `name` opened (`delta` 1) or closed (-1), in the
+    /// `trifecta_cable_subscriptions` gauge and the per-channel figures of [`ActionCable::subscriptions_by_channel`].
+    fn count_subscription(&self, name: &str, delta: i64) {
+        metrics::gauge!("trifecta_cable_subscriptions", "channel" => name.to_owned())
+            .increment(delta as f64);
+        let mut map = self.counters.by_channel.lock();
+        let n = map.entry(name.to_owned()).or_default();
+        *n += delta;
+        if *n <= 0 {
+            map.remove(name);
+        }
+    }
 }
 
 struct Conn {
@@ -381,7 +398,18 @@ impl ActionCable {
         n
     }
 
-    /// The server's counters.
+    /// Open subscriptions of this server by channel name, by name.
+    pub fn subscriptions_by_channel(&self) -> Vec<(String, u64)> {
+        self.inner
+            .counters
+            .by_channel
+            .lock()
+            .iter()
+            .map(|(name, n)| (name.clone(), u64::try_from(*n).unwrap_or(0)))
+            .collect()
+    }
+
+    /// Counters of this server.
     pub fn stats(&self) -> ServerStats {
         let c = &self.inner.counters;
         ServerStats {

@@ -274,7 +274,7 @@ impl Session {
                 Effect::Presence(as_) => presence = Some(as_),
             }
         }
-        metrics::gauge!("trifecta_cable_subscriptions", "channel" => name.clone()).increment(1.0);
+        self.server.inner.count_subscription(&name, 1);
         let key: Arc<str> = Arc::from(identifier);
         let mut sub = Sub::new(id_json, name, channel);
         // Presence events have no history to wait for: they start at once. The session's

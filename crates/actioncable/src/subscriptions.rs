@@ -170,8 +170,7 @@ impl Session {
             return self.write(vec![frame::reject(&sub.id_json)]).await;
         }
         let confirm = frame::confirm(&sub.id_json);
-        metrics::gauge!("trifecta_cable_subscriptions", "channel" => sub.name.clone())
-            .increment(1.0);
+        self.server.inner.count_subscription(&sub.name, 1);
         let key: Arc<str> = Arc::from(identifier);
         self.subs.insert(key.clone(), sub);
         self.write(vec![confirm]).await?;
@@ -377,8 +376,7 @@ impl Session {
             );
             sub.channel.unsubscribed(&mut ctx).await;
         }
-        metrics::gauge!("trifecta_cable_subscriptions", "channel" => sub.name.clone())
-            .decrement(1.0);
+        self.server.inner.count_subscription(&sub.name, -1);
         self.leave_streams(sub);
     }
 

@@ -95,6 +95,12 @@ struct Inner {
     listener_started: AtomicBool,
     listener_errors: AtomicU64,
     polls: AtomicU64,
+    /// Broadcasts this process published.
+    published: AtomicU64,
+    /// Messages this process's trimmer deleted.
+    trimmed: AtomicU64,
+    /// The largest listener lag (commit to delivery) seen since it was last taken, in µs.
+    lag_max_us: AtomicU64,
     /// The store's history epoch, read once.
     epoch: tokio::sync::OnceCell<Arc<str>>,
     /// `trifecta_cable_broadcasts_total`, looked up once (a registry lookup per broadcast
@@ -131,6 +137,10 @@ pub struct LocalStats {
     pub polls: u64,
     /// Listener polls that failed (each logged, then retried after a back-off).
     pub listener_errors: u64,
+    /// Broadcasts this process published since start.
+    pub published: u64,
+    /// Messages this process's trimmer deleted since start.
+    pub trimmed: u64,
 }
 
 impl Cable {
@@ -152,6 +162,9 @@ impl Cable {
                 listener_started: AtomicBool::new(false),
                 listener_errors: AtomicU64::new(0),
                 polls: AtomicU64::new(0),
+                published: AtomicU64::new(0),
+                trimmed: AtomicU64::new(0),
+                lag_max_us: AtomicU64::new(0),
                 epoch: tokio::sync::OnceCell::new(),
                 broadcasts: metrics::counter!("trifecta_cable_broadcasts_total"),
                 node: presence::node_id(),
@@ -198,6 +211,7 @@ impl Cable {
         let name = channel.to_owned();
         let (id, name, payload) = self.inner.db.insert(name, payload, now).await?;
         self.inner.broadcasts.increment(1);
+        self.inner.published.fetch_add(1, Ordering::Relaxed);
         if self.inner.wake_mode == WakeMode::Instant {
             let message = Message {
                 id,
@@ -262,6 +276,9 @@ impl Cable {
             }
         }
         if total > 0 {
+            self.inner
+                .trimmed
+                .fetch_add(total as u64, Ordering::Relaxed);
             tracing::debug!(deleted = total, "trimmed cable messages");
         }
         Ok(total)
@@ -284,6 +301,17 @@ impl Cable {
             delivered: self.inner.hub.delivered(),
             polls: self.inner.polls.load(Ordering::Relaxed),
             listener_errors: self.inner.listener_errors.load(Ordering::Relaxed),
+            published: self.inner.published.load(Ordering::Relaxed),
+            trimmed: self.inner.trimmed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The largest listener lag (from a message's commit to its delivery here) since the
+    /// last call, which resets it; `None` when nothing was delivered in between.
+    pub fn take_max_lag(&self) -> Option<std::time::Duration> {
+        match self.inner.lag_max_us.swap(0, Ordering::Relaxed) {
+            0 => None,
+            us => Some(std::time::Duration::from_micros(us)),
         }
     }
 

@@ -73,8 +73,18 @@ impl Listener {
             .collect();
         let now = inner.clock.now();
         let lag = metrics::histogram!("trifecta_cable_listener_lag_seconds");
+        let mut max = Duration::ZERO;
         for m in &rows {
-            lag.record(now.since(m.created_at));
+            let lag_of = now.since(m.created_at);
+            lag.record(lag_of);
+            max = max.max(lag_of);
+        }
+        if !rows.is_empty() {
+            // At least 1 µs, so a delivery is never mistaken for "none".
+            let us = u64::try_from(max.as_micros()).unwrap_or(u64::MAX).max(1);
+            inner
+                .lag_max_us
+                .fetch_max(us, std::sync::atomic::Ordering::Relaxed);
         }
         inner.hub.advance(&rows, upto);
         self.seen = version.map(|v| (v, Some(upto)));

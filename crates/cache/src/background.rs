@@ -73,6 +73,9 @@ impl Cache {
             outcome.rounds += 1;
             outcome.deleted += deleted;
             metrics::counter!("trifecta_cache_evictions_total").increment(deleted as u64);
+            self.inner
+                .evicted
+                .fetch_add(deleted as u64, std::sync::atomic::Ordering::Relaxed);
             if deleted < limits.batch as usize {
                 break;
             }

@@ -78,6 +78,10 @@ struct Inner {
     options: CacheOptions,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// Entries this process wrote.
+    written: AtomicU64,
+    /// Entries this process's expiry deleted.
+    evicted: AtomicU64,
     /// Set by writes when an expiry pass is due; [`Cache::run`] waits on it. A pending
     /// permit coalesces many requests into one pass, which runs until the cache is back
     /// within bounds.
@@ -119,6 +123,8 @@ impl Cache {
                 options,
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
+                written: AtomicU64::new(0),
+                evicted: AtomicU64::new(0),
                 expiry: Notify::new(),
                 inflight: Mutex::new(HashMap::new()),
                 instance,
@@ -161,6 +167,17 @@ impl Cache {
     /// Reads that found nothing (or failed), since this cache was created (all handles).
     pub fn misses(&self) -> u64 {
         self.inner.misses.load(Ordering::Relaxed)
+    }
+
+    /// Entries written by this process since the cache was created (all handles).
+    pub fn writes(&self) -> u64 {
+        self.inner.written.load(Ordering::Relaxed)
+    }
+
+    /// Entries this process's expiry passes deleted (by age, count or size) since the
+    /// cache was created.
+    pub fn evictions(&self) -> u64 {
+        self.inner.evicted.load(Ordering::Relaxed)
     }
 
     fn key(&self, key: &str) -> Key {

@@ -215,6 +215,9 @@ impl Cache {
             Ok(v) => {
                 self.track_writes(rows);
                 self.inner.writes.increment(rows as u64);
+                self.inner
+                    .written
+                    .fetch_add(rows as u64, std::sync::atomic::Ordering::Relaxed);
                 Some(v)
             }
             Err(err) => {

@@ -3,7 +3,9 @@
 //!
 //! - `noop` ([`Noop`]): does nothing; takes an optional `tag`.
 //! - `sleep` ([`Sleep`]): sleeps `ms` milliseconds.
-//! - `fail` ([`Fail`]): always fails with class `BuiltinFailure` and the given message.
+//! - `fail` ([`Fail`]): fails with class `BuiltinFailure` and the given message; with
+//!   `while_exists`, only while that file exists (a failure that can be fixed, after which
+//!   a retry finishes).
 
 use std::time::Duration;
 
@@ -33,12 +35,15 @@ impl Job for Sleep {
     const NAME: &'static str = "sleep";
 }
 
-/// Always fails.
+/// Fails (always, or while a file exists).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Fail {
     /// The failure message.
     #[serde(default)]
     pub message: String,
+    /// Fail only while this file exists; succeed once it is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub while_exists: Option<std::path::PathBuf>,
 }
 
 impl Job for Fail {
@@ -57,6 +62,14 @@ pub fn register(setup: &mut QueueSetup) {
             Ok(())
         })
         .register(JobOptions::default(), |job: Fail, _| async move {
-            Err(JobError::new(FAIL_CLASS, job.message))
+            let fails = match &job.while_exists {
+                Some(path) => tokio::fs::try_exists(path).await.unwrap_or(true),
+                None => true,
+            };
+            if fails {
+                Err(JobError::new(FAIL_CLASS, job.message))
+            } else {
+                Ok(())
+            }
         });
 }

@@ -1,5 +1,8 @@
 //! `trifecta jobs ...`: inspect and administer the job queue of a storage directory, also
-//! while a server runs on it.
+//! while a server runs on it: what the operations dashboard shows and does, on a terminal.
+//! `print` has the longer outputs (one job, the processes, the recurring tasks).
+
+mod print;
 
 use std::io::Write;
 use std::time::Duration;
@@ -8,7 +11,7 @@ use clap::{Args, Subcommand};
 
 use super::Error;
 use crate::config::StorageArgs;
-use crate::queue::{JobId, JobInfo, JobState};
+use crate::queue::{JobFilter, JobId, JobInfo, JobState};
 
 /// `trifecta jobs`.
 #[derive(Args, Debug)]
@@ -51,24 +54,60 @@ pub enum JobsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Retry a failed job, or every failed job.
+    /// One job: its state, arguments, times, the process that ran it, and every failed
+    /// attempt with its backtrace.
+    Show {
+        /// The job id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The processes of every server on this storage (workers, dispatchers, schedulers),
+    /// with their heartbeats and the jobs each runs now.
+    Processes {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The recurring tasks with their last and next runs; `recurring run NAME` enqueues a
+    /// task's job now.
+    Recurring {
+        /// `run`.
+        #[command(subcommand)]
+        command: Option<RecurringCommand>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retry a failed job, every failed job (`--all`), or the failed jobs matching
+    /// `--queue` and/or `--class`.
     Retry {
         /// The job id.
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        #[arg(required_unless_present_any = ["all", "queue", "class"], conflicts_with_all = ["all", "queue", "class"])]
         id: Option<i64>,
         /// Every failed job.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["queue", "class"])]
         all: bool,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
-    /// Discard a job (ready, scheduled, blocked or failed), or every failed job.
+    /// Discard a job (ready, scheduled, blocked or failed), every failed job (`--all`), or
+    /// the jobs in `--state` (default failed) matching `--queue` and/or `--class`.
     Discard {
         /// The job id.
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        #[arg(required_unless_present_any = ["all", "queue", "class"], conflicts_with_all = ["all", "queue", "class", "state"])]
         id: Option<i64>,
         /// Every failed job (asks for confirmation on a terminal).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["queue", "class", "state"])]
         all: bool,
-        /// Do not ask: confirm `--all` (required when standard input is not a terminal).
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// With a filter: the state of the jobs to discard.
+        #[arg(long, value_parser = ["failed", "ready", "scheduled", "blocked"])]
+        state: Option<String>,
+        /// Do not ask: confirm `--all` or a filter (required when standard input is not a
+        /// terminal).
         #[arg(long, short = 'y')]
         yes: bool,
     },
@@ -98,6 +137,48 @@ pub enum JobsCommand {
         /// Run after this delay, e.g. `30s`.
         #[arg(long = "in", value_parser = humantime::parse_duration)]
         delay: Option<Duration>,
+    },
+}
+
+/// `--queue` and `--class`: which jobs a bulk retry or discard takes.
+#[derive(Args, Debug, Default)]
+pub struct FilterArgs {
+    /// Only jobs on this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Only jobs of this class (the registered job name).
+    #[arg(long)]
+    pub class: Option<String>,
+}
+
+impl FilterArgs {
+    fn filter(&self) -> JobFilter {
+        JobFilter {
+            queue: self.queue.clone(),
+            class: self.class.clone(),
+            ..JobFilter::default()
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(q) = &self.queue {
+            parts.push(format!("on queue {q}"));
+        }
+        if let Some(c) = &self.class {
+            parts.push(format!("of class {c}"));
+        }
+        parts.join(" ")
+    }
+}
+
+/// `jobs recurring` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum RecurringCommand {
+    /// Enqueue the task's job now.
+    Run {
+        /// The task's key.
+        name: String,
     },
 }
 
@@ -158,28 +239,61 @@ pub async fn run(
             let jobs = queue.jobs(Some(JobState::Failed), None, limit).await?;
             print_jobs(out, &jobs, json)?;
         }
-        JobsCommand::Retry { id, all } => {
-            let ids = match (id, all) {
+        JobsCommand::Show { id, json } => {
+            let Some(detail) = queue.job_detail(JobId(id)).await? else {
+                return Err(Error::NotFound(format!("job {id}")));
+            };
+            print::job(out, &detail, json)?;
+        }
+        JobsCommand::Processes { json } => {
+            let now = queue.clock().now();
+            print::processes(out, &queue.process_details().await?, now, json)?;
+        }
+        JobsCommand::Recurring { command, json } => match command {
+            Some(RecurringCommand::Run { name }) => {
+                let id = queue.run_task_now(&name).await?;
+                writeln!(out, "enqueued job {id} for {name}")?;
+            }
+            None => print::recurring(out, &queue.recurring_tasks().await?, json)?,
+        },
+        JobsCommand::Retry { id, all, filter } => {
+            let n = match (id, all) {
                 (Some(id), false) => {
                     queue.retry(JobId(id)).await?;
-                    vec![JobId(id)]
+                    1
                 }
-                _ => queue.retry_all().await?,
+                (_, true) => queue.retry_all().await?.len(),
+                _ => queue.retry_matching(&filter.filter()).await?,
             };
-            writeln!(out, "retried {} job(s)", ids.len())?;
+            writeln!(out, "retried {n} job(s)")?;
         }
-        JobsCommand::Discard { id, all, yes } => {
-            let ids = match (id, all) {
+        JobsCommand::Discard {
+            id,
+            all,
+            filter,
+            state,
+            yes,
+        } => {
+            let n = match (id, all) {
                 (Some(id), false) => {
                     queue.discard(JobId(id)).await?;
-                    vec![JobId(id)]
+                    1
+                }
+                (_, true) => {
+                    super::confirm("jobs discard --all", "discard every failed job", yes)?;
+                    queue.discard_all_failed().await?.len()
                 }
                 _ => {
-                    super::confirm("jobs discard --all", "discard every failed job", yes)?;
-                    queue.discard_all_failed().await?
+                    let state: JobState = state.as_deref().unwrap_or("failed").parse()?;
+                    super::confirm(
+                        "jobs discard",
+                        &format!("discard every {} job {}", state.as_str(), filter.describe()),
+                        yes,
+                    )?;
+                    queue.discard_matching(state, &filter.filter()).await?
                 }
             };
-            writeln!(out, "discarded {} job(s)", ids.len())?;
+            writeln!(out, "discarded {n} job(s)")?;
         }
         JobsCommand::Pause { queue: q } => {
             let changed = queue.pause(&q).await?;

@@ -1,0 +1,240 @@
+//! The dashboard's actions, each a POST that answers with a redirect back to the page it
+//! came from and a flash saying what happened. A job that changed in the meantime (another
+//! admin retried it, a worker finished it) is not an error page: the flash says so and the
+//! page shows the job as it is now. Every action is logged with the admin's id, and pokes
+//! the dashboard's pulse so other admins' pages follow at once.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+
+use super::filter::{FilterFields, state_named};
+use super::{SiteAdmin, audit};
+use crate::dashboard::Dashboard;
+use crate::inertia::Inertia;
+use crate::queue::{self, JobId, JobState, Queue};
+use crate::web::ApiError;
+use crate::web::input::Input;
+
+/// The flash of a job action the job's state no longer allows, or a server error.
+fn refused(inertia: Inertia, err: queue::Error) -> Result<Response, ApiError> {
+    match err {
+        queue::Error::NotFound(id) => Ok(inertia
+            .flash(
+                "alert",
+                format!("Job {id} no longer exists (discarded, or finished and cleared)."),
+            )
+            .back()),
+        queue::Error::WrongState { .. } => Ok(inertia
+            .flash("alert", format!("Nothing done: {err}."))
+            .back()),
+        queue::Error::InvalidQueueName(_) => Err(ApiError::BadRequest(err.to_string())),
+        other => Err(ApiError::internal(other)),
+    }
+}
+
+fn job_id(key: &str) -> Result<JobId, ApiError> {
+    match key.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(JobId(id)),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+/// `POST /admin/jobs/queues/{name}/pause`.
+pub(super) async fn pause(
+    State(queue): State<Queue>,
+    State(dashboard): State<Dashboard>,
+    SiteAdmin(admin): SiteAdmin,
+    Path(name): Path<String>,
+    inertia: Inertia,
+) -> Result<Response, ApiError> {
+    let changed = match queue.pause(&name).await {
+        Ok(changed) => changed,
+        Err(err) => return refused(inertia, err),
+    };
+    audit(&admin, "pause", &name, usize::from(changed));
+    dashboard.poke();
+    let notice = if changed {
+        format!("Paused queue {name}: its jobs wait until it is resumed.")
+    } else {
+        format!("Queue {name} was already paused.")
+    };
+    Ok(inertia.flash("notice", notice).back())
+}
+
+/// `POST /admin/jobs/queues/{name}/resume`.
+pub(super) async fn resume(
+    State(queue): State<Queue>,
+    State(dashboard): State<Dashboard>,
+    SiteAdmin(admin): SiteAdmin,
+    Path(name): Path<String>,
+    inertia: Inertia,
+) -> Result<Response, ApiError> {
+    let changed = match queue.resume(&name).await {
+        Ok(changed) => changed,
+        Err(err) => return refused(inertia, err),
+    };
+    audit(&admin, "resume", &name, usize::from(changed));
+    dashboard.poke();
+    let notice = if changed {
+        format!("Resumed queue {name}.")
+    } else {
+        format!("Queue {name} was not paused.")
+    };
+    Ok(inertia.flash("notice", notice).back())
+}
+
+/// `POST /admin/jobs/{id}/retry`.
+pub(super) async fn retry(
+    State(queue): State<Queue>,
+    State(dashboard): State<Dashboard>,
+    SiteAdmin(admin): SiteAdmin,
+    Path(key): Path<String>,
+    inertia: Inertia,
+) -> Result<Response, ApiError> {
+    let id = job_id(&key)?;
+    if let Err(err) = queue.retry(id).await {
+        return refused(inertia, err);
+    }
+    audit(&admin, "retry", &format!("job {id}"), 1);
+    dashboard.poke();
+    Ok(inertia
+        .flash("notice", format!("Job {id} will run again."))
+        .back())
+}
+
+/// `POST /admin/jobs/{id}/discard`.
+pub(super) async fn discard(
+    State(queue): State<Queue>,
+    State(dashboard): State<Dashboard>,
+    SiteAdmin(admin): SiteAdmin,
+    Path(key): Path<String>,
+    inertia: Inertia,
+) -> Result<Response, ApiError> {
+    let id = job_id(&key)?;
+    if let Err(err) = queue.discard(id).await {
+        return refused(inertia, err);
+    }
+    audit(&admin, "discard", &format!("job {id}"), 1);
+    dashboard.poke();
+    // The job's own page is gone with it: back to its list.
+    Ok(inertia
+        .flash("notice", format!("Job {id} was discarded."))
+        .back())
+}
+
+/// `POST /admin/jobs/{id}/run`: a scheduled or blocked job becomes ready now.
+pub(super) async fn run(
+    State(queue): State<Queue>,
+    State(dashboard): State<Dashboard>,
+    SiteAdmin(admin): SiteAdmin,
+    Path(key): Path<String>,
+    inertia: Inertia,
+) -> Result<Response, ApiError> {
+    let id = job_id(&key)?;
+    if let Err(err) = queue.run_now(id).await {
+        return refused(inertia, err);
+    }
+    audit(&admin, "run_now", &format!("job {id}"), 1);
+    dashboard.poke();
+    Ok(inertia
+        .flash("notice", format!("Job {id} is ready to run now."))
+        .back())
+}
+
+/// The state a bulk action's URL names, if the action applies to it.
+fn bulk_state(key: &str, allowed: &[JobState]) -> Result<JobState, ApiError> {
+    match state_named(key) {
+        Some(state) if allowed.contains(&state) => Ok(state),
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "this action does not apply to {key} jobs"
+        ))),
+        None => Err(ApiError::NotFound),
+    }
+}
+
+/// `POST /admin/jobs/failed/retry_all` with the list's filter.
+pub(super) async fn retry_all(
+    State(queue): State<Queue>,
+    State(dashboard): State<Dashboard>,
+    SiteAdmin(admin): SiteAdmin,
+    Path(key): Path<String>,
+    inertia: Inertia,
+    Input(fields): Input<FilterFields>,
+) -> Result<Response, ApiError> {
+    bulk_state(&key, &[JobState::Failed])?;
+    let filter = fields.parse()?;
+    let n = queue
+        .retry_matching(&filter.engine)
+        .await
+        .map_err(ApiError::internal)?;
+    audit(&admin, "retry_all", &filter.describe(), n);
+    dashboard.poke();
+    Ok(inertia
+        .flash(
+            "notice",
+            format!("{} will run again.", plural(n, "failed job")),
+        )
+        .back())
+}
+
+/// `POST /admin/jobs/{state}/discard_all` with the list's filter (failed, ready, scheduled
+/// or blocked jobs).
+pub(super) async fn discard_all(
+    State(queue): State<Queue>,
+    State(dashboard): State<Dashboard>,
+    SiteAdmin(admin): SiteAdmin,
+    Path(key): Path<String>,
+    inertia: Inertia,
+    Input(fields): Input<FilterFields>,
+) -> Result<Response, ApiError> {
+    let state = bulk_state(
+        &key,
+        &[
+            JobState::Failed,
+            JobState::Ready,
+            JobState::Scheduled,
+            JobState::Blocked,
+        ],
+    )?;
+    let filter = fields.parse()?;
+    let n = queue
+        .discard_matching(state, &filter.engine)
+        .await
+        .map_err(ApiError::internal)?;
+    audit(&admin, "discard_all", &format!("{key} {}", filter.describe()), n);
+    dashboard.poke();
+    Ok(inertia
+        .flash("notice", format!("Discarded {}.", plural(n, &format!("{key} job"))))
+        .back())
+}
+
+/// `POST /admin/jobs/recurring/{key}/run`: enqueues the task's job now.
+pub(super) async fn run_task(
+    State(queue): State<Queue>,
+    State(dashboard): State<Dashboard>,
+    SiteAdmin(admin): SiteAdmin,
+    Path(key): Path<String>,
+    inertia: Inertia,
+) -> Result<Response, ApiError> {
+    match queue.run_task_now(&key).await {
+        Ok(id) => {
+            audit(&admin, "run_task", &key, 1);
+            dashboard.poke();
+            Ok(inertia
+                .flash("notice", format!("Enqueued job {id} for recurring task {key}."))
+                .back())
+        }
+        Err(queue::Error::UnknownTask(_)) => Ok(inertia
+            .flash("alert", format!("There is no recurring task {key}."))
+            .back()),
+        Err(err) => Err(ApiError::internal(err)),
+    }
+}

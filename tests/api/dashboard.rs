@@ -1,0 +1,384 @@
+//! The operations dashboard over HTTP: who may see and use it (members, anonymous visitors
+//! and forged CSRF tokens refused), the job lists with their filters and keyset pages,
+//! sensitive arguments filtered, the job page with every failed attempt, every action, and
+//! the live markers on the admin-only streams.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::cable_client::{data, reject};
+use crate::helpers::{
+    Browser, TestApp, TestResult, location, signed_up, socket_of, sync_id, wait_for,
+};
+use trifecta::queue::{JobId, JobState};
+
+/// Every dashboard page with its component (the job page is checked on its own).
+const PAGES: [(&str, &str); 8] = [
+    ("/admin/jobs", "Admin/Jobs/Overview"),
+    ("/admin/jobs/failed", "Admin/Jobs/List"),
+    ("/admin/jobs/ready", "Admin/Jobs/List"),
+    ("/admin/jobs/in_progress", "Admin/Jobs/List"),
+    ("/admin/jobs/processes", "Admin/Jobs/Processes"),
+    ("/admin/jobs/recurring", "Admin/Jobs/Recurring"),
+    ("/admin/cache", "Admin/Cache"),
+    ("/admin/cable", "Admin/Cable"),
+];
+
+/// Enqueues the built-in `fail` job with `args` on `queue`.
+async fn enqueue(app: &TestApp, name: &str, args: Value, queue: &str) -> i64 {
+    app.state
+        .queue
+        .enqueue_named(name, &args.to_string(), Some(queue), None, None)
+        .await
+        .expect("enqueue")
+        .0
+}
+
+async fn state_of(app: &TestApp, id: i64) -> Option<JobState> {
+    app.state
+        .queue
+        .job(JobId(id))
+        .await
+        .expect("job")
+        .map(|j| j.state)
+}
+
+async fn wait_state(app: &TestApp, id: i64, state: JobState) {
+    wait_for(
+        &format!("job {id} {}", state.as_str()),
+        Duration::from_secs(20),
+        || async { (state_of(app, id).await == Some(state)).then_some(()) },
+    )
+    .await;
+}
+
+/// Sends a dashboard action as the Inertia client does.
+async fn act(browser: &Browser, path: &str, body: Value) -> reqwest::Response {
+    browser.send_json(Method::POST, path, body).await
+}
+
+/// The flash the next page shows after an action.
+async fn flash(browser: &Browser) -> Value {
+    browser.page("/admin/jobs").await["flash"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_site_admins_see_and_use_the_dashboard() -> TestResult {
+    let app = TestApp::spawn().await;
+    let admin = signed_up(&app, "admin@example.com").await;
+    let member = signed_up(&app, "member@example.com").await;
+    let anonymous = Browser::of(&app);
+    app.state.queue.pause("held").await?;
+    let job = enqueue(&app, "noop", json!({}), "held").await;
+    let job_page = format!("/admin/jobs/{job}");
+
+    for (path, component) in PAGES
+        .iter()
+        .copied()
+        .chain([(job_page.as_str(), "Admin/Jobs/Show")])
+    {
+        assert_eq!(anonymous.visit(path).await.status(), 404, "anonymous {path}");
+        assert_eq!(anonymous.get(path).await.status(), 404, "anonymous HTML {path}");
+        assert_eq!(member.visit(path).await.status(), 404, "member {path}");
+        let page = admin.page(path).await;
+        assert_eq!(page["component"], component, "{path}");
+    }
+    assert_eq!(admin.visit("/admin/jobs/nonsense").await.status(), 404);
+    assert_eq!(admin.visit("/admin/jobs/999999").await.status(), 404);
+
+    // Actions: refused for anyone but an admin, and for an admin with a forged token.
+    let pause = "/admin/jobs/queues/default/pause";
+    for who in [&anonymous, &member] {
+        assert_eq!(act(who, pause, json!({})).await.status(), 404);
+        let discard = format!("/admin/jobs/{job}/discard");
+        assert_eq!(act(who, &discard, json!({})).await.status(), 404);
+    }
+    let forged = admin
+        .client
+        .post(app.url(pause))
+        .header("x-inertia", "true")
+        .header("x-xsrf-token", "forged")
+        .json(&json!({}))
+        .send()
+        .await?;
+    assert_eq!(forged.status(), 403);
+    assert!(!app.state.queue.is_paused("default").await?);
+    assert_eq!(state_of(&app, job).await, Some(JobState::Ready));
+
+    let res = act(&admin, pause, json!({})).await;
+    assert_eq!(res.status(), 302, "{}", location(&res));
+    assert!(app.state.queue.is_paused("default").await?);
+    assert_eq!(
+        flash(&admin).await["notice"],
+        "Paused queue default: its jobs wait until it is resumed."
+    );
+    let res = act(&admin, "/admin/jobs/queues/default/resume", json!({})).await;
+    assert_eq!(res.status(), 302);
+    assert!(!app.state.queue.is_paused("default").await?);
+    let res = act(&admin, "/admin/jobs/queues/bad%20name!/pause", json!({})).await;
+    assert_eq!(res.status(), 400);
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_filter_and_page_and_never_show_secrets() -> TestResult {
+    let app = TestApp::spawn().await;
+    let admin = signed_up(&app, "admin@example.com").await;
+    let mut ids = BTreeSet::new();
+    for i in 0..60 {
+        ids.insert(enqueue(&app, "fail", json!({"message": format!("mail {i}")}), "mail").await);
+    }
+    for i in 0..14 {
+        ids.insert(enqueue(&app, "fail", json!({"message": format!("sms {i}")}), "sms").await);
+    }
+    let secret = enqueue(
+        &app,
+        "fail",
+        json!({"message": "smtp down", "password": "hunter2", "auth": {"api_token": "tok-123"}}),
+        "sms",
+    )
+    .await;
+    ids.insert(secret);
+    for _ in 0..5 {
+        enqueue(&app, "noop", json!({}), "sms").await;
+    }
+    wait_for("75 failed, 5 finished", Duration::from_secs(30), || async {
+        let s = app.state.queue.stats().await.ok()?;
+        (s.totals.get("failed") == Some(&75) && s.totals.get("finished") == Some(&5))
+            .then_some(())
+    })
+    .await;
+
+    // Every page, newest first, with no job twice and none missing.
+    let mut seen = Vec::new();
+    let mut path = "/admin/jobs/failed".to_owned();
+    loop {
+        let page = admin.page(&path).await;
+        let props = &page["props"];
+        assert_eq!(props["state"], "failed");
+        assert_eq!(props["counts"]["failed"], json!({"n": 75, "more": false}));
+        assert_eq!(props["counts"]["finished"], json!({"n": 5, "more": false}));
+        let rows = props["jobs"].as_array().expect("jobs");
+        assert!(rows.len() <= 50);
+        seen.extend(rows.iter().map(|r| r["id"].as_i64().expect("id")));
+        match props["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/admin/jobs/failed?cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 75, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first: {seen:?}");
+    assert_eq!(seen.iter().copied().collect::<BTreeSet<_>>(), ids);
+
+    // Filters.
+    let page = admin.page("/admin/jobs/failed?queue=sms").await;
+    let rows = page["props"]["jobs"].as_array().expect("jobs").clone();
+    assert_eq!(rows.len(), 15);
+    assert!(rows.iter().all(|r| r["queue_name"] == "sms"));
+    assert_eq!(page["props"]["filter"]["queue"], "sms");
+    assert_eq!(page["props"]["counts"]["failed"]["n"], 15);
+    assert!(
+        page["props"]["queue_names"].as_array().is_some(),
+        "{}",
+        page["props"]
+    );
+    let page = admin.page("/admin/jobs/failed?class=noop").await;
+    assert_eq!(page["props"]["jobs"], json!([]));
+    let page = admin.page("/admin/jobs/finished?class=noop&queue=sms").await;
+    assert_eq!(page["props"]["jobs"].as_array().map(Vec::len), Some(5));
+    let page = admin
+        .page("/admin/jobs/failed?from=2999-01-01T00:00:00Z")
+        .await;
+    assert_eq!(page["props"]["jobs"], json!([]));
+    let page = admin
+        .page("/admin/jobs/failed?to=2000-01-01T00:00:00Z")
+        .await;
+    assert_eq!(page["props"]["jobs"], json!([]));
+    let page = admin
+        .page("/admin/jobs/failed?from=2000-01-01T00:00:00Z&to=2999-01-01T00:00:00Z&queue=mail")
+        .await;
+    assert_eq!(page["props"]["counts"]["failed"]["n"], 60);
+
+    // Bad filter values are a 400 that says which and why.
+    for (query, says) in [
+        ("from=yesterday", "from"),
+        ("cursor=garbage", "cursor"),
+        ("from=2030-01-01T00:00:00Z&to=2020-01-01T00:00:00Z", "from"),
+    ] {
+        let res = admin.visit(&format!("/admin/jobs/failed?{query}")).await;
+        assert_eq!(res.status(), 400, "{query}");
+        let body = res.text().await?;
+        assert!(body.contains(says), "{query}: {body}");
+    }
+
+    // Sensitive values are filtered in the list and on the job page.
+    let page = admin.page("/admin/jobs/failed?queue=sms").await;
+    let row = page["props"]["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .find(|r| r["id"] == secret)
+        .expect("the secret job")
+        .clone();
+    let shown = row["arguments"].as_str().expect("arguments");
+    assert!(shown.contains("[FILTERED]") && !shown.contains("hunter2"), "{shown}");
+    assert!(!shown.contains("tok-123"), "{shown}");
+    assert!(shown.contains("smtp down"), "{shown}");
+    let page = admin.page(&format!("/admin/jobs/{secret}")).await;
+    let job = &page["props"]["job"];
+    let args = job["arguments"].as_str().expect("arguments");
+    assert!(!args.contains("hunter2") && !args.contains("tok-123"), "{args}");
+    assert_eq!(job["state"], "failed");
+    assert_eq!(job["attempts"][0]["exception_class"], "BuiltinFailure");
+    assert_eq!(job["attempts"][0]["message"], "smtp down");
+    assert!(job["process"]["pid"].is_number(), "{job}");
+    assert_eq!(page["props"]["actions"], json!({"retry": true, "discard": true, "run_now": false}));
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_action_changes_just_what_it_names() -> TestResult {
+    let app = TestApp::spawn().await;
+    let admin = signed_up(&app, "admin@example.com").await;
+
+    // Retry one: it runs again, and the job page lists both failed attempts.
+    let one = enqueue(&app, "fail", json!({"message": "first"}), "mail").await;
+    wait_state(&app, one, JobState::Failed).await;
+    let res = act(&admin, &format!("/admin/jobs/{one}/retry"), json!({})).await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(flash(&admin).await["notice"], format!("Job {one} will run again."));
+    wait_for("a second failed attempt", Duration::from_secs(20), || async {
+        let page = admin.page(&format!("/admin/jobs/{one}")).await;
+        let attempts = page["props"]["job"]["attempts"].as_array()?.clone();
+        (page["props"]["job"]["state"] == "failed" && attempts.len() == 2).then_some(attempts)
+    })
+    .await;
+    // A retry of a job that is not failed says so, and changes nothing.
+    app.state.queue.pause("held").await?;
+    let ready = enqueue(&app, "noop", json!({}), "held").await;
+    let res = act(&admin, &format!("/admin/jobs/{ready}/retry"), json!({})).await;
+    assert_eq!(res.status(), 302);
+    let alert = flash(&admin).await["alert"].clone();
+    assert!(alert.as_str().is_some_and(|a| a.contains("Nothing done")), "{alert}");
+    assert_eq!(state_of(&app, ready).await, Some(JobState::Ready));
+
+    // Discard one.
+    let res = act(&admin, &format!("/admin/jobs/{one}/discard"), json!({})).await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(state_of(&app, one).await, None);
+    assert_eq!(admin.visit(&format!("/admin/jobs/{one}")).await.status(), 404);
+
+    // Retry all matching: only the sms ones, which wait on their paused queue.
+    let mut mail = Vec::new();
+    let mut sms = Vec::new();
+    for i in 0..3 {
+        mail.push(enqueue(&app, "fail", json!({"message": format!("m{i}")}), "mail").await);
+    }
+    for i in 0..2 {
+        sms.push(enqueue(&app, "fail", json!({"message": format!("s{i}")}), "sms").await);
+    }
+    for id in mail.iter().chain(&sms) {
+        wait_state(&app, *id, JobState::Failed).await;
+    }
+    app.state.queue.pause("sms").await?;
+    let res = act(&admin, "/admin/jobs/failed/retry_all", json!({"queue": "sms"})).await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(flash(&admin).await["notice"], "2 failed jobs will run again.");
+    for id in &sms {
+        assert_eq!(state_of(&app, *id).await, Some(JobState::Ready));
+    }
+    for id in &mail {
+        assert_eq!(state_of(&app, *id).await, Some(JobState::Failed));
+    }
+
+    // Discard all matching, on ready jobs: the sms ones go, the held one stays.
+    let res = act(&admin, "/admin/jobs/ready/discard_all", json!({"queue": "sms"})).await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(flash(&admin).await["notice"], "Discarded 2 ready jobs.");
+    for id in &sms {
+        assert_eq!(state_of(&app, *id).await, None);
+    }
+    assert_eq!(state_of(&app, ready).await, Some(JobState::Ready));
+    // Discard all failed of a class that has none: nothing.
+    let res = act(&admin, "/admin/jobs/failed/discard_all", json!({"class": "noop"})).await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(flash(&admin).await["notice"], "Discarded 0 failed jobs.");
+    for id in &mail {
+        assert_eq!(state_of(&app, *id).await, Some(JobState::Failed));
+    }
+    // Bulk actions only where they apply.
+    let res = act(&admin, "/admin/jobs/in_progress/discard_all", json!({})).await;
+    assert_eq!(res.status(), 400);
+    let res = act(&admin, "/admin/jobs/ready/retry_all", json!({})).await;
+    assert_eq!(res.status(), 400);
+    let res = act(&admin, "/admin/jobs/failed/retry_all", json!({"from": "soon"})).await;
+    assert_eq!(res.status(), 400);
+
+    // Run a scheduled job now: it becomes ready, and runs once its queue is resumed.
+    app.state.queue.pause("later").await?;
+    let at = app.state.queue.clock().now() + Duration::from_secs(3600);
+    let scheduled = app
+        .state
+        .queue
+        .enqueue_named("noop", "{}", Some("later"), None, Some(at))
+        .await?
+        .0;
+    assert_eq!(state_of(&app, scheduled).await, Some(JobState::Scheduled));
+    let page = admin.page(&format!("/admin/jobs/{scheduled}")).await;
+    assert_eq!(page["props"]["actions"]["run_now"], true);
+    let res = act(&admin, &format!("/admin/jobs/{scheduled}/run"), json!({})).await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(state_of(&app, scheduled).await, Some(JobState::Ready));
+    let res = act(&admin, "/admin/jobs/queues/later/resume", json!({})).await;
+    assert_eq!(res.status(), 302);
+    wait_state(&app, scheduled, JobState::Finished).await;
+
+    // A recurring task that does not exist.
+    let res = act(&admin, "/admin/jobs/recurring/nope/run", json!({})).await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(flash(&admin).await["alert"], "There is no recurring task nope.");
+    app.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_streams_carry_markers_to_admins_only() -> TestResult {
+    let app = TestApp::spawn().await;
+    let admin = signed_up(&app, "admin@example.com").await;
+    let member = signed_up(&app, "member@example.com").await;
+    let jobs = sync_id("Admin", "jobs");
+
+    let mut theirs = socket_of(&app, &member).await;
+    theirs
+        .send(json!({"command": "subscribe", "identifier": jobs}))
+        .await;
+    assert_eq!(theirs.receive().await, reject(&jobs));
+    let mut mine = socket_of(&app, &admin).await;
+    let bogus = sync_id("Admin", "secrets");
+    mine.send(json!({"command": "subscribe", "identifier": bogus}))
+        .await;
+    assert_eq!(mine.receive().await, reject(&bogus));
+    mine.subscribe(&jobs).await;
+
+    // A job failing in the background is announced to the admin's page.
+    enqueue(&app, "fail", json!({"message": "late"}), "default").await;
+    assert_eq!(mine.receive().await, data(&jobs, json!({"action": "refresh"})));
+
+    // The cache page follows the cache.
+    let cache = sync_id("Admin", "cache");
+    mine.subscribe(&cache).await;
+    app.state
+        .cache
+        .write("k", "v", trifecta::cache::WriteOptions::default())
+        .await;
+    // Markers of other topics may come first; the cache one must come (each frame within
+    // `receive`'s deadline).
+    for _ in 0..10 {
+        if mine.receive().await == data(&cache, json!({"action": "refresh"})) {
+            return app.stop().await;
+        }
+    }
+    panic!("no cache marker among ten frames");
+}
