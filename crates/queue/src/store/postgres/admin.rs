@@ -78,7 +78,8 @@ pub(in super::super) async fn list(
     Ok(jobs)
 }
 
-async fn list_in(
+/// [`list`] in the caller's transaction.
+pub(super) async fn list_in(
     tx: &Tx<'_>,
     id: Option<i64>,
     state: Option<JobState>,
@@ -113,7 +114,7 @@ async fn list_in(
 }
 
 /// The state of job `id`, with its row locked against a concurrent retry or discard.
-async fn state_of(tx: &Tx<'_>, id: i64) -> Result<JobState> {
+pub(super) async fn state_of(tx: &Tx<'_>, id: i64) -> Result<JobState> {
     const LOCK: &str = "SELECT 1 FROM solid_queue_jobs WHERE id = $1 FOR UPDATE";
     if tx.opt(LOCK, &[&id]).await?.is_none() {
         return Err(Error::NotFound(JobId(id)));

@@ -95,7 +95,8 @@ pub(crate) fn list(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn state_of(conn: &Connection, id: i64) -> Result<JobState> {
+/// The state of job `id`.
+pub(crate) fn state_of(conn: &Connection, id: i64) -> Result<JobState> {
     list(conn, Some(id), None, None, 1)?
         .pop()
         .map(|j| j.state)

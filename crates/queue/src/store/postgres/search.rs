@@ -1,0 +1,221 @@
+//! The dashboard's search and counts on PostgreSQL: one state's rows walked along its index
+//! in order (see `store::scan`), filtered, a page or a capped count at a time.
+//!
+//! Every statement takes the same parameters, prepared with their types (a statement may
+//! leave some unused): `$1 $2 $3` the key the walk starts after, `$4 $5 $6` the key it
+//! ends at (included), `$7 $8` the time range (inclusive), `$9` queue and `$10` class (NULL:
+//! any), `$11` the most rows (pages, counts) or the rows to skip (edges).
+
+use tokio_postgres::types::Type;
+use trifecta_store::{Pg, Timestamp};
+
+use super::super::model::parse_error;
+use super::super::scan::{Hit, Key, Window};
+use super::{Tx, limit as sql_limit};
+use crate::JobInfo;
+use crate::error::Result;
+use crate::job::{JobId, JobState};
+
+/// The parameter types of every statement here.
+const TYPES: [Type; 11] = [
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+];
+
+/// Defines a state's page and count statements from the `FROM … WHERE …` they share.
+macro_rules! state_sql {
+    ($page:ident, $count:ident, body: $body:literal, error: $err:literal, key: $key:literal,
+     at: $at:literal, order: $order:literal) => {
+        const $page: &str = concat!(
+            "SELECT j.id, j.class_name, j.queue_name, j.priority, j.arguments, j.executions,
+                    j.created_at, j.scheduled_at, j.finished_at, ",
+            $err,
+            ", ",
+            $key,
+            ", ",
+            $at,
+            " ",
+            $body,
+            " ORDER BY ",
+            $order,
+            " LIMIT $11"
+        );
+        const $count: &str = concat!("SELECT count(*) FROM (SELECT 1 ", $body, " LIMIT $11) x");
+    };
+}
+
+state_sql!(READY_PAGE, READY_COUNT,
+    body: "FROM solid_queue_ready_executions r JOIN solid_queue_jobs j ON j.id = r.job_id
+      WHERE r.job_id > $3 AND r.job_id <= $6 AND j.created_at BETWEEN $7 AND $8
+        AND ($9 IS NULL OR r.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
+    error: "NULL::text", key: "0::int8, 0::int8, r.job_id", at: "j.created_at", order: "r.job_id");
+state_sql!(SCHEDULED_PAGE, SCHEDULED_COUNT,
+    body: "FROM solid_queue_scheduled_executions s JOIN solid_queue_jobs j ON j.id = s.job_id
+      WHERE s.scheduled_at BETWEEN $7 AND $8
+        AND (s.scheduled_at, s.priority, s.job_id) > ($1, $2, $3)
+        AND (s.scheduled_at, s.priority, s.job_id) <= ($4, $5, $6)
+        AND ($9 IS NULL OR s.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
+    error: "NULL::text", key: "s.scheduled_at, s.priority::int8, s.job_id", at: "s.scheduled_at",
+    order: "s.scheduled_at, s.priority, s.job_id");
+state_sql!(CLAIMED_PAGE, CLAIMED_COUNT,
+    body: "FROM solid_queue_claimed_executions c JOIN solid_queue_jobs j ON j.id = c.job_id
+      WHERE c.job_id > $3 AND c.job_id <= $6 AND c.created_at BETWEEN $7 AND $8
+        AND ($9 IS NULL OR j.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
+    error: "NULL::text", key: "0::int8, 0::int8, c.job_id", at: "c.created_at", order: "c.job_id");
+state_sql!(BLOCKED_PAGE, BLOCKED_COUNT,
+    body: "FROM solid_queue_blocked_executions b JOIN solid_queue_jobs j ON j.id = b.job_id
+      WHERE b.job_id > $3 AND b.job_id <= $6 AND j.created_at BETWEEN $7 AND $8
+        AND ($9 IS NULL OR b.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
+    error: "NULL::text", key: "0::int8, 0::int8, b.job_id", at: "j.created_at", order: "b.job_id");
+state_sql!(FAILED_PAGE, FAILED_COUNT,
+    body: "FROM solid_queue_failed_executions f JOIN solid_queue_jobs j ON j.id = f.job_id
+      WHERE f.created_at BETWEEN $7 AND $8
+        AND (f.created_at, f.id) < ($1, $3) AND (f.created_at, f.id) >= ($4, $6)
+        AND ($9 IS NULL OR j.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
+    error: "f.error", key: "f.created_at, 0::int8, f.id", at: "f.created_at",
+    order: "f.created_at DESC, f.id DESC");
+state_sql!(FINISHED_PAGE, FINISHED_COUNT,
+    body: "FROM solid_queue_jobs j
+      WHERE j.finished_at IS NOT NULL AND j.finished_at BETWEEN $7 AND $8
+        AND (j.finished_at, j.id) < ($1, $3) AND (j.finished_at, j.id) >= ($4, $6)
+        AND ($9 IS NULL OR j.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
+    error: "NULL::text", key: "j.finished_at, 0::int8, j.id", at: "j.finished_at",
+    order: "j.finished_at DESC, j.id DESC");
+
+// The key of the row `$11` rows after the start and of the one after it (if any),
+// reading the index only. Time-ordered
+// states walk their time range; the others every row (their time is a filter).
+const READY_EDGE: &str = "SELECT 0::int8, 0::int8, job_id FROM solid_queue_ready_executions
+  WHERE job_id > $3 ORDER BY job_id LIMIT 2 OFFSET $11";
+const SCHEDULED_EDGE: &str = "SELECT scheduled_at, priority::int8, job_id
+  FROM solid_queue_scheduled_executions
+  WHERE scheduled_at BETWEEN $7 AND $8 AND (scheduled_at, priority, job_id) > ($1, $2, $3)
+  ORDER BY scheduled_at, priority, job_id LIMIT 2 OFFSET $11";
+const CLAIMED_EDGE: &str = "SELECT 0::int8, 0::int8, job_id FROM solid_queue_claimed_executions
+  WHERE job_id > $3 ORDER BY job_id LIMIT 2 OFFSET $11";
+const BLOCKED_EDGE: &str = "SELECT 0::int8, 0::int8, job_id FROM solid_queue_blocked_executions
+  WHERE job_id > $3 ORDER BY job_id LIMIT 2 OFFSET $11";
+const FAILED_EDGE: &str = "SELECT created_at, 0::int8, id FROM solid_queue_failed_executions
+  WHERE created_at BETWEEN $7 AND $8 AND (created_at, id) < ($1, $3)
+  ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET $11";
+const FINISHED_EDGE: &str = "SELECT finished_at, 0::int8, id FROM solid_queue_jobs
+  WHERE finished_at IS NOT NULL AND finished_at BETWEEN $7 AND $8 AND (finished_at, id) < ($1, $3)
+  ORDER BY finished_at DESC, id DESC LIMIT 2 OFFSET $11";
+
+/// The statements of `state`: page, count, edge.
+fn statements(state: JobState) -> (&'static str, &'static str, &'static str) {
+    match state {
+        JobState::Ready => (READY_PAGE, READY_COUNT, READY_EDGE),
+        JobState::Scheduled => (SCHEDULED_PAGE, SCHEDULED_COUNT, SCHEDULED_EDGE),
+        JobState::Claimed => (CLAIMED_PAGE, CLAIMED_COUNT, CLAIMED_EDGE),
+        JobState::Blocked => (BLOCKED_PAGE, BLOCKED_COUNT, BLOCKED_EDGE),
+        JobState::Failed => (FAILED_PAGE, FAILED_COUNT, FAILED_EDGE),
+        JobState::Finished => (FINISHED_PAGE, FINISHED_COUNT, FINISHED_EDGE),
+    }
+}
+
+/// Runs `sql` with the parameters of `w` and `n`.
+async fn query(tx: &Tx<'_>, sql: &str, w: &Window, n: usize) -> Result<Vec<tokio_postgres::Row>> {
+    let [at, ap, ai] = w.after;
+    let [ut, up, ui] = w.until;
+    let n = sql_limit(n);
+    tx.rows_typed(
+        sql,
+        &TYPES,
+        &[
+            &at, &ap, &ai, &ut, &up, &ui, &w.lo, &w.hi, &w.queue, &w.class, &n,
+        ],
+    )
+    .await
+}
+
+/// The key of the row `budget` rows into the walk of `w`, or `None` when no more than
+/// `budget` rows are left.
+async fn edge(tx: &Tx<'_>, w: &Window, budget: usize) -> Result<Option<Key>> {
+    let rows = query(tx, statements(w.state).2, w, budget.saturating_sub(1)).await?;
+    Ok(match rows.as_slice() {
+        [r, _] => Some([r.get(0), r.get(1), r.get(2)]),
+        _ => None,
+    })
+}
+
+/// The end of the walk of `w` when it needs a budget, and `w` ended there.
+async fn bounded(tx: &Tx<'_>, w: Window, budget: usize) -> Result<(Window, Option<Key>)> {
+    if !w.needs_budget() {
+        return Ok((w, None));
+    }
+    Ok(match edge(tx, &w, budget).await? {
+        Some(e) => (w.until(e), Some(e)),
+        None => (w, None),
+    })
+}
+
+/// A search: the edge of the walk when `w` needs a budget of `budget` rows, then the first
+/// `n` jobs up to it. Returns the jobs and the edge.
+pub(in super::super) async fn search(
+    pg: &Pg,
+    w: Window,
+    budget: usize,
+    n: usize,
+) -> Result<(Vec<Hit>, Option<Key>)> {
+    let mut conn = pg.get().await?;
+    let tx = Tx::begin(pg, &mut conn).await?;
+    let state = w.state;
+    let (w, edge) = bounded(&tx, w, budget).await?;
+    let rows = query(&tx, statements(state).0, &w, n).await?;
+    tx.commit().await?;
+    let hits = rows
+        .iter()
+        .map(|r| Hit {
+            info: JobInfo {
+                id: JobId(r.get(0)),
+                class_name: r.get(1),
+                queue_name: r.get(2),
+                priority: r.get(3),
+                arguments: r.get(4),
+                executions: i64::from(r.get::<_, i32>(5)),
+                created_at: Timestamp(r.get(6)),
+                scheduled_at: r.get::<_, Option<i64>>(7).map(Timestamp),
+                finished_at: r.get::<_, Option<i64>>(8).map(Timestamp),
+                state,
+                error: r.get::<_, Option<&str>>(9).map(parse_error),
+            },
+            key: [r.get(10), r.get(11), r.get(12)],
+            at: r.get(13),
+        })
+        .collect();
+    Ok((hits, edge))
+}
+
+/// For each window: how many jobs it has, counting at most `n` and walking at most
+/// `budget` rows where it needs a budget; and whether the budget ended the walk.
+pub(in super::super) async fn counts(
+    pg: &Pg,
+    windows: Vec<Window>,
+    budget: usize,
+    n: usize,
+) -> Result<Vec<(u64, bool)>> {
+    let mut conn = pg.get().await?;
+    let tx = Tx::begin(pg, &mut conn).await?;
+    tx.batch("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .await?;
+    let mut out = Vec::with_capacity(windows.len());
+    for w in windows {
+        let state = w.state;
+        let (w, edge) = bounded(&tx, w, budget).await?;
+        let rows = query(&tx, statements(state).1, &w, n).await?;
+        let counted: i64 = rows.first().map_or(0, |r| r.get(0));
+        out.push((u64::try_from(counted).unwrap_or(0), edge.is_some()));
+    }
+    tx.commit().await?;
+    Ok(out)
+}
