@@ -10,7 +10,7 @@
 //! | scheduled | `solid_queue_scheduled_executions` | `(scheduled_at, priority, job_id)` | ascending  |
 //! | claimed   | `solid_queue_claimed_executions`   | `(0, 0, job_id)`                   | ascending  |
 //! | blocked   | `solid_queue_blocked_executions`   | `(0, 0, job_id)`                   | ascending  |
-//! | failed    | `solid_queue_failed_executions`    | `(created_at, 0, id)`              | descending |
+//! | failed    | `solid_queue_failed_executions`    | `(created_at, 0, job_id)`          | descending |
 //! | finished  | `solid_queue_jobs`                 | `(finished_at, 0, id)`             | descending |
 //!
 //! Where the key starts with the state's time (scheduled, failed, finished), a time range

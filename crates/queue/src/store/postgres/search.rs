@@ -4,7 +4,8 @@
 //! Every statement takes the same parameters, prepared with their types (a statement may
 //! leave some unused): `$1 $2 $3` the key the walk starts after, `$4 $5 $6` the key it
 //! ends at (included), `$7 $8` the time range (inclusive), `$9` queue and `$10` class (NULL:
-//! any), `$11` the most rows (pages, counts) or the rows to skip (edges).
+//! any), `$11` the most rows (pages, counts) or the rows to skip (edges), `$12` 1 when a
+//! time range is set (else NULL).
 
 use tokio_postgres::types::Type;
 use trifecta_store::{Pg, Timestamp};
@@ -17,7 +18,7 @@ use crate::error::Result;
 use crate::job::{JobId, JobState};
 
 /// The parameter types of every statement here.
-const TYPES: [Type; 11] = [
+const TYPES: [Type; 12] = [
     Type::INT8,
     Type::INT8,
     Type::INT8,
@@ -28,68 +29,95 @@ const TYPES: [Type; 11] = [
     Type::INT8,
     Type::TEXT,
     Type::TEXT,
+    Type::INT8,
     Type::INT8,
 ];
 
-/// Defines a state's page and count statements from the `FROM … WHERE …` they share.
+/// Defines a state's page and count statements from the walk they share (as on SQLite:
+/// see `sqlite::search`): the walk reads the state's own table, a job only where a filter
+/// needs one of its columns, and a page then fetches its few jobs by id.
 macro_rules! state_sql {
-    ($page:ident, $count:ident, body: $body:literal, error: $err:literal, key: $key:literal,
-     at: $at:literal, order: $order:literal) => {
+    ($page:ident, $count:ident, body: $body:literal, key: $key:literal, job: $job:literal,
+     at: $at:literal, error: $err:literal, order: $order:literal, outer: $outer:literal) => {
         const $page: &str = concat!(
             "SELECT j.id, j.class_name, j.queue_name, j.priority, j.arguments, j.executions,
-                    j.created_at, j.scheduled_at, j.finished_at, ",
-            $err,
-            ", ",
+                    j.created_at, j.scheduled_at, j.finished_at, s.error, s.k0, s.k1, s.k2,
+                    coalesce(s.at, j.created_at)
+               FROM (SELECT ",
             $key,
             ", ",
+            $job,
+            " AS job_id, ",
             $at,
-            " ",
+            " AS at, ",
+            $err,
+            " AS error ",
             $body,
             " ORDER BY ",
             $order,
-            " LIMIT $11"
+            " LIMIT $11) s
+              JOIN solid_queue_jobs j ON j.id = s.job_id
+             ORDER BY ",
+            $outer
         );
         const $count: &str = concat!("SELECT count(*) FROM (SELECT 1 ", $body, " LIMIT $11) x");
     };
 }
 
 state_sql!(READY_PAGE, READY_COUNT,
-    body: "FROM solid_queue_ready_executions r JOIN solid_queue_jobs j ON j.id = r.job_id
-      WHERE r.job_id > $3 AND r.job_id <= $6 AND j.created_at BETWEEN $7 AND $8
-        AND ($9 IS NULL OR r.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
-    error: "NULL::text", key: "0::int8, 0::int8, r.job_id", at: "j.created_at", order: "r.job_id");
+    body: "FROM solid_queue_ready_executions r
+      WHERE r.job_id > $3 AND r.job_id <= $6
+        AND ($9 IS NULL OR r.queue_name = $9)
+        AND ($10 IS NULL AND $12 IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
+              WHERE j.id = r.job_id AND ($10 IS NULL OR j.class_name = $10)
+                AND j.created_at BETWEEN $7 AND $8))",
+    key: "0::int8 AS k0, 0::int8 AS k1, r.job_id AS k2", job: "r.job_id", at: "NULL::int8",
+    error: "NULL::text", order: "r.job_id", outer: "s.k2");
 state_sql!(SCHEDULED_PAGE, SCHEDULED_COUNT,
-    body: "FROM solid_queue_scheduled_executions s JOIN solid_queue_jobs j ON j.id = s.job_id
-      WHERE s.scheduled_at BETWEEN $7 AND $8
-        AND (s.scheduled_at, s.priority, s.job_id) > ($1, $2, $3)
-        AND (s.scheduled_at, s.priority, s.job_id) <= ($4, $5, $6)
-        AND ($9 IS NULL OR s.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
-    error: "NULL::text", key: "s.scheduled_at, s.priority::int8, s.job_id", at: "s.scheduled_at",
-    order: "s.scheduled_at, s.priority, s.job_id");
+    body: "FROM solid_queue_scheduled_executions e
+      WHERE e.scheduled_at BETWEEN $7 AND $8
+        AND (e.scheduled_at, e.priority, e.job_id) > ($1, $2, $3)
+        AND (e.scheduled_at, e.priority, e.job_id) <= ($4, $5, $6)
+        AND ($9 IS NULL OR e.queue_name = $9)
+        AND ($10 IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
+              WHERE j.id = e.job_id AND j.class_name = $10))",
+    key: "e.scheduled_at AS k0, e.priority::int8 AS k1, e.job_id AS k2", job: "e.job_id",
+    at: "e.scheduled_at", error: "NULL::text",
+    order: "e.scheduled_at, e.priority, e.job_id", outer: "s.k0, s.k1, s.k2");
 state_sql!(CLAIMED_PAGE, CLAIMED_COUNT,
-    body: "FROM solid_queue_claimed_executions c JOIN solid_queue_jobs j ON j.id = c.job_id
+    body: "FROM solid_queue_claimed_executions c
       WHERE c.job_id > $3 AND c.job_id <= $6 AND c.created_at BETWEEN $7 AND $8
-        AND ($9 IS NULL OR j.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
-    error: "NULL::text", key: "0::int8, 0::int8, c.job_id", at: "c.created_at", order: "c.job_id");
+        AND ($9 IS NULL AND $10 IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
+              WHERE j.id = c.job_id AND ($9 IS NULL OR j.queue_name = $9)
+                AND ($10 IS NULL OR j.class_name = $10)))",
+    key: "0::int8 AS k0, 0::int8 AS k1, c.job_id AS k2", job: "c.job_id", at: "c.created_at",
+    error: "NULL::text", order: "c.job_id", outer: "s.k2");
 state_sql!(BLOCKED_PAGE, BLOCKED_COUNT,
-    body: "FROM solid_queue_blocked_executions b JOIN solid_queue_jobs j ON j.id = b.job_id
-      WHERE b.job_id > $3 AND b.job_id <= $6 AND j.created_at BETWEEN $7 AND $8
-        AND ($9 IS NULL OR b.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
-    error: "NULL::text", key: "0::int8, 0::int8, b.job_id", at: "j.created_at", order: "b.job_id");
+    body: "FROM solid_queue_blocked_executions b
+      WHERE b.job_id > $3 AND b.job_id <= $6
+        AND ($9 IS NULL OR b.queue_name = $9)
+        AND ($10 IS NULL AND $12 IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
+              WHERE j.id = b.job_id AND ($10 IS NULL OR j.class_name = $10)
+                AND j.created_at BETWEEN $7 AND $8))",
+    key: "0::int8 AS k0, 0::int8 AS k1, b.job_id AS k2", job: "b.job_id", at: "NULL::int8",
+    error: "NULL::text", order: "b.job_id", outer: "s.k2");
 state_sql!(FAILED_PAGE, FAILED_COUNT,
-    body: "FROM solid_queue_failed_executions f JOIN solid_queue_jobs j ON j.id = f.job_id
+    body: "FROM solid_queue_failed_executions f
       WHERE f.created_at BETWEEN $7 AND $8
-        AND (f.created_at, f.id) < ($1, $3) AND (f.created_at, f.id) >= ($4, $6)
-        AND ($9 IS NULL OR j.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
-    error: "f.error", key: "f.created_at, 0::int8, f.id", at: "f.created_at",
-    order: "f.created_at DESC, f.id DESC");
+        AND (f.created_at, f.job_id) < ($1, $3) AND (f.created_at, f.job_id) >= ($4, $6)
+        AND ($9 IS NULL AND $10 IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
+              WHERE j.id = f.job_id AND ($9 IS NULL OR j.queue_name = $9)
+                AND ($10 IS NULL OR j.class_name = $10)))",
+    key: "f.created_at AS k0, 0::int8 AS k1, f.job_id AS k2", job: "f.job_id",
+    at: "f.created_at", error: "f.error", order: "f.created_at DESC, f.job_id DESC",
+    outer: "s.k0 DESC, s.k2 DESC");
 state_sql!(FINISHED_PAGE, FINISHED_COUNT,
     body: "FROM solid_queue_jobs j
       WHERE j.finished_at IS NOT NULL AND j.finished_at BETWEEN $7 AND $8
         AND (j.finished_at, j.id) < ($1, $3) AND (j.finished_at, j.id) >= ($4, $6)
         AND ($9 IS NULL OR j.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
-    error: "NULL::text", key: "j.finished_at, 0::int8, j.id", at: "j.finished_at",
-    order: "j.finished_at DESC, j.id DESC");
+    key: "j.finished_at AS k0, 0::int8 AS k1, j.id AS k2", job: "j.id", at: "j.finished_at",
+    error: "NULL::text", order: "j.finished_at DESC, j.id DESC", outer: "s.k0 DESC, s.k2 DESC");
 
 // The key of the row `$11` rows after the start and of the one after it (if any),
 // reading the index only. Time-ordered
@@ -104,9 +132,10 @@ const CLAIMED_EDGE: &str = "SELECT 0::int8, 0::int8, job_id FROM solid_queue_cla
   WHERE job_id > $3 ORDER BY job_id LIMIT 2 OFFSET $11";
 const BLOCKED_EDGE: &str = "SELECT 0::int8, 0::int8, job_id FROM solid_queue_blocked_executions
   WHERE job_id > $3 ORDER BY job_id LIMIT 2 OFFSET $11";
-const FAILED_EDGE: &str = "SELECT created_at, 0::int8, id FROM solid_queue_failed_executions
-  WHERE created_at BETWEEN $7 AND $8 AND (created_at, id) < ($1, $3)
-  ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET $11";
+const FAILED_EDGE: &str = "SELECT created_at, 0::int8, job_id
+  FROM solid_queue_failed_executions
+  WHERE created_at BETWEEN $7 AND $8 AND (created_at, job_id) < ($1, $3)
+  ORDER BY created_at DESC, job_id DESC LIMIT 2 OFFSET $11";
 const FINISHED_EDGE: &str = "SELECT finished_at, 0::int8, id FROM solid_queue_jobs
   WHERE finished_at IS NOT NULL AND finished_at BETWEEN $7 AND $8 AND (finished_at, id) < ($1, $3)
   ORDER BY finished_at DESC, id DESC LIMIT 2 OFFSET $11";
@@ -128,11 +157,12 @@ async fn query(tx: &Tx<'_>, sql: &str, w: &Window, n: usize) -> Result<Vec<tokio
     let [at, ap, ai] = w.after;
     let [ut, up, ui] = w.until;
     let n = sql_limit(n);
+    let timed: Option<i64> = (w.lo != i64::MIN || w.hi != i64::MAX).then_some(1);
     tx.rows_typed(
         sql,
         &TYPES,
         &[
-            &at, &ap, &ai, &ut, &up, &ui, &w.lo, &w.hi, &w.queue, &w.class, &n,
+            &at, &ap, &ai, &ut, &up, &ui, &w.lo, &w.hi, &w.queue, &w.class, &n, &timed,
         ],
     )
     .await

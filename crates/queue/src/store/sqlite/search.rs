@@ -1,10 +1,10 @@
 //! The dashboard's search and counts on SQLite: one state's rows walked along its index in
 //! order (see `store::scan`), filtered, a page or a capped count at a time.
 //!
-//! Every statement names its table first with `CROSS JOIN`, which SQLite never reorders:
-//! the walk goes along the state's index and looks each job up by id. Left to itself the
-//! planner may start from `solid_queue_jobs` instead (a class filter looks selective),
-//! which reads every job ever kept.
+//! The walk reads the state's own table along its index and looks a job up only where a
+//! filter needs one of its columns (a correlated `EXISTS`, skipped when that filter is
+//! unset): an unfiltered count of 10,000 ready jobs reads the index alone. A page then
+//! fetches its few jobs by id (`CROSS JOIN`, which SQLite never reorders).
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, Statement};
@@ -15,69 +15,98 @@ use crate::JobInfo;
 use crate::error::Result;
 use crate::job::{JobId, JobState};
 
-/// Defines a state's page and count statements from the `FROM … WHERE …` they share.
+/// Defines a state's page and count statements from the walk they share: `body` is its
+/// `FROM … WHERE …`, `key` its three key columns, `job` the job id, `at` the state's time
+/// where the walked table has it (else NULL: the job's `created_at`), `error` the failure.
+/// The page walks in `order` and returns the jobs in `outer` (the same order, on the
+/// walk's columns `k0 k1 k2`).
 ///
 /// Parameters: `:at :ap :ai` the key the walk starts after, `:ut :up :ui` the key it ends
-/// at (included), `:lo :hi` the time range (inclusive), `:queue`, `:class` (NULL: any),
-/// `:n` the most rows.
+/// at (included), `:lo :hi` the time range (inclusive), `:timed` 1 when a time range is set
+/// (else NULL), `:queue`, `:class` (NULL: any), `:n` the most rows.
 macro_rules! state_sql {
-    ($page:ident, $count:ident, body: $body:literal, error: $err:literal, key: $key:literal,
-     at: $at:literal, order: $order:literal) => {
+    ($page:ident, $count:ident, body: $body:literal, key: $key:literal, job: $job:literal,
+     at: $at:literal, error: $err:literal, order: $order:literal, outer: $outer:literal) => {
         const $page: &str = concat!(
             "SELECT j.id, j.class_name, j.queue_name, j.priority, j.arguments, j.executions,
-                    j.created_at, j.scheduled_at, j.finished_at, ",
-            $err,
-            ", ",
+                    j.created_at, j.scheduled_at, j.finished_at, s.error, s.k0, s.k1, s.k2,
+                    coalesce(s.at, j.created_at)
+               FROM (SELECT ",
             $key,
             ", ",
+            $job,
+            " AS job_id, ",
             $at,
-            " ",
+            " AS at, ",
+            $err,
+            " AS error ",
             $body,
             " ORDER BY ",
             $order,
-            " LIMIT :n"
+            " LIMIT :n) s
+              CROSS JOIN solid_queue_jobs j ON j.id = s.job_id
+             ORDER BY ",
+            $outer
         );
         const $count: &str = concat!("SELECT count(*) FROM (SELECT 1 ", $body, " LIMIT :n)");
     };
 }
 
 state_sql!(READY_PAGE, READY_COUNT,
-    body: "FROM solid_queue_ready_executions r CROSS JOIN solid_queue_jobs j ON j.id = r.job_id
-      WHERE r.job_id > :ai AND r.job_id <= :ui AND j.created_at BETWEEN :lo AND :hi
-        AND (:queue IS NULL OR r.queue_name = :queue) AND (:class IS NULL OR j.class_name = :class)",
-    error: "NULL", key: "0, 0, r.job_id", at: "j.created_at", order: "r.job_id");
+    body: "FROM solid_queue_ready_executions r
+      WHERE r.job_id > :ai AND r.job_id <= :ui
+        AND (:queue IS NULL OR r.queue_name = :queue)
+        AND (:class IS NULL AND :timed IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
+              WHERE j.id = r.job_id AND (:class IS NULL OR j.class_name = :class)
+                AND j.created_at BETWEEN :lo AND :hi))",
+    key: "0 AS k0, 0 AS k1, r.job_id AS k2", job: "r.job_id", at: "NULL", error: "NULL",
+    order: "r.job_id", outer: "s.k2");
 state_sql!(SCHEDULED_PAGE, SCHEDULED_COUNT,
-    body: "FROM solid_queue_scheduled_executions s CROSS JOIN solid_queue_jobs j ON j.id = s.job_id
-      WHERE s.scheduled_at BETWEEN :lo AND :hi
-        AND (s.scheduled_at, s.priority, s.job_id) > (:at, :ap, :ai)
-        AND (s.scheduled_at, s.priority, s.job_id) <= (:ut, :up, :ui)
-        AND (:queue IS NULL OR s.queue_name = :queue) AND (:class IS NULL OR j.class_name = :class)",
-    error: "NULL", key: "s.scheduled_at, s.priority, s.job_id", at: "s.scheduled_at",
-    order: "s.scheduled_at, s.priority, s.job_id");
+    body: "FROM solid_queue_scheduled_executions e
+      WHERE e.scheduled_at BETWEEN :lo AND :hi
+        AND (e.scheduled_at, e.priority, e.job_id) > (:at, :ap, :ai)
+        AND (e.scheduled_at, e.priority, e.job_id) <= (:ut, :up, :ui)
+        AND (:queue IS NULL OR e.queue_name = :queue)
+        AND (:class IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
+              WHERE j.id = e.job_id AND j.class_name = :class))",
+    key: "e.scheduled_at AS k0, e.priority AS k1, e.job_id AS k2", job: "e.job_id",
+    at: "e.scheduled_at", error: "NULL",
+    order: "e.scheduled_at, e.priority, e.job_id", outer: "s.k0, s.k1, s.k2");
 state_sql!(CLAIMED_PAGE, CLAIMED_COUNT,
-    body: "FROM solid_queue_claimed_executions c CROSS JOIN solid_queue_jobs j ON j.id = c.job_id
+    body: "FROM solid_queue_claimed_executions c
       WHERE c.job_id > :ai AND c.job_id <= :ui AND c.created_at BETWEEN :lo AND :hi
-        AND (:queue IS NULL OR j.queue_name = :queue) AND (:class IS NULL OR j.class_name = :class)",
-    error: "NULL", key: "0, 0, c.job_id", at: "c.created_at", order: "c.job_id");
+        AND (:queue IS NULL AND :class IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
+              WHERE j.id = c.job_id AND (:queue IS NULL OR j.queue_name = :queue)
+                AND (:class IS NULL OR j.class_name = :class)))",
+    key: "0 AS k0, 0 AS k1, c.job_id AS k2", job: "c.job_id", at: "c.created_at",
+    error: "NULL", order: "c.job_id", outer: "s.k2");
 state_sql!(BLOCKED_PAGE, BLOCKED_COUNT,
-    body: "FROM solid_queue_blocked_executions b CROSS JOIN solid_queue_jobs j ON j.id = b.job_id
-      WHERE b.job_id > :ai AND b.job_id <= :ui AND j.created_at BETWEEN :lo AND :hi
-        AND (:queue IS NULL OR b.queue_name = :queue) AND (:class IS NULL OR j.class_name = :class)",
-    error: "NULL", key: "0, 0, b.job_id", at: "j.created_at", order: "b.job_id");
+    body: "FROM solid_queue_blocked_executions b
+      WHERE b.job_id > :ai AND b.job_id <= :ui
+        AND (:queue IS NULL OR b.queue_name = :queue)
+        AND (:class IS NULL AND :timed IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
+              WHERE j.id = b.job_id AND (:class IS NULL OR j.class_name = :class)
+                AND j.created_at BETWEEN :lo AND :hi))",
+    key: "0 AS k0, 0 AS k1, b.job_id AS k2", job: "b.job_id", at: "NULL", error: "NULL",
+    order: "b.job_id", outer: "s.k2");
 state_sql!(FAILED_PAGE, FAILED_COUNT,
-    body: "FROM solid_queue_failed_executions f CROSS JOIN solid_queue_jobs j ON j.id = f.job_id
+    body: "FROM solid_queue_failed_executions f
       WHERE f.created_at BETWEEN :lo AND :hi
-        AND (f.created_at, f.id) < (:at, :ai) AND (f.created_at, f.id) >= (:ut, :ui)
-        AND (:queue IS NULL OR j.queue_name = :queue) AND (:class IS NULL OR j.class_name = :class)",
-    error: "f.error", key: "f.created_at, 0, f.id", at: "f.created_at",
-    order: "f.created_at DESC, f.id DESC");
+        AND (f.created_at, f.job_id) < (:at, :ai) AND (f.created_at, f.job_id) >= (:ut, :ui)
+        AND (:queue IS NULL AND :class IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
+              WHERE j.id = f.job_id AND (:queue IS NULL OR j.queue_name = :queue)
+                AND (:class IS NULL OR j.class_name = :class)))",
+    key: "f.created_at AS k0, 0 AS k1, f.job_id AS k2", job: "f.job_id", at: "f.created_at",
+    error: "f.error", order: "f.created_at DESC, f.job_id DESC",
+    outer: "s.k0 DESC, s.k2 DESC");
 state_sql!(FINISHED_PAGE, FINISHED_COUNT,
     body: "FROM solid_queue_jobs j
       WHERE j.finished_at IS NOT NULL AND j.finished_at BETWEEN :lo AND :hi
         AND (j.finished_at, j.id) < (:at, :ai) AND (j.finished_at, j.id) >= (:ut, :ui)
-        AND (:queue IS NULL OR j.queue_name = :queue) AND (:class IS NULL OR j.class_name = :class)",
-    error: "NULL", key: "j.finished_at, 0, j.id", at: "j.finished_at",
-    order: "j.finished_at DESC, j.id DESC");
+        AND (:queue IS NULL OR j.queue_name = :queue)
+        AND (:class IS NULL OR j.class_name = :class)",
+    key: "j.finished_at AS k0, 0 AS k1, j.id AS k2", job: "j.id", at: "j.finished_at",
+    error: "NULL", order: "j.finished_at DESC, j.id DESC", outer: "s.k0 DESC, s.k2 DESC");
 
 // The key of the `:skip + 1`-th row after the start and of the one after it (if any),
 // reading the index only. Time-ordered states walk their time range; the others every row
@@ -92,9 +121,9 @@ const CLAIMED_EDGE: &str = "SELECT 0, 0, job_id FROM solid_queue_claimed_executi
   WHERE job_id > :ai ORDER BY job_id LIMIT 2 OFFSET :skip";
 const BLOCKED_EDGE: &str = "SELECT 0, 0, job_id FROM solid_queue_blocked_executions
   WHERE job_id > :ai ORDER BY job_id LIMIT 2 OFFSET :skip";
-const FAILED_EDGE: &str = "SELECT created_at, 0, id FROM solid_queue_failed_executions
-  WHERE created_at BETWEEN :lo AND :hi AND (created_at, id) < (:at, :ai)
-  ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET :skip";
+const FAILED_EDGE: &str = "SELECT created_at, 0, job_id FROM solid_queue_failed_executions
+  WHERE created_at BETWEEN :lo AND :hi AND (created_at, job_id) < (:at, :ai)
+  ORDER BY created_at DESC, job_id DESC LIMIT 2 OFFSET :skip";
 const FINISHED_EDGE: &str = "SELECT finished_at, 0, id FROM solid_queue_jobs
   WHERE finished_at IS NOT NULL AND finished_at BETWEEN :lo AND :hi
     AND (finished_at, id) < (:at, :ai)
@@ -126,6 +155,10 @@ fn bind(stmt: &mut Statement<'_>, w: &Window, n: usize) -> Result<()> {
             ":ui" => Value::Integer(w.until[2]),
             ":lo" => Value::Integer(w.lo),
             ":hi" => Value::Integer(w.hi),
+            ":timed" => match (w.lo, w.hi) {
+                (i64::MIN, i64::MAX) => Value::Null,
+                _ => Value::Integer(1),
+            },
             ":queue" => text(&w.queue),
             ":class" => text(&w.class),
             ":n" | ":skip" => Value::Integer(n),
