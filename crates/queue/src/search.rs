@@ -25,7 +25,7 @@ use super::store::scan::{Key, Window};
 pub(crate) const SCAN_BUDGET: usize = 20_000;
 
 /// Rows one state's count reads at most where its filter is not an index range.
-pub(crate) const COUNT_BUDGET: usize = 20_000;
+pub(crate) const COUNT_BUDGET: usize = 10_000;
 
 /// Most jobs on one page.
 pub const MAX_PAGE: usize = 1_000;

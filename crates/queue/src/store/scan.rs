@@ -95,6 +95,15 @@ impl Window {
         self.hi = self.hi.min(end);
     }
 
+    /// Whether a condition is on a column of the job row that the state's own table
+    /// lacks: a class; a queue (claimed, failed); the enqueue time (ready, blocked).
+    pub(crate) fn needs_job(&self) -> bool {
+        let timed = self.lo != i64::MIN || self.hi != i64::MAX;
+        self.class.is_some()
+            || (self.queue.is_some() && matches!(self.state, JobState::Claimed | JobState::Failed))
+            || (timed && matches!(self.state, JobState::Ready | JobState::Blocked))
+    }
+
     /// Whether some condition is not a range of the walked index (a queue or class, or a
     /// time range of a state not ordered by time): then a walk may read many rows for
     /// few matches, and is bounded by a row budget.

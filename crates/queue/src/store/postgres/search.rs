@@ -4,8 +4,7 @@
 //! Every statement takes the same parameters, prepared with their types (a statement may
 //! leave some unused): `$1 $2 $3` the key the walk starts after, `$4 $5 $6` the key it
 //! ends at (included), `$7 $8` the time range (inclusive), `$9` queue and `$10` class (NULL:
-//! any), `$11` the most rows (pages, counts) or the rows to skip (edges), `$12` 1 when a
-//! time range is set (else NULL).
+//! any), `$11` the most rows (pages, counts) or the rows to skip (edges).
 
 use tokio_postgres::types::Type;
 use trifecta_store::{Pg, Timestamp};
@@ -18,7 +17,7 @@ use crate::error::Result;
 use crate::job::{JobId, JobState};
 
 /// The parameter types of every statement here.
-const TYPES: [Type; 12] = [
+const TYPES: [Type; 11] = [
     Type::INT8,
     Type::INT8,
     Type::INT8,
@@ -29,13 +28,12 @@ const TYPES: [Type; 12] = [
     Type::INT8,
     Type::TEXT,
     Type::TEXT,
-    Type::INT8,
     Type::INT8,
 ];
 
 /// Defines a state's page and count statements from the walk they share (as on SQLite:
-/// see `sqlite::search`): the walk reads the state's own table, a job only where a filter
-/// needs one of its columns, and a page then fetches its few jobs by id.
+/// see `sqlite::search`): the walk reads the state's own table (joined with the jobs where
+/// a filter needs a job's column), and a page then fetches its few jobs by id.
 macro_rules! state_sql {
     ($page:ident, $count:ident, body: $body:literal, key: $key:literal, job: $job:literal,
      at: $at:literal, error: $err:literal, order: $order:literal, outer: $outer:literal) => {
@@ -64,13 +62,17 @@ macro_rules! state_sql {
     };
 }
 
+// Each state has a lean walk, over its own table only (no filter needs a job's column), and
+// a joined one that looks each row's job up (a class; a queue or time the table lacks).
 state_sql!(READY_PAGE, READY_COUNT,
     body: "FROM solid_queue_ready_executions r
-      WHERE r.job_id > $3 AND r.job_id <= $6
-        AND ($9 IS NULL OR r.queue_name = $9)
-        AND ($10 IS NULL AND $12 IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
-              WHERE j.id = r.job_id AND ($10 IS NULL OR j.class_name = $10)
-                AND j.created_at BETWEEN $7 AND $8))",
+      WHERE r.job_id > $3 AND r.job_id <= $6 AND ($9 IS NULL OR r.queue_name = $9)",
+    key: "0::int8 AS k0, 0::int8 AS k1, r.job_id AS k2", job: "r.job_id", at: "NULL::int8",
+    error: "NULL::text", order: "r.job_id", outer: "s.k2");
+state_sql!(READY_PAGE_J, READY_COUNT_J,
+    body: "FROM solid_queue_ready_executions r JOIN solid_queue_jobs j ON j.id = r.job_id
+      WHERE r.job_id > $3 AND r.job_id <= $6 AND ($9 IS NULL OR r.queue_name = $9)
+        AND ($10 IS NULL OR j.class_name = $10) AND j.created_at BETWEEN $7 AND $8",
     key: "0::int8 AS k0, 0::int8 AS k1, r.job_id AS k2", job: "r.job_id", at: "NULL::int8",
     error: "NULL::text", order: "r.job_id", outer: "s.k2");
 state_sql!(SCHEDULED_PAGE, SCHEDULED_COUNT,
@@ -78,36 +80,53 @@ state_sql!(SCHEDULED_PAGE, SCHEDULED_COUNT,
       WHERE e.scheduled_at BETWEEN $7 AND $8
         AND (e.scheduled_at, e.priority, e.job_id) > ($1, $2, $3)
         AND (e.scheduled_at, e.priority, e.job_id) <= ($4, $5, $6)
-        AND ($9 IS NULL OR e.queue_name = $9)
-        AND ($10 IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
-              WHERE j.id = e.job_id AND j.class_name = $10))",
+        AND ($9 IS NULL OR e.queue_name = $9)",
+    key: "e.scheduled_at AS k0, e.priority::int8 AS k1, e.job_id AS k2", job: "e.job_id",
+    at: "e.scheduled_at", error: "NULL::text",
+    order: "e.scheduled_at, e.priority, e.job_id", outer: "s.k0, s.k1, s.k2");
+state_sql!(SCHEDULED_PAGE_J, SCHEDULED_COUNT_J,
+    body: "FROM solid_queue_scheduled_executions e JOIN solid_queue_jobs j ON j.id = e.job_id
+      WHERE e.scheduled_at BETWEEN $7 AND $8
+        AND (e.scheduled_at, e.priority, e.job_id) > ($1, $2, $3)
+        AND (e.scheduled_at, e.priority, e.job_id) <= ($4, $5, $6)
+        AND ($9 IS NULL OR e.queue_name = $9) AND j.class_name = $10",
     key: "e.scheduled_at AS k0, e.priority::int8 AS k1, e.job_id AS k2", job: "e.job_id",
     at: "e.scheduled_at", error: "NULL::text",
     order: "e.scheduled_at, e.priority, e.job_id", outer: "s.k0, s.k1, s.k2");
 state_sql!(CLAIMED_PAGE, CLAIMED_COUNT,
     body: "FROM solid_queue_claimed_executions c
+      WHERE c.job_id > $3 AND c.job_id <= $6 AND c.created_at BETWEEN $7 AND $8",
+    key: "0::int8 AS k0, 0::int8 AS k1, c.job_id AS k2", job: "c.job_id", at: "c.created_at",
+    error: "NULL::text", order: "c.job_id", outer: "s.k2");
+state_sql!(CLAIMED_PAGE_J, CLAIMED_COUNT_J,
+    body: "FROM solid_queue_claimed_executions c JOIN solid_queue_jobs j ON j.id = c.job_id
       WHERE c.job_id > $3 AND c.job_id <= $6 AND c.created_at BETWEEN $7 AND $8
-        AND ($9 IS NULL AND $10 IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
-              WHERE j.id = c.job_id AND ($9 IS NULL OR j.queue_name = $9)
-                AND ($10 IS NULL OR j.class_name = $10)))",
+        AND ($9 IS NULL OR j.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
     key: "0::int8 AS k0, 0::int8 AS k1, c.job_id AS k2", job: "c.job_id", at: "c.created_at",
     error: "NULL::text", order: "c.job_id", outer: "s.k2");
 state_sql!(BLOCKED_PAGE, BLOCKED_COUNT,
     body: "FROM solid_queue_blocked_executions b
-      WHERE b.job_id > $3 AND b.job_id <= $6
-        AND ($9 IS NULL OR b.queue_name = $9)
-        AND ($10 IS NULL AND $12 IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
-              WHERE j.id = b.job_id AND ($10 IS NULL OR j.class_name = $10)
-                AND j.created_at BETWEEN $7 AND $8))",
+      WHERE b.job_id > $3 AND b.job_id <= $6 AND ($9 IS NULL OR b.queue_name = $9)",
+    key: "0::int8 AS k0, 0::int8 AS k1, b.job_id AS k2", job: "b.job_id", at: "NULL::int8",
+    error: "NULL::text", order: "b.job_id", outer: "s.k2");
+state_sql!(BLOCKED_PAGE_J, BLOCKED_COUNT_J,
+    body: "FROM solid_queue_blocked_executions b JOIN solid_queue_jobs j ON j.id = b.job_id
+      WHERE b.job_id > $3 AND b.job_id <= $6 AND ($9 IS NULL OR b.queue_name = $9)
+        AND ($10 IS NULL OR j.class_name = $10) AND j.created_at BETWEEN $7 AND $8",
     key: "0::int8 AS k0, 0::int8 AS k1, b.job_id AS k2", job: "b.job_id", at: "NULL::int8",
     error: "NULL::text", order: "b.job_id", outer: "s.k2");
 state_sql!(FAILED_PAGE, FAILED_COUNT,
     body: "FROM solid_queue_failed_executions f
       WHERE f.created_at BETWEEN $7 AND $8
+        AND (f.created_at, f.job_id) < ($1, $3) AND (f.created_at, f.job_id) >= ($4, $6)",
+    key: "f.created_at AS k0, 0::int8 AS k1, f.job_id AS k2", job: "f.job_id",
+    at: "f.created_at", error: "f.error", order: "f.created_at DESC, f.job_id DESC",
+    outer: "s.k0 DESC, s.k2 DESC");
+state_sql!(FAILED_PAGE_J, FAILED_COUNT_J,
+    body: "FROM solid_queue_failed_executions f JOIN solid_queue_jobs j ON j.id = f.job_id
+      WHERE f.created_at BETWEEN $7 AND $8
         AND (f.created_at, f.job_id) < ($1, $3) AND (f.created_at, f.job_id) >= ($4, $6)
-        AND ($9 IS NULL AND $10 IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
-              WHERE j.id = f.job_id AND ($9 IS NULL OR j.queue_name = $9)
-                AND ($10 IS NULL OR j.class_name = $10)))",
+        AND ($9 IS NULL OR j.queue_name = $9) AND ($10 IS NULL OR j.class_name = $10)",
     key: "f.created_at AS k0, 0::int8 AS k1, f.job_id AS k2", job: "f.job_id",
     at: "f.created_at", error: "f.error", order: "f.created_at DESC, f.job_id DESC",
     outer: "s.k0 DESC, s.k2 DESC");
@@ -140,15 +159,21 @@ const FINISHED_EDGE: &str = "SELECT finished_at, 0::int8, id FROM solid_queue_jo
   WHERE finished_at IS NOT NULL AND finished_at BETWEEN $7 AND $8 AND (finished_at, id) < ($1, $3)
   ORDER BY finished_at DESC, id DESC LIMIT 2 OFFSET $11";
 
-/// The statements of `state`: page, count, edge.
-fn statements(state: JobState) -> (&'static str, &'static str, &'static str) {
-    match state {
-        JobState::Ready => (READY_PAGE, READY_COUNT, READY_EDGE),
-        JobState::Scheduled => (SCHEDULED_PAGE, SCHEDULED_COUNT, SCHEDULED_EDGE),
-        JobState::Claimed => (CLAIMED_PAGE, CLAIMED_COUNT, CLAIMED_EDGE),
-        JobState::Blocked => (BLOCKED_PAGE, BLOCKED_COUNT, BLOCKED_EDGE),
-        JobState::Failed => (FAILED_PAGE, FAILED_COUNT, FAILED_EDGE),
-        JobState::Finished => (FINISHED_PAGE, FINISHED_COUNT, FINISHED_EDGE),
+/// The statements of the walk of `w`: page, count, edge.
+fn statements(w: &Window) -> (&'static str, &'static str, &'static str) {
+    let joined = w.needs_job();
+    match (w.state, joined) {
+        (JobState::Ready, false) => (READY_PAGE, READY_COUNT, READY_EDGE),
+        (JobState::Ready, true) => (READY_PAGE_J, READY_COUNT_J, READY_EDGE),
+        (JobState::Scheduled, false) => (SCHEDULED_PAGE, SCHEDULED_COUNT, SCHEDULED_EDGE),
+        (JobState::Scheduled, true) => (SCHEDULED_PAGE_J, SCHEDULED_COUNT_J, SCHEDULED_EDGE),
+        (JobState::Claimed, false) => (CLAIMED_PAGE, CLAIMED_COUNT, CLAIMED_EDGE),
+        (JobState::Claimed, true) => (CLAIMED_PAGE_J, CLAIMED_COUNT_J, CLAIMED_EDGE),
+        (JobState::Blocked, false) => (BLOCKED_PAGE, BLOCKED_COUNT, BLOCKED_EDGE),
+        (JobState::Blocked, true) => (BLOCKED_PAGE_J, BLOCKED_COUNT_J, BLOCKED_EDGE),
+        (JobState::Failed, false) => (FAILED_PAGE, FAILED_COUNT, FAILED_EDGE),
+        (JobState::Failed, true) => (FAILED_PAGE_J, FAILED_COUNT_J, FAILED_EDGE),
+        (JobState::Finished, _) => (FINISHED_PAGE, FINISHED_COUNT, FINISHED_EDGE),
     }
 }
 
@@ -157,12 +182,11 @@ async fn query(tx: &Tx<'_>, sql: &str, w: &Window, n: usize) -> Result<Vec<tokio
     let [at, ap, ai] = w.after;
     let [ut, up, ui] = w.until;
     let n = sql_limit(n);
-    let timed: Option<i64> = (w.lo != i64::MIN || w.hi != i64::MAX).then_some(1);
     tx.rows_typed(
         sql,
         &TYPES,
         &[
-            &at, &ap, &ai, &ut, &up, &ui, &w.lo, &w.hi, &w.queue, &w.class, &n, &timed,
+            &at, &ap, &ai, &ut, &up, &ui, &w.lo, &w.hi, &w.queue, &w.class, &n,
         ],
     )
     .await
@@ -171,7 +195,7 @@ async fn query(tx: &Tx<'_>, sql: &str, w: &Window, n: usize) -> Result<Vec<tokio
 /// The key of the row `budget` rows into the walk of `w`, or `None` when no more than
 /// `budget` rows are left.
 async fn edge(tx: &Tx<'_>, w: &Window, budget: usize) -> Result<Option<Key>> {
-    let rows = query(tx, statements(w.state).2, w, budget.saturating_sub(1)).await?;
+    let rows = query(tx, statements(w).2, w, budget.saturating_sub(1)).await?;
     Ok(match rows.as_slice() {
         [r, _] => Some([r.get(0), r.get(1), r.get(2)]),
         _ => None,
@@ -201,7 +225,7 @@ pub(in super::super) async fn search(
     let tx = Tx::begin(pg, &mut conn).await?;
     let state = w.state;
     let (w, edge) = bounded(&tx, w, budget).await?;
-    let rows = query(&tx, statements(state).0, &w, n).await?;
+    let rows = query(&tx, statements(&w).0, &w, n).await?;
     tx.commit().await?;
     let hits = rows
         .iter()
@@ -240,9 +264,8 @@ pub(in super::super) async fn counts(
         .await?;
     let mut out = Vec::with_capacity(windows.len());
     for w in windows {
-        let state = w.state;
         let (w, edge) = bounded(&tx, w, budget).await?;
-        let rows = query(&tx, statements(state).1, &w, n).await?;
+        let rows = query(&tx, statements(&w).1, &w, n).await?;
         let counted: i64 = rows.first().map_or(0, |r| r.get(0));
         out.push((u64::try_from(counted).unwrap_or(0), edge.is_some()));
     }

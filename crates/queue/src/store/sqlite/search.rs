@@ -1,10 +1,12 @@
 //! The dashboard's search and counts on SQLite: one state's rows walked along its index in
 //! order (see `store::scan`), filtered, a page or a capped count at a time.
 //!
-//! The walk reads the state's own table along its index and looks a job up only where a
-//! filter needs one of its columns (a correlated `EXISTS`, skipped when that filter is
-//! unset): an unfiltered count of 10,000 ready jobs reads the index alone. A page then
-//! fetches its few jobs by id (`CROSS JOIN`, which SQLite never reorders).
+//! A walk over the state's own table alone serves the filters that table has columns for
+//! (an unfiltered count of 10,000 ready jobs reads one index); a filter on a job's column
+//! (a class; a queue or time the table lacks) takes the joined walk, which looks each row's
+//! job up by id. Both name the state's table first with `CROSS JOIN`, which SQLite never
+//! reorders: left to itself the planner may start from `solid_queue_jobs` (a class looks
+//! selective), reading every job ever kept. A page then fetches its few jobs by id.
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, Statement};
@@ -22,8 +24,8 @@ use crate::job::{JobId, JobState};
 /// walk's columns `k0 k1 k2`).
 ///
 /// Parameters: `:at :ap :ai` the key the walk starts after, `:ut :up :ui` the key it ends
-/// at (included), `:lo :hi` the time range (inclusive), `:timed` 1 when a time range is set
-/// (else NULL), `:queue`, `:class` (NULL: any), `:n` the most rows.
+/// at (included), `:lo :hi` the time range (inclusive), `:queue`, `:class` (NULL: any),
+/// `:n` the most rows.
 macro_rules! state_sql {
     ($page:ident, $count:ident, body: $body:literal, key: $key:literal, job: $job:literal,
      at: $at:literal, error: $err:literal, order: $order:literal, outer: $outer:literal) => {
@@ -52,13 +54,17 @@ macro_rules! state_sql {
     };
 }
 
+// Each state has a lean walk, over its own table only (no filter needs a job's column), and
+// a joined one that looks each row's job up (a class; a queue or time the table lacks).
 state_sql!(READY_PAGE, READY_COUNT,
     body: "FROM solid_queue_ready_executions r
-      WHERE r.job_id > :ai AND r.job_id <= :ui
-        AND (:queue IS NULL OR r.queue_name = :queue)
-        AND (:class IS NULL AND :timed IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
-              WHERE j.id = r.job_id AND (:class IS NULL OR j.class_name = :class)
-                AND j.created_at BETWEEN :lo AND :hi))",
+      WHERE r.job_id > :ai AND r.job_id <= :ui AND (:queue IS NULL OR r.queue_name = :queue)",
+    key: "0 AS k0, 0 AS k1, r.job_id AS k2", job: "r.job_id", at: "NULL", error: "NULL",
+    order: "r.job_id", outer: "s.k2");
+state_sql!(READY_PAGE_J, READY_COUNT_J,
+    body: "FROM solid_queue_ready_executions r CROSS JOIN solid_queue_jobs j ON j.id = r.job_id
+      WHERE r.job_id > :ai AND r.job_id <= :ui AND (:queue IS NULL OR r.queue_name = :queue)
+        AND (:class IS NULL OR j.class_name = :class) AND j.created_at BETWEEN :lo AND :hi",
     key: "0 AS k0, 0 AS k1, r.job_id AS k2", job: "r.job_id", at: "NULL", error: "NULL",
     order: "r.job_id", outer: "s.k2");
 state_sql!(SCHEDULED_PAGE, SCHEDULED_COUNT,
@@ -66,36 +72,54 @@ state_sql!(SCHEDULED_PAGE, SCHEDULED_COUNT,
       WHERE e.scheduled_at BETWEEN :lo AND :hi
         AND (e.scheduled_at, e.priority, e.job_id) > (:at, :ap, :ai)
         AND (e.scheduled_at, e.priority, e.job_id) <= (:ut, :up, :ui)
-        AND (:queue IS NULL OR e.queue_name = :queue)
-        AND (:class IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
-              WHERE j.id = e.job_id AND j.class_name = :class))",
+        AND (:queue IS NULL OR e.queue_name = :queue)",
+    key: "e.scheduled_at AS k0, e.priority AS k1, e.job_id AS k2", job: "e.job_id",
+    at: "e.scheduled_at", error: "NULL",
+    order: "e.scheduled_at, e.priority, e.job_id", outer: "s.k0, s.k1, s.k2");
+state_sql!(SCHEDULED_PAGE_J, SCHEDULED_COUNT_J,
+    body: "FROM solid_queue_scheduled_executions e
+      CROSS JOIN solid_queue_jobs j ON j.id = e.job_id
+      WHERE e.scheduled_at BETWEEN :lo AND :hi
+        AND (e.scheduled_at, e.priority, e.job_id) > (:at, :ap, :ai)
+        AND (e.scheduled_at, e.priority, e.job_id) <= (:ut, :up, :ui)
+        AND (:queue IS NULL OR e.queue_name = :queue) AND j.class_name = :class",
     key: "e.scheduled_at AS k0, e.priority AS k1, e.job_id AS k2", job: "e.job_id",
     at: "e.scheduled_at", error: "NULL",
     order: "e.scheduled_at, e.priority, e.job_id", outer: "s.k0, s.k1, s.k2");
 state_sql!(CLAIMED_PAGE, CLAIMED_COUNT,
     body: "FROM solid_queue_claimed_executions c
+      WHERE c.job_id > :ai AND c.job_id <= :ui AND c.created_at BETWEEN :lo AND :hi",
+    key: "0 AS k0, 0 AS k1, c.job_id AS k2", job: "c.job_id", at: "c.created_at",
+    error: "NULL", order: "c.job_id", outer: "s.k2");
+state_sql!(CLAIMED_PAGE_J, CLAIMED_COUNT_J,
+    body: "FROM solid_queue_claimed_executions c CROSS JOIN solid_queue_jobs j ON j.id = c.job_id
       WHERE c.job_id > :ai AND c.job_id <= :ui AND c.created_at BETWEEN :lo AND :hi
-        AND (:queue IS NULL AND :class IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
-              WHERE j.id = c.job_id AND (:queue IS NULL OR j.queue_name = :queue)
-                AND (:class IS NULL OR j.class_name = :class)))",
+        AND (:queue IS NULL OR j.queue_name = :queue) AND (:class IS NULL OR j.class_name = :class)",
     key: "0 AS k0, 0 AS k1, c.job_id AS k2", job: "c.job_id", at: "c.created_at",
     error: "NULL", order: "c.job_id", outer: "s.k2");
 state_sql!(BLOCKED_PAGE, BLOCKED_COUNT,
     body: "FROM solid_queue_blocked_executions b
-      WHERE b.job_id > :ai AND b.job_id <= :ui
-        AND (:queue IS NULL OR b.queue_name = :queue)
-        AND (:class IS NULL AND :timed IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
-              WHERE j.id = b.job_id AND (:class IS NULL OR j.class_name = :class)
-                AND j.created_at BETWEEN :lo AND :hi))",
+      WHERE b.job_id > :ai AND b.job_id <= :ui AND (:queue IS NULL OR b.queue_name = :queue)",
+    key: "0 AS k0, 0 AS k1, b.job_id AS k2", job: "b.job_id", at: "NULL", error: "NULL",
+    order: "b.job_id", outer: "s.k2");
+state_sql!(BLOCKED_PAGE_J, BLOCKED_COUNT_J,
+    body: "FROM solid_queue_blocked_executions b CROSS JOIN solid_queue_jobs j ON j.id = b.job_id
+      WHERE b.job_id > :ai AND b.job_id <= :ui AND (:queue IS NULL OR b.queue_name = :queue)
+        AND (:class IS NULL OR j.class_name = :class) AND j.created_at BETWEEN :lo AND :hi",
     key: "0 AS k0, 0 AS k1, b.job_id AS k2", job: "b.job_id", at: "NULL", error: "NULL",
     order: "b.job_id", outer: "s.k2");
 state_sql!(FAILED_PAGE, FAILED_COUNT,
     body: "FROM solid_queue_failed_executions f
       WHERE f.created_at BETWEEN :lo AND :hi
+        AND (f.created_at, f.job_id) < (:at, :ai) AND (f.created_at, f.job_id) >= (:ut, :ui)",
+    key: "f.created_at AS k0, 0 AS k1, f.job_id AS k2", job: "f.job_id", at: "f.created_at",
+    error: "f.error", order: "f.created_at DESC, f.job_id DESC",
+    outer: "s.k0 DESC, s.k2 DESC");
+state_sql!(FAILED_PAGE_J, FAILED_COUNT_J,
+    body: "FROM solid_queue_failed_executions f CROSS JOIN solid_queue_jobs j ON j.id = f.job_id
+      WHERE f.created_at BETWEEN :lo AND :hi
         AND (f.created_at, f.job_id) < (:at, :ai) AND (f.created_at, f.job_id) >= (:ut, :ui)
-        AND (:queue IS NULL AND :class IS NULL OR EXISTS (SELECT 1 FROM solid_queue_jobs j
-              WHERE j.id = f.job_id AND (:queue IS NULL OR j.queue_name = :queue)
-                AND (:class IS NULL OR j.class_name = :class)))",
+        AND (:queue IS NULL OR j.queue_name = :queue) AND (:class IS NULL OR j.class_name = :class)",
     key: "f.created_at AS k0, 0 AS k1, f.job_id AS k2", job: "f.job_id", at: "f.created_at",
     error: "f.error", order: "f.created_at DESC, f.job_id DESC",
     outer: "s.k0 DESC, s.k2 DESC");
@@ -129,15 +153,21 @@ const FINISHED_EDGE: &str = "SELECT finished_at, 0, id FROM solid_queue_jobs
     AND (finished_at, id) < (:at, :ai)
   ORDER BY finished_at DESC, id DESC LIMIT 2 OFFSET :skip";
 
-/// The statements of `state`: page, count, edge.
-fn statements(state: JobState) -> (&'static str, &'static str, &'static str) {
-    match state {
-        JobState::Ready => (READY_PAGE, READY_COUNT, READY_EDGE),
-        JobState::Scheduled => (SCHEDULED_PAGE, SCHEDULED_COUNT, SCHEDULED_EDGE),
-        JobState::Claimed => (CLAIMED_PAGE, CLAIMED_COUNT, CLAIMED_EDGE),
-        JobState::Blocked => (BLOCKED_PAGE, BLOCKED_COUNT, BLOCKED_EDGE),
-        JobState::Failed => (FAILED_PAGE, FAILED_COUNT, FAILED_EDGE),
-        JobState::Finished => (FINISHED_PAGE, FINISHED_COUNT, FINISHED_EDGE),
+/// The statements of the walk of `w`: page, count, edge.
+fn statements(w: &Window) -> (&'static str, &'static str, &'static str) {
+    let joined = w.needs_job();
+    match (w.state, joined) {
+        (JobState::Ready, false) => (READY_PAGE, READY_COUNT, READY_EDGE),
+        (JobState::Ready, true) => (READY_PAGE_J, READY_COUNT_J, READY_EDGE),
+        (JobState::Scheduled, false) => (SCHEDULED_PAGE, SCHEDULED_COUNT, SCHEDULED_EDGE),
+        (JobState::Scheduled, true) => (SCHEDULED_PAGE_J, SCHEDULED_COUNT_J, SCHEDULED_EDGE),
+        (JobState::Claimed, false) => (CLAIMED_PAGE, CLAIMED_COUNT, CLAIMED_EDGE),
+        (JobState::Claimed, true) => (CLAIMED_PAGE_J, CLAIMED_COUNT_J, CLAIMED_EDGE),
+        (JobState::Blocked, false) => (BLOCKED_PAGE, BLOCKED_COUNT, BLOCKED_EDGE),
+        (JobState::Blocked, true) => (BLOCKED_PAGE_J, BLOCKED_COUNT_J, BLOCKED_EDGE),
+        (JobState::Failed, false) => (FAILED_PAGE, FAILED_COUNT, FAILED_EDGE),
+        (JobState::Failed, true) => (FAILED_PAGE_J, FAILED_COUNT_J, FAILED_EDGE),
+        (JobState::Finished, _) => (FINISHED_PAGE, FINISHED_COUNT, FINISHED_EDGE),
     }
 }
 
@@ -155,10 +185,6 @@ fn bind(stmt: &mut Statement<'_>, w: &Window, n: usize) -> Result<()> {
             ":ui" => Value::Integer(w.until[2]),
             ":lo" => Value::Integer(w.lo),
             ":hi" => Value::Integer(w.hi),
-            ":timed" => match (w.lo, w.hi) {
-                (i64::MIN, i64::MAX) => Value::Null,
-                _ => Value::Integer(1),
-            },
             ":queue" => text(&w.queue),
             ":class" => text(&w.class),
             ":n" | ":skip" => Value::Integer(n),
@@ -172,7 +198,7 @@ fn bind(stmt: &mut Statement<'_>, w: &Window, n: usize) -> Result<()> {
 /// The key of the row `budget` rows into the walk of `w` (from its start, any filter but
 /// the index's own range ignored), or `None` when no more than `budget` rows are left.
 pub(crate) fn edge(conn: &Connection, w: &Window, budget: usize) -> Result<Option<Key>> {
-    let mut stmt = conn.prepare_cached(statements(w.state).2)?;
+    let mut stmt = conn.prepare_cached(statements(w).2)?;
     bind(&mut stmt, w, budget.saturating_sub(1))?;
     let mut rows = stmt.raw_query();
     let Some(r) = rows.next()? else {
@@ -184,7 +210,7 @@ pub(crate) fn edge(conn: &Connection, w: &Window, budget: usize) -> Result<Optio
 
 /// The first `n` jobs of `w` in its order.
 pub(crate) fn page(conn: &Connection, w: &Window, n: usize) -> Result<Vec<Hit>> {
-    let mut stmt = conn.prepare_cached(statements(w.state).0)?;
+    let mut stmt = conn.prepare_cached(statements(w).0)?;
     bind(&mut stmt, w, n)?;
     let mut rows = stmt.raw_query();
     let mut hits = Vec::new();
@@ -213,7 +239,7 @@ pub(crate) fn page(conn: &Connection, w: &Window, n: usize) -> Result<Vec<Hit>> 
 
 /// How many jobs of `w` there are, counting at most `n`.
 pub(crate) fn count(conn: &Connection, w: &Window, n: usize) -> Result<u64> {
-    let mut stmt = conn.prepare_cached(statements(w.state).1)?;
+    let mut stmt = conn.prepare_cached(statements(w).1)?;
     bind(&mut stmt, w, n)?;
     let mut rows = stmt.raw_query();
     let n: i64 = match rows.next()? {
