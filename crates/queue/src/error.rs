@@ -31,6 +31,16 @@ pub enum Error {
         /// States the operation accepts.
         allowed: &'static str,
     },
+    /// A bulk operation does not apply to jobs in this state.
+    #[error("{operation} applies only to {allowed}, not to {state} jobs")]
+    StateNotAllowed {
+        /// The state asked for.
+        state: String,
+        /// What was asked.
+        operation: &'static str,
+        /// States the operation accepts.
+        allowed: &'static str,
+    },
     /// The job was not enqueued: its concurrency limit was reached and it discards on
     /// conflict.
     #[error("job discarded: concurrency limit reached for {key}")]
@@ -42,6 +52,9 @@ pub enum Error {
     /// logged); nothing of it was written.
     #[error("queue write failed; nothing was written")]
     WriteFailed,
+    /// A search cursor is malformed, or belongs to another state's search.
+    #[error(transparent)]
+    InvalidCursor(#[from] crate::search::CursorError),
     /// A queue name is empty or malformed.
     #[error("invalid queue name {0:?}: use letters, digits, '_', '-', '.' or ':' (at most 128)")]
     InvalidQueueName(String),

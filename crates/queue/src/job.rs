@@ -48,8 +48,9 @@ impl fmt::Display for JobId {
     }
 }
 
-/// Where a job is in its lifecycle: which execution row exists for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+/// Where a job is in its lifecycle: which execution row exists for it. Ordered as
+/// [`JobState::ALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
     /// Waiting for a worker.

@@ -28,9 +28,12 @@
 //!
 //! Talks to: [`trifecta_store`] only. Knows nothing of the app or the web layer.
 
+mod activity;
 pub mod builtin;
+mod bulk;
 mod coalesce;
 mod config;
+mod detail;
 mod dispatcher;
 mod enqueue;
 mod error;
@@ -42,6 +45,8 @@ mod registry;
 mod request;
 mod runtime;
 mod scheduler;
+mod search;
+mod seed;
 mod selector;
 mod store;
 mod worker;
@@ -51,6 +56,10 @@ use std::sync::{Arc, LazyLock, OnceLock};
 use tokio::sync::Notify;
 
 pub use config::{OnDeadProcess, QueueOptions, UnknownOnDeadProcess};
+pub use detail::{Attempt, JobDetail, ProcessRef};
+pub use search::{Count, Cursor, CursorError, JobFilter, JobPage, JobSummary, MAX_PAGE};
+#[doc(hidden)]
+pub use seed::BenchSeed;
 
 mod embedded {
     refinery::embed_migrations!("sql/sqlite");
@@ -128,6 +137,8 @@ struct Inner {
     local_worker: worker::LocalWorker,
     /// The queue's metric handles.
     metrics: JobMetrics,
+    /// Bumped after each admin change to the jobs ([`Queue::activity`]).
+    activity: activity::Activity,
 }
 
 /// The queue's metrics, looked up once when the handle is built: with a recorder installed
@@ -172,6 +183,7 @@ impl Queue {
                 wake: Notify::new(),
                 local_worker: worker::LocalWorker::default(),
                 metrics: JobMetrics::new(),
+                activity: activity::Activity::default(),
             }),
         }
     }

@@ -5,6 +5,7 @@ use super::Queue;
 use super::enqueue::validate_queue_name;
 use super::error::Result;
 use super::job::{JobId, JobState};
+use super::search::JobFilter;
 use super::selector::QueueSelector;
 use super::store::model::{ClaimedJob, DispatchReport, JobInfo, Stats};
 
@@ -51,24 +52,22 @@ impl Queue {
     /// [`super::Error::NotFound`], [`super::Error::WrongState`] when not failed, or
     /// database errors.
     pub async fn retry(&self, id: JobId) -> Result<()> {
-        self.retry_inner(Some(id.0)).await.map(|_| ())
+        let now = self.inner.clock.now();
+        self.store().retry(Some(id.0), now).await?;
+        self.notify_ready();
+        self.touch();
+        Ok(())
     }
 
     /// Retries every failed job, resetting each one's `executions` counter as
-    /// [`Queue::retry`] does; returns their ids.
+    /// [`Queue::retry`] does, in batches ([`Queue::retry_matching`] with no filter);
+    /// returns their ids in id order.
     ///
     /// # Errors
     /// Database errors.
     pub async fn retry_all(&self) -> Result<Vec<JobId>> {
-        self.retry_inner(None).await
-    }
-
-    async fn retry_inner(&self, id: Option<i64>) -> Result<Vec<JobId>> {
-        let now = self.inner.clock.now();
-        let ids = self.store().retry(id, now).await?;
-        if !ids.is_empty() {
-            self.notify_ready();
-        }
+        let mut ids = self.retry_matching_ids(&JobFilter::default()).await?;
+        ids.sort_unstable();
         Ok(ids)
     }
 
@@ -79,16 +78,22 @@ impl Queue {
     /// jobs, or database errors.
     pub async fn discard(&self, id: JobId) -> Result<()> {
         let now = self.inner.clock.now();
-        self.store().discard(Some(id.0), now).await.map(|_| ())
+        self.store().discard(Some(id.0), now).await?;
+        self.touch();
+        Ok(())
     }
 
-    /// Discards every failed job; returns their ids.
+    /// Discards every failed job, in batches ([`Queue::discard_matching`] with no filter);
+    /// returns their ids in id order.
     ///
     /// # Errors
     /// Database errors.
     pub async fn discard_all_failed(&self) -> Result<Vec<JobId>> {
-        let now = self.inner.clock.now();
-        self.store().discard(None, now).await
+        let mut ids = self
+            .discard_matching_ids(JobState::Failed, &JobFilter::default())
+            .await?;
+        ids.sort_unstable();
+        Ok(ids)
     }
 
     /// Pauses `queue`: its jobs are not claimed (scheduled ones still become ready).
@@ -100,7 +105,11 @@ impl Queue {
         validate_queue_name(queue)?;
         let queue = queue.to_owned();
         let now = self.inner.clock.now();
-        self.store().pause(queue, now).await
+        let paused = self.store().pause(queue, now).await?;
+        if paused {
+            self.touch();
+        }
+        Ok(paused)
     }
 
     /// Resumes `queue`. Returns false if it was not paused.
@@ -113,6 +122,7 @@ impl Queue {
         let resumed = self.store().resume(queue).await?;
         if resumed {
             self.notify_ready();
+            self.touch();
         }
         Ok(resumed)
     }

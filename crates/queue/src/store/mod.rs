@@ -10,8 +10,10 @@
 //! lock the rows they take with `FOR UPDATE SKIP LOCKED`, and commits that make jobs ready
 //! send `NOTIFY` ([`NOTIFY_CHANNEL`]) to wake the workers of other servers.
 
+mod dash;
 pub(crate) mod model;
 mod postgres;
+pub(crate) mod scan;
 mod sqlite;
 
 use trifecta_store::{Backend, Timestamp};

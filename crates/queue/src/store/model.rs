@@ -105,8 +105,8 @@ pub(crate) enum Outcome {
     Finished,
     /// Failed with a class in `discard_on`: finished without a failure record.
     Discarded,
-    /// Failed; run again at this time.
-    Retry(Timestamp),
+    /// Failed with this error (recorded as an attempt); run again at this time.
+    Retry(Timestamp, JobError),
     /// Failed for good.
     Failed(JobError),
 }
@@ -289,4 +289,10 @@ pub struct DispatchReport {
     pub dispatched: usize,
     /// Of those, made ready.
     pub ready: usize,
+}
+
+/// A stored error's JSON as a [`JobError`]; text that is not one becomes the message of an
+/// `UnknownError`, so a row written by another tool still shows.
+pub(crate) fn parse_error(json: &str) -> JobError {
+    serde_json::from_str(json).unwrap_or_else(|_| JobError::new("UnknownError", json))
 }

@@ -46,7 +46,7 @@ pub(super) async fn execute(s: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaph
             }
             Outcome::Finished => tracing::debug!(duration_ms, "job performed"),
             Outcome::Discarded => tracing::debug!(duration_ms, "job discarded"),
-            Outcome::Retry(_) => tracing::debug!(duration_ms, "job failed; retry scheduled"),
+            Outcome::Retry(..) => tracing::debug!(duration_ms, "job failed; retry scheduled"),
         }
     });
     complete(
@@ -105,7 +105,7 @@ async fn perform(s: &Shared, job: &ClaimedJob) -> Option<Outcome> {
         AfterFailure::Discard => Outcome::Discarded,
         AfterFailure::Retry(wait) => {
             tracing::info!(job_id = job.id, attempt = job.attempt, ?wait, error = %error, "job will be retried");
-            Outcome::Retry(s.queue.clock().now() + wait)
+            Outcome::Retry(s.queue.clock().now() + wait, error)
         }
         AfterFailure::Fail => Outcome::Failed(error),
     })
@@ -157,7 +157,7 @@ fn count_outcomes(s: &Shared, batch: &[Completion]) {
         match c.outcome {
             Outcome::Finished => finished += 1,
             Outcome::Failed(_) => failed += 1,
-            Outcome::Retry(_) => retried += 1,
+            Outcome::Retry(..) => retried += 1,
             Outcome::Discarded => discarded += 1,
         }
     }

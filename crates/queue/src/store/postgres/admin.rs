@@ -48,7 +48,11 @@ pub(in super::super) async fn stats(pg: &Pg) -> Result<Stats> {
     Ok(stats)
 }
 
-const SELECT_JOBS: &str = "SELECT * FROM (SELECT j.id, j.class_name, j.queue_name, j.priority,
+/// The jobs with their state, `$inner` applied to the job rows and `$outer` to the
+/// columns (`state`, …).
+macro_rules! select_jobs {
+    ($inner:literal, $outer:literal) => {
+        concat!("SELECT * FROM (SELECT j.id, j.class_name, j.queue_name, j.priority,
    j.arguments, j.executions, j.created_at, j.scheduled_at, j.finished_at,
    CASE WHEN j.finished_at IS NOT NULL THEN 'finished'
         WHEN f.job_id IS NOT NULL THEN 'failed'
@@ -59,9 +63,17 @@ const SELECT_JOBS: &str = "SELECT * FROM (SELECT j.id, j.class_name, j.queue_nam
         ELSE 'unknown' END AS state,
    f.error
   FROM solid_queue_jobs j LEFT JOIN solid_queue_failed_executions f ON f.job_id = j.id
-  WHERE ($1::bigint IS NULL OR j.id = $1) AND ($3::text IS NULL OR j.queue_name = $3)) x
- WHERE ($2::text IS NULL OR state = $2)
- ORDER BY id LIMIT $4";
+  WHERE ", $inner, ") x ", $outer)
+    };
+}
+
+const SELECT_JOBS: &str = select_jobs!(
+    "($1::bigint IS NULL OR j.id = $1) AND ($3::text IS NULL OR j.queue_name = $3)",
+    "WHERE ($2::text IS NULL OR state = $2) ORDER BY id LIMIT $4"
+);
+// One job by its id: a lookup even in a generic plan, where the filters above (an `OR` on
+// `id`) read every job.
+const SELECT_JOB: &str = select_jobs!("j.id = $1", "");
 
 /// Jobs matching the filters, oldest first.
 pub(in super::super) async fn list(
@@ -78,20 +90,25 @@ pub(in super::super) async fn list(
     Ok(jobs)
 }
 
-async fn list_in(
+/// [`list`] in the caller's transaction.
+pub(super) async fn list_in(
     tx: &Tx<'_>,
     id: Option<i64>,
     state: Option<JobState>,
     queue: Option<&str>,
     limit: usize,
 ) -> Result<Vec<JobInfo>> {
-    let rows = tx
-        .rows(
-            SELECT_JOBS,
-            &[&id, &state.map(JobState::as_str), &queue, &sql_limit(limit)],
-        )
-        .await?;
-    Ok(rows
+    let rows = match id {
+        Some(id) => tx.rows(SELECT_JOB, &[&id]).await?,
+        None => {
+            tx.rows(
+                SELECT_JOBS,
+                &[&id, &state.map(JobState::as_str), &queue, &sql_limit(limit)],
+            )
+            .await?
+        }
+    };
+    let jobs = rows
         .iter()
         .map(|r| {
             let error: Option<String> = r.get(10);
@@ -109,11 +126,14 @@ async fn list_in(
                 error: error.and_then(|e| serde_json::from_str(&e).ok()),
             }
         })
-        .collect())
+        .filter(|j: &JobInfo| state.is_none_or(|s| j.state == s))
+        .filter(|j| queue.is_none_or(|q| j.queue_name == q))
+        .collect();
+    Ok(jobs)
 }
 
 /// The state of job `id`, with its row locked against a concurrent retry or discard.
-async fn state_of(tx: &Tx<'_>, id: i64) -> Result<JobState> {
+pub(super) async fn state_of(tx: &Tx<'_>, id: i64) -> Result<JobState> {
     const LOCK: &str = "SELECT 1 FROM solid_queue_jobs WHERE id = $1 FOR UPDATE";
     if tx.opt(LOCK, &[&id]).await?.is_none() {
         return Err(Error::NotFound(JobId(id)));

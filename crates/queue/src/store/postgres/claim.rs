@@ -41,7 +41,7 @@ const CLAIM_ALL: &str = "WITH picked AS (
     INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
     SELECT job_id, $2, $3 FROM gone),
   bumped AS (
-    UPDATE solid_queue_jobs SET executions = executions + 1, updated_at = $3
+    UPDATE solid_queue_jobs SET executions = executions + 1, updated_at = $3, process_id = $2
      WHERE id = ANY(ARRAY(SELECT job_id FROM gone))
     RETURNING id, class_name, arguments, queue_name, executions, created_at,
               coalesce(scheduled_at, created_at) AS due, request_id)
@@ -186,7 +186,7 @@ const TAKE: &str = "WITH gone AS (
   held AS (
     INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
     SELECT job_id, $2, $3 FROM gone)
-  UPDATE solid_queue_jobs j SET executions = j.executions + 1, updated_at = $3
+  UPDATE solid_queue_jobs j SET executions = j.executions + 1, updated_at = $3, process_id = $2
    WHERE j.id = ANY(ARRAY(SELECT job_id FROM gone))
   RETURNING j.id, j.class_name, j.arguments, j.queue_name, j.executions, j.created_at,
             coalesce(j.scheduled_at, j.created_at), j.request_id";

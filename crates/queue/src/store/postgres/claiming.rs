@@ -45,9 +45,9 @@ const INSERT_CLAIMING: &str = "WITH input AS MATERIALIZED (
     SELECT i.*, EXISTS (SELECT 1 FROM chosen c WHERE c.job_id = i.id) AS claim FROM input i),
   jobs AS (
     INSERT INTO solid_queue_jobs (id, queue_name, class_name, arguments, priority,
-        scheduled_at, request_id, executions, created_at, updated_at)
+        scheduled_at, request_id, executions, process_id, created_at, updated_at)
     SELECT id, queue_name, class_name, arguments, priority, scheduled_at, request_id,
-           CASE WHEN claim THEN 1 ELSE 0 END, $7, $7
+           CASE WHEN claim THEN 1 ELSE 0 END, CASE WHEN claim THEN $9::int8 END, $7, $7
       FROM placed ORDER BY ord),
   ready AS (
     INSERT INTO solid_queue_ready_executions (job_id, queue_name, priority, created_at)
@@ -60,7 +60,7 @@ const INSERT_CLAIMING: &str = "WITH input AS MATERIALIZED (
     INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
     SELECT job_id, $9, $7 FROM chosen),
   bumped AS (
-    UPDATE solid_queue_jobs SET executions = executions + 1, updated_at = $7
+    UPDATE solid_queue_jobs SET executions = executions + 1, updated_at = $7, process_id = $9
      WHERE id = ANY(ARRAY(SELECT job_id FROM taken))
     RETURNING id, priority, class_name, arguments, queue_name, executions, created_at,
               coalesce(scheduled_at, created_at) AS due, request_id)

@@ -54,7 +54,8 @@ pub(in super::super) async fn finish_batch(
         }
         match &item.outcome {
             Outcome::Finished | Outcome::Discarded => {}
-            Outcome::Retry(at) => {
+            Outcome::Retry(at, error) => {
+                record_attempt(&tx, item.job_id, error, now).await?;
                 tx.exec(RESCHEDULE, &[&item.job_id, &at.0, &now.0]).await?;
                 if *at > now {
                     tx.exec(
@@ -139,7 +140,7 @@ async fn finish_done(
 const INSERT_FAILED: &str = "INSERT INTO solid_queue_failed_executions (job_id, error, created_at)
  VALUES ($1, $2, $3)";
 
-/// Records a failed execution with its error as JSON.
+/// Records a failed execution with its error as JSON, and the attempt that failed.
 pub(super) async fn insert_failed(
     tx: &Tx<'_>,
     job_id: i64,
@@ -148,5 +149,19 @@ pub(super) async fn insert_failed(
 ) -> Result<()> {
     let json = serde_json::to_string(error)?;
     tx.exec(INSERT_FAILED, &[&job_id, &json, &now.0]).await?;
+    tx.exec(INSERT_ATTEMPT, &[&job_id, &json, &now.0]).await?;
+    Ok(())
+}
+
+// The attempt number and the process come from the job row: the claim counted the
+// attempt and named its process there.
+const INSERT_ATTEMPT: &str = "INSERT INTO trifecta_job_attempts
+   (job_id, attempt, error, process_id, created_at)
+ SELECT id, executions, $2, process_id, $3 FROM solid_queue_jobs WHERE id = $1";
+
+/// Records a failed attempt of job `job_id` that will be retried.
+async fn record_attempt(tx: &Tx<'_>, job_id: i64, error: &JobError, now: Timestamp) -> Result<()> {
+    let json = serde_json::to_string(error)?;
+    tx.exec(INSERT_ATTEMPT, &[&job_id, &json, &now.0]).await?;
     Ok(())
 }

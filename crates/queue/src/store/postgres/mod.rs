@@ -20,8 +20,10 @@
 //! Deadlocks between transactions that lock several semaphore rows are retried ([`retry`]).
 
 pub(super) mod admin;
+pub(super) mod bulk;
 pub(super) mod claim;
 mod claiming;
+pub(super) mod detail;
 mod dispatch;
 pub(super) mod enqueue;
 pub(super) mod finish;
@@ -29,6 +31,8 @@ pub(super) mod group;
 pub(super) mod process;
 pub(super) mod recurring;
 pub(super) mod schedule;
+pub(super) mod search;
+pub(super) mod seed;
 pub(super) mod semaphore;
 
 use std::future::Future;
@@ -103,6 +107,22 @@ impl<'c> Tx<'c> {
     /// Every row `sql` returns.
     pub(super) async fn rows(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
         let stmt = self.prepare(sql).await?;
+        self.run(self.conn.query(&stmt, params)).await
+    }
+
+    /// Every row `sql` returns, its parameters of `types` (so a statement may leave some
+    /// of them unused).
+    pub(super) async fn rows_typed(
+        &self,
+        sql: &str,
+        types: &[tokio_postgres::types::Type],
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>> {
+        let stmt = self
+            .conn
+            .prepare_typed_cached(sql, types)
+            .await
+            .map_err(|e| self.err(e))?;
         self.run(self.conn.query(&stmt, params)).await
     }
 

@@ -49,7 +49,10 @@ pub(crate) fn stats(conn: &Connection) -> Result<Stats> {
     Ok(stats)
 }
 
-const SELECT_JOBS: &str = "SELECT * FROM (SELECT j.id, j.class_name, j.queue_name, j.priority,
+/// The jobs with their state, `$filter` applied to the columns (`id`, `state`, …).
+macro_rules! select_jobs {
+    ($filter:literal) => {
+        concat!("SELECT * FROM (SELECT j.id, j.class_name, j.queue_name, j.priority,
    j.arguments, j.executions, j.created_at, j.scheduled_at, j.finished_at,
    CASE WHEN j.finished_at IS NOT NULL THEN 'finished'
         WHEN f.job_id IS NOT NULL THEN 'failed'
@@ -60,8 +63,16 @@ const SELECT_JOBS: &str = "SELECT * FROM (SELECT j.id, j.class_name, j.queue_nam
         ELSE 'unknown' END AS state,
    f.error
   FROM solid_queue_jobs j LEFT JOIN solid_queue_failed_executions f ON f.job_id = j.id)
- WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR queue_name = ?3)
- ORDER BY id LIMIT ?4";
+ WHERE ", $filter)
+    };
+}
+
+const SELECT_JOBS: &str = select_jobs!(
+    "(?1 IS NULL OR id = ?1) AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR queue_name = ?3)
+ ORDER BY id LIMIT ?4"
+);
+// One job by its id: a lookup, where the filters above (an `OR` on `id`) read every job.
+const SELECT_JOB: &str = select_jobs!("id = ?1");
 
 /// Jobs matching the filters, oldest first.
 pub(crate) fn list(
@@ -71,31 +82,46 @@ pub(crate) fn list(
     queue: Option<&str>,
     limit: usize,
 ) -> Result<Vec<JobInfo>> {
+    if let Some(id) = id {
+        let job = conn
+            .prepare_cached(SELECT_JOB)?
+            .query_row([id], job_row)
+            .optional()?;
+        return Ok(job
+            .filter(|j| state.is_none_or(|s| j.state == s))
+            .filter(|j| queue.is_none_or(|q| j.queue_name == q))
+            .into_iter()
+            .collect());
+    }
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(SELECT_JOBS)?;
     let rows = stmt.query_map(
         params![id, state.map(JobState::as_str), queue, limit],
-        |r| {
-            let error: Option<String> = r.get(10)?;
-            Ok(JobInfo {
-                id: JobId(r.get(0)?),
-                class_name: r.get(1)?,
-                queue_name: r.get(2)?,
-                priority: r.get(3)?,
-                arguments: r.get(4)?,
-                executions: r.get(5)?,
-                created_at: r.get(6)?,
-                scheduled_at: r.get(7)?,
-                finished_at: r.get(8)?,
-                state: parse_state(&r.get::<_, String>(9)?),
-                error: error.and_then(|e| serde_json::from_str(&e).ok()),
-            })
-        },
+        job_row,
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn state_of(conn: &Connection, id: i64) -> Result<JobState> {
+/// A row of [`SELECT_JOBS`] or [`SELECT_JOB`].
+fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobInfo> {
+    let error: Option<String> = r.get(10)?;
+    Ok(JobInfo {
+        id: JobId(r.get(0)?),
+        class_name: r.get(1)?,
+        queue_name: r.get(2)?,
+        priority: r.get(3)?,
+        arguments: r.get(4)?,
+        executions: r.get(5)?,
+        created_at: r.get(6)?,
+        scheduled_at: r.get(7)?,
+        finished_at: r.get(8)?,
+        state: parse_state(&r.get::<_, String>(9)?),
+        error: error.and_then(|e| serde_json::from_str(&e).ok()),
+    })
+}
+
+/// The state of job `id`.
+pub(crate) fn state_of(conn: &Connection, id: i64) -> Result<JobState> {
     list(conn, Some(id), None, None, 1)?
         .pop()
         .map(|j| j.state)

@@ -47,7 +47,8 @@ pub(crate) fn takes_new(conn: &Connection, selector: &QueueSelector, queue: &str
 const CLAIM_ONE: &str =
     "INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
  VALUES (?1, ?2, ?3)";
-const BUMP_ONE: &str = "UPDATE solid_queue_jobs SET executions = executions + 1, updated_at = ?2
+const BUMP_ONE: &str = "UPDATE solid_queue_jobs
+  SET executions = executions + 1, updated_at = ?2, process_id = ?3
   WHERE id = ?1
   RETURNING id, class_name, arguments, queue_name, executions, created_at,
             coalesce(scheduled_at, created_at), request_id";
@@ -64,7 +65,7 @@ pub(crate) fn claim_new(
         .execute(params![id, process_id, now])?;
     Ok(conn
         .prepare_cached(BUMP_ONE)?
-        .query_row(params![id, now], claimed_row)?)
+        .query_row(params![id, now, process_id], claimed_row)?)
 }
 
 /// What a claim would take.
@@ -166,7 +167,8 @@ const DELETE_READY: &str =
 const INSERT_CLAIMED: &str =
     "INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
  SELECT value, ?2, ?3 FROM json_each(?1)";
-const BUMP: &str = "UPDATE solid_queue_jobs SET executions = executions + 1, updated_at = ?2
+const BUMP: &str = "UPDATE solid_queue_jobs
+  SET executions = executions + 1, updated_at = ?2, process_id = ?3
   WHERE id IN (SELECT value FROM json_each(?1))
   RETURNING id, class_name, arguments, queue_name, executions, created_at,
             coalesce(scheduled_at, created_at), request_id";
@@ -188,7 +190,7 @@ fn take(
         .execute(params![job_ids, process_id, now])?;
     let mut claimed: Vec<ClaimedJob> = conn
         .prepare_cached(BUMP)?
-        .query_map(params![job_ids, now], claimed_row)?
+        .query_map(params![job_ids, now, process_id], claimed_row)?
         .collect::<rusqlite::Result<_>>()?;
     // RETURNING order is unspecified; callers get queue, priority, age order.
     let position = |id: i64| rows.iter().position(|r| r.1 == id).unwrap_or(usize::MAX);

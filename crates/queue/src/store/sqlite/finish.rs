@@ -69,7 +69,8 @@ pub(crate) fn finish_batch(
         }
         match &item.outcome {
             Outcome::Finished | Outcome::Discarded => {}
-            Outcome::Retry(at) => {
+            Outcome::Retry(at, error) => {
+                record_attempt(conn, item.job_id, error, now)?;
                 conn.prepare_cached(RESCHEDULE)?
                     .execute(params![item.job_id, at, now])?;
                 if *at > now {
@@ -130,7 +131,7 @@ fn finish_done(
 const INSERT_FAILED: &str = "INSERT INTO solid_queue_failed_executions (job_id, error, created_at)
  VALUES (?1, ?2, ?3)";
 
-/// Records a failed execution with its error as JSON.
+/// Records a failed execution with its error as JSON, and the attempt that failed.
 pub(crate) fn insert_failed(
     conn: &Connection,
     job_id: i64,
@@ -139,6 +140,22 @@ pub(crate) fn insert_failed(
 ) -> Result<()> {
     let json = serde_json::to_string(error)?;
     conn.prepare_cached(INSERT_FAILED)?
+        .execute(params![job_id, &json, now])?;
+    conn.prepare_cached(INSERT_ATTEMPT)?
+        .execute(params![job_id, json, now])?;
+    Ok(())
+}
+
+// The attempt number and the process come from the job row: the claim counted the
+// attempt and named its process there.
+const INSERT_ATTEMPT: &str = "INSERT INTO trifecta_job_attempts
+   (job_id, attempt, error, process_id, created_at)
+ SELECT id, executions, ?2, process_id, ?3 FROM solid_queue_jobs WHERE id = ?1";
+
+/// Records a failed attempt of job `job_id` that will be retried.
+fn record_attempt(conn: &Connection, job_id: i64, error: &JobError, now: Timestamp) -> Result<()> {
+    let json = serde_json::to_string(error)?;
+    conn.prepare_cached(INSERT_ATTEMPT)?
         .execute(params![job_id, json, now])?;
     Ok(())
 }

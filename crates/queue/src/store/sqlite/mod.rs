@@ -3,12 +3,16 @@
 //! the group-commit [`writer`]; the async side is the store seam in the parent module.
 
 pub(crate) mod admin;
+pub(crate) mod bulk;
 pub(crate) mod claim;
+pub(crate) mod detail;
 pub(crate) mod enqueue;
 pub(crate) mod finish;
 pub(crate) mod process;
 pub(crate) mod recurring;
 pub(crate) mod schedule;
+pub(crate) mod search;
+pub(crate) mod seed;
 pub(crate) mod semaphore;
 pub(crate) mod writer;
 
