@@ -22,6 +22,11 @@
 //!   `(task_key, run_at)`.
 //! - the process registry: heartbeats, pruning of dead processes and recovery of their
 //!   claimed jobs.
+//! - the operations dashboard's views (`ops`): queues ([`Queue::queues`]), processes with
+//!   their running jobs ([`Queue::process_details`]), recurring tasks
+//!   ([`Queue::recurring_tasks`], [`Queue::run_task_now`]), and minute statistics
+//!   ([`Queue::minutes`]) that each server counts in memory and its [`MinuteFlusher`] adds
+//!   to a shared table (`tally`).
 //!
 //! The tables live behind one store seam (`store`: `store/sqlite/` and `store/postgres/`);
 //! everything above it is the same on both backends.
@@ -36,6 +41,7 @@ mod enqueue;
 mod error;
 mod job;
 mod manage;
+mod ops;
 mod process;
 mod recurring;
 mod registry;
@@ -44,6 +50,7 @@ mod runtime;
 mod scheduler;
 mod selector;
 mod store;
+mod tally;
 mod worker;
 
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -103,6 +110,8 @@ pub use runtime::{QueueSetup, Runtime};
 pub use scheduler::Scheduler;
 pub use selector::{Pattern, QueueSelector};
 pub use store::model::{ClaimedJob, DispatchReport, JobInfo, ProcessRow, PruneReport, Stats};
+pub use store::views::{Minute, ProcessDetail, QueueSummary, RunningJob, TaskSummary};
+pub use tally::{FLUSH_INTERVAL, MINUTES_KEPT, MinuteFlusher};
 pub use worker::Worker;
 
 use trifecta_store::WakeMode;
@@ -128,6 +137,8 @@ struct Inner {
     local_worker: worker::LocalWorker,
     /// The queue's metric handles.
     metrics: JobMetrics,
+    /// Per-queue counters for the minute statistics, and the activity number.
+    tally: tally::Tally,
 }
 
 /// The queue's metrics, looked up once when the handle is built: with a recorder installed
@@ -172,6 +183,7 @@ impl Queue {
                 wake: Notify::new(),
                 local_worker: worker::LocalWorker::default(),
                 metrics: JobMetrics::new(),
+                tally: tally::Tally::default(),
             }),
         }
     }

@@ -11,8 +11,10 @@
 //! send `NOTIFY` ([`NOTIFY_CHANNEL`]) to wake the workers of other servers.
 
 pub(crate) mod model;
+mod ops;
 mod postgres;
 mod sqlite;
+pub(crate) mod views;
 
 use trifecta_store::{Backend, Timestamp};
 
