@@ -280,3 +280,43 @@ impl MinuteFlusher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Outcome, Tally};
+
+    #[test]
+    fn takes_reset_the_counters_and_a_failed_flush_puts_them_back() {
+        let tally = Tally::default();
+        let cs = tally.queues_of(["a", "a", "b"].into_iter());
+        assert!(
+            std::sync::Arc::ptr_eq(&cs[0], &cs[1]),
+            "a run of one name shares"
+        );
+        for c in &cs {
+            tally.enqueued(c, 1);
+        }
+        cs[2].started(Duration::from_millis(3));
+        cs[2].started(Duration::from_millis(1));
+        tally.outcome(&cs[2], &Outcome::Finished);
+        assert_eq!(tally.activity.load(std::sync::atomic::Ordering::Relaxed), 4);
+        drop(cs);
+
+        let mut taken = tally.take();
+        taken.sort_by(|x, y| x.queue_name.cmp(&y.queue_name));
+        assert_eq!(taken.len(), 2);
+        assert_eq!((taken[0].queue_name.as_str(), taken[0].enqueued), ("a", 2));
+        let b = &taken[1];
+        assert_eq!((b.enqueued, b.finished, b.delay_count), (1, 1, 2));
+        assert_eq!((b.delay_sum_us, b.delay_max_us), (4_000, 3_000));
+        assert!(tally.take().is_empty(), "taken once");
+        assert!(tally.queues.read().is_empty(), "idle queues leave the map");
+
+        tally.restore(&taken);
+        let mut again = tally.take();
+        again.sort_by(|x, y| x.queue_name.cmp(&y.queue_name));
+        assert_eq!(again, taken);
+    }
+}

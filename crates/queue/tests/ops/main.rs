@@ -3,6 +3,7 @@
 //! recurring tasks with their last and next runs ([`views`]), and the minute statistics
 //! the servers write ([`minutes`]).
 
+mod bench;
 mod minutes;
 mod views;
 
