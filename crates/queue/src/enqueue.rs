@@ -148,6 +148,9 @@ impl Queue {
             process_id: s.process_id(),
             slots: s.len(),
         });
+        let counters = self
+            .tally()
+            .queues_of(jobs.iter().map(|j| j.queue_name.as_str()));
         let written = self.store().write_jobs(jobs, now, claim_for).await?;
         let ready = written
             .placed
@@ -159,6 +162,14 @@ impl Queue {
             .filter(|(_, p)| *p != Placed::Dispatched(Dispatched::Discarded))
             .count();
         self.inner.metrics.enqueued.increment(enqueued as u64);
+        for ((_, placed), c) in written.placed.iter().zip(&counters) {
+            if matches!(
+                placed,
+                Placed::Dispatched(Dispatched::Ready | Dispatched::Blocked) | Placed::Scheduled
+            ) {
+                self.tally().enqueued(c, 1);
+            }
+        }
         if let Some(slots) = slots {
             slots.start(written.claimed);
         }

@@ -66,6 +66,9 @@ pub enum Error {
         /// What is wrong, in one line.
         reason: String,
     },
+    /// No recurring task has this key (or its row names no job class to run).
+    #[error("no recurring task {0:?}")]
+    UnknownTask(String),
 }
 
 impl From<rusqlite::Error> for Error {

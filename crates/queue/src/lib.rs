@@ -22,13 +22,17 @@
 //!   `(task_key, run_at)`.
 //! - the process registry: heartbeats, pruning of dead processes and recovery of their
 //!   claimed jobs.
+//! - the operations dashboard's views (`ops`): queues ([`Queue::queues`]), processes with
+//!   their running jobs ([`Queue::process_details`]), recurring tasks
+//!   ([`Queue::recurring_tasks`], [`Queue::run_task_now`]), and minute statistics
+//!   ([`Queue::minutes`]) that each server counts in memory and its [`MinuteFlusher`] adds
+//!   to a shared table (`tally`).
 //!
 //! The tables live behind one store seam (`store`: `store/sqlite/` and `store/postgres/`);
 //! everything above it is the same on both backends.
 //!
 //! Talks to: [`trifecta_store`] only. Knows nothing of the app or the web layer.
 
-mod activity;
 pub mod builtin;
 mod bulk;
 mod coalesce;
@@ -39,6 +43,7 @@ mod enqueue;
 mod error;
 mod job;
 mod manage;
+mod ops;
 mod process;
 mod recurring;
 mod registry;
@@ -49,6 +54,7 @@ mod search;
 mod seed;
 mod selector;
 mod store;
+mod tally;
 mod worker;
 
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -112,6 +118,8 @@ pub use runtime::{QueueSetup, Runtime};
 pub use scheduler::Scheduler;
 pub use selector::{Pattern, QueueSelector};
 pub use store::model::{ClaimedJob, DispatchReport, JobInfo, ProcessRow, PruneReport, Stats};
+pub use store::views::{Minute, ProcessDetail, QueueSummary, RunningJob, TaskSummary};
+pub use tally::{FLUSH_INTERVAL, MINUTES_KEPT, MinuteFlusher};
 pub use worker::Worker;
 
 use trifecta_store::WakeMode;
@@ -137,8 +145,8 @@ struct Inner {
     local_worker: worker::LocalWorker,
     /// The queue's metric handles.
     metrics: JobMetrics,
-    /// Bumped after each admin change to the jobs ([`Queue::activity`]).
-    activity: activity::Activity,
+    /// Per-queue counters for the minute statistics, and the activity number.
+    tally: tally::Tally,
 }
 
 /// The queue's metrics, looked up once when the handle is built: with a recorder installed
@@ -183,7 +191,7 @@ impl Queue {
                 wake: Notify::new(),
                 local_worker: worker::LocalWorker::default(),
                 metrics: JobMetrics::new(),
-                activity: activity::Activity::default(),
+                tally: tally::Tally::default(),
             }),
         }
     }

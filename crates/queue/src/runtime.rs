@@ -1,8 +1,8 @@
 //! Setting a queue up and starting its actors in a server: [`QueueSetup`] collects the job
 //! handlers and code-defined recurring tasks, then [`QueueSetup::start`] consumes it, registers
 //! the process, recovers what dead processes left behind, and runs worker, dispatcher,
-//! scheduler and heartbeat until the token is cancelled, deregistering (releasing unfinished
-//! claims) on the way out.
+//! scheduler, heartbeat and the minute-statistics flusher until the token is cancelled,
+//! deregistering (releasing unfinished claims) on the way out.
 
 use std::future::Future;
 use std::path::Path;
@@ -19,6 +19,7 @@ use super::recurring::{RecurringTask, load_schedule};
 use super::registry::Registry;
 use super::scheduler::Scheduler;
 use super::selector::QueueSelector;
+use super::tally::MinuteFlusher;
 use super::worker::Worker;
 use super::{Queue, QueueOptions};
 use trifecta_store::{Backend, Clock, WakeMode};
@@ -34,6 +35,8 @@ pub struct Runtime {
     pub dispatcher: Dispatcher,
     /// The scheduler (absent without a recurring schedule).
     pub scheduler: Option<Scheduler>,
+    /// The writer of this process's minute statistics (node: the process id).
+    pub flusher: MinuteFlusher,
 }
 
 /// A queue being set up. Its [`Queue`] handle can enqueue at once; job handlers and
@@ -138,7 +141,7 @@ impl Queue {
     ) -> Result<Runtime> {
         let settings = self.settings().clone();
         let mut tasks = match &settings.recurring_schedule {
-            Some(path) => self.recurring_tasks(path, env)?,
+            Some(path) => self.schedule_file_tasks(path, env)?,
             None => Vec::new(),
         };
         tasks.extend(self.added_tasks(added)?);
@@ -157,11 +160,13 @@ impl Queue {
         };
         let dispatcher = Dispatcher::new(self);
         let scheduler = (!tasks.is_empty()).then(|| Scheduler::new(self, tasks));
+        let flusher = MinuteFlusher::new(self, process.id);
         let runtime = Runtime {
             process,
             worker,
             dispatcher,
             scheduler,
+            flusher,
         };
         if let Some(worker) = &runtime.worker {
             worker.offer_slots();
@@ -211,7 +216,7 @@ impl Queue {
 
     /// The schedule file's tasks for `env`, each checked against the registry: its job is
     /// registered and its arguments deserialize into the job type.
-    fn recurring_tasks(&self, path: &Path, env: &str) -> Result<Vec<RecurringTask>> {
+    fn schedule_file_tasks(&self, path: &Path, env: &str) -> Result<Vec<RecurringTask>> {
         let tasks = load_schedule(path, env)?;
         let fail = |reason: String| Error::Recurring {
             path: path.to_path_buf(),
@@ -253,16 +258,24 @@ async fn supervise(queue: Queue, rt: Runtime, token: CancellationToken) {
         .scheduler
         .clone()
         .map(|s| tokio::spawn(s.run(token.clone())));
+    let flusher = tokio::spawn(rt.flusher.clone().run(token.clone()));
     heartbeat(&queue, &rt.process, &token).await;
     if let Some(w) = worker
         && let Err(err) = w.await
     {
         tracing::error!(cause = %err, "worker task failed");
     }
-    for t in [Some(dispatcher), scheduler].into_iter().flatten() {
+    for t in [Some(dispatcher), scheduler, Some(flusher)]
+        .into_iter()
+        .flatten()
+    {
         if let Err(err) = t.await {
             tracing::error!(cause = %err, "queue task failed");
         }
+    }
+    // The last counts, once the worker's running jobs have ended.
+    if let Err(err) = rt.flusher.run_once().await {
+        tracing::warn!(cause = %err, "cannot write queue minute statistics at shutdown");
     }
     if let Err(err) = rt.process.deregister().await {
         tracing::warn!(cause = %err, "cannot deregister queue process; it will be pruned");

@@ -83,6 +83,7 @@ impl Scheduler {
                 Some(run_at),
             )?;
             let key = task.key.clone();
+            let counters = self.queue.tally().queue(&job.queue_name);
             let id = self
                 .queue
                 .store()
@@ -90,6 +91,7 @@ impl Scheduler {
                 .await?;
             if let Some(id) = id {
                 tracing::info!(task = %task.key, job_id = id, run_at = %run_at.to_rfc3339(), "recurring task enqueued");
+                self.queue.tally().enqueued(&counters, 1);
                 created.push(JobId(id));
             }
             self.next.lock()[i] = task.schedule.next_after(now.max(run_at));

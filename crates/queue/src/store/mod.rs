@@ -12,9 +12,11 @@
 
 mod dash;
 pub(crate) mod model;
+mod ops;
 mod postgres;
 pub(crate) mod scan;
 mod sqlite;
+pub(crate) mod views;
 
 use trifecta_store::{Backend, Timestamp};
 

@@ -28,7 +28,10 @@ pub(super) async fn execute(s: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaph
     }
     let due = job.scheduled_at.max(job.created_at);
     let metrics = &s.queue.inner.metrics;
-    metrics.start_delay.record(s.queue.clock().now().since(due));
+    let wait = s.queue.clock().now().since(due);
+    metrics.start_delay.record(wait);
+    let counters = s.queue.tally().queue(&job.queue_name);
+    counters.started(wait);
     metrics.busy.increment(1.0);
     let started = std::time::Instant::now();
     let outcome = perform(&s, &job).instrument(span.clone()).await;
@@ -49,6 +52,7 @@ pub(super) async fn execute(s: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaph
             Outcome::Retry(..) => tracing::debug!(duration_ms, "job failed; retry scheduled"),
         }
     });
+    s.queue.tally().outcome(&counters, &outcome);
     complete(
         &s,
         Completion {

@@ -28,12 +28,14 @@ mod dispatch;
 pub(super) mod enqueue;
 pub(super) mod finish;
 pub(super) mod group;
+pub(super) mod minutes;
 pub(super) mod process;
 pub(super) mod recurring;
 pub(super) mod schedule;
 pub(super) mod search;
 pub(super) mod seed;
 pub(super) mod semaphore;
+pub(super) mod views;
 
 use std::future::Future;
 

@@ -93,7 +93,7 @@ pub(in super::super) async fn list(pg: &Pg) -> Result<Vec<ProcessRow>> {
     Ok(rows)
 }
 
-async fn list_in(tx: &Tx<'_>) -> Result<Vec<ProcessRow>> {
+pub(super) async fn list_in(tx: &Tx<'_>) -> Result<Vec<ProcessRow>> {
     Ok(tx
         .rows(LIST, &[])
         .await?

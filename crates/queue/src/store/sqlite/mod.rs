@@ -8,12 +8,14 @@ pub(crate) mod claim;
 pub(crate) mod detail;
 pub(crate) mod enqueue;
 pub(crate) mod finish;
+pub(crate) mod minutes;
 pub(crate) mod process;
 pub(crate) mod recurring;
 pub(crate) mod schedule;
 pub(crate) mod search;
 pub(crate) mod seed;
 pub(crate) mod semaphore;
+pub(crate) mod views;
 pub(crate) mod writer;
 
 use rusqlite::{Connection, OptionalExtension, params};
