@@ -120,11 +120,14 @@ function JobRow({ job, state, ask, sending }) {
           </code>
         )}
       </td>
-      <td>{job.queue_name}</td>
-      <td className="nowrap">
+      <td className="job-queue">{job.queue_name}</td>
+      <td className="job-time nowrap">
         <Ago at={job.at} />
       </td>
-      <td className="num">{formatNumber(job.executions)}</td>
+      <td className="job-runs num">
+        {formatNumber(job.executions)}
+        <span className="unit"> {job.executions === 1 ? 'run' : 'runs'}</span>
+      </td>
       {actions.length > 0 && (
         <td className="actions-cell">
           {actions.map((action) => (
@@ -154,7 +157,7 @@ function BulkActions({ state, count, filter, ask, sending }) {
   const data = { ...{ queue: null, class: null, from: null, to: null }, ...activeFilter(filter) }
   return (
     <div className="bulk-actions" data-testid="bulk-actions">
-      <span className="muted small">{scope ? `${what} match` : `${what} in all`}</span>
+      <span className="muted small">{scope ? `${what} match` : `${what} ${STATE_LABELS[state].toLowerCase()}`}</span>
       {actions.includes('retry') && (
         <button
           type="button"

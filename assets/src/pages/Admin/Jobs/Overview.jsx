@@ -48,8 +48,8 @@ function QueuesTable({ queues, ask, sending }) {
           <tr>
             <th>Queue</th>
             <th className="num">Ready</th>
-            <th className="num">In progress</th>
-            <th className="num">Scheduled</th>
+            <th className="num wide-only">In progress</th>
+            <th className="num wide-only">Scheduled</th>
             <th className="num" title="How long the oldest ready job has waited">
               Latency
             </th>
@@ -69,10 +69,14 @@ function QueuesTable({ queues, ask, sending }) {
                   </span>
                 )}
               </td>
-              <td className="num">{formatNumber(q.ready)}</td>
-              <td className="num">{formatNumber(q.in_progress)}</td>
-              <td className="num">{formatNumber(q.scheduled)}</td>
-              <td className={q.latency_ms != null && q.latency_ms >= SLOW_MS ? 'num slow' : 'num'}>
+              <td className="num q-ready">
+                {formatNumber(q.ready)}
+                <span className="unit"> ready</span>
+              </td>
+              <td className="num wide-only">{formatNumber(q.in_progress)}</td>
+              <td className="num wide-only">{formatNumber(q.scheduled)}</td>
+              <td className={q.latency_ms != null && q.latency_ms >= SLOW_MS ? 'num q-latency slow' : 'num q-latency'}>
+                <span className="unit">latency </span>
                 {q.latency_ms == null ? <span className="muted">—</span> : formatDuration(q.latency_ms)}
               </td>
               <td className="actions-cell">

@@ -24,7 +24,7 @@ function Process({ p }) {
         <span>
           {p.hostname} · pid {p.pid}
         </span>
-        <span>
+        <span className={p.stale ? 'danger' : undefined} data-testid="heartbeat">
           heartbeat <Duration ms={p.heartbeat_age_ms} /> ago
         </span>
         <span>

@@ -51,10 +51,10 @@ export default function JobsRecurring({ tasks }) {
                     <span className="mono">{t.key}</span>
                     {t.description && <span className="muted small block">{t.description}</span>}
                   </td>
-                  <td>
+                  <td className="task-schedule">
                     <code className="schedule">{t.schedule}</code>
                   </td>
-                  <td>
+                  <td className="task-job">
                     <span className="job-class">{t.class_name ?? '—'}</span>
                     <span className="muted small block">
                       {t.queue_name ?? 'default queue'}
@@ -66,7 +66,8 @@ export default function JobsRecurring({ tasks }) {
                       </code>
                     )}
                   </td>
-                  <td className="nowrap">
+                  <td className="task-last nowrap">
+                    <span className="unit">Last </span>
                     {t.last_run_at ? (
                       <>
                         <Ago at={t.last_run_at} />
@@ -80,7 +81,8 @@ export default function JobsRecurring({ tasks }) {
                       <span className="muted">never</span>
                     )}
                   </td>
-                  <td className="nowrap">
+                  <td className="task-next nowrap">
+                    <span className="unit">Next </span>
                     <Ago at={t.next_run_at} />
                     {t.next_run_at && <span className="muted small block">{formatExact(t.next_run_at)}</span>}
                   </td>

@@ -203,8 +203,8 @@ export default function JobsShow({ job, actions }) {
         </p>
       ) : (
         <ol className="attempts" data-testid="attempts">
-          {attempts.map((a) => (
-            <Attempt key={a.number} attempt={a} open={false} />
+          {attempts.map((a, i) => (
+            <Attempt key={a.number} attempt={a} open={i === 0} />
           ))}
         </ol>
       )}
