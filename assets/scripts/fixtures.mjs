@@ -79,7 +79,7 @@ try {
   for (const fixture of fixtures) {
     if (only.length && !only.includes(fixture.name)) continue
     const { default: Page } = await load(`src/pages/${fixture.component}.jsx`)
-    const page = { component: fixture.component, url: fixture.url, props: { ...fixture.props, auth: { user }, flash: fixture.flash ?? {} } }
+    const page = { component: fixture.component, url: fixture.url, flash: fixture.flash ?? {}, props: { ...fixture.props, auth: { user } } }
     globalThis.__fixture = { page, status: fixture.status }
     const children = [createElement(Page, { key: 'page', ...page.props })]
     if (fixture.confirm) children.push(createElement(ConfirmPanel, { key: 'confirm', request: fixture.confirm, sending: false, onConfirm() {}, onCancel() {} }))

@@ -59,7 +59,7 @@ export default function Chart({ name, title, unit, minutes, series, kind = 'line
             role="img"
             aria-label={summary}
           >
-            {[0, 50, 100].map((y) => (
+            {(any ? [0, 50, 100] : [100]).map((y) => (
               <line key={y} className="chart-grid" x1="0" x2={Math.max(n, 1)} y1={y} y2={y} vectorEffect="non-scaling-stroke" />
             ))}
             {any && kind === 'bars' &&

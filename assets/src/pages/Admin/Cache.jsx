@@ -19,9 +19,12 @@ function Usage({ label, value, max, format, testid }) {
         {max ? <span className="muted small"> of {format(max)}</span> : <span className="muted small"> · no limit</span>}
       </dd>
       {max ? (
+        <>
         <meter className="meter" min="0" max={max} value={Math.min(value, max)} low={max * 0.8} high={max * 0.95} optimum={0} aria-label={`${label}: ${formatPercent(ratio)} of the limit`}>
           {formatPercent(ratio)}
         </meter>
+        <p className="muted small">{formatPercent(ratio)} of the limit</p>
+        </>
       ) : null}
     </div>
   )
