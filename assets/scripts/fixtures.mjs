@@ -66,6 +66,21 @@ fixtures.push({
   confirm: { question: 'Retry 120 jobs matching queue=webhooks?', detail: 'They go back to their queues as ready.', confirmLabel: 'Retry 120 jobs' },
 })
 
+// The existing admin page, to see it with the admin bar.
+const owner = { name: 'Ann Admin', email_address: 'ann@example.com' }
+fixtures.push({
+  name: 'admin-accounts',
+  component: 'Admin/Accounts',
+  url: '/admin/accounts',
+  props: {
+    accounts: [
+      { id: 1, name: 'Ann Admin', account_type: 'personal', owner, members_count: 1, created_at: new Date(now - 86_400_000).toISOString() },
+      { id: 2, name: 'Operations', account_type: 'team', owner, members_count: 4, created_at: new Date(now).toISOString() },
+    ],
+    selected_account: null,
+  },
+})
+
 const user = { id: 1, name: 'Ann Admin', email_address: 'ann@example.com', site_admin: true }
 const dir = mkdtempSync(join(tmpdir(), 'dash-fixtures-'))
 mkdirSync(out, { recursive: true })

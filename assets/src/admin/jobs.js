@@ -21,7 +21,7 @@ export const NEWEST_FIRST = new Set(['failed', 'finished'])
 // What "at" means in each state's list (the column heading).
 export const TIME_LABELS = {
   ready: 'Enqueued',
-  scheduled: 'Runs',
+  scheduled: 'Due',
   in_progress: 'Started',
   blocked: 'Enqueued',
   failed: 'Failed',

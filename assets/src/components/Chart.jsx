@@ -52,45 +52,45 @@ export default function Chart({ name, title, unit, minutes, series, kind = 'line
           <span>0</span>
         </div>
         <div className="chart-main">
-        <div className="chart-plot">
-          <svg
-            viewBox={`0 0 ${Math.max(n, 1)} ${PLOT_HEIGHT}`}
-            preserveAspectRatio="none"
-            role="img"
-            aria-label={summary}
-          >
-            {(any ? [0, 50, 100] : [100]).map((y) => (
-              <line key={y} className="chart-grid" x1="0" x2={Math.max(n, 1)} y1={y} y2={y} vectorEffect="non-scaling-stroke" />
-            ))}
-            {any && kind === 'bars' &&
-              stackedBars(values, top).map((bars, s) =>
-                bars.map((b) => (
-                  <rect key={`${s}-${b.i}`} className={`chart-bar tone-${series[s].tone}`} x={b.x} y={b.y} width={b.width} height={b.height} />
-                )),
-              )}
-            {any && kind !== 'bars' &&
-              series.map((s) => (
-                <path
-                  key={s.key}
-                  className={`chart-line tone-${s.tone}${s.dashed ? ' dashed' : ''}`}
-                  d={linePath(s.values, top)}
-                  vectorEffect="non-scaling-stroke"
-                />
+          <div className="chart-plot">
+            <svg
+              viewBox={`0 0 ${Math.max(n, 1)} ${PLOT_HEIGHT}`}
+              preserveAspectRatio="none"
+              role="img"
+              aria-label={summary}
+            >
+              {(any ? [0, 50, 100] : [100]).map((y) => (
+                <line key={y} className="chart-grid" x1="0" x2={Math.max(n, 1)} y1={y} y2={y} vectorEffect="non-scaling-stroke" />
               ))}
-            {any &&
-              minutes.map((m, i) => (
-                <rect key={m.at} className="chart-hover" x={i} y="0" width="1" height={PLOT_HEIGHT}>
-                  <title>{tip(i)}</title>
-                </rect>
-              ))}
-          </svg>
-          {!any && <p className="chart-empty">No data in the last hour</p>}
-        </div>
-        <div className="chart-x" aria-hidden="true">
-          <span>{n} min ago</span>
-          <span>{Math.round(n / 2)} min ago</span>
-          <span>now</span>
-        </div>
+              {any && kind === 'bars' &&
+                stackedBars(values, top).map((bars, s) =>
+                  bars.map((b) => (
+                    <rect key={`${s}-${b.i}`} className={`chart-bar tone-${series[s].tone}`} x={b.x} y={b.y} width={b.width} height={b.height} />
+                  )),
+                )}
+              {any && kind !== 'bars' &&
+                series.map((s) => (
+                  <path
+                    key={s.key}
+                    className={`chart-line tone-${s.tone}${s.dashed ? ' dashed' : ''}`}
+                    d={linePath(s.values, top)}
+                    vectorEffect="non-scaling-stroke"
+                  />
+                ))}
+              {any &&
+                minutes.map((m, i) => (
+                  <rect key={m.at} className="chart-hover" x={i} y="0" width="1" height={PLOT_HEIGHT}>
+                    <title>{tip(i)}</title>
+                  </rect>
+                ))}
+            </svg>
+            {!any && <p className="chart-empty">No data in the last hour</p>}
+          </div>
+          <div className="chart-x" aria-hidden="true">
+            <span>{n} min ago</span>
+            <span>{Math.round(n / 2)} min ago</span>
+            <span>now</span>
+          </div>
         </div>
       </div>
     </figure>

@@ -16,7 +16,7 @@ function Fact({ label, children, note, testid, warn }) {
     <div className={warn ? 'warn' : undefined}>
       <dt>{label}</dt>
       <dd data-testid={testid}>{children}</dd>
-      {note && <p className="muted small">{note}</p>}
+      {note && <dd className="fact-note">{note}</dd>}
     </div>
   )
 }

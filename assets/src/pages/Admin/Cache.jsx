@@ -14,18 +14,26 @@ function Usage({ label, value, max, format, testid }) {
   return (
     <div className="usage" data-testid={testid}>
       <dt>{label}</dt>
-      <dd>
-        {format(value)}
-        {max ? <span className="muted small"> of {format(max)}</span> : <span className="muted small"> · no limit</span>}
-      </dd>
+      <dd>{format(value)}</dd>
       {max ? (
-        <>
-        <meter className="meter" min="0" max={max} value={Math.min(value, max)} low={max * 0.8} high={max * 0.95} optimum={0} aria-label={`${label}: ${formatPercent(ratio)} of the limit`}>
-          {formatPercent(ratio)}
-        </meter>
-        <p className="muted small">{formatPercent(ratio)} of the limit</p>
-        </>
-      ) : null}
+        <dd className="fact-note">
+          <meter
+            className="meter"
+            min="0"
+            max={max}
+            value={Math.min(value, max)}
+            low={max * 0.8}
+            high={max * 0.95}
+            optimum={0}
+            aria-label={`${label}: ${formatPercent(ratio)} of the limit`}
+          >
+            {formatPercent(ratio)}
+          </meter>
+          {formatPercent(ratio)} of {format(max)}
+        </dd>
+      ) : (
+        <dd className="fact-note">no limit</dd>
+      )}
     </div>
   )
 }
@@ -47,15 +55,15 @@ export default function AdminCache({ cache, chart }) {
         <div>
           <dt>Hit ratio</dt>
           <dd data-testid="cache-hit-ratio">{formatPercent(cache.hit_ratio)}</dd>
-          <p className="muted small">
+          <dd className="fact-note">
             {formatNumber(cache.hits)} hits · {formatNumber(cache.misses)} misses
             {lookups === 0 && ' (no reads yet)'}
-          </p>
+          </dd>
         </div>
         <div>
           <dt>Evictions</dt>
           <dd data-testid="cache-evictions">{formatNumber(cache.evictions)}</dd>
-          <p className="muted small">
+          <dd className="fact-note">
             {cache.max_age_ms ? (
               <>
                 entries expire after <Duration ms={cache.max_age_ms} />
@@ -63,7 +71,7 @@ export default function AdminCache({ cache, chart }) {
             ) : (
               'no age limit'
             )}
-          </p>
+          </dd>
         </div>
       </dl>
       <section className="dash-section">
@@ -97,9 +105,9 @@ export default function AdminCache({ cache, chart }) {
                 <tr>
                   <th>Process</th>
                   <th className="num">Hits</th>
-                  <th className="num">Misses</th>
+                  <th className="num wide-only">Misses</th>
                   <th className="num">Hit ratio</th>
-                  <th>Started</th>
+                  <th className="wide-only">Started</th>
                   <th>Updated</th>
                 </tr>
               </thead>
@@ -108,11 +116,11 @@ export default function AdminCache({ cache, chart }) {
                   const total = s.hits + s.misses
                   return (
                     <tr key={s.pid} data-testid="cache-server-row" data-pid={s.pid}>
-                      <td className="mono">pid {s.pid}</td>
+                      <td className="mono nowrap">pid {s.pid}</td>
                       <td className="num">{formatNumber(s.hits)}</td>
-                      <td className="num">{formatNumber(s.misses)}</td>
+                      <td className="num wide-only">{formatNumber(s.misses)}</td>
                       <td className="num">{total ? formatPercent(s.hits / total) : '—'}</td>
-                      <td className="nowrap">
+                      <td className="nowrap wide-only">
                         <Ago at={s.started_at} />
                       </td>
                       <td className="nowrap">

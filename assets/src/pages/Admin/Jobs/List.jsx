@@ -26,7 +26,7 @@ import {
 } from '../../../admin/jobs.js'
 import { useSyncMarkers } from '../../../realtime/react.jsx'
 
-const PROPS = ['counts', 'jobs', 'next_cursor', 'scan_limited', 'scanned_to', 'queue_names', 'class_names']
+const PROPS = ['counts', 'jobs', 'next_cursor', 'scan_limited', 'scanned_to']
 
 const EMPTY = {
   ready: 'Nothing is waiting: every queue is drained.',
