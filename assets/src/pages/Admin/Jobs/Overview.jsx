@@ -80,7 +80,13 @@ function QueuesTable({ queues, ask, sending }) {
                 {q.latency_ms == null ? <span className="muted">—</span> : formatDuration(q.latency_ms)}
               </td>
               <td className="actions-cell">
-                <button type="button" className="button small secondary" disabled={sending} onClick={() => toggle(q)}>
+                <button
+                  type="button"
+                  className="button small secondary"
+                  disabled={sending}
+                  data-action={q.paused ? 'resume' : 'pause'}
+                  onClick={() => toggle(q)}
+                >
                   {q.paused ? 'Resume' : 'Pause'}
                 </button>
               </td>
