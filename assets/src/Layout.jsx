@@ -7,6 +7,7 @@
 // fraction of a second after it appeared.
 import { Link, router, usePage } from '@inertiajs/react'
 import { useEffect, useState } from 'react'
+import AdminNav, { isAdminPage } from './components/AdminNav.jsx'
 
 const NAV = [
   { href: '/todos', label: 'Todos', component: 'Todos/Index' },
@@ -15,7 +16,12 @@ const NAV = [
   { href: '/about', label: 'About', component: 'Home' },
 ]
 
-const ADMIN_NAV = [{ href: '/admin/accounts', label: 'Admin', component: 'Admin/Accounts' }]
+// "Admin" stands for the whole admin area (accounts, jobs, cache, cable), whose pages share
+// a second bar of their own.
+const ADMIN_NAV = [{ href: '/admin/accounts', label: 'Admin', section: 'Admin/' }]
+
+const isCurrent = (item, component) =>
+  item.section ? typeof component === 'string' && component.startsWith(item.section) : component === item.component
 
 const text = (flash, key) => (flash && typeof flash[key] === 'string' ? flash[key] : null)
 const path = (url) => (url ?? '').split('?')[0]
@@ -63,8 +69,8 @@ export default function Layout({ children }) {
                 <Link
                   key={item.href}
                   href={item.href}
-                  className={component === item.component ? 'nav-link active' : 'nav-link'}
-                  aria-current={component === item.component ? 'page' : undefined}
+                  className={isCurrent(item, component) ? 'nav-link active' : 'nav-link'}
+                  aria-current={isCurrent(item, component) ? 'page' : undefined}
                 >
                   {item.label}
                 </Link>
@@ -85,6 +91,7 @@ export default function Layout({ children }) {
           </nav>
         )}
       </header>
+      {user?.site_admin && isAdminPage(component) && <AdminNav component={component} />}
       {notice && (
         <div className="flash" role="status">
           <span>{notice}</span>
