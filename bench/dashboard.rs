@@ -78,7 +78,9 @@ fn seed(dir: &Path) -> Result<(), BoxError> {
                 0
             };
             match kind {
-                0 => job.execute(rusqlite::params![id, queue, class, args, 1, at, at + 40_000])?,
+                0 => {
+                    job.execute(rusqlite::params![id, queue, class, args, 1, at, at + 40_000])?;
+                }
                 3 => {
                     job.execute(rusqlite::params![id, queue, class, args, 1, at, None::<i64>])?;
                     failed.execute(rusqlite::params![id, error, at + 40_000])?;

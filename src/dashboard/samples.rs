@@ -14,7 +14,7 @@ pub(super) const HOUR: usize = 60;
 const RATE_WINDOW: usize = 10;
 
 /// The cache in one minute (this process).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CacheMinute {
     /// The minute's start.
     pub at: Timestamp,
@@ -29,7 +29,7 @@ pub struct CacheMinute {
 }
 
 /// The cable in one minute (this process).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CableMinute {
     /// The minute's start.
     pub at: Timestamp,
@@ -92,6 +92,31 @@ fn minute_of(t: Timestamp) -> Timestamp {
     Timestamp(t.0 - t.0.rem_euclid(MINUTE_US))
 }
 
+impl CacheMinute {
+    /// Nothing in the minute starting `at`.
+    fn empty(at: Timestamp) -> Self {
+        Self {
+            at,
+            hits: 0,
+            misses: 0,
+            writes: 0,
+            evictions: 0,
+        }
+    }
+}
+
+impl CableMinute {
+    /// Nothing in the minute starting `at`.
+    fn empty(at: Timestamp) -> Self {
+        Self {
+            at,
+            broadcasts: 0,
+            delivered: 0,
+            lag_max: None,
+        }
+    }
+}
+
 impl Samples {
     /// Adds the growth since the previous reading to the current minute.
     pub(super) fn record(&mut self, now: Timestamp, reading: Reading, lag: Option<Duration>) {
@@ -109,14 +134,8 @@ impl Samples {
         }
         let at = minute_of(now);
         if self.cache.back().is_none_or(|m| m.at != at) {
-            self.cache.push_back(CacheMinute {
-                at,
-                ..CacheMinute::default()
-            });
-            self.cable.push_back(CableMinute {
-                at,
-                ..CableMinute::default()
-            });
+            self.cache.push_back(CacheMinute::empty(at));
+            self.cable.push_back(CableMinute::empty(at));
         }
         while self.cache.len() > HOUR {
             self.cache.pop_front();
@@ -139,18 +158,12 @@ impl Samples {
 
     /// The last hour of the cache, a bucket per minute ending with `now`'s.
     pub(super) fn cache_hour(&self, now: Timestamp) -> Vec<CacheMinute> {
-        hour(now, &self.cache, |m| m.at, |at| CacheMinute {
-            at,
-            ..CacheMinute::default()
-        })
+        hour(now, &self.cache, |m| m.at, CacheMinute::empty)
     }
 
     /// The last hour of the cable, a bucket per minute ending with `now`'s.
     pub(super) fn cable_hour(&self, now: Timestamp) -> Vec<CableMinute> {
-        hour(now, &self.cable, |m| m.at, |at| CableMinute {
-            at,
-            ..CableMinute::default()
-        })
+        hour(now, &self.cable, |m| m.at, CableMinute::empty)
     }
 
     /// Rates over the readings kept.

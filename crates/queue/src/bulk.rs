@@ -27,17 +27,16 @@ impl Queue {
     /// [`Queue::retry_matching`], returning the ids.
     pub(crate) async fn retry_matching_ids(&self, filter: &JobFilter) -> Result<Vec<JobId>> {
         let mut retried = Vec::new();
-        self.each_batch(JobState::Failed, filter, async |q, ids| {
-            let now = q.clock().now();
-            let done = q.store().retry_ids(ids, now).await?;
+        let mut walk = Batches::default();
+        while let Some(ids) = self.next_batch(JobState::Failed, filter, &mut walk).await? {
+            let now = self.clock().now();
+            let done = self.store().retry_ids(ids, now).await?;
             if !done.is_empty() {
-                q.notify_ready();
-                q.touch();
+                self.notify_ready();
+                self.touch();
             }
             retried.extend(done.into_iter().map(JobId));
-            Ok(())
-        })
-        .await?;
+        }
         Ok(retried)
     }
 
@@ -65,19 +64,18 @@ impl Queue {
             });
         }
         let mut discarded = Vec::new();
-        self.each_batch(state, filter, async |q, ids| {
-            let now = q.clock().now();
-            let (done, released) = q.store().discard_ids(state, ids, now).await?;
+        let mut walk = Batches::default();
+        while let Some(ids) = self.next_batch(state, filter, &mut walk).await? {
+            let now = self.clock().now();
+            let (done, released) = self.store().discard_ids(state, ids, now).await?;
             if released {
-                q.notify_ready();
+                self.notify_ready();
             }
             if !done.is_empty() {
-                q.touch();
+                self.touch();
             }
             discarded.extend(done.into_iter().map(JobId));
-            Ok(())
-        })
-        .await?;
+        }
         Ok(discarded)
     }
 
@@ -100,27 +98,34 @@ impl Queue {
         Ok(())
     }
 
-    /// Calls `f` with each batch of the ids of jobs in `state` matching `filter`, walking
-    /// the state's order once.
-    async fn each_batch(
+    /// The next batch of the ids of jobs in `state` matching `filter`, walking the state's
+    /// order once; `None` when the walk is over.
+    async fn next_batch(
         &self,
         state: JobState,
         filter: &JobFilter,
-        mut f: impl AsyncFnMut(&Queue, Vec<i64>) -> Result<()>,
-    ) -> Result<()> {
-        let mut after: Option<Cursor> = None;
-        loop {
+        walk: &mut Batches,
+    ) -> Result<Option<Vec<i64>>> {
+        while !walk.done {
             let page = self
-                .search_with_budget(state, filter, after.as_ref(), BULK_BATCH, SCAN_BUDGET)
+                .search_with_budget(state, filter, walk.after.as_ref(), BULK_BATCH, SCAN_BUDGET)
                 .await?;
+            match page.next {
+                Some(next) => walk.after = Some(next),
+                None => walk.done = true,
+            }
             let ids: Vec<i64> = page.jobs.iter().map(|j| j.info.id.0).collect();
             if !ids.is_empty() {
-                f(self, ids).await?;
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(()),
+                return Ok(Some(ids));
             }
         }
+        Ok(None)
     }
+}
+
+/// Where a bulk action's walk is.
+#[derive(Debug, Default)]
+struct Batches {
+    after: Option<Cursor>,
+    done: bool,
 }

@@ -89,6 +89,7 @@ pub enum JobsCommand {
         /// Every failed job.
         #[arg(long, conflicts_with_all = ["queue", "class"])]
         all: bool,
+        /// Which failed jobs.
         #[command(flatten)]
         filter: FilterArgs,
     },
@@ -101,6 +102,7 @@ pub enum JobsCommand {
         /// Every failed job (asks for confirmation on a terminal).
         #[arg(long, conflicts_with_all = ["queue", "class", "state"])]
         all: bool,
+        /// Which jobs.
         #[command(flatten)]
         filter: FilterArgs,
         /// With a filter: the state of the jobs to discard.
@@ -284,7 +286,11 @@ pub async fn run(
                     queue.discard_all_failed().await?.len()
                 }
                 _ => {
-                    let state: JobState = state.as_deref().unwrap_or("failed").parse()?;
+                    let state: JobState = state
+                        .as_deref()
+                        .unwrap_or("failed")
+                        .parse()
+                        .map_err(|e: crate::queue::UnknownJobState| Error::NotFound(e.to_string()))?;
                     super::confirm(
                         "jobs discard",
                         &format!("discard every {} job {}", state.as_str(), filter.describe()),

@@ -5,6 +5,8 @@
 //! the dashboard's pulse so other admins' pages follow at once.
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::http::header::REFERER;
 use axum::response::Response;
 
 use super::filter::{FilterFields, state_named};
@@ -116,18 +118,30 @@ pub(super) async fn discard(
     State(dashboard): State<Dashboard>,
     SiteAdmin(admin): SiteAdmin,
     Path(key): Path<String>,
+    headers: HeaderMap,
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
     let id = job_id(&key)?;
+    let state = match queue.job(id).await {
+        Ok(job) => job.map(|j| j.state),
+        Err(err) => return refused(inertia, err),
+    };
     if let Err(err) = queue.discard(id).await {
         return refused(inertia, err);
     }
     audit(&admin, "discard", &format!("job {id}"), 1);
     dashboard.poke();
-    // The job's own page is gone with it: back to its list.
-    Ok(inertia
-        .flash("notice", format!("Job {id} was discarded."))
-        .back())
+    let inertia = inertia.flash("notice", format!("Job {id} was discarded."));
+    // From the job's own page, which is gone with it: to the list it was on.
+    let from_its_page = headers
+        .get(REFERER)
+        .and_then(|r| r.to_str().ok())
+        .is_some_and(|r| r.split('?').next().unwrap_or(r).ends_with(&format!("/admin/jobs/{id}")));
+    if from_its_page {
+        let list = state.map_or("failed", super::filter::state_name);
+        return Ok(inertia.redirect(&format!("/admin/jobs/{list}")));
+    }
+    Ok(inertia.back())
 }
 
 /// `POST /admin/jobs/{id}/run`: a scheduled or blocked job becomes ready now.

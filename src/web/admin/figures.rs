@@ -57,8 +57,8 @@ pub(super) async fn cache(
     let figures = json!({
         "entries": stats.entries,
         "bytes": stats.bytes,
-        "max_size": options.max_size.map_or(Value::Null, |v| nonzero(v)),
-        "max_entries": options.max_entries.map_or(Value::Null, |v| nonzero(v)),
+        "max_size": options.max_size.map_or(Value::Null, nonzero),
+        "max_entries": options.max_entries.map_or(Value::Null, nonzero),
         "max_age_ms": options.max_age.map(millis),
         "hits": stats.hits,
         "misses": stats.misses,

@@ -146,6 +146,11 @@ async fn list(
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
     let filter: Filter = fields.parse()?;
+    if filter.cursor.as_ref().is_some_and(|c| c.state() != state) {
+        return Err(ApiError::BadRequest(
+            "cursor: a page of another list; start again from the first page".into(),
+        ));
+    }
     let page = queue
         .search(state, &filter.engine, filter.cursor.as_ref(), PAGE)
         .await
