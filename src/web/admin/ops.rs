@@ -47,6 +47,7 @@ pub(super) async fn processes(
                 "pid": p.row.pid,
                 "heartbeat_age_ms": millis(age),
                 "last_heartbeat_at": time(p.row.last_heartbeat_at),
+                "started_at": time(p.row.started_at),
                 "stale": age > alive,
                 "running": running,
             })

@@ -227,6 +227,8 @@ pub struct ProcessRow {
     pub last_heartbeat_at: Timestamp,
     /// JSON metadata (queues, threads, `pid_start`).
     pub metadata: Option<String>,
+    /// When it registered.
+    pub started_at: Timestamp,
 }
 
 /// A process as it registers (or registers again after it was pruned).

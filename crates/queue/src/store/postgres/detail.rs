@@ -17,7 +17,7 @@ const EXTRA: &str = "SELECT c.created_at, f.created_at, j.request_id, j.concurre
  WHERE j.id = $1";
 const ATTEMPTS: &str = "SELECT attempt, created_at, error, process_id FROM trifecta_job_attempts
   WHERE job_id = $1 ORDER BY id";
-const PROCESS: &str = "SELECT id, kind, name, pid, hostname, last_heartbeat_at, metadata
+const PROCESS: &str = "SELECT id, kind, name, pid, hostname, last_heartbeat_at, metadata, created_at
   FROM solid_queue_processes WHERE id = $1";
 
 /// Job `id` in full, if it exists, read in one snapshot.
@@ -54,6 +54,7 @@ pub(in super::super) async fn detail(pg: &Pg, id: i64) -> Result<Option<JobDetai
                 hostname: r.get(4),
                 last_heartbeat_at: Timestamp(r.get(5)),
                 metadata: r.get(6),
+                started_at: Timestamp(r.get(7)),
             }),
         }),
         None => None,

@@ -81,7 +81,7 @@ pub(in super::super) async fn deregister(pg: &Pg, id: i64, now: Timestamp) -> Re
     Ok(released)
 }
 
-const LIST: &str = "SELECT id, kind, name, pid, hostname, last_heartbeat_at, metadata
+const LIST: &str = "SELECT id, kind, name, pid, hostname, last_heartbeat_at, metadata, created_at
    FROM solid_queue_processes ORDER BY id";
 
 /// Every registered process.
@@ -106,6 +106,7 @@ pub(super) async fn list_in(tx: &Tx<'_>) -> Result<Vec<ProcessRow>> {
             hostname: r.get(4),
             last_heartbeat_at: Timestamp(r.get(5)),
             metadata: r.get(6),
+            started_at: Timestamp(r.get(7)),
         })
         .collect())
 }

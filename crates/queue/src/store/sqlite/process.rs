@@ -46,7 +46,7 @@ pub(crate) fn deregister(conn: &Connection, id: i64, now: Timestamp) -> Result<u
     Ok(released)
 }
 
-const LIST: &str = "SELECT id, kind, name, pid, hostname, last_heartbeat_at, metadata
+const LIST: &str = "SELECT id, kind, name, pid, hostname, last_heartbeat_at, metadata, created_at
    FROM solid_queue_processes ORDER BY id";
 
 /// Every registered process.
@@ -62,6 +62,7 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<ProcessRow>> {
                 hostname: r.get(4)?,
                 last_heartbeat_at: r.get(5)?,
                 metadata: r.get(6)?,
+                started_at: r.get(7)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
