@@ -23,6 +23,12 @@
 //! - the process registry: heartbeats, pruning of dead processes and recovery of their
 //!   claimed jobs.
 //!
+//! For an operations dashboard: [`Queue::search`] (one state's jobs a page at a time,
+//! filtered, with a keyset [`Cursor`] and a row budget per call), [`Queue::counts`]
+//! (capped), [`Queue::job_detail`] (with every failed attempt), bulk actions
+//! ([`Queue::retry_matching`], [`Queue::discard_matching`], [`Queue::run_now`]) and
+//! [`Queue::activity`]; each call reads a bounded number of rows however many jobs are kept.
+//!
 //! The tables live behind one store seam (`store`: `store/sqlite/` and `store/postgres/`);
 //! everything above it is the same on both backends.
 //!
