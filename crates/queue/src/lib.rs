@@ -28,6 +28,12 @@
 //!   ([`Queue::minutes`]) that each server counts in memory and its [`MinuteFlusher`] adds
 //!   to a shared table (`tally`).
 //!
+//! For an operations dashboard: [`Queue::search`] (one state's jobs a page at a time,
+//! filtered, with a keyset [`Cursor`] and a row budget per call), [`Queue::counts`]
+//! (capped), [`Queue::job_detail`] (with every failed attempt), bulk actions
+//! ([`Queue::retry_matching`], [`Queue::discard_matching`], [`Queue::run_now`]) and
+//! [`Queue::activity`]; each call reads a bounded number of rows however many jobs are kept.
+//!
 //! The tables live behind one store seam (`store`: `store/sqlite/` and `store/postgres/`);
 //! everything above it is the same on both backends.
 //!
