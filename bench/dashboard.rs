@@ -22,7 +22,13 @@ pub const FAILED: i64 = 100_000;
 pub const READY: i64 = 10_000;
 const SCHEDULED: i64 = 2_000;
 
-const CLASSES: [&str; 5] = ["MailerJob", "WebhookJob", "ReportJob", "ImportJob", "CleanupJob"];
+const CLASSES: [&str; 5] = [
+    "MailerJob",
+    "WebhookJob",
+    "ReportJob",
+    "ImportJob",
+    "CleanupJob",
+];
 const QUEUES: [&str; 4] = ["default", "mail", "webhooks", "reports"];
 /// Seeded jobs are spread over this past week.
 const WEEK_US: i64 = 7 * 24 * 3600 * 1_000_000;
@@ -79,26 +85,57 @@ fn seed(dir: &Path) -> Result<(), BoxError> {
             };
             match kind {
                 0 => {
-                    job.execute(rusqlite::params![id, queue, class, args, 1, at, at + 40_000])?;
+                    job.execute(rusqlite::params![
+                        id,
+                        queue,
+                        class,
+                        args,
+                        1,
+                        at,
+                        at + 40_000
+                    ])?;
                 }
                 3 => {
-                    job.execute(rusqlite::params![id, queue, class, args, 1, at, None::<i64>])?;
+                    job.execute(rusqlite::params![
+                        id,
+                        queue,
+                        class,
+                        args,
+                        1,
+                        at,
+                        None::<i64>
+                    ])?;
                     failed.execute(rusqlite::params![id, error, at + 40_000])?;
                 }
                 1 => {
-                    job.execute(rusqlite::params![id, queue, class, args, 0, at, None::<i64>])?;
+                    job.execute(rusqlite::params![
+                        id,
+                        queue,
+                        class,
+                        args,
+                        0,
+                        at,
+                        None::<i64>
+                    ])?;
                     ready.execute(rusqlite::params![id, queue, at])?;
                 }
                 _ => {
                     let due = now_us() + 3_600_000_000;
-                    job.execute(rusqlite::params![id, queue, class, args, 0, due, None::<i64>])?;
+                    job.execute(rusqlite::params![
+                        id,
+                        queue,
+                        class,
+                        args,
+                        0,
+                        due,
+                        None::<i64>
+                    ])?;
                     scheduled.execute(rusqlite::params![id, queue, due, at])?;
                 }
             }
         }
-        let mut pause = tx.prepare(
-            "INSERT INTO solid_queue_pauses (queue_name, created_at) VALUES (?1, ?2)",
-        )?;
+        let mut pause =
+            tx.prepare("INSERT INTO solid_queue_pauses (queue_name, created_at) VALUES (?1, ?2)")?;
         for q in QUEUES {
             pause.execute(rusqlite::params![q, now_us()])?;
         }
@@ -181,7 +218,12 @@ impl Admin {
 
 /// The asset version of the server's pages (from a first visit's embedded page object).
 async fn version(client: &reqwest::Client, base: &str) -> Result<String, BoxError> {
-    let html = client.get(format!("{base}/admin/jobs")).send().await?.text().await?;
+    let html = client
+        .get(format!("{base}/admin/jobs"))
+        .send()
+        .await?
+        .text()
+        .await?;
     let marker = r#""version":""#;
     let start = html.find(marker).ok_or("no page version")? + marker.len();
     let end = start + html[start..].find('"').ok_or("no page version")?;
@@ -216,8 +258,13 @@ pub async fn run(bin: &Path, rounds: usize) -> Result<Value, BoxError> {
         .ok_or("no second page of failed jobs")?
         .to_owned();
     let finished = admin.page("/admin/jobs/finished").await?;
-    let finished_cursor = finished["props"]["next_cursor"].as_str().unwrap_or_default().to_owned();
-    let a_failed = failed_page["props"]["jobs"][0]["id"].as_i64().ok_or("no failed job")?;
+    let finished_cursor = finished["props"]["next_cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let a_failed = failed_page["props"]["jobs"][0]["id"]
+        .as_i64()
+        .ok_or("no failed job")?;
 
     let pages: Vec<(String, String)> = [
         ("overview", "/admin/jobs".to_owned()),
@@ -227,15 +274,43 @@ pub async fn run(bin: &Path, rounds: usize) -> Result<Value, BoxError> {
         ("in progress", "/admin/jobs/in_progress".to_owned()),
         ("blocked", "/admin/jobs/blocked".to_owned()),
         ("failed", "/admin/jobs/failed".to_owned()),
-        ("failed, page 2", format!("/admin/jobs/failed?cursor={cursor}")),
-        ("failed by class", "/admin/jobs/failed?class=ReportJob".to_owned()),
-        ("failed by queue and class", "/admin/jobs/failed?queue=mail&class=MailerJob".to_owned()),
-        ("failed in a day", format!("/admin/jobs/failed?from={}&to={}", day(2), day(3))),
+        (
+            "failed, page 2",
+            format!("/admin/jobs/failed?cursor={cursor}"),
+        ),
+        (
+            "failed by class",
+            "/admin/jobs/failed?class=ReportJob".to_owned(),
+        ),
+        (
+            "failed by queue and class",
+            "/admin/jobs/failed?queue=mail&class=MailerJob".to_owned(),
+        ),
+        (
+            "failed in a day",
+            format!("/admin/jobs/failed?from={}&to={}", day(2), day(3)),
+        ),
         ("finished", "/admin/jobs/finished".to_owned()),
-        ("finished, page 2", format!("/admin/jobs/finished?cursor={finished_cursor}")),
-        ("finished by class", "/admin/jobs/finished?class=ImportJob".to_owned()),
-        ("finished by unknown class", "/admin/jobs/finished?class=NoSuchJob".to_owned()),
-        ("finished in an hour", format!("/admin/jobs/finished?from={}&to={}", day(4), time(week_ago + 4 * 24 * 3600 * 1_000_000 + 3_600_000_000))),
+        (
+            "finished, page 2",
+            format!("/admin/jobs/finished?cursor={finished_cursor}"),
+        ),
+        (
+            "finished by class",
+            "/admin/jobs/finished?class=ImportJob".to_owned(),
+        ),
+        (
+            "finished by unknown class",
+            "/admin/jobs/finished?class=NoSuchJob".to_owned(),
+        ),
+        (
+            "finished in an hour",
+            format!(
+                "/admin/jobs/finished?from={}&to={}",
+                day(4),
+                time(week_ago + 4 * 24 * 3600 * 1_000_000 + 3_600_000_000)
+            ),
+        ),
         ("job", format!("/admin/jobs/{a_failed}")),
         ("processes", "/admin/jobs/processes".to_owned()),
         ("recurring", "/admin/jobs/recurring".to_owned()),
@@ -264,22 +339,41 @@ pub async fn run(bin: &Path, rounds: usize) -> Result<Value, BoxError> {
     let mut discard = Samples::default();
     for _ in 0..rounds {
         let id = ids.next().ok_or("out of failed jobs")?;
-        retry.push(admin.post(&format!("/admin/jobs/{id}/retry"), json!({})).await?);
+        retry.push(
+            admin
+                .post(&format!("/admin/jobs/{id}/retry"), json!({}))
+                .await?,
+        );
         let id = ids.next().ok_or("out of failed jobs")?;
-        discard.push(admin.post(&format!("/admin/jobs/{id}/discard"), json!({})).await?);
+        discard.push(
+            admin
+                .post(&format!("/admin/jobs/{id}/discard"), json!({}))
+                .await?,
+        );
     }
     figures.insert("retry one".into(), retry.summary_ms());
     figures.insert("discard one".into(), discard.summary_ms());
     let mut run_now = Samples::default();
     let first_scheduled = FINISHED + FAILED + READY + 1;
     for k in 0..rounds as i64 {
-        run_now.push(admin.post(&format!("/admin/jobs/{}/run", first_scheduled + k), json!({})).await?);
+        run_now.push(
+            admin
+                .post(
+                    &format!("/admin/jobs/{}/run", first_scheduled + k),
+                    json!({}),
+                )
+                .await?,
+        );
     }
     figures.insert("run one now".into(), run_now.summary_ms());
     let mut pause = Samples::default();
     for k in 0..rounds {
         let action = if k % 2 == 0 { "resume" } else { "pause" };
-        pause.push(admin.post(&format!("/admin/jobs/queues/default/{action}"), json!({})).await?);
+        pause.push(
+            admin
+                .post(&format!("/admin/jobs/queues/default/{action}"), json!({}))
+                .await?,
+        );
     }
     figures.insert("pause or resume".into(), pause.summary_ms());
     // Bulk actions on a filter of a few minutes: some 50 failed jobs, some 20 ready ones.
@@ -296,7 +390,10 @@ pub async fn run(bin: &Path, rounds: usize) -> Result<Value, BoxError> {
         discard_all.push(admin.post("/admin/jobs/ready/discard_all", body).await?);
     }
     figures.insert("retry all matching (~50)".into(), retry_all.summary_ms());
-    figures.insert("discard all matching (~20)".into(), discard_all.summary_ms());
+    figures.insert(
+        "discard all matching (~20)".into(),
+        discard_all.summary_ms(),
+    );
     server.stop().await;
     Ok(json!({
         "seeded": seeded,

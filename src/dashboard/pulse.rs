@@ -78,7 +78,10 @@ impl Dashboard {
             reading.cache_writes,
             reading.cache_evictions,
         );
-        if seen.cache_due.send_now(changed(&mut seen.cache, cache), now) {
+        if seen
+            .cache_due
+            .send_now(changed(&mut seen.cache, cache), now)
+        {
             self.send(Topic::Cache, seen).await;
         }
         let subscriptions = inner
@@ -93,7 +96,10 @@ impl Dashboard {
             subscriptions,
             cable.trimmed,
         );
-        if seen.cable_due.send_now(changed(&mut seen.cable, figures), now) {
+        if seen
+            .cable_due
+            .send_now(changed(&mut seen.cable, figures), now)
+        {
             self.send(Topic::Cable, seen).await;
         }
     }

@@ -222,7 +222,11 @@ mod tests {
         let mut s = Samples::default();
         let t0 = Timestamp(1_000 * MINUTE_US + 5_000_000);
         s.record(t0, reading(100, 7), None);
-        s.record(Timestamp(t0.0 + 1_000_000), reading(103, 9), Some(Duration::from_millis(4)));
+        s.record(
+            Timestamp(t0.0 + 1_000_000),
+            reading(103, 9),
+            Some(Duration::from_millis(4)),
+        );
         s.record(Timestamp(t0.0 + MINUTE_US), reading(110, 9), None);
         let now = Timestamp(t0.0 + MINUTE_US);
         let cache = s.cache_hour(now);

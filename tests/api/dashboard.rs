@@ -96,8 +96,16 @@ async fn only_site_admins_see_and_use_the_dashboard() -> TestResult {
         .copied()
         .chain([(job_page.as_str(), "Admin/Jobs/Show")])
     {
-        assert_eq!(anonymous.visit(path).await.status(), 404, "anonymous {path}");
-        assert_eq!(anonymous.get(path).await.status(), 404, "anonymous HTML {path}");
+        assert_eq!(
+            anonymous.visit(path).await.status(),
+            404,
+            "anonymous {path}"
+        );
+        assert_eq!(
+            anonymous.get(path).await.status(),
+            404,
+            "anonymous HTML {path}"
+        );
         assert_eq!(member.visit(path).await.status(), 404, "member {path}");
         let page = admin.page(path).await;
         assert_eq!(page["component"], component, "{path}");
@@ -145,7 +153,15 @@ async fn lists_filter_and_page_and_never_show_secrets() -> TestResult {
     let admin = signed_up(&app, "admin@example.com").await;
     let mut ids = BTreeSet::new();
     for i in 0..60 {
-        ids.insert(enqueue(&app, "fail", json!({"message": format!("mail {i}")}), "mail").await);
+        ids.insert(
+            enqueue(
+                &app,
+                "fail",
+                json!({"message": format!("mail {i}")}),
+                "mail",
+            )
+            .await,
+        );
     }
     for i in 0..14 {
         ids.insert(enqueue(&app, "fail", json!({"message": format!("sms {i}")}), "sms").await);
@@ -167,8 +183,7 @@ async fn lists_filter_and_page_and_never_show_secrets() -> TestResult {
     }
     wait_for("75 failed, 5 finished", Duration::from_secs(30), || async {
         let s = app.state.queue.stats().await.ok()?;
-        (s.totals.get("failed") == Some(&75) && s.totals.get("finished") == Some(&5))
-            .then_some(())
+        (s.totals.get("failed") == Some(&75) && s.totals.get("finished") == Some(&5)).then_some(())
     })
     .await;
 
@@ -185,7 +200,10 @@ async fn lists_filter_and_page_and_never_show_secrets() -> TestResult {
         let rows = props["jobs"].as_array().expect("jobs");
         assert!(rows.len() <= 50);
         seen.extend(rows.iter().map(|r| r["id"].as_i64().expect("id")));
-        times.extend(rows.iter().map(|r| r["at"].as_str().expect("at").to_owned()));
+        times.extend(
+            rows.iter()
+                .map(|r| r["at"].as_str().expect("at").to_owned()),
+        );
         match props["next_cursor"].as_str() {
             Some(cursor) => path = format!("/admin/jobs/failed?cursor={cursor}"),
             None => break,
@@ -193,7 +211,10 @@ async fn lists_filter_and_page_and_never_show_secrets() -> TestResult {
     }
     assert_eq!(seen.len(), 75, "{seen:?}");
     // Newest failure first (RFC 3339 UTC times of one width sort as text).
-    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {times:?}");
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
     assert_eq!(seen.iter().copied().collect::<BTreeSet<_>>(), ids);
 
     // Filters.
@@ -210,7 +231,9 @@ async fn lists_filter_and_page_and_never_show_secrets() -> TestResult {
     );
     let page = admin.page("/admin/jobs/failed?class=noop").await;
     assert_eq!(page["props"]["jobs"], json!([]));
-    let page = admin.page("/admin/jobs/finished?class=noop&queue=sms").await;
+    let page = admin
+        .page("/admin/jobs/finished?class=noop&queue=sms")
+        .await;
     assert_eq!(page["props"]["jobs"].as_array().map(Vec::len), Some(5));
     let page = admin
         .page("/admin/jobs/failed?from=2999-01-01T00:00:00Z")
@@ -247,19 +270,32 @@ async fn lists_filter_and_page_and_never_show_secrets() -> TestResult {
         .expect("the secret job")
         .clone();
     let shown = row["arguments"].as_str().expect("arguments");
-    assert!(shown.contains("[FILTERED]") && !shown.contains("hunter2"), "{shown}");
+    assert!(
+        shown.contains("[FILTERED]") && !shown.contains("hunter2"),
+        "{shown}"
+    );
     assert!(!shown.contains("tok-123"), "{shown}");
     assert!(shown.contains("smtp down"), "{shown}");
     assert_eq!(row["class_name"], "SignupMailer");
     let page = admin.page(&format!("/admin/jobs/{secret}")).await;
     let job = &page["props"]["job"];
     let args = job["arguments"].as_str().expect("arguments");
-    assert!(!args.contains("hunter2") && !args.contains("tok-123"), "{args}");
+    assert!(
+        !args.contains("hunter2") && !args.contains("tok-123"),
+        "{args}"
+    );
     assert_eq!(job["state"], "failed");
     let attempt = &job["attempts"][0];
-    assert_eq!(attempt["exception_class"], trifecta::queue::UNKNOWN_JOB, "{job}");
+    assert_eq!(
+        attempt["exception_class"],
+        trifecta::queue::UNKNOWN_JOB,
+        "{job}"
+    );
     assert!(job["process"]["pid"].is_number(), "{job}");
-    assert_eq!(page["props"]["actions"], json!({"retry": true, "discard": true, "run_now": false}));
+    assert_eq!(
+        page["props"]["actions"],
+        json!({"retry": true, "discard": true, "run_now": false})
+    );
     app.stop().await
 }
 
@@ -273,12 +309,19 @@ async fn every_action_changes_just_what_it_names() -> TestResult {
     wait_state(&app, one, JobState::Failed).await;
     let res = act(&admin, &format!("/admin/jobs/{one}/retry"), json!({})).await;
     assert_eq!(res.status(), 302);
-    assert_eq!(flash(&admin).await["notice"], format!("Job {one} will run again."));
-    wait_for("a second failed attempt", Duration::from_secs(20), || async {
-        let page = admin.page(&format!("/admin/jobs/{one}")).await;
-        let attempts = page["props"]["job"]["attempts"].as_array()?.clone();
-        (page["props"]["job"]["state"] == "failed" && attempts.len() == 2).then_some(attempts)
-    })
+    assert_eq!(
+        flash(&admin).await["notice"],
+        format!("Job {one} will run again.")
+    );
+    wait_for(
+        "a second failed attempt",
+        Duration::from_secs(20),
+        || async {
+            let page = admin.page(&format!("/admin/jobs/{one}")).await;
+            let attempts = page["props"]["job"]["attempts"].as_array()?.clone();
+            (page["props"]["job"]["state"] == "failed" && attempts.len() == 2).then_some(attempts)
+        },
+    )
     .await;
     // A retry of a job that is not failed says so, and changes nothing.
     app.state.queue.pause("held").await?;
@@ -286,14 +329,20 @@ async fn every_action_changes_just_what_it_names() -> TestResult {
     let res = act(&admin, &format!("/admin/jobs/{ready}/retry"), json!({})).await;
     assert_eq!(res.status(), 302);
     let alert = flash(&admin).await["alert"].clone();
-    assert!(alert.as_str().is_some_and(|a| a.contains("Nothing done")), "{alert}");
+    assert!(
+        alert.as_str().is_some_and(|a| a.contains("Nothing done")),
+        "{alert}"
+    );
     assert_eq!(state_of(&app, ready).await, Some(JobState::Ready));
 
     // Discard one.
     let res = act(&admin, &format!("/admin/jobs/{one}/discard"), json!({})).await;
     assert_eq!(res.status(), 302);
     assert_eq!(state_of(&app, one).await, None);
-    assert_eq!(admin.visit(&format!("/admin/jobs/{one}")).await.status(), 404);
+    assert_eq!(
+        admin.visit(&format!("/admin/jobs/{one}")).await.status(),
+        404
+    );
 
     // Retry all matching: only the sms ones, which wait on their paused queue.
     let mut mail = Vec::new();
@@ -308,9 +357,17 @@ async fn every_action_changes_just_what_it_names() -> TestResult {
         wait_state(&app, *id, JobState::Failed).await;
     }
     app.state.queue.pause("sms").await?;
-    let res = act(&admin, "/admin/jobs/failed/retry_all", json!({"queue": "sms"})).await;
+    let res = act(
+        &admin,
+        "/admin/jobs/failed/retry_all",
+        json!({"queue": "sms"}),
+    )
+    .await;
     assert_eq!(res.status(), 302);
-    assert_eq!(flash(&admin).await["notice"], "2 failed jobs will run again.");
+    assert_eq!(
+        flash(&admin).await["notice"],
+        "2 failed jobs will run again."
+    );
     for id in &sms {
         assert_eq!(state_of(&app, *id).await, Some(JobState::Ready));
     }
@@ -319,7 +376,12 @@ async fn every_action_changes_just_what_it_names() -> TestResult {
     }
 
     // Discard all matching, on ready jobs: the sms ones go, the held one stays.
-    let res = act(&admin, "/admin/jobs/ready/discard_all", json!({"queue": "sms"})).await;
+    let res = act(
+        &admin,
+        "/admin/jobs/ready/discard_all",
+        json!({"queue": "sms"}),
+    )
+    .await;
     assert_eq!(res.status(), 302);
     assert_eq!(flash(&admin).await["notice"], "Discarded 2 ready jobs.");
     for id in &sms {
@@ -327,7 +389,12 @@ async fn every_action_changes_just_what_it_names() -> TestResult {
     }
     assert_eq!(state_of(&app, ready).await, Some(JobState::Ready));
     // Discard all failed of a class that has none: nothing.
-    let res = act(&admin, "/admin/jobs/failed/discard_all", json!({"class": "noop"})).await;
+    let res = act(
+        &admin,
+        "/admin/jobs/failed/discard_all",
+        json!({"class": "noop"}),
+    )
+    .await;
     assert_eq!(res.status(), 302);
     assert_eq!(flash(&admin).await["notice"], "Discarded 0 failed jobs.");
     for id in &mail {
@@ -338,7 +405,12 @@ async fn every_action_changes_just_what_it_names() -> TestResult {
     assert_eq!(res.status(), 400);
     let res = act(&admin, "/admin/jobs/ready/retry_all", json!({})).await;
     assert_eq!(res.status(), 400);
-    let res = act(&admin, "/admin/jobs/failed/retry_all", json!({"from": "soon"})).await;
+    let res = act(
+        &admin,
+        "/admin/jobs/failed/retry_all",
+        json!({"from": "soon"}),
+    )
+    .await;
     assert_eq!(res.status(), 400);
 
     // Run a scheduled job now: it becomes ready, and runs once its queue is resumed.
@@ -363,7 +435,10 @@ async fn every_action_changes_just_what_it_names() -> TestResult {
     // A recurring task that does not exist.
     let res = act(&admin, "/admin/jobs/recurring/nope/run", json!({})).await;
     assert_eq!(res.status(), 302);
-    assert_eq!(flash(&admin).await["alert"], "There is no recurring task nope.");
+    assert_eq!(
+        flash(&admin).await["alert"],
+        "There is no recurring task nope."
+    );
     app.stop().await
 }
 
@@ -388,7 +463,10 @@ async fn admin_streams_carry_markers_to_admins_only() -> TestResult {
 
     // A job failing in the background is announced to the admin's page.
     enqueue(&app, "fail", json!({"message": "late"}), "default").await;
-    assert_eq!(mine.receive().await, data(&jobs, json!({"action": "refresh"})));
+    assert_eq!(
+        mine.receive().await,
+        data(&jobs, json!({"action": "refresh"}))
+    );
 
     // The cache page follows the cache.
     let cache = sync_id("Admin", "cache");

@@ -286,11 +286,9 @@ pub async fn run(
                     queue.discard_all_failed().await?.len()
                 }
                 _ => {
-                    let state: JobState = state
-                        .as_deref()
-                        .unwrap_or("failed")
-                        .parse()
-                        .map_err(|e: crate::queue::UnknownJobState| Error::NotFound(e.to_string()))?;
+                    let state: JobState = state.as_deref().unwrap_or("failed").parse().map_err(
+                        |e: crate::queue::UnknownJobState| Error::NotFound(e.to_string()),
+                    )?;
                     super::confirm(
                         "jobs discard",
                         &format!("discard every {} job {}", state.as_str(), filter.describe()),

@@ -14,7 +14,8 @@ fn t(v: Option<Timestamp>) -> String {
 }
 
 fn json_out(out: &mut (dyn Write + Send), v: &Value) -> Result<(), Error> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| Error::Output(std::io::Error::other(e)))?;
+    let text =
+        serde_json::to_string_pretty(v).map_err(|e| Error::Output(std::io::Error::other(e)))?;
     writeln!(out, "{text}")?;
     Ok(())
 }
@@ -69,8 +70,18 @@ pub(super) fn job(out: &mut (dyn Write + Send), d: &JobDetail, as_json: bool) ->
             }),
         );
     }
-    writeln!(out, "job {}  {}  ({})", j.id.0, j.class_name, j.state.as_str())?;
-    writeln!(out, "  queue        {} (priority {})", j.queue_name, j.priority)?;
+    writeln!(
+        out,
+        "job {}  {}  ({})",
+        j.id.0,
+        j.class_name,
+        j.state.as_str()
+    )?;
+    writeln!(
+        out,
+        "  queue        {} (priority {})",
+        j.queue_name, j.priority
+    )?;
     writeln!(out, "  executions   {}", j.executions)?;
     writeln!(out, "  arguments    {}", j.arguments)?;
     writeln!(out, "  enqueued     {}", j.created_at.to_rfc3339())?;
@@ -165,7 +176,11 @@ pub(super) fn processes(
             p.row.hostname.as_deref().unwrap_or("?"),
             p.row.pid,
             age.as_secs(),
-            if running.is_empty() { "-".to_owned() } else { running.join(", ") }
+            if running.is_empty() {
+                "-".to_owned()
+            } else {
+                running.join(", ")
+            }
         )?;
     }
     Ok(())

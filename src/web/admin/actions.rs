@@ -136,7 +136,12 @@ pub(super) async fn discard(
     let from_its_page = headers
         .get(REFERER)
         .and_then(|r| r.to_str().ok())
-        .is_some_and(|r| r.split('?').next().unwrap_or(r).ends_with(&format!("/admin/jobs/{id}")));
+        .is_some_and(|r| {
+            r.split('?')
+                .next()
+                .unwrap_or(r)
+                .ends_with(&format!("/admin/jobs/{id}"))
+        });
     if from_its_page {
         let list = state.map_or("failed", super::filter::state_name);
         return Ok(inertia.redirect(&format!("/admin/jobs/{list}")));
@@ -223,10 +228,18 @@ pub(super) async fn discard_all(
         .discard_matching(state, &filter.engine)
         .await
         .map_err(ApiError::internal)?;
-    audit(&admin, "discard_all", &format!("{key} {}", filter.describe()), n);
+    audit(
+        &admin,
+        "discard_all",
+        &format!("{key} {}", filter.describe()),
+        n,
+    );
     dashboard.poke();
     Ok(inertia
-        .flash("notice", format!("Discarded {}.", plural(n, &format!("{key} job"))))
+        .flash(
+            "notice",
+            format!("Discarded {}.", plural(n, &format!("{key} job"))),
+        )
         .back())
 }
 
@@ -243,7 +256,10 @@ pub(super) async fn run_task(
             audit(&admin, "run_task", &key, 1);
             dashboard.poke();
             Ok(inertia
-                .flash("notice", format!("Enqueued job {id} for recurring task {key}."))
+                .flash(
+                    "notice",
+                    format!("Enqueued job {id} for recurring task {key}."),
+                )
                 .back())
         }
         Err(queue::Error::UnknownTask(_)) => Ok(inertia

@@ -85,7 +85,9 @@ impl FilterFields {
         let cursor = given(&self.cursor)
             .map(|c| {
                 c.parse::<Cursor>().map_err(|_| {
-                    ApiError::BadRequest("cursor: not a page of this list; start again from the first page".into())
+                    ApiError::BadRequest(
+                        "cursor: not a page of this list; start again from the first page".into(),
+                    )
                 })
             })
             .transpose()?;

@@ -34,7 +34,10 @@ async fn counts(queue: &Queue, filter: &JobFilter) -> Result<Value, ApiError> {
         .map_err(ApiError::internal)?;
     let mut out = serde_json::Map::new();
     for (name, state) in STATES {
-        let c = counts.get(&state).copied().unwrap_or(Count { n: 0, more: false });
+        let c = counts
+            .get(&state)
+            .copied()
+            .unwrap_or(Count { n: 0, more: false });
         out.insert(name.to_owned(), count(&c));
     }
     Ok(Value::Object(out))

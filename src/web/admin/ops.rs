@@ -19,10 +19,7 @@ pub(super) async fn processes(
 ) -> Result<Response, ApiError> {
     let now = queue.clock().now();
     let alive = queue.settings().alive_threshold;
-    let details = queue
-        .process_details()
-        .await
-        .map_err(ApiError::internal)?;
+    let details = queue.process_details().await.map_err(ApiError::internal)?;
     let processes: Vec<Value> = details
         .iter()
         .map(|p| {
@@ -69,10 +66,7 @@ pub(super) async fn recurring(
     SiteAdmin(_): SiteAdmin,
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
-    let tasks = queue
-        .recurring_tasks()
-        .await
-        .map_err(ApiError::internal)?;
+    let tasks = queue.recurring_tasks().await.map_err(ApiError::internal)?;
     let tasks: Vec<Value> = tasks
         .iter()
         .map(|t| {

@@ -95,7 +95,10 @@ mod tests {
 
     #[test]
     fn text_that_is_not_json_is_not_shown() {
-        assert_eq!(arguments("password=x", false), "(not JSON, 10 bytes; not shown)");
+        assert_eq!(
+            arguments("password=x", false),
+            "(not JSON, 10 bytes; not shown)"
+        );
     }
 
     #[test]

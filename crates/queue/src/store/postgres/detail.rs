@@ -17,7 +17,8 @@ const EXTRA: &str = "SELECT c.created_at, f.created_at, j.request_id, j.concurre
  WHERE j.id = $1";
 const ATTEMPTS: &str = "SELECT attempt, created_at, error, process_id FROM trifecta_job_attempts
   WHERE job_id = $1 ORDER BY id";
-const PROCESS: &str = "SELECT id, kind, name, pid, hostname, last_heartbeat_at, metadata, created_at
+const PROCESS: &str =
+    "SELECT id, kind, name, pid, hostname, last_heartbeat_at, metadata, created_at
   FROM solid_queue_processes WHERE id = $1";
 
 /// Job `id` in full, if it exists, read in one snapshot.
