@@ -27,11 +27,12 @@ fn asset_paths(html: &str) -> Vec<String> {
         .collect()
 }
 
+/// The entry script of the HTML shell (not one of the chunks it preloads, which can be a
+/// few hundred bytes).
 fn script_src(html: &str) -> String {
-    asset_paths(html)
-        .into_iter()
-        .find(|p| p.ends_with(".js"))
-        .expect("a script")
+    let marker = r#"<script type="module" src=""#;
+    let start = html.find(marker).expect("a script") + marker.len();
+    html[start..].split('"').next().expect("its src").to_owned()
 }
 
 fn inertia_get(app: &TestApp, client: &Client, path: &str) -> reqwest::RequestBuilder {
