@@ -44,7 +44,8 @@ async fn a_worker_counts_its_jobs_and_the_server_flushes_them_at_shutdown(on: On
     assert_eq!(q.activity(), before + 5, "each enqueue moves the activity");
     clock.advance(Duration::from_secs(2));
     q.resume("default").await.expect("resume");
-    eventually(30, "five outcomes", async || q.activity() == before + 10).await;
+    // Five enqueues, the resume (an admin action) and five outcomes.
+    eventually(30, "five outcomes", async || q.activity() == before + 11).await;
     token.cancel();
     tracker.close();
     tracker.wait().await;
