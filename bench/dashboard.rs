@@ -1,5 +1,6 @@
 //! The operations dashboard on a big queue file: 1,000,000 finished jobs, 100,000 failed
-//! and 10,000 ready (their queues paused, so they stay), plus 2,000 scheduled, written
+//! and 10,000 ready (their queues paused, so they stay), plus 2,000 scheduled, spread over
+//! the last 20 hours and written
 //! straight into the migrated queue file before a `trifecta serve` child starts. Then every
 //! dashboard page (each list with and without filters, a second page, a job, processes,
 //! recurring tasks, cache, cable) and every action (one job retried, discarded, run now; a
@@ -30,8 +31,9 @@ const CLASSES: [&str; 5] = [
     "CleanupJob",
 ];
 const QUEUES: [&str; 4] = ["default", "mail", "webhooks", "reports"];
-/// Seeded jobs are spread over this past week.
-const WEEK_US: i64 = 7 * 24 * 3600 * 1_000_000;
+/// Seeded jobs are spread over the past 20 hours: finished jobs older than a day would be
+/// cleared by the server's dispatcher (`clear_finished_jobs_after`).
+const SPAN_US: i64 = 20 * 3600 * 1_000_000;
 
 fn now_us() -> i64 {
     crate::pipeline::now_us()
@@ -41,9 +43,9 @@ fn now_us() -> i64 {
 fn seed(dir: &Path) -> Result<(), BoxError> {
     let mut conn = rusqlite::Connection::open(dir.join("bench_queue.sqlite3"))?;
     let tx = conn.transaction()?;
-    let start = now_us() - WEEK_US;
+    let start = now_us() - SPAN_US;
     let total = FINISHED + FAILED + READY + SCHEDULED;
-    let step = WEEK_US / total;
+    let step = SPAN_US / total;
     {
         let mut job = tx.prepare(
             "INSERT INTO solid_queue_jobs (id, queue_name, class_name, arguments, priority,
@@ -250,8 +252,8 @@ pub async fn run(bin: &Path, rounds: usize) -> Result<Value, BoxError> {
         xsrf,
     };
     // The seeded times, from job 1 (ids are spaced `step` apart from there).
-    let week_ago = seeded["start_us"].as_i64().ok_or("no job 1")?;
-    let day = |d: i64| time(week_ago + d * 24 * 3600 * 1_000_000);
+    let start = seeded["start_us"].as_i64().ok_or("no job 1")?;
+    let hour = |h: i64| time(start + h * 3600 * 1_000_000);
     let failed_page = admin.page("/admin/jobs/failed").await?;
     let cursor = failed_page["props"]["next_cursor"]
         .as_str()
@@ -287,8 +289,8 @@ pub async fn run(bin: &Path, rounds: usize) -> Result<Value, BoxError> {
             "/admin/jobs/failed?queue=mail&class=MailerJob".to_owned(),
         ),
         (
-            "failed in a day",
-            format!("/admin/jobs/failed?from={}&to={}", day(2), day(3)),
+            "failed in an hour",
+            format!("/admin/jobs/failed?from={}&to={}", hour(2), hour(3)),
         ),
         ("finished", "/admin/jobs/finished".to_owned()),
         (
@@ -305,11 +307,7 @@ pub async fn run(bin: &Path, rounds: usize) -> Result<Value, BoxError> {
         ),
         (
             "finished in an hour",
-            format!(
-                "/admin/jobs/finished?from={}&to={}",
-                day(4),
-                time(week_ago + 4 * 24 * 3600 * 1_000_000 + 3_600_000_000)
-            ),
+            format!("/admin/jobs/finished?from={}&to={}", hour(4), hour(5)),
         ),
         ("job", format!("/admin/jobs/{a_failed}")),
         ("processes", "/admin/jobs/processes".to_owned()),
@@ -380,12 +378,12 @@ pub async fn run(bin: &Path, rounds: usize) -> Result<Value, BoxError> {
     let mut retry_all = Samples::default();
     let mut discard_all = Samples::default();
     let total = FINISHED + FAILED + READY + SCHEDULED;
-    let step = WEEK_US / total;
+    let step = SPAN_US / total;
     for k in 0..rounds as i64 {
-        let from = week_ago + (k * 600) * step;
+        let from = start + (k * 600) * step;
         let body = json!({"from": time(from), "to": time(from + 550 * step)});
         retry_all.push(admin.post("/admin/jobs/failed/retry_all", body).await?);
-        let from = week_ago + (FINISHED + FAILED + k * 25) * step;
+        let from = start + (FINISHED + FAILED + k * 25) * step;
         let body = json!({"from": time(from), "to": time(from + 20 * step)});
         discard_all.push(admin.post("/admin/jobs/ready/discard_all", body).await?);
     }

@@ -1,7 +1,7 @@
 //! The operations dashboard over HTTP: who may see and use it (members, anonymous visitors
 //! and forged CSRF tokens refused), the job lists with their filters and keyset pages,
-//! sensitive arguments filtered, the job page with every failed attempt, every action, and
-//! the live markers on the admin-only streams.
+//! sensitive arguments filtered, the job page. Its actions and live markers are in
+//! `dashboard_actions`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -9,10 +9,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::cable_client::{data, reject};
-use crate::helpers::{
-    Browser, TestApp, TestResult, location, signed_up, socket_of, sync_id, wait_for,
-};
+use crate::helpers::{Browser, TestApp, TestResult, location, signed_up, wait_for};
 use trifecta::queue::{JobId, JobState};
 
 /// Every dashboard page with its component (the job page is checked on its own).
@@ -44,7 +41,7 @@ impl trifecta::queue::Job for SignupMailer {
 }
 
 /// Enqueues the built-in `fail` job with `args` on `queue`.
-async fn enqueue(app: &TestApp, name: &str, args: Value, queue: &str) -> i64 {
+pub(crate) async fn enqueue(app: &TestApp, name: &str, args: Value, queue: &str) -> i64 {
     app.state
         .queue
         .enqueue_named(name, &args.to_string(), Some(queue), None, None)
@@ -53,7 +50,7 @@ async fn enqueue(app: &TestApp, name: &str, args: Value, queue: &str) -> i64 {
         .0
 }
 
-async fn state_of(app: &TestApp, id: i64) -> Option<JobState> {
+pub(crate) async fn state_of(app: &TestApp, id: i64) -> Option<JobState> {
     app.state
         .queue
         .job(JobId(id))
@@ -62,7 +59,7 @@ async fn state_of(app: &TestApp, id: i64) -> Option<JobState> {
         .map(|j| j.state)
 }
 
-async fn wait_state(app: &TestApp, id: i64, state: JobState) {
+pub(crate) async fn wait_state(app: &TestApp, id: i64, state: JobState) {
     wait_for(
         &format!("job {id} {}", state.as_str()),
         Duration::from_secs(20),
@@ -72,12 +69,12 @@ async fn wait_state(app: &TestApp, id: i64, state: JobState) {
 }
 
 /// Sends a dashboard action as the Inertia client does.
-async fn act(browser: &Browser, path: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn act(browser: &Browser, path: &str, body: Value) -> reqwest::Response {
     browser.send_json(Method::POST, path, body).await
 }
 
 /// The flash the next page shows after an action.
-async fn flash(browser: &Browser) -> Value {
+pub(crate) async fn flash(browser: &Browser) -> Value {
     browser.page("/admin/jobs").await["flash"].clone()
 }
 
@@ -297,190 +294,4 @@ async fn lists_filter_and_page_and_never_show_secrets() -> TestResult {
         json!({"retry": true, "discard": true, "run_now": false})
     );
     app.stop().await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_action_changes_just_what_it_names() -> TestResult {
-    let app = TestApp::spawn().await;
-    let admin = signed_up(&app, "admin@example.com").await;
-
-    // Retry one: it runs again, and the job page lists both failed attempts.
-    let one = enqueue(&app, "fail", json!({"message": "first"}), "mail").await;
-    wait_state(&app, one, JobState::Failed).await;
-    let res = act(&admin, &format!("/admin/jobs/{one}/retry"), json!({})).await;
-    assert_eq!(res.status(), 302);
-    assert_eq!(
-        flash(&admin).await["notice"],
-        format!("Job {one} will run again.")
-    );
-    wait_for(
-        "a second failed attempt",
-        Duration::from_secs(20),
-        || async {
-            let page = admin.page(&format!("/admin/jobs/{one}")).await;
-            let attempts = page["props"]["job"]["attempts"].as_array()?.clone();
-            (page["props"]["job"]["state"] == "failed" && attempts.len() == 2).then_some(attempts)
-        },
-    )
-    .await;
-    // A retry of a job that is not failed says so, and changes nothing.
-    app.state.queue.pause("held").await?;
-    let ready = enqueue(&app, "noop", json!({}), "held").await;
-    let res = act(&admin, &format!("/admin/jobs/{ready}/retry"), json!({})).await;
-    assert_eq!(res.status(), 302);
-    let alert = flash(&admin).await["alert"].clone();
-    assert!(
-        alert.as_str().is_some_and(|a| a.contains("Nothing done")),
-        "{alert}"
-    );
-    assert_eq!(state_of(&app, ready).await, Some(JobState::Ready));
-
-    // Discard one.
-    let res = act(&admin, &format!("/admin/jobs/{one}/discard"), json!({})).await;
-    assert_eq!(res.status(), 302);
-    assert_eq!(state_of(&app, one).await, None);
-    assert_eq!(
-        admin.visit(&format!("/admin/jobs/{one}")).await.status(),
-        404
-    );
-
-    // Retry all matching: only the sms ones, which wait on their paused queue.
-    let mut mail = Vec::new();
-    let mut sms = Vec::new();
-    for i in 0..3 {
-        mail.push(enqueue(&app, "fail", json!({"message": format!("m{i}")}), "mail").await);
-    }
-    for i in 0..2 {
-        sms.push(enqueue(&app, "fail", json!({"message": format!("s{i}")}), "sms").await);
-    }
-    for id in mail.iter().chain(&sms) {
-        wait_state(&app, *id, JobState::Failed).await;
-    }
-    app.state.queue.pause("sms").await?;
-    let res = act(
-        &admin,
-        "/admin/jobs/failed/retry_all",
-        json!({"queue": "sms"}),
-    )
-    .await;
-    assert_eq!(res.status(), 302);
-    assert_eq!(
-        flash(&admin).await["notice"],
-        "2 failed jobs will run again."
-    );
-    for id in &sms {
-        assert_eq!(state_of(&app, *id).await, Some(JobState::Ready));
-    }
-    for id in &mail {
-        assert_eq!(state_of(&app, *id).await, Some(JobState::Failed));
-    }
-
-    // Discard all matching, on ready jobs: the sms ones go, the held one stays.
-    let res = act(
-        &admin,
-        "/admin/jobs/ready/discard_all",
-        json!({"queue": "sms"}),
-    )
-    .await;
-    assert_eq!(res.status(), 302);
-    assert_eq!(flash(&admin).await["notice"], "Discarded 2 ready jobs.");
-    for id in &sms {
-        assert_eq!(state_of(&app, *id).await, None);
-    }
-    assert_eq!(state_of(&app, ready).await, Some(JobState::Ready));
-    // Discard all failed of a class that has none: nothing.
-    let res = act(
-        &admin,
-        "/admin/jobs/failed/discard_all",
-        json!({"class": "noop"}),
-    )
-    .await;
-    assert_eq!(res.status(), 302);
-    assert_eq!(flash(&admin).await["notice"], "Discarded 0 failed jobs.");
-    for id in &mail {
-        assert_eq!(state_of(&app, *id).await, Some(JobState::Failed));
-    }
-    // Bulk actions only where they apply.
-    let res = act(&admin, "/admin/jobs/in_progress/discard_all", json!({})).await;
-    assert_eq!(res.status(), 400);
-    let res = act(&admin, "/admin/jobs/ready/retry_all", json!({})).await;
-    assert_eq!(res.status(), 400);
-    let res = act(
-        &admin,
-        "/admin/jobs/failed/retry_all",
-        json!({"from": "soon"}),
-    )
-    .await;
-    assert_eq!(res.status(), 400);
-
-    // Run a scheduled job now: it becomes ready, and runs once its queue is resumed.
-    app.state.queue.pause("later").await?;
-    let at = app.state.queue.clock().now() + Duration::from_secs(3600);
-    let scheduled = app
-        .state
-        .queue
-        .enqueue_named("noop", "{}", Some("later"), None, Some(at))
-        .await?
-        .0;
-    assert_eq!(state_of(&app, scheduled).await, Some(JobState::Scheduled));
-    let page = admin.page(&format!("/admin/jobs/{scheduled}")).await;
-    assert_eq!(page["props"]["actions"]["run_now"], true);
-    let res = act(&admin, &format!("/admin/jobs/{scheduled}/run"), json!({})).await;
-    assert_eq!(res.status(), 302);
-    assert_eq!(state_of(&app, scheduled).await, Some(JobState::Ready));
-    let res = act(&admin, "/admin/jobs/queues/later/resume", json!({})).await;
-    assert_eq!(res.status(), 302);
-    wait_state(&app, scheduled, JobState::Finished).await;
-
-    // A recurring task that does not exist.
-    let res = act(&admin, "/admin/jobs/recurring/nope/run", json!({})).await;
-    assert_eq!(res.status(), 302);
-    assert_eq!(
-        flash(&admin).await["alert"],
-        "There is no recurring task nope."
-    );
-    app.stop().await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_streams_carry_markers_to_admins_only() -> TestResult {
-    let app = TestApp::spawn().await;
-    let admin = signed_up(&app, "admin@example.com").await;
-    let member = signed_up(&app, "member@example.com").await;
-    let jobs = sync_id("Admin", "jobs");
-
-    let mut theirs = socket_of(&app, &member).await;
-    theirs
-        .send(json!({"command": "subscribe", "identifier": jobs}))
-        .await;
-    assert_eq!(theirs.receive().await, reject(&jobs));
-    let mut mine = socket_of(&app, &admin).await;
-    let bogus = sync_id("Admin", "secrets");
-    mine.send(json!({"command": "subscribe", "identifier": bogus}))
-        .await;
-    assert_eq!(mine.receive().await, reject(&bogus));
-    mine.subscribe(&jobs).await;
-
-    // A job failing in the background is announced to the admin's page.
-    enqueue(&app, "fail", json!({"message": "late"}), "default").await;
-    assert_eq!(
-        mine.receive().await,
-        data(&jobs, json!({"action": "refresh"}))
-    );
-
-    // The cache page follows the cache.
-    let cache = sync_id("Admin", "cache");
-    mine.subscribe(&cache).await;
-    app.state
-        .cache
-        .write("k", "v", trifecta::cache::WriteOptions::default())
-        .await;
-    // Markers of other topics may come first; the cache one must come (each frame within
-    // `receive`'s deadline).
-    for _ in 0..10 {
-        if mine.receive().await == data(&cache, json!({"action": "refresh"})) {
-            return app.stop().await;
-        }
-    }
-    panic!("no cache marker among ten frames");
 }

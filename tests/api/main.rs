@@ -28,6 +28,8 @@ mod cache_failures;
 mod cache_process;
 mod crash;
 mod dashboard;
+mod dashboard_actions;
+mod dashboard_cli;
 mod deploy;
 mod docs;
 mod domain;
