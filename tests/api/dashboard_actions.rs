@@ -167,6 +167,15 @@ async fn every_action_changes_just_what_it_names() -> TestResult {
     );
     let page = admin.page("/admin/jobs/recurring").await;
     assert_eq!(page["props"]["tasks"][0]["last_job_id"], id);
+    // The server's one process runs the worker, the dispatcher and the scheduler.
+    let page = admin.page("/admin/jobs/processes").await;
+    let roles = &page["props"]["processes"][0]["roles"];
+    assert!(
+        roles[0].as_str().is_some_and(|r| r.starts_with("worker: ")),
+        "{roles}"
+    );
+    assert_eq!(roles[1], "dispatcher");
+    assert_eq!(roles[2], "scheduler: 1 recurring task");
     let res = act(&admin, "/admin/jobs/recurring/nope/run", json!({})).await;
     assert_eq!(res.status(), 302);
     assert_eq!(

@@ -101,6 +101,7 @@ test('every dashboard page, with data, at desktop and phone widths', async () =>
 
   await page.goto(h.base + '/admin/jobs/processes')
   await page.getByTestId('process-row').first().waitFor()
+  assert.match(await page.getByTestId('process-roles').first().textContent(), /dispatcher · scheduler: 2 recurring tasks/)
   await screens(page, 'dashboard-processes')
 
   await page.goto(h.base + '/admin/jobs/recurring')

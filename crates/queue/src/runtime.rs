@@ -146,10 +146,14 @@ impl Queue {
         };
         tasks.extend(self.added_tasks(added)?);
         let selector = QueueSelector::new(&settings.queues);
+        // One registered process runs the worker, the dispatcher and the scheduler; the
+        // metadata says which of them it runs, for `jobs processes` and the dashboard.
         let metadata = serde_json::json!({
             "queues": selector.describe(),
             "thread_pool_size": settings.threads,
             "polling_interval": settings.polling_interval.as_secs_f64(),
+            "dispatcher": true,
+            "recurring_tasks": tasks.len(),
         });
         let process = self.register_process("Worker", metadata).await?;
         self.prune(Some(process.id)).await?;

@@ -11,6 +11,27 @@ use crate::inertia::{Inertia, Props};
 use crate::queue::Queue;
 use crate::web::ApiError;
 
+/// What a process runs, from the metadata it registered with: its worker (threads and
+/// queues), its dispatcher, its scheduler (recurring tasks).
+fn roles(metadata: Option<&str>) -> Vec<String> {
+    let Some(m) = metadata.and_then(|m| serde_json::from_str::<Value>(m).ok()) else {
+        return Vec::new();
+    };
+    let mut roles = Vec::new();
+    if let Some(threads) = m["thread_pool_size"].as_u64().filter(|t| *t > 0) {
+        let queues = m["queues"].as_str().unwrap_or("*");
+        roles.push(format!("worker: {threads} threads on {queues}"));
+    }
+    if m["dispatcher"].as_bool() == Some(true) {
+        roles.push("dispatcher".to_owned());
+    }
+    if let Some(n) = m["recurring_tasks"].as_u64().filter(|n| *n > 0) {
+        let tasks = if n == 1 { "task" } else { "tasks" };
+        roles.push(format!("scheduler: {n} recurring {tasks}"));
+    }
+    roles
+}
+
 /// `GET /admin/jobs/processes`.
 pub(super) async fn processes(
     State(queue): State<Queue>,
@@ -46,6 +67,7 @@ pub(super) async fn processes(
                 "last_heartbeat_at": time(p.row.last_heartbeat_at),
                 "started_at": time(p.row.started_at),
                 "stale": age > alive,
+                "roles": roles(p.row.metadata.as_deref()),
                 "running": running,
             })
         })

@@ -31,6 +31,11 @@ function Process({ p }) {
           started <Ago at={p.started_at} />
         </span>
       </p>
+      {p.roles?.length > 0 && (
+        <p className="process-roles small" data-testid="process-roles">
+          Runs {p.roles.join(' · ')}
+        </p>
+      )}
       {p.running.length > 0 ? (
         <ul className="running" aria-label={`Jobs running on ${p.name || `process ${p.id}`}`}>
           {p.running.map((job) => (
@@ -43,7 +48,7 @@ function Process({ p }) {
           ))}
         </ul>
       ) : (
-        <p className="muted small idle">{p.kind === 'worker' ? 'Idle: no job running.' : 'No jobs of its own.'}</p>
+        <p className="muted small idle">{p.kind?.toLowerCase() === 'worker' ? 'Idle: no job running.' : 'No jobs of its own.'}</p>
       )}
     </li>
   )
