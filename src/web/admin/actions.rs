@@ -11,6 +11,7 @@ use axum::response::Response;
 
 use super::filter::{FilterFields, state_named};
 use super::{SiteAdmin, audit};
+use crate::app::User;
 use crate::dashboard::Dashboard;
 use crate::inertia::Inertia;
 use crate::queue::{self, JobId, JobState, Queue};
@@ -49,6 +50,55 @@ fn plural(n: usize, one: &str) -> String {
     }
 }
 
+/// Logs what `admin` did, wakes the pulse so other admins' pages follow, and sets the flash.
+fn done(
+    dashboard: &Dashboard,
+    admin: &User,
+    inertia: Inertia,
+    (action, detail, affected): (&str, &str, usize),
+    notice: String,
+) -> Inertia {
+    audit(admin, action, detail, affected);
+    dashboard.poke();
+    inertia.flash("notice", notice)
+}
+
+/// Pauses (or resumes) queue `name`.
+async fn set_paused(
+    queue: Queue,
+    dashboard: Dashboard,
+    admin: User,
+    name: String,
+    inertia: Inertia,
+    pause: bool,
+) -> Result<Response, ApiError> {
+    let changed = if pause {
+        queue.pause(&name).await
+    } else {
+        queue.resume(&name).await
+    };
+    let changed = match changed {
+        Ok(changed) => changed,
+        Err(err) => return refused(inertia, err),
+    };
+    let notice = match (pause, changed) {
+        (true, true) => format!("Paused queue {name}: its jobs wait until it is resumed."),
+        (true, false) => format!("Queue {name} was already paused."),
+        (false, true) => format!("Resumed queue {name}."),
+        (false, false) => format!("Queue {name} was not paused."),
+    };
+    let action = if pause { "pause" } else { "resume" };
+    let affected = usize::from(changed);
+    Ok(done(
+        &dashboard,
+        &admin,
+        inertia,
+        (action, &name, affected),
+        notice,
+    )
+    .back())
+}
+
 /// `POST /admin/jobs/queues/{name}/pause`.
 pub(super) async fn pause(
     State(queue): State<Queue>,
@@ -57,18 +107,7 @@ pub(super) async fn pause(
     Path(name): Path<String>,
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
-    let changed = match queue.pause(&name).await {
-        Ok(changed) => changed,
-        Err(err) => return refused(inertia, err),
-    };
-    audit(&admin, "pause", &name, usize::from(changed));
-    dashboard.poke();
-    let notice = if changed {
-        format!("Paused queue {name}: its jobs wait until it is resumed.")
-    } else {
-        format!("Queue {name} was already paused.")
-    };
-    Ok(inertia.flash("notice", notice).back())
+    set_paused(queue, dashboard, admin, name, inertia, true).await
 }
 
 /// `POST /admin/jobs/queues/{name}/resume`.
@@ -79,18 +118,34 @@ pub(super) async fn resume(
     Path(name): Path<String>,
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
-    let changed = match queue.resume(&name).await {
-        Ok(changed) => changed,
-        Err(err) => return refused(inertia, err),
-    };
-    audit(&admin, "resume", &name, usize::from(changed));
-    dashboard.poke();
-    let notice = if changed {
-        format!("Resumed queue {name}.")
+    set_paused(queue, dashboard, admin, name, inertia, false).await
+}
+
+/// Retries a failed job, or runs a scheduled or blocked one now.
+async fn again(
+    queue: Queue,
+    dashboard: Dashboard,
+    admin: User,
+    key: String,
+    inertia: Inertia,
+    retry: bool,
+) -> Result<Response, ApiError> {
+    let id = job_id(&key)?;
+    let outcome = if retry {
+        queue.retry(id).await
     } else {
-        format!("Queue {name} was not paused.")
+        queue.run_now(id).await
     };
-    Ok(inertia.flash("notice", notice).back())
+    if let Err(err) = outcome {
+        return refused(inertia, err);
+    }
+    let (action, notice) = if retry {
+        ("retry", format!("Job {id} will run again."))
+    } else {
+        ("run_now", format!("Job {id} is ready to run now."))
+    };
+    let detail = format!("job {id}");
+    Ok(done(&dashboard, &admin, inertia, (action, &detail, 1), notice).back())
 }
 
 /// `POST /admin/jobs/{id}/retry`.
@@ -101,15 +156,18 @@ pub(super) async fn retry(
     Path(key): Path<String>,
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
-    let id = job_id(&key)?;
-    if let Err(err) = queue.retry(id).await {
-        return refused(inertia, err);
-    }
-    audit(&admin, "retry", &format!("job {id}"), 1);
-    dashboard.poke();
-    Ok(inertia
-        .flash("notice", format!("Job {id} will run again."))
-        .back())
+    again(queue, dashboard, admin, key, inertia, true).await
+}
+
+/// `POST /admin/jobs/{id}/run`: a scheduled or blocked job becomes ready now.
+pub(super) async fn run(
+    State(queue): State<Queue>,
+    State(dashboard): State<Dashboard>,
+    SiteAdmin(admin): SiteAdmin,
+    Path(key): Path<String>,
+    inertia: Inertia,
+) -> Result<Response, ApiError> {
+    again(queue, dashboard, admin, key, inertia, false).await
 }
 
 /// `POST /admin/jobs/{id}/discard`.
@@ -129,9 +187,9 @@ pub(super) async fn discard(
     if let Err(err) = queue.discard(id).await {
         return refused(inertia, err);
     }
-    audit(&admin, "discard", &format!("job {id}"), 1);
-    dashboard.poke();
-    let inertia = inertia.flash("notice", format!("Job {id} was discarded."));
+    let detail = format!("job {id}");
+    let notice = format!("Job {id} was discarded.");
+    let inertia = done(&dashboard, &admin, inertia, ("discard", &detail, 1), notice);
     // From the job's own page, which is gone with it: to the list it was on.
     let from_its_page = headers
         .get(REFERER)
@@ -147,25 +205,6 @@ pub(super) async fn discard(
         return Ok(inertia.redirect(&format!("/admin/jobs/{list}")));
     }
     Ok(inertia.back())
-}
-
-/// `POST /admin/jobs/{id}/run`: a scheduled or blocked job becomes ready now.
-pub(super) async fn run(
-    State(queue): State<Queue>,
-    State(dashboard): State<Dashboard>,
-    SiteAdmin(admin): SiteAdmin,
-    Path(key): Path<String>,
-    inertia: Inertia,
-) -> Result<Response, ApiError> {
-    let id = job_id(&key)?;
-    if let Err(err) = queue.run_now(id).await {
-        return refused(inertia, err);
-    }
-    audit(&admin, "run_now", &format!("job {id}"), 1);
-    dashboard.poke();
-    Ok(inertia
-        .flash("notice", format!("Job {id} is ready to run now."))
-        .back())
 }
 
 /// The state a bulk action's URL names, if the action applies to it.
@@ -194,14 +233,16 @@ pub(super) async fn retry_all(
         .retry_matching(&filter.engine)
         .await
         .map_err(ApiError::internal)?;
-    audit(&admin, "retry_all", &filter.describe(), n);
-    dashboard.poke();
-    Ok(inertia
-        .flash(
-            "notice",
-            format!("{} will run again.", plural(n, "failed job")),
-        )
-        .back())
+    let notice = format!("{} will run again.", plural(n, "failed job"));
+    let detail = filter.describe();
+    Ok(done(
+        &dashboard,
+        &admin,
+        inertia,
+        ("retry_all", &detail, n),
+        notice,
+    )
+    .back())
 }
 
 /// `POST /admin/jobs/{state}/discard_all` with the list's filter (failed, ready, scheduled
@@ -228,19 +269,16 @@ pub(super) async fn discard_all(
         .discard_matching(state, &filter.engine)
         .await
         .map_err(ApiError::internal)?;
-    audit(
+    let notice = format!("Discarded {}.", plural(n, &format!("{key} job")));
+    let detail = format!("{key} {}", filter.describe());
+    Ok(done(
+        &dashboard,
         &admin,
-        "discard_all",
-        &format!("{key} {}", filter.describe()),
-        n,
-    );
-    dashboard.poke();
-    Ok(inertia
-        .flash(
-            "notice",
-            format!("Discarded {}.", plural(n, &format!("{key} job"))),
-        )
-        .back())
+        inertia,
+        ("discard_all", &detail, n),
+        notice,
+    )
+    .back())
 }
 
 /// `POST /admin/jobs/recurring/{key}/run`: enqueues the task's job now.
@@ -253,14 +291,8 @@ pub(super) async fn run_task(
 ) -> Result<Response, ApiError> {
     match queue.run_task_now(&key).await {
         Ok(id) => {
-            audit(&admin, "run_task", &key, 1);
-            dashboard.poke();
-            Ok(inertia
-                .flash(
-                    "notice",
-                    format!("Enqueued job {id} for recurring task {key}."),
-                )
-                .back())
+            let notice = format!("Enqueued job {id} for recurring task {key}.");
+            Ok(done(&dashboard, &admin, inertia, ("run_task", &key, 1), notice).back())
         }
         Err(queue::Error::UnknownTask(_)) => Ok(inertia
             .flash("alert", format!("There is no recurring task {key}."))
