@@ -37,6 +37,15 @@ async function signedInAdmin() {
   return admin
 }
 
+/**
+ * Leaves the app after a test's checks: a live page can be reloading its props when the next
+ * test navigates it, and that cut request belongs to no test.
+ */
+async function leave({ page, problems }) {
+  await page.goto('about:blank')
+  problems.length = 0
+}
+
 const enqueue = (args, queue = 'mail') =>
   h.cli(['jobs', 'enqueue', 'fail', '--args', JSON.stringify(args), '--queue', queue]).trim().split(' ').pop()
 
@@ -73,6 +82,7 @@ test('a job failing in the background appears without a reload; retried from the
   await eventually('the job page says finished', async () => /finished/i.test(await page.getByTestId('job-state').textContent()))
   await screens(page, 'dashboard-job')
   assert.deepEqual(problems, [])
+  await leave(admin)
 })
 
 test('every dashboard page, with data, at desktop and phone widths', async () => {
@@ -116,6 +126,58 @@ test('every dashboard page, with data, at desktop and phone widths', async () =>
   await page.getByTestId('live-indicator').waitFor()
   await screens(page, 'dashboard-cable')
   assert.deepEqual(problems, [])
+  await leave(admin)
+})
+
+test('two admins, three tabs: a failure and a retry reach every tab without a reload', async () => {
+  const { page: first, context, problems } = await signedInAdmin()
+  h.cli(['users', 'create', 'second@example.com', '--name', 'Second', '--admin'], 'correct horse battery\n')
+  const second = await h.watchedPage()
+  await second.page.goto(h.base + '/login')
+  await second.page.getByLabel('Email address').fill('second@example.com')
+  await second.page.getByLabel(/^Password/).fill('correct horse battery')
+  await second.page.getByRole('button', { name: 'Sign in' }).click()
+  await second.page.waitForURL(h.base + '/todos')
+  const overview = await h.watch(await context.newPage(), problems)
+  await first.goto(h.base + '/admin/jobs/failed?queue=billing')
+  await overview.goto(h.base + '/admin/jobs')
+  await second.page.goto(h.base + '/admin/jobs/failed?queue=billing')
+  for (const p of [first, overview, second.page]) {
+    await p.locator('[data-testid=live-indicator][data-live=true]').waitFor()
+    await p.evaluate(() => {
+      window.sameDocument = true
+    })
+  }
+  const before = Number((await overview.getByTestId('count-failed').textContent()).replace(/\D/g, ''))
+
+  const cause = join(scratch, 'billing-down')
+  writeFileSync(cause, '')
+  const id = enqueue({ message: 'card processor down', while_exists: cause }, 'billing')
+  for (const p of [first, second.page]) {
+    await p.locator(`[data-testid=job-row][data-job-id="${id}"]`).waitFor({ timeout: 15_000 })
+  }
+  await eventually('the overview counts it', async () =>
+    Number((await overview.getByTestId('count-failed').textContent()).replace(/\D/g, '')) === before + 1,
+  )
+  await screens(second.page, 'dashboard-two-admins')
+  await screens(overview, 'dashboard-overview-second-tab')
+
+  // The second admin retries it; the first admin's list and the overview follow.
+  rmSync(cause)
+  const row = second.page.locator(`[data-testid=job-row][data-job-id="${id}"]`)
+  await row.getByRole('button', { name: 'Retry' }).click()
+  await second.page.getByTestId('confirm-button').click()
+  await first.locator(`[data-testid=job-row][data-job-id="${id}"]`).waitFor({ state: 'detached', timeout: 15_000 })
+  await eventually('the overview drops it', async () =>
+    Number((await overview.getByTestId('count-failed').textContent()).replace(/\D/g, '')) === before,
+  )
+  for (const p of [first, overview, second.page]) {
+    assert.equal(await p.evaluate(() => window.sameDocument), true, 'no reload in any tab')
+  }
+  await overview.close()
+  assert.deepEqual(problems, [])
+  assert.deepEqual(second.problems, [])
+  await second.context.close()
 })
 
 test('a member is shown the not-found page', async () => {

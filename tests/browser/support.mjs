@@ -124,11 +124,15 @@ export function harness({ env = {} } = {}) {
     })
   }
 
-  /** Runs `trifecta ARGS` on the server's storage (e.g. `['jobs', 'enqueue', ...]`); its stdout. */
-  h.cli = (args) =>
+  /**
+   * Runs `trifecta ARGS` on the server's storage (e.g. `['jobs', 'enqueue', ...]`), with
+   * `input` on its standard input; its stdout.
+   */
+  h.cli = (args, input = '') =>
     execFileSync(BIN, ['--storage', h.storage, ...args], {
       env: { ...process.env, TRIFECTA_ENV: 'test', ...databaseEnv(h.storage), ...env },
       encoding: 'utf8',
+      input,
     })
 
   /** Resolves when `GET /up` answers 200 (checked every 10 ms); the time it did, in ms. */
