@@ -22,7 +22,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-pub use samples::{CableMinute, CacheMinute, Rates};
+pub use samples::{CableMinute, CacheMinute, Rates, hour_minutes};
 
 use crate::actioncable::ActionCable;
 use crate::app::broadcast::{ADMIN_MODEL, ADMIN_TOPICS};

@@ -23,7 +23,7 @@ const FIGURES_EVERY: Duration = Duration::from_secs(2);
 struct Seen {
     jobs: Option<u64>,
     cache: Option<(u64, u64, u64, u64)>,
-    cable: Option<(u64, usize, u64, u64)>,
+    cable: Option<(u64, usize, usize, u64)>,
     /// Each figure topic: changed since its last marker, and when that was sent.
     cache_due: Pending,
     cable_due: Pending,
@@ -84,16 +84,10 @@ impl Dashboard {
         {
             self.send(Topic::Cache, seen).await;
         }
-        let subscriptions = inner
-            .actioncable
-            .subscriptions_by_channel()
-            .iter()
-            .map(|(_, n)| n)
-            .sum();
         let figures = (
             reading.broadcasts,
             server.connections,
-            subscriptions,
+            cable.subscriptions,
             cable.trimmed,
         );
         if seen

@@ -184,6 +184,15 @@ impl Samples {
     }
 }
 
+/// The starts of the sixty minutes a chart of the last hour shows, oldest first, ending
+/// with the minute of `now`.
+pub fn hour_minutes(now: Timestamp) -> impl Iterator<Item = Timestamp> {
+    let last = minute_of(now);
+    (0..HOUR as i64)
+        .rev()
+        .map(move |back| Timestamp(last.0 - back * MINUTE_US))
+}
+
 /// Sixty buckets ending with the minute of `now`: the kept ones where they exist, `empty`
 /// ones elsewhere.
 fn hour<T: Copy>(
@@ -192,11 +201,8 @@ fn hour<T: Copy>(
     at: impl Fn(&T) -> Timestamp,
     empty: impl Fn(Timestamp) -> T,
 ) -> Vec<T> {
-    let last = minute_of(now);
-    (0..HOUR as i64)
-        .rev()
-        .map(|back| {
-            let minute = Timestamp(last.0 - back * MINUTE_US);
+    hour_minutes(now)
+        .map(|minute| {
             kept.iter()
                 .find(|m| at(m) == minute)
                 .copied()

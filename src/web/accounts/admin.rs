@@ -11,8 +11,8 @@ use super::{account_props, detailed_account_props};
 use crate::app::App;
 use crate::inertia::{Inertia, Props};
 use crate::web::ApiError;
+use crate::web::admin::SiteAdmin;
 use crate::web::answer::decode;
-use crate::web::auth::CurrentUser;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct Selection {
@@ -23,13 +23,10 @@ pub(super) struct Selection {
 /// `GET /admin/accounts[?account_id=]`: props `accounts` and `selected_account`.
 pub(super) async fn index(
     State(app): State<App>,
-    CurrentUser { user, .. }: CurrentUser,
+    SiteAdmin(user): SiteAdmin,
     Query(selection): Query<Selection>,
     inertia: Inertia,
 ) -> Result<Response, ApiError> {
-    if !user.site_admin {
-        return Err(ApiError::NotFound);
-    }
     let accounts = app.accounts_accessible_by(&user).await?;
     let accounts: Vec<_> = accounts.iter().map(|a| account_props(&app, a)).collect();
     let selected = match selection.account_id.as_deref().filter(|s| !s.is_empty()) {

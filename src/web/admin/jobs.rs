@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::filter::{Filter, FilterFields, STATES, state_name, state_named};
 use super::{SiteAdmin, count, millis, redact, time, time_or_null};
+use crate::dashboard::hour_minutes;
 use crate::inertia::{Inertia, Props};
 use crate::queue::{Count, JobDetail, JobFilter, JobId, JobState, Minute, Queue};
 use crate::store::Timestamp;
@@ -24,7 +25,6 @@ pub(super) const COUNT_CAP: u64 = 10_000;
 const ARGS_SHOWN: usize = 200;
 /// The charts' span.
 const HOUR: Duration = Duration::from_secs(3600);
-const MINUTE_US: i64 = 60_000_000;
 
 /// The counts of every state under `filter`, keyed by URL state name.
 async fn counts(queue: &Queue, filter: &JobFilter) -> Result<Value, ApiError> {
@@ -45,11 +45,8 @@ async fn counts(queue: &Queue, filter: &JobFilter) -> Result<Value, ApiError> {
 
 /// The last hour per minute, oldest first, empty minutes filled in.
 pub(super) fn chart(now: Timestamp, minutes: &[Minute]) -> Value {
-    let last = now.0 - now.0.rem_euclid(MINUTE_US);
-    let rows: Vec<Value> = (0..60_i64)
-        .rev()
-        .map(|back| {
-            let at = Timestamp(last - back * MINUTE_US);
+    let rows: Vec<Value> = hour_minutes(now)
+        .map(|at| {
             let m = minutes.iter().find(|m| m.at == at);
             let get = |f: fn(&Minute) -> u64| m.map_or(0, f);
             let delay_count = get(|m| m.delay_count);

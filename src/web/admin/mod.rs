@@ -51,7 +51,7 @@ pub(super) fn router() -> Router<AppState> {
 
 /// A signed-in site admin; anyone else is refused with a 404, as if the page did not
 /// exist.
-pub(super) struct SiteAdmin(pub User);
+pub(in crate::web) struct SiteAdmin(pub User);
 
 impl<S> FromRequestParts<S> for SiteAdmin
 where
