@@ -126,8 +126,9 @@ fuzz: frontend
 test-dist: dist
 	TRIFECTA_DIST_BIN=$(DIST_BIN) $(CARGO) test --locked --test dist -- --ignored
 
+## --test-force-exit: a test that failed half-way must not keep its file (and CI) running.
 test-browser: build chromium
-	node --test tests/browser/
+	node --test --test-force-exit tests/browser/
 
 ## The browser tests again with every server's stores on PostgreSQL (a throwaway cluster).
 test-browser-postgres: build chromium postgresql

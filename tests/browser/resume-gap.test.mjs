@@ -19,19 +19,51 @@ const pill = (page, status) => page.locator(`[data-testid="connection-status"][d
 
 const isHistoryAnswer = (f) => f.type === 'confirm_history' || f.type === 'reject_history'
 
-/** Inertia requests of `page` for `path`: full ones (no partial-data header) and partial ones. */
+/**
+ * Inertia GET requests of `page` for `path`, each followed from its start until it finished
+ * or failed (a request already in flight when this began is not counted). `mark()` starts a
+ * new window; `count()` tells the window's full (no partial-data header) and partial
+ * requests, how many are still in flight and the failed ones; `idle()` whether every request
+ * seen has settled.
+ */
 function inertiaRequests(page, path) {
-  const seen = { full: 0, partial: 0, finished: 0 }
+  const seen = new Map()
+  const ours = (req) => new URL(req.url()).pathname === path && req.headers()['x-inertia'] && req.method() === 'GET'
   page.on('request', (req) => {
-    const headers = req.headers()
-    if (new URL(req.url()).pathname !== path || !headers['x-inertia'] || req.method() !== 'GET') return
-    if (headers['x-inertia-partial-data']) seen.partial += 1
-    else seen.full += 1
+    if (ours(req)) seen.set(req, { partial: Boolean(req.headers()['x-inertia-partial-data']), settled: false })
   })
   page.on('requestfinished', (req) => {
-    if (new URL(req.url()).pathname === path && req.headers()['x-inertia']) seen.finished += 1
+    if (seen.has(req)) seen.get(req).settled = true
   })
-  return seen
+  page.on('requestfailed', (req) => {
+    if (seen.has(req)) Object.assign(seen.get(req), { settled: true, failure: req.failure()?.errorText ?? 'failed' })
+  })
+  let from = 0
+  return {
+    mark: () => (from = seen.size),
+    count() {
+      const window = [...seen.values()].slice(from)
+      return {
+        full: window.filter((r) => !r.partial).length,
+        partial: window.filter((r) => r.partial).length,
+        inFlight: window.filter((r) => !r.settled).length,
+        failed: window.filter((r) => r.failure).map((r) => r.failure),
+      }
+    },
+    idle: () => [...seen.values()].every((r) => r.settled),
+  }
+}
+
+/** When `page` last received a SyncChannel message (a marker), in ms since the epoch. */
+function lastMarker(page) {
+  const at = { time: 0 }
+  page.on('websocket', (ws) => {
+    ws.on('framereceived', ({ payload }) => {
+      const text = typeof payload === 'string' ? payload : payload.toString()
+      if (text.includes('SyncChannel') && text.includes('"message"')) at.time = Date.now()
+    })
+  })
+  return at
 }
 
 async function createTeam(page, name, member) {
@@ -72,17 +104,24 @@ test('a gap older than the history makes exactly one full props reload with the 
   // Bob's accounts list (the leader tab: its own stream and one per account) and his todo
   // board in a second tab (a follower: its TodosChannel goes through the leader's socket).
   const seen = frames(bob.page)
+  const requests = inertiaRequests(bob.page, '/accounts')
+  const marker = lastMarker(bob.page)
   await bob.page.goto(net.base + '/accounts')
   for (const name of ['Red team', 'Green team']) await bob.page.getByTestId('account-row').filter({ hasText: name }).waitFor()
   await pill(bob.page, 'connected').waitFor()
   const board = await h.watch(await bob.context.newPage(), bob.problems)
+  const boardRequests = inertiaRequests(board, '/todos')
   await board.goto(net.base + '/todos')
   await pill(board, 'connected').waitFor()
   assert.equal(await board.getByTestId('role-badge').getAttribute('data-role'), 'follower')
   // Every subscription (User, two Accounts, Todos) confirmed and its first history answer in.
   await eventually('four history answers', () => seen.filter(isHistoryAnswer).length >= 4)
-  const requests = inertiaRequests(bob.page, '/accounts')
-  const boardRequests = inertiaRequests(board, '/todos')
+  // A fresh subscription replays the last few seconds of markers (Ann adding Bob): the
+  // partial reloads they cause (each 300 ms after its last marker) are done before the cut.
+  await eventually(
+    () => `the reloads before the cut: ${JSON.stringify(requests.count())}`,
+    () => requests.idle() && boardRequests.idle() && Date.now() - marker.time > 1_000,
+  )
   const statuses = await recordStatuses(bob.page)
   for (const p of [bob.page, board]) {
     await p.evaluate(() => {
@@ -91,6 +130,8 @@ test('a gap older than the history makes exactly one full props reload with the 
   }
 
   net.cut()
+  requests.mark()
+  boardRequests.mark()
   await pill(bob.page, 'reconnecting').waitFor()
   await pill(board, 'reconnecting').waitFor()
   await screens(bob.page, 'accounts-list-reconnecting')
@@ -104,7 +145,7 @@ test('a gap older than the history makes exactly one full props reload with the 
   await addTodo(ann.page, 'first while Bob is away')
   await addTodo(ann.page, 'second while Bob is away')
   const answered = seen.filter(isHistoryAnswer).length
-  assert.equal(requests.full + requests.partial, 0, 'nothing reloaded while cut')
+  assert.deepEqual(requests.count(), { full: 0, partial: 0, inFlight: 0, failed: [] }, 'nothing reloaded while cut')
 
   net.restore()
   for (const name of ['Crimson team', 'Olive team']) await bob.page.getByTestId('account-row').filter({ hasText: name }).waitFor()
@@ -114,9 +155,13 @@ test('a gap older than the history makes exactly one full props reload with the 
   await eventually('the history answers', () => seen.slice(0).filter(isHistoryAnswer).length >= answered + 4)
   const answers = seen.filter(isHistoryAnswer).slice(answered)
   assert.ok(answers.filter((f) => f.type === 'reject_history').length >= 3, JSON.stringify(answers))
-  await eventually('the reloads to finish', () => requests.finished === requests.full + requests.partial && requests.full > 0)
-  assert.equal(requests.full, 1, `one full reload of /accounts (and ${requests.partial} partial)`)
-  assert.ok(boardRequests.partial >= 1, 'the board reloaded its props')
+  await eventually(
+    () => `the reloads to finish: ${JSON.stringify(requests.count())}`,
+    () => requests.count().inFlight === 0 && requests.count().full > 0,
+  )
+  const reloads = requests.count()
+  assert.equal(reloads.full, 1, `one full reload of /accounts: ${JSON.stringify(reloads)}`)
+  assert.ok(boardRequests.count().partial >= 1, 'the board reloaded its props')
   for (const p of [bob.page, board]) {
     assert.equal(await p.evaluate(() => window.__sameDocument), 'still here', 'no full page load')
   }

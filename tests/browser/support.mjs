@@ -99,6 +99,8 @@ export function harness({ env = {} } = {}) {
     })
   })
   after(async () => {
+    // A test that failed half-way leaves its relays open; they would keep the file running.
+    await Promise.all([...relays].map((r) => r.close()))
     await h.browser?.close()
     await stopServer(h.server)
     if (h.storage) rmSync(h.storage, { recursive: true, force: true })
@@ -211,17 +213,23 @@ export async function screens(page, name) {
   if (before) await page.setViewportSize(before)
 }
 
-/** Polls `fn` every `every` ms until it returns a truthy value or `ms` pass. */
+/**
+ * Polls `fn` every `every` ms until it returns a truthy value or `ms` pass; `label` (or what
+ * it returns, when a function: the state at the time out) names what was awaited.
+ */
 export async function eventually(label, fn, ms = 10_000, every = 50) {
   const start = Date.now()
   let last
   for (;;) {
     last = await fn()
     if (last) return last
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${label} (last: ${JSON.stringify(last)})`)
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${typeof label === 'function' ? label() : label} (last: ${JSON.stringify(last)})`)
     await new Promise((r) => setTimeout(r, every))
   }
 }
+
+/** The relays not closed yet (the harness closes them after the file's tests). */
+const relays = new Set()
 
 /**
  * A TCP relay in front of the server at `base`, for a browser whose network drops while the
@@ -247,7 +255,7 @@ export async function relay(base) {
     upstream.on('close', () => client.destroy())
   })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
+  const handle = {
     base: `http://127.0.0.1:${server.address().port}`,
     cut() {
       down = true
@@ -258,10 +266,13 @@ export async function relay(base) {
     },
     close() {
       down = true
+      relays.delete(handle)
       for (const s of sockets) s.destroy()
       return new Promise((resolve) => server.close(resolve))
     },
   }
+  relays.add(handle)
+  return handle
 }
 
 /**
