@@ -9,6 +9,8 @@
 //!   (`{"action":"refresh"}`) on the admin-only stream of that page (`Admin:jobs`,
 //!   `Admin:cache`, `Admin:cable`). Every server pulses its own changes, so an admin on any
 //!   of them sees all; a quiet server sends nothing.
+//! - `watch`: markers go out only while a page of their topic is open on some server
+//!   (servers with one say so on an internal stream), so nobody watching costs no write.
 //! - `samples`: the minute buckets.
 //!
 //! Job charts come from the queue's own minute table (shared by every server), not from
@@ -16,8 +18,10 @@
 
 mod pulse;
 mod samples;
+mod watch;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
@@ -56,6 +60,15 @@ impl Topic {
         }
     }
 
+    /// Its place in [`Topic::ALL`].
+    fn index(self) -> usize {
+        match self {
+            Topic::Jobs => 0,
+            Topic::Cache => 1,
+            Topic::Cable => 2,
+        }
+    }
+
     /// The topic with id `id`.
     pub fn lookup(id: &str) -> Option<Topic> {
         Topic::ALL.into_iter().find(|t| t.id() == id)
@@ -81,6 +94,10 @@ struct Inner {
     actioncable: ActionCable,
     clock: Clock,
     samples: Mutex<samples::Samples>,
+    /// The topics watched on other servers.
+    remote: Arc<watch::Remote>,
+    /// How many times the pulse has looked.
+    pulses: AtomicU64,
     /// Wakes the pulse at once (after an admin action).
     wake: Notify,
 }
@@ -89,6 +106,7 @@ impl Dashboard {
     /// A dashboard over the engines of one server. Start its pulse with [`Dashboard::run`].
     pub fn new(queue: Queue, cache: Cache, cable: Cable, actioncable: ActionCable) -> Self {
         let clock = cable.clock().clone();
+        let remote = Arc::new(watch::Remote::new(clock.clone()));
         Self {
             inner: Arc::new(Inner {
                 queue,
@@ -97,6 +115,8 @@ impl Dashboard {
                 actioncable,
                 clock,
                 samples: Mutex::new(samples::Samples::default()),
+                remote,
+                pulses: AtomicU64::new(0),
                 wake: Notify::new(),
             }),
         }
@@ -106,6 +126,12 @@ impl Dashboard {
     /// other admins' pages follow within a round trip).
     pub fn poke(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// How many times the pulse has looked since the start. Two more than now means it has
+    /// looked at every change made before this call (one look may have been under way).
+    pub fn pulses(&self) -> u64 {
+        self.inner.pulses.load(Ordering::Acquire)
     }
 
     /// This process's cache figures per minute over the last hour, oldest first, with

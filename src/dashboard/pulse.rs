@@ -1,15 +1,19 @@
 //! The pulse: once a second (or at once after [`Dashboard::poke`]), read this process's
 //! counters, add their growth to the minute samples, and broadcast a sync marker for each
-//! dashboard topic that changed. The markers carry no data: an admin page reloads its props
-//! through an ordinary, authorized request.
+//! dashboard topic that changed and is watched (see `watch`). The markers carry no data:
+//! an admin page reloads its props through an ordinary, authorized request.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::samples::Reading;
+use super::watch::{self, Announcement};
 use super::{Dashboard, Topic};
+use crate::cable::Subscription;
 use crate::store::Timestamp;
 
 /// How often the pulse looks.
@@ -19,23 +23,44 @@ pub(super) const EVERY: Duration = Duration::from_secs(1);
 const FIGURES_EVERY: Duration = Duration::from_secs(2);
 
 /// What the last pulse saw, to tell what changed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Seen {
     jobs: Option<u64>,
     cache: Option<(u64, u64, u64, u64)>,
     cable: Option<(u64, usize, usize, u64)>,
-    /// Each figure topic: changed since its last marker, and when that was sent.
+    /// Each topic: changed since its last marker, and when that was sent.
+    jobs_due: Pending,
     cache_due: Pending,
     cable_due: Pending,
-    /// Markers this pulse broadcast, which the cable's own count includes: a marker must
-    /// not count as the cable activity that calls for the next one.
+    /// Markers and announcements this pulse broadcast, which the cable's own count
+    /// includes: they must not count as the cable activity that calls for the next marker.
     own: u64,
+    /// This server's watchers.
+    local: watch::Local,
+    /// The registration that hears other servers' announcements, once made.
+    listening: Option<Subscription>,
+}
+
+impl Seen {
+    fn new() -> Self {
+        Self {
+            jobs: None,
+            cache: None,
+            cable: None,
+            jobs_due: Pending::every(Duration::ZERO),
+            cache_due: Pending::every(FIGURES_EVERY),
+            cable_due: Pending::every(FIGURES_EVERY),
+            own: 0,
+            local: watch::Local::default(),
+            listening: None,
+        }
+    }
 }
 
 impl Dashboard {
     /// Pulses until `token` is cancelled.
     pub async fn run(self, token: CancellationToken) {
-        let mut seen = Seen::default();
+        let mut seen = Seen::new();
         let mut tick = tokio::time::interval(EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -46,6 +71,10 @@ impl Dashboard {
                 _ = tick.tick() => {}
             }
             self.pulse(&mut seen).await;
+            self.inner.pulses.fetch_add(1, Ordering::Release);
+        }
+        if let Some(registration) = seen.listening.take() {
+            self.inner.cable.unsubscribe(&registration);
         }
         tracing::debug!("dashboard pulse stopped");
     }
@@ -53,6 +82,13 @@ impl Dashboard {
     async fn pulse(&self, seen: &mut Seen) {
         let inner = &self.inner;
         let now = inner.clock.now();
+        self.listen(seen).await;
+        let watching = Topic::ALL.map(|t| inner.cable.local_subscribers(&t.stream()) > 0);
+        if let Some(announcement) = seen.local.look(watching, now) {
+            self.announce(&announcement, seen).await;
+        }
+        let watched = Topic::ALL.map(|t| seen.local.watched(t) || inner.remote.watched(t, now));
+
         let cable = inner.cable.local_stats();
         let server = inner.actioncable.stats();
         let reading = Reading {
@@ -69,7 +105,10 @@ impl Dashboard {
             .record(now, reading, inner.cable.take_max_lag());
 
         let jobs = inner.queue.activity();
-        if seen.jobs.replace(jobs).is_some_and(|before| before != jobs) {
+        if seen
+            .jobs_due
+            .send_now(changed(&mut seen.jobs, jobs), watched[0], now)
+        {
             self.send(Topic::Jobs, seen).await;
         }
         let cache = (
@@ -80,7 +119,7 @@ impl Dashboard {
         );
         if seen
             .cache_due
-            .send_now(changed(&mut seen.cache, cache), now)
+            .send_now(changed(&mut seen.cache, cache), watched[1], now)
         {
             self.send(Topic::Cache, seen).await;
         }
@@ -92,9 +131,41 @@ impl Dashboard {
         );
         if seen
             .cable_due
-            .send_now(changed(&mut seen.cable, figures), now)
+            .send_now(changed(&mut seen.cable, figures), watched[2], now)
         {
             self.send(Topic::Cable, seen).await;
+        }
+    }
+
+    /// Registers for other servers' announcements, unless done (retried each pulse while
+    /// the cable cannot be read; said once).
+    async fn listen(&self, seen: &mut Seen) {
+        if seen.listening.is_some() {
+            return;
+        }
+        let sink = Arc::new(watch::Listen(self.inner.remote.clone()));
+        match self.inner.cable.subscribe(watch::STREAM, sink).await {
+            Ok(registration) => seen.listening = Some(registration),
+            Err(err) if seen.jobs.is_none() => {
+                tracing::warn!(cause = %err, "dashboard: cannot hear which topics other servers watch; retrying");
+            }
+            Err(_) => {}
+        }
+    }
+
+    async fn announce(&self, announcement: &Announcement, seen: &mut Seen) {
+        let payload = match serde_json::to_value(announcement) {
+            Ok(payload) => payload,
+            Err(err) => {
+                tracing::warn!(cause = %err, "dashboard: cannot encode a watch announcement");
+                return;
+            }
+        };
+        match self.inner.cable.broadcast(watch::STREAM, &payload).await {
+            Ok(_) => seen.own += 1,
+            Err(err) => {
+                tracing::warn!(cause = %err, "dashboard: cannot announce the topics watched here");
+            }
         }
     }
 
@@ -119,19 +190,30 @@ fn changed<T: PartialEq + Copy>(last: &mut Option<T>, now: T) -> bool {
     last.replace(now).is_some_and(|before| before != now)
 }
 
-/// A figure topic's marker, sent at most once per [`FIGURES_EVERY`]: a change within that
-/// time waits for the next pulse after it, so the last change is always announced.
-#[derive(Debug, Default)]
+/// A topic's marker: sent while the topic is watched, at most once per `every`. A change
+/// within that time, or while nobody watches, waits for the first pulse that may send it,
+/// so the last change is always announced (a page opened on another server before its
+/// announcement arrived gets the changes it may have missed).
+#[derive(Debug)]
 struct Pending {
+    every: Duration,
     dirty: bool,
     sent: Option<Timestamp>,
 }
 
 impl Pending {
+    fn every(every: Duration) -> Self {
+        Self {
+            every,
+            dirty: false,
+            sent: None,
+        }
+    }
+
     /// Notes whether the figures `changed`; whether a marker is to be sent at `now`.
-    fn send_now(&mut self, changed: bool, now: Timestamp) -> bool {
+    fn send_now(&mut self, changed: bool, watched: bool, now: Timestamp) -> bool {
         self.dirty |= changed;
-        if !self.dirty || self.sent.is_some_and(|at| now.since(at) < FIGURES_EVERY) {
+        if !watched || !self.dirty || self.sent.is_some_and(|at| now.since(at) < self.every) {
             return false;
         }
         self.dirty = false;
@@ -144,14 +226,30 @@ impl Pending {
 mod tests {
     use super::*;
 
+    fn t(s: i64) -> Timestamp {
+        Timestamp(s * 1_000_000)
+    }
+
     #[test]
     fn a_change_inside_the_quiet_time_is_sent_when_it_ends() {
-        let mut p = Pending::default();
-        let t = |s: i64| Timestamp(s * 1_000_000);
-        assert!(!p.send_now(false, t(0)), "nothing changed");
-        assert!(p.send_now(true, t(1)));
-        assert!(!p.send_now(true, t(2)), "within the quiet time");
-        assert!(p.send_now(false, t(3)), "the held change goes out");
-        assert!(!p.send_now(false, t(6)), "and only once");
+        let mut p = Pending::every(FIGURES_EVERY);
+        assert!(!p.send_now(false, true, t(0)), "nothing changed");
+        assert!(p.send_now(true, true, t(1)));
+        assert!(!p.send_now(true, true, t(2)), "within the quiet time");
+        assert!(p.send_now(false, true, t(3)), "the held change goes out");
+        assert!(!p.send_now(false, true, t(6)), "and only once");
+    }
+
+    #[test]
+    fn changes_nobody_watches_wait_for_a_watcher_and_go_out_once() {
+        let mut p = Pending::every(Duration::ZERO);
+        assert!(!p.send_now(true, false, t(0)));
+        assert!(!p.send_now(true, false, t(1)), "still nobody");
+        assert!(
+            p.send_now(false, true, t(2)),
+            "the first watched pulse sends them"
+        );
+        assert!(!p.send_now(false, true, t(2)), "once");
+        assert!(p.send_now(true, true, t(2)), "no quiet time for jobs");
     }
 }

@@ -30,6 +30,7 @@ mod crash;
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_cli;
+mod dashboard_watch;
 mod deploy;
 mod docs;
 mod domain;

@@ -201,6 +201,14 @@ impl Hub {
         (state.channels.len(), sinks)
     }
 
+    /// How many local sinks listen to `channel`.
+    pub(super) fn subscribers(&self, channel: &str) -> usize {
+        self.lock()
+            .channels
+            .get(channel)
+            .map_or(0, |c| c.sinks.len())
+    }
+
     pub(super) fn delivered(&self) -> u64 {
         self.delivered.load(Ordering::Relaxed)
     }

@@ -306,6 +306,12 @@ impl Cable {
         }
     }
 
+    /// How many registrations of this process listen to `channel` (one per socket
+    /// streaming it, and any in-process ones): an in-memory lookup.
+    pub fn local_subscribers(&self, channel: &str) -> usize {
+        self.inner.hub.subscribers(channel)
+    }
+
     /// The largest listener lag (from a message's commit to its delivery here) since the
     /// last call, which resets it; `None` when nothing was delivered in between.
     pub fn take_max_lag(&self) -> Option<std::time::Duration> {

@@ -61,3 +61,51 @@ async fn presence_on_sqlite() {
     })
     .await;
 }
+
+/// A sink that drops what it gets.
+struct Ignore;
+
+impl trifecta_cable::Sink for Ignore {
+    fn deliver(&self, _: &trifecta_cable::Message) {}
+}
+
+#[tokio::test]
+async fn local_subscribers_counts_each_registration_of_a_channel_until_it_leaves() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cable = Cable::new(
+        migrated(dir.path()),
+        Clock::system(),
+        CableOptions::default(),
+        WakeMode::Poll,
+    );
+    assert_eq!(cable.local_subscribers("a"), 0);
+    let first = cable
+        .subscribe("a", std::sync::Arc::new(Ignore))
+        .await
+        .expect("subscribe");
+    let second = cable
+        .subscribe("a", std::sync::Arc::new(Ignore))
+        .await
+        .expect("subscribe");
+    let other = cable
+        .subscribe("b", std::sync::Arc::new(Ignore))
+        .await
+        .expect("subscribe");
+    assert_eq!(
+        (cable.local_subscribers("a"), cable.local_subscribers("b")),
+        (2, 1)
+    );
+    cable.unsubscribe(&first);
+    cable.unsubscribe(&first);
+    assert_eq!(
+        cable.local_subscribers("a"),
+        1,
+        "a second unsubscribe is a no-op"
+    );
+    cable.unsubscribe(&second);
+    cable.unsubscribe(&other);
+    assert_eq!(
+        (cable.local_subscribers("a"), cable.local_subscribers("b")),
+        (0, 0)
+    );
+}
