@@ -103,7 +103,7 @@ struct Inner {
 }
 
 impl Dashboard {
-    /// A dashboard over the engines of one server. Start its pulse with [`Dashboard::run`].
+    /// A dashboard over the engines of one server. Start its pulse with [`Dashboard::start`].
     pub fn new(queue: Queue, cache: Cache, cable: Cable, actioncable: ActionCable) -> Self {
         let clock = cable.clock().clone();
         let remote = Arc::new(watch::Remote::new(clock.clone()));

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::samples::Reading;
 use super::watch::{self, Announcement};
 use super::{Dashboard, Topic};
-use crate::cable::Subscription;
+use crate::cable::{self, Subscription};
 use crate::store::Timestamp;
 
 /// How often the pulse looks.
@@ -37,8 +38,6 @@ struct Seen {
     own: u64,
     /// This server's watchers.
     local: watch::Local,
-    /// The registration that hears other servers' announcements, once made.
-    listening: Option<Subscription>,
 }
 
 impl Seen {
@@ -52,14 +51,28 @@ impl Seen {
             cable_due: Pending::every(FIGURES_EVERY),
             own: 0,
             local: watch::Local::default(),
-            listening: None,
         }
     }
 }
 
 impl Dashboard {
-    /// Pulses until `token` is cancelled.
-    pub async fn run(self, token: CancellationToken) {
+    /// Registers for other servers' announcements (awaited, so the registration is in place
+    /// before the server answers), then pulses on `tracker` until `token` is cancelled.
+    ///
+    /// # Errors
+    /// The cable could not be read.
+    pub async fn start(
+        &self,
+        tracker: &TaskTracker,
+        token: CancellationToken,
+    ) -> cable::Result<()> {
+        let sink = Arc::new(watch::Listen(self.inner.remote.clone()));
+        let registration = self.inner.cable.subscribe(watch::STREAM, sink).await?;
+        tracker.spawn(self.clone().run(registration, token));
+        Ok(())
+    }
+
+    async fn run(self, registration: Subscription, token: CancellationToken) {
         let mut seen = Seen::new();
         let mut tick = tokio::time::interval(EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -73,16 +86,13 @@ impl Dashboard {
             self.pulse(&mut seen).await;
             self.inner.pulses.fetch_add(1, Ordering::Release);
         }
-        if let Some(registration) = seen.listening.take() {
-            self.inner.cable.unsubscribe(&registration);
-        }
+        self.inner.cable.unsubscribe(&registration);
         tracing::debug!("dashboard pulse stopped");
     }
 
     async fn pulse(&self, seen: &mut Seen) {
         let inner = &self.inner;
         let now = inner.clock.now();
-        self.listen(seen).await;
         let watching = Topic::ALL.map(|t| inner.cable.local_subscribers(&t.stream()) > 0);
         if let Some(announcement) = seen.local.look(watching, now) {
             self.announce(&announcement, seen).await;
@@ -134,22 +144,6 @@ impl Dashboard {
             .send_now(changed(&mut seen.cable, figures), watched[2], now)
         {
             self.send(Topic::Cable, seen).await;
-        }
-    }
-
-    /// Registers for other servers' announcements, unless done (retried each pulse while
-    /// the cable cannot be read; said once).
-    async fn listen(&self, seen: &mut Seen) {
-        if seen.listening.is_some() {
-            return;
-        }
-        let sink = Arc::new(watch::Listen(self.inner.remote.clone()));
-        match self.inner.cable.subscribe(watch::STREAM, sink).await {
-            Ok(registration) => seen.listening = Some(registration),
-            Err(err) if seen.jobs.is_none() => {
-                tracing::warn!(cause = %err, "dashboard: cannot hear which topics other servers watch; retrying");
-            }
-            Err(_) => {}
         }
     }
 

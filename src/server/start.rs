@@ -219,7 +219,7 @@ async fn spawn_engines(
     // Remote disconnect orders from any process sharing the cable file.
     state.actioncable.start().await?;
     tracker.spawn(state.cache.clone().run(token.clone()));
-    tracker.spawn(state.dashboard.clone().run(token.clone()));
+    state.dashboard.start(tracker, token.clone()).await?;
     jobs.start(&config.storage.env, token, tracker).await?;
     Ok(state)
 }

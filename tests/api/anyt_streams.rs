@@ -17,11 +17,11 @@ async fn broadcast(app: &TestApp, stream: &str, msg: Value) {
         .expect("broadcast");
 }
 
-/// Waits until `n` channel streams are registered, besides the server's own subscription to
-/// the internal channel of remote orders.
+/// Waits until `n` channel streams are registered, besides the server's own two: the
+/// internal channel of remote orders and the dashboard's watch announcements.
 async fn wait_streams(app: &TestApp, n: usize) {
     wait_for("stream registrations", Duration::from_secs(5), || async {
-        (app.state.cable.local_stats().subscriptions == n + 1).then_some(())
+        (app.state.cable.local_stats().subscriptions == n + 2).then_some(())
     })
     .await;
 }
