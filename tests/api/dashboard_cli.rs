@@ -173,3 +173,20 @@ async fn a_dashboard_action_is_logged_with_the_admins_id() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_enqueued_by_the_cli_count_in_the_charts() -> TestResult {
+    let app = crate::helpers::TestApp::spawn().await;
+    let since = app.state.queue.clock().now();
+    for _ in 0..2 {
+        cli(
+            app.storage(),
+            &["jobs", "enqueue", "noop", "--queue", "from-cli"],
+        );
+    }
+    // The server enqueues nothing itself: every enqueued job in the minutes is the CLI's.
+    let minutes = app.state.queue.minutes(since).await?;
+    let enqueued: u64 = minutes.iter().map(|m| m.enqueued).sum();
+    assert_eq!(enqueued, 2, "{minutes:?}");
+    app.stop().await
+}

@@ -227,8 +227,9 @@ pub struct MinuteFlusher {
 }
 
 impl MinuteFlusher {
-    /// A flusher of `queue`'s counters into the rows of `node` (the registered process id:
-    /// unique among the servers sharing the storage).
+    /// A flusher of `queue`'s counters into the rows of `node`: a server's registered
+    /// process id (unique among the servers sharing the storage), or 0 for commands run
+    /// outside any server (their rows add up like any other's).
     pub fn new(queue: &Queue, node: i64) -> Self {
         Self {
             queue: queue.clone(),
