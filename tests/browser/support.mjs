@@ -156,8 +156,12 @@ export function harness({ env = {} } = {}) {
     })
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
     page.on('requestfailed', (req) => {
-      // A socket or request cut short by closing its tab is not a failure of the app.
-      if (!page.isClosed()) problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`)
+      // A socket or request cut short by closing its tab is not a failure of the app, nor an
+      // Inertia request the client itself aborted (a live reload superseded by a visit, or
+      // cut by the test navigating away while it was in flight).
+      const error = req.failure()?.errorText
+      if (page.isClosed() || (error === 'net::ERR_ABORTED' && req.headers()['x-inertia'])) return
+      problems.push(`request failed: ${req.url()} ${error}`)
     })
     page.on('response', (res) => {
       if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`)
