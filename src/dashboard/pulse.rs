@@ -115,10 +115,11 @@ impl Dashboard {
             .record(now, reading, inner.cable.take_max_lag());
 
         let jobs = inner.queue.activity();
-        if seen
-            .jobs_due
-            .send_now(changed(&mut seen.jobs, jobs), watched[0], now)
-        {
+        if seen.jobs_due.send_now(
+            changed(&mut seen.jobs, jobs),
+            watched[Topic::Jobs.index()],
+            now,
+        ) {
             self.send(Topic::Jobs, seen).await;
         }
         let cache = (
@@ -127,10 +128,11 @@ impl Dashboard {
             reading.cache_writes,
             reading.cache_evictions,
         );
-        if seen
-            .cache_due
-            .send_now(changed(&mut seen.cache, cache), watched[1], now)
-        {
+        if seen.cache_due.send_now(
+            changed(&mut seen.cache, cache),
+            watched[Topic::Cache.index()],
+            now,
+        ) {
             self.send(Topic::Cache, seen).await;
         }
         let figures = (
@@ -139,10 +141,11 @@ impl Dashboard {
             cable.subscriptions,
             cable.trimmed,
         );
-        if seen
-            .cable_due
-            .send_now(changed(&mut seen.cable, figures), watched[2], now)
-        {
+        if seen.cable_due.send_now(
+            changed(&mut seen.cable, figures),
+            watched[Topic::Cable.index()],
+            now,
+        ) {
             self.send(Topic::Cable, seen).await;
         }
     }
