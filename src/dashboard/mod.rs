@@ -35,6 +35,9 @@ use crate::cache::Cache;
 use crate::queue::Queue;
 use crate::store::Clock;
 
+/// How many topics there are: one per admin stream `SyncChannel` admits.
+const TOPICS: usize = ADMIN_TOPICS.len();
+
 /// What a dashboard page shows, and the id of its sync-marker stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Topic {
@@ -48,25 +51,17 @@ pub enum Topic {
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 3] = [Topic::Jobs, Topic::Cache, Topic::Cable];
+    pub const ALL: [Topic; TOPICS] = [Topic::Jobs, Topic::Cache, Topic::Cable];
 
     /// Its id in `SyncChannel` identifiers and stream names (one of
-    /// [`ADMIN_TOPICS`], which `SyncChannel` admits).
+    /// [`ADMIN_TOPICS`], which `SyncChannel` admits, in the same order as [`Topic::ALL`]).
     pub fn id(self) -> &'static str {
-        match self {
-            Topic::Jobs => ADMIN_TOPICS[0],
-            Topic::Cache => ADMIN_TOPICS[1],
-            Topic::Cable => ADMIN_TOPICS[2],
-        }
+        ADMIN_TOPICS[self.index()]
     }
 
     /// Its place in [`Topic::ALL`].
     fn index(self) -> usize {
-        match self {
-            Topic::Jobs => 0,
-            Topic::Cache => 1,
-            Topic::Cable => 2,
-        }
+        self as usize
     }
 
     /// The topic with id `id`.

@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use super::samples::Reading;
 use super::watch::{self, Announcement};
-use super::{Dashboard, Topic};
+use super::{Dashboard, TOPICS, Topic};
 use crate::cable::{self, Subscription};
 use crate::store::Timestamp;
 
@@ -29,10 +29,9 @@ struct Seen {
     jobs: Option<u64>,
     cache: Option<(u64, u64, u64, u64)>,
     cable: Option<(u64, usize, usize, u64)>,
-    /// Each topic: changed since its last marker, and when that was sent.
-    jobs_due: Pending,
-    cache_due: Pending,
-    cable_due: Pending,
+    /// Each topic (in [`Topic::ALL`] order): changed since its last marker, and when that
+    /// was sent.
+    due: [Pending; TOPICS],
     /// Markers and announcements this pulse broadcast, which the cable's own count
     /// includes: they must not count as the cable activity that calls for the next marker.
     own: u64,
@@ -46,9 +45,10 @@ impl Seen {
             jobs: None,
             cache: None,
             cable: None,
-            jobs_due: Pending::every(Duration::ZERO),
-            cache_due: Pending::every(FIGURES_EVERY),
-            cable_due: Pending::every(FIGURES_EVERY),
+            due: Topic::ALL.map(|t| match t {
+                Topic::Jobs => Pending::every(Duration::ZERO),
+                Topic::Cache | Topic::Cable => Pending::every(FIGURES_EVERY),
+            }),
             own: 0,
             local: watch::Local::default(),
         }
@@ -97,7 +97,7 @@ impl Dashboard {
         if let Some(announcement) = seen.local.look(watching, now) {
             self.announce(&announcement, seen).await;
         }
-        let watched = Topic::ALL.map(|t| seen.local.watched(t) || inner.remote.watched(t, now));
+        let watched = Topic::ALL.map(|t| watching[t.index()] || inner.remote.watched(t, now));
 
         let cable = inner.cable.local_stats();
         let server = inner.actioncable.stats();
@@ -114,39 +114,28 @@ impl Dashboard {
             .lock()
             .record(now, reading, inner.cable.take_max_lag());
 
-        let jobs = inner.queue.activity();
-        if seen.jobs_due.send_now(
-            changed(&mut seen.jobs, jobs),
-            watched[Topic::Jobs.index()],
-            now,
-        ) {
-            self.send(Topic::Jobs, seen).await;
-        }
         let cache = (
             reading.cache_hits,
             reading.cache_misses,
             reading.cache_writes,
             reading.cache_evictions,
         );
-        if seen.cache_due.send_now(
-            changed(&mut seen.cache, cache),
-            watched[Topic::Cache.index()],
-            now,
-        ) {
-            self.send(Topic::Cache, seen).await;
-        }
         let figures = (
             reading.broadcasts,
             server.connections,
             cable.subscriptions,
             cable.trimmed,
         );
-        if seen.cable_due.send_now(
+        let changes = [
+            changed(&mut seen.jobs, inner.queue.activity()),
+            changed(&mut seen.cache, cache),
             changed(&mut seen.cable, figures),
-            watched[Topic::Cable.index()],
-            now,
-        ) {
-            self.send(Topic::Cable, seen).await;
+        ];
+        for topic in Topic::ALL {
+            let i = topic.index();
+            if seen.due[i].send_now(changes[i], watched[i], now) {
+                self.send(topic, seen).await;
+            }
         }
     }
 

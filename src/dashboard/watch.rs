@@ -13,7 +13,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-use super::Topic;
+use super::{TOPICS, Topic};
 use crate::cable::{Message, Sink};
 use crate::store::{Clock, Timestamp};
 
@@ -39,14 +39,14 @@ pub(super) struct Announcement {
 #[derive(Debug)]
 pub(super) struct Remote {
     clock: Clock,
-    until: Mutex<[Option<Timestamp>; 3]>,
+    until: Mutex<[Option<Timestamp>; TOPICS]>,
 }
 
 impl Remote {
     pub(super) fn new(clock: Clock) -> Self {
         Self {
             clock,
-            until: Mutex::new([None; 3]),
+            until: Mutex::new([None; TOPICS]),
         }
     }
 
@@ -84,7 +84,7 @@ impl Sink for Listen {
 /// This server's own watchers, and when it last announced them.
 #[derive(Debug, Default)]
 pub(super) struct Local {
-    watching: [bool; 3],
+    watching: [bool; TOPICS],
     announced: Option<Timestamp>,
 }
 
@@ -92,7 +92,11 @@ impl Local {
     /// Notes which topics this server's sockets watch at `now` (in [`Topic::ALL`] order);
     /// the announcement to send now, if one is due: at once when a topic gained its first
     /// watcher, else every [`ANNOUNCE_EVERY`] while any is watched.
-    pub(super) fn look(&mut self, watching: [bool; 3], now: Timestamp) -> Option<Announcement> {
+    pub(super) fn look(
+        &mut self,
+        watching: [bool; TOPICS],
+        now: Timestamp,
+    ) -> Option<Announcement> {
         let gained = watching
             .iter()
             .zip(self.watching)
@@ -112,11 +116,6 @@ impl Local {
                 .map(|t| t.id().to_owned())
                 .collect(),
         })
-    }
-
-    /// Whether this server's sockets watch `topic` (at the last look).
-    pub(super) fn watched(&self, topic: Topic) -> bool {
-        self.watching[topic.index()]
     }
 }
 
@@ -162,7 +161,11 @@ mod tests {
             ids(local.look([false; 3], t(20))).is_none(),
             "nobody left: silence"
         );
-        assert!(!local.watched(Topic::Jobs) && !local.watched(Topic::Cable));
+        assert_eq!(
+            ids(local.look([false, true, false], t(21))),
+            Some(vec!["cache".into()]),
+            "a watcher after silence is said at once"
+        );
     }
 
     #[test]

@@ -37,15 +37,6 @@ async function signedInAdmin() {
   return admin
 }
 
-/**
- * Leaves the app after a test's checks: a live page can be reloading its props when the next
- * test navigates it, and that cut request belongs to no test.
- */
-async function leave({ page, problems }) {
-  await page.goto('about:blank')
-  problems.length = 0
-}
-
 const enqueue = (args, queue = 'mail') =>
   h.cli(['jobs', 'enqueue', 'fail', '--args', JSON.stringify(args), '--queue', queue]).trim().split(' ').pop()
 
@@ -82,7 +73,6 @@ test('a job failing in the background appears without a reload; retried from the
   await eventually('the job page says finished', async () => /finished/i.test(await page.getByTestId('job-state').textContent()))
   await screens(page, 'dashboard-job')
   assert.deepEqual(problems, [])
-  await leave(admin)
 })
 
 test('every dashboard page, with data, at desktop and phone widths', async () => {
@@ -126,7 +116,6 @@ test('every dashboard page, with data, at desktop and phone widths', async () =>
   await page.getByTestId('live-indicator').waitFor()
   await screens(page, 'dashboard-cable')
   assert.deepEqual(problems, [])
-  await leave(admin)
 })
 
 test('two admins, three tabs: a failure and a retry reach every tab without a reload', async () => {

@@ -19,6 +19,8 @@ const pill = (page, status) => page.locator(`[data-testid="connection-status"][d
 
 const isHistoryAnswer = (f) => f.type === 'confirm_history' || f.type === 'reject_history'
 
+const isMarker = (f) => f.type === undefined && f.message !== undefined && f.identifier.includes('SyncChannel')
+
 /**
  * Inertia GET requests of `page` for `path`, each followed from its start until it finished
  * or failed (a request already in flight when this began is not counted). `mark()` starts a
@@ -52,18 +54,6 @@ function inertiaRequests(page, path) {
     },
     idle: () => [...seen.values()].every((r) => r.settled),
   }
-}
-
-/** When `page` last received a SyncChannel message (a marker), in ms since the epoch. */
-function lastMarker(page) {
-  const at = { time: 0 }
-  page.on('websocket', (ws) => {
-    ws.on('framereceived', ({ payload }) => {
-      const text = typeof payload === 'string' ? payload : payload.toString()
-      if (text.includes('SyncChannel') && text.includes('"message"')) at.time = Date.now()
-    })
-  })
-  return at
 }
 
 async function createTeam(page, name, member) {
@@ -105,7 +95,6 @@ test('a gap older than the history makes exactly one full props reload with the 
   // board in a second tab (a follower: its TodosChannel goes through the leader's socket).
   const seen = frames(bob.page)
   const requests = inertiaRequests(bob.page, '/accounts')
-  const marker = lastMarker(bob.page)
   await bob.page.goto(net.base + '/accounts')
   for (const name of ['Red team', 'Green team']) await bob.page.getByTestId('account-row').filter({ hasText: name }).waitFor()
   await pill(bob.page, 'connected').waitFor()
@@ -118,9 +107,14 @@ test('a gap older than the history makes exactly one full props reload with the 
   await eventually('four history answers', () => seen.filter(isHistoryAnswer).length >= 4)
   // A fresh subscription replays the last few seconds of markers (Ann adding Bob): the
   // partial reloads they cause (each 300 ms after its last marker) are done before the cut.
+  const quiet = { markers: -1, since: 0 }
   await eventually(
     () => `the reloads before the cut: ${JSON.stringify(requests.count())}`,
-    () => requests.idle() && boardRequests.idle() && Date.now() - marker.time > 1_000,
+    () => {
+      const markers = seen.filter(isMarker).length
+      if (markers !== quiet.markers) Object.assign(quiet, { markers, since: Date.now() })
+      return requests.idle() && boardRequests.idle() && Date.now() - quiet.since > 1_000
+    },
   )
   const statuses = await recordStatuses(bob.page)
   for (const p of [bob.page, board]) {
